@@ -1,0 +1,21 @@
+# Charter in a container: built with cargo-leptos in release mode, run on Debian slim.
+FROM rust:1.95-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends npm && rm -rf /var/lib/apt/lists/*
+RUN rustup target add wasm32-unknown-unknown \
+ && cargo install cargo-leptos --version 0.3.10 --locked --features no_downloads \
+ && npm install --global binaryen@123.0.0
+WORKDIR /src
+COPY . .
+# wasm-bindgen-cli must match the wasm-bindgen version in Cargo.lock exactly.
+RUN cargo install wasm-bindgen-cli --version \
+      "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)" \
+ && cargo leptos build --release
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/target/release/charter /app/charter
+COPY --from=build /src/target/site /app/site
+ENV LEPTOS_SITE_ROOT=/app/site LEPTOS_SITE_ADDR=0.0.0.0:3000
+EXPOSE 3000
+CMD ["/app/charter", "serve"]

@@ -1,0 +1,96 @@
+//! The project's activity: its audit trail, newest first.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{EmptyState, ErrorView, Loading, Time};
+use crate::error::AppError;
+use crate::projects::ProjectCtx;
+
+const PAGE: i64 = 50;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub id: i64,
+    pub actor: Option<String>,
+    pub action: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[server]
+pub async fn project_activity(slug: String, before: Option<i64>, limit: i64) -> Result<Vec<ActivityItem>, AppError> {
+    use charter_backend::audit::{self, ActivityQuery};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let entries = audit::list(&state.db, &actor, project.id, ActivityQuery { before, limit: Some(limit) }).await?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| ActivityItem {
+            id: entry.id,
+            actor: entry.actor,
+            action: entry.action,
+            summary: entry.summary,
+            created_at: entry.created_at,
+        })
+        .collect())
+}
+
+#[component]
+pub fn ActivityList(slug: String, before: Option<i64>, limit: i64) -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let entries = Resource::new(
+        move || (slug.clone(), before, ctx.changed.get()),
+        move |(slug, before, _)| project_activity(slug, before, limit),
+    );
+    view! {
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match entries.await {
+                    Ok(items) if items.is_empty() => view! {
+                        <EmptyState title="Nothing here yet"><p>"Changes to this project will be listed here."</p></EmptyState>
+                    }.into_any(),
+                    Ok(items) => {
+                        let oldest = (items.len() as i64 == limit).then(|| items.last().map(|item| item.id)).flatten();
+                        view! {
+                            <ol class="activity">
+                                {items.into_iter().map(|item| view! {
+                                    <li data-action=item.action.clone()>
+                                        <strong>{item.actor.unwrap_or_else(|| "someone".into())}</strong>
+                                        " " {item.summary}
+                                        <small class="muted"><Time at=item.created_at /></small>
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                            {(limit == PAGE).then(|| oldest.map(|id| view! {
+                                <A href=format!("?before={id}") attr:class="button">"Older entries"</A>
+                            }))}
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn ActivityPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let query = use_query_map();
+    let before = Memo::new(move |_| query.read().get("before").and_then(|before| before.parse::<i64>().ok()));
+    view! {
+        <Title text="Activity" />
+        <div class="page-head"><h1>"Activity"</h1></div>
+        {move || {
+            let before = before.get();
+            view! {
+                {before.is_some().then(|| view! { <A href="?" attr:class="button small">"Newest"</A> })}
+                <ActivityList slug=ctx.slug.get() before limit=PAGE />
+            }
+        }}
+    }
+}

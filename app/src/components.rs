@@ -1,0 +1,78 @@
+//! Small pieces every page uses: loading, empty and error states, and timestamps.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::error::AppError;
+
+#[component]
+pub fn Loading(#[prop(default = "Loading…")] label: &'static str) -> impl IntoView {
+    view! { <p class="loading" role="status" aria-live="polite">{label}</p> }
+}
+
+/// A failed load, said plainly, with a way forward for the common cases.
+#[component]
+pub fn ErrorView(error: AppError) -> impl IntoView {
+    let hint = match &error {
+        AppError::Unauthorized => Some(view! { <A href="/login" attr:class="button primary">"Log in"</A> }.into_any()),
+        AppError::NotFound(_) => Some(view! { <A href="/projects" attr:class="button">"Back to your projects"</A> }.into_any()),
+        _ => None,
+    };
+    let title = match &error {
+        AppError::Unauthorized => "Sign in required",
+        AppError::NotFound(_) => "Not found",
+        AppError::Forbidden(_) => "Not allowed",
+        _ => "Something went wrong",
+    };
+    view! {
+        <section class="error-state" role="alert">
+            <h2>{title}</h2>
+            <p>{error.to_string()}</p>
+            {hint}
+        </section>
+    }
+}
+
+/// The outcome of a form's last submission: its error, if any, announced to screen readers.
+#[component]
+pub fn FormError<T: Send + Sync + 'static>(result: Signal<Option<Result<T, AppError>>>) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert" aria-live="assertive">
+            {move || result.with(|result| match result {
+                Some(Err(err)) => err.to_string(),
+                _ => String::new(),
+            })}
+        </p>
+    }
+}
+
+#[component]
+pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="empty-state">
+            <h3>{title}</h3>
+            {children()}
+        </div>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! { <ErrorView error=AppError::NotFound("There is no page at this address.".into()) /> }
+}
+
+/// The same text on the server and in the browser (a local time zone would differ and
+/// break hydration).
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[component]
+pub fn Time(at: DateTime<Utc>) -> impl IntoView {
+    view! { <time datetime=at.to_rfc3339()>{timestamp(at)}</time> }
+}

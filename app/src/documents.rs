@@ -1,0 +1,467 @@
+//! Documents: the project tree, reading a document rendered, editing its Markdown,
+//! renaming, moving, deleting and restoring.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::error::AppError;
+use crate::projects::ProjectCtx;
+
+/// Document kinds as the page offers them: value and label.
+pub const KINDS: [(&str, &str); 4] =
+    [("spec", "Feature spec"), ("plan", "Plan"), ("tasks", "Tasks"), ("constitution", "Constitution")];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeNode {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub parent_id: Option<Uuid>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocView {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub parent_id: Option<Uuid>,
+    pub content: String,
+    /// The content rendered and sanitized on the server.
+    pub html: String,
+    pub updated_at: DateTime<Utc>,
+    pub deleted: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl From<charter_backend::documents::Document> for DocView {
+    fn from(doc: charter_backend::documents::Document) -> DocView {
+        DocView {
+            id: doc.id,
+            html: charter_backend::markdown::render(&doc.content),
+            title: doc.title,
+            kind: doc.kind.to_string(),
+            parent_id: doc.parent_id,
+            content: doc.content,
+            updated_at: doc.updated_at,
+            deleted: doc.deleted_at.is_some(),
+        }
+    }
+}
+
+/// An optional id from a form: empty means none.
+#[cfg(feature = "ssr")]
+fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError> {
+    id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, what)).transpose()
+}
+
+#[server]
+pub async fn project_tree(slug: String, deleted: bool) -> Result<Vec<TreeNode>, AppError> {
+    use charter_backend::documents::{self, TreeQuery};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted }).await?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| TreeNode {
+            id: entry.id,
+            title: entry.title,
+            kind: entry.kind.to_string(),
+            parent_id: entry.parent_id,
+            deleted_at: entry.deleted_at,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn document_view(id: String) -> Result<DocView, AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    Ok(charter_backend::documents::get(&state.db, &actor, id).await?.into())
+}
+
+#[server]
+pub async fn create_document(
+    slug: String,
+    title: String,
+    kind: String,
+    parent_id: Option<String>,
+) -> Result<DocView, AppError> {
+    use charter_backend::documents::{self, Kind, NewDocument};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let kind = Kind::try_from(kind).map_err(AppError::Invalid)?;
+    let parent_id = optional_id(parent_id, "parent document")?;
+    let new = NewDocument { title, kind, parent_id, content: None };
+    let document = documents::create(&state.db, &actor, project.id, new).await?;
+    leptos_axum::redirect(&format!("/p/{slug}/doc/{}", document.id));
+    Ok(document.into())
+}
+
+#[server]
+pub async fn save_document(id: String, content: String) -> Result<DocView, AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    Ok(charter_backend::documents::set_content(&state.db, &actor, id, &content).await?.into())
+}
+
+#[server]
+pub async fn rename_document(id: String, title: String) -> Result<DocView, AppError> {
+    use charter_backend::documents::{self, DocumentPatch};
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    let patch = DocumentPatch { title: Some(title), ..DocumentPatch::default() };
+    Ok(documents::update(&state.db, &actor, id, patch).await?.into())
+}
+
+#[server]
+pub async fn move_document(id: String, parent_id: Option<String>) -> Result<DocView, AppError> {
+    use charter_backend::documents::{self, DocumentPatch};
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    let parent_id = optional_id(parent_id, "parent document")?;
+    let patch = DocumentPatch { parent_id: Some(parent_id), ..DocumentPatch::default() };
+    Ok(documents::update(&state.db, &actor, id, patch).await?.into())
+}
+
+#[server]
+pub async fn delete_document(slug: String, id: String) -> Result<(), AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    charter_backend::documents::delete(&state.db, &actor, id).await?;
+    leptos_axum::redirect(&format!("/p/{slug}/trash"));
+    Ok(())
+}
+
+#[server]
+pub async fn restore_document(id: String) -> Result<DocView, AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    Ok(charter_backend::documents::restore(&state.db, &actor, id).await?.into())
+}
+
+/// Children by parent, each list in tree order.
+fn children_of(nodes: &[TreeNode]) -> HashMap<Option<Uuid>, Vec<&TreeNode>> {
+    let mut children: HashMap<Option<Uuid>, Vec<&TreeNode>> = HashMap::new();
+    for node in nodes {
+        children.entry(node.parent_id).or_default().push(node);
+    }
+    children
+}
+
+fn tree_level(children: &HashMap<Option<Uuid>, Vec<&TreeNode>>, parent: Option<Uuid>, slug: &str) -> AnyView {
+    let Some(nodes) = children.get(&parent) else {
+        return ().into_any();
+    };
+    let items = nodes
+        .iter()
+        .map(|node| {
+            let below = tree_level(children, Some(node.id), slug);
+            let href = format!("/p/{slug}/doc/{}", node.id);
+            let class = format!("kind-{}", node.kind);
+            let title = node.title.clone();
+            view! {
+                <li>
+                    <A href=href attr:class=class>
+                        <span class="kind-dot" aria-hidden="true"></span>
+                        {title}
+                    </A>
+                    {below}
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="tree">{items}</ul> }.into_any()
+}
+
+#[component]
+pub fn DocumentTree() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    view! {
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match ctx.tree.await {
+                    Ok(nodes) if nodes.is_empty() => view! { <p class="muted">"No documents yet."</p> }.into_any(),
+                    Ok(nodes) => tree_level(&children_of(&nodes), None, &ctx.slug.get_untracked()),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Options for choosing a parent: every live document but `exclude` and its subtree,
+/// indented by depth.
+fn parent_options(nodes: &[TreeNode], exclude: Option<Uuid>) -> Vec<(Uuid, String)> {
+    fn walk(
+        children: &HashMap<Option<Uuid>, Vec<&TreeNode>>,
+        parent: Option<Uuid>,
+        depth: usize,
+        exclude: Option<Uuid>,
+        out: &mut Vec<(Uuid, String)>,
+    ) {
+        for node in children.get(&parent).into_iter().flatten() {
+            if Some(node.id) == exclude {
+                continue;
+            }
+            out.push((node.id, format!("{}{}", "\u{2003}".repeat(depth), node.title)));
+            walk(children, Some(node.id), depth + 1, exclude, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&children_of(nodes), None, 0, exclude, &mut out);
+    out
+}
+
+#[component]
+fn ParentSelect(nodes: Vec<TreeNode>, exclude: Option<Uuid>, selected: Option<Uuid>) -> impl IntoView {
+    view! {
+        <select name="parent_id">
+            <option value="" selected=selected.is_none()>"(top level)"</option>
+            {parent_options(&nodes, exclude).into_iter().map(|(id, label)| view! {
+                <option value=id.to_string() selected=selected == Some(id)>{label}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+#[component]
+pub fn NewDocumentForm() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let create = ServerAction::<CreateDocument>::new();
+    Effect::new(move |_| {
+        if create.version().get() > 0 {
+            ctx.touch();
+        }
+    });
+    view! {
+        <ActionForm action=create attr:class="stack">
+            <input type="hidden" name="slug" value=move || ctx.slug.get() />
+            <label>"Title" <input name="title" required maxlength="200" placeholder="User login" /></label>
+            <label>"Kind"
+                <select name="kind">
+                    {KINDS.into_iter().map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Under"
+                <Transition fallback=|| view! { <select name="parent_id" disabled=true></select> }>
+                    {move || Suspend::new(async move {
+                        let nodes = ctx.tree.await.unwrap_or_default();
+                        view! { <ParentSelect nodes exclude=None selected=None /> }
+                    })}
+                </Transition>
+            </label>
+            <FormError result=create.value().into() />
+            <button type="submit" class="primary" disabled=move || create.pending().get()>"Create document"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn DocumentPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("doc").unwrap_or_default());
+    let save = ServerAction::<SaveDocument>::new();
+    let rename = ServerAction::<RenameDocument>::new();
+    let move_to = ServerAction::<MoveDocument>::new();
+    let delete = ServerAction::<DeleteDocument>::new();
+    let restore = ServerAction::<RestoreDocument>::new();
+    let document = Resource::new(
+        move || (id.get(), save.version().get(), rename.version().get(), move_to.version().get(), restore.version().get()),
+        |(id, ..)| document_view(id),
+    );
+    // The tree shows titles and places: reload it after anything that changes them.
+    Effect::new(move |_| {
+        let changes = rename.version().get() + move_to.version().get() + delete.version().get() + restore.version().get();
+        if changes > 0 {
+            ctx.touch();
+        }
+    });
+    let editing = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            editing.set(false);
+        }
+    });
+
+    view! {
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                let project = ctx.project.await;
+                let nodes = ctx.tree.await.unwrap_or_default();
+                match (project, document.await) {
+                    (Ok(project), Ok(doc)) => {
+                        let writable = project.role.can_write() && !doc.deleted;
+                        let doc_id = doc.id.to_string();
+                        let (id_restore, id_save, id_rename, id_move, id_delete) =
+                            (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
+                        let (title, title_field) = (doc.title.clone(), doc.title.clone());
+                        let content = doc.content.clone();
+                        let (parent_id, this_id, slug) = (doc.parent_id, doc.id, project.slug.clone());
+                        let can_restore = project.role.can_write();
+                        view! {
+                            <Title text=title.clone() />
+                            <article class="document">
+                                <header class="document-head">
+                                    <div>
+                                        <span class=format!("badge kind-{}", doc.kind)>{doc.kind.clone()}</span>
+                                        <h1>{title}</h1>
+                                        <small class="muted">"Updated " <Time at=doc.updated_at /></small>
+                                    </div>
+                                    {writable.then(|| view! {
+                                        <div class="toolbar">
+                                            <button type="button" class="primary" on:click=move |_| editing.update(|on| *on = !*on)>
+                                                {move || if editing.get() { "Close editor" } else { "Edit" }}
+                                            </button>
+                                        </div>
+                                    })}
+                                </header>
+                                {doc.deleted.then(|| view! {
+                                    <div class="notice" role="status">
+                                        <p>"This document is in the trash."</p>
+                                        {can_restore.then(|| view! {
+                                            <ActionForm action=restore attr:class="inline">
+                                                <input type="hidden" name="id" value=id_restore />
+                                                <button type="submit">"Restore"</button>
+                                            </ActionForm>
+                                        })}
+                                        <FormError result=restore.value().into() />
+                                    </div>
+                                })}
+                                <Show when=move || editing.get() && writable fallback={
+                                    let html = doc.html.clone();
+                                    move || view! { <div class="markdown" inner_html=html.clone()></div> }
+                                }>
+                                    <Editor save id=id_save.clone() content=content.clone() editing />
+                                </Show>
+                                {writable.then(|| view! {
+                                    <details class="document-settings">
+                                        <summary>"Rename, move or delete"</summary>
+                                        <div class="settings-grid">
+                                            <ActionForm action=rename attr:class="stack">
+                                                <input type="hidden" name="id" value=id_rename />
+                                                <label>"Title" <input name="title" value=title_field required maxlength="200" /></label>
+                                                <FormError result=rename.value().into() />
+                                                <button type="submit">"Rename"</button>
+                                            </ActionForm>
+                                            <ActionForm action=move_to attr:class="stack">
+                                                <input type="hidden" name="id" value=id_move />
+                                                <label>"Under" <ParentSelect nodes=nodes.clone() exclude=Some(this_id) selected=parent_id /></label>
+                                                <FormError result=move_to.value().into() />
+                                                <button type="submit">"Move"</button>
+                                            </ActionForm>
+                                            <ActionForm action=delete attr:class="stack">
+                                                <input type="hidden" name="slug" value=slug />
+                                                <input type="hidden" name="id" value=id_delete />
+                                                <p class="muted">"Deleting moves this document and those under it to the trash."</p>
+                                                <FormError result=delete.value().into() />
+                                                <button type="submit" class="danger">"Delete"</button>
+                                            </ActionForm>
+                                        </div>
+                                    </details>
+                                })}
+                            </article>
+                        }.into_any()
+                    }
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The plain Markdown editor (the real-time editor replaces it).
+#[component]
+fn Editor(save: ServerAction<SaveDocument>, id: String, content: String, editing: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <ActionForm action=save attr:class="stack editor">
+            <input type="hidden" name="id" value=id />
+            <label for="content" class="visually-hidden">"Markdown"</label>
+            <textarea id="content" name="content" rows="24" spellcheck="true">{content}</textarea>
+            <FormError result=save.value().into() />
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+                <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn TrashPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let restore = ServerAction::<RestoreDocument>::new();
+    let deleted = Resource::new(
+        move || (ctx.slug.get(), ctx.changed.get(), restore.version().get()),
+        |(slug, ..)| project_tree(slug, true),
+    );
+    Effect::new(move |_| {
+        if restore.version().get() > 0 {
+            ctx.touch();
+        }
+    });
+    view! {
+        <Title text="Trash" />
+        <div class="page-head"><h1>"Trash"</h1></div>
+        <FormError result=restore.value().into() />
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                let can_write = matches!(ctx.project.await, Ok(project) if project.role.can_write());
+                match deleted.await {
+                    Ok(nodes) if nodes.is_empty() => view! {
+                        <EmptyState title="The trash is empty"><p>"Deleted documents appear here and can be restored."</p></EmptyState>
+                    }.into_any(),
+                    Ok(nodes) => view! {
+                        <ul class="card-list">
+                            {nodes.into_iter().map(|node| view! {
+                                <li class="card">
+                                    <A href=format!("/p/{}/doc/{}", ctx.slug.get_untracked(), node.id)>{node.title.clone()}</A>
+                                    <span class=format!("badge kind-{}", node.kind)>{node.kind.clone()}</span>
+                                    {node.deleted_at.map(|at| view! { <small class="muted">"Deleted " <Time at /></small> })}
+                                    {can_write.then(|| view! {
+                                        <ActionForm action=restore attr:class="inline">
+                                            <input type="hidden" name="id" value=node.id.to_string() />
+                                            <button type="submit">"Restore"</button>
+                                        </ActionForm>
+                                    })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: u128, parent: Option<u128>, title: &str) -> TreeNode {
+        TreeNode {
+            id: Uuid::from_u128(id),
+            title: title.into(),
+            kind: "spec".into(),
+            parent_id: parent.map(Uuid::from_u128),
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn parent_choices_leave_out_the_document_and_its_subtree() {
+        let nodes = vec![node(1, None, "Constitution"), node(2, Some(1), "Login"), node(3, Some(2), "Login plan"), node(4, None, "Billing")];
+        let labels: Vec<String> = parent_options(&nodes, Some(Uuid::from_u128(2))).into_iter().map(|(_, label)| label).collect();
+        assert_eq!(labels, vec!["Constitution".to_owned(), "Billing".to_owned()]);
+        let all = parent_options(&nodes, None);
+        assert_eq!(all[2].1, "\u{2003}\u{2003}Login plan");
+    }
+}

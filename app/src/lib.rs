@@ -1,0 +1,124 @@
+//! Charter's user interface. Rendered on the server, then hydrated in the browser from
+//! this same crate built to WebAssembly. Each module owns one area of the product: its
+//! pages, and the server functions those pages call.
+
+#![recursion_limit = "256"]
+
+pub mod account;
+pub mod activity;
+pub mod api_docs;
+pub mod components;
+pub mod documents;
+pub mod error;
+pub mod members;
+pub mod projects;
+#[cfg(feature = "ssr")]
+mod ssr;
+pub mod tokens;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::account::{Auth, LoginPage, SignupPage, UserMenu};
+use crate::components::NotFound;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    Auth::provide();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/charter.css" />
+        <Title formatter=|title: String| if title.is_empty() { "Charter".to_owned() } else { format!("{title} · Charter") } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="site-header">
+                <A href="/" attr:class="brand">"Charter"</A>
+                <nav class="site-nav" aria-label="Main">
+                    <A href="/projects">"Projects"</A>
+                    <A href="/api-docs">"API"</A>
+                </nav>
+                <UserMenu />
+            </header>
+            <main id="main" tabindex="-1">
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=Home />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/signup") view=SignupPage />
+                    <Route path=path!("/projects") view=projects::ProjectListPage />
+                    <ParentRoute path=path!("/p/:slug") view=projects::ProjectPage>
+                        <Route path=path!("") view=projects::ProjectOverview />
+                        <Route path=path!("doc/:doc") view=documents::DocumentPage />
+                        <Route path=path!("activity") view=activity::ActivityPage />
+                        <Route path=path!("members") view=members::MembersPage />
+                        <Route path=path!("trash") view=documents::TrashPage />
+                    </ParentRoute>
+                    <Route path=path!("/settings/tokens") view=tokens::TokensPage />
+                    <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    view! {
+        <Title text="" />
+        <section class="hero">
+            <h1>"Specifications, kept true."</h1>
+            <p class="lede">
+                "Charter keeps your project's constitution, feature specs, plans and tasks as the durable "
+                "source of truth: written together, reviewed like code, and readable by people and coding "
+                "agents alike."
+            </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(_)) => view! { <A href="/projects" attr:class="button primary">"Go to your projects"</A> }.into_any(),
+                        _ => view! {
+                            <div class="actions">
+                                <A href="/signup" attr:class="button primary">"Create an account"</A>
+                                <A href="/login" attr:class="button">"Log in"</A>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The WebAssembly entry point: takes over the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // Lets tests (and styles) tell a live page from one still waiting for its script.
+    if let Some(body) = web_sys::window().and_then(|window| window.document()).and_then(|doc| doc.body()) {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,145 @@
+//! Who belongs to a project and with which role; owners manage them.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{ErrorView, FormError, Loading, Time};
+use crate::error::AppError;
+use crate::projects::{ProjectCtx, Role};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub username: String,
+    pub role: Role,
+    pub added_at: DateTime<Utc>,
+}
+
+#[cfg(feature = "ssr")]
+fn parse_role(role: String) -> Result<charter_backend::projects::Role, AppError> {
+    charter_backend::projects::Role::try_from(role).map_err(AppError::Invalid)
+}
+
+#[server]
+pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> {
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let members = charter_backend::projects::members(&state.db, &actor, project.id).await?;
+    Ok(members
+        .into_iter()
+        .map(|member| MemberView { username: member.username, role: member.role.into(), added_at: member.added_at })
+        .collect())
+}
+
+#[server]
+pub async fn set_member(slug: String, username: String, role: String) -> Result<(), AppError> {
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let username = username.trim();
+    if username.is_empty() {
+        return Err(AppError::Invalid("enter a username".into()));
+    }
+    charter_backend::projects::set_member(&state.db, &actor, project.id, username, parse_role(role)?).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn remove_member(slug: String, username: String) -> Result<(), AppError> {
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    charter_backend::projects::remove_member(&state.db, &actor, project.id, &username).await?;
+    Ok(())
+}
+
+#[component]
+fn RoleSelect(selected: Role) -> impl IntoView {
+    view! {
+        <select name="role" aria-label="Role">
+            {Role::ALL.into_iter().map(|role| view! {
+                <option value=role.as_str() selected=role == selected>{role.as_str()}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let set = ServerAction::<SetMember>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let members = Resource::new(
+        move || (ctx.slug.get(), set.version().get(), remove.version().get(), ctx.changed.get()),
+        |(slug, ..)| project_members(slug),
+    );
+    Effect::new(move |_| {
+        if set.version().get() + remove.version().get() > 0 {
+            ctx.touch();
+        }
+    });
+    view! {
+        <Title text="Members" />
+        <div class="page-head">
+            <h1>"Members"</h1>
+            <p class="muted">"Viewers read; editors write; reviewers also review; owners also manage members and settings."</p>
+        </div>
+        <FormError result=set.value().into() />
+        <FormError result=remove.value().into() />
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                let manage = matches!(ctx.project.await, Ok(project) if project.role.can_manage());
+                let slug = ctx.slug.get_untracked();
+                match members.await {
+                    Ok(list) => view! {
+                        <table class="members">
+                            <thead><tr><th scope="col">"Member"</th><th scope="col">"Role"</th><th scope="col">"Since"</th>
+                                {manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|member| {
+                                    let (slug_set, slug_remove) = (slug.clone(), slug.clone());
+                                    let (name_set, name_remove) = (member.username.clone(), member.username.clone());
+                                    view! {
+                                        <tr>
+                                            <td>{member.username.clone()}</td>
+                                            <td>{if manage {
+                                                view! {
+                                                    <ActionForm action=set attr:class="inline">
+                                                        <input type="hidden" name="slug" value=slug_set />
+                                                        <input type="hidden" name="username" value=name_set />
+                                                        <RoleSelect selected=member.role />
+                                                        <button type="submit" class="small">"Change"</button>
+                                                    </ActionForm>
+                                                }.into_any()
+                                            } else {
+                                                view! { <span class="badge">{member.role.as_str()}</span> }.into_any()
+                                            }}</td>
+                                            <td><Time at=member.added_at /></td>
+                                            {manage.then(|| view! {
+                                                <td>
+                                                    <ActionForm action=remove attr:class="inline">
+                                                        <input type="hidden" name="slug" value=slug_remove />
+                                                        <input type="hidden" name="username" value=name_remove />
+                                                        <button type="submit" class="small danger">"Remove"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            })}
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {manage.then(|| view! {
+                            <section class="card" aria-labelledby="add-member">
+                                <h2 id="add-member">"Add a member"</h2>
+                                <ActionForm action=set attr:class="row">
+                                    <input type="hidden" name="slug" value=slug.clone() />
+                                    <label>"Username" <input name="username" required /></label>
+                                    <label>"Role" <RoleSelect selected=Role::Editor /></label>
+                                    <button type="submit" class="primary">"Add"</button>
+                                </ActionForm>
+                            </section>
+                        })}
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

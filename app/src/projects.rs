@@ -1,0 +1,257 @@
+//! Projects: the list, creating one, and the project frame (sidebar with the document
+//! tree) around every page inside a project.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::activity::ActivityList;
+use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::documents::{DocumentTree, NewDocumentForm, TreeNode};
+use crate::error::AppError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Editor,
+    Reviewer,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Editor, Role::Reviewer, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Reviewer => "reviewer",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn can_write(self) -> bool {
+        self != Role::Viewer
+    }
+
+    pub fn can_manage(self) -> bool {
+        self == Role::Owner
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<charter_backend::projects::Role> for Role {
+    fn from(role: charter_backend::projects::Role) -> Role {
+        use charter_backend::projects::Role as R;
+        match role {
+            R::Owner => Role::Owner,
+            R::Editor => Role::Editor,
+            R::Reviewer => Role::Reviewer,
+            R::Viewer => Role::Viewer,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<charter_backend::projects::Project> for ProjectInfo {
+    fn from(project: charter_backend::projects::Project) -> ProjectInfo {
+        ProjectInfo {
+            id: project.id,
+            name: project.name,
+            slug: project.slug,
+            role: project.role.into(),
+            created_at: project.created_at,
+        }
+    }
+}
+
+/// The project a slug names, for the signed-in caller (server side).
+#[cfg(feature = "ssr")]
+pub(crate) async fn resolve(
+    slug: &str,
+) -> Result<(charter_backend::AppState, charter_backend::auth::Actor, charter_backend::projects::Project), AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let project = charter_backend::projects::get_by_slug(&state.db, &actor, slug).await?;
+    Ok((state, actor, project))
+}
+
+#[server]
+pub async fn list_projects() -> Result<Vec<ProjectInfo>, AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let projects = charter_backend::projects::list(&state.db, &actor).await?;
+    Ok(projects.into_iter().map(ProjectInfo::from).collect())
+}
+
+#[server]
+pub async fn create_project(name: String) -> Result<ProjectInfo, AppError> {
+    use charter_backend::projects::{self, NewProject};
+    let (state, actor) = crate::ssr::actor().await?;
+    let project = projects::create(&state.db, &actor, NewProject { name }).await?;
+    leptos_axum::redirect(&format!("/p/{}", project.slug));
+    Ok(project.into())
+}
+
+#[server]
+pub async fn project_by_slug(slug: String) -> Result<ProjectInfo, AppError> {
+    Ok(resolve(&slug).await?.2.into())
+}
+
+#[component]
+pub fn ProjectListPage() -> impl IntoView {
+    let create = ServerAction::<CreateProject>::new();
+    let projects = Resource::new(move || create.version().get(), |_| list_projects());
+    view! {
+        <Title text="Projects" />
+        <div class="page-head">
+            <h1>"Projects"</h1>
+        </div>
+        <div class="two-column">
+            <section aria-labelledby="your-projects">
+                <h2 id="your-projects" class="visually-hidden">"Your projects"</h2>
+                <Transition fallback=|| view! { <Loading /> }>
+                    {move || Suspend::new(async move {
+                        match projects.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <EmptyState title="No projects yet">
+                                    <p>"Create your first project: it starts with a constitution, the principles every spec must honour."</p>
+                                </EmptyState>
+                            }.into_any(),
+                            Ok(list) => view! {
+                                <ul class="card-list">
+                                    {list.into_iter().map(|project| view! {
+                                        <li class="card">
+                                            <A href=format!("/p/{}", project.slug)>{project.name.clone()}</A>
+                                            <span class="badge">{project.role.as_str()}</span>
+                                            <small class="muted">"Created " <Time at=project.created_at /></small>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Err(error) => view! { <ErrorView error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+            <section class="card" aria-labelledby="new-project">
+                <h2 id="new-project">"New project"</h2>
+                <ActionForm action=create attr:class="stack">
+                    <label>"Name" <input name="name" required maxlength="100" placeholder="Payments platform" /></label>
+                    <FormError result=create.value().into() />
+                    <button type="submit" class="primary" disabled=move || create.pending().get()>"Create project"</button>
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+
+/// What every page inside a project shares: the project, its document tree, and a
+/// counter that pages bump after a change so the tree and lists reload.
+#[derive(Clone, Copy)]
+pub struct ProjectCtx {
+    pub slug: Memo<String>,
+    pub project: Resource<Result<ProjectInfo, AppError>>,
+    pub tree: Resource<Result<Vec<TreeNode>, AppError>>,
+    pub changed: RwSignal<u32>,
+}
+
+impl ProjectCtx {
+    /// Reloads what depends on the project's documents.
+    pub fn touch(&self) {
+        self.changed.update(|n| *n += 1);
+    }
+}
+
+#[component]
+pub fn ProjectPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
+    let changed = RwSignal::new(0u32);
+    let project = Resource::new(move || slug.get(), project_by_slug);
+    let tree = Resource::new(move || (slug.get(), changed.get()), |(slug, _)| crate::documents::project_tree(slug, false));
+    provide_context(ProjectCtx { slug, project, tree, changed });
+
+    view! {
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match project.await {
+                    Ok(project) => view! {
+                        <Title text=project.name.clone() />
+                        <div class="project-layout">
+                            <ProjectSidebar project=project.clone() />
+                            <div class="project-main"><Outlet /></div>
+                        </div>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
+    let base = format!("/p/{}", project.slug);
+    view! {
+        <aside class="sidebar" aria-label="Project">
+            <div class="sidebar-head">
+                <A href=base.clone() attr:class="project-name">{project.name.clone()}</A>
+                <span class="badge">{project.role.as_str()}</span>
+            </div>
+            <nav aria-label="Documents">
+                <DocumentTree />
+            </nav>
+            <nav class="sidebar-links" aria-label="Project pages">
+                <A href=format!("{base}/activity")>"Activity"</A>
+                <A href=format!("{base}/members")>"Members"</A>
+                <A href=format!("{base}/trash")>"Trash"</A>
+            </nav>
+        </aside>
+    }
+}
+
+#[component]
+pub fn ProjectOverview() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    view! {
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match ctx.project.await {
+                    Ok(project) => view! {
+                    <div class="page-head">
+                        <h1>{project.name.clone()}</h1>
+                        <p class="muted">"You are " {project.role.as_str()} " in this project."</p>
+                    </div>
+                    <div class="two-column">
+                        <section aria-labelledby="recent-activity">
+                            <h2 id="recent-activity">"Recent activity"</h2>
+                            <ActivityList slug=project.slug.clone() before=None limit=8 />
+                            <A href=format!("/p/{}/activity", project.slug)>"All activity"</A>
+                        </section>
+                        {project.role.can_write().then(|| view! {
+                            <section class="card" aria-labelledby="new-document">
+                                <h2 id="new-document">"New document"</h2>
+                                <NewDocumentForm />
+                            </section>
+                        })}
+                    </div>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,119 @@
+//! The `/api/v1` JSON API: every module's routes under one prefix, the OpenAPI
+//! document generated from those same handlers, and extractors whose rejections use
+//! the API's error format.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::Error;
+use crate::{accounts, audit, documents, projects, tokens, AppState};
+
+/// Request bodies above this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// JSON in and out; a body that cannot be read becomes a 400/413/422 in the API format.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct Path<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct Query<T>(pub T);
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Error {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+            StatusCode::UNPROCESSABLE_ENTITY => Error::Invalid(rejection.body_text()),
+            _ => Error::BadRequest(rejection.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for Error {
+    fn from(rejection: PathRejection) -> Error {
+        Error::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(rejection: QueryRejection) -> Error {
+        Error::BadRequest(rejection.body_text())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Charter API",
+        description = "Specifications as the durable source of truth. Authenticate with a session \
+                       cookie (browser) or `Authorization: Bearer <token>`; cookie-authenticated \
+                       requests that change state must carry the site's own `Origin`.",
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(crate::error::ErrorBody)),
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("charter_session"))));
+    }
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(
+        "/api/v1",
+        OpenApiRouter::new()
+            .merge(accounts::router())
+            .merge(tokens::router())
+            .merge(projects::router())
+            .merge(documents::router())
+            .merge(audit::router()),
+    )
+}
+
+/// The OpenAPI 3.1 description of every `/api/v1` route.
+pub fn openapi() -> OpenApiDoc {
+    routes().into_openapi()
+}
+
+/// `/api/v1/*` and `/api/openapi.json`; unknown paths under `/api/v1` answer in JSON.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = routes().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    api.route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route("/api/v1/{*rest}", axum::routing::any(not_found))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::NotFound("no such API route".into())
+}

@@ -1,0 +1,576 @@
+//! Documents of a project: the constitution, specs, plans and task lists, arranged in
+//! a tree (a plan under its spec, a spec under the constitution). Deletion is soft and
+//! takes the document's subtree with it; restoring brings back that same subtree.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::api::{Json, Path, Query};
+use crate::audit::{self, Entry};
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::projects::{self, Permission};
+use crate::{branches, content, AppState};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Constitution,
+    Spec,
+    Plan,
+    Tasks,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Constitution, Kind::Spec, Kind::Plan, Kind::Tasks];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Constitution => "constitution",
+            Kind::Spec => "spec",
+            Kind::Plan => "plan",
+            Kind::Tasks => "tasks",
+        }
+    }
+}
+
+impl TryFrom<String> for Kind {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Kind, String> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == value).ok_or_else(|| format!("unknown kind {value}"))
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A document's place in the project tree.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct TreeEntry {
+    pub id: Uuid,
+    pub title: String,
+    #[sqlx(try_from = "String")]
+    pub kind: Kind,
+    pub parent_id: Option<Uuid>,
+    pub position: i32,
+    /// Set only in the list of deleted documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Document {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub title: String,
+    #[sqlx(try_from = "String")]
+    pub kind: Kind,
+    pub parent_id: Option<Uuid>,
+    pub position: i32,
+    /// The Markdown text.
+    #[sqlx(skip)]
+    pub content: String,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewDocument {
+    pub title: String,
+    pub kind: Kind,
+    pub parent_id: Option<Uuid>,
+    pub content: Option<String>,
+}
+
+/// Fields left out stay as they are; `"parent_id": null` moves to the top level.
+#[derive(Default, Deserialize, ToSchema)]
+pub struct DocumentPatch {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: Option<Option<Uuid>>,
+    pub position: Option<i32>,
+}
+
+/// Tells a field that is present (even as `null`) from one that is absent.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ContentBody {
+    pub content: String,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct TreeQuery {
+    /// `true` lists deleted documents (the trash) instead of live ones.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+fn validate_title(title: &str) -> Result<&str> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Error::Invalid("a document needs a title of 1 to 200 characters".into()));
+    }
+    Ok(title)
+}
+
+/// The project of a document, or 404 when there is no such document.
+async fn project_of(db: &PgPool, document_id: Uuid) -> Result<Uuid> {
+    let row: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM documents WHERE id = $1")
+        .bind(document_id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|(id,)| id).ok_or_else(|| Error::not_found("document"))
+}
+
+/// Resolves a document for a caller who needs `need`: its project and branch.
+async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission) -> Result<(Uuid, Uuid)> {
+    let project_id = project_of(db, document_id).await?;
+    // A document in a project the caller can't see is, for them, no document at all.
+    projects::authorize(db, actor, project_id, need).await.map_err(|err| match err {
+        Error::NotFound(_) => Error::not_found("document"),
+        other => other,
+    })?;
+    let branch_id = branches::resolve(db, project_id, branches::MAIN).await?;
+    Ok((project_id, branch_id))
+}
+
+/// The project's documents in tree order: each parent before its children, siblings by
+/// position, then title.
+pub async fn tree(db: &PgPool, actor: &Actor, project_id: Uuid, query: TreeQuery) -> Result<Vec<TreeEntry>> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let branch_id = branches::resolve(db, project_id, branches::MAIN).await?;
+    let entries = sqlx::query_as(
+        "SELECT d.id, bd.title, d.kind, bd.parent_id, bd.position, bd.deleted_at
+         FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+         WHERE bd.branch_id = $1 AND (bd.deleted_at IS NOT NULL) = $2
+         ORDER BY bd.position, lower(bd.title)",
+    )
+    .bind(branch_id)
+    .bind(query.deleted)
+    .fetch_all(db)
+    .await?;
+    Ok(depth_first(entries))
+}
+
+/// Orders entries sorted among siblings into depth-first tree order. An entry whose
+/// parent is not in the list (in the trash, say) counts as a root.
+fn depth_first(entries: Vec<TreeEntry>) -> Vec<TreeEntry> {
+    let present: HashSet<Uuid> = entries.iter().map(|entry| entry.id).collect();
+    let mut children: HashMap<Option<Uuid>, Vec<TreeEntry>> = HashMap::new();
+    for entry in entries {
+        let parent = entry.parent_id.filter(|parent| present.contains(parent));
+        children.entry(parent).or_default().push(entry);
+    }
+    let mut ordered = Vec::with_capacity(present.len());
+    let mut stack: Vec<TreeEntry> = children.remove(&None).unwrap_or_default().into_iter().rev().collect();
+    while let Some(entry) = stack.pop() {
+        stack.extend(children.remove(&Some(entry.id)).unwrap_or_default().into_iter().rev());
+        ordered.push(entry);
+    }
+    ordered
+}
+
+async fn load(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+    let mut document: Document = sqlx::query_as(
+        "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at
+         FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+         WHERE bd.branch_id = $1 AND bd.document_id = $2 FOR UPDATE OF bd",
+    )
+    .bind(branch_id)
+    .bind(document_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found("document"))?;
+    document.content = content::read(&mut *tx, branch_id, document_id).await?;
+    Ok(document)
+}
+
+pub async fn get(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<Document> {
+    let (_, branch_id) = locate(db, actor, document_id, Permission::Read).await?;
+    let mut tx = db.begin().await?;
+    let document = load(&mut tx, branch_id, document_id).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+/// Checks that `parent_id` names a live document on the branch (and so in the project).
+async fn check_parent(tx: &mut PgConnection, branch_id: Uuid, parent_id: Uuid) -> Result<()> {
+    let live: Option<(bool,)> =
+        sqlx::query_as("SELECT deleted_at IS NULL FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
+            .bind(branch_id)
+            .bind(parent_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match live {
+        None => Err(Error::Invalid("the parent document does not exist in this project".into())),
+        Some((false,)) => Err(Error::Invalid("the parent document is deleted".into())),
+        Some((true,)) => Ok(()),
+    }
+}
+
+/// A project has one constitution: refuses a second live one on the branch.
+async fn check_single_constitution(tx: &mut PgConnection, branch_id: Uuid, except: Uuid) -> Result<()> {
+    // Serialises constitution changes on this branch so two can't slip in together.
+    sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
+    let (exists,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+         WHERE bd.branch_id = $1 AND d.kind = 'constitution' AND bd.deleted_at IS NULL AND d.id <> $2)",
+    )
+    .bind(branch_id)
+    .bind(except)
+    .fetch_one(&mut *tx)
+    .await?;
+    if exists {
+        return Err(Error::Conflict("this project already has a constitution".into()));
+    }
+    Ok(())
+}
+
+/// Creates a document on a branch inside the caller's transaction.
+pub(crate) async fn insert(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project_id: Uuid,
+    branch_id: Uuid,
+    new: NewDocument,
+) -> Result<Uuid> {
+    let title = validate_title(&new.title)?;
+    let text = new.content.unwrap_or_default();
+    content::validate(&text)?;
+    if let Some(parent_id) = new.parent_id {
+        check_parent(tx, branch_id, parent_id).await?;
+    }
+    let id = Uuid::now_v7();
+    if new.kind == Kind::Constitution {
+        check_single_constitution(tx, branch_id, id).await?;
+    }
+    sqlx::query("INSERT INTO documents (id, project_id, kind, created_by) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(project_id)
+        .bind(new.kind.as_str())
+        .bind(actor.user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, updated_by)
+         SELECT $1, $2, $3, $4, coalesce(max(position) + 1, 0), $5 FROM branch_documents
+         WHERE branch_id = $1 AND parent_id IS NOT DISTINCT FROM $4 AND deleted_at IS NULL",
+    )
+    .bind(branch_id)
+    .bind(id)
+    .bind(title)
+    .bind(new.parent_id)
+    .bind(actor.user_id)
+    .execute(&mut *tx)
+    .await?;
+    content::write(tx, branch_id, id, &text, actor.user_id).await?;
+    let summary = format!("created {} {title}", new.kind);
+    audit::record(&mut *tx, Entry::project(project_id, actor, "document.create", ("document", id), summary)).await?;
+    Ok(id)
+}
+
+pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocument) -> Result<Document> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let branch_id = branches::resolve(db, project_id, branches::MAIN).await?;
+    let mut tx = db.begin().await?;
+    let id = insert(&mut tx, actor, project_id, branch_id, new).await?;
+    let document = load(&mut tx, branch_id, id).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+/// Loads a document for a change, refusing deleted ones.
+async fn load_live(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+    let document = load(tx, branch_id, document_id).await?;
+    if document.deleted_at.is_some() {
+        return Err(Error::Conflict("this document is deleted; restore it first".into()));
+    }
+    Ok(document)
+}
+
+/// True when `ancestor` is `document_id` or above it in the tree.
+async fn is_within(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid, ancestor: Uuid) -> Result<bool> {
+    let (found,): (bool,) = sqlx::query_as(
+        "WITH RECURSIVE up AS (
+             SELECT document_id, parent_id FROM branch_documents WHERE branch_id = $1 AND document_id = $2
+             UNION ALL
+             SELECT bd.document_id, bd.parent_id FROM branch_documents bd
+             JOIN up ON bd.document_id = up.parent_id WHERE bd.branch_id = $1)
+         SELECT EXISTS (SELECT 1 FROM up WHERE document_id = $3)",
+    )
+    .bind(branch_id)
+    .bind(document_id)
+    .bind(ancestor)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(found)
+}
+
+/// Renames or moves a document.
+pub async fn update(db: &PgPool, actor: &Actor, document_id: Uuid, patch: DocumentPatch) -> Result<Document> {
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+    let mut tx = db.begin().await?;
+    let before = load_live(&mut tx, branch_id, document_id).await?;
+    let object = ("document", document_id);
+
+    if let Some(title) = &patch.title {
+        let title = validate_title(title)?;
+        if title != before.title {
+            sqlx::query("UPDATE branch_documents SET title = $3 WHERE branch_id = $1 AND document_id = $2")
+                .bind(branch_id)
+                .bind(document_id)
+                .bind(title)
+                .execute(&mut *tx)
+                .await?;
+            let summary = format!("renamed {} to {title}", before.title);
+            audit::record(&mut *tx, Entry::project(project_id, actor, "document.rename", object, summary)).await?;
+        }
+    }
+
+    let parent_id = patch.parent_id.unwrap_or(before.parent_id);
+    let position = patch.position.unwrap_or(before.position);
+    if parent_id != before.parent_id || position != before.position {
+        if let Some(parent_id) = parent_id {
+            check_parent(&mut tx, branch_id, parent_id).await?;
+            if is_within(&mut tx, branch_id, parent_id, document_id).await? {
+                return Err(Error::Invalid("a document cannot move under itself or one of its children".into()));
+            }
+        }
+        sqlx::query("UPDATE branch_documents SET parent_id = $3, position = $4 WHERE branch_id = $1 AND document_id = $2")
+            .bind(branch_id)
+            .bind(document_id)
+            .bind(parent_id)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        let summary = format!("moved {}", patch.title.as_deref().map(str::trim).unwrap_or(&before.title));
+        let details = serde_json::json!({ "parent_id": parent_id, "position": position });
+        audit::record(&mut *tx, Entry::project(project_id, actor, "document.move", object, summary).details(details))
+            .await?;
+    }
+    let document = load(&mut tx, branch_id, document_id).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+pub async fn set_content(db: &PgPool, actor: &Actor, document_id: Uuid, text: &str) -> Result<Document> {
+    content::validate(text)?;
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+    let mut tx = db.begin().await?;
+    let before = load_live(&mut tx, branch_id, document_id).await?;
+    if before.content != text {
+        content::write(&mut tx, branch_id, document_id, text, actor.user_id).await?;
+        let summary = format!("edited {}", before.title);
+        let entry = Entry::project(project_id, actor, "document.edit", ("document", document_id), summary);
+        audit::record(&mut *tx, entry).await?;
+    }
+    let document = load(&mut tx, branch_id, document_id).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+/// Soft-deletes a document and every live document below it, marking all of them with
+/// one timestamp so that restoring brings back exactly this subtree.
+pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<()> {
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+    let mut tx = db.begin().await?;
+    let document = load(&mut tx, branch_id, document_id).await?;
+    if document.deleted_at.is_some() {
+        return Ok(());
+    }
+    let deleted = sqlx::query(
+        "WITH RECURSIVE below AS (
+             SELECT $2::uuid AS document_id
+             UNION ALL
+             SELECT bd.document_id FROM branch_documents bd JOIN below ON bd.parent_id = below.document_id
+             WHERE bd.branch_id = $1 AND bd.deleted_at IS NULL)
+         UPDATE branch_documents SET deleted_at = now()
+         WHERE branch_id = $1 AND document_id IN (SELECT document_id FROM below)",
+    )
+    .bind(branch_id)
+    .bind(document_id)
+    .execute(&mut *tx)
+    .await?;
+    let summary = match deleted.rows_affected() {
+        1 => format!("deleted {}", document.title),
+        n => format!("deleted {} and {} documents under it", document.title, n - 1),
+    };
+    audit::record(&mut *tx, Entry::project(project_id, actor, "document.delete", ("document", document_id), summary))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<Document> {
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+    let mut tx = db.begin().await?;
+    let document = load(&mut tx, branch_id, document_id).await?;
+    let Some(deleted_at) = document.deleted_at else {
+        return Ok(document);
+    };
+    if let Some(parent_id) = document.parent_id {
+        check_parent(&mut tx, branch_id, parent_id)
+            .await
+            .map_err(|_| Error::Conflict("the document's parent is deleted; restore the parent first".into()))?;
+    }
+    if document.kind == Kind::Constitution {
+        check_single_constitution(&mut tx, branch_id, document_id).await?;
+    }
+    let restored = sqlx::query(
+        "WITH RECURSIVE below AS (
+             SELECT $2::uuid AS document_id
+             UNION ALL
+             SELECT bd.document_id FROM branch_documents bd JOIN below ON bd.parent_id = below.document_id
+             WHERE bd.branch_id = $1 AND bd.deleted_at = $3)
+         UPDATE branch_documents SET deleted_at = NULL
+         WHERE branch_id = $1 AND document_id IN (SELECT document_id FROM below)",
+    )
+    .bind(branch_id)
+    .bind(document_id)
+    .bind(deleted_at)
+    .execute(&mut *tx)
+    .await?;
+    let summary = match restored.rows_affected() {
+        1 => format!("restored {}", document.title),
+        n => format!("restored {} and {} documents under it", document.title, n - 1),
+    };
+    let entry = Entry::project(project_id, actor, "document.restore", ("document", document_id), summary);
+    audit::record(&mut *tx, entry).await?;
+    let document = load(&mut tx, branch_id, document_id).await?;
+    tx.commit().await?;
+    Ok(document)
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tree_handler, create_handler))
+        .routes(routes!(get_handler, update_handler, delete_handler))
+        .routes(routes!(content_handler))
+        .routes(routes!(restore_handler))
+}
+
+/// The project's documents as a tree: each entry names its parent.
+#[utoipa::path(get, path = "/projects/{id}/documents", tag = "documents",
+    params(("id" = Uuid, Path), TreeQuery),
+    responses((status = 200, body = Vec<TreeEntry>), (status = 404, body = crate::error::ErrorBody)))]
+async fn tree_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<TreeQuery>,
+) -> Result<Json<Vec<TreeEntry>>> {
+    Ok(Json(tree(&state.db, &actor, id, query).await?))
+}
+
+/// Create a document (editors and above).
+#[utoipa::path(post, path = "/projects/{id}/documents", tag = "documents",
+    params(("id" = Uuid, Path)), request_body = NewDocument,
+    responses((status = 201, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(new): Json<NewDocument>,
+) -> Result<(StatusCode, Json<Document>)> {
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+}
+
+/// A document with its Markdown content.
+#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Document>> {
+    Ok(Json(get(&state.db, &actor, id).await?))
+}
+
+/// Rename a document or move it in the tree.
+#[utoipa::path(patch, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path)),
+    request_body = DocumentPatch,
+    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<DocumentPatch>,
+) -> Result<Json<Document>> {
+    Ok(Json(update(&state.db, &actor, id, patch).await?))
+}
+
+/// Replace a document's Markdown content.
+#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path)),
+    request_body = ContentBody,
+    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn content_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ContentBody>,
+) -> Result<Json<Document>> {
+    Ok(Json(set_content(&state.db, &actor, id, &body.content).await?))
+}
+
+/// Move a document, and the documents under it, to the trash.
+#[utoipa::path(delete, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<StatusCode> {
+    delete(&state.db, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Bring a deleted document, and what was deleted with it, back.
+#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn restore_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Document>> {
+    Ok(Json(restore(&state.db, &actor, id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: u128, parent: Option<u128>, position: i32) -> TreeEntry {
+        TreeEntry {
+            id: Uuid::from_u128(id),
+            title: format!("doc {id}"),
+            kind: Kind::Spec,
+            parent_id: parent.map(Uuid::from_u128),
+            position,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn tree_order_puts_parents_before_children_and_keeps_sibling_order() {
+        // As the query returns them: by position, across parents.
+        let rows = vec![entry(1, None, 0), entry(3, Some(2), 0), entry(5, Some(1), 0), entry(2, None, 1), entry(4, Some(2), 1)];
+        let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.as_u128()).collect();
+        assert_eq!(ids, vec![1, 5, 2, 3, 4]);
+    }
+
+    #[test]
+    fn entries_whose_parent_is_absent_are_roots() {
+        let rows = vec![entry(7, Some(99), 0), entry(8, Some(7), 0)];
+        let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.as_u128()).collect();
+        assert_eq!(ids, vec![7, 8]);
+    }
+}

@@ -1,0 +1,120 @@
+//! The one error type of the backend, and how it reaches an API client:
+//! `{"error": {"code": "...", "message": "..."}}` with a fitting status.
+//! Internal causes are logged here and never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed input that breaks a rule (too long, unknown kind, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Input that could not be read at all (malformed JSON, a bad id in the path).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
+    #[error("a database error occurred")]
+    Database(#[from] sqlx::Error),
+    #[error("an internal error occurred")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "unauthorized",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Invalid(_) => "invalid",
+            Error::BadRequest(_) => "bad_request",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Database(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(format!("{what} not found"))
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+
+    /// True when a database error is a violation of the named unique constraint.
+    pub fn is_unique_violation(&self, constraint: &str) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(db))
+            if db.is_unique_violation() && db.constraint() == Some(constraint))
+    }
+
+    /// Logs what the client will not see, once, where the error turns into a response.
+    pub fn log(&self) {
+        match self {
+            Error::Database(cause) => tracing::error!(error = %cause, "database error"),
+            Error::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            _ => {}
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `unauthorized`, `invalid_credentials`, `forbidden`, `not_found`, `conflict`,
+    /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() },
+        };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let Error::RateLimited { retry_after } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

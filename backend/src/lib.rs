@@ -1,0 +1,23 @@
+//! Charter's server-side core: storage, authorization and the domain services, each
+//! concern in its own module with its `/api/v1` routes beside it. The UI's server
+//! functions call the same services, so both doors share one set of rules.
+
+pub mod accounts;
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod branches;
+pub mod content;
+pub mod documents;
+pub mod error;
+pub mod markdown;
+pub mod projects;
+pub mod security;
+mod state;
+pub mod tokens;
+
+pub use error::{Error, Result};
+pub use state::{AppState, Settings};
+
+/// The database migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,0 +1,200 @@
+//! Markdown to safe HTML: CommonMark with tables, task lists, strikethrough and
+//! footnotes; headings get stable anchors; the result is sanitized with an allow-list,
+//! so raw HTML in a spec can never run script in a reader's browser.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// Renders Markdown as sanitized HTML.
+pub fn render(markdown: &str) -> String {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES;
+    let events = with_heading_anchors(Parser::new_ext(markdown, options).collect());
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    sanitizer().clean(&html).to_string()
+}
+
+/// A heading's anchor: its text, lowercased, with runs of other characters as dashes.
+pub fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() { "section".to_owned() } else { slug.to_owned() }
+}
+
+/// Gives every heading an id (made unique with `-2`, `-3`, ...) and a self-link.
+fn with_heading_anchors(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(events.len() + 8);
+    let mut index = 0;
+    while index < events.len() {
+        let Event::Start(Tag::Heading { level, id: None, classes, attrs }) = &events[index] else {
+            out.push(events[index].clone());
+            index += 1;
+            continue;
+        };
+        let end = events[index..]
+            .iter()
+            .position(|event| matches!(event, Event::End(TagEnd::Heading(_))))
+            .map_or(events.len(), |offset| index + offset);
+        let text: String = events[index + 1..end]
+            .iter()
+            .filter_map(|event| match event {
+                Event::Text(text) | Event::Code(text) => Some(text.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let base = slug(&text);
+        let count = seen.entry(base.clone()).or_insert(0);
+        *count += 1;
+        let anchor = if *count == 1 { base } else { format!("{base}-{count}") };
+        out.push(Event::Start(Tag::Heading {
+            level: *level,
+            id: Some(CowStr::from(anchor.clone())),
+            classes: classes.clone(),
+            attrs: attrs.clone(),
+        }));
+        out.extend(events[index + 1..end].iter().cloned());
+        out.push(Event::InlineHtml(CowStr::from(format!(
+            "<a class=\"anchor\" href=\"#{anchor}\" aria-label=\"Link to this section\">#</a>"
+        ))));
+        index = end;
+    }
+    out
+}
+
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    SANITIZER.get_or_init(|| {
+        let mut builder = ammonia::Builder::default();
+        let headings = [HeadingLevel::H1, HeadingLevel::H2, HeadingLevel::H3, HeadingLevel::H4, HeadingLevel::H5, HeadingLevel::H6];
+        for level in headings {
+            builder.add_tag_attributes(heading_tag(level), &["id"]);
+        }
+        builder
+            .add_tags(&["input"])
+            .add_tag_attributes("input", &["type", "checked", "disabled"])
+            .add_tag_attributes("code", &["class"])
+            .add_tag_attributes("li", &["id"])
+            .add_tag_attributes("sup", &["id"])
+            .add_tag_attributes("div", &["id"])
+            .add_allowed_classes("a", &["anchor"])
+            .add_allowed_classes("div", &["footnote-definition"])
+            // Task-list checkboxes are the only inputs Markdown makes; nothing else may pass.
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                ("input", "type") if value != "checkbox" => None,
+                ("code", "class") if !value.starts_with("language-") => None,
+                _ => Some(value.into()),
+            });
+        let allowed: HashSet<&str> = ["http", "https", "mailto"].into_iter().collect();
+        builder.url_schemes(allowed);
+        builder
+    })
+}
+
+fn heading_tag(level: HeadingLevel) -> &'static str {
+    match level {
+        HeadingLevel::H1 => "h1",
+        HeadingLevel::H2 => "h2",
+        HeadingLevel::H3 => "h3",
+        HeadingLevel::H4 => "h4",
+        HeadingLevel::H5 => "h5",
+        HeadingLevel::H6 => "h6",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_tables_code_task_lists_and_anchored_headings() {
+        let html = render(
+            "# User login\n\n## Acceptance\n\n## Acceptance\n\n| ID | Text |\n|----|------|\n| AUTH-001 | Log in |\n\n\
+             ```rust\nfn main() {}\n```\n\n- [x] done\n- [ ] open\n",
+        );
+        assert!(html.contains(r##"<h1 id="user-login">User login<a class="anchor" href="#user-login""##), "{html}");
+        assert!(html.contains(r#"<h2 id="acceptance">"#), "{html}");
+        assert!(html.contains(r#"<h2 id="acceptance-2">"#), "duplicate headings get distinct anchors: {html}");
+        assert!(html.contains("<table>") && html.contains("<td>AUTH-001</td>"), "{html}");
+        assert!(html.contains(r#"<code class="language-rust">fn main() {}"#), "{html}");
+        assert_eq!(html.matches(r#"type="checkbox""#).count(), 2, "{html}");
+        assert_eq!(html.matches("checked").count(), 1, "only the done item is ticked: {html}");
+        assert_eq!(html.matches("disabled").count(), 2, "task boxes are read-only: {html}");
+    }
+
+    #[test]
+    fn removes_script_tags() {
+        let html = render("Hello <script>alert('x')</script> world\n\n<script src=\"https://evil.example/x.js\"></script>");
+        assert!(!html.to_lowercase().contains("<script"), "{html}");
+        assert!(!html.contains("alert("), "{html}");
+        assert!(html.contains("Hello"), "{html}");
+    }
+
+    #[test]
+    fn removes_javascript_links() {
+        for source in [
+            "[click](javascript:alert(1))",
+            "<a href=\"javascript:alert(1)\">click</a>",
+            "<a href=\"JaVaScRiPt:alert(1)\">click</a>",
+            "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        ] {
+            let html = render(source);
+            let lower = html.to_lowercase();
+            assert!(!lower.contains("javascript:") && !lower.contains("data:"), "{source} -> {html}");
+            assert!(html.contains("click"), "the link text stays: {html}");
+        }
+        let safe = render("[docs](https://example.com/a)");
+        assert!(safe.contains(r#"href="https://example.com/a""#), "{safe}");
+    }
+
+    #[test]
+    fn removes_event_handlers() {
+        let html = render(
+            "<img src=\"x.png\" onerror=\"alert(1)\"> <p onclick=\"alert(2)\">hi</p> <div onmouseover='alert(3)'>x</div>",
+        );
+        assert!(!html.to_lowercase().contains("onerror"), "{html}");
+        assert!(!html.to_lowercase().contains("onclick"), "{html}");
+        assert!(!html.to_lowercase().contains("onmouseover"), "{html}");
+        assert!(html.contains("<img src=\"x.png\""), "harmless parts stay: {html}");
+    }
+
+    #[test]
+    fn removes_svg_payloads() {
+        let html = render(
+            "<svg onload=\"alert(1)\"><script>alert(2)</script><a xlink:href=\"javascript:alert(3)\"><text>t</text></a></svg>\n\n\
+             <math><mtext><img src=x onerror=alert(4)></mtext></math>",
+        );
+        let lower = html.to_lowercase();
+        for needle in ["<svg", "onload", "<script", "javascript:", "onerror", "<math"] {
+            assert!(!lower.contains(needle), "{needle} survived: {html}");
+        }
+    }
+
+    #[test]
+    fn removes_forms_iframes_and_non_checkbox_inputs() {
+        let html = render("<iframe src=\"https://evil.example\"></iframe><form action=\"/x\"><input type=\"text\" name=\"p\"></form><style>body{}</style>");
+        let lower = html.to_lowercase();
+        for needle in ["<iframe", "<form", "type=\"text\"", "<style"] {
+            assert!(!lower.contains(needle), "{needle} survived: {html}");
+        }
+    }
+
+    #[test]
+    fn slugs_keep_letters_and_digits() {
+        assert_eq!(slug("AUTH-001: Log in"), "auth-001-log-in");
+        assert_eq!(slug("Überblick & Ziele"), "überblick-ziele");
+        assert_eq!(slug("***"), "section");
+    }
+}

@@ -1,0 +1,427 @@
+//! Projects and their members. [`authorize`] is the one gate every project-scoped
+//! service passes: non-members get 404 (they may not know the project exists),
+//! members whose role falls short get 403.
+
+use std::fmt;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::accounts;
+use crate::api::{Json, Path};
+use crate::audit::{self, Entry};
+use crate::auth::Actor;
+use crate::branches;
+use crate::documents::{self, Kind, NewDocument};
+use crate::error::{Error, Result};
+use crate::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Editor,
+    Reviewer,
+    Viewer,
+}
+
+/// What a request needs to be allowed to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    Read,
+    Write,
+    Review,
+    Manage,
+}
+
+impl Role {
+    pub fn allows(self, permission: Permission) -> bool {
+        match permission {
+            Permission::Read => true,
+            Permission::Write => self != Role::Viewer,
+            Permission::Review => matches!(self, Role::Reviewer | Role::Owner),
+            Permission::Manage => self == Role::Owner,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Reviewer => "reviewer",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Role, String> {
+        [Role::Owner, Role::Editor, Role::Reviewer, Role::Viewer]
+            .into_iter()
+            .find(|role| role.as_str() == value)
+            .ok_or_else(|| format!("unknown role {value}"))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Permission::Read => "reading",
+            Permission::Write => "editing",
+            Permission::Review => "reviewing",
+            Permission::Manage => "managing the project",
+        })
+    }
+}
+
+/// The caller's role in a project, or 404 / 403 as described above.
+pub async fn authorize(db: &PgPool, actor: &Actor, project_id: Uuid, need: Permission) -> Result<Role> {
+    let role: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id)
+            .bind(actor.user_id)
+            .fetch_optional(db)
+            .await?;
+    let role = role
+        .map(|(role,)| Role::try_from(role).map_err(Error::internal))
+        .transpose()?
+        .ok_or_else(|| Error::not_found("project"))?;
+    if !role.allows(need) {
+        return Err(Error::Forbidden(format!("your role ({role}) does not allow {need}")));
+    }
+    Ok(role)
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Project {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+    /// The caller's role.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewProject {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub username: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub added_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MemberRole {
+    pub role: Role,
+}
+
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.slug, p.created_at, m.role";
+
+/// A URL-friendly name: lowercase ASCII letters and digits separated by single dashes.
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 48 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() { "project".to_owned() } else { slug.to_owned() }
+}
+
+const CONSTITUTION_TEMPLATE: &str = "# Constitution\n\n\
+The principles every spec in this project must honour.\n\n\
+## Principles\n\n\
+### P-01: (name the principle)\n\n\
+State the rule, then why it exists.\n\n\
+## Governance\n\n\
+Changes to this constitution are reviewed like any other change.\n";
+
+pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Project> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::Invalid("a project needs a name of 1 to 100 characters".into()));
+    }
+    let base = slugify(name);
+    let taken: Vec<(String,)> = sqlx::query_as("SELECT slug FROM projects WHERE slug = $1 OR slug LIKE $1 || '-%'")
+        .bind(&base)
+        .fetch_all(db)
+        .await?;
+    let slug = std::iter::once(base.clone())
+        .chain((2..).map(|n| format!("{base}-{n}")))
+        .find(|candidate| !taken.iter().any(|(slug,)| slug == candidate))
+        .expect("an unbounded sequence has a free slug");
+
+    let id = Uuid::now_v7();
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO projects (id, name, slug, created_by) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(name)
+        .bind(&slug)
+        .bind(actor.user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from)
+        .map_err(|err| match err.is_unique_violation("projects_slug_key") {
+            true => Error::Conflict("a project with this name was just created; try again".into()),
+            false => err,
+        })?;
+    sqlx::query("INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'owner')")
+        .bind(id)
+        .bind(actor.user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut *tx, Entry::project(id, actor, "project.create", ("project", id), format!("created project {name}")))
+        .await?;
+    let main = branches::create_main(&mut tx, id, actor).await?;
+    let constitution = NewDocument {
+        title: "Constitution".into(),
+        kind: Kind::Constitution,
+        parent_id: None,
+        content: Some(CONSTITUTION_TEMPLATE.into()),
+    };
+    documents::insert(&mut tx, actor, id, main, constitution).await?;
+    tx.commit().await?;
+    get(db, actor, id).await
+}
+
+pub async fn list(db: &PgPool, actor: &Actor) -> Result<Vec<Project>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects p JOIN project_members m ON m.project_id = p.id
+         WHERE m.user_id = $1 ORDER BY lower(p.name)"
+    ))
+    .bind(actor.user_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn get(db: &PgPool, actor: &Actor, id: Uuid) -> Result<Project> {
+    find(db, actor, "p.id = $2", id).await
+}
+
+/// The UI names projects by slug.
+pub async fn get_by_slug(db: &PgPool, actor: &Actor, slug: &str) -> Result<Project> {
+    find(db, actor, "p.slug = $2", slug).await
+}
+
+async fn find<T>(db: &PgPool, actor: &Actor, condition: &str, key: T) -> Result<Project>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    sqlx::query_as(&format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects p JOIN project_members m ON m.project_id = p.id
+         WHERE m.user_id = $1 AND {condition}"
+    ))
+    .bind(actor.user_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found("project"))
+}
+
+pub async fn members(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Member>> {
+    authorize(db, actor, project_id, Permission::Read).await?;
+    Ok(sqlx::query_as(
+        "SELECT m.user_id, u.username, m.role, m.added_at FROM project_members m JOIN users u ON u.id = m.user_id
+         WHERE m.project_id = $1 ORDER BY lower(u.username)",
+    )
+    .bind(project_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Fails when `user_id` is the project's last owner: a project always keeps one.
+async fn ensure_not_last_owner(tx: &mut sqlx::PgConnection, project_id: Uuid, user_id: Uuid) -> Result<()> {
+    let owners: Vec<(Uuid,)> =
+        sqlx::query_as("SELECT user_id FROM project_members WHERE project_id = $1 AND role = 'owner' FOR UPDATE")
+            .bind(project_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    if owners.len() == 1 && owners[0].0 == user_id {
+        return Err(Error::Conflict("a project needs at least one owner; make someone else owner first".into()));
+    }
+    Ok(())
+}
+
+/// Adds `username` to the project or changes their role.
+pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: &str, role: Role) -> Result<Member> {
+    authorize(db, actor, project_id, Permission::Manage).await?;
+    let user = accounts::find_by_username(db, username)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no user is named `{username}`")))?;
+    let mut tx = db.begin().await?;
+    if role != Role::Owner {
+        ensure_not_last_owner(&mut tx, project_id, user.id).await?;
+    }
+    let previous: Option<(String,)> =
+        sqlx::query_as("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id)
+            .bind(user.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let member: Member = sqlx::query_as(
+        "WITH upsert AS (
+             INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)
+             ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role
+             RETURNING user_id, role, added_at)
+         SELECT upsert.user_id, $4::text AS username, upsert.role, upsert.added_at FROM upsert",
+    )
+    .bind(project_id)
+    .bind(user.id)
+    .bind(role.as_str())
+    .bind(&user.username)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (action, summary) = match previous {
+        None => ("member.add", format!("added {} as {role}", user.username)),
+        Some((old,)) => ("member.role", format!("changed {} from {old} to {role}", user.username)),
+    };
+    audit::record(&mut *tx, Entry::project(project_id, actor, action, ("user", user.id), summary)).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+pub async fn remove_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: &str) -> Result<()> {
+    authorize(db, actor, project_id, Permission::Manage).await?;
+    let not_member = || Error::NotFound(format!("`{username}` is not a member of this project"));
+    let user = accounts::find_by_username(db, username).await?.ok_or_else(not_member)?;
+    let mut tx = db.begin().await?;
+    ensure_not_last_owner(&mut tx, project_id, user.id).await?;
+    let removed = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+        .bind(project_id)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(not_member());
+    }
+    let summary = format!("removed {}", user.username);
+    audit::record(&mut *tx, Entry::project(project_id, actor, "member.remove", ("user", user.id), summary)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_handler, list_handler))
+        .routes(routes!(get_handler))
+        .routes(routes!(members_handler))
+        .routes(routes!(set_member_handler, remove_member_handler))
+}
+
+/// Create a project. It starts with a constitution and a `main` branch; you are its owner.
+#[utoipa::path(post, path = "/projects", tag = "projects", request_body = NewProject,
+    responses((status = 201, body = Project), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(new): Json<NewProject>,
+) -> Result<(StatusCode, Json<Project>)> {
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, new).await?)))
+}
+
+/// The projects you belong to.
+#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, body = Vec<Project>)))]
+async fn list_handler(State(state): State<AppState>, actor: Actor) -> Result<Json<Vec<Project>>> {
+    Ok(Json(list(&state.db, &actor).await?))
+}
+
+/// One project, with your role in it.
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Project>> {
+    Ok(Json(get(&state.db, &actor, id).await?))
+}
+
+/// The project's members and their roles.
+#[utoipa::path(get, path = "/projects/{id}/members", tag = "projects", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Member>), (status = 404, body = crate::error::ErrorBody)))]
+async fn members_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<Member>>> {
+    Ok(Json(members(&state.db, &actor, id).await?))
+}
+
+/// Add a member by username, or change their role (owners only).
+#[utoipa::path(put, path = "/projects/{id}/members/{username}", tag = "projects",
+    params(("id" = Uuid, Path), ("username" = String, Path)), request_body = MemberRole,
+    responses((status = 200, body = Member), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn set_member_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, username)): Path<(Uuid, String)>,
+    Json(body): Json<MemberRole>,
+) -> Result<Json<Member>> {
+    Ok(Json(set_member(&state.db, &actor, id, &username, body.role).await?))
+}
+
+/// Remove a member (owners only). The last owner cannot be removed.
+#[utoipa::path(delete, path = "/projects/{id}/members/{username}", tag = "projects",
+    params(("id" = Uuid, Path), ("username" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn remove_member_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, username)): Path<(Uuid, String)>,
+) -> Result<StatusCode> {
+    remove_member(&state.db, &actor, id, &username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grant_what_the_product_promises() {
+        use Permission::*;
+        let table = [
+            (Role::Viewer, [true, false, false, false]),
+            (Role::Editor, [true, true, false, false]),
+            (Role::Reviewer, [true, true, true, false]),
+            (Role::Owner, [true, true, true, true]),
+        ];
+        for (role, expected) in table {
+            let got = [Read, Write, Review, Manage].map(|p| role.allows(p));
+            assert_eq!(got, expected, "{role}");
+        }
+    }
+
+    #[test]
+    fn slugs_are_url_friendly() {
+        assert_eq!(slugify("Payments API (v2)"), "payments-api-v2");
+        assert_eq!(slugify("  Ünïcode ✓ "), "n-code");
+        assert_eq!(slugify("!!!"), "project");
+        assert!(slugify(&"long name ".repeat(20)).len() <= 48);
+    }
+}

@@ -1,0 +1,52 @@
+//! Shared server state, handed to handlers through axum's `FromRef`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+
+use crate::auth::RateLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+/// Knobs that deployments (and tests) set; everything else is fixed policy.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The site's own origin (`https://charter.example.com`). When unset, a request's
+    /// `Host` decides what counts as same-origin.
+    pub public_origin: Option<String>,
+    /// Sign-up and log-in attempts allowed per client IP, and per username, in one window.
+    pub auth_attempts_per_ip: u32,
+    pub auth_attempts_per_username: u32,
+    pub auth_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_origin: None,
+            auth_attempts_per_ip: 30,
+            auth_attempts_per_username: 10,
+            auth_window: Duration::from_secs(60),
+        }
+    }
+}
+
+impl AppState {
+    pub fn new(db: PgPool, settings: Settings) -> Self {
+        let limiter = Arc::new(RateLimiter::new(settings.auth_window));
+        AppState { db, settings: Arc::new(settings), limiter }
+    }
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.db.clone()
+    }
+}

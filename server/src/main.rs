@@ -1,0 +1,62 @@
+//! `charter`: the Charter server. `charter serve` (the default) migrates the database
+//! and serves the site; `charter migrate` only migrates.
+
+use anyhow::Context;
+use charter_backend::AppState;
+use leptos::config::get_configuration;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: charter [serve | migrate]
+
+  serve    apply pending migrations, then serve Charter (the default)
+  migrate  apply pending migrations and exit
+
+environment:
+  DATABASE_URL           Postgres with the pgvector extension (required)
+  LEPTOS_SITE_ADDR       listen address (default 127.0.0.1:3000)
+  LEPTOS_SITE_ROOT       built site assets (default target/site)
+  CHARTER_PUBLIC_ORIGIN  the site's public origin, e.g. https://charter.example.com
+  RUST_LOG               log filter (default info); CHARTER_LOG_FORMAT=json for JSON logs";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    if !matches!(command.as_str(), "serve" | "migrate") {
+        println!("{USAGE}");
+        if matches!(command.as_str(), "help" | "-h" | "--help") {
+            return Ok(());
+        }
+        anyhow::bail!("unknown command `{command}`");
+    }
+    init_logging();
+
+    let database_url = std::env::var("DATABASE_URL").context(
+        "DATABASE_URL is not set: point it at Postgres with pgvector, or use `scripts/run`, \
+         which starts a private cluster",
+    )?;
+    let db = charter_server::connect(&database_url).await.context("connecting to the database")?;
+    charter_server::migrate(&db).await.context("migrating the database")?;
+    if command == "migrate" {
+        tracing::info!("database is up to date");
+        return Ok(());
+    }
+
+    let leptos = get_configuration(None).context("reading the LEPTOS_* configuration")?.leptos_options;
+    let addr = leptos.site_addr;
+    let app = charter_server::router(AppState::new(db, charter_server::settings_from_env()), leptos);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    tracing::info!("Charter is ready at http://{addr}");
+    println!("Charter is ready at http://{addr}");
+    charter_server::serve(listener, app).await.context("serving")?;
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("CHARTER_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,189 @@
+use std::time::Duration;
+
+use charter_backend::Settings;
+use reqwest::header::{RETRY_AFTER, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::harness::{call, error_code, read, TestApp, PASSWORD};
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("charter_session="))
+        .expect("a session cookie")
+        .to_owned()
+}
+
+fn cookie_value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap()
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn signup_sets_a_hardened_session_cookie(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let response = app
+        .browser()
+        .post(app.url("/api/v1/auth/signup"))
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = session_cookie(&response);
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http gets no Secure flag: {cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(cookie.contains("Max-Age=") || cookie.contains("Expires="), "sessions expire when idle: {cookie}");
+    let (_, body) = read(response).await;
+    assert_eq!(body["username"], "ada");
+    assert!(body["id"].as_str().is_some());
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn secure_cookies_when_served_over_https(db: PgPool) {
+    let settings = Settings { public_origin: Some("https://charter.example.com".into()), ..Settings::default() };
+    let app = TestApp::spawn_with(db, settings).await;
+    let response = app
+        .bare()
+        .post(app.url("/api/v1/auth/signup"))
+        .header("origin", "https://charter.example.com")
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(session_cookie(&response).contains("Secure"));
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn passwords_are_stored_as_argon2id_with_owasp_parameters(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    app.signup("ada").await;
+    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE username = 'ada'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    assert!(!hash.contains(PASSWORD));
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn login_issues_a_new_session_id_and_the_old_one_stops_working(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let signup = app
+        .bare()
+        .post(app.url("/api/v1/auth/signup"))
+        .header("origin", &app.base)
+        .json(&json!({ "username": "ada", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let before = cookie_value(&session_cookie(&signup)).to_owned();
+
+    let login = app
+        .bare()
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", &app.base)
+        .header("cookie", &before)
+        .json(&json!({ "username": "ADA", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK, "usernames match regardless of case");
+    let after = cookie_value(&session_cookie(&login)).to_owned();
+    assert_ne!(before, after, "logging in cycles the session id");
+
+    let me = |cookie: String| {
+        let request = app.bare().get(app.url("/api/v1/me")).header("cookie", cookie);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(me(after).await, StatusCode::OK);
+    assert_eq!(me(before).await, StatusCode::UNAUTHORIZED, "the pre-login session id is dead");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn me_logout_and_wrong_passwords(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (status, body) = call(&app.browser(), Method::GET, &app.url("/api/v1/me"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&body), "unauthorized");
+
+    let client = app.signup("ada").await;
+    let (status, me) = call(&client, Method::GET, &app.url("/api/v1/me"), None).await;
+    assert_eq!((status, me["username"].as_str()), (StatusCode::OK, Some("ada")));
+
+    let (status, _) = call(&client, Method::POST, &app.url("/api/v1/auth/logout"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&client, Method::GET, &app.url("/api/v1/me"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "logged out");
+
+    for (username, password) in [("ada", "wrong password!"), ("nobody", PASSWORD)] {
+        let body = json!({ "username": username, "password": password });
+        let (status, body) = call(&client, Method::POST, &app.url("/api/v1/auth/login"), Some(body)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error_code(&body), "invalid_credentials");
+        assert_eq!(body["error"]["message"], "invalid username or password", "unknown users and wrong passwords look alike");
+    }
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn signup_validates_and_refuses_taken_usernames(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    app.signup("ada").await;
+    let cases = [
+        (json!({ "username": "Ada", "password": PASSWORD }), StatusCode::CONFLICT, "conflict"),
+        (json!({ "username": "a", "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "ada lovelace", "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "grace", "password": "short" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "grace", "password": "x".repeat(300) }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "grace" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": 42, "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+    ];
+    for (body, status, code) in cases {
+        let (got, answer) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/signup"), Some(body.clone())).await;
+        assert_eq!(got, status, "{body} -> {answer}");
+        assert_eq!(error_code(&answer), code, "{body}");
+    }
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM users").fetch_one(&app.db).await.unwrap();
+    assert_eq!(count, 1, "no invalid account was created");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn login_attempts_are_limited_per_username_and_per_ip(db: PgPool) {
+    let settings = Settings {
+        auth_attempts_per_ip: 8,
+        auth_attempts_per_username: 3,
+        auth_window: Duration::from_secs(60),
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(db, settings).await;
+    app.signup("ada").await; // one attempt from this IP, one for "ada"
+    let login = |username: &str, password: &str| {
+        let request = app
+            .browser()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }));
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(login("ada", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(login("ada", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
+    let limited = login("ada", PASSWORD).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(limited.headers().get(RETRY_AFTER).is_some());
+    let (_, body) = read(limited).await;
+    assert_eq!(error_code(&body), "rate_limited");
+
+    // Other usernames from the same address run into the per-IP limit.
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        statuses.push(login(&format!("user{n}"), PASSWORD).await.status());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}

@@ -1,0 +1,103 @@
+//! Every project-scoped route against every kind of caller.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::harness::{call, TestApp};
+
+/// Who is calling, in the order of `Case::expect`.
+const ACTORS: [&str; 5] = ["viewer", "editor", "reviewer", "owner", "outsider"];
+
+struct Case {
+    method: Method,
+    /// `{p}` project, `{d}` a fresh live document, `{x}` a fresh deleted one, `{u}` a member to manage.
+    path: &'static str,
+    body: Option<Value>,
+    expect: [u16; 5],
+}
+
+fn cases() -> Vec<Case> {
+    let case = |method: Method, path: &'static str, body: Option<Value>, expect: [u16; 5]| Case { method, path, body, expect };
+    vec![
+        case(Method::GET, "/projects/{p}", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/members", None, [200, 200, 200, 200, 404]),
+        case(Method::PUT, "/projects/{p}/members/{u}", Some(json!({ "role": "editor" })), [403, 403, 403, 200, 404]),
+        case(Method::DELETE, "/projects/{p}/members/{u}", None, [403, 403, 403, 204, 404]),
+        case(Method::GET, "/projects/{p}/documents", None, [200, 200, 200, 200, 404]),
+        case(Method::POST, "/projects/{p}/documents", Some(json!({ "title": "New", "kind": "spec" })), [403, 201, 201, 201, 404]),
+        case(Method::GET, "/documents/{d}", None, [200, 200, 200, 200, 404]),
+        case(Method::PATCH, "/documents/{d}", Some(json!({ "title": "Renamed" })), [403, 200, 200, 200, 404]),
+        case(Method::PUT, "/documents/{d}/content", Some(json!({ "content": "changed" })), [403, 200, 200, 200, 404]),
+        case(Method::DELETE, "/documents/{d}", None, [403, 204, 204, 204, 404]),
+        case(Method::POST, "/documents/{x}/restore", None, [403, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/activity", None, [200, 200, 200, 200, 404]),
+    ]
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let owner = app.signup("owner").await;
+    let project = app.project(&owner, "Payments").await;
+    let mut clients: Vec<Client> = Vec::new();
+    for actor in ACTORS {
+        let client = if actor == "owner" { owner.clone() } else { app.signup(actor).await };
+        if !matches!(actor, "owner" | "outsider") {
+            app.add_member(&owner, &project, actor, actor).await;
+        }
+        clients.push(client);
+    }
+    // The outsider owns a project of their own: owning something elsewhere grants nothing here.
+    app.project(&clients[4], "Elsewhere").await;
+    app.signup("target").await;
+
+    let anonymous = app.browser();
+    let mut failures = Vec::new();
+    for case in cases() {
+        for (index, actor) in ACTORS.iter().enumerate().chain([(usize::MAX, &"anonymous")]) {
+            // Fresh objects for every attempt, so one caller's change can't decide the next.
+            let live = app.document(&owner, &project, "Target", None).await;
+            let deleted = app.document(&owner, &project, "Binned", None).await;
+            let deleted_url = app.url(&format!("/api/v1/documents/{}", deleted["id"].as_str().unwrap()));
+            call(&owner, Method::DELETE, &deleted_url, None).await;
+            app.add_member(&owner, &project, "target", "viewer").await;
+
+            let path = case
+                .path
+                .replace("{p}", project["id"].as_str().unwrap())
+                .replace("{d}", live["id"].as_str().unwrap())
+                .replace("{x}", deleted["id"].as_str().unwrap())
+                .replace("{u}", "target");
+            let client = clients.get(index).unwrap_or(&anonymous);
+            let expected = if index == usize::MAX { 401 } else { case.expect[index] };
+            let (status, body) = call(client, case.method.clone(), &app.url(&format!("/api/v1{path}")), case.body.clone()).await;
+            if status.as_u16() != expected {
+                failures.push(format!("{} {path} as {actor}: expected {expected}, got {status} {body}", case.method));
+            }
+            if status.is_client_error() {
+                assert!(body["error"]["code"].as_str().is_some(), "{} {path} as {actor}: {body}", case.method);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn account_level_routes_need_a_signed_in_caller(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let anonymous = app.browser();
+    let routes = [
+        (Method::GET, "/api/v1/me", None),
+        (Method::GET, "/api/v1/projects", None),
+        (Method::POST, "/api/v1/projects", Some(json!({ "name": "X" }))),
+        (Method::GET, "/api/v1/tokens", None),
+        (Method::POST, "/api/v1/tokens", Some(json!({ "name": "x", "scopes": ["read"] }))),
+        (Method::DELETE, "/api/v1/tokens/0190a1b2-0000-7000-8000-000000000000", None),
+    ];
+    for (method, path, body) in routes {
+        let (status, answer) = call(&anonymous, method.clone(), &app.url(path), body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], "unauthorized");
+    }
+}

@@ -1,0 +1,123 @@
+//! Starting Charter for a test, and browser-like clients to talk to it.
+
+use std::net::SocketAddr;
+
+use charter_backend::{AppState, Settings};
+use leptos::config::LeptosOptions;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub db: PgPool,
+}
+
+impl TestApp {
+    /// Charter with attempt limits high enough not to get in a test's way.
+    pub async fn spawn(db: PgPool) -> TestApp {
+        let settings = Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() };
+        TestApp::spawn_with(db, settings).await
+    }
+
+    pub async fn spawn_with(db: PgPool, settings: Settings) -> TestApp {
+        charter_server::migrate(&db).await.expect("migrations apply");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let leptos = LeptosOptions::builder().output_name("charter").site_addr(addr).build();
+        let app = charter_server::router(AppState::new(db.clone(), settings), leptos);
+        tokio::spawn(charter_server::serve(listener, app));
+        TestApp { base: format!("http://{addr}"), db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client that keeps cookies and sends this site's Origin, as a browser on its pages does.
+    pub fn browser(&self) -> Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        Client::builder().cookie_store(true).default_headers(headers).build().unwrap()
+    }
+
+    /// A client with no cookies and no Origin, as a script with a token is.
+    pub fn bare(&self) -> Client {
+        Client::new()
+    }
+
+    pub async fn signup(&self, username: &str) -> Client {
+        let client = self.browser();
+        let response = client
+            .post(self.url("/api/v1/auth/signup"))
+            .json(&json!({ "username": username, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "signing up {username}");
+        client
+    }
+
+    /// A project owned by `owner`, returned as JSON.
+    pub async fn project(&self, owner: &Client, name: &str) -> Value {
+        let (status, body) = call(owner, Method::POST, &self.url("/api/v1/projects"), Some(json!({ "name": name }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn add_member(&self, owner: &Client, project: &Value, username: &str, role: &str) {
+        let url = self.url(&format!("/api/v1/projects/{}/members/{username}", project["id"].as_str().unwrap()));
+        let (status, body) = call(owner, Method::PUT, &url, Some(json!({ "role": role }))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    pub async fn document(&self, client: &Client, project: &Value, title: &str, parent: Option<&str>) -> Value {
+        let url = self.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+        let body = json!({ "title": title, "kind": "spec", "parent_id": parent, "content": format!("# {title}\n") });
+        let (status, body) = call(client, Method::POST, &url, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn token(&self, owner: &Client, scopes: &[&str]) -> String {
+        let (status, body) =
+            call(owner, Method::POST, &self.url("/api/v1/tokens"), Some(json!({ "name": "test", "scopes": scopes }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The constitution every project starts with.
+    pub async fn constitution(&self, client: &Client, project: &Value) -> Value {
+        let url = self.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+        let (_, tree) = call(client, Method::GET, &url, None).await;
+        tree.as_array().unwrap().iter().find(|doc| doc["kind"] == "constitution").cloned().expect("a constitution")
+    }
+}
+
+/// Sends a request and reads the JSON answer (`null` for an empty body).
+pub async fn call(client: &Client, method: Method, url: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut request = client.request(method, url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    read(request.send().await.expect("the server answers")).await
+}
+
+pub async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+/// Asserts the API's error shape and returns its code.
+pub fn error_code(body: &Value) -> &str {
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "an error carries a message: {body}");
+    body["error"]["code"].as_str().expect("an error code")
+}
+

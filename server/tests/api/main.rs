@@ -1,0 +1,11 @@
+//! Integration tests: each starts the real Charter router on a free port, against a
+//! fresh database made by `#[sqlx::test]`, and talks to it over HTTP.
+
+mod accounts;
+mod activity;
+mod authz;
+mod documents;
+mod harness;
+mod projects;
+mod security;
+mod tokens;

@@ -1,0 +1,151 @@
+use leptos::server_fn::ServerFn;
+use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::harness::{call, error_code, read, TestApp, PASSWORD};
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn cookie_requests_that_change_state_need_the_sites_origin(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    app.signup("ada").await;
+    let login = |origin: Option<&str>| {
+        let mut request = app.bare().post(app.url("/api/v1/auth/login")).json(&json!({ "username": "ada", "password": PASSWORD }));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let refused = login(Some("https://evil.example")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let (_, body) = read(refused).await;
+    assert_eq!(error_code(&body), "forbidden");
+    assert_eq!(login(None).await.status(), StatusCode::FORBIDDEN, "no Origin, no change");
+    assert_eq!(login(Some("null")).await.status(), StatusCode::FORBIDDEN);
+    let accepted = login(Some(&app.base)).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let cookie = accepted.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    // A signed-in browser tricked by another site changes nothing.
+    let forged = app
+        .bare()
+        .post(app.url("/api/v1/projects"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .json(&json!({ "name": "Planted" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM projects").fetch_one(&app.db).await.unwrap();
+    assert_eq!(count, 0);
+
+    // Server functions are state-changing requests too.
+    let rpc = |origin: &str| {
+        app.bare()
+            .post(app.url(<charter_app::projects::CreateProject as ServerFn>::PATH))
+            .header("cookie", &cookie)
+            .header("origin", origin)
+            .form(&[("name", "Via the page")])
+            .send()
+    };
+    assert_eq!(rpc("https://evil.example").await.unwrap().status(), StatusCode::FORBIDDEN);
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM projects").fetch_one(&app.db).await.unwrap();
+    assert_eq!(count, 0);
+    let same_site = rpc(&app.base).await.unwrap();
+    assert!(same_site.status().is_success(), "{}", same_site.status());
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM projects").fetch_one(&app.db).await.unwrap();
+    assert_eq!(count, 1, "the same call from the site's own page works");
+
+    // Reads need no Origin.
+    let me = app.bare().get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn responses_carry_security_headers_and_pages_a_matching_script_nonce(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let page = app.bare().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let headers = page.headers().clone();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let policy = headers[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("'unsafe-inline' 'wasm") && !policy.contains("script-src 'self' 'unsafe-inline'"), "{policy}");
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a script nonce").to_owned();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Log in</h1>"), "the page is rendered on the server");
+    let scripts = html.matches("<script").count();
+    assert!(scripts > 0, "the page loads its hydration script");
+    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script carries this response's nonce");
+
+    let second = app.bare().get(app.url("/login")).send().await.unwrap();
+    assert!(!second.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains(&nonce), "nonces are per response");
+
+    let api = app.bare().get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn limits_unknown_routes_and_health(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+
+    let big = "x".repeat(4 * 1024 * 1024 + 10);
+    let response = ada.post(app.url("/api/v1/projects")).header(CONTENT_TYPE, "application/json").body(big).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (status, body) = call(&ada, Method::GET, &app.url("/api/v1/no-such-thing"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&body), "not_found");
+
+    let page = app.bare().get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.text().await.unwrap().contains("There is no page at this address."));
+
+    let (status, body) = call(&app.bare(), Method::GET, &app.url("/healthz"), None).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn the_openapi_document_describes_every_route(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (status, doc) = call(&app.bare(), Method::GET, &app.url("/api/openapi.json"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let expected = [
+        ("post", "/api/v1/auth/signup"),
+        ("post", "/api/v1/auth/login"),
+        ("post", "/api/v1/auth/logout"),
+        ("get", "/api/v1/me"),
+        ("post", "/api/v1/tokens"),
+        ("get", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{id}"),
+        ("post", "/api/v1/projects"),
+        ("get", "/api/v1/projects"),
+        ("get", "/api/v1/projects/{id}"),
+        ("put", "/api/v1/projects/{id}/members/{username}"),
+        ("delete", "/api/v1/projects/{id}/members/{username}"),
+        ("get", "/api/v1/projects/{id}/members"),
+        ("get", "/api/v1/projects/{id}/documents"),
+        ("post", "/api/v1/projects/{id}/documents"),
+        ("get", "/api/v1/documents/{id}"),
+        ("patch", "/api/v1/documents/{id}"),
+        ("put", "/api/v1/documents/{id}/content"),
+        ("delete", "/api/v1/documents/{id}"),
+        ("post", "/api/v1/documents/{id}/restore"),
+        ("get", "/api/v1/projects/{id}/activity"),
+    ];
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in expected {
+        assert!(paths.get(path).and_then(|item| item.get(method)).is_some(), "{method} {path} is documented");
+    }
+    let documented: usize = paths.values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(documented, expected.len(), "nothing undocumented, nothing extra");
+    assert!(doc["components"]["securitySchemes"]["token"].is_object());
+
+    let reference = app.bare().get(app.url("/api-docs")).send().await.unwrap().text().await.unwrap();
+    assert!(reference.contains("/api/v1/projects/{id}/documents"), "the readable reference lists the routes");
+}

@@ -1,0 +1,119 @@
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::harness::{call, error_code, read, TestApp};
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_token_is_shown_once_and_only_its_hash_and_prefix_are_stored(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let body = json!({ "name": "agent", "scopes": ["read", "write"] });
+    let (status, created) = call(&ada, Method::POST, &app.url("/api/v1/tokens"), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = created["token"].as_str().unwrap();
+    let prefix = created["prefix"].as_str().unwrap();
+    assert!(token.starts_with(&format!("charter_{prefix}_")), "{token}");
+
+    let (status, list) = call(&ada, Method::GET, &app.url("/api/v1/tokens"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["prefix"], prefix);
+    assert_eq!(list[0]["scopes"], json!(["read", "write"]));
+    assert!(!list.to_string().contains(token), "the secret is never listed");
+
+    let (stored_prefix, hash): (String, Vec<u8>) =
+        sqlx::query_as("SELECT prefix, token_hash FROM api_tokens").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored_prefix, prefix);
+    assert_eq!(hash, Sha256::digest(token.as_bytes()).to_vec());
+    let (leaks,): (i64,) = sqlx::query_as("SELECT count(*) FROM api_tokens t WHERE row_to_json(t)::text LIKE '%' || $1 || '%'")
+        .bind(&token[20..])
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(leaks, 0, "no column holds the secret");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn scopes_decide_what_a_token_may_do(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Payments").await;
+    let projects = app.url("/api/v1/projects");
+    let docs = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+    let bearer = |token: &str| format!("Bearer {token}");
+
+    let read_only = app.token(&ada, &["read"]).await;
+    let writer = app.token(&ada, &["read", "write"]).await;
+    let incidents = app.token(&ada, &["incidents:write"]).await;
+    let script = app.bare(); // no cookie, no Origin: tokens need neither
+
+    let get = |token: String| script.get(&docs).header("authorization", bearer(&token)).send();
+    assert_eq!(get(read_only.clone()).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get(incidents.clone()).await.unwrap().status(), StatusCode::FORBIDDEN, "reading needs `read`");
+
+    let post = |token: String| {
+        script.post(&docs).header("authorization", bearer(&token)).json(&json!({ "title": "Login", "kind": "spec" })).send()
+    };
+    let (status, body) = read(post(read_only.clone()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "forbidden");
+    assert!(body["error"]["message"].as_str().unwrap().contains("write"), "{body}");
+    assert_eq!(post(writer.clone()).await.unwrap().status(), StatusCode::CREATED);
+
+    let me = script.get(app.url("/api/v1/me")).header("authorization", bearer(&writer)).send().await.unwrap();
+    let (_, me) = read(me).await;
+    assert_eq!(me["username"], "ada");
+
+    // A token never stands in for a browser session where one is required.
+    let list = script.get(app.url("/api/v1/tokens")).header("authorization", bearer(&writer)).send().await.unwrap();
+    assert_eq!(list.status(), StatusCode::FORBIDDEN, "tokens cannot manage tokens");
+    let create = script
+        .post(&projects)
+        .header("authorization", bearer(&writer))
+        .json(&json!({ "name": "Made by a token" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), StatusCode::CREATED, "tokens with `write` create projects");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn revoked_and_malformed_tokens_are_refused(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let token = app.token(&ada, &["read"]).await;
+    let me = |value: String| app.bare().get(app.url("/api/v1/me")).header("authorization", value).send();
+    assert_eq!(me(format!("Bearer {token}")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(me(format!("bearer {token}")).await.unwrap().status(), StatusCode::OK, "the scheme is case-insensitive");
+
+    let (_, list) = call(&ada, Method::GET, &app.url("/api/v1/tokens"), None).await;
+    let token_id = list[0]["id"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/tokens/{token_id}"));
+    let (status, _) = call(&ada, Method::DELETE, &url, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(me(format!("Bearer {token}")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = call(&ada, Method::DELETE, &url, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a revoked token is gone");
+
+    let tampered = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
+    for value in [format!("Bearer {tampered}"), "Bearer nonsense".into(), "Basic YWRhOnB3".into(), token.clone()] {
+        let response = me(value.clone()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{value}");
+    }
+
+    // Someone else's token id is not yours to revoke.
+    let grace = app.signup("grace").await;
+    let other = app.token(&ada, &["read"]).await;
+    let (_, list) = call(&ada, Method::GET, &app.url("/api/v1/tokens"), None).await;
+    let other_id = list[0]["id"].as_str().unwrap();
+    let (status, _) = call(&grace, Method::DELETE, &app.url(&format!("/api/v1/tokens/{other_id}")), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(me(format!("Bearer {other}")).await.unwrap().status(), StatusCode::OK);
+
+    for body in [json!({ "name": "", "scopes": ["read"] }), json!({ "name": "x", "scopes": [] }), json!({ "name": "x", "scopes": ["admin"] })] {
+        let (status, answer) = call(&ada, Method::POST, &app.url("/api/v1/tokens"), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {answer}");
+    }
+}
