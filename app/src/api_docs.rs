@@ -29,7 +29,12 @@ pub async fn api_reference() -> Result<Vec<Operation>, AppError> {
                 method: method.to_uppercase(),
                 path: path.clone(),
                 summary: text("summary"),
-                statuses: operation["responses"].as_object().into_iter().flatten().map(|(code, _)| code.clone()).collect(),
+                statuses: operation["responses"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(code, _)| code.clone())
+                    .collect(),
             });
         }
     }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
 use crate::error::AppError;
 
@@ -15,8 +16,15 @@ pub fn Loading(#[prop(default = "Loading…")] label: &'static str) -> impl Into
 #[component]
 pub fn ErrorView(error: AppError) -> impl IntoView {
     let hint = match &error {
-        AppError::Unauthorized => Some(view! { <A href="/login" attr:class="button primary">"Log in"</A> }.into_any()),
-        AppError::NotFound(_) => Some(view! { <A href="/projects" attr:class="button">"Back to your projects"</A> }.into_any()),
+        AppError::Unauthorized => {
+            // Back to this page after logging in.
+            let here = use_location().pathname.get_untracked();
+            let login = format!("/login?next={}", urlencode(&here));
+            Some(view! { <A href=login attr:class="button primary">"Log in"</A> }.into_any())
+        }
+        AppError::NotFound(_) => {
+            Some(view! { <A href="/projects" attr:class="button">"Back to your projects"</A> }.into_any())
+        }
         _ => None,
     };
     let title = match &error {
@@ -75,4 +83,23 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 #[component]
 pub fn Time(at: DateTime<Utc>) -> impl IntoView {
     view! { <time datetime=at.to_rfc3339()>{timestamp(at)}</time> }
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urlencode_keeps_paths_readable() {
+        assert_eq!(super::urlencode("/p/pay-ments/doc/1"), "/p/pay-ments/doc/1");
+        assert_eq!(super::urlencode("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
+    }
 }

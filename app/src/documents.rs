@@ -274,12 +274,15 @@ pub fn DocumentPage() -> impl IntoView {
     let delete = ServerAction::<DeleteDocument>::new();
     let restore = ServerAction::<RestoreDocument>::new();
     let document = Resource::new(
-        move || (id.get(), save.version().get(), rename.version().get(), move_to.version().get(), restore.version().get()),
+        move || {
+            (id.get(), save.version().get(), rename.version().get(), move_to.version().get(), restore.version().get())
+        },
         |(id, ..)| document_view(id),
     );
     // The tree shows titles and places: reload it after anything that changes them.
     Effect::new(move |_| {
-        let changes = rename.version().get() + move_to.version().get() + delete.version().get() + restore.version().get();
+        let changes =
+            rename.version().get() + move_to.version().get() + delete.version().get() + restore.version().get();
         if changes > 0 {
             ctx.touch();
         }
@@ -458,8 +461,14 @@ mod tests {
 
     #[test]
     fn parent_choices_leave_out_the_document_and_its_subtree() {
-        let nodes = vec![node(1, None, "Constitution"), node(2, Some(1), "Login"), node(3, Some(2), "Login plan"), node(4, None, "Billing")];
-        let labels: Vec<String> = parent_options(&nodes, Some(Uuid::from_u128(2))).into_iter().map(|(_, label)| label).collect();
+        let nodes = vec![
+            node(1, None, "Constitution"),
+            node(2, Some(1), "Login"),
+            node(3, Some(2), "Login plan"),
+            node(4, None, "Billing"),
+        ];
+        let labels: Vec<String> =
+            parent_options(&nodes, Some(Uuid::from_u128(2))).into_iter().map(|(_, label)| label).collect();
         assert_eq!(labels, vec!["Constitution".to_owned(), "Billing".to_owned()]);
         let all = parent_options(&nodes, None);
         assert_eq!(all[2].1, "\u{2003}\u{2003}Login plan");

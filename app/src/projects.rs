@@ -181,7 +181,8 @@ pub fn ProjectPage() -> impl IntoView {
     let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
     let changed = RwSignal::new(0u32);
     let project = Resource::new(move || slug.get(), project_by_slug);
-    let tree = Resource::new(move || (slug.get(), changed.get()), |(slug, _)| crate::documents::project_tree(slug, false));
+    let tree =
+        Resource::new(move || (slug.get(), changed.get()), |(slug, _)| crate::documents::project_tree(slug, false));
     provide_context(ProjectCtx { slug, project, tree, changed });
 
     view! {

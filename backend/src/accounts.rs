@@ -38,9 +38,7 @@ const PASSWORD_MAX: usize = 256;
 fn validate_username(username: &str) -> Result<()> {
     let ok_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !(3..=32).contains(&username.len()) || !ok_chars {
-        return Err(Error::Invalid(
-            "usernames are 3 to 32 characters: letters, digits, '_', '-' or '.'".into(),
-        ));
+        return Err(Error::Invalid("usernames are 3 to 32 characters: letters, digits, '_', '-' or '.'".into()));
     }
     Ok(())
 }
@@ -60,16 +58,11 @@ fn validate_password(password: &str) -> Result<()> {
 fn limit_attempt(state: &AppState, ip: ClientIp, username: &str) -> Result<()> {
     let settings = &state.settings;
     state.limiter.check(&format!("ip:{}", ip.0), settings.auth_attempts_per_ip)?;
-    state
-        .limiter
-        .check(&format!("user:{}", username.to_lowercase()), settings.auth_attempts_per_username)
+    state.limiter.check(&format!("user:{}", username.to_lowercase()), settings.auth_attempts_per_username)
 }
 
 pub async fn find_by_id(db: &PgPool, id: Uuid) -> Result<Option<User>> {
-    Ok(sqlx::query_as("SELECT id, username, created_at FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as("SELECT id, username, created_at FROM users WHERE id = $1").bind(id).fetch_optional(db).await?)
 }
 
 pub async fn find_by_username(db: &PgPool, username: &str) -> Result<Option<User>> {
@@ -100,8 +93,7 @@ pub async fn signup(state: &AppState, ip: ClientIp, credentials: Credentials) ->
         true => Error::Conflict(format!("the username `{username}` is taken")),
         false => err,
     })?;
-    audit::record(&mut *tx, Entry::account(user.id, "account.signup", format!("{} signed up", user.username)))
-        .await?;
+    audit::record(&mut *tx, Entry::account(user.id, "account.signup", format!("{} signed up", user.username))).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -132,10 +132,8 @@ fn validate_title(title: &str) -> Result<&str> {
 
 /// The project of a document, or 404 when there is no such document.
 async fn project_of(db: &PgPool, document_id: Uuid) -> Result<Uuid> {
-    let row: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM documents WHERE id = $1")
-        .bind(document_id)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<(Uuid,)> =
+        sqlx::query_as("SELECT project_id FROM documents WHERE id = $1").bind(document_id).fetch_optional(db).await?;
     row.map(|(id,)| id).ok_or_else(|| Error::not_found("document"))
 }
 
@@ -187,27 +185,32 @@ fn depth_first(entries: Vec<TreeEntry>) -> Vec<TreeEntry> {
     ordered
 }
 
+const DOCUMENT_QUERY: &str =
+    "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at
+     FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+     WHERE bd.branch_id = $1 AND bd.document_id = $2";
+
+/// Loads a document on a branch and locks its row until the transaction ends, so
+/// concurrent changes to one document apply one after the other.
 async fn load(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
-    let mut document: Document = sqlx::query_as(
-        "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at
-         FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
-         WHERE bd.branch_id = $1 AND bd.document_id = $2 FOR UPDATE OF bd",
-    )
-    .bind(branch_id)
-    .bind(document_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| Error::not_found("document"))?;
+    fetch(tx, &format!("{DOCUMENT_QUERY} FOR UPDATE OF bd"), branch_id, document_id).await
+}
+
+async fn fetch(tx: &mut PgConnection, query: &str, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+    let mut document: Document = sqlx::query_as(query)
+        .bind(branch_id)
+        .bind(document_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found("document"))?;
     document.content = content::read(&mut *tx, branch_id, document_id).await?;
     Ok(document)
 }
 
 pub async fn get(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<Document> {
     let (_, branch_id) = locate(db, actor, document_id, Permission::Read).await?;
-    let mut tx = db.begin().await?;
-    let document = load(&mut tx, branch_id, document_id).await?;
-    tx.commit().await?;
-    Ok(document)
+    let mut conn = db.acquire().await?;
+    fetch(&mut conn, DOCUMENT_QUERY, branch_id, document_id).await
 }
 
 /// Checks that `parent_id` names a live document on the branch (and so in the project).
@@ -353,13 +356,15 @@ pub async fn update(db: &PgPool, actor: &Actor, document_id: Uuid, patch: Docume
                 return Err(Error::Invalid("a document cannot move under itself or one of its children".into()));
             }
         }
-        sqlx::query("UPDATE branch_documents SET parent_id = $3, position = $4 WHERE branch_id = $1 AND document_id = $2")
-            .bind(branch_id)
-            .bind(document_id)
-            .bind(parent_id)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE branch_documents SET parent_id = $3, position = $4 WHERE branch_id = $1 AND document_id = $2",
+        )
+        .bind(branch_id)
+        .bind(document_id)
+        .bind(parent_id)
+        .bind(position)
+        .execute(&mut *tx)
+        .await?;
         let summary = format!("moved {}", patch.title.as_deref().map(str::trim).unwrap_or(&before.title));
         let details = serde_json::json!({ "parent_id": parent_id, "position": position });
         audit::record(&mut *tx, Entry::project(project_id, actor, "document.move", object, summary).details(details))
@@ -562,7 +567,13 @@ mod tests {
     #[test]
     fn tree_order_puts_parents_before_children_and_keeps_sibling_order() {
         // As the query returns them: by position, across parents.
-        let rows = vec![entry(1, None, 0), entry(3, Some(2), 0), entry(5, Some(1), 0), entry(2, None, 1), entry(4, Some(2), 1)];
+        let rows = vec![
+            entry(1, None, 0),
+            entry(3, Some(2), 0),
+            entry(5, Some(1), 0),
+            entry(2, None, 1),
+            entry(4, Some(2), 1),
+        ];
         let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.as_u128()).collect();
         assert_eq!(ids, vec![1, 5, 2, 3, 4]);
     }

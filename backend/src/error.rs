@@ -106,9 +106,7 @@ pub struct ErrorDetail {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
-        let body = ErrorBody {
-            error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Error::RateLimited { retry_after } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {

@@ -9,10 +9,8 @@ use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// Renders Markdown as sanitized HTML.
 pub fn render(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_FOOTNOTES;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     let events = with_heading_anchors(Parser::new_ext(markdown, options).collect());
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
@@ -30,7 +28,11 @@ pub fn slug(text: &str) -> String {
         }
     }
     let slug = slug.trim_end_matches('-');
-    if slug.is_empty() { "section".to_owned() } else { slug.to_owned() }
+    if slug.is_empty() {
+        "section".to_owned()
+    } else {
+        slug.to_owned()
+    }
 }
 
 /// Gives every heading an id (made unique with `-2`, `-3`, ...) and a self-link.
@@ -78,7 +80,14 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     SANITIZER.get_or_init(|| {
         let mut builder = ammonia::Builder::default();
-        let headings = [HeadingLevel::H1, HeadingLevel::H2, HeadingLevel::H3, HeadingLevel::H4, HeadingLevel::H5, HeadingLevel::H6];
+        let headings = [
+            HeadingLevel::H1,
+            HeadingLevel::H2,
+            HeadingLevel::H3,
+            HeadingLevel::H4,
+            HeadingLevel::H5,
+            HeadingLevel::H6,
+        ];
         for level in headings {
             builder.add_tag_attributes(heading_tag(level), &["id"]);
         }
@@ -136,7 +145,8 @@ mod tests {
 
     #[test]
     fn removes_script_tags() {
-        let html = render("Hello <script>alert('x')</script> world\n\n<script src=\"https://evil.example/x.js\"></script>");
+        let html =
+            render("Hello <script>alert('x')</script> world\n\n<script src=\"https://evil.example/x.js\"></script>");
         assert!(!html.to_lowercase().contains("<script"), "{html}");
         assert!(!html.contains("alert("), "{html}");
         assert!(html.contains("Hello"), "{html}");

@@ -152,7 +152,11 @@ fn slugify(name: &str) -> String {
         }
     }
     let slug = slug.trim_end_matches('-');
-    if slug.is_empty() { "project".to_owned() } else { slug.to_owned() }
+    if slug.is_empty() {
+        "project".to_owned()
+    } else {
+        slug.to_owned()
+    }
 }
 
 const CONSTITUTION_TEMPLATE: &str = "# Constitution\n\n\
@@ -197,8 +201,11 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Proje
         .bind(actor.user_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut *tx, Entry::project(id, actor, "project.create", ("project", id), format!("created project {name}")))
-        .await?;
+    audit::record(
+        &mut *tx,
+        Entry::project(id, actor, "project.create", ("project", id), format!("created project {name}")),
+    )
+    .await?;
     let main = branches::create_main(&mut tx, id, actor).await?;
     let constitution = NewDocument {
         title: "Constitution".into(),

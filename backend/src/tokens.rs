@@ -96,15 +96,17 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewToken) -> Result<Created
     let token = format!("{TOKEN_PREFIX}{prefix}_{}", random_hex(32));
     let id = Uuid::now_v7();
     let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, scopes) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id)
-        .bind(actor.user_id)
-        .bind(name)
-        .bind(&prefix)
-        .bind(digest(&token))
-        .bind(&scopes)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, scopes) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(actor.user_id)
+    .bind(name)
+    .bind(&prefix)
+    .bind(digest(&token))
+    .bind(&scopes)
+    .execute(&mut *tx)
+    .await?;
     let summary = format!("created API token {name} ({prefix}) with scopes {}", scopes.join(", "));
     audit::record(&mut *tx, Entry::account(actor.user_id, "token.create", summary)).await?;
     tx.commit().await?;
@@ -135,8 +137,11 @@ pub async fn revoke(db: &PgPool, actor: &Actor, id: Uuid) -> Result<()> {
     .fetch_optional(&mut *tx)
     .await?;
     let (name, prefix) = revoked.ok_or_else(|| Error::not_found("token"))?;
-    audit::record(&mut *tx, Entry::account(actor.user_id, "token.revoke", format!("revoked API token {name} ({prefix})")))
-        .await?;
+    audit::record(
+        &mut *tx,
+        Entry::account(actor.user_id, "token.revoke", format!("revoked API token {name} ({prefix})")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -52,7 +52,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if std::env::var("CHARTER_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();

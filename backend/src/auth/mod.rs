@@ -66,9 +66,9 @@ pub struct Actor {
 impl Actor {
     pub fn require_scope(&self, scope: Scope) -> Result<()> {
         match &self.credential {
-            Credential::Token { scopes, .. } if !scopes.contains(&scope) => Err(Error::Forbidden(
-                format!("this API token lacks the `{}` scope", scope.as_str()),
-            )),
+            Credential::Token { scopes, .. } if !scopes.contains(&scope) => {
+                Err(Error::Forbidden(format!("this API token lacks the `{}` scope", scope.as_str())))
+            }
             _ => Ok(()),
         }
     }
@@ -101,14 +101,8 @@ impl Actor {
             actor.require_scope(needed)?;
             return Ok(actor);
         }
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, why)| Error::internal(why))?;
-        let user_id: Uuid = session
-            .get(SESSION_USER_KEY)
-            .await
-            .map_err(Error::internal)?
-            .ok_or(Error::Unauthorized)?;
+        let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| Error::internal(why))?;
+        let user_id: Uuid = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?.ok_or(Error::Unauthorized)?;
         let user = accounts::find_by_id(&state.db, user_id).await?.ok_or(Error::Unauthorized)?;
         Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session })
     }

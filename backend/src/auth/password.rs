@@ -24,9 +24,7 @@ fn hash_blocking(password: &[u8]) -> Result<String> {
 }
 
 pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.as_bytes()))
-        .await
-        .map_err(Error::internal)?
+    tokio::task::spawn_blocking(move || hash_blocking(password.as_bytes())).await.map_err(Error::internal)?
 }
 
 /// Checks a password against a stored hash. With no stored hash (unknown user) it

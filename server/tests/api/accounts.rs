@@ -65,10 +65,8 @@ async fn secure_cookies_when_served_over_https(db: PgPool) {
 async fn passwords_are_stored_as_argon2id_with_owasp_parameters(db: PgPool) {
     let app = TestApp::spawn(db).await;
     app.signup("ada").await;
-    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE username = 'ada'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT password_hash FROM users WHERE username = 'ada'").fetch_one(&app.db).await.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
 }
@@ -128,7 +126,10 @@ async fn me_logout_and_wrong_passwords(db: PgPool) {
         let (status, body) = call(&client, Method::POST, &app.url("/api/v1/auth/login"), Some(body)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(error_code(&body), "invalid_credentials");
-        assert_eq!(body["error"]["message"], "invalid username or password", "unknown users and wrong passwords look alike");
+        assert_eq!(
+            body["error"]["message"], "invalid username or password",
+            "unknown users and wrong passwords look alike"
+        );
     }
 }
 
@@ -146,7 +147,8 @@ async fn signup_validates_and_refuses_taken_usernames(db: PgPool) {
         (json!({ "username": 42, "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
     ];
     for (body, status, code) in cases {
-        let (got, answer) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/signup"), Some(body.clone())).await;
+        let (got, answer) =
+            call(&app.browser(), Method::POST, &app.url("/api/v1/auth/signup"), Some(body.clone())).await;
         assert_eq!(got, status, "{body} -> {answer}");
         assert_eq!(error_code(&answer), code, "{body}");
     }

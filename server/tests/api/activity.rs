@@ -29,8 +29,18 @@ async fn every_change_lands_in_the_activity_newest_first(db: PgPool) {
     assert_eq!(
         actions,
         vec![
-            "member.remove", "member.role", "member.add", "document.restore", "document.delete", "document.move",
-            "document.rename", "document.edit", "document.create", "document.create", "branch.create", "project.create",
+            "member.remove",
+            "member.role",
+            "member.add",
+            "document.restore",
+            "document.delete",
+            "document.move",
+            "document.rename",
+            "document.edit",
+            "document.create",
+            "document.create",
+            "branch.create",
+            "project.create",
         ]
     );
     let newest = &entries[0];

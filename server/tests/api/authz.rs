@@ -18,14 +18,20 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let case = |method: Method, path: &'static str, body: Option<Value>, expect: [u16; 5]| Case { method, path, body, expect };
+    let case =
+        |method: Method, path: &'static str, body: Option<Value>, expect: [u16; 5]| Case { method, path, body, expect };
     vec![
         case(Method::GET, "/projects/{p}", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/members", None, [200, 200, 200, 200, 404]),
         case(Method::PUT, "/projects/{p}/members/{u}", Some(json!({ "role": "editor" })), [403, 403, 403, 200, 404]),
         case(Method::DELETE, "/projects/{p}/members/{u}", None, [403, 403, 403, 204, 404]),
         case(Method::GET, "/projects/{p}/documents", None, [200, 200, 200, 200, 404]),
-        case(Method::POST, "/projects/{p}/documents", Some(json!({ "title": "New", "kind": "spec" })), [403, 201, 201, 201, 404]),
+        case(
+            Method::POST,
+            "/projects/{p}/documents",
+            Some(json!({ "title": "New", "kind": "spec" })),
+            [403, 201, 201, 201, 404],
+        ),
         case(Method::GET, "/documents/{d}", None, [200, 200, 200, 200, 404]),
         case(Method::PATCH, "/documents/{d}", Some(json!({ "title": "Renamed" })), [403, 200, 200, 200, 404]),
         case(Method::PUT, "/documents/{d}/content", Some(json!({ "content": "changed" })), [403, 200, 200, 200, 404]),
@@ -71,7 +77,8 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
                 .replace("{u}", "target");
             let client = clients.get(index).unwrap_or(&anonymous);
             let expected = if index == usize::MAX { 401 } else { case.expect[index] };
-            let (status, body) = call(client, case.method.clone(), &app.url(&format!("/api/v1{path}")), case.body.clone()).await;
+            let (status, body) =
+                call(client, case.method.clone(), &app.url(&format!("/api/v1{path}")), case.body.clone()).await;
             if status.as_u16() != expected {
                 failures.push(format!("{} {path} as {actor}: expected {expected}, got {status} {body}", case.method));
             }

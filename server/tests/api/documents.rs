@@ -37,12 +37,14 @@ async fn documents_form_a_tree_that_can_be_renamed_and_rearranged(db: PgPool) {
     assert!(entry.get("position").is_some() && entry.get("kind").is_some());
 
     let doc_url = |id: &str| app.url(&format!("/api/v1/documents/{id}"));
-    let (status, renamed) = call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "title": "  Sign in  " }))).await;
+    let (status, renamed) =
+        call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "title": "  Sign in  " }))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(renamed["title"], "Sign in");
     assert_eq!(renamed["parent_id"], constitution_id, "renaming leaves the place alone");
 
-    let (status, moved) = call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": null, "position": 5 }))).await;
+    let (status, moved) =
+        call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": null, "position": 5 }))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(moved["parent_id"], Value::Null);
     assert_eq!(moved["position"], 5);
@@ -56,14 +58,20 @@ async fn documents_form_a_tree_that_can_be_renamed_and_rearranged(db: PgPool) {
     // A parent from another project is no parent here.
     let other = app.project(&ada, "Search").await;
     let foreign = app.constitution(&ada, &other).await;
-    let (status, body) = call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": foreign["id"] }))).await;
+    let (status, body) =
+        call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": foreign["id"] }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let body = json!({ "title": "Stray", "kind": "spec", "parent_id": foreign["id"] });
     let (status, _) = call(&ada, Method::POST, &tree_url, Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let (status, edited) = call(&ada, Method::PUT, &app.url(&format!("/api/v1/documents/{plan_id}/content")),
-        Some(json!({ "content": "## Decisions\n\nUse Postgres." }))).await;
+    let (status, edited) = call(
+        &ada,
+        Method::PUT,
+        &app.url(&format!("/api/v1/documents/{plan_id}/content")),
+        Some(json!({ "content": "## Decisions\n\nUse Postgres." })),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(edited["content"], "## Decisions\n\nUse Postgres.");
     let (_, fetched) = call(&ada, Method::GET, &doc_url(plan_id), None).await;
@@ -104,7 +112,8 @@ async fn deleting_takes_the_subtree_to_the_trash_and_restoring_brings_it_back(db
     let (status, doc) = call(&ada, Method::GET, &doc_url(plan_id), None).await;
     assert_eq!(status, StatusCode::OK, "deleted documents stay readable");
     assert!(doc["deleted_at"].as_str().is_some());
-    let (status, body) = call(&ada, Method::PUT, &format!("{}/content", doc_url(plan_id)), Some(json!({ "content": "x" }))).await;
+    let (status, body) =
+        call(&ada, Method::PUT, &format!("{}/content", doc_url(plan_id)), Some(json!({ "content": "x" }))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let (status, _) = call(&ada, Method::POST, &format!("{}/restore", doc_url(plan_id)), None).await;
     assert_eq!(status, StatusCode::CONFLICT, "a child waits for its parent");
@@ -113,7 +122,11 @@ async fn deleting_takes_the_subtree_to_the_trash_and_restoring_brings_it_back(db
     assert_eq!(status, StatusCode::OK);
     assert_eq!(restored["deleted_at"], Value::Null);
     let (_, tree) = call(&ada, Method::GET, &tree_url, None).await;
-    assert_eq!(titles(&tree), vec!["Constitution", "Login", "Login plan"], "the subtree is back, the older deletion is not");
+    assert_eq!(
+        titles(&tree),
+        vec!["Constitution", "Login", "Login plan"],
+        "the subtree is back, the older deletion is not"
+    );
     let (status, _) = call(&ada, Method::POST, &format!("{}/restore", doc_url(login_id)), None).await;
     assert_eq!(status, StatusCode::OK, "restoring a live document changes nothing");
 }
@@ -146,7 +159,8 @@ async fn bad_input_gets_a_clear_4xx(db: PgPool) {
     let doc = app.document(&ada, &project, "Login", None).await;
     let content_url = app.url(&format!("/api/v1/documents/{}/content", doc["id"].as_str().unwrap()));
 
-    let raw = |url: &str, body: &'static str| ada.post(url).header("content-type", "application/json").body(body).send();
+    let raw =
+        |url: &str, body: &'static str| ada.post(url).header("content-type", "application/json").body(body).send();
     let response = raw(&tree_url, "{\"title\": ").await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let (_, body) = crate::harness::read(response).await;
@@ -174,6 +188,7 @@ async fn bad_input_gets_a_clear_4xx(db: PgPool) {
     let response = ada.put(&content_url).json(&json!({ "content": huge })).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    let (_, fetched) = call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", doc["id"].as_str().unwrap())), None).await;
+    let (_, fetched) =
+        call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", doc["id"].as_str().unwrap())), None).await;
     assert_eq!(fetched["content"], "# Login\n", "refused writes change nothing");
 }

@@ -9,7 +9,6 @@ use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
@@ -20,7 +19,8 @@ pub struct TestApp {
 impl TestApp {
     /// Charter with attempt limits high enough not to get in a test's way.
     pub async fn spawn(db: PgPool) -> TestApp {
-        let settings = Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() };
+        let settings =
+            Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() };
         TestApp::spawn_with(db, settings).await
     }
 
@@ -64,7 +64,8 @@ impl TestApp {
 
     /// A project owned by `owner`, returned as JSON.
     pub async fn project(&self, owner: &Client, name: &str) -> Value {
-        let (status, body) = call(owner, Method::POST, &self.url("/api/v1/projects"), Some(json!({ "name": name }))).await;
+        let (status, body) =
+            call(owner, Method::POST, &self.url("/api/v1/projects"), Some(json!({ "name": name }))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
@@ -85,7 +86,8 @@ impl TestApp {
 
     pub async fn token(&self, owner: &Client, scopes: &[&str]) -> String {
         let (status, body) =
-            call(owner, Method::POST, &self.url("/api/v1/tokens"), Some(json!({ "name": "test", "scopes": scopes }))).await;
+            call(owner, Method::POST, &self.url("/api/v1/tokens"), Some(json!({ "name": "test", "scopes": scopes })))
+                .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
@@ -120,4 +122,3 @@ pub fn error_code(body: &Value) -> &str {
     assert!(!message.is_empty(), "an error carries a message: {body}");
     body["error"]["code"].as_str().expect("an error code")
 }
-

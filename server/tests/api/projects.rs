@@ -20,14 +20,17 @@ async fn a_new_project_has_a_constitution_a_main_branch_and_its_creator_as_owner
 
     let constitution = app.constitution(&ada, &project).await;
     assert_eq!(constitution["title"], "Constitution");
-    let (_, doc) = call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", constitution["id"].as_str().unwrap())), None).await;
+    let (_, doc) =
+        call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", constitution["id"].as_str().unwrap())), None)
+            .await;
     assert!(doc["content"].as_str().unwrap().contains("## Principles"), "{doc}");
 
-    let (branches,): (Vec<String>,) = sqlx::query_as("SELECT array_agg(name) FROM branches WHERE project_id = $1::uuid")
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let (branches,): (Vec<String>,) =
+        sqlx::query_as("SELECT array_agg(name) FROM branches WHERE project_id = $1::uuid")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(branches, vec!["main".to_owned()]);
 
     // Same name again: a distinct slug.
@@ -52,7 +55,8 @@ async fn people_see_only_the_projects_they_belong_to(db: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger can't tell the project exists");
     assert_eq!(error_code(&body), "not_found");
 
-    let (status, _) = call(&grace, Method::GET, &app.url(&format!("/api/v1/projects/{}", uuid::Uuid::new_v4())), None).await;
+    let (status, _) =
+        call(&grace, Method::GET, &app.url(&format!("/api/v1/projects/{}", uuid::Uuid::new_v4())), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = call(&grace, Method::GET, &app.url("/api/v1/projects/not-a-uuid"), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -11,7 +11,8 @@ async fn cookie_requests_that_change_state_need_the_sites_origin(db: PgPool) {
     let app = TestApp::spawn(db).await;
     app.signup("ada").await;
     let login = |origin: Option<&str>| {
-        let mut request = app.bare().post(app.url("/api/v1/auth/login")).json(&json!({ "username": "ada", "password": PASSWORD }));
+        let mut request =
+            app.bare().post(app.url("/api/v1/auth/login")).json(&json!({ "username": "ada", "password": PASSWORD }));
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
@@ -73,13 +74,21 @@ async fn responses_carry_security_headers_and_pages_a_matching_script_nonce(db: 
     assert_eq!(headers["x-frame-options"], "DENY");
     let policy = headers[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
-    assert!(!policy.contains("'unsafe-inline' 'wasm") && !policy.contains("script-src 'self' 'unsafe-inline'"), "{policy}");
-    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a script nonce").to_owned();
+    assert!(
+        !policy.contains("'unsafe-inline' 'wasm") && !policy.contains("script-src 'self' 'unsafe-inline'"),
+        "{policy}"
+    );
+    let nonce =
+        policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a script nonce").to_owned();
     let html = page.text().await.unwrap();
     assert!(html.contains("<h1>Log in</h1>"), "the page is rendered on the server");
     let scripts = html.matches("<script").count();
     assert!(scripts > 0, "the page loads its hydration script");
-    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "every script carries this response's nonce");
+    assert_eq!(
+        html.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every script carries this response's nonce"
+    );
 
     let second = app.bare().get(app.url("/login")).send().await.unwrap();
     assert!(!second.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains(&nonce), "nonces are per response");
@@ -94,7 +103,8 @@ async fn limits_unknown_routes_and_health(db: PgPool) {
     let ada = app.signup("ada").await;
 
     let big = "x".repeat(4 * 1024 * 1024 + 10);
-    let response = ada.post(app.url("/api/v1/projects")).header(CONTENT_TYPE, "application/json").body(big).send().await.unwrap();
+    let response =
+        ada.post(app.url("/api/v1/projects")).header(CONTENT_TYPE, "application/json").body(big).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     let (status, body) = call(&ada, Method::GET, &app.url("/api/v1/no-such-thing"), None).await;

@@ -27,11 +27,12 @@ async fn a_token_is_shown_once_and_only_its_hash_and_prefix_are_stored(db: PgPoo
         sqlx::query_as("SELECT prefix, token_hash FROM api_tokens").fetch_one(&app.db).await.unwrap();
     assert_eq!(stored_prefix, prefix);
     assert_eq!(hash, Sha256::digest(token.as_bytes()).to_vec());
-    let (leaks,): (i64,) = sqlx::query_as("SELECT count(*) FROM api_tokens t WHERE row_to_json(t)::text LIKE '%' || $1 || '%'")
-        .bind(&token[20..])
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let (leaks,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM api_tokens t WHERE row_to_json(t)::text LIKE '%' || $1 || '%'")
+            .bind(&token[20..])
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(leaks, 0, "no column holds the secret");
 }
 
@@ -54,7 +55,11 @@ async fn scopes_decide_what_a_token_may_do(db: PgPool) {
     assert_eq!(get(incidents.clone()).await.unwrap().status(), StatusCode::FORBIDDEN, "reading needs `read`");
 
     let post = |token: String| {
-        script.post(&docs).header("authorization", bearer(&token)).json(&json!({ "title": "Login", "kind": "spec" })).send()
+        script
+            .post(&docs)
+            .header("authorization", bearer(&token))
+            .json(&json!({ "title": "Login", "kind": "spec" }))
+            .send()
     };
     let (status, body) = read(post(read_only.clone()).await.unwrap()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -112,7 +117,11 @@ async fn revoked_and_malformed_tokens_are_refused(db: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(me(format!("Bearer {other}")).await.unwrap().status(), StatusCode::OK);
 
-    for body in [json!({ "name": "", "scopes": ["read"] }), json!({ "name": "x", "scopes": [] }), json!({ "name": "x", "scopes": ["admin"] })] {
+    for body in [
+        json!({ "name": "", "scopes": ["read"] }),
+        json!({ "name": "x", "scopes": [] }),
+        json!({ "name": "x", "scopes": ["admin"] }),
+    ] {
         let (status, answer) = call(&ada, Method::POST, &app.url("/api/v1/tokens"), Some(body.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {answer}");
     }
