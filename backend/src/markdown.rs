@@ -19,20 +19,25 @@ pub fn render(markdown: &str) -> String {
 
 /// A heading's anchor: its text, lowercased, with runs of other characters as dashes.
 pub fn slug(text: &str) -> String {
+    slugify(text, char::is_alphanumeric, usize::MAX).unwrap_or_else(|| "section".to_owned())
+}
+
+/// Lowercases `text`, keeps the characters `keep` accepts and turns every run of others
+/// into one dash, stopping at about `max_len` bytes. `None` when nothing is kept.
+pub(crate) fn slugify(text: &str, keep: impl Fn(char) -> bool, max_len: usize) -> Option<String> {
     let mut slug = String::new();
     for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
+        if slug.len() >= max_len {
+            break;
+        }
+        if keep(c) {
             slug.push(c);
         } else if !slug.is_empty() && !slug.ends_with('-') {
             slug.push('-');
         }
     }
     let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        "section".to_owned()
-    } else {
-        slug.to_owned()
-    }
+    (!slug.is_empty()).then(|| slug.to_owned())
 }
 
 /// Gives every heading an id (made unique with `-2`, `-3`, ...) and a self-link.

@@ -140,23 +140,7 @@ const PROJECT_COLUMNS: &str = "p.id, p.name, p.slug, p.created_at, m.role";
 
 /// A URL-friendly name: lowercase ASCII letters and digits separated by single dashes.
 fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-        if slug.len() >= 48 {
-            break;
-        }
-    }
-    let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        "project".to_owned()
-    } else {
-        slug.to_owned()
-    }
+    crate::markdown::slugify(name, |c| c.is_ascii_alphanumeric(), 48).unwrap_or_else(|| "project".to_owned())
 }
 
 const CONSTITUTION_TEMPLATE: &str = "# Constitution\n\n\
