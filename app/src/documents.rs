@@ -108,7 +108,7 @@ pub async fn create_document(
 pub async fn save_document(id: String, content: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::set_content(&state.db, &actor, id, &content).await?.into())
+    Ok(charter_backend::documents::set_content(&state, &actor, id, &content).await?.into())
 }
 
 #[server]

@@ -81,6 +81,32 @@ pub async fn record<'e>(db: impl PgExecutor<'e>, entry: Entry) -> Result<()> {
     Ok(())
 }
 
+/// How long one "edited" entry stands for a person's live edits to a document.
+const LIVE_EDIT_WINDOW: &str = "10 minutes";
+
+/// Records live (co-editing) edits: at most one `document.edit` entry per person and
+/// document in each window, rather than one per keystroke.
+pub(crate) async fn record_live_edits(db: &PgPool, branch_id: Uuid, document_id: Uuid, authors: &[Uuid]) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary)
+         SELECT d.project_id, a.author, 'document.edit', 'document', d.id::text, 'edited ' || bd.title
+         FROM unnest($3::uuid[]) AS a (author)
+         JOIN documents d ON d.id = $2
+         JOIN branch_documents bd ON bd.branch_id = $1 AND bd.document_id = $2
+         WHERE NOT EXISTS (
+             SELECT 1 FROM audit_log l
+             WHERE l.project_id = d.project_id AND l.object_id = d.id::text AND l.actor_id = a.author
+               AND l.action = 'document.edit' AND l.created_at > now() - $4::interval)",
+    )
+    .bind(branch_id)
+    .bind(document_id)
+    .bind(authors)
+    .bind(LIVE_EDIT_WINDOW)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Activity {
     /// Pass as `before` to page back in time.

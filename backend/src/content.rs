@@ -1,10 +1,11 @@
-//! The one place document content is read and written. Callers see Markdown text; how
-//! it is stored (a column today, CRDT state with a Markdown projection later) is this
-//! module's business alone.
+//! The one place document content is read and written. Callers see Markdown text; the
+//! state behind it is yrs CRDT state (`collab::store`: update log and snapshots), with
+//! `branch_documents.content` as a projection refreshed from it, never the reverse.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::collab::{store, DocKey, Hub};
 use crate::error::{Error, Result};
 
 /// The largest document Charter accepts, in bytes of UTF-8.
@@ -20,29 +21,32 @@ pub fn validate(text: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn read<'e>(db: impl PgExecutor<'e>, branch_id: Uuid, document_id: Uuid) -> Result<String> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT content FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
-            .bind(branch_id)
-            .bind(document_id)
-            .fetch_optional(db)
-            .await?;
-    row.map(|(content,)| content).ok_or_else(|| Error::not_found("document"))
+/// The document's current text, from its CRDT state.
+pub async fn read(conn: &mut PgConnection, key: DocKey) -> Result<String> {
+    let (doc, _) = store::load(conn, key).await?;
+    Ok(store::text_of(&doc))
 }
 
-/// Replaces the document's text on a branch. Validation is the caller's first step;
-/// this checks again so no path can store an oversized document.
-pub async fn write(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid, text: &str, author: Uuid) -> Result<()> {
+/// Gives a new document its first content, inside the caller's transaction.
+pub(crate) async fn init(tx: &mut PgConnection, key: DocKey, text: &str) -> Result<()> {
     validate(text)?;
-    sqlx::query(
-        "UPDATE branch_documents SET content = $3, updated_at = now(), updated_by = $4
-         WHERE branch_id = $1 AND document_id = $2",
-    )
-    .bind(branch_id)
-    .bind(document_id)
-    .bind(text)
-    .bind(author)
-    .execute(&mut *tx)
-    .await?;
+    store::seed(tx, key, text).await?;
+    sqlx::query("UPDATE branch_documents SET content = $3 WHERE branch_id = $1 AND document_id = $2")
+        .bind(key.branch_id)
+        .bind(key.document_id)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
+}
+
+/// Makes the document's text `text` with a minimal edit that live editors receive.
+pub async fn replace(hub: &Hub, key: DocKey, text: &str, author: Uuid) -> Result<()> {
+    validate(text)?;
+    hub.replace_text(key, text.to_owned(), author).await
+}
+
+/// Gives documents written before real-time editing their CRDT state (once).
+pub async fn convert_legacy(db: &PgPool) -> Result<u64> {
+    store::convert_legacy(db).await
 }

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
+use crate::auth::{Actor, Scope};
+use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects::{self, Permission};
 use crate::{branches, content, AppState};
@@ -203,7 +204,7 @@ async fn fetch(tx: &mut PgConnection, query: &str, branch_id: Uuid, document_id:
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::not_found("document"))?;
-    document.content = content::read(&mut *tx, branch_id, document_id).await?;
+    document.content = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
     Ok(document)
 }
 
@@ -283,7 +284,7 @@ pub(crate) async fn insert(
     .bind(actor.user_id)
     .execute(&mut *tx)
     .await?;
-    content::write(tx, branch_id, id, &text, actor.user_id).await?;
+    content::init(tx, DocKey { branch_id, document_id: id }, &text).await?;
     let summary = format!("created {} {title}", new.kind);
     audit::record(&mut *tx, Entry::project(project_id, actor, "document.create", ("document", id), summary)).await?;
     Ok(id)
@@ -375,20 +376,57 @@ pub async fn update(db: &PgPool, actor: &Actor, document_id: Uuid, patch: Docume
     Ok(document)
 }
 
-pub async fn set_content(db: &PgPool, actor: &Actor, document_id: Uuid, text: &str) -> Result<Document> {
+/// Replaces the document's Markdown. Applied as a minimal CRDT edit, so people editing
+/// it live see the change arrive and keep their cursors.
+pub async fn set_content(state: &AppState, actor: &Actor, document_id: Uuid, text: &str) -> Result<Document> {
     content::validate(text)?;
+    let db = &state.db;
     let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
-    let mut tx = db.begin().await?;
-    let before = load_live(&mut tx, branch_id, document_id).await?;
-    if before.content != text {
-        content::write(&mut tx, branch_id, document_id, text, actor.user_id).await?;
-        let summary = format!("edited {}", before.title);
-        let entry = Entry::project(project_id, actor, "document.edit", ("document", document_id), summary);
-        audit::record(&mut *tx, entry).await?;
+    let before = fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await?;
+    if before.deleted_at.is_some() {
+        return Err(Error::Conflict("this document is deleted; restore it first".into()));
     }
-    let document = load(&mut tx, branch_id, document_id).await?;
-    tx.commit().await?;
-    Ok(document)
+    // No transaction is held here: the edit is stored by the document's actor, which
+    // locks the document itself.
+    if before.content != text {
+        content::replace(&state.collab, DocKey { branch_id, document_id }, text, actor.user_id).await?;
+        let summary = format!("edited {}", before.title);
+        audit::record(db, Entry::project(project_id, actor, "document.edit", ("document", document_id), summary))
+            .await?;
+    }
+    fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await
+}
+
+/// What a real-time editing connection may do with a document.
+pub struct CollabAccess {
+    pub key: DocKey,
+    /// Viewers, read-only tokens and deleted documents: follow along, never write.
+    pub can_write: bool,
+}
+
+/// Authorizes a co-editing connection to a document on a branch: members may read;
+/// those with write access may also edit live documents.
+pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<CollabAccess> {
+    let project_id = project_of(db, document_id).await?;
+    let role = projects::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
+        Error::NotFound(_) => Error::not_found("document"),
+        other => other,
+    })?;
+    let branch_id = branches::resolve(db, project_id, branch).await?;
+    let document = fetch_meta(db, branch_id, document_id).await?;
+    let can_write =
+        role.allows(Permission::Write) && actor.require_scope(Scope::Write).is_ok() && document.deleted_at.is_none();
+    Ok(CollabAccess { key: DocKey { branch_id, document_id }, can_write })
+}
+
+/// A document's place and state on a branch, without its content.
+async fn fetch_meta(db: &PgPool, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+    sqlx::query_as(DOCUMENT_QUERY)
+        .bind(branch_id)
+        .bind(document_id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::not_found("document"))
 }
 
 /// Soft-deletes a document and every live document below it, marking all of them with
@@ -530,7 +568,7 @@ async fn content_handler(
     Path(id): Path<Uuid>,
     Json(body): Json<ContentBody>,
 ) -> Result<Json<Document>> {
-    Ok(Json(set_content(&state.db, &actor, id, &body.content).await?))
+    Ok(Json(set_content(&state, &actor, id, &body.content).await?))
 }
 
 /// Move a document, and the documents under it, to the trash.

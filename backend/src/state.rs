@@ -7,12 +7,15 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::auth::RateLimiter;
+use crate::collab::{CollabSettings, Hub};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub limiter: Arc<RateLimiter>,
+    /// The documents open for real-time editing on this instance.
+    pub collab: Hub,
 }
 
 /// Knobs that deployments (and tests) set; everything else is fixed policy.
@@ -25,6 +28,7 @@ pub struct Settings {
     pub auth_attempts_per_ip: u32,
     pub auth_attempts_per_username: u32,
     pub auth_window: Duration,
+    pub collab: CollabSettings,
 }
 
 impl Default for Settings {
@@ -34,14 +38,18 @@ impl Default for Settings {
             auth_attempts_per_ip: 30,
             auth_attempts_per_username: 10,
             auth_window: Duration::from_secs(60),
+            collab: CollabSettings::default(),
         }
     }
 }
 
 impl AppState {
+    /// Builds the state and starts the co-editing hub's background tasks (so it must
+    /// run inside the Tokio runtime).
     pub fn new(db: PgPool, settings: Settings) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
-        AppState { db, settings: Arc::new(settings), limiter }
+        let collab = Hub::start(db.clone(), settings.collab.clone());
+        AppState { db, settings: Arc::new(settings), limiter, collab }
     }
 }
 

@@ -32,10 +32,15 @@ pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new().max_connections(20).acquire_timeout(Duration::from_secs(10)).connect(database_url).await
 }
 
-/// Applies pending migrations, Charter's and the session store's.
+/// Applies pending migrations, Charter's and the session store's, and converts
+/// documents from before real-time editing to CRDT state (once).
 pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(db).await?;
     PostgresStore::new(db.clone()).migrate().await?;
+    let converted = charter_backend::content::convert_legacy(db).await?;
+    if converted > 0 {
+        tracing::info!(converted, "gave existing documents their real-time editing state");
+    }
     Ok(())
 }
 
@@ -59,6 +64,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
     let db = state.db.clone();
     Router::new()
         .merge(api::router(state.clone()))
+        .merge(charter_backend::collab::router().with_state(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(pages(state, leptos))
         .layer(middleware::from_fn_with_state(settings, security::require_same_origin))

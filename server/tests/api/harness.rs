@@ -11,6 +11,11 @@ use sqlx::PgPool;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// Attempt limits high enough not to get in a test's way.
+pub fn test_settings() -> Settings {
+    Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() }
+}
+
 pub struct TestApp {
     pub base: String,
     pub db: PgPool,
@@ -22,6 +27,11 @@ impl TestApp {
         let settings =
             Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() };
         TestApp::spawn_with(db, settings).await
+    }
+
+    /// A second instance on the same database, as another server process would be.
+    pub async fn another(&self, settings: Settings) -> TestApp {
+        TestApp::spawn_with(self.db.clone(), settings).await
     }
 
     pub async fn spawn_with(db: PgPool, settings: Settings) -> TestApp {
@@ -51,7 +61,15 @@ impl TestApp {
     }
 
     pub async fn signup(&self, username: &str) -> Client {
-        let client = self.browser();
+        self.signup_with_cookie(username).await.0
+    }
+
+    /// Signs up and also returns the session cookie (`name=value`), for WebSockets.
+    pub async fn signup_with_cookie(&self, username: &str) -> (Client, String) {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        let client = Client::builder().cookie_provider(jar.clone()).default_headers(headers).build().unwrap();
         let response = client
             .post(self.url("/api/v1/auth/signup"))
             .json(&json!({ "username": username, "password": PASSWORD }))
@@ -59,7 +77,12 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "signing up {username}");
-        client
+        let cookie = reqwest::cookie::CookieStore::cookies(jar.as_ref(), &self.base.parse().unwrap())
+            .expect("a session cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (client, cookie)
     }
 
     /// A project owned by `owner`, returned as JSON.

@@ -4,8 +4,10 @@
 mod accounts;
 mod activity;
 mod authz;
+mod collab;
 mod documents;
 mod harness;
+mod peer;
 mod projects;
 mod security;
 mod tokens;

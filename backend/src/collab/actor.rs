@@ -1,0 +1,525 @@
+//! One open document: its Y.Doc, its awareness and its connections, owned by one task.
+//! Commands are handled in batches; a batch's accepted updates are committed together
+//! before any of the batch's replies or broadcasts leave.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Weak;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use uuid::Uuid;
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
+
+use super::{diff, store, DocKey, Inner};
+use crate::audit;
+use crate::error::Error;
+
+/// At most this many commands are handled (and committed) together.
+const MAX_BATCH: usize = 512;
+/// Frames waiting for one slow connection before it is dropped.
+pub(super) const OUTBOX: usize = 1024;
+
+pub(super) type ConnId = u64;
+
+/// Why a request to the actor did not succeed.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    /// The actor was shutting down; ask again (a fresh actor will answer).
+    Unloading,
+    Failed(Error),
+}
+
+#[derive(Clone)]
+pub(super) struct Join {
+    pub conn: ConnId,
+    pub user: Uuid,
+    pub username: String,
+    pub can_write: bool,
+    pub out: mpsc::Sender<Outgoing>,
+}
+
+pub(super) enum Command {
+    Join {
+        join: Join,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    Incoming {
+        conn: ConnId,
+        message: Incoming,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Replace {
+        text: String,
+        author: Uuid,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    /// The log may have rows from other instances.
+    CatchUp,
+}
+
+/// A decoded client message. Updates arrive decoded (decoding happens on the
+/// connection's task) along with their bytes, which are what gets stored and relayed.
+pub(super) enum Incoming {
+    SyncStep1(StateVector),
+    Update { raw: Vec<u8>, update: Update },
+    Awareness(AwarenessUpdate),
+    AwarenessQuery,
+}
+
+pub(super) enum Outgoing {
+    Frame(Bytes),
+    Close { code: u16, reason: String },
+}
+
+struct Conn {
+    user: Uuid,
+    username: String,
+    can_write: bool,
+    out: mpsc::Sender<Outgoing>,
+    /// Awareness client ids this connection speaks for.
+    clients: HashSet<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum To {
+    One(ConnId),
+    AllBut(ConnId),
+    All,
+}
+
+pub(super) fn spawn(hub: Weak<Inner>, key: DocKey) -> mpsc::Sender<Command> {
+    let (sender, receiver) = mpsc::channel(4096);
+    tokio::spawn(async move {
+        let Some(inner) = hub.upgrade() else { return };
+        let mut conn = match inner.db.acquire().await {
+            Ok(conn) => conn,
+            Err(err) => return refuse_all(receiver, Error::from(err)).await,
+        };
+        let loaded = store::load(&mut conn, key).await;
+        drop(conn);
+        drop(inner);
+        match loaded {
+            Ok((doc, seq)) => {
+                let actor = Actor {
+                    key,
+                    hub,
+                    awareness: Awareness::new(doc),
+                    seq,
+                    conns: HashMap::new(),
+                    dirty: None,
+                    authors: Vec::new(),
+                    idle_since: Instant::now(),
+                };
+                actor.run(receiver).await;
+            }
+            Err(err) => refuse_all(receiver, err).await,
+        }
+    });
+    sender
+}
+
+/// Answers everything waiting with `err` (the document could not be loaded).
+async fn refuse_all(mut receiver: mpsc::Receiver<Command>, err: Error) {
+    err.log();
+    receiver.close();
+    while let Some(command) = receiver.recv().await {
+        let failure = || Refusal::Failed(Error::internal("the document could not be loaded"));
+        match command {
+            Command::Join { reply, .. } | Command::Replace { reply, .. } => {
+                let _ = reply.send(Err(failure()));
+            }
+            Command::Incoming { .. } | Command::Leave { .. } | Command::CatchUp => {}
+        }
+    }
+}
+
+struct Actor {
+    key: DocKey,
+    hub: Weak<Inner>,
+    awareness: Awareness,
+    /// Every logged update up to here is applied.
+    seq: i64,
+    conns: HashMap<ConnId, Conn>,
+    /// When the Markdown projection fell behind the CRDT state.
+    dirty: Option<Instant>,
+    /// Who edited since the projection was last refreshed.
+    authors: Vec<Uuid>,
+    idle_since: Instant,
+}
+
+/// What one batch produced, sent only after the batch is stored.
+#[derive(Default)]
+struct Batch {
+    updates: Vec<Vec<u8>>,
+    frames: Vec<(To, Bytes)>,
+    replies: Vec<oneshot::Sender<Result<(), Refusal>>>,
+    closes: Vec<(ConnId, u16, String)>,
+    catch_up: bool,
+    /// An update panicked while being applied: the in-memory doc is suspect.
+    poisoned: bool,
+}
+
+fn frame(message: Message) -> Bytes {
+    Bytes::from(message.encode_v1())
+}
+
+impl Actor {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        loop {
+            let command = tokio::select! {
+                command = receiver.recv() => match command {
+                    Some(command) => command,
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(self.deadline()) => {
+                    self.on_timer().await;
+                    if self.conns.is_empty() && self.dirty.is_none() && self.idle_for() && self.unload(&mut receiver) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let mut commands = vec![command];
+            while commands.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(command) => commands.push(command),
+                    Err(_) => break,
+                }
+            }
+            if !self.process(commands).await {
+                break;
+            }
+            if self.conns.is_empty() {
+                self.idle_since = Instant::now();
+            }
+        }
+        self.project().await;
+    }
+
+    fn settings(&self) -> Option<(Duration, Duration)> {
+        self.hub.upgrade().map(|inner| (inner.settings.projection_delay, inner.settings.idle_unload))
+    }
+
+    fn deadline(&self) -> Instant {
+        let Some((projection_delay, idle_unload)) = self.settings() else { return Instant::now() };
+        match self.dirty {
+            Some(since) => since + projection_delay,
+            None if self.conns.is_empty() => self.idle_since + idle_unload,
+            None => Instant::now() + Duration::from_secs(3600),
+        }
+    }
+
+    fn idle_for(&self) -> bool {
+        self.settings().is_none_or(|(_, idle_unload)| self.idle_since.elapsed() >= idle_unload)
+    }
+
+    async fn on_timer(&mut self) {
+        if self.dirty.is_some() {
+            self.project().await;
+        }
+    }
+
+    /// Leaves the hub if nothing is waiting. Commands that slipped in are told to retry.
+    fn unload(&mut self, receiver: &mut mpsc::Receiver<Command>) -> bool {
+        let Some(inner) = self.hub.upgrade() else { return true };
+        let mut docs = inner.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !receiver.is_empty() {
+            return false;
+        }
+        docs.remove(&self.key);
+        receiver.close();
+        drop(docs);
+        while let Ok(command) = receiver.try_recv() {
+            if let Command::Join { reply, .. } | Command::Replace { reply, .. } = command {
+                let _ = reply.send(Err(Refusal::Unloading));
+            }
+        }
+        true
+    }
+
+    fn credit(&mut self, author: Uuid) {
+        if !self.authors.contains(&author) {
+            self.authors.push(author);
+        }
+    }
+
+    /// Refreshes the Markdown projection from the CRDT state, and the activity with who
+    /// edited.
+    async fn project(&mut self) {
+        let Some(inner) = self.hub.upgrade() else { return };
+        let text = store::text_of(self.awareness.doc());
+        let stored = async {
+            if store::project(&inner.db, self.key, &text, self.authors.last().copied()).await?
+                && !self.authors.is_empty()
+            {
+                audit::record_live_edits(&inner.db, self.key.branch_id, self.key.document_id, &self.authors).await?;
+            }
+            Ok::<_, Error>(())
+        };
+        match stored.await {
+            Ok(()) => {
+                self.dirty = None;
+                self.authors.clear();
+            }
+            // Retried at the next deadline; the CRDT state itself is safe.
+            Err(err) => {
+                err.log();
+                self.dirty = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Handles a batch; false when the actor must stop (its state could not be stored).
+    async fn process(&mut self, commands: Vec<Command>) -> bool {
+        let mut batch = Batch::default();
+        for command in commands {
+            match command {
+                Command::Join { join, reply } => self.join(join, reply, &mut batch),
+                Command::Incoming { conn, message } => self.incoming(conn, message, &mut batch),
+                Command::Leave { conn } => self.leave(conn, &mut batch),
+                Command::Replace { text, author, reply } => {
+                    if let Some(update) = diff::replace_text(self.awareness.doc(), &text) {
+                        batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
+                        batch.updates.push(update);
+                        self.credit(author);
+                    }
+                    batch.replies.push(reply);
+                }
+                Command::CatchUp => batch.catch_up = true,
+            }
+        }
+        if !self.store(&mut batch).await {
+            return false;
+        }
+        if batch.poisoned {
+            self.reload().await;
+        }
+        self.deliver(batch);
+        true
+    }
+
+    fn join(&mut self, join: Join, reply: oneshot::Sender<Result<(), Refusal>>, batch: &mut Batch) {
+        let limit = self.hub.upgrade().map_or(0, |inner| inner.settings.max_connections_per_document);
+        if self.conns.len() >= limit {
+            let _ = reply.send(Err(Refusal::Failed(Error::Conflict("this document has too many connections".into()))));
+            return;
+        }
+        let conn = join.conn;
+        self.conns.insert(
+            conn,
+            Conn {
+                user: join.user,
+                username: join.username,
+                can_write: join.can_write,
+                out: join.out,
+                clients: HashSet::new(),
+            },
+        );
+        // The server's state vector: the client answers with what the server lacks.
+        let state_vector = self.awareness.doc().transact().state_vector();
+        batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(state_vector)))));
+        if let Ok(update) = self.awareness.update() {
+            if !update.clients.is_empty() {
+                batch.frames.push((To::One(conn), frame(Message::Awareness(update))));
+            }
+        }
+        batch.replies.push(reply);
+    }
+
+    fn incoming(&mut self, conn: ConnId, message: Incoming, batch: &mut Batch) {
+        let Some(connection) = self.conns.get(&conn) else { return };
+        match message {
+            Incoming::SyncStep1(state_vector) => {
+                let update = self.awareness.doc().transact().encode_diff_v1(&state_vector);
+                batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep2(update)))));
+            }
+            // Viewers may listen, never write: their updates are dropped unread.
+            Incoming::Update { .. } if !connection.can_write => {}
+            Incoming::Update { raw, update } => {
+                if update.is_empty() {
+                    return;
+                }
+                let user = connection.user;
+                let doc = self.awareness.doc();
+                // Updates are hostile input: a panic inside yrs costs this connection,
+                // never the process or the other editors.
+                match catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update))) {
+                    Ok(Ok(())) => {
+                        batch.frames.push((To::AllBut(conn), frame(Message::Sync(SyncMessage::Update(raw.clone())))));
+                        batch.updates.push(raw);
+                        self.credit(user);
+                    }
+                    Ok(Err(err)) => batch.closes.push((conn, 1007, format!("invalid update: {err}"))),
+                    Err(_) => {
+                        batch.poisoned = true;
+                        batch.closes.push((conn, 1007, "invalid update".into()));
+                    }
+                }
+            }
+            Incoming::Awareness(update) => {
+                if let Some(update) = self.own_awareness(conn, update) {
+                    if self.awareness.apply_update(update.clone()).is_ok() {
+                        batch.frames.push((To::AllBut(conn), frame(Message::Awareness(update))));
+                    }
+                }
+            }
+            Incoming::AwarenessQuery => {
+                if let Ok(update) = self.awareness.update() {
+                    batch.frames.push((To::One(conn), frame(Message::Awareness(update))));
+                }
+            }
+        }
+    }
+
+    /// Keeps the entries a connection may send: its own client ids (the first
+    /// connection to use an id owns it), with the user's name set to who they are.
+    fn own_awareness(&mut self, conn: ConnId, mut update: AwarenessUpdate) -> Option<AwarenessUpdate> {
+        let taken: HashSet<u64> = self
+            .conns
+            .iter()
+            .filter(|(id, _)| **id != conn)
+            .flat_map(|(_, other)| other.clients.iter().copied())
+            .collect();
+        let connection = self.conns.get_mut(&conn)?;
+        update.clients.retain(|client, _| !taken.contains(&client.get()));
+        for (client, entry) in update.clients.iter_mut() {
+            connection.clients.insert(client.get());
+            if let Ok(serde_json::Value::Object(mut state)) = serde_json::from_str::<serde_json::Value>(&entry.json) {
+                if let Some(serde_json::Value::Object(user)) = state.get_mut("user") {
+                    user.insert("name".into(), serde_json::Value::String(connection.username.clone()));
+                }
+                entry.json = serde_json::Value::Object(state).to_string().into();
+            }
+        }
+        (!update.clients.is_empty()).then_some(update)
+    }
+
+    fn leave(&mut self, conn: ConnId, batch: &mut Batch) {
+        let Some(connection) = self.conns.remove(&conn) else { return };
+        let clients: Vec<u64> = connection.clients.into_iter().collect();
+        for client in &clients {
+            self.awareness.remove_state(ClientID::new(*client));
+        }
+        if let Ok(update) = self.awareness.update_with_clients(clients.iter().map(|client| ClientID::new(*client))) {
+            if !update.clients.is_empty() {
+                batch.frames.push((To::All, frame(Message::Awareness(update))));
+            }
+        }
+    }
+
+    /// Commits the batch's updates, taking in what other instances stored meanwhile.
+    async fn store(&mut self, batch: &mut Batch) -> bool {
+        if batch.updates.is_empty() && !batch.catch_up {
+            return true;
+        }
+        let Some(inner) = self.hub.upgrade() else { return false };
+        let external = if batch.updates.is_empty() {
+            let caught_up = match inner.db.acquire().await {
+                Ok(mut conn) => store::since(&mut conn, self.key, self.seq).await,
+                Err(err) => Err(Error::from(err)),
+            };
+            match caught_up {
+                Ok((updates, seq)) => {
+                    self.seq = seq;
+                    updates
+                }
+                // A missed catch-up is retried with the next notification or append.
+                Err(err) => {
+                    err.log();
+                    Vec::new()
+                }
+            }
+        } else {
+            match store::append(&inner.db, self.key, self.seq, &batch.updates, inner.instance).await {
+                Ok(appended) => {
+                    self.seq = appended.seq;
+                    appended.external
+                }
+                Err(err) => {
+                    // Nothing of this batch may leave: clients keep their edits and send
+                    // them again when they reconnect.
+                    err.log();
+                    self.fail(batch);
+                    return false;
+                }
+            }
+        };
+        if !external.is_empty() {
+            let before = self.awareness.doc().transact().state_vector();
+            for update in &external {
+                if let Err(err) = store::apply_stored(self.awareness.doc(), update) {
+                    err.log();
+                }
+            }
+            let doc = self.awareness.doc().transact();
+            if doc.state_vector() != before {
+                batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(doc.encode_diff_v1(&before))))));
+            }
+        }
+        if !external.is_empty() || !batch.updates.is_empty() {
+            self.dirty.get_or_insert_with(Instant::now);
+        }
+        true
+    }
+
+    fn fail(&mut self, batch: &mut Batch) {
+        for reply in batch.replies.drain(..) {
+            let _ = reply.send(Err(Refusal::Failed(Error::internal("the edit could not be stored"))));
+        }
+        for (_, connection) in self.conns.drain() {
+            let _ = connection.out.try_send(Outgoing::Close { code: 1011, reason: "could not save; reconnect".into() });
+        }
+    }
+
+    /// Rebuilds the doc from storage after a panic left it in doubt.
+    async fn reload(&mut self) {
+        let Some(inner) = self.hub.upgrade() else { return };
+        let loaded = match inner.db.acquire().await {
+            Ok(mut conn) => store::load(&mut conn, self.key).await,
+            Err(err) => Err(Error::from(err)),
+        };
+        match loaded {
+            Ok((doc, seq)) => {
+                self.awareness = Awareness::new(doc);
+                self.seq = seq;
+            }
+            Err(err) => err.log(),
+        }
+    }
+
+    fn deliver(&mut self, batch: Batch) {
+        for (conn, code, reason) in batch.closes {
+            if let Some(connection) = self.conns.remove(&conn) {
+                let _ = connection.out.try_send(Outgoing::Close { code, reason });
+            }
+        }
+        let mut slow = Vec::new();
+        for (to, bytes) in batch.frames {
+            for (id, connection) in &self.conns {
+                let wanted = match to {
+                    To::One(target) => *id == target,
+                    To::AllBut(source) => *id != source,
+                    To::All => true,
+                };
+                if wanted && connection.out.try_send(Outgoing::Frame(bytes.clone())).is_err() {
+                    slow.push(*id);
+                }
+            }
+        }
+        for id in slow {
+            if let Some(connection) = self.conns.remove(&id) {
+                let _ = connection.out.try_send(Outgoing::Close { code: 1013, reason: "too slow; reconnect".into() });
+            }
+        }
+        for reply in batch.replies {
+            let _ = reply.send(Ok(()));
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Real-time co-editing over the y-websocket protocol.
+//!
+//! Each open document (on a branch) has one actor task holding its Y.Doc and awareness.
+//! The actor drains whatever messages are waiting, applies them, appends the accepted
+//! updates to Postgres in one transaction (group commit), and only then sends anything
+//! out: an edit that reached another client is always on disk. Instances relay through
+//! Postgres: an append notifies (`pg_notify`, ids only) and other instances read the new
+//! rows from the log.
+
+mod actor;
+mod diff;
+mod relay;
+mod socket;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use actor::{Command, Join, Refusal};
+pub use socket::router;
+
+/// One document's content on one branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DocKey {
+    pub branch_id: Uuid,
+    pub document_id: Uuid,
+}
+
+/// Limits and timings of co-editing.
+#[derive(Clone, Debug)]
+pub struct CollabSettings {
+    /// Largest WebSocket message accepted; a larger one closes that connection.
+    pub max_message_bytes: usize,
+    pub max_connections_per_document: usize,
+    pub max_connections_per_user: usize,
+    /// How long a document with no connections stays loaded.
+    pub idle_unload: Duration,
+    /// How soon after an edit the Markdown projection is refreshed.
+    pub projection_delay: Duration,
+    /// How often logs are checked for compaction, and how long a log may grow.
+    pub compaction_interval: Duration,
+    pub compaction_threshold: i64,
+}
+
+impl Default for CollabSettings {
+    fn default() -> Self {
+        CollabSettings {
+            max_message_bytes: 4 * 1024 * 1024,
+            max_connections_per_document: 200,
+            max_connections_per_user: 100,
+            idle_unload: Duration::from_secs(30),
+            projection_delay: Duration::from_millis(300),
+            compaction_interval: Duration::from_secs(30),
+            compaction_threshold: 500,
+        }
+    }
+}
+
+/// The open documents of this instance.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: PgPool,
+    settings: CollabSettings,
+    /// Tells this instance's notifications from other instances'.
+    instance: Uuid,
+    docs: Mutex<HashMap<DocKey, mpsc::Sender<Command>>>,
+    connections_per_user: Mutex<HashMap<Uuid, usize>>,
+    next_connection: AtomicU64,
+}
+
+/// How many times an operation retries on an actor that was just unloading.
+const RETRIES: usize = 3;
+
+impl Hub {
+    /// Starts the hub with its relay (other instances' edits) and compaction tasks.
+    pub fn start(db: PgPool, settings: CollabSettings) -> Hub {
+        let hub = Hub {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                instance: Uuid::new_v4(),
+                docs: Mutex::new(HashMap::new()),
+                connections_per_user: Mutex::new(HashMap::new()),
+                next_connection: AtomicU64::new(1),
+            }),
+        };
+        tokio::spawn(relay::run(Arc::downgrade(&hub.inner)));
+        tokio::spawn(compactor(Arc::downgrade(&hub.inner)));
+        hub
+    }
+
+    pub fn settings(&self) -> &CollabSettings {
+        &self.inner.settings
+    }
+
+    /// The actor of `key`, started (and loading) if the document is not open yet.
+    fn actor(&self, key: DocKey) -> mpsc::Sender<Command> {
+        let mut docs = self.inner.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        docs.entry(key).or_insert_with(|| actor::spawn(Arc::downgrade(&self.inner), key)).clone()
+    }
+
+    /// Sends a command that answers, retrying when the actor was on its way out.
+    async fn request<T>(
+        &self,
+        key: DocKey,
+        make: impl Fn(oneshot::Sender<Result<T, Refusal>>) -> Command,
+    ) -> Result<T> {
+        for _ in 0..RETRIES {
+            let (reply, answer) = oneshot::channel();
+            if self.actor(key).send(make(reply)).await.is_err() {
+                self.forget(key);
+                continue;
+            }
+            match answer.await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(Refusal::Unloading)) | Err(_) => continue,
+                Ok(Err(Refusal::Failed(err))) => return Err(err),
+            }
+        }
+        Err(Error::internal("the document could not be opened"))
+    }
+
+    /// Drops a stale entry whose actor has stopped.
+    fn forget(&self, key: DocKey) {
+        let mut docs = self.inner.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if docs.get(&key).is_some_and(|sender| sender.is_closed()) {
+            docs.remove(&key);
+        }
+    }
+
+    /// Replaces the document's text with `text` as a minimal edit that connected
+    /// editors see arrive live. Returns once the edit is stored.
+    pub async fn replace_text(&self, key: DocKey, text: String, author: Uuid) -> Result<()> {
+        self.request(key, |reply| Command::Replace { text: text.clone(), author, reply }).await
+    }
+
+    /// Counts a connection against the user's limit; the guard gives it back.
+    fn admit(&self, user: Uuid) -> Result<ConnectionGuard> {
+        let mut counts = self.inner.connections_per_user.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(user).or_insert(0);
+        if *count >= self.inner.settings.max_connections_per_user {
+            return Err(Error::Conflict("you have too many open editor connections; close some tabs".into()));
+        }
+        *count += 1;
+        Ok(ConnectionGuard { hub: self.clone(), user })
+    }
+
+    fn next_connection_id(&self) -> u64 {
+        self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn join(&self, key: DocKey, join: Join) -> Result<mpsc::Sender<Command>> {
+        self.request(key, |reply| Command::Join { join: join.clone(), reply }).await?;
+        Ok(self.actor(key))
+    }
+}
+
+/// A connection counted against its user's limit until dropped.
+struct ConnectionGuard {
+    hub: Hub,
+    user: Uuid,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let mut counts = self.hub.inner.connections_per_user.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = counts.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Tells an open document that the log has rows it may not have applied.
+    fn catch_up(&self, key: DocKey) {
+        let docs = self.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(sender) = docs.get(&key) {
+            let _ = sender.try_send(Command::CatchUp);
+        }
+    }
+
+    fn catch_up_all(&self) {
+        let keys: Vec<DocKey> =
+            self.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).keys().copied().collect();
+        for key in keys {
+            self.catch_up(key);
+        }
+    }
+}
+
+/// Folds long logs into snapshots, for open and closed documents alike.
+async fn compactor(hub: Weak<Inner>) {
+    loop {
+        let Some(interval) = hub.upgrade().map(|inner| inner.settings.compaction_interval) else { return };
+        tokio::time::sleep(interval).await;
+        let Some(inner) = hub.upgrade() else { return };
+        let candidates = match store::compaction_candidates(&inner.db, inner.settings.compaction_threshold).await {
+            Ok(candidates) => candidates,
+            Err(err) => {
+                err.log();
+                continue;
+            }
+        };
+        for key in candidates {
+            match store::compact(&inner.db, key).await {
+                Ok(folded) => tracing::debug!(?key, folded, "compacted document log"),
+                Err(err) => err.log(),
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Edits made through other instances: one LISTEN connection per instance. A
+//! notification names a document (never the update itself: NOTIFY payloads are small);
+//! the document's actor reads the new rows from the log. After any reconnect every open
+//! document catches up, so nothing sent while the listener was away is missed.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use uuid::Uuid;
+
+use super::store::CHANNEL;
+use super::{DocKey, Inner};
+
+pub(super) async fn run(hub: Weak<Inner>) {
+    loop {
+        let Some(inner) = hub.upgrade() else { return };
+        let listener = async {
+            let mut listener = PgListener::connect_with(&inner.db).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        }
+        .await;
+        let mut listener = match listener {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "collab relay cannot listen; retrying");
+                drop(inner);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        // Listening again: whatever was notified meanwhile is in the log.
+        inner.catch_up_all();
+        let instance = inner.instance;
+        drop(inner);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    let Some(inner) = hub.upgrade() else { return };
+                    if let Some((from, key)) = parse(notification.payload()) {
+                        if from != instance {
+                            inner.catch_up(key);
+                        }
+                    }
+                }
+                // The connection dropped: listen afresh, then catch up.
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "collab relay lost its connection");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn parse(payload: &str) -> Option<(Uuid, DocKey)> {
+    let mut parts = payload.split(':');
+    let instance = parts.next()?.parse().ok()?;
+    let branch_id = parts.next()?.parse().ok()?;
+    let document_id = parts.next()?.parse().ok()?;
+    Some((instance, DocKey { branch_id, document_id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_name_the_instance_and_the_document() {
+        let (instance, branch, document) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let parsed = parse(&format!("{instance}:{branch}:{document}")).unwrap();
+        assert_eq!(parsed, (instance, DocKey { branch_id: branch, document_id: document }));
+        assert!(parse("garbage").is_none());
+        assert!(parse(&format!("{instance}:{branch}")).is_none());
+    }
+}

@@ -1,0 +1,286 @@
+//! The WebSocket endpoint `/collab/{document_id}?branch=`: authentication and
+//! authorization at the upgrade, then one task reading (and decoding) the client's
+//! messages and one writing what the document's actor sends.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+use yrs::encoding::read::{Cursor, Read};
+use yrs::sync::AwarenessUpdate;
+use yrs::updates::decoder::Decode;
+use yrs::{StateVector, Update};
+
+use super::actor::{Command, Incoming, Join, Outgoing, OUTBOX};
+use super::{DocKey, Hub};
+use crate::api::{Path, Query};
+use crate::auth::{Actor, Credential};
+use crate::error::{Error, Result};
+use crate::{documents, security, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/collab/{document_id}", get(upgrade))
+}
+
+#[derive(Deserialize)]
+struct CollabQuery {
+    branch: Option<String>,
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    Path(document_id): Path<Uuid>,
+    Query(query): Query<CollabQuery>,
+    headers: HeaderMap,
+    actor: Actor,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response> {
+    // A page on another site must not open a socket with this user's cookie.
+    if matches!(actor.credential, Credential::Session) && !security::is_same_origin(&headers, &state.settings) {
+        return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
+    }
+    let branch = query.branch.as_deref().unwrap_or(crate::branches::MAIN);
+    let access = documents::collab_access(&state.db, &actor, document_id, branch).await?;
+    let hub = state.collab.clone();
+    let guard = hub.admit(actor.user_id)?;
+    let limit = hub.settings().max_message_bytes;
+    let peer = Peer { user: actor.user_id, username: actor.username, can_write: access.can_write };
+    Ok(upgrade
+        // Twice the limit: larger frames are cut off by the codec; up to it we read the
+        // message and close with a clear reason.
+        .max_message_size(limit * 2)
+        .on_upgrade(move |socket| async move {
+            serve(socket, hub, access.key, peer, limit).await;
+            drop(guard);
+        }))
+}
+
+/// Who is on the other end of a connection.
+struct Peer {
+    user: Uuid,
+    username: String,
+    can_write: bool,
+}
+
+/// Close codes (RFC 6455).
+const UNSUPPORTED: u16 = 1003;
+const INVALID: u16 = 1007;
+const TOO_BIG: u16 = 1009;
+const UNAVAILABLE: u16 = 1011;
+const TRY_AGAIN: u16 = 1013;
+
+async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usize) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outgoing) = mpsc::channel(OUTBOX);
+    let conn = hub.next_connection_id();
+    let can_write = peer.can_write;
+    let join = Join { conn, user: peer.user, username: peer.username, can_write, out: out.clone() };
+    let actor = match hub.join(key, join).await {
+        Ok(actor) => actor,
+        Err(err) => {
+            let reason = match err {
+                Error::Conflict(why) => why,
+                _ => "the document could not be opened".into(),
+            };
+            let _ = sink.send(close(TRY_AGAIN, reason)).await;
+            return;
+        }
+    };
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outgoing.recv().await {
+            match message {
+                Outgoing::Frame(bytes) => {
+                    if sink.send(WsMessage::Binary(bytes)).await.is_err() {
+                        break;
+                    }
+                }
+                Outgoing::Close { code, reason } => {
+                    let _ = sink.send(close(code, reason)).await;
+                    break;
+                }
+            }
+        }
+    });
+
+    let ending = loop {
+        let frame = match stream.next().await {
+            None | Some(Ok(WsMessage::Close(_))) => break None,
+            Some(Err(_)) => break Some((TOO_BIG, format!("message over {limit} bytes, or broken"))),
+            Some(Ok(WsMessage::Binary(bytes))) => bytes,
+            Some(Ok(WsMessage::Text(_))) => break Some((UNSUPPORTED, "binary y-websocket messages only".into())),
+            Some(Ok(_)) => continue,
+        };
+        if frame.len() > limit {
+            break Some((TOO_BIG, format!("message over {limit} bytes")));
+        }
+        match decode(&frame, can_write) {
+            Ok(messages) => {
+                let mut delivered = true;
+                for message in messages {
+                    if actor.send(Command::Incoming { conn, message }).await.is_err() {
+                        delivered = false;
+                        break;
+                    }
+                }
+                if !delivered {
+                    break Some((UNAVAILABLE, "the document closed; reconnect".into()));
+                }
+            }
+            Err(why) => break Some((INVALID, why)),
+        }
+    };
+    let _ = actor.send(Command::Leave { conn }).await;
+    if let Some((code, reason)) = ending {
+        tracing::debug!(code, %reason, "closing collab connection");
+        let _ = out.send(Outgoing::Close { code, reason }).await;
+    }
+    // The writer ends once the close is sent or every sender (ours, the actor's) is gone.
+    drop(out);
+    let _ = writer.await;
+}
+
+fn close(code: u16, reason: String) -> WsMessage {
+    // Close reasons are limited to 123 bytes.
+    let mut reason = reason;
+    while reason.len() > 120 {
+        reason.pop();
+    }
+    WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// y-protocol message types and sync steps.
+const SYNC: u8 = 0;
+const AWARENESS: u8 = 1;
+const AUTH: u8 = 2;
+const QUERY_AWARENESS: u8 = 3;
+const STEP_1: u8 = 0;
+const STEP_2: u8 = 1;
+const UPDATE: u8 = 2;
+
+/// Decodes one WebSocket message: any number of y-protocol messages back to back. The
+/// framing is read here so that a truncated message is an error, not a quiet end; the
+/// payloads are decoded by yrs. Viewers' document updates are dropped undecoded.
+pub(super) fn decode(frame: &[u8], can_write: bool) -> std::result::Result<Vec<Incoming>, String> {
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        let malformed = |err: yrs::encoding::read::Error| format!("malformed message: {err}");
+        let mut cursor = Cursor::new(frame);
+        let mut messages = Vec::new();
+        while cursor.has_content() {
+            let tag: u8 = cursor.read_var().map_err(malformed)?;
+            match tag {
+                SYNC => {
+                    let step: u8 = cursor.read_var().map_err(malformed)?;
+                    let payload = cursor.read_buf().map_err(malformed)?;
+                    match step {
+                        STEP_1 => {
+                            messages.push(Incoming::SyncStep1(StateVector::decode_v1(payload).map_err(malformed)?))
+                        }
+                        STEP_2 | UPDATE if can_write => {
+                            let update =
+                                Update::decode_v1(payload).map_err(|err| format!("malformed update: {err}"))?;
+                            messages.push(Incoming::Update { raw: payload.to_vec(), update });
+                        }
+                        STEP_2 | UPDATE => {}
+                        other => return Err(format!("unknown sync step {other}")),
+                    }
+                }
+                AWARENESS => {
+                    let payload = cursor.read_buf().map_err(malformed)?;
+                    messages.push(Incoming::Awareness(AwarenessUpdate::decode_v1(payload).map_err(malformed)?));
+                }
+                QUERY_AWARENESS => messages.push(Incoming::AwarenessQuery),
+                // Permission messages go from server to client; nothing to do with one.
+                AUTH => {
+                    let denied: u8 = cursor.read_var().map_err(malformed)?;
+                    if denied == 0 {
+                        cursor.read_string().map_err(malformed)?;
+                    }
+                }
+                // Extensions of other servers: skipped whole.
+                _ => {
+                    cursor.read_buf().map_err(malformed)?;
+                }
+            }
+        }
+        Ok(messages)
+    }));
+    decoded.unwrap_or_else(|_| Err("malformed message".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use yrs::sync::{Message, SyncMessage};
+    use yrs::updates::encoder::Encode;
+    use yrs::{Doc, ReadTxn, Text, Transact};
+
+    use super::*;
+
+    fn an_update() -> Vec<u8> {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("content");
+        text.insert(&mut doc.transact_mut(), 0, "hello");
+        let update = doc.transact().encode_state_as_update_v1(&StateVector::default());
+        update
+    }
+
+    #[test]
+    fn reads_back_to_back_messages() {
+        let mut frame = Message::Sync(SyncMessage::SyncStep1(StateVector::default())).encode_v1();
+        frame.extend(Message::Sync(SyncMessage::Update(an_update())).encode_v1());
+        frame.extend(Message::AwarenessQuery.encode_v1());
+        let messages = decode(&frame, true).unwrap();
+        assert!(matches!(
+            messages.as_slice(),
+            [Incoming::SyncStep1(_), Incoming::Update { .. }, Incoming::AwarenessQuery]
+        ));
+        let as_viewer = decode(&frame, false).unwrap();
+        assert_eq!(as_viewer.len(), 2, "a viewer's update is dropped");
+    }
+
+    #[test]
+    fn truncated_and_unknown_messages_are_errors() {
+        let whole = Message::Sync(SyncMessage::Update(an_update())).encode_v1();
+        for cut in 1..whole.len() {
+            assert!(decode(&whole[..cut], true).is_err(), "cut at {cut}");
+        }
+        assert!(decode(&[SYNC, 9, 0], true).is_err());
+        assert!(decode(&[], true).unwrap().is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Hostile bytes never panic the decoder, and whatever it accepts applies to a
+        /// document without panicking either.
+        #[test]
+        fn arbitrary_frames_decode_and_apply_without_panicking(frame in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(messages) = decode(&frame, true) {
+                let doc = crate::collab::store::new_doc();
+                for message in messages {
+                    if let Incoming::Update { update, .. } = message {
+                        let _ = catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)));
+                    }
+                }
+            }
+        }
+
+        /// Valid updates with bytes flipped: still no panic escapes the decoder.
+        #[test]
+        fn corrupted_updates_never_panic_the_decoder(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut frame = Message::Sync(SyncMessage::Update(an_update())).encode_v1();
+            for (at, byte) in flips {
+                let len = frame.len();
+                frame[at % len] = byte;
+            }
+            let _ = decode(&frame, true);
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Durable CRDT state: a snapshot plus an append-only update log per document and
+//! branch. Appends for one document run under a lock on its `branch_documents` row, so
+//! within a document the log's order is commit order and a reader that has applied
+//! everything up to some `seq` never misses an earlier row.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, Update};
+
+use super::DocKey;
+use crate::error::{Error, Result};
+
+/// The name of the Y.Text that holds a document's Markdown.
+pub const TEXT: &str = "content";
+
+/// The notification channel that tells other instances a document has new updates.
+pub(crate) const CHANNEL: &str = "charter_collab";
+
+/// A Y.Doc whose text offsets count UTF-16 code units, as Yjs in the browser does.
+pub fn new_doc() -> Doc {
+    Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() })
+}
+
+pub fn text_of(doc: &Doc) -> String {
+    let text = doc.get_or_insert_text(TEXT);
+    let txn = doc.transact();
+    text.get_string(&txn)
+}
+
+/// Applies a stored update. Stored updates were validated before they were written, so
+/// a failure here means corrupt storage.
+pub(crate) fn apply_stored(doc: &Doc, update: &[u8]) -> Result<()> {
+    let update = Update::decode_v1(update).map_err(|err| Error::internal(format!("corrupt stored update: {err}")))?;
+    doc.transact_mut().apply_update(update).map_err(|err| Error::internal(format!("corrupt stored update: {err}")))
+}
+
+/// Everything stored after `after`: the snapshot when it covers rows the caller has
+/// not seen (compaction may have folded them away), then newer log rows. Returns the
+/// updates and the highest `seq` they cover.
+pub(crate) async fn since(conn: &mut PgConnection, key: DocKey, after: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+    let mut updates = Vec::new();
+    let mut seq = after;
+    let snapshot: Option<(Vec<u8>, i64)> =
+        sqlx::query_as("SELECT state, seq FROM document_snapshots WHERE branch_id = $1 AND document_id = $2")
+            .bind(key.branch_id)
+            .bind(key.document_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((state, snapshot_seq)) = snapshot {
+        if snapshot_seq > after {
+            updates.push(state);
+            seq = snapshot_seq;
+        }
+    }
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        r#"SELECT seq, "update" FROM document_updates
+           WHERE branch_id = $1 AND document_id = $2 AND seq > $3 ORDER BY seq"#,
+    )
+    .bind(key.branch_id)
+    .bind(key.document_id)
+    .bind(seq)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (row_seq, update) in rows {
+        updates.push(update);
+        seq = row_seq;
+    }
+    Ok((updates, seq))
+}
+
+/// The document's current state, and the `seq` it includes.
+pub async fn load(conn: &mut PgConnection, key: DocKey) -> Result<(Doc, i64)> {
+    // Below every seq: a first snapshot has seq 0.
+    let (updates, seq) = since(conn, key, -1).await?;
+    let doc = new_doc();
+    for update in &updates {
+        apply_stored(&doc, update)?;
+    }
+    Ok((doc, seq))
+}
+
+/// The document's current Markdown, read from its CRDT state.
+pub async fn read_text(db: &PgPool, key: DocKey) -> Result<String> {
+    let mut conn = db.acquire().await?;
+    let (doc, _) = load(&mut conn, key).await?;
+    Ok(text_of(&doc))
+}
+
+/// Locks the document for appending or compacting until the transaction ends.
+async fn lock(tx: &mut PgConnection, key: DocKey) -> Result<()> {
+    let found: Option<(i32,)> =
+        sqlx::query_as("SELECT 1 FROM branch_documents WHERE branch_id = $1 AND document_id = $2 FOR UPDATE")
+            .bind(key.branch_id)
+            .bind(key.document_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    found.map(|_| ()).ok_or_else(|| Error::not_found("document"))
+}
+
+/// What an append found and did.
+pub(crate) struct Appended {
+    /// Updates other instances committed since `after`, to apply before one's own.
+    pub external: Vec<Vec<u8>>,
+    /// Everything up to here is now applied by the caller.
+    pub seq: i64,
+}
+
+/// Appends `updates` in one transaction and tells other instances. The caller has
+/// applied everything up to `after`.
+pub(crate) async fn append(
+    db: &PgPool,
+    key: DocKey,
+    after: i64,
+    updates: &[Vec<u8>],
+    instance: Uuid,
+) -> Result<Appended> {
+    let mut tx = db.begin().await?;
+    lock(&mut tx, key).await?;
+    let (external, mut seq) = since(&mut tx, key, after).await?;
+    let branches: Vec<Uuid> = vec![key.branch_id; updates.len()];
+    let documents: Vec<Uuid> = vec![key.document_id; updates.len()];
+    let seqs: Vec<(i64,)> = sqlx::query_as(
+        r#"INSERT INTO document_updates (branch_id, document_id, "update")
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bytea[]) RETURNING seq"#,
+    )
+    .bind(&branches)
+    .bind(&documents)
+    .bind(updates)
+    .fetch_all(&mut *tx)
+    .await?;
+    seq = seqs.iter().map(|(seq,)| *seq).max().unwrap_or(seq);
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(format!("{instance}:{}:{}", key.branch_id, key.document_id))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Appended { external, seq })
+}
+
+/// Gives a new document (or one from before real-time editing) its first CRDT state.
+pub(crate) async fn seed(tx: &mut PgConnection, key: DocKey, text: &str) -> Result<()> {
+    let doc = new_doc();
+    {
+        let content = doc.get_or_insert_text(TEXT);
+        let mut txn = doc.transact_mut();
+        content.insert(&mut txn, 0, text);
+    }
+    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+    sqlx::query("INSERT INTO document_snapshots (branch_id, document_id, state, seq) VALUES ($1, $2, $3, 0)")
+        .bind(key.branch_id)
+        .bind(key.document_id)
+        .bind(state)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Folds the log into the snapshot in one transaction: the state before equals the
+/// state after. Returns how many log rows were folded.
+pub async fn compact(db: &PgPool, key: DocKey) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    lock(&mut tx, key).await?;
+    let (doc, seq) = load(&mut tx, key).await?;
+    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+    sqlx::query(
+        "INSERT INTO document_snapshots (branch_id, document_id, state, seq) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (branch_id, document_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, updated_at = now()",
+    )
+    .bind(key.branch_id)
+    .bind(key.document_id)
+    .bind(state)
+    .bind(seq)
+    .execute(&mut *tx)
+    .await?;
+    let folded = sqlx::query("DELETE FROM document_updates WHERE branch_id = $1 AND document_id = $2 AND seq <= $3")
+        .bind(key.branch_id)
+        .bind(key.document_id)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(folded)
+}
+
+/// Documents whose logs have grown past `threshold` rows, whether open or not.
+pub(crate) async fn compaction_candidates(db: &PgPool, threshold: i64) -> Result<Vec<DocKey>> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT branch_id, document_id FROM document_updates
+         GROUP BY branch_id, document_id HAVING count(*) > $1",
+    )
+    .bind(threshold)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(branch_id, document_id)| DocKey { branch_id, document_id }).collect())
+}
+
+/// Stores the Markdown projection used by lists, rendering and (later) search. True
+/// when it changed.
+pub(crate) async fn project(db: &PgPool, key: DocKey, text: &str, author: Option<Uuid>) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE branch_documents SET content = $3, updated_at = now(), updated_by = coalesce($4, updated_by)
+         WHERE branch_id = $1 AND document_id = $2 AND content <> $3",
+    )
+    .bind(key.branch_id)
+    .bind(key.document_id)
+    .bind(text)
+    .bind(author)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// Gives every document that has no CRDT state yet (written before real-time editing)
+/// its state from the stored Markdown. Runs once per database in effect: afterwards
+/// every document has state and this finds nothing. Never reseeds existing state.
+pub async fn convert_legacy(db: &PgPool) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    // One converter at a time across instances.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('charter.collab.convert_legacy'))").execute(&mut *tx).await?;
+    let legacy: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT bd.branch_id, bd.document_id, bd.content FROM branch_documents bd
+         WHERE NOT EXISTS (SELECT 1 FROM document_snapshots s WHERE s.branch_id = bd.branch_id AND s.document_id = bd.document_id)
+           AND NOT EXISTS (SELECT 1 FROM document_updates u WHERE u.branch_id = bd.branch_id AND u.document_id = bd.document_id)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (branch_id, document_id, content) in &legacy {
+        seed(&mut tx, DocKey { branch_id: *branch_id, document_id: *document_id }, content).await?;
+    }
+    tx.commit().await?;
+    Ok(legacy.len() as u64)
+}
