@@ -11,7 +11,8 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::account::{Auth, UserInfo};
+use crate::components::{user_color, EmptyState, ErrorView, FormError, Loading, Time};
 use crate::error::AppError;
 use crate::projects::ProjectCtx;
 
@@ -102,13 +103,6 @@ pub async fn create_document(
     let document = documents::create(&state.db, &actor, project.id, new).await?;
     leptos_axum::redirect(&format!("/p/{slug}/doc/{}", document.id));
     Ok(document.into())
-}
-
-#[server]
-pub async fn save_document(id: String, content: String) -> Result<DocView, AppError> {
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::set_content(&state, &actor, id, &content).await?.into())
 }
 
 #[server]
@@ -266,17 +260,15 @@ pub fn NewDocumentForm() -> impl IntoView {
 #[component]
 pub fn DocumentPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
+    let auth = expect_context::<Auth>();
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("doc").unwrap_or_default());
-    let save = ServerAction::<SaveDocument>::new();
     let rename = ServerAction::<RenameDocument>::new();
     let move_to = ServerAction::<MoveDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let restore = ServerAction::<RestoreDocument>::new();
     let document = Resource::new(
-        move || {
-            (id.get(), save.version().get(), rename.version().get(), move_to.version().get(), restore.version().get())
-        },
+        move || (id.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
         |(id, ..)| document_view(id),
     );
     // The tree shows titles and places: reload it after anything that changes them.
@@ -287,26 +279,18 @@ pub fn DocumentPage() -> impl IntoView {
             ctx.touch();
         }
     });
-    let editing = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            editing.set(false);
-        }
-    });
-
     view! {
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 let project = ctx.project.await;
                 let nodes = ctx.tree.await.unwrap_or_default();
-                match (project, document.await) {
-                    (Ok(project), Ok(doc)) => {
+                let user = auth.user.await;
+                match (project, document.await, user) {
+                    (Ok(project), Ok(doc), Ok(Some(user))) => {
                         let writable = project.role.can_write() && !doc.deleted;
                         let doc_id = doc.id.to_string();
-                        let (id_restore, id_save, id_rename, id_move, id_delete) =
-                            (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
+                        let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
                         let (title, title_field) = (doc.title.clone(), doc.title.clone());
-                        let content = doc.content.clone();
                         let (parent_id, this_id, slug) = (doc.parent_id, doc.id, project.slug.clone());
                         let can_restore = project.role.can_write();
                         view! {
@@ -318,13 +302,6 @@ pub fn DocumentPage() -> impl IntoView {
                                         <h1>{title}</h1>
                                         <small class="muted">"Updated " <Time at=doc.updated_at /></small>
                                     </div>
-                                    {writable.then(|| view! {
-                                        <div class="toolbar">
-                                            <button type="button" class="primary" on:click=move |_| editing.update(|on| *on = !*on)>
-                                                {move || if editing.get() { "Close editor" } else { "Edit" }}
-                                            </button>
-                                        </div>
-                                    })}
                                 </header>
                                 {doc.deleted.then(|| view! {
                                     <div class="notice" role="status">
@@ -338,12 +315,7 @@ pub fn DocumentPage() -> impl IntoView {
                                         <FormError result=restore.value().into() />
                                     </div>
                                 })}
-                                <Show when=move || editing.get() && writable fallback={
-                                    let html = doc.html.clone();
-                                    move || view! { <div class="markdown" inner_html=html.clone()></div> }
-                                }>
-                                    <Editor save id=id_save.clone() content=content.clone() editing />
-                                </Show>
+                                <CollabEditor document=this_id read_only=!writable user html=doc.html.clone() />
                                 {writable.then(|| view! {
                                     <details class="document-settings">
                                         <summary>"Rename, move or delete"</summary>
@@ -373,27 +345,34 @@ pub fn DocumentPage() -> impl IntoView {
                             </article>
                         }.into_any()
                     }
-                    (Err(error), _) | (_, Err(error)) => view! { <ErrorView error /> }.into_any(),
+                    (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => view! { <ErrorView error /> }.into_any(),
+                    (_, _, Ok(None)) => view! { <ErrorView error=AppError::Unauthorized /> }.into_any(),
                 }
             })}
         </Transition>
     }
 }
 
-/// The plain Markdown editor (the real-time editor replaces it).
+/// The real-time editor's frame. The editor bundle (`/editor.js`) mounts CodeMirror
+/// into it after hydration and fills in the connection state, the people present and
+/// the live preview; until then it shows the server-rendered preview.
 #[component]
-fn Editor(save: ServerAction<SaveDocument>, id: String, content: String, editing: RwSignal<bool>) -> impl IntoView {
+fn CollabEditor(document: Uuid, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
     view! {
-        <ActionForm action=save attr:class="stack editor">
-            <input type="hidden" name="id" value=id />
-            <label for="content" class="visually-hidden">"Markdown"</label>
-            <textarea id="content" name="content" rows="24" spellcheck="true">{content}</textarea>
-            <FormError result=save.value().into() />
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
-                <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+        <section class="collab" aria-label="Editor" data-collab-editor=""
+            data-document=document.to_string() data-branch="main" data-readonly=read_only.to_string()
+            data-user=user.username data-color=user_color(user.id)>
+            <div class="collab-bar">
+                <span class="collab-status" data-collab-status="connecting" role="status" aria-live="polite">"Connecting…"</span>
+                {read_only.then(|| view! { <span class="badge">"Read only"</span> })}
+                <ul class="presence" data-collab-presence="" aria-label="People in this document"></ul>
+                <button type="button" class="small" data-collab-preview-toggle="" aria-pressed="true">"Preview"</button>
             </div>
-        </ActionForm>
+            <div class="collab-panes">
+                <div class="editor-host" data-collab-host=""></div>
+                <div class="markdown preview" data-collab-preview="" inner_html=html></div>
+            </div>
+        </section>
     }
 }
 

@@ -33,8 +33,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                // The real-time editor: it waits for hydration before touching the page.
+                <script type="module" src="/editor.js" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags />
             </head>
             <body>

@@ -6,6 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::api::Json;
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::{content, AppState};
 
 /// Renders Markdown as sanitized HTML.
 pub fn render(markdown: &str) -> String {
@@ -126,6 +134,32 @@ fn heading_tag(level: HeadingLevel) -> &'static str {
         HeadingLevel::H5 => "h5",
         HeadingLevel::H6 => "h6",
     }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RenderRequest {
+    pub markdown: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Rendered {
+    /// Sanitized HTML, safe to insert into a page.
+    pub html: String,
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(render_handler))
+}
+
+/// Render Markdown the way Charter shows documents: sanitized HTML (for live previews).
+#[utoipa::path(post, path = "/render", tag = "documents", request_body = RenderRequest,
+    responses((status = 200, body = Rendered), (status = 401, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn render_handler(_: Actor, Json(request): Json<RenderRequest>) -> Result<Json<Rendered>> {
+    content::validate(&request.markdown)?;
+    // Large documents take a while to render: off the async workers.
+    let html = tokio::task::spawn_blocking(move || render(&request.markdown)).await.map_err(Error::internal)?;
+    Ok(Json(Rendered { html }))
 }
 
 #[cfg(test)]

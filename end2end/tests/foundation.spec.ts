@@ -1,23 +1,5 @@
-import { test, expect, Page } from "@playwright/test";
-
-/** Waits until the WebAssembly has taken over the server-rendered page. */
-async function hydrated(page: Page) {
-  await page.locator("body[data-hydrated]").waitFor();
-}
-
-function uniqueName(prefix: string) {
-  return `${prefix}_${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
-}
-
-async function signUp(page: Page, username: string) {
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/projects$/);
-  await expect(page.locator(".user-name")).toHaveText(username);
-}
+import { test, expect } from "@playwright/test";
+import { hydrated, signUp, uniqueName } from "./support";
 
 test("a new user writes a spec under the constitution, sees it rendered and in the activity, and is refused after logging out", async ({ page }) => {
   await signUp(page, uniqueName("ada"));
@@ -40,8 +22,12 @@ test("a new user writes a spec under the constitution, sees it rendered and in t
   const constitutionItem = tree.locator("li", { has: page.getByRole("link", { name: "Constitution" }) });
   await expect(constitutionItem.getByRole("link", { name: "User login" })).toBeVisible();
 
-  await page.getByRole("button", { name: "Edit" }).click();
-  await page.getByLabel("Markdown").fill(
+  // The spec opens in the real-time editor; what is typed is saved as it is typed.
+  const editor = page.locator(".cm-content");
+  await expect(page.locator("[data-collab-status]")).toHaveText("Connected");
+  await editor.click();
+  await page.keyboard.press("Control+a");
+  await page.keyboard.insertText(
     [
       "# User login",
       "",
@@ -55,9 +41,8 @@ test("a new user writes a spec under the constitution, sees it rendered and in t
       "",
     ].join("\n"),
   );
-  await page.getByRole("button", { name: "Save" }).click();
 
-  const rendered = page.locator(".markdown");
+  const rendered = page.locator(".markdown.preview");
   await expect(rendered.locator("h1#user-login")).toContainText("User login");
   await expect(rendered.locator("td").first()).toHaveText("a registered user");
   await expect(rendered.locator("strong", { hasText: "AUTH-001" })).toBeVisible();
@@ -65,8 +50,10 @@ test("a new user writes a spec under the constitution, sees it rendered and in t
   expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined();
 
   // A reload shows what was saved, rendered on the server.
-  await page.reload();
-  await expect(page.locator(".markdown td").first()).toHaveText("a registered user");
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator(".markdown.preview td").first()).toHaveText("a registered user", { timeout: 1000 });
+  }).toPass();
 
   await page.getByRole("link", { name: "Activity" }).click();
   const activity = page.locator("ol.activity");

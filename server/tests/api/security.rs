@@ -147,6 +147,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("delete", "/api/v1/documents/{id}"),
         ("post", "/api/v1/documents/{id}/restore"),
         ("get", "/api/v1/projects/{id}/activity"),
+        ("post", "/api/v1/render"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

@@ -1,0 +1,131 @@
+import { test, expect, Browser, Page } from "@playwright/test";
+import { spawn, ChildProcess } from "node:child_process";
+import { api, hydrated, openEditor, projectWithSpec, signUp, uniqueName } from "./support";
+
+async function person(browser: Browser, baseURL: string | undefined, name: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await signUp(page, name);
+  return page;
+}
+
+test("two people type in the same spec and see each other's text and cursors", async ({ browser, baseURL }) => {
+  const ada = await person(browser, baseURL, uniqueName("ada"));
+  const bobName = uniqueName("bob");
+  const bob = await person(browser, baseURL, bobName);
+  const { project, url } = await projectWithSpec(ada, "# User login\n");
+  await api(ada, "PUT", `/projects/${project.id}/members/${bobName}`, { role: "editor" });
+
+  await openEditor(ada, url);
+  await openEditor(bob, url);
+  await ada.locator(".cm-content").click();
+  await ada.keyboard.press("Control+End");
+  await ada.keyboard.insertText("\nAda writes the summary.");
+  await expect(bob.locator(".cm-content")).toContainText("Ada writes the summary.");
+
+  await bob.locator(".cm-content").click();
+  await bob.keyboard.press("Control+Home");
+  await bob.keyboard.insertText("Bob adds a note. ");
+  // (Text content also holds the cursor's name label, so check the line itself.)
+  await expect(ada.locator(".cm-line").first()).toContainText("Bob adds a note.");
+  await expect(ada.locator(".cm-line").first()).toContainText("# User login");
+
+  // Each sees the other in the presence list and the other's cursor, labelled.
+  await expect(ada.locator("[data-collab-presence]")).toContainText(bobName);
+  await expect(ada.locator(".cm-ySelectionInfo")).toHaveText(bobName);
+  await expect(bob.locator(".cm-ySelectionInfo")).toHaveText(/ada_/);
+});
+
+test("a viewer follows along but cannot type", async ({ browser, baseURL }) => {
+  const owner = await person(browser, baseURL, uniqueName("olga"));
+  const viewerName = uniqueName("vera");
+  const viewer = await person(browser, baseURL, viewerName);
+  const { project, url } = await projectWithSpec(owner, "Read me.\n");
+  await api(owner, "PUT", `/projects/${project.id}/members/${viewerName}`, { role: "viewer" });
+
+  await openEditor(viewer, url);
+  await expect(viewer.getByText("Read only")).toBeVisible();
+  await expect(viewer.locator(".cm-content")).toHaveAttribute("contenteditable", "false");
+  await viewer.locator(".cm-content").click();
+  await viewer.keyboard.type("vandalism");
+  await expect(viewer.locator(".cm-content")).toHaveText("Read me.");
+
+  await openEditor(owner, url);
+  await owner.locator(".cm-content").click();
+  await owner.keyboard.press("Control+End");
+  await owner.keyboard.insertText("Now updated.");
+  await expect(viewer.locator(".cm-content")).toContainText("Now updated.");
+  await expect(owner.locator(".cm-content")).not.toContainText("vandalism");
+});
+
+/** A Charter server of this test's own, so the test can stop and start it. */
+class OwnServer {
+  process: ChildProcess | null = null;
+  constructor(readonly port: number, readonly databaseUrl: string) {}
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start() {
+    const bin = process.env.CHARTER_BIN;
+    if (!bin) throw new Error("CHARTER_BIN is not set; scripts/test sets it");
+    this.process = spawn(bin, ["serve"], {
+      env: { ...process.env, DATABASE_URL: this.databaseUrl, LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}` },
+      stdio: "ignore",
+    });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        if ((await fetch(`${this.url}/healthz`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("the server did not start");
+  }
+
+  async stop() {
+    const running = this.process;
+    if (!running) return;
+    const exited = new Promise((resolve) => running.once("exit", resolve));
+    running.kill("SIGKILL");
+    await exited;
+    this.process = null;
+  }
+}
+
+test("the editor says when it is offline and merges what was typed meanwhile", async ({ browser }) => {
+  const databaseUrl = process.env.CHARTER_OFFLINE_DATABASE_URL;
+  if (!databaseUrl) throw new Error("CHARTER_OFFLINE_DATABASE_URL is not set; scripts/test sets it");
+  const server = new OwnServer(Number(process.env.CHARTER_OFFLINE_PORT ?? 3190), databaseUrl);
+  await server.start();
+  try {
+    const context = await browser.newContext({ baseURL: server.url });
+    const page = await context.newPage();
+    await signUp(page, uniqueName("otto"));
+    const { spec, url } = await projectWithSpec(page, "Before.\n");
+    await openEditor(page, url);
+
+    await server.stop();
+    await expect(page.locator("[data-collab-status]")).toHaveAttribute("data-collab-status", "offline");
+    await expect(page.locator("[data-collab-status]")).toContainText("Offline");
+    await page.locator(".cm-content").click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.insertText("Typed while offline.");
+
+    await server.start();
+    await expect(page.locator("[data-collab-status]")).toHaveText("Connected", { timeout: 15_000 });
+    // What was typed offline reached the server, once.
+    await expect(async () => {
+      const doc = await api(page, "GET", `/documents/${spec.id}`);
+      expect(doc.content).toBe("Before.\nTyped while offline.");
+    }).toPass({ timeout: 10_000 });
+    const fresh = await context.newPage();
+    await openEditor(fresh, url);
+    await expect(fresh.locator(".cm-content")).toHaveText(/Before\.\s*Typed while offline\./);
+    await hydrated(fresh);
+  } finally {
+    await server.stop();
+  }
+});
