@@ -1,5 +1,5 @@
 import { test, expect, Browser, Page } from "@playwright/test";
-import { spawn, ChildProcess } from "node:child_process";
+import { OwnServer } from "../support/server.mjs";
 import { api, hydrated, openEditor, projectWithSpec, signUp, uniqueName } from "./support";
 
 async function person(browser: Browser, baseURL: string | undefined, name: string): Promise<Page> {
@@ -58,47 +58,8 @@ test("a viewer follows along but cannot type", async ({ browser, baseURL }) => {
   await expect(owner.locator(".cm-content")).not.toContainText("vandalism");
 });
 
-/** A Charter server of this test's own, so the test can stop and start it. */
-class OwnServer {
-  process: ChildProcess | null = null;
-  constructor(readonly port: number, readonly databaseUrl: string) {}
-
-  get url() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start() {
-    const bin = process.env.CHARTER_BIN;
-    if (!bin) throw new Error("CHARTER_BIN is not set; scripts/test sets it");
-    this.process = spawn(bin, ["serve"], {
-      env: { ...process.env, DATABASE_URL: this.databaseUrl, LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}` },
-      stdio: "ignore",
-    });
-    for (let attempt = 0; attempt < 100; attempt++) {
-      try {
-        if ((await fetch(`${this.url}/healthz`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error("the server did not start");
-  }
-
-  async stop() {
-    const running = this.process;
-    if (!running) return;
-    const exited = new Promise((resolve) => running.once("exit", resolve));
-    running.kill("SIGKILL");
-    await exited;
-    this.process = null;
-  }
-}
-
 test("the editor says when it is offline and merges what was typed meanwhile", async ({ browser }) => {
-  const databaseUrl = process.env.CHARTER_OFFLINE_DATABASE_URL;
-  if (!databaseUrl) throw new Error("CHARTER_OFFLINE_DATABASE_URL is not set; scripts/test sets it");
-  const server = new OwnServer(Number(process.env.CHARTER_OFFLINE_PORT ?? 3190), databaseUrl);
+  const server = new OwnServer(Number(process.env.CHARTER_OFFLINE_PORT), process.env.CHARTER_OFFLINE_DATABASE_URL);
   await server.start();
   try {
     const context = await browser.newContext({ baseURL: server.url });
@@ -107,7 +68,7 @@ test("the editor says when it is offline and merges what was typed meanwhile", a
     const { spec, url } = await projectWithSpec(page, "Before.\n");
     await openEditor(page, url);
 
-    await server.stop();
+    await server.kill();
     await expect(page.locator("[data-collab-status]")).toHaveAttribute("data-collab-status", "offline");
     await expect(page.locator("[data-collab-status]")).toContainText("Offline");
     await page.locator(".cm-content").click();
@@ -126,6 +87,6 @@ test("the editor says when it is offline and merges what was typed meanwhile", a
     await expect(fresh.locator(".cm-content")).toHaveText(/Before\.\s*Typed while offline\./);
     await hydrated(fresh);
   } finally {
-    await server.stop();
+    await server.kill();
   }
 });
