@@ -131,10 +131,20 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-/// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`.
-pub fn settings_from_env() -> Settings {
-    Settings {
-        public_origin: std::env::var("CHARTER_PUBLIC_ORIGIN").ok().filter(|origin| !origin.is_empty()),
-        ..Settings::default()
-    }
+/// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, and the co-editing limits
+/// `CHARTER_MAX_CONNECTIONS_PER_USER` and `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT`.
+pub fn settings_from_env() -> anyhow::Result<Settings> {
+    let mut settings = Settings::default();
+    settings.public_origin = std::env::var("CHARTER_PUBLIC_ORIGIN").ok().filter(|origin| !origin.is_empty());
+    let limit = |name: &str, default: usize| -> anyhow::Result<usize> {
+        match std::env::var(name) {
+            Ok(value) => value.parse().map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{value}`")),
+            Err(_) => Ok(default),
+        }
+    };
+    settings.collab.max_connections_per_user =
+        limit("CHARTER_MAX_CONNECTIONS_PER_USER", settings.collab.max_connections_per_user)?;
+    settings.collab.max_connections_per_document =
+        limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", settings.collab.max_connections_per_document)?;
+    Ok(settings)
 }

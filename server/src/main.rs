@@ -16,6 +16,8 @@ environment:
   LEPTOS_SITE_ADDR       listen address (default 127.0.0.1:3000)
   LEPTOS_SITE_ROOT       built site assets (default target/site)
   CHARTER_PUBLIC_ORIGIN  the site's public origin, e.g. https://charter.example.com
+  CHARTER_MAX_CONNECTIONS_PER_USER, CHARTER_MAX_CONNECTIONS_PER_DOCUMENT
+                         co-editing connection limits (default 100 and 200)
   RUST_LOG               log filter (default info); CHARTER_LOG_FORMAT=json for JSON logs";
 
 #[tokio::main]
@@ -43,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
 
     let leptos = get_configuration(None).context("reading the LEPTOS_* configuration")?.leptos_options;
     let addr = leptos.site_addr;
-    let app = charter_server::router(AppState::new(db, charter_server::settings_from_env()), leptos);
+    let app = charter_server::router(AppState::new(db, charter_server::settings_from_env()?), leptos);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("Charter is ready at http://{addr}");
     println!("Charter is ready at http://{addr}");

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 /// The name of the Y.Text that holds a document's Markdown.
 pub const TEXT: &str = "content";
 
-/// The notification channel that tells other instances a document has new updates.
+/// The notification channel that tells other instances a document has new updates
+/// (also named in the `collab_append` SQL function, which sends on it).
 pub(crate) const CHANNEL: &str = "charter_collab";
 
 /// A Y.Doc whose text offsets count UTF-16 code units, as Yjs in the browser does.
@@ -106,8 +107,8 @@ pub(crate) struct Appended {
     pub seq: i64,
 }
 
-/// Appends `updates` in one transaction and tells other instances. The caller has
-/// applied everything up to `after`.
+/// Appends `updates` in one transaction (one round trip: see the `collab_append`
+/// function) and tells other instances. The caller has applied everything up to `after`.
 pub(crate) async fn append(
     db: &PgPool,
     key: DocKey,
@@ -115,27 +116,17 @@ pub(crate) async fn append(
     updates: &[Vec<u8>],
     instance: Uuid,
 ) -> Result<Appended> {
-    let mut tx = db.begin().await?;
-    lock(&mut tx, key).await?;
-    let (external, mut seq) = since(&mut tx, key, after).await?;
-    let branches: Vec<Uuid> = vec![key.branch_id; updates.len()];
-    let documents: Vec<Uuid> = vec![key.document_id; updates.len()];
-    let seqs: Vec<(i64,)> = sqlx::query_as(
-        r#"INSERT INTO document_updates (branch_id, document_id, "update")
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bytea[]) RETURNING seq"#,
-    )
-    .bind(&branches)
-    .bind(&documents)
-    .bind(updates)
-    .fetch_all(&mut *tx)
-    .await?;
-    seq = seqs.iter().map(|(seq,)| *seq).max().unwrap_or(seq);
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(format!("{instance}:{}:{}", key.branch_id, key.document_id))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let rows: Vec<(i64, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT out_seq, out_update FROM collab_append($1, $2, $3, $4, $5)")
+            .bind(key.branch_id)
+            .bind(key.document_id)
+            .bind(after)
+            .bind(updates)
+            .bind(format!("{instance}:{}:{}", key.branch_id, key.document_id))
+            .fetch_all(db)
+            .await?;
+    let seq = rows.iter().map(|(seq, _)| *seq).max().unwrap_or(after);
+    let external = rows.into_iter().filter_map(|(_, update)| update).collect();
     Ok(Appended { external, seq })
 }
 

@@ -1,0 +1,514 @@
+//! `loadgen`: drives a y-websocket-protocol server with many raw-protocol clients and
+//! prints one Markdown table row of figures.
+//!
+//! ```text
+//! loadgen --target charter|y-websocket|hocuspocus --url http://127.0.0.1:PORT
+//!         --workload fanout|join [--docs N] [--clients N] [--rate UPDATES_PER_SECOND]
+//!         [--seconds N] [--server-pid PID] [--join-bytes N]
+//! ```
+//!
+//! `fanout`: `docs` documents with `clients` clients each; every client sends `rate`
+//! updates a second. Each update inserts a tag `⟦client:seq:microseconds⟧`; receivers
+//! find the tags in the raw update bytes (v1 updates carry strings as UTF-8), so they
+//! need no CRDT work of their own and the figure is the server's fan-out latency.
+//! `join`: a document of `join-bytes` is written, then fresh clients join it cold and
+//! the time to a fully applied sync step 2 is measured.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Charter,
+    YWebsocket,
+    Hocuspocus,
+}
+
+struct Args {
+    target: Target,
+    url: String,
+    workload: String,
+    docs: usize,
+    clients: usize,
+    rate: f64,
+    seconds: u64,
+    server_pid: Option<u32>,
+    join_bytes: usize,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut values: HashMap<String, String> = HashMap::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let name = flag.strip_prefix("--").ok_or_else(|| anyhow!("unexpected argument {flag}"))?;
+        values.insert(name.to_owned(), args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?);
+    }
+    let number = |name: &str, default: &str| -> Result<f64> {
+        values.get(name).map(String::as_str).unwrap_or(default).parse().with_context(|| format!("--{name}"))
+    };
+    let target = match values.get("target").map(String::as_str) {
+        Some("charter") => Target::Charter,
+        Some("y-websocket") => Target::YWebsocket,
+        Some("hocuspocus") => Target::Hocuspocus,
+        other => bail!("--target charter|y-websocket|hocuspocus, not {other:?}"),
+    };
+    Ok(Args {
+        target,
+        url: values.get("url").cloned().ok_or_else(|| anyhow!("--url is required"))?,
+        workload: values.get("workload").cloned().unwrap_or_else(|| "fanout".into()),
+        docs: number("docs", "100")? as usize,
+        clients: number("clients", "10")? as usize,
+        rate: number("rate", "5")?,
+        seconds: number("seconds", "20")? as u64,
+        server_pid: values.get("server-pid").map(|pid| pid.parse()).transpose().context("--server-pid")?,
+        join_bytes: number("join-bytes", "1048576")? as usize,
+    })
+}
+
+/// Where one document lives, and how to get in.
+#[derive(Clone)]
+struct Endpoint {
+    target: Target,
+    ws_url: String,
+    /// The document's name in Hocuspocus's per-message prefix.
+    name: String,
+    cookie: Option<String>,
+    origin: String,
+}
+
+/// Charter needs an account, a project and real documents; the others take any name.
+async fn endpoints(args: &Args, count: usize, prefix: &str) -> Result<Vec<Endpoint>> {
+    let ws_base = args.url.replacen("http", "ws", 1);
+    let run = Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id());
+    if args.target != Target::Charter {
+        return Ok((0..count)
+            .map(|n| {
+                let name = format!("{prefix}-{run}-{n}");
+                Endpoint {
+                    target: args.target,
+                    ws_url: format!("{ws_base}/{name}"),
+                    name,
+                    cookie: None,
+                    origin: args.url.clone(),
+                }
+            })
+            .collect());
+    }
+    let http = reqwest::Client::new();
+    let username = format!("bench{}", run % 1_000_000_000);
+    let signup = http
+        .post(format!("{}/api/v1/auth/signup", args.url))
+        .header("origin", &args.url)
+        .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
+        .send()
+        .await?;
+    if !signup.status().is_success() {
+        bail!("sign-up failed: {}", signup.text().await?);
+    }
+    let cookie = signup
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .ok_or_else(|| anyhow!("no session cookie"))?
+        .to_owned();
+    let post = |path: String, body: serde_json::Value| {
+        http.post(format!("{}/api/v1{path}", args.url))
+            .header("origin", &args.url)
+            .header("cookie", &cookie)
+            .json(&body)
+            .send()
+    };
+    let project: serde_json::Value =
+        post("/projects".into(), serde_json::json!({ "name": prefix })).await?.json().await?;
+    let project_id = project["id"].as_str().ok_or_else(|| anyhow!("no project: {project}"))?.to_owned();
+    let mut endpoints = Vec::with_capacity(count);
+    for n in 0..count {
+        let body = serde_json::json!({ "title": format!("{prefix} {n}"), "kind": "spec" });
+        let document: serde_json::Value = post(format!("/projects/{project_id}/documents"), body).await?.json().await?;
+        let id = document["id"].as_str().ok_or_else(|| anyhow!("no document: {document}"))?;
+        endpoints.push(Endpoint {
+            target: Target::Charter,
+            ws_url: format!("{ws_base}/collab/{id}"),
+            name: id.to_owned(),
+            cookie: Some(cookie.clone()),
+            origin: args.url.clone(),
+        });
+    }
+    Ok(endpoints)
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Hocuspocus prefixes every message with the document's name.
+fn wrap(endpoint: &Endpoint, message: Vec<u8>) -> Vec<u8> {
+    if endpoint.target != Target::Hocuspocus {
+        return message;
+    }
+    let mut framed = Vec::with_capacity(message.len() + endpoint.name.len() + 4);
+    write_var(&mut framed, endpoint.name.len() as u64);
+    framed.extend_from_slice(endpoint.name.as_bytes());
+    framed.extend(message);
+    framed
+}
+
+fn write_var(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn read_var(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// A received message: its y-protocol type, sync step (if a sync message) and payload.
+fn classify(endpoint: &Endpoint, frame: &[u8]) -> Option<(u64, Option<u64>, Vec<u8>)> {
+    let mut at = 0;
+    if endpoint.target == Target::Hocuspocus {
+        let name_len = read_var(frame, &mut at)? as usize;
+        at += name_len;
+    }
+    let kind = read_var(frame, &mut at)?;
+    if kind != 0 {
+        return Some((kind, None, Vec::new()));
+    }
+    let step = read_var(frame, &mut at)?;
+    let len = read_var(frame, &mut at)? as usize;
+    Some((kind, Some(step), frame.get(at..at + len)?.to_vec()))
+}
+
+async fn send(socket: &mut Socket, endpoint: &Endpoint, message: Message) -> Result<()> {
+    socket.send(Ws::Binary(wrap(endpoint, message.encode_v1()).into())).await?;
+    Ok(())
+}
+
+/// Connects and completes a cold sync into `doc`; returns the socket.
+async fn join(endpoint: &Endpoint, doc: &Doc) -> Result<Socket> {
+    let mut request = endpoint.ws_url.as_str().into_client_request()?;
+    request.headers_mut().insert("origin", endpoint.origin.parse()?);
+    if let Some(cookie) = &endpoint.cookie {
+        request.headers_mut().insert("cookie", cookie.parse()?);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("connecting")?;
+    if endpoint.target == Target::Hocuspocus {
+        // Hocuspocus waits for an authentication message (type 2, token) first.
+        let mut auth = Vec::new();
+        write_var(&mut auth, 2);
+        write_var(&mut auth, 0);
+        write_var(&mut auth, 5);
+        auth.extend_from_slice(b"bench");
+        socket.send(Ws::Binary(wrap(endpoint, auth).into())).await?;
+    }
+    let state_vector = doc.transact().state_vector();
+    send(&mut socket, endpoint, Message::Sync(SyncMessage::SyncStep1(state_vector))).await?;
+    loop {
+        let frame = match socket.next().await {
+            Some(Ok(Ws::Binary(bytes))) => bytes,
+            Some(Ok(Ws::Close(frame))) => bail!("closed while joining: {frame:?}"),
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => return Err(err.into()),
+            None => bail!("closed while joining"),
+        };
+        match classify(endpoint, &frame) {
+            Some((0, Some(1), payload)) => {
+                doc.transact_mut().apply_update(Update::decode_v1(&payload)?)?;
+                return Ok(socket);
+            }
+            Some((0, Some(0), payload)) => {
+                let their = StateVector::decode_v1(&payload)?;
+                let update = doc.transact().encode_diff_v1(&their);
+                send(&mut socket, endpoint, Message::Sync(SyncMessage::SyncStep2(update))).await?;
+            }
+            _ => {}
+        }
+    }
+}
+
+const OPEN: &str = "⟦";
+const CLOSE: &str = "⟧";
+
+/// Latencies (µs) of other clients' tags found in an update's bytes.
+fn tags(payload: &[u8], me: usize, epoch: Instant, measure_from: u64, latencies: &mut Vec<u32>) {
+    let now = epoch.elapsed().as_micros() as u64;
+    let text = String::from_utf8_lossy(payload);
+    for tag in text.split(OPEN).skip(1) {
+        let Some(body) = tag.split(CLOSE).next() else { continue };
+        let mut parts = body.split(':');
+        let (Some(client), Some(_), Some(sent)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Ok(client), Ok(sent)) = (client.parse::<usize>(), sent.parse::<u64>()) else { continue };
+        if client != me && sent >= measure_from {
+            latencies.push(now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32);
+        }
+    }
+}
+
+struct ClientResult {
+    sent: u64,
+    latencies: Vec<u32>,
+}
+
+/// One client: join, then send tagged inserts at `rate` while reading everything.
+async fn client(
+    endpoint: Endpoint,
+    id: usize,
+    rate: f64,
+    epoch: Instant,
+    start: Arc<tokio::sync::Barrier>,
+    mut window: tokio::sync::watch::Receiver<Option<(u64, u64)>>,
+) -> Result<ClientResult> {
+    let doc = Doc::new();
+    let text = doc.get_or_insert_text("content");
+    let joined = join(&endpoint, &doc).await;
+    // Everyone reaches the barrier, joined or not, so the run never hangs.
+    start.wait().await;
+    let mut socket = joined?;
+    let (measure_from, measure_until) = window.wait_for(Option::is_some).await?.expect("a window");
+    let period = Duration::from_secs_f64(1.0 / rate);
+    // Spread the clients over the period so they do not all send at once.
+    let offset = Duration::from_secs_f64((id as f64 * 0.618_034).fract() / rate);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+    let stop = epoch + Duration::from_micros(measure_until);
+    let mut result = ClientResult { sent: 0, latencies: Vec::new() };
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = epoch.elapsed().as_micros() as u64;
+                if now >= measure_until {
+                    break;
+                }
+                let before = doc.transact().state_vector();
+                {
+                    let mut txn = doc.transact_mut();
+                    let end = text.len(&txn);
+                    text.insert(&mut txn, end, &format!("{OPEN}{id}:{seq}:{now}{CLOSE}"));
+                }
+                let update = doc.transact().encode_diff_v1(&before);
+                send(&mut socket, &endpoint, Message::Sync(SyncMessage::Update(update))).await?;
+                seq += 1;
+                if now >= measure_from {
+                    result.sent += 1;
+                }
+            }
+            frame = socket.next() => match frame {
+                Some(Ok(Ws::Binary(bytes))) => {
+                    if let Some((0, Some(2), payload)) = classify(&endpoint, &bytes) {
+                        tags(&payload, id, epoch, measure_from, &mut result.latencies);
+                    }
+                }
+                Some(Ok(Ws::Close(frame))) => bail!("server closed the connection: {frame:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(err)) => return Err(err.into()),
+                None => bail!("connection dropped"),
+            },
+        }
+    }
+    // Collect what is still in flight for a moment after the last send.
+    let drain_until = stop + Duration::from_secs(2);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(drain_until.into(), socket.next()).await {
+        if let Ws::Binary(bytes) = frame {
+            if let Some((0, Some(2), payload)) = classify(&endpoint, &bytes) {
+                tags(&payload, id, epoch, measure_from, &mut result.latencies);
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(result)
+}
+
+/// CPU time (clock ticks) and resident memory (KiB) of a process, from /proc.
+fn process_usage(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(") ").next()?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status.lines().find(|line| line.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some((ticks, rss))
+}
+
+/// Linux's USER_HZ, the unit of /proc CPU times.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[index]) / 1000.0
+}
+
+fn label(target: Target) -> &'static str {
+    match target {
+        Target::Charter => "Charter",
+        Target::YWebsocket => "y-websocket 1.5.4",
+        Target::Hocuspocus => "Hocuspocus 4.7",
+    }
+}
+
+async fn fanout(args: &Args) -> Result<()> {
+    let endpoints = endpoints(args, args.docs, "fanout").await?;
+    let baseline = args.server_pid.and_then(process_usage);
+    let epoch = Instant::now();
+    let total = args.docs * args.clients;
+    let start = Arc::new(tokio::sync::Barrier::new(total + 1));
+    // A short warm-up after everyone has joined, then the measured window.
+    let warmup = 2_000_000u64;
+    let (window, windows) = tokio::sync::watch::channel(None);
+    let mut tasks = Vec::with_capacity(total);
+    for (d, endpoint) in endpoints.iter().enumerate() {
+        for c in 0..args.clients {
+            let (endpoint, start, windows) = (endpoint.clone(), start.clone(), windows.clone());
+            let id = d * args.clients + c;
+            tasks.push(tokio::spawn(client(endpoint, id, args.rate, epoch, start, windows)));
+        }
+    }
+    start.wait().await;
+    let joined_at = epoch.elapsed().as_micros() as u64;
+    let (measure_from, measure_until) = (joined_at + warmup, joined_at + warmup + args.seconds * 1_000_000);
+    window.send(Some((measure_from, measure_until)))?;
+    tokio::time::sleep_until((epoch + Duration::from_micros(measure_from)).into()).await;
+    let before = args.server_pid.and_then(process_usage);
+    tokio::time::sleep_until((epoch + Duration::from_micros(measure_until)).into()).await;
+    let after = args.server_pid.and_then(process_usage);
+
+    let mut sent = 0u64;
+    let mut latencies = Vec::new();
+    let mut failures = 0usize;
+    for task in tasks {
+        match task.await? {
+            Ok(result) => {
+                sent += result.sent;
+                latencies.extend(result.latencies);
+            }
+            Err(err) => {
+                failures += 1;
+                if failures == 1 {
+                    eprintln!("a client failed: {err:#}");
+                }
+            }
+        }
+    }
+    latencies.sort_unstable();
+    let expected = sent * (args.clients as u64 - 1);
+    let seconds = args.seconds as f64;
+    let (cpu, rss_mb, rss_per_doc) = match (baseline, before, after) {
+        (Some((_, base_rss)), Some((t0, _)), Some((t1, rss))) => (
+            format!("{:.0}%", (t1 - t0) as f64 / TICKS_PER_SECOND / seconds * 100.0),
+            format!("{:.0}", rss as f64 / 1024.0),
+            format!("{:.0}", rss.saturating_sub(base_rss) as f64 / args.docs as f64),
+        ),
+        _ => ("n/a".into(), "n/a".into(), "n/a".into()),
+    };
+    println!(
+        "| {} | {} docs × {} clients × {}/s | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+        label(args.target),
+        args.docs,
+        args.clients,
+        args.rate,
+        sent as f64 / seconds,
+        latencies.len() as f64 / seconds,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        expected.saturating_sub(latencies.len() as u64),
+        cpu,
+        rss_mb,
+        rss_per_doc,
+    );
+    if failures > 0 {
+        eprintln!("{failures} of {total} clients failed");
+    }
+    Ok(())
+}
+
+async fn cold_join(args: &Args) -> Result<()> {
+    let endpoint = endpoints(args, 1, "join").await?.remove(0);
+    // Write the document: 64 KiB chunks, each its own update.
+    let writer_doc = Doc::new();
+    let mut writer = join(&endpoint, &writer_doc).await?;
+    let text = writer_doc.get_or_insert_text("content");
+    let line = "The system SHALL keep every accepted edit, even across a crash. ".repeat(8) + "\n";
+    let mut written = 0;
+    while written < args.join_bytes {
+        let chunk: String =
+            line.repeat(64 * 1024 / line.len() + 1).chars().take((args.join_bytes - written).min(64 * 1024)).collect();
+        let before = writer_doc.transact().state_vector();
+        {
+            let mut txn = writer_doc.transact_mut();
+            let end = text.len(&txn);
+            text.insert(&mut txn, end, &chunk);
+        }
+        let update = writer_doc.transact().encode_diff_v1(&before);
+        send(&mut writer, &endpoint, Message::Sync(SyncMessage::Update(update))).await?;
+        written += chunk.len();
+    }
+    // Wait until a reader sees the whole document, so every join gets all of it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let doc = Doc::new();
+        let socket = join(&endpoint, &doc).await?;
+        drop(socket);
+        let text = doc.get_or_insert_text("content");
+        let length = text.len(&doc.transact()) as usize;
+        if length >= args.join_bytes {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the document never reached {} bytes ({length})", args.join_bytes);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let doc = Doc::new();
+        let started = Instant::now();
+        let socket = join(&endpoint, &doc).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        drop(socket);
+    }
+    drop(writer);
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "| {} | cold join, {:.1} MB | {:.1} | {:.1} | {:.1} |",
+        label(args.target),
+        args.join_bytes as f64 / 1_048_576.0,
+        times[0],
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    match args.workload.as_str() {
+        "fanout" => fanout(&args).await,
+        "join" => cold_join(&args).await,
+        other => bail!("unknown workload {other}: fanout or join"),
+    }
+}
