@@ -213,7 +213,9 @@ async fn join(endpoint: &Endpoint, doc: &Doc) -> Result<Socket> {
     if let Some(cookie) = &endpoint.cookie {
         request.headers_mut().insert("cookie", cookie.parse()?);
     }
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("connecting")?;
+    // No Nagle: a browser's WebSocket sends small frames at once, and so must we.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, None, true).await.context("connecting")?;
     if endpoint.target == Target::Hocuspocus {
         // Hocuspocus waits for an authentication message (type 2, token) first.
         let mut auth = Vec::new();

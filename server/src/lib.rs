@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{middleware, Router};
 use charter_backend::security::{self, CspNonce};
 use charter_backend::{api, AppState, Settings, MIGRATOR};
@@ -108,6 +109,13 @@ async fn healthz(db: PgPool) -> impl IntoResponse {
 
 /// Serves until Ctrl-C or SIGTERM, with peer addresses available to handlers.
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+    // Co-editing sends many small frames: Nagle's algorithm would hold them back
+    // (and with delayed ACKs, for tens of milliseconds).
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::warn!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

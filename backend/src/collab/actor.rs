@@ -420,6 +420,7 @@ impl Actor {
             return true;
         }
         let Some(inner) = self.hub.upgrade() else { return false };
+        let stored_any = !batch.updates.is_empty();
         let external = if batch.updates.is_empty() {
             let caught_up = match inner.db.acquire().await {
                 Ok(mut conn) => store::since(&mut conn, self.key, self.seq).await,
@@ -437,7 +438,9 @@ impl Actor {
                 }
             }
         } else {
-            match store::append(&inner.db, self.key, self.seq, &batch.updates, inner.instance).await {
+            let pending =
+                store::Pending { key: self.key, after: self.seq, updates: std::mem::take(&mut batch.updates) };
+            match inner.append(pending).await {
                 Ok(appended) => {
                     self.seq = appended.seq;
                     appended.external
@@ -463,7 +466,7 @@ impl Actor {
                 batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(doc.encode_diff_v1(&before))))));
             }
         }
-        if !external.is_empty() || !batch.updates.is_empty() {
+        if !external.is_empty() || stored_any {
             self.dirty.get_or_insert_with(Instant::now);
         }
         true

@@ -12,6 +12,7 @@ mod diff;
 mod relay;
 mod socket;
 pub mod store;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +76,8 @@ struct Inner {
     /// Tells this instance's notifications from other instances'.
     instance: Uuid,
     docs: Mutex<HashMap<DocKey, mpsc::Sender<Command>>>,
+    /// The group-commit writers every actor stores its updates through.
+    writer: mpsc::Sender<writer::Request>,
     connections_per_user: Mutex<HashMap<Uuid, usize>>,
     next_connection: AtomicU64,
 }
@@ -85,11 +88,13 @@ const RETRIES: usize = 3;
 impl Hub {
     /// Starts the hub with its relay (other instances' edits) and compaction tasks.
     pub fn start(db: PgPool, settings: CollabSettings) -> Hub {
+        let instance = Uuid::new_v4();
         let hub = Hub {
             inner: Arc::new(Inner {
+                writer: writer::spawn(db.clone(), instance),
                 db,
                 settings,
-                instance: Uuid::new_v4(),
+                instance,
                 docs: Mutex::new(HashMap::new()),
                 connections_per_user: Mutex::new(HashMap::new()),
                 next_connection: AtomicU64::new(1),
@@ -185,6 +190,16 @@ impl Drop for ConnectionGuard {
 }
 
 impl Inner {
+    /// Stores a document's updates with whatever else is being stored meanwhile.
+    async fn append(&self, pending: store::Pending) -> Result<store::Appended> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(writer::Request { pending, reply })
+            .await
+            .map_err(|_| Error::internal("the collab writer stopped"))?;
+        answer.await.map_err(|_| Error::internal("the collab writer stopped"))?
+    }
+
     /// Tells an open document that the log has rows it may not have applied.
     fn catch_up(&self, key: DocKey) {
         let docs = self.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

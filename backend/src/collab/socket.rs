@@ -95,17 +95,25 @@ async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usiz
         }
     };
     let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            match message {
-                Outgoing::Frame(bytes) => {
-                    if sink.send(WsMessage::Binary(bytes)).await.is_err() {
-                        break;
+        // Everything already waiting goes out with one flush (one write, under load).
+        while let Some(first) = outgoing.recv().await {
+            let mut next = Some(first);
+            while let Some(message) = next.take() {
+                match message {
+                    Outgoing::Frame(bytes) => {
+                        if sink.feed(WsMessage::Binary(bytes)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Outgoing::Close { code, reason } => {
+                        let _ = sink.send(close(code, reason)).await;
+                        return;
                     }
                 }
-                Outgoing::Close { code, reason } => {
-                    let _ = sink.send(close(code, reason)).await;
-                    break;
-                }
+                next = outgoing.try_recv().ok();
+            }
+            if sink.flush().await.is_err() {
+                return;
             }
         }
     });

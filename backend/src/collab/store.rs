@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 pub const TEXT: &str = "content";
 
 /// The notification channel that tells other instances a document has new updates
-/// (also named in the `collab_append` SQL function, which sends on it).
+/// (also named in the `collab_append_many` SQL function, which sends on it).
 pub(crate) const CHANNEL: &str = "charter_collab";
 
 /// A Y.Doc whose text offsets count UTF-16 code units, as Yjs in the browser does.
@@ -99,35 +99,57 @@ async fn lock(tx: &mut PgConnection, key: DocKey) -> Result<()> {
     found.map(|_| ()).ok_or_else(|| Error::not_found("document"))
 }
 
-/// What an append found and did.
+/// One document's share of a group append.
+pub(crate) struct Pending {
+    pub key: DocKey,
+    /// The caller has applied everything stored up to here.
+    pub after: i64,
+    pub updates: Vec<Vec<u8>>,
+}
+
+/// What an append found and did, for one document.
 pub(crate) struct Appended {
-    /// Updates other instances committed since `after`, to apply before one's own.
+    /// Updates other instances committed since `after`, to apply as well.
     pub external: Vec<Vec<u8>>,
     /// Everything up to here is now applied by the caller.
     pub seq: i64,
 }
 
-/// Appends `updates` in one transaction (one round trip: see the `collab_append`
-/// function) and tells other instances. The caller has applied everything up to `after`.
-pub(crate) async fn append(
-    db: &PgPool,
-    key: DocKey,
-    after: i64,
-    updates: &[Vec<u8>],
-    instance: Uuid,
-) -> Result<Appended> {
-    let rows: Vec<(i64, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT out_seq, out_update FROM collab_append($1, $2, $3, $4, $5)")
-            .bind(key.branch_id)
-            .bind(key.document_id)
-            .bind(after)
-            .bind(updates)
-            .bind(format!("{instance}:{}:{}", key.branch_id, key.document_id))
+/// Appends several documents' updates in one call and one transaction (group commit;
+/// see the `collab_append_many` function) and tells other instances. Results come in
+/// the order of `batch`; a document deleted meanwhile gets `NotFound`.
+pub(crate) async fn append_many(db: &PgPool, batch: &[Pending], instance: Uuid) -> Result<Vec<Result<Appended>>> {
+    // Every batch, in every instance, locks documents in the same order.
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (batch[i].key.branch_id, batch[i].key.document_id));
+    let branches: Vec<Uuid> = order.iter().map(|&i| batch[i].key.branch_id).collect();
+    let documents: Vec<Uuid> = order.iter().map(|&i| batch[i].key.document_id).collect();
+    let afters: Vec<i64> = order.iter().map(|&i| batch[i].after).collect();
+    let (mut owners, mut updates) = (Vec::new(), Vec::new());
+    for (position, &i) in order.iter().enumerate() {
+        for update in &batch[i].updates {
+            owners.push(position as i32 + 1);
+            updates.push(update.as_slice());
+        }
+    }
+    let rows: Vec<(i32, i64, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT out_document, out_seq, out_update FROM collab_append_many($1, $2, $3, $4, $5, $6)")
+            .bind(&branches)
+            .bind(&documents)
+            .bind(&afters)
+            .bind(&owners)
+            .bind(&updates)
+            .bind(instance.to_string())
             .fetch_all(db)
             .await?;
-    let seq = rows.iter().map(|(seq, _)| *seq).max().unwrap_or(after);
-    let external = rows.into_iter().filter_map(|(_, update)| update).collect();
-    Ok(Appended { external, seq })
+    let mut results: Vec<Option<Appended>> = batch.iter().map(|_| None).collect();
+    for (position, seq, update) in rows {
+        let i = order[(position - 1) as usize];
+        let result = results[i].get_or_insert_with(|| Appended { external: Vec::new(), seq: batch[i].after });
+        result.seq = result.seq.max(seq);
+        result.external.extend(update);
+    }
+    Ok(results.into_iter().map(|result| result.ok_or_else(|| Error::not_found("document"))).collect())
 }
 
 /// Gives a new document (or one from before real-time editing) its first CRDT state.

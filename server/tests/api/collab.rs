@@ -372,3 +372,60 @@ async fn connections_are_limited_per_document(db: PgPool) {
     assert_eq!(three.closed_with().await, 1013);
     assert!(three.closed.as_ref().unwrap().1.contains("too many"), "{:?}", three.closed);
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn connections_are_limited_per_user(db: PgPool) {
+    let mut settings = test_settings();
+    settings.collab.max_connections_per_user = 2;
+    let app = TestApp::spawn_with(db, settings).await;
+    let (_, cookie, _, doc) = spec(&app, "").await;
+    let first = Peer::joined(&app, &cookie, &doc).await;
+    let _second = Peer::joined(&app, &cookie, &doc).await;
+    let refused = Peer::connect(&app, &cookie, &doc, None).await.err().expect("a third connection is refused");
+    assert!(refused.contains("409"), "{refused}");
+    // Closing one frees its place.
+    drop(first);
+    let reopened = async {
+        loop {
+            if let Ok(peer) = Peer::connect(&app, &cookie, &doc, None).await {
+                return peer;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), reopened).await.expect("a place frees up");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn logs_of_documents_nobody_has_open_are_compacted_too(db: PgPool) {
+    let mut settings = test_settings();
+    settings.collab.compaction_interval = Duration::from_millis(200);
+    settings.collab.compaction_threshold = 5;
+    settings.collab.idle_unload = Duration::from_millis(100);
+    let app = TestApp::spawn_with(db, settings).await;
+    let (_, cookie, _, doc) = spec(&app, "").await;
+    {
+        let mut editor = Peer::joined(&app, &cookie, &doc).await;
+        for n in 0..12 {
+            editor.insert(0, &format!("{n}.")).await;
+        }
+        let mut witness = Peer::joined(&app, &cookie, &doc).await;
+        witness.until("every edit is stored", |peer| peer.text().starts_with("11.")).await;
+    }
+    let folded = async {
+        loop {
+            let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM document_updates WHERE document_id = $1::uuid")
+                .bind(&doc)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+            if rows == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), folded).await.expect("the background task folds the log");
+    let reader = Peer::joined(&app, &cookie, &doc).await;
+    assert!(reader.text().starts_with("11.10.9."), "{}", reader.text());
+}
