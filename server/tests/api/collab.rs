@@ -10,7 +10,7 @@ use uuid::Uuid;
 use yrs::sync::Message;
 use yrs::{IndexedSequence, ReadTxn, Text, Transact};
 
-use crate::harness::{call, test_settings, TestApp};
+use crate::harness::{call, eventually, test_settings, TestApp};
 use crate::peer::Peer;
 
 /// A project owned by "ada" with one spec: ada's client and cookie, the project, the document id.
@@ -245,7 +245,7 @@ async fn two_instances_converge(db: PgPool) {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn api_writes_arrive_live_as_minimal_edits(db: PgPool) {
     let app = TestApp::spawn(db).await;
-    let (_, cookie, _, doc) = spec(&app, "# Login\n\nUsers log in.\n").await;
+    let (ada, cookie, _, doc) = spec(&app, "# Login\n\nUsers log in.\n").await;
     let mut editor = Peer::joined(&app, &cookie, &doc).await;
     // The editor's cursor sits inside "Users"; a minimal edit elsewhere keeps it there.
     let cursor = {
@@ -254,28 +254,16 @@ async fn api_writes_arrive_live_as_minimal_edits(db: PgPool) {
         text.sticky_index(&txn, 11, yrs::Assoc::After).unwrap()
     };
 
-    let response = reqwest::Client::new()
-        .put(app.url(&format!("/api/v1/documents/{doc}/content")))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .json(&json!({ "content": "# Sign in\n\nUsers log in.\n" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let url = app.url(&format!("/api/v1/documents/{doc}"));
+    let (status, _) =
+        call(&ada, Method::PUT, &format!("{url}/content"), Some(json!({ "content": "# Sign in\n\nUsers log in.\n" })))
+            .await;
+    assert_eq!(status, StatusCode::OK);
     editor.until("the API edit arrives live", |peer| peer.text() == "# Sign in\n\nUsers log in.\n").await;
     let offset = cursor.get_offset(&editor.doc.transact()).unwrap().index;
     assert_eq!(offset, 13, "the cursor stays on its letter, two characters on (\"Login\" became \"Sign in\")");
 
-    let body = reqwest::Client::new()
-        .get(app.url(&format!("/api/v1/documents/{doc}")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, body) = call(&ada, Method::GET, &url, None).await;
     assert_eq!(body["content"], "# Sign in\n\nUsers log in.\n");
 }
 
@@ -314,49 +302,27 @@ async fn documents_from_before_real_time_editing_are_converted_once(db: PgPool) 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn the_markdown_projection_follows_live_edits_and_credits_the_editor(db: PgPool) {
     let app = TestApp::spawn(db).await;
-    let (_, cookie, project, doc) = spec(&app, "one").await;
+    let (ada, cookie, project, doc) = spec(&app, "one").await;
     let mut editor = Peer::joined(&app, &cookie, &doc).await;
     editor.insert(3, " two").await;
-    let projected = async {
-        loop {
-            let (content,): (String,) =
-                sqlx::query_as("SELECT content FROM branch_documents WHERE document_id = $1::uuid")
-                    .bind(&doc)
-                    .fetch_one(&app.db)
-                    .await
-                    .unwrap();
-            if content == "one two" {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), projected).await.expect("the projection catches up");
+    eventually("the projection catches up", Duration::from_secs(5), || async {
+        let (content,): (String,) = sqlx::query_as("SELECT content FROM branch_documents WHERE document_id = $1::uuid")
+            .bind(&doc)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        content == "one two"
+    })
+    .await;
     let activity = app.url(&format!("/api/v1/projects/{}/activity", project["id"].as_str().unwrap()));
-    let entries = reqwest::Client::new()
-        .get(&activity)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, entries) = call(&ada, Method::GET, &activity, None).await;
     assert_eq!(entries[0]["action"], "document.edit");
     assert_eq!(entries[0]["actor"], "ada");
 
     // More typing within the window adds no entry per keystroke.
     editor.insert(0, "zero ").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let again = reqwest::Client::new()
-        .get(&activity)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, again) = call(&ada, Method::GET, &activity, None).await;
     assert_eq!(again.as_array().unwrap().len(), entries.as_array().unwrap().len());
 }
 
@@ -385,15 +351,10 @@ async fn connections_are_limited_per_user(db: PgPool) {
     assert!(refused.contains("409"), "{refused}");
     // Closing one frees its place.
     drop(first);
-    let reopened = async {
-        loop {
-            if let Ok(peer) = Peer::connect(&app, &cookie, &doc, None).await {
-                return peer;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), reopened).await.expect("a place frees up");
+    eventually("a place frees up", Duration::from_secs(5), || async {
+        Peer::connect(&app, &cookie, &doc, None).await.is_ok()
+    })
+    .await;
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
@@ -412,20 +373,15 @@ async fn logs_of_documents_nobody_has_open_are_compacted_too(db: PgPool) {
         let mut witness = Peer::joined(&app, &cookie, &doc).await;
         witness.until("every edit is stored", |peer| peer.text().starts_with("11.")).await;
     }
-    let folded = async {
-        loop {
-            let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM document_updates WHERE document_id = $1::uuid")
-                .bind(&doc)
-                .fetch_one(&app.db)
-                .await
-                .unwrap();
-            if rows == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), folded).await.expect("the background task folds the log");
+    eventually("the background task folds the log", Duration::from_secs(10), || async {
+        let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM document_updates WHERE document_id = $1::uuid")
+            .bind(&doc)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        rows == 0
+    })
+    .await;
     let reader = Peer::joined(&app, &cookie, &doc).await;
     assert!(reader.text().starts_with("11.10.9."), "{}", reader.text());
 }

@@ -145,3 +145,18 @@ pub fn error_code(body: &Value) -> &str {
     assert!(!message.is_empty(), "an error carries a message: {body}");
     body["error"]["code"].as_str().expect("an error code")
 }
+
+/// Polls `check` until it holds, for at most `within`.
+pub async fn eventually<F, Fut>(what: &str, within: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let polled = tokio::time::timeout(within, async {
+        while !check().await {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(polled.is_ok(), "timed out waiting until {what}");
+}
