@@ -12,6 +12,7 @@ pub mod content;
 pub mod documents;
 pub mod error;
 pub mod markdown;
+pub mod merge;
 pub mod projects;
 pub mod security;
 mod state;
