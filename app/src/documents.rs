@@ -58,6 +58,10 @@ impl From<charter_backend::documents::Document> for DocView {
     }
 }
 
+/// The pages work on `main`; branch views come with change requests.
+#[cfg(feature = "ssr")]
+const MAIN: &str = charter_backend::branches::MAIN;
+
 /// An optional id from a form: empty means none.
 #[cfg(feature = "ssr")]
 fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError> {
@@ -68,7 +72,7 @@ fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError>
 pub async fn project_tree(slug: String, deleted: bool) -> Result<Vec<TreeNode>, AppError> {
     use charter_backend::documents::{self, TreeQuery};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted }).await?;
+    let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted, branch: None }).await?;
     Ok(entries
         .into_iter()
         .map(|entry| TreeNode {
@@ -85,7 +89,7 @@ pub async fn project_tree(slug: String, deleted: bool) -> Result<Vec<TreeNode>, 
 pub async fn document_view(id: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::get(&state.db, &actor, id).await?.into())
+    Ok(charter_backend::documents::get(&state.db, &actor, id, MAIN).await?.into())
 }
 
 #[server]
@@ -100,7 +104,7 @@ pub async fn create_document(
     let kind = Kind::try_from(kind).map_err(AppError::Invalid)?;
     let parent_id = optional_id(parent_id, "parent document")?;
     let new = NewDocument { title, kind, parent_id, content: None };
-    let document = documents::create(&state.db, &actor, project.id, new).await?;
+    let document = documents::create(&state.db, &actor, project.id, new, MAIN).await?;
     leptos_axum::redirect(&format!("/p/{slug}/doc/{}", document.id));
     Ok(document.into())
 }
@@ -111,7 +115,7 @@ pub async fn rename_document(id: String, title: String) -> Result<DocView, AppEr
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
     let patch = DocumentPatch { title: Some(title), ..DocumentPatch::default() };
-    Ok(documents::update(&state.db, &actor, id, patch).await?.into())
+    Ok(documents::update(&state.db, &actor, id, patch, MAIN).await?.into())
 }
 
 #[server]
@@ -121,14 +125,14 @@ pub async fn move_document(id: String, parent_id: Option<String>) -> Result<DocV
     let id = crate::ssr::parse_id(&id, "document")?;
     let parent_id = optional_id(parent_id, "parent document")?;
     let patch = DocumentPatch { parent_id: Some(parent_id), ..DocumentPatch::default() };
-    Ok(documents::update(&state.db, &actor, id, patch).await?.into())
+    Ok(documents::update(&state.db, &actor, id, patch, MAIN).await?.into())
 }
 
 #[server]
 pub async fn delete_document(slug: String, id: String) -> Result<(), AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    charter_backend::documents::delete(&state.db, &actor, id).await?;
+    charter_backend::documents::delete(&state.db, &actor, id, MAIN).await?;
     leptos_axum::redirect(&format!("/p/{slug}/trash"));
     Ok(())
 }
@@ -137,7 +141,7 @@ pub async fn delete_document(slug: String, id: String) -> Result<(), AppError> {
 pub async fn restore_document(id: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::restore(&state.db, &actor, id).await?.into())
+    Ok(charter_backend::documents::restore(&state.db, &actor, id, MAIN).await?.into())
 }
 
 /// Children by parent, each list in tree order.

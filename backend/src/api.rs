@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
-use crate::{accounts, audit, documents, markdown, projects, tokens, AppState};
+use crate::{accounts, audit, branches, documents, markdown, projects, tokens, AppState};
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -96,6 +96,7 @@ fn routes() -> OpenApiRouter<AppState> {
         OpenApiRouter::new()
             .merge(accounts::router())
             .merge(tokens::router())
+            .merge(branches::router())
             .merge(projects::router())
             .merge(documents::router())
             .merge(audit::router())

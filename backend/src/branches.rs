@@ -1,14 +1,56 @@
-//! Branches of a project. Every project has `main` from creation; document state is
-//! kept per branch so that branching (a later capability) needs no data migration.
+//! Branches of a project. Every project has `main` from creation. A branch forks every
+//! document of its source: each gets the source's current CRDT state as its starting
+//! snapshot and keeps the Markdown it had at the fork (the base of later three-way
+//! merges); no history is copied.
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
+use crate::collab::DocKey;
+use crate::content;
 use crate::error::{Error, Result};
+use crate::projects::{self, Permission};
+use crate::AppState;
 
 pub const MAIN: &str = "main";
+
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Branch {
+    pub id: Uuid,
+    pub name: String,
+    /// The branch it was made from (`null` for `main`).
+    pub from: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewBranch {
+    pub name: String,
+    /// The branch to fork; `main` when left out.
+    pub from: Option<String>,
+}
+
+/// Branch names read like git's: letters, digits, `.`, `_`, `-` and `/`, not at the ends.
+fn validate_name(name: &str) -> Result<()> {
+    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+    let well_formed = !name.starts_with(['/', '.', '-']) && !name.ends_with(['/', '.']) && !name.contains("//");
+    if name.is_empty() || name.len() > 100 || !allowed || !well_formed || name.contains("..") {
+        return Err(Error::Invalid(
+            "a branch name is 1 to 100 letters, digits, '.', '_', '-' or '/', like `draft/login-flow`".into(),
+        ));
+    }
+    Ok(())
+}
 
 pub(crate) async fn create_main(tx: &mut PgConnection, project_id: Uuid, actor: &Actor) -> Result<Uuid> {
     let id = Uuid::now_v7();
@@ -32,4 +74,145 @@ pub async fn resolve(db: &PgPool, project_id: Uuid, name: &str) -> Result<Uuid> 
         .fetch_optional(db)
         .await?;
     id.map(|(id,)| id).ok_or_else(|| Error::NotFound(format!("branch `{name}` not found")))
+}
+
+const BRANCH_QUERY: &str = "SELECT b.id, b.name, f.name AS \"from\", u.username AS created_by, b.created_at
+     FROM branches b LEFT JOIN branches f ON f.id = b.forked_from LEFT JOIN users u ON u.id = b.created_by";
+
+pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Branch>> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    Ok(sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.project_id = $1 ORDER BY b.name <> 'main', b.name"))
+        .bind(project_id)
+        .fetch_all(db)
+        .await?)
+}
+
+/// Forks every document of `from` (`main` by default) into a new branch, all as of one
+/// moment even while people are editing.
+pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch) -> Result<Branch> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let name = new.name.trim();
+    validate_name(name)?;
+    let from = new.from.as_deref().unwrap_or(MAIN);
+    let source = resolve(db, project_id, from).await?;
+
+    let mut tx = db.begin().await?;
+    // One consistent moment for every document read below.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO branches (id, project_id, name, created_by, forked_from) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(project_id)
+        .bind(name)
+        .bind(actor.user_id)
+        .bind(source)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from)
+        .map_err(|err| match err.is_unique_violation("branches_project_id_name_key") {
+            true => Error::Conflict(format!("a branch named `{name}` already exists")),
+            false => err,
+        })?;
+    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+        .bind(source)
+        .fetch_all(&mut *tx)
+        .await?;
+    for (document_id,) in &documents {
+        sqlx::query(
+            "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, deleted_at, updated_by)
+             SELECT $1, document_id, title, parent_id, position, deleted_at, $3
+             FROM branch_documents WHERE branch_id = $2 AND document_id = $4",
+        )
+        .bind(id)
+        .bind(source)
+        .bind(actor.user_id)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+        let from_key = DocKey { branch_id: source, document_id: *document_id };
+        let text = content::fork(&mut tx, from_key, DocKey { branch_id: id, document_id: *document_id }).await?;
+        sqlx::query(
+            "UPDATE branch_documents SET content = $3, fork_base = $3 WHERE branch_id = $1 AND document_id = $2",
+        )
+        .bind(id)
+        .bind(document_id)
+        .bind(&text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let summary = format!("created branch {name} from {from} ({} documents)", documents.len());
+    audit::record(&mut *tx, Entry::project(project_id, actor, "branch.create", ("branch", id), summary)).await?;
+    tx.commit().await?;
+    sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.id = $1")).bind(id).fetch_one(db).await.map_err(Error::from)
+}
+
+pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) -> Result<()> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    if name == MAIN {
+        return Err(Error::Conflict("`main` is the project's source of truth and cannot be deleted".into()));
+    }
+    let id = resolve(db, project_id, name).await?;
+    let mut tx = db.begin().await?;
+    // Its documents' state goes with it (cascading from branch_documents).
+    sqlx::query("DELETE FROM branches WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let entry = Entry::project(project_id, actor, "branch.delete", ("branch", id), format!("deleted branch {name}"));
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_handler, create_handler)).routes(routes!(delete_handler))
+}
+
+/// The project's branches, `main` first.
+#[utoipa::path(get, path = "/projects/{id}/branches", tag = "branches", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Branch>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Vec<Branch>>> {
+    Ok(Json(list(&state.db, &actor, id).await?))
+}
+
+/// Create a branch of the whole project from `main` or another branch (editors and above).
+#[utoipa::path(post, path = "/projects/{id}/branches", tag = "branches", params(("id" = Uuid, Path)),
+    request_body = NewBranch,
+    responses((status = 201, body = Branch), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn create_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(new): Json<NewBranch>,
+) -> Result<(StatusCode, Json<Branch>)> {
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+}
+
+/// Delete a branch and its documents' state (`main` cannot be deleted).
+#[utoipa::path(delete, path = "/projects/{id}/branches/{name}", tag = "branches",
+    params(("id" = Uuid, Path), ("name" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn delete_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, name)): Path<(Uuid, String)>,
+) -> Result<StatusCode> {
+    delete(&state.db, &actor, id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_name;
+
+    #[test]
+    fn branch_names_read_like_git_refs() {
+        for good in ["draft", "draft/login-flow", "v1.2", "ada_fix-3"] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "/lead", "trail/", "a//b", "a..b", "with space", "ümlaut", ".hidden", "-flag", &"x".repeat(101)]
+        {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
 }

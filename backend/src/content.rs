@@ -46,6 +46,14 @@ pub async fn replace(hub: &Hub, key: DocKey, text: &str, author: Uuid) -> Result
     hub.replace_text(key, text.to_owned(), author).await
 }
 
+/// Gives the document `to` (on a new branch) the state `from` has now, as its starting
+/// point; returns the text at that point.
+pub(crate) async fn fork(tx: &mut PgConnection, from: DocKey, to: DocKey) -> Result<String> {
+    let (doc, _) = store::load(tx, from).await?;
+    store::seed_state(tx, to, &doc).await?;
+    Ok(store::text_of(&doc))
+}
+
 /// Gives documents written before real-time editing their CRDT state (once).
 pub async fn convert_legacy(db: &PgPool) -> Result<u64> {
     store::convert_legacy(db).await

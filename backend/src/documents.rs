@@ -121,6 +121,21 @@ pub struct TreeQuery {
     /// `true` lists deleted documents (the trash) instead of live ones.
     #[serde(default)]
     pub deleted: bool,
+    /// The branch to look at; `main` when left out.
+    pub branch: Option<String>,
+}
+
+/// Which branch a document operation applies to.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct BranchQuery {
+    /// `main` when left out.
+    pub branch: Option<String>,
+}
+
+impl BranchQuery {
+    pub fn name(&self) -> &str {
+        self.branch.as_deref().unwrap_or(branches::MAIN)
+    }
 }
 
 fn validate_title(title: &str) -> Result<&str> {
@@ -138,15 +153,15 @@ async fn project_of(db: &PgPool, document_id: Uuid) -> Result<Uuid> {
     row.map(|(id,)| id).ok_or_else(|| Error::not_found("document"))
 }
 
-/// Resolves a document for a caller who needs `need`: its project and branch.
-async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission) -> Result<(Uuid, Uuid)> {
+/// Resolves a document for a caller who needs `need`: its project and the branch's id.
+async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission, branch: &str) -> Result<(Uuid, Uuid)> {
     let project_id = project_of(db, document_id).await?;
     // A document in a project the caller can't see is, for them, no document at all.
     projects::authorize(db, actor, project_id, need).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("document"),
         other => other,
     })?;
-    let branch_id = branches::resolve(db, project_id, branches::MAIN).await?;
+    let branch_id = branches::resolve(db, project_id, branch).await?;
     Ok((project_id, branch_id))
 }
 
@@ -154,7 +169,7 @@ async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission)
 /// position, then title.
 pub async fn tree(db: &PgPool, actor: &Actor, project_id: Uuid, query: TreeQuery) -> Result<Vec<TreeEntry>> {
     projects::authorize(db, actor, project_id, Permission::Read).await?;
-    let branch_id = branches::resolve(db, project_id, branches::MAIN).await?;
+    let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let entries = sqlx::query_as(
         "SELECT d.id, bd.title, d.kind, bd.parent_id, bd.position, bd.deleted_at
          FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
@@ -208,8 +223,8 @@ async fn fetch(tx: &mut PgConnection, query: &str, branch_id: Uuid, document_id:
     Ok(document)
 }
 
-pub async fn get(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<Document> {
-    let (_, branch_id) = locate(db, actor, document_id, Permission::Read).await?;
+pub async fn get(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Document> {
+    let (_, branch_id) = locate(db, actor, document_id, Permission::Read, branch).await?;
     let mut conn = db.acquire().await?;
     fetch(&mut conn, DOCUMENT_QUERY, branch_id, document_id).await
 }
@@ -290,9 +305,9 @@ pub(crate) async fn insert(
     Ok(id)
 }
 
-pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocument) -> Result<Document> {
+pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocument, branch: &str) -> Result<Document> {
     projects::authorize(db, actor, project_id, Permission::Write).await?;
-    let branch_id = branches::resolve(db, project_id, branches::MAIN).await?;
+    let branch_id = branches::resolve(db, project_id, branch).await?;
     let mut tx = db.begin().await?;
     let id = insert(&mut tx, actor, project_id, branch_id, new).await?;
     let document = load(&mut tx, branch_id, id).await?;
@@ -328,8 +343,14 @@ async fn is_within(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid, an
 }
 
 /// Renames or moves a document.
-pub async fn update(db: &PgPool, actor: &Actor, document_id: Uuid, patch: DocumentPatch) -> Result<Document> {
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+pub async fn update(
+    db: &PgPool,
+    actor: &Actor,
+    document_id: Uuid,
+    patch: DocumentPatch,
+    branch: &str,
+) -> Result<Document> {
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let mut tx = db.begin().await?;
     let before = load_live(&mut tx, branch_id, document_id).await?;
     let object = ("document", document_id);
@@ -378,10 +399,16 @@ pub async fn update(db: &PgPool, actor: &Actor, document_id: Uuid, patch: Docume
 
 /// Replaces the document's Markdown. Applied as a minimal CRDT edit, so people editing
 /// it live see the change arrive and keep their cursors.
-pub async fn set_content(state: &AppState, actor: &Actor, document_id: Uuid, text: &str) -> Result<Document> {
+pub async fn set_content(
+    state: &AppState,
+    actor: &Actor,
+    document_id: Uuid,
+    text: &str,
+    branch: &str,
+) -> Result<Document> {
     content::validate(text)?;
     let db = &state.db;
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let before = fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await?;
     if before.deleted_at.is_some() {
         return Err(Error::Conflict("this document is deleted; restore it first".into()));
@@ -431,8 +458,8 @@ async fn fetch_meta(db: &PgPool, branch_id: Uuid, document_id: Uuid) -> Result<D
 
 /// Soft-deletes a document and every live document below it, marking all of them with
 /// one timestamp so that restoring brings back exactly this subtree.
-pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<()> {
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<()> {
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let mut tx = db.begin().await?;
     let document = load(&mut tx, branch_id, document_id).await?;
     if document.deleted_at.is_some() {
@@ -461,8 +488,8 @@ pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<()>
     Ok(())
 }
 
-pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid) -> Result<Document> {
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write).await?;
+pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Document> {
+    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let mut tx = db.begin().await?;
     let document = load(&mut tx, branch_id, document_id).await?;
     let Some(deleted_at) = document.deleted_at else {
@@ -524,27 +551,33 @@ async fn tree_handler(
 
 /// Create a document (editors and above).
 #[utoipa::path(post, path = "/projects/{id}/documents", tag = "documents",
-    params(("id" = Uuid, Path)), request_body = NewDocument,
+    params(("id" = Uuid, Path), BranchQuery), request_body = NewDocument,
     responses((status = 201, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
     Json(new): Json<NewDocument>,
 ) -> Result<(StatusCode, Json<Document>)> {
-    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new, branch.name()).await?)))
 }
 
 /// A document with its Markdown content.
-#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Document), (status = 404, body = crate::error::ErrorBody)))]
-async fn get_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Document>> {
-    Ok(Json(get(&state.db, &actor, id).await?))
+async fn get_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Document>> {
+    Ok(Json(get(&state.db, &actor, id, branch.name()).await?))
 }
 
 /// Rename a document or move it in the tree.
-#[utoipa::path(patch, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
     request_body = DocumentPatch,
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -552,13 +585,14 @@ async fn update_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
     Json(patch): Json<DocumentPatch>,
 ) -> Result<Json<Document>> {
-    Ok(Json(update(&state.db, &actor, id, patch).await?))
+    Ok(Json(update(&state.db, &actor, id, patch, branch.name()).await?))
 }
 
 /// Replace a document's Markdown content.
-#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path)),
+#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
     request_body = ContentBody,
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -566,25 +600,36 @@ async fn content_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
     Json(body): Json<ContentBody>,
 ) -> Result<Json<Document>> {
-    Ok(Json(set_content(&state, &actor, id, &body.content).await?))
+    Ok(Json(set_content(&state, &actor, id, &body.content, branch.name()).await?))
 }
 
 /// Move a document, and the documents under it, to the trash.
-#[utoipa::path(delete, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-async fn delete_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<StatusCode> {
-    delete(&state.db, &actor, id).await?;
+async fn delete_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<StatusCode> {
+    delete(&state.db, &actor, id, branch.name()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Bring a deleted document, and what was deleted with it, back.
-#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-async fn restore_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Document>> {
-    Ok(Json(restore(&state.db, &actor, id).await?))
+async fn restore_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Document>> {
+    Ok(Json(restore(&state.db, &actor, id, branch.name()).await?))
 }
 
 #[cfg(test)]

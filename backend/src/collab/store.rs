@@ -160,6 +160,11 @@ pub(crate) async fn seed(tx: &mut PgConnection, key: DocKey, text: &str) -> Resu
         let mut txn = doc.transact_mut();
         content.insert(&mut txn, 0, text);
     }
+    seed_state(tx, key, &doc).await
+}
+
+/// Stores `doc`'s whole state as the first snapshot of `key`.
+pub(crate) async fn seed_state(tx: &mut PgConnection, key: DocKey, doc: &Doc) -> Result<()> {
     let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
     sqlx::query("INSERT INTO document_snapshots (branch_id, document_id, state, seq) VALUES ($1, $2, $3, 0)")
         .bind(key.branch_id)

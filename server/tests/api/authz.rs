@@ -11,7 +11,8 @@ const ACTORS: [&str; 5] = ["viewer", "editor", "reviewer", "owner", "outsider"];
 
 struct Case {
     method: Method,
-    /// `{p}` project, `{d}` a fresh live document, `{x}` a fresh deleted one, `{u}` a member to manage.
+    /// `{p}` project, `{d}` a fresh live document, `{x}` a fresh deleted one, `{u}` a member to
+    /// manage, `{b}` a fresh branch; `{n}` (also in bodies) a name unused so far.
     path: &'static str,
     body: Option<Value>,
     expect: [u16; 5],
@@ -38,6 +39,9 @@ fn cases() -> Vec<Case> {
         case(Method::DELETE, "/documents/{d}", None, [403, 204, 204, 204, 404]),
         case(Method::POST, "/documents/{x}/restore", None, [403, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/activity", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/branches", None, [200, 200, 200, 200, 404]),
+        case(Method::POST, "/projects/{p}/branches", Some(json!({ "name": "{n}" })), [403, 201, 201, 201, 404]),
+        case(Method::DELETE, "/projects/{p}/branches/{b}", None, [403, 204, 204, 204, 404]),
     ]
 }
 
@@ -59,7 +63,9 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
     app.signup("target").await;
 
     let anonymous = app.browser();
+    let branches = app.url(&format!("/api/v1/projects/{}/branches", project["id"].as_str().unwrap()));
     let mut failures = Vec::new();
+    let mut fresh = 0;
     for case in cases() {
         for (index, actor) in ACTORS.iter().enumerate().chain([(usize::MAX, &"anonymous")]) {
             // Fresh objects for every attempt, so one caller's change can't decide the next.
@@ -68,17 +74,23 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
             let deleted_url = app.url(&format!("/api/v1/documents/{}", deleted["id"].as_str().unwrap()));
             call(&owner, Method::DELETE, &deleted_url, None).await;
             app.add_member(&owner, &project, "target", "viewer").await;
+            fresh += 1;
+            let branch = format!("b{fresh}");
+            call(&owner, Method::POST, &branches, Some(json!({ "name": branch }))).await;
+            let name = format!("n{fresh}");
 
             let path = case
                 .path
                 .replace("{p}", project["id"].as_str().unwrap())
                 .replace("{d}", live["id"].as_str().unwrap())
                 .replace("{x}", deleted["id"].as_str().unwrap())
-                .replace("{u}", "target");
+                .replace("{u}", "target")
+                .replace("{b}", &branch);
+            let body: Option<Value> =
+                case.body.as_ref().map(|body| serde_json::from_str(&body.to_string().replace("{n}", &name)).unwrap());
             let client = clients.get(index).unwrap_or(&anonymous);
             let expected = if index == usize::MAX { 401 } else { case.expect[index] };
-            let (status, body) =
-                call(client, case.method.clone(), &app.url(&format!("/api/v1{path}")), case.body.clone()).await;
+            let (status, body) = call(client, case.method.clone(), &app.url(&format!("/api/v1{path}")), body).await;
             if status.as_u16() != expected {
                 failures.push(format!("{} {path} as {actor}: expected {expected}, got {status} {body}", case.method));
             }

@@ -4,6 +4,7 @@
 mod accounts;
 mod activity;
 mod authz;
+mod branches;
 mod collab;
 mod documents;
 mod harness;

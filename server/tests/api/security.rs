@@ -148,6 +148,9 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/documents/{id}/restore"),
         ("get", "/api/v1/projects/{id}/activity"),
         ("post", "/api/v1/render"),
+        ("get", "/api/v1/projects/{id}/branches"),
+        ("post", "/api/v1/projects/{id}/branches"),
+        ("delete", "/api/v1/projects/{id}/branches/{name}"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
