@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod branches;
+pub mod change_requests;
 pub mod collab;
 pub mod content;
 pub mod documents;

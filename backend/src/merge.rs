@@ -141,6 +141,32 @@ fn push_clean(chunks: &mut Vec<Chunk>, text: String) {
     }
 }
 
+/// A changed stretch between two texts: `old` lines (from `old_start`, 0-based) became
+/// `new` lines (from `new_start`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct LineChange {
+    pub old_start: usize,
+    pub old: Vec<String>,
+    pub new_start: usize,
+    pub new: Vec<String>,
+}
+
+/// The line changes from `old` to `new`, in order.
+pub fn line_changes(old: &str, new: &str) -> Vec<LineChange> {
+    let (old, new) = (lines(old), lines(new));
+    let mut ids = HashMap::new();
+    let (old_ids, new_ids) = (intern(&mut ids, &old), intern(&mut ids, &new));
+    diff(&old_ids, &new_ids)
+        .into_iter()
+        .map(|hunk| LineChange {
+            old_start: hunk.base.start,
+            old: old[hunk.base.clone()].iter().map(|line| line.to_string()).collect(),
+            new_start: hunk.side.start,
+            new: new[hunk.side.clone()].iter().map(|line| line.to_string()).collect(),
+        })
+        .collect()
+}
+
 /// Merges `ours` and `theirs`, both descended from `base`.
 pub fn merge3(base: &str, ours: &str, theirs: &str) -> Merge {
     let (base, ours, theirs) = (lines(base), lines(ours), lines(theirs));

@@ -12,7 +12,7 @@ const ACTORS: [&str; 5] = ["viewer", "editor", "reviewer", "owner", "outsider"];
 struct Case {
     method: Method,
     /// `{p}` project, `{d}` a fresh live document, `{x}` a fresh deleted one, `{u}` a member to
-    /// manage, `{b}` a fresh branch; `{n}` (also in bodies) a name unused so far.
+    /// manage, `{b}` a fresh branch (also in bodies); `{n}` (also in bodies) a name unused so far.
     path: &'static str,
     body: Option<Value>,
     expect: [u16; 5],
@@ -42,6 +42,26 @@ fn cases() -> Vec<Case> {
         case(Method::GET, "/projects/{p}/branches", None, [200, 200, 200, 200, 404]),
         case(Method::POST, "/projects/{p}/branches", Some(json!({ "name": "{n}" })), [403, 201, 201, 201, 404]),
         case(Method::DELETE, "/projects/{p}/branches/{b}", None, [403, 204, 204, 204, 404]),
+        case(
+            Method::POST,
+            "/projects/{p}/change-requests",
+            Some(json!({ "source": "{b}", "target": "main", "title": "T" })),
+            [403, 201, 201, 201, 404],
+        ),
+        case(Method::GET, "/projects/{p}/change-requests", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/change-requests/1", None, [200, 200, 200, 200, 404]),
+        case(
+            Method::POST,
+            "/projects/{p}/change-requests/1/reviews",
+            Some(json!({ "verdict": "approve" })),
+            [403, 403, 200, 200, 404],
+        ),
+        case(
+            Method::POST,
+            "/projects/{p}/change-requests/1/comments",
+            Some(json!({ "body": "hi" })),
+            [403, 201, 201, 201, 404],
+        ),
     ]
 }
 
@@ -58,12 +78,24 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
         }
         clients.push(client);
     }
+    // Change request #1, opened by the editor, for the review and comment routes.
+    let editor = &clients[1];
+    let branches = app.url(&format!("/api/v1/projects/{}/branches", project["id"].as_str().unwrap()));
+    call(&owner, Method::POST, &branches, Some(json!({ "name": "proposal" }))).await;
+    let opened = json!({ "source": "proposal", "target": "main", "title": "Proposal" });
+    let (status, _) = call(
+        editor,
+        Method::POST,
+        &app.url(&format!("/api/v1/projects/{}/change-requests", project["id"].as_str().unwrap())),
+        Some(opened),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
     // The outsider owns a project of their own: owning something elsewhere grants nothing here.
     app.project(&clients[4], "Elsewhere").await;
     app.signup("target").await;
 
     let anonymous = app.browser();
-    let branches = app.url(&format!("/api/v1/projects/{}/branches", project["id"].as_str().unwrap()));
     let mut failures = Vec::new();
     let mut fresh = 0;
     for case in cases() {
@@ -86,8 +118,9 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
                 .replace("{x}", deleted["id"].as_str().unwrap())
                 .replace("{u}", "target")
                 .replace("{b}", &branch);
-            let body: Option<Value> =
-                case.body.as_ref().map(|body| serde_json::from_str(&body.to_string().replace("{n}", &name)).unwrap());
+            let body: Option<Value> = case.body.as_ref().map(|body| {
+                serde_json::from_str(&body.to_string().replace("{n}", &name).replace("{b}", &branch)).unwrap()
+            });
             let client = clients.get(index).unwrap_or(&anonymous);
             let expected = if index == usize::MAX { 401 } else { case.expect[index] };
             let (status, body) = call(client, case.method.clone(), &app.url(&format!("/api/v1{path}")), body).await;

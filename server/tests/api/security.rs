@@ -151,6 +151,11 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/projects/{id}/branches"),
         ("post", "/api/v1/projects/{id}/branches"),
         ("delete", "/api/v1/projects/{id}/branches/{name}"),
+        ("post", "/api/v1/projects/{id}/change-requests"),
+        ("get", "/api/v1/projects/{id}/change-requests"),
+        ("get", "/api/v1/projects/{id}/change-requests/{number}"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/reviews"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/comments"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

@@ -1,0 +1,590 @@
+//! Change requests: a proposal to bring a source branch into a target branch, reviewed
+//! like code. The view compares each document of the source with what it was when the
+//! branch was made (added, deleted, renamed, moved, modified with a line diff), lists
+//! live conflicts against the target's current text, and tallies approvals. An approval
+//! is stale once the source changes after it: each review keeps a digest of the source
+//! as it was reviewed.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::api::{Json, Path, Query};
+use crate::audit::{self, Entry};
+use crate::auth::Actor;
+use crate::collab::DocKey;
+use crate::error::{Error, Result};
+use crate::merge::{self, LineChange};
+use crate::projects::{self, Permission};
+use crate::{branches, content, AppState};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    RequestChanges,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::RequestChanges => "request_changes",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Summary {
+    pub number: i32,
+    pub title: String,
+    /// `open`, `merged` or `closed`.
+    pub state: String,
+    pub source: String,
+    pub target: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ChangeRequest {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub description: String,
+    /// Everyone's latest approval; stale ones no longer count.
+    pub approvals: Vec<Approval>,
+    pub reviews: Vec<ReviewView>,
+    pub required_approvals: i32,
+    /// Enough approvals that are not stale.
+    pub approved: bool,
+    pub documents: Vec<DocumentChange>,
+    pub conflicts: Vec<ConflictView>,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Approval {
+    pub user: String,
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub user: String,
+    pub verdict: Verdict,
+    pub comment: String,
+    pub stale: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How one document differs on the source from when the branch was made.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DocumentChange {
+    pub document_id: Uuid,
+    pub title: String,
+    pub kind: String,
+    /// Any of `added`, `deleted`, `renamed`, `moved`, `modified`.
+    pub changes: Vec<&'static str>,
+    pub renamed_from: Option<String>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    /// Line changes from the text at the fork to the source's text.
+    pub diff: Vec<LineChange>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConflictView {
+    pub document_id: Uuid,
+    pub title: String,
+    pub base: String,
+    /// The target's text of the region.
+    pub ours: String,
+    /// The source's text of the region.
+    pub theirs: String,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Comment {
+    pub id: Uuid,
+    pub author: String,
+    pub body: String,
+    pub document_id: Option<Uuid>,
+    pub line: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewChangeRequest {
+    pub source: String,
+    pub target: String,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewReview {
+    pub verdict: Verdict,
+    pub comment: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewComment {
+    pub body: String,
+    pub document_id: Option<Uuid>,
+    /// A line of the document's diff, for comments on a line.
+    pub line: Option<i32>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct StateQuery {
+    /// `open`, `merged` or `closed`; all when left out.
+    pub state: Option<String>,
+}
+
+/// Created change requests are numbered per project, as pull requests are.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub number: i32,
+}
+
+const SUMMARY_QUERY: &str = "SELECT c.number, c.title, c.state, s.name AS source, t.name AS target,
+         u.username AS author, c.created_at
+     FROM change_requests c
+     JOIN branches s ON s.id = c.source_branch_id JOIN branches t ON t.id = c.target_branch_id
+     JOIN users u ON u.id = c.author_id";
+
+pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChangeRequest) -> Result<Created> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Error::Invalid("a change request needs a title of 1 to 200 characters".into()));
+    }
+    if new.source == new.target {
+        return Err(Error::Invalid("the source and target branches must differ".into()));
+    }
+    let source = branches::resolve(db, project_id, &new.source).await?;
+    let target = branches::resolve(db, project_id, &new.target).await?;
+    let mut tx = db.begin().await?;
+    // Numbers are handed out one at a time per project.
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE").bind(project_id).execute(&mut *tx).await?;
+    let (number,): (i32,) =
+        sqlx::query_as("SELECT coalesce(max(number), 0) + 1 FROM change_requests WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO change_requests (id, project_id, number, source_branch_id, target_branch_id, title, description, author_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(number)
+    .bind(source)
+    .bind(target)
+    .bind(title)
+    .bind(new.description.as_deref().unwrap_or("").trim())
+    .bind(actor.user_id)
+    .execute(&mut *tx)
+    .await?;
+    let summary = format!("opened change request #{number} {title} ({} into {})", new.source, new.target);
+    audit::record(&mut *tx, Entry::project(project_id, actor, "change_request.open", ("change_request", id), summary))
+        .await?;
+    tx.commit().await?;
+    Ok(Created { number })
+}
+
+pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: StateQuery) -> Result<Vec<Summary>> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    if let Some(state) = &query.state {
+        if !["open", "merged", "closed"].contains(&state.as_str()) {
+            return Err(Error::Invalid("state is open, merged or closed".into()));
+        }
+    }
+    Ok(sqlx::query_as(&format!(
+        "{SUMMARY_QUERY} WHERE c.project_id = $1 AND ($2::text IS NULL OR c.state = $2) ORDER BY c.number DESC"
+    ))
+    .bind(project_id)
+    .bind(query.state)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The stored facts of a change request.
+#[derive(sqlx::FromRow)]
+struct Record {
+    id: Uuid,
+    source_branch_id: Uuid,
+    target_branch_id: Uuid,
+    author_id: Uuid,
+    description: String,
+    state: String,
+}
+
+async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
+    sqlx::query_as(
+        "SELECT id, source_branch_id, target_branch_id, author_id, description, state
+         FROM change_requests WHERE project_id = $1 AND number = $2",
+    )
+    .bind(project_id)
+    .bind(number)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))
+}
+
+/// A source document as it stands, with what it was at the fork.
+#[derive(sqlx::FromRow)]
+struct SourceDocument {
+    document_id: Uuid,
+    title: String,
+    kind: String,
+    parent_id: Option<Uuid>,
+    deleted: bool,
+    fork_base: Option<String>,
+    fork_title: Option<String>,
+    fork_parent_id: Option<Uuid>,
+    fork_deleted: Option<bool>,
+}
+
+/// The comparison of a source with its fork point and the target.
+struct Comparison {
+    documents: Vec<DocumentChange>,
+    conflicts: Vec<ConflictView>,
+    digest: Vec<u8>,
+}
+
+async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<Comparison> {
+    let rows: Vec<SourceDocument> = sqlx::query_as(
+        "SELECT bd.document_id, bd.title, d.kind, bd.parent_id, bd.deleted_at IS NOT NULL AS deleted,
+                bd.fork_base, bd.fork_title, bd.fork_parent_id, bd.fork_deleted
+         FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+         WHERE bd.branch_id = $1 ORDER BY bd.document_id",
+    )
+    .bind(source)
+    .fetch_all(db)
+    .await?;
+    let mut conn = db.acquire().await?;
+    let mut hasher = Sha256::new();
+    let (mut documents, mut conflicts) = (Vec::new(), Vec::new());
+    for row in rows {
+        let text = content::read(&mut conn, DocKey { branch_id: source, document_id: row.document_id }).await?;
+        for part in
+            [row.document_id.as_bytes().as_slice(), row.title.as_bytes(), &[u8::from(row.deleted)], text.as_bytes()]
+        {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        hasher.update(row.parent_id.map(|id| *id.as_bytes()).unwrap_or_default());
+
+        let mut changes = Vec::new();
+        let base = match (&row.fork_title, &row.fork_base) {
+            (Some(_), Some(base)) => base.clone(),
+            // Made on the branch: everything in it is new.
+            _ => {
+                if row.deleted {
+                    continue;
+                }
+                changes.push("added");
+                String::new()
+            }
+        };
+        if row.deleted && row.fork_deleted == Some(false) {
+            changes.push("deleted");
+        }
+        let renamed_from = row.fork_title.clone().filter(|before| *before != row.title);
+        if renamed_from.is_some() {
+            changes.push("renamed");
+        }
+        if row.fork_title.is_some() && row.parent_id != row.fork_parent_id {
+            changes.push("moved");
+        }
+        let diff = if text != base { merge::line_changes(&base, &text) } else { Vec::new() };
+        if !diff.is_empty() && row.fork_title.is_some() {
+            changes.push("modified");
+            // The target may have moved on since the fork: where both changed the same
+            // lines differently, the merge cannot decide.
+            let ours = match content::read(&mut conn, DocKey { branch_id: target, document_id: row.document_id }).await
+            {
+                Ok(ours) => Some(ours),
+                // Not on the target (deleted there for good): nothing to conflict with.
+                Err(Error::NotFound(_)) => None,
+                Err(err) => return Err(err),
+            };
+            for conflict in
+                ours.iter().flat_map(|ours| merge::merge3(&base, ours, &text).conflicts().cloned().collect::<Vec<_>>())
+            {
+                conflicts.push(ConflictView {
+                    document_id: row.document_id,
+                    title: row.title.clone(),
+                    base: conflict.base,
+                    ours: conflict.ours,
+                    theirs: conflict.theirs,
+                });
+            }
+        }
+        if changes.is_empty() {
+            continue;
+        }
+        let lines_added = diff.iter().map(|change| change.new.len()).sum();
+        let lines_removed = diff.iter().map(|change| change.old.len()).sum();
+        documents.push(DocumentChange {
+            document_id: row.document_id,
+            title: row.title,
+            kind: row.kind,
+            changes,
+            renamed_from,
+            lines_added,
+            lines_removed,
+            diff,
+        });
+    }
+    Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec() })
+}
+
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    reviewer_id: Uuid,
+    username: String,
+    verdict: String,
+    comment: String,
+    source_digest: Vec<u8>,
+    created_at: DateTime<Utc>,
+}
+
+pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let record = record(db, project_id, number).await?;
+    let summary: Summary =
+        sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
+    let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
+    let rows: Vec<ReviewRow> = sqlx::query_as(
+        "SELECT r.reviewer_id, u.username, r.verdict, r.comment, r.source_digest, r.created_at
+         FROM reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.change_request_id = $1 ORDER BY r.created_at",
+    )
+    .bind(record.id)
+    .fetch_all(db)
+    .await?;
+    let reviews: Vec<(Uuid, ReviewView)> = rows
+        .into_iter()
+        .map(|row| {
+            let verdict = if row.verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
+            let stale = row.source_digest != comparison.digest;
+            let view =
+                ReviewView { user: row.username, verdict, comment: row.comment, stale, created_at: row.created_at };
+            (row.reviewer_id, view)
+        })
+        .collect();
+    // Each reviewer's latest verdict is the one that counts.
+    let mut approvals: Vec<Approval> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (reviewer, review) in reviews.iter().rev() {
+        if seen.insert(*reviewer) && review.verdict == Verdict::Approve {
+            approvals.push(Approval { user: review.user.clone(), stale: review.stale });
+        }
+    }
+    approvals.reverse();
+    let (required_approvals,): (i32,) =
+        sqlx::query_as("SELECT required_approvals FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+    let fresh = approvals.iter().filter(|approval| !approval.stale).count() as i32;
+    let comments: Vec<Comment> = sqlx::query_as(
+        "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
+         FROM change_request_comments c JOIN users u ON u.id = c.author_id
+         WHERE c.change_request_id = $1 ORDER BY c.created_at",
+    )
+    .bind(record.id)
+    .fetch_all(db)
+    .await?;
+    Ok(ChangeRequest {
+        summary,
+        description: record.description,
+        approvals,
+        reviews: reviews.into_iter().map(|(_, review)| review).collect(),
+        required_approvals,
+        approved: fresh >= required_approvals,
+        documents: comparison.documents,
+        conflicts: comparison.conflicts,
+        comments,
+    })
+}
+
+/// Records a review. Reviewers and owners review; nobody approves their own change.
+pub async fn review(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    review: NewReview,
+) -> Result<ChangeRequest> {
+    projects::authorize(db, actor, project_id, Permission::Review).await?;
+    let record = record(db, project_id, number).await?;
+    if record.state != "open" {
+        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
+    }
+    if review.verdict == Verdict::Approve && record.author_id == actor.user_id {
+        return Err(Error::Forbidden("authors cannot approve their own change requests".into()));
+    }
+    let comment = review.comment.unwrap_or_default();
+    if comment.chars().count() > 10_000 {
+        return Err(Error::Invalid("a review comment may have at most 10,000 characters".into()));
+    }
+    // What is approved is the source exactly as it is now.
+    let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO reviews (id, change_request_id, reviewer_id, verdict, comment, source_digest)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(record.id)
+    .bind(actor.user_id)
+    .bind(review.verdict.as_str())
+    .bind(comment.trim())
+    .bind(digest)
+    .execute(&mut *tx)
+    .await?;
+    let verb = match review.verdict {
+        Verdict::Approve => "approved",
+        Verdict::RequestChanges => "requested changes on",
+    };
+    let summary = format!("{verb} change request #{number}");
+    let entry = Entry::project(project_id, actor, "change_request.review", ("change_request", record.id), summary);
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    get(db, actor, project_id, number).await
+}
+
+/// Adds a comment to the discussion, or to a line of a document's diff.
+pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, new: NewComment) -> Result<Comment> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let record = record(db, project_id, number).await?;
+    let body = new.body.trim();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(Error::Invalid("a comment needs 1 to 10,000 characters".into()));
+    }
+    if new.line.is_some() && new.document_id.is_none() {
+        return Err(Error::Invalid("a comment on a line names its document".into()));
+    }
+    if new.line.is_some_and(|line| line < 1) {
+        return Err(Error::Invalid("lines are numbered from 1".into()));
+    }
+    if let Some(document_id) = new.document_id {
+        let known: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM documents WHERE id = $1 AND project_id = $2")
+            .bind(document_id)
+            .bind(project_id)
+            .fetch_optional(db)
+            .await?;
+        known.ok_or_else(|| Error::Invalid("that document is not in this project".into()))?;
+    }
+    let id = Uuid::now_v7();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO change_request_comments (id, change_request_id, author_id, body, document_id, line)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(record.id)
+    .bind(actor.user_id)
+    .bind(body)
+    .bind(new.document_id)
+    .bind(new.line)
+    .execute(&mut *tx)
+    .await?;
+    let entry = Entry::project(
+        project_id,
+        actor,
+        "change_request.comment",
+        ("change_request", record.id),
+        format!("commented on change request #{number}"),
+    );
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    Ok(sqlx::query_as(
+        "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
+         FROM change_request_comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?)
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_handler, list_handler))
+        .routes(routes!(get_handler))
+        .routes(routes!(review_handler))
+        .routes(routes!(comment_handler))
+}
+
+/// Open a change request from a source branch into a target branch (editors and above).
+#[utoipa::path(post, path = "/projects/{id}/change-requests", tag = "change requests", params(("id" = Uuid, Path)),
+    request_body = NewChangeRequest,
+    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(new): Json<NewChangeRequest>,
+) -> Result<(StatusCode, Json<Created>)> {
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+}
+
+/// The project's change requests, newest first.
+#[utoipa::path(get, path = "/projects/{id}/change-requests", tag = "change requests",
+    params(("id" = Uuid, Path), StateQuery),
+    responses((status = 200, body = Vec<Summary>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<StateQuery>,
+) -> Result<Json<Vec<Summary>>> {
+    Ok(Json(list(&state.db, &actor, id, query).await?))
+}
+
+/// A change request with its per-document changes, conflicts, reviews and discussion.
+#[utoipa::path(get, path = "/projects/{id}/change-requests/{number}", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)),
+    responses((status = 200, body = ChangeRequest), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(get(&state.db, &actor, id, number).await?))
+}
+
+/// Approve or request changes (reviewers and owners; not on one's own change request).
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/reviews", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = NewReview,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn review_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(new): Json<NewReview>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(review(&state.db, &actor, id, number, new).await?))
+}
+
+/// Comment on a change request, or on a line of one of its documents.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/comments", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = NewComment,
+    responses((status = 201, body = Comment), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn comment_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(new): Json<NewComment>,
+) -> Result<(StatusCode, Json<Comment>)> {
+    Ok((StatusCode::CREATED, Json(comment(&state.db, &actor, id, number, new).await?)))
+}

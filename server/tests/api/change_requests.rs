@@ -1,0 +1,223 @@
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::harness::{call, TestApp};
+
+/// A project with two specs, a reviewer, and a branch `draft` forked from main.
+struct Setup {
+    app: TestApp,
+    ada: Client,
+    rita: Client,
+    id: String,
+    login: String,
+    billing: String,
+}
+
+async fn setup(db: PgPool) -> Setup {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let rita = app.signup("rita").await;
+    let project = app.project(&ada, "Payments").await;
+    app.add_member(&ada, &project, "rita", "reviewer").await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    let login = app.document(&ada, &project, "Login", None).await["id"].as_str().unwrap().to_owned();
+    let billing = app.document(&ada, &project, "Billing", None).await["id"].as_str().unwrap().to_owned();
+    let branches = app.url(&format!("/api/v1/projects/{id}/branches"));
+    let (status, _) = call(&ada, Method::POST, &branches, Some(json!({ "name": "draft" }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    Setup { app, ada, rita, id, login, billing }
+}
+
+impl Setup {
+    fn url(&self, path: &str) -> String {
+        self.app.url(&format!("/api/v1/projects/{}{path}", self.id))
+    }
+
+    async fn write(&self, document: &str, branch: &str, content: &str) {
+        let url = self.app.url(&format!("/api/v1/documents/{document}/content?branch={branch}"));
+        let (status, body) = call(&self.ada, Method::PUT, &url, Some(json!({ "content": content }))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    async fn open(&self) -> i64 {
+        let body = json!({ "source": "draft", "target": "main", "title": "Sign-in rework", "description": "Why." });
+        let (status, created) = call(&self.ada, Method::POST, &self.url("/change-requests"), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["number"].as_i64().unwrap()
+    }
+
+    async fn view(&self, number: i64) -> Value {
+        let (status, view) = call(&self.ada, Method::GET, &self.url(&format!("/change-requests/{number}")), None).await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        view
+    }
+}
+
+fn change<'a>(view: &'a Value, title: &str) -> &'a Value {
+    view["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|doc| doc["title"] == title)
+        .unwrap_or_else(|| panic!("{title} in {view}"))
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_change_request_shows_what_the_branch_changed_per_document(db: PgPool) {
+    let s = setup(db).await;
+    s.write(&s.login, "draft", "# Login\n\nThe system SHALL lock after 5 failures.\n").await;
+    let doc = |id: &str| s.app.url(&format!("/api/v1/documents/{id}?branch=draft"));
+    let (status, _) =
+        call(&s.ada, Method::PATCH, &doc(&s.billing), Some(json!({ "title": "Invoicing", "parent_id": s.login })))
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    let created = s.app.url(&format!("/api/v1/projects/{}/documents?branch=draft", s.id));
+    call(
+        &s.ada,
+        Method::POST,
+        &created,
+        Some(json!({ "title": "Lockout plan", "kind": "plan", "content": "Plan.\n" })),
+    )
+    .await;
+    let constitution = s.app.constitution(&s.ada, &json!({ "id": s.id })).await;
+    let (status, _) = call(&s.ada, Method::DELETE, &doc(constitution["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let number = s.open().await;
+    assert_eq!(number, 1, "numbered per project");
+    let view = s.view(number).await;
+    assert_eq!(
+        (view["state"].as_str(), view["source"].as_str(), view["target"].as_str()),
+        (Some("open"), Some("draft"), Some("main"))
+    );
+    assert_eq!(view["author"], "ada");
+
+    let login = change(&view, "Login");
+    assert_eq!(login["changes"], json!(["modified"]));
+    assert_eq!(login["lines_added"], 2);
+    assert_eq!(login["diff"][0]["new"], json!(["\n", "The system SHALL lock after 5 failures.\n"]));
+    let invoicing = change(&view, "Invoicing");
+    assert_eq!(invoicing["changes"], json!(["renamed", "moved"]));
+    assert_eq!(invoicing["renamed_from"], "Billing");
+    assert_eq!(change(&view, "Lockout plan")["changes"], json!(["added"]));
+    assert_eq!(change(&view, "Constitution")["changes"], json!(["deleted"]));
+    assert_eq!(view["documents"].as_array().unwrap().len(), 4, "unchanged documents are left out");
+    assert_eq!(view["conflicts"], json!([]));
+
+    let (_, open) = call(&s.ada, Method::GET, &s.url("/change-requests?state=open"), None).await;
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    let (_, merged) = call(&s.ada, Method::GET, &s.url("/change-requests?state=merged"), None).await;
+    assert_eq!(merged, json!([]));
+    let (status, _) = call(&s.ada, Method::GET, &s.url("/change-requests?state=bogus"), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn approvals_need_a_reviewer_other_than_the_author_and_go_stale_on_new_edits(db: PgPool) {
+    let s = setup(db).await;
+    s.write(&s.login, "draft", "# Login\n\nv2\n").await;
+    let number = s.open().await;
+    let reviews = s.url(&format!("/change-requests/{number}/reviews"));
+
+    let (status, body) = call(&s.ada, Method::POST, &reviews, Some(json!({ "verdict": "approve" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "authors can't approve their own change: {body}");
+    let view = s.view(number).await;
+    assert_eq!((view["approved"].as_bool(), view["required_approvals"].as_i64()), (Some(false), Some(1)));
+
+    let (status, view) =
+        call(&s.rita, Method::POST, &reviews, Some(json!({ "verdict": "approve", "comment": "Looks right." }))).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["approvals"], json!([{ "user": "rita", "stale": false }]));
+    assert_eq!(view["approved"], true);
+
+    // A new edit on the source after the approval makes it stale.
+    s.write(&s.login, "draft", "# Login\n\nv3\n").await;
+    let view = s.view(number).await;
+    assert_eq!(view["approvals"], json!([{ "user": "rita", "stale": true }]));
+    assert_eq!(view["approved"], false);
+    assert_eq!(view["reviews"][0]["comment"], "Looks right.");
+
+    // Her latest verdict counts: changes requested, then approved again.
+    call(&s.rita, Method::POST, &reviews, Some(json!({ "verdict": "request_changes", "comment": "Say why." }))).await;
+    assert_eq!(s.view(number).await["approvals"], json!([]));
+    let (_, view) = call(&s.rita, Method::POST, &reviews, Some(json!({ "verdict": "approve" }))).await;
+    assert_eq!(view["approvals"], json!([{ "user": "rita", "stale": false }]));
+
+    // Editors may not review; strangers don't see the change request at all.
+    let eddie = s.app.signup("eddie").await;
+    s.app.add_member(&s.ada, &json!({ "id": s.id }), "eddie", "editor").await;
+    let (status, _) = call(&eddie, Method::POST, &reviews, Some(json!({ "verdict": "approve" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mallory = s.app.signup("mallory").await;
+    let (status, _) = call(&mallory, Method::GET, &s.url(&format!("/change-requests/{number}")), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&s.ada, Method::GET, &s.url("/change-requests/99"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn conflicts_are_listed_live_as_either_side_changes(db: PgPool) {
+    let s = setup(db).await;
+    s.write(&s.login, "main", "line 1\nline 2\nline 3\nline 4\nline 5\n").await;
+    // Re-fork after main has content, so the base is known.
+    let branch = s.url("/branches");
+    call(&s.ada, Method::DELETE, &format!("{branch}/draft"), None).await;
+    call(&s.ada, Method::POST, &branch, Some(json!({ "name": "draft" }))).await;
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
+    let number = s.open().await;
+    assert_eq!(s.view(number).await["conflicts"], json!([]), "main has not changed: nothing to conflict");
+
+    s.write(&s.login, "main", "line 1\nline 2\nline 3\nline 4\nline 5 (main)\n").await;
+    assert_eq!(s.view(number).await["conflicts"], json!([]), "different lines merge");
+
+    s.write(&s.login, "main", "line 1\nLine 2 (main)\nline 3\nline 4\nline 5 (main)\n").await;
+    let view = s.view(number).await;
+    assert_eq!(
+        view["conflicts"],
+        json!([{ "document_id": s.login, "title": "Login", "base": "line 2\n", "ours": "Line 2 (main)\n", "theirs": "LINE 2 (draft)\n" }])
+    );
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn discussion_comments_and_line_comments(db: PgPool) {
+    let s = setup(db).await;
+    let number = s.open().await;
+    let comments = s.url(&format!("/change-requests/{number}/comments"));
+    let (status, comment) = call(&s.rita, Method::POST, &comments, Some(json!({ "body": "Why 5 failures?" }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    assert_eq!(comment["author"], "rita");
+    let on_line = json!({ "body": "Say SHALL.", "document_id": s.login, "line": 3 });
+    let (status, comment) = call(&s.ada, Method::POST, &comments, Some(on_line)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!((comment["line"].as_i64(), comment["document_id"].as_str()), (Some(3), Some(s.login.as_str())));
+    let view = s.view(number).await;
+    assert_eq!(view["comments"].as_array().unwrap().len(), 2);
+
+    let foreign = {
+        let other = s.app.project(&s.ada, "Other").await;
+        s.app.constitution(&s.ada, &other).await["id"].as_str().unwrap().to_owned()
+    };
+    for body in [
+        json!({ "body": "" }),
+        json!({ "body": "x", "line": 2 }),
+        json!({ "body": "x", "document_id": s.login, "line": 0 }),
+        json!({ "body": "x", "document_id": foreign }),
+    ] {
+        let (status, answer) = call(&s.ada, Method::POST, &comments, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {answer}");
+    }
+    let vera = s.app.signup("vera").await;
+    s.app.add_member(&s.ada, &json!({ "id": s.id }), "vera", "viewer").await;
+    let (status, _) = call(&vera, Method::POST, &comments, Some(json!({ "body": "me too" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "viewers read the discussion but don't join it");
+
+    let (status, _) = call(
+        &s.ada,
+        Method::POST,
+        &s.url("/change-requests"),
+        Some(json!({ "source": "main", "target": "main", "title": "Nothing" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
