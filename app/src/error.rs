@@ -45,7 +45,7 @@ impl From<charter_backend::Error> for AppError {
             Error::InvalidCredentials => AppError::Invalid(err.to_string()),
             Error::Forbidden(why) => AppError::Forbidden(why),
             Error::NotFound(why) => AppError::NotFound(why),
-            Error::Conflict(why) => AppError::Conflict(why),
+            Error::Conflict(why) | Error::ConflictWith { message: why, .. } => AppError::Conflict(why),
             Error::Invalid(why) | Error::BadRequest(why) => AppError::Invalid(why),
             Error::PayloadTooLarge => AppError::Invalid(err.to_string()),
             Error::RateLimited { retry_after } => AppError::RateLimited(retry_after),

@@ -147,6 +147,31 @@ pub struct StateQuery {
     pub state: Option<String>,
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The version's message; the change request's title when left out.
+    pub message: Option<String>,
+}
+
+/// A version of a branch: what a merge made of it.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Version {
+    pub id: Uuid,
+    /// Counts the branch's versions from 1.
+    pub number: i32,
+    pub branch: String,
+    pub message: String,
+    pub author: String,
+    /// The change request it merged.
+    pub change_request: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Merged {
+    pub version: Version,
+}
+
 /// Created change requests are numbered per project, as pull requests are.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Created {
@@ -514,12 +539,238 @@ pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, 
     .await?)
 }
 
+/// Merges the source into the target: text by the git-rule three-way merge (applied as a
+/// CRDT edit, so live editors keep what they type), and the source's additions,
+/// deletions, renames and moves; then records a version of the target. Needs enough
+/// approvals that are not stale, and no conflicts.
+pub async fn merge(
+    state: &AppState,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    request: MergeRequest,
+) -> Result<Merged> {
+    let db = &state.db;
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let record = record(db, project_id, number).await?;
+    if record.state != "open" {
+        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
+    }
+    let view = get(db, actor, project_id, number).await?;
+    let conflicts = |conflicts: &[ConflictView]| Error::ConflictWith {
+        message: format!("{} conflict(s) must be resolved before merging", conflicts.len()),
+        details: serde_json::json!({ "conflicts": conflicts }),
+    };
+    if !view.conflicts.is_empty() {
+        return Err(conflicts(&view.conflicts));
+    }
+    if !view.approved {
+        let fresh = view.approvals.iter().filter(|approval| !approval.stale).count();
+        return Err(Error::Forbidden(format!(
+            "merging needs {} approval(s) that are not stale; this change request has {fresh}",
+            view.required_approvals
+        )));
+    }
+    let (source, target) = (record.source_branch_id, record.target_branch_id);
+
+    // Text first: the part that can still meet a conflict (if the target moved since the
+    // view above), before anything else is changed.
+    for change in view.documents.iter().filter(|change| change.changes.contains(&"modified")) {
+        let (base,): (Option<String>,) =
+            sqlx::query_as("SELECT fork_base FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
+                .bind(source)
+                .bind(change.document_id)
+                .fetch_one(db)
+                .await?;
+        let theirs = {
+            let mut conn = db.acquire().await?;
+            content::read(&mut conn, DocKey { branch_id: source, document_id: change.document_id }).await?
+        };
+        let target_key = DocKey { branch_id: target, document_id: change.document_id };
+        if let Err(found) =
+            state.collab.merge_text(target_key, &base.unwrap_or_default(), &theirs, actor.user_id).await?
+        {
+            let found: Vec<ConflictView> = found
+                .into_iter()
+                .map(|conflict| ConflictView {
+                    document_id: change.document_id,
+                    title: change.title.clone(),
+                    base: conflict.base,
+                    ours: conflict.ours,
+                    theirs: conflict.theirs,
+                })
+                .collect();
+            return Err(conflicts(&found));
+        }
+    }
+
+    let mut tx = db.begin().await?;
+    for change in &view.documents {
+        let document_id = change.document_id;
+        if change.changes.contains(&"added") {
+            sqlx::query(
+                "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, updated_by)
+                 SELECT $1, s.document_id, s.title,
+                        (SELECT t.document_id FROM branch_documents t
+                         WHERE t.branch_id = $1 AND t.document_id = s.parent_id AND t.deleted_at IS NULL),
+                        s.position, $3
+                 FROM branch_documents s WHERE s.branch_id = $2 AND s.document_id = $4",
+            )
+            .bind(target)
+            .bind(source)
+            .bind(actor.user_id)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+            let text = content::fork(
+                &mut tx,
+                DocKey { branch_id: source, document_id },
+                DocKey { branch_id: target, document_id },
+            )
+            .await?;
+            sqlx::query("UPDATE branch_documents SET content = $3 WHERE branch_id = $1 AND document_id = $2")
+                .bind(target)
+                .bind(document_id)
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+            continue;
+        }
+        if change.changes.contains(&"deleted") {
+            sqlx::query(
+                "UPDATE branch_documents SET deleted_at = now() WHERE branch_id = $1 AND document_id = $2 AND deleted_at IS NULL",
+            )
+            .bind(target)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if change.changes.contains(&"renamed") || change.changes.contains(&"moved") {
+            sqlx::query(
+                "UPDATE branch_documents t SET title = s.title, position = s.position,
+                     parent_id = (SELECT p.document_id FROM branch_documents p
+                                  WHERE p.branch_id = $1 AND p.document_id = s.parent_id AND p.deleted_at IS NULL)
+                 FROM branch_documents s
+                 WHERE t.branch_id = $1 AND t.document_id = $3 AND s.branch_id = $2 AND s.document_id = $3",
+            )
+            .bind(target)
+            .bind(source)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    // The source now forks from here: a later change request from it starts afresh.
+    let source_texts: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+        .bind(source)
+        .fetch_all(&mut *tx)
+        .await?;
+    for (document_id,) in source_texts {
+        let text = content::read(&mut tx, DocKey { branch_id: source, document_id }).await?;
+        sqlx::query(
+            "UPDATE branch_documents SET fork_base = $3, fork_title = title, fork_parent_id = parent_id,
+                 fork_deleted = deleted_at IS NOT NULL
+             WHERE branch_id = $1 AND document_id = $2",
+        )
+        .bind(source)
+        .bind(document_id)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
+    let message = message.unwrap_or_else(|| view.summary.title.clone());
+    let version = record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
+    sqlx::query(
+        "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now() WHERE id = $1",
+    )
+    .bind(record.id)
+    .bind(version)
+    .bind(actor.user_id)
+    .execute(&mut *tx)
+    .await?;
+    let summary = format!("merged change request #{number} into {}", view.summary.target);
+    audit::record(
+        &mut *tx,
+        Entry::project(project_id, actor, "change_request.merge", ("change_request", record.id), summary),
+    )
+    .await?;
+    tx.commit().await?;
+    let version = sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.id = $1")).bind(version).fetch_one(db).await?;
+    Ok(Merged { version })
+}
+
+const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message, u.username AS author,
+         c.number AS change_request, v.created_at
+     FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
+     LEFT JOIN change_requests c ON c.id = v.change_request_id";
+
+/// Records the branch as it stands now as its next version.
+async fn record_version(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    project_id: Uuid,
+    branch_id: Uuid,
+    message: &str,
+    change_request: Option<Uuid>,
+) -> Result<Uuid> {
+    sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO versions (id, project_id, branch_id, number, message, author_id, change_request_id)
+         SELECT $1, $2, $3, coalesce(max(number), 0) + 1, $4, $5, $6 FROM versions WHERE branch_id = $3",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(branch_id)
+    .bind(message)
+    .bind(actor.user_id)
+    .bind(change_request)
+    .execute(&mut *tx)
+    .await?;
+    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+        .bind(branch_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    for (document_id,) in documents {
+        let text = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
+        sqlx::query(
+            "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
+             SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
+             FROM branch_documents WHERE branch_id = $2 AND document_id = $3",
+        )
+        .bind(id)
+        .bind(branch_id)
+        .bind(document_id)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(id)
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_handler, list_handler))
         .routes(routes!(get_handler))
         .routes(routes!(review_handler))
         .routes(routes!(comment_handler))
+        .routes(routes!(merge_handler))
+}
+
+/// Merge the change request: needs enough approvals that are not stale and no conflicts.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/merge", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = MergeRequest,
+    responses((status = 200, body = Merged), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "conflicts to resolve first, listed in `error.details.conflicts`", body = crate::error::ErrorBody)))]
+async fn merge_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(request): Json<MergeRequest>,
+) -> Result<Json<Merged>> {
+    Ok(Json(merge(&state, &actor, id, number, request).await?))
 }
 
 /// Open a change request from a source branch into a target branch (editors and above).

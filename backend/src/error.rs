@@ -18,6 +18,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict the client can act on: `details` says what conflicts.
+    #[error("{message}")]
+    ConflictWith { message: String, details: serde_json::Value },
     /// Well-formed input that breaks a rule (too long, unknown kind, ...).
     #[error("{0}")]
     Invalid(String),
@@ -42,7 +45,7 @@ impl Error {
             Error::Unauthorized | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::ConflictWith { .. } => StatusCode::CONFLICT,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -57,7 +60,7 @@ impl Error {
             Error::InvalidCredentials => "invalid_credentials",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
-            Error::Conflict(_) => "conflict",
+            Error::Conflict(_) | Error::ConflictWith { .. } => "conflict",
             Error::Invalid(_) => "invalid",
             Error::BadRequest(_) => "bad_request",
             Error::PayloadTooLarge => "payload_too_large",
@@ -101,14 +104,27 @@ pub struct ErrorDetail {
     /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `internal`.
     pub code: String,
     pub message: String,
+    /// More about some errors (the conflicts that block a merge, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
-        let mut response = (self.status(), axum::Json(body)).into_response();
-        if let Error::RateLimited { retry_after } = self {
+        let (message, code, status) = (self.to_string(), self.code().to_owned(), self.status());
+        let retry_after = match &self {
+            Error::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let details = match self {
+            Error::ConflictWith { details, .. } => Some(details),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message, details } };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(retry_after) = retry_after {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

@@ -60,6 +60,12 @@ pub(super) enum Command {
         author: Uuid,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
+    /// An update made elsewhere (a merge) to apply, store and pass on like a client's.
+    Apply {
+        update: Vec<u8>,
+        author: Uuid,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
     /// The log may have rows from other instances.
     CatchUp,
 }
@@ -132,7 +138,7 @@ async fn refuse_all(mut receiver: mpsc::Receiver<Command>, err: Error) {
     while let Some(command) = receiver.recv().await {
         let failure = || Refusal::Failed(Error::internal("the document could not be loaded"));
         match command {
-            Command::Join { reply, .. } | Command::Replace { reply, .. } => {
+            Command::Join { reply, .. } | Command::Replace { reply, .. } | Command::Apply { reply, .. } => {
                 let _ = reply.send(Err(failure()));
             }
             Command::Incoming { .. } | Command::Leave { .. } | Command::CatchUp => {}
@@ -237,7 +243,8 @@ impl Actor {
         receiver.close();
         drop(docs);
         while let Ok(command) = receiver.try_recv() {
-            if let Command::Join { reply, .. } | Command::Replace { reply, .. } = command {
+            if let Command::Join { reply, .. } | Command::Replace { reply, .. } | Command::Apply { reply, .. } = command
+            {
                 let _ = reply.send(Err(Refusal::Unloading));
             }
         }
@@ -292,6 +299,17 @@ impl Actor {
                     }
                     batch.replies.push(reply);
                 }
+                Command::Apply { update, author, reply } => match store::apply_stored(self.awareness.doc(), &update) {
+                    Ok(()) => {
+                        batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
+                        batch.updates.push(update);
+                        self.credit(author);
+                        batch.replies.push(reply);
+                    }
+                    Err(err) => {
+                        let _ = reply.send(Err(Refusal::Failed(err)));
+                    }
+                },
                 Command::CatchUp => batch.catch_up = true,
             }
         }

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::merge::Conflict;
 use actor::{Command, Join, Refusal};
 pub use socket::router;
 
@@ -148,6 +149,31 @@ impl Hub {
     /// editors see arrive live. Returns once the edit is stored.
     pub async fn replace_text(&self, key: DocKey, text: String, author: Uuid) -> Result<()> {
         self.request(key, |reply| Command::Replace { text: text.clone(), author, reply }).await
+    }
+
+    /// Merges `theirs` into the document with `base` as their common ancestor, using
+    /// git's rules on lines. The edit is made against the document's stored state and
+    /// then applied to the live one as a CRDT update, so anything typed meanwhile stays.
+    /// Returns the merged text, or (inside `Ok`) the conflicts.
+    pub async fn merge_text(
+        &self,
+        key: DocKey,
+        base: &str,
+        theirs: &str,
+        author: Uuid,
+    ) -> Result<std::result::Result<String, Vec<Conflict>>> {
+        let (doc, _) = {
+            let mut conn = self.inner.db.acquire().await?;
+            store::load(&mut conn, key).await?
+        };
+        let merged = crate::merge::merge3(base, &store::text_of(&doc), theirs);
+        let Some(text) = merged.clean() else {
+            return Ok(Err(merged.conflicts().cloned().collect()));
+        };
+        if let Some(update) = diff::replace_text(&doc, &text) {
+            self.request(key, |reply| Command::Apply { update: update.clone(), author, reply }).await?;
+        }
+        Ok(Ok(text))
     }
 
     /// Counts a connection against the user's limit; the guard gives it back.

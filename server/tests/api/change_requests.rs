@@ -221,3 +221,118 @@ async fn discussion_comments_and_line_comments(db: PgPool) {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+impl Setup {
+    async fn text(&self, document: &str, branch: &str) -> String {
+        let url = self.app.url(&format!("/api/v1/documents/{document}?branch={branch}"));
+        let (_, doc) = call(&self.ada, Method::GET, &url, None).await;
+        doc["content"].as_str().unwrap().to_owned()
+    }
+
+    /// main holds five lines, and `draft` is forked from that.
+    async fn five_lines(&self) {
+        self.write(&self.login, "main", "line 1\nline 2\nline 3\nline 4\nline 5\n").await;
+        let branch = self.url("/branches");
+        call(&self.ada, Method::DELETE, &format!("{branch}/draft"), None).await;
+        call(&self.ada, Method::POST, &branch, Some(json!({ "name": "draft" }))).await;
+    }
+
+    async fn approve(&self, number: i64) {
+        let reviews = self.url(&format!("/change-requests/{number}/reviews"));
+        let (status, _) = call(&self.rita, Method::POST, &reviews, Some(json!({ "verdict": "approve" }))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    async fn merge(&self, number: i64) -> (StatusCode, Value) {
+        let url = self.url(&format!("/change-requests/{number}/merge"));
+        call(&self.ada, Method::POST, &url, Some(json!({ "message": "Lockout rules" }))).await
+    }
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_clean_merge_lands_on_main_as_a_version(db: PgPool) {
+    let s = setup(db).await;
+    s.five_lines().await;
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
+    let branch_doc = |id: &str| s.app.url(&format!("/api/v1/documents/{id}?branch=draft"));
+    call(&s.ada, Method::PATCH, &branch_doc(&s.billing), Some(json!({ "title": "Invoicing" }))).await;
+    let created = s.app.url(&format!("/api/v1/projects/{}/documents?branch=draft", s.id));
+    let (_, plan) = call(
+        &s.ada,
+        Method::POST,
+        &created,
+        Some(json!({ "title": "Lockout plan", "kind": "plan", "content": "Plan.\n" })),
+    )
+    .await;
+    // main moves on elsewhere meanwhile.
+    s.write(&s.login, "main", "line 1\nline 2\nline 3\nline 4\nline 5 (main)\n").await;
+
+    let number = s.open().await;
+    s.approve(number).await;
+    let (status, merged) = s.merge(number).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(merged["version"]["number"], 1);
+    assert_eq!(merged["version"]["branch"], "main");
+    assert_eq!(merged["version"]["message"], "Lockout rules");
+    assert_eq!(merged["version"]["change_request"], number);
+
+    assert_eq!(s.text(&s.login, "main").await, "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5 (main)\n");
+    let (_, tree) = call(&s.ada, Method::GET, &s.url("/documents"), None).await;
+    let titles: Vec<&str> = tree.as_array().unwrap().iter().map(|doc| doc["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Invoicing") && !titles.contains(&"Billing"), "{titles:?}");
+    assert!(titles.contains(&"Lockout plan"), "{titles:?}");
+    assert_eq!(s.text(plan["id"].as_str().unwrap(), "main").await, "Plan.\n");
+
+    let view = s.view(number).await;
+    assert_eq!(view["state"], "merged");
+    assert_eq!(view["documents"], json!([]), "the source now forks from the merge");
+    let (status, _) = s.merge(number).await;
+    assert_eq!(status, StatusCode::CONFLICT, "merged once");
+    let (_, activity) = call(&s.ada, Method::GET, &s.url("/activity?limit=1"), None).await;
+    assert_eq!(activity[0]["action"], "change_request.merge");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn merging_needs_fresh_approvals_and_no_conflicts(db: PgPool) {
+    let s = setup(db).await;
+    s.five_lines().await;
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
+    let number = s.open().await;
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no approval yet: {body}");
+
+    s.approve(number).await;
+    s.write(&s.login, "main", "line 1\nLine 2 (main)\nline 3\nline 4\nline 5\n").await;
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "conflict");
+    assert_eq!(
+        body["error"]["details"]["conflicts"],
+        json!([{ "document_id": s.login, "title": "Login", "base": "line 2\n", "ours": "Line 2 (main)\n", "theirs": "LINE 2 (draft)\n" }])
+    );
+    assert_eq!(s.text(&s.login, "main").await, "line 1\nLine 2 (main)\nline 3\nline 4\nline 5\n", "nothing merged");
+    assert_eq!(s.view(number).await["state"], "open");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_merge_reaches_live_editors_of_the_target_who_keep_what_they_typed(db: PgPool) {
+    let s = setup(db).await;
+    s.five_lines().await;
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
+    let number = s.open().await;
+    s.approve(number).await;
+
+    let cookie = {
+        let (_, cookie) = s.app.signup_with_cookie("eve").await;
+        s.app.add_member(&s.ada, &json!({ "id": s.id }), "eve", "editor").await;
+        cookie
+    };
+    let mut editor = crate::peer::Peer::joined(&s.app, &cookie, &s.login).await;
+    let end = editor.text().encode_utf16().count() as u32;
+    editor.insert(end, "typed live\n").await;
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    editor.until("the merge arrives", |peer| peer.text().contains("LINE 2 (draft)")).await;
+    assert_eq!(editor.text(), "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\ntyped live\n");
+    assert_eq!(s.text(&s.login, "main").await, editor.text());
+}
