@@ -147,6 +147,13 @@ pub struct StateQuery {
     pub state: Option<String>,
 }
 
+/// A conflict's resolution: the document's whole text as it should be after merging.
+#[derive(Deserialize, ToSchema)]
+pub struct Resolution {
+    pub document_id: Uuid,
+    pub content: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct MergeRequest {
     /// The version's message; the change request's title when left out.
@@ -539,6 +546,57 @@ pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, 
     .await?)
 }
 
+/// Records a resolution on the source branch, as git records a merge of the target into
+/// it: the source document becomes `content` (a normal live edit, reviewed like the
+/// rest, so approvals go stale), and its fork point moves to the target's current text.
+/// Merging then finds the target unchanged since that point and takes `content`.
+pub async fn resolve(
+    state: &AppState,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    resolution: Resolution,
+) -> Result<ChangeRequest> {
+    let db = &state.db;
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    content::validate(&resolution.content)?;
+    let record = record(db, project_id, number).await?;
+    if record.state != "open" {
+        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
+    }
+    let document_id = resolution.document_id;
+    let (source, target) = (
+        DocKey { branch_id: record.source_branch_id, document_id },
+        DocKey { branch_id: record.target_branch_id, document_id },
+    );
+    let ours = {
+        let mut conn = db.acquire().await?;
+        content::read(&mut conn, target)
+            .await
+            .map_err(|_| Error::Invalid("that document is not on both branches of this change request".into()))?
+    };
+    content::read(&mut *db.acquire().await?, source)
+        .await
+        .map_err(|_| Error::Invalid("that document is not on both branches of this change request".into()))?;
+    // Content first: should the second step fail, the conflict simply remains.
+    content::replace(&state.collab, source, &resolution.content, actor.user_id).await?;
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE branch_documents SET fork_base = $3 WHERE branch_id = $1 AND document_id = $2")
+        .bind(source.branch_id)
+        .bind(document_id)
+        .bind(&ours)
+        .execute(&mut *tx)
+        .await?;
+    let summary = format!("resolved a conflict in change request #{number}");
+    audit::record(
+        &mut *tx,
+        Entry::project(project_id, actor, "change_request.resolve", ("document", document_id), summary),
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, actor, project_id, number).await
+}
+
 /// Merges the source into the target: text by the git-rule three-way merge (applied as a
 /// CRDT edit, so live editors keep what they type), and the source's additions,
 /// deletions, renames and moves; then records a version of the target. Needs enough
@@ -756,6 +814,22 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(review_handler))
         .routes(routes!(comment_handler))
         .routes(routes!(merge_handler))
+        .routes(routes!(resolve_handler))
+}
+
+/// Resolve a conflict: the document's merged text, recorded on the source branch.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/resolve", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = Resolution,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn resolve_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(resolution): Json<Resolution>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(resolve(&state, &actor, id, number, resolution).await?))
 }
 
 /// Merge the change request: needs enough approvals that are not stale and no conflicts.

@@ -336,3 +336,38 @@ async fn a_merge_reaches_live_editors_of_the_target_who_keep_what_they_typed(db:
     assert_eq!(editor.text(), "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\ntyped live\n");
     assert_eq!(s.text(&s.login, "main").await, editor.text());
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_resolved_conflict_is_reviewed_and_then_merges_as_resolved(db: PgPool) {
+    let s = setup(db).await;
+    s.five_lines().await;
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
+    let number = s.open().await;
+    s.approve(number).await;
+    s.write(&s.login, "main", "line 1\nLine 2 (main)\nline 3\nline 4\nline 5\n").await;
+    assert_eq!(s.view(number).await["conflicts"].as_array().unwrap().len(), 1);
+
+    let resolved = "line 1\nLINE 2 (draft, with main's wording)\nline 3\nline 4\nline 5\n";
+    let url = s.url(&format!("/change-requests/{number}/resolve"));
+    let (status, view) =
+        call(&s.ada, Method::POST, &url, Some(json!({ "document_id": s.login, "content": resolved }))).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["conflicts"], json!([]));
+    assert_eq!(
+        view["approvals"],
+        json!([{ "user": "rita", "stale": true }]),
+        "the resolution is reviewed like any edit"
+    );
+    assert_eq!(s.text(&s.login, "draft").await, resolved, "recorded on the source branch");
+
+    let (status, _) = s.merge(number).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    s.approve(number).await;
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(s.text(&s.login, "main").await, resolved);
+
+    let foreign = json!({ "document_id": uuid::Uuid::new_v4(), "content": "x" });
+    let (status, _) = call(&s.ada, Method::POST, &url, Some(foreign)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the change request is merged");
+}

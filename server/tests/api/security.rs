@@ -157,6 +157,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/projects/{id}/change-requests/{number}/reviews"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/comments"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/merge"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/resolve"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
