@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
-use crate::{accounts, audit, branches, change_requests, documents, markdown, projects, tokens, AppState};
+use crate::{accounts, audit, branches, change_requests, documents, history, markdown, projects, tokens, AppState};
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -98,6 +98,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(tokens::router())
             .merge(branches::router())
             .merge(change_requests::router())
+            .merge(history::router())
             .merge(projects::router())
             .merge(documents::router())
             .merge(audit::router())

@@ -22,7 +22,7 @@ use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::merge::{self, LineChange};
 use crate::projects::{self, Permission};
-use crate::{branches, content, AppState};
+use crate::{branches, content, history, AppState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -160,23 +160,9 @@ pub struct MergeRequest {
     pub message: Option<String>,
 }
 
-/// A version of a branch: what a merge made of it.
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-pub struct Version {
-    pub id: Uuid,
-    /// Counts the branch's versions from 1.
-    pub number: i32,
-    pub branch: String,
-    pub message: String,
-    pub author: String,
-    /// The change request it merged.
-    pub change_request: Option<i32>,
-    pub created_at: DateTime<Utc>,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Merged {
-    pub version: Version,
+    pub version: history::Version,
 }
 
 /// Created change requests are numbered per project, as pull requests are.
@@ -738,7 +724,7 @@ pub async fn merge(
     }
     let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
     let message = message.unwrap_or_else(|| view.summary.title.clone());
-    let version = record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
+    let version = history::record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
     sqlx::query(
         "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now() WHERE id = $1",
     )
@@ -754,57 +740,7 @@ pub async fn merge(
     )
     .await?;
     tx.commit().await?;
-    let version = sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.id = $1")).bind(version).fetch_one(db).await?;
-    Ok(Merged { version })
-}
-
-const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message, u.username AS author,
-         c.number AS change_request, v.created_at
-     FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
-     LEFT JOIN change_requests c ON c.id = v.change_request_id";
-
-/// Records the branch as it stands now as its next version.
-async fn record_version(
-    tx: &mut sqlx::PgConnection,
-    actor: &Actor,
-    project_id: Uuid,
-    branch_id: Uuid,
-    message: &str,
-    change_request: Option<Uuid>,
-) -> Result<Uuid> {
-    sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO versions (id, project_id, branch_id, number, message, author_id, change_request_id)
-         SELECT $1, $2, $3, coalesce(max(number), 0) + 1, $4, $5, $6 FROM versions WHERE branch_id = $3",
-    )
-    .bind(id)
-    .bind(project_id)
-    .bind(branch_id)
-    .bind(message)
-    .bind(actor.user_id)
-    .bind(change_request)
-    .execute(&mut *tx)
-    .await?;
-    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
-        .bind(branch_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    for (document_id,) in documents {
-        let text = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
-        sqlx::query(
-            "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
-             SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
-             FROM branch_documents WHERE branch_id = $2 AND document_id = $3",
-        )
-        .bind(id)
-        .bind(branch_id)
-        .bind(document_id)
-        .bind(text)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(id)
+    Ok(Merged { version: history::version(db, version).await? })
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -153,14 +153,25 @@ async fn project_of(db: &PgPool, document_id: Uuid) -> Result<Uuid> {
     row.map(|(id,)| id).ok_or_else(|| Error::not_found("document"))
 }
 
-/// Resolves a document for a caller who needs `need`: its project and the branch's id.
-async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission, branch: &str) -> Result<(Uuid, Uuid)> {
+/// The project of a document, for a caller who needs `need` there. A document in a
+/// project the caller can't see is, for them, no document at all (404).
+pub(crate) async fn authorized_project(
+    db: &PgPool,
+    actor: &Actor,
+    document_id: Uuid,
+    need: Permission,
+) -> Result<(Uuid, projects::Role)> {
     let project_id = project_of(db, document_id).await?;
-    // A document in a project the caller can't see is, for them, no document at all.
-    projects::authorize(db, actor, project_id, need).await.map_err(|err| match err {
+    let role = projects::authorize(db, actor, project_id, need).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("document"),
         other => other,
     })?;
+    Ok((project_id, role))
+}
+
+/// Resolves a document for a caller who needs `need`: its project and the branch's id.
+async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission, branch: &str) -> Result<(Uuid, Uuid)> {
+    let (project_id, _) = authorized_project(db, actor, document_id, need).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     Ok((project_id, branch_id))
 }
@@ -434,11 +445,7 @@ pub struct CollabAccess {
 /// Authorizes a co-editing connection to a document on a branch: members may read;
 /// those with write access may also edit live documents.
 pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<CollabAccess> {
-    let project_id = project_of(db, document_id).await?;
-    let role = projects::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
-        Error::NotFound(_) => Error::not_found("document"),
-        other => other,
-    })?;
+    let (project_id, role) = authorized_project(db, actor, document_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let document = fetch_meta(db, branch_id, document_id).await?;
     let can_write =

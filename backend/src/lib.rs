@@ -12,6 +12,7 @@ pub mod collab;
 pub mod content;
 pub mod documents;
 pub mod error;
+pub mod history;
 pub mod markdown;
 pub mod merge;
 pub mod projects;

@@ -158,6 +158,10 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/projects/{id}/change-requests/{number}/comments"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/merge"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/resolve"),
+        ("get", "/api/v1/projects/{id}/versions"),
+        ("post", "/api/v1/projects/{id}/tags"),
+        ("get", "/api/v1/documents/{id}/at/{version}"),
+        ("get", "/api/v1/documents/{id}/diff"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

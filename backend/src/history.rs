@@ -1,0 +1,295 @@
+//! History: every merge is a numbered version of its target branch, holding each
+//! document as it stood. Versions can be tagged (the constitution's `v1.2.0`), and any
+//! document can be read at a version or compared between two.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::api::{Json, Path, Query};
+use crate::audit::{self, Entry};
+use crate::auth::Actor;
+use crate::collab::DocKey;
+use crate::documents::BranchQuery;
+use crate::error::{Error, Result};
+use crate::merge::{self, LineChange};
+use crate::projects::{self, Permission};
+use crate::{branches, content, AppState};
+
+/// A version of a branch: what a merge made of it.
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Version {
+    pub id: Uuid,
+    /// Counts the branch's versions from 1.
+    pub number: i32,
+    pub branch: String,
+    pub message: String,
+    pub author: String,
+    /// The change request it merged.
+    pub change_request: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message, u.username AS author,
+         c.number AS change_request, v.created_at
+     FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
+     LEFT JOIN change_requests c ON c.id = v.change_request_id";
+
+/// Records the branch as it stands now as its next version.
+pub(crate) async fn record_version(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    project_id: Uuid,
+    branch_id: Uuid,
+    message: &str,
+    change_request: Option<Uuid>,
+) -> Result<Uuid> {
+    sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO versions (id, project_id, branch_id, number, message, author_id, change_request_id)
+         SELECT $1, $2, $3, coalesce(max(number), 0) + 1, $4, $5, $6 FROM versions WHERE branch_id = $3",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(branch_id)
+    .bind(message)
+    .bind(actor.user_id)
+    .bind(change_request)
+    .execute(&mut *tx)
+    .await?;
+    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+        .bind(branch_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    for (document_id,) in documents {
+        let text = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
+        sqlx::query(
+            "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
+             SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
+             FROM branch_documents WHERE branch_id = $2 AND document_id = $3",
+        )
+        .bind(id)
+        .bind(branch_id)
+        .bind(document_id)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+pub(crate) async fn version(db: &PgPool, id: Uuid) -> Result<Version> {
+    Ok(sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.id = $1")).bind(id).fetch_one(db).await?)
+}
+
+/// The branch's versions, newest first.
+pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<Vec<Version>> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let branch_id = branches::resolve(db, project_id, branch).await?;
+    Ok(sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.branch_id = $1 ORDER BY v.number DESC"))
+        .bind(branch_id)
+        .fetch_all(db)
+        .await?)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewTag {
+    pub name: String,
+    /// The version's id.
+    pub version: Uuid,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Tag {
+    pub name: String,
+    pub version: Version,
+}
+
+pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> Result<Tag> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let name = new.name.trim();
+    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
+    if name.is_empty() || name.len() > 100 || !allowed {
+        return Err(Error::Invalid(
+            "a tag is 1 to 100 letters, digits, '.', '_', '-', '/' or '+', like `v1.2.0`".into(),
+        ));
+    }
+    let owned: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM versions WHERE id = $1 AND project_id = $2")
+        .bind(new.version)
+        .bind(project_id)
+        .fetch_optional(db)
+        .await?;
+    owned.ok_or_else(|| Error::not_found("version"))?;
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)")
+        .bind(project_id)
+        .bind(name)
+        .bind(new.version)
+        .bind(actor.user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from)
+        .map_err(|err| match err.is_unique_violation("tags_pkey") {
+            true => Error::Conflict(format!("the tag `{name}` exists already")),
+            false => err,
+        })?;
+    let summary = format!("tagged a version {name}");
+    audit::record(&mut *tx, Entry::project(project_id, actor, "version.tag", ("version", new.version), summary))
+        .await?;
+    tx.commit().await?;
+    Ok(Tag { name: name.to_owned(), version: version(db, new.version).await? })
+}
+
+/// A version named by its id or by a tag, in the document's project.
+async fn resolve_version(db: &PgPool, project_id: Uuid, reference: &str) -> Result<Version> {
+    let id: Option<(Uuid,)> = match reference.parse::<Uuid>() {
+        Ok(id) => {
+            sqlx::query_as("SELECT id FROM versions WHERE id = $1 AND project_id = $2")
+                .bind(id)
+                .bind(project_id)
+                .fetch_optional(db)
+                .await?
+        }
+        Err(_) => {
+            sqlx::query_as("SELECT version_id FROM tags WHERE project_id = $1 AND name = $2")
+                .bind(project_id)
+                .bind(reference)
+                .fetch_optional(db)
+                .await?
+        }
+    };
+    let (id,) = id.ok_or_else(|| Error::NotFound(format!("no version `{reference}`")))?;
+    version(db, id).await
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DocumentAtVersion {
+    pub document_id: Uuid,
+    pub version: Version,
+    pub title: String,
+    pub deleted: bool,
+    pub content: String,
+}
+
+/// A document as it stood at a version (by id or tag).
+pub async fn at(db: &PgPool, actor: &Actor, document_id: Uuid, reference: &str) -> Result<DocumentAtVersion> {
+    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let version = resolve_version(db, project_id, reference).await?;
+    let row: Option<(String, bool, String)> = sqlx::query_as(
+        "SELECT title, deleted, content FROM version_documents WHERE version_id = $1 AND document_id = $2",
+    )
+    .bind(version.id)
+    .bind(document_id)
+    .fetch_optional(db)
+    .await?;
+    let (title, deleted, content) =
+        row.ok_or_else(|| Error::NotFound("the document did not exist at that version".into()))?;
+    Ok(DocumentAtVersion { document_id, version, title, deleted, content })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DiffQuery {
+    /// A version id or tag; the empty document when left out.
+    pub from: Option<String>,
+    /// A version id or tag; the document as it is now on `branch` when left out.
+    pub to: Option<String>,
+    /// With `to` left out: the branch whose current text to compare (`main` by default).
+    pub branch: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DocumentDiff {
+    pub document_id: Uuid,
+    pub from: Option<Version>,
+    pub to: Option<Version>,
+    pub changes: Vec<LineChange>,
+}
+
+/// The line changes to a document between two versions (or up to now).
+pub async fn diff(db: &PgPool, actor: &Actor, document_id: Uuid, query: DiffQuery) -> Result<DocumentDiff> {
+    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let side = |reference: Option<String>| async move {
+        match reference {
+            Some(reference) => {
+                let found = at(db, actor, document_id, &reference).await?;
+                Ok::<_, Error>((Some(found.version), found.content))
+            }
+            None => Ok((None, String::new())),
+        }
+    };
+    let (from, old) = side(query.from).await?;
+    let (to, new) = match query.to {
+        Some(reference) => side(Some(reference)).await?,
+        None => {
+            let branch = BranchQuery { branch: query.branch };
+            let branch_id = branches::resolve(db, project_id, branch.name()).await?;
+            let mut conn = db.acquire().await?;
+            (None, content::read(&mut conn, DocKey { branch_id, document_id }).await?)
+        }
+    };
+    Ok(DocumentDiff { document_id, from, to, changes: merge::line_changes(&old, &new) })
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_handler))
+        .routes(routes!(tag_handler))
+        .routes(routes!(at_handler))
+        .routes(routes!(diff_handler))
+}
+
+/// The branch's versions (one per merge), newest first.
+#[utoipa::path(get, path = "/projects/{id}/versions", tag = "history", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = Vec<Version>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Vec<Version>>> {
+    Ok(Json(list(&state.db, &actor, id, branch.name()).await?))
+}
+
+/// Name a version, e.g. `v1.2.0` (editors and above).
+#[utoipa::path(post, path = "/projects/{id}/tags", tag = "history", params(("id" = Uuid, Path)), request_body = NewTag,
+    responses((status = 201, body = Tag), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn tag_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(new): Json<NewTag>,
+) -> Result<(StatusCode, Json<Tag>)> {
+    Ok((StatusCode::CREATED, Json(tag(&state.db, &actor, id, new).await?)))
+}
+
+/// A document as it stood at a version (its id or a tag).
+#[utoipa::path(get, path = "/documents/{id}/at/{version}", tag = "history",
+    params(("id" = Uuid, Path), ("version" = String, Path, description = "version id or tag")),
+    responses((status = 200, body = DocumentAtVersion), (status = 404, body = crate::error::ErrorBody)))]
+async fn at_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, version)): Path<(Uuid, String)>,
+) -> Result<Json<DocumentAtVersion>> {
+    Ok(Json(at(&state.db, &actor, id, &version).await?))
+}
+
+/// A document's line changes between two versions, or from a version to now.
+#[utoipa::path(get, path = "/documents/{id}/diff", tag = "history", params(("id" = Uuid, Path), DiffQuery),
+    responses((status = 200, body = DocumentDiff), (status = 404, body = crate::error::ErrorBody)))]
+async fn diff_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DiffQuery>,
+) -> Result<Json<DocumentDiff>> {
+    Ok(Json(diff(&state.db, &actor, id, query).await?))
+}
