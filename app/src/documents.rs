@@ -40,6 +40,8 @@ pub struct DocView {
     pub html: String,
     pub updated_at: DateTime<Utc>,
     pub deleted: bool,
+    /// Changes only through change requests.
+    pub protected: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -54,6 +56,7 @@ impl From<charter_backend::documents::Document> for DocView {
             content: doc.content,
             updated_at: doc.updated_at,
             deleted: doc.deleted_at.is_some(),
+            protected: doc.protected,
         }
     }
 }
@@ -291,7 +294,7 @@ pub fn DocumentPage() -> impl IntoView {
                 let user = auth.user.await;
                 match (project, document.await, user) {
                     (Ok(project), Ok(doc), Ok(Some(user))) => {
-                        let writable = project.role.can_write() && !doc.deleted;
+                        let writable = project.role.can_write() && !doc.deleted && !doc.protected;
                         let doc_id = doc.id.to_string();
                         let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
                         let (title, title_field) = (doc.title.clone(), doc.title.clone());
@@ -317,6 +320,11 @@ pub fn DocumentPage() -> impl IntoView {
                                             </ActionForm>
                                         })}
                                         <FormError result=restore.value().into() />
+                                    </div>
+                                })}
+                                {doc.protected.then(|| view! {
+                                    <div class="notice" role="status">
+                                        <p>"This document changes only through reviewed change requests, so it is read-only here."</p>
                                     </div>
                                 })}
                                 <CollabEditor document=this_id read_only=!writable user html=doc.html.clone() />

@@ -86,6 +86,9 @@ pub struct Document {
     pub content: String,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Changes only through change requests: `main`'s constitution always, and all of
+    /// `main` when the project protects it.
+    pub protected: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -213,8 +216,10 @@ fn depth_first(entries: Vec<TreeEntry>) -> Vec<TreeEntry> {
 }
 
 const DOCUMENT_QUERY: &str =
-    "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at
+    "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at,
+         b.name = 'main' AND (p.protect_main OR d.kind = 'constitution') AS protected
      FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+     JOIN branches b ON b.id = bd.branch_id JOIN projects p ON p.id = d.project_id
      WHERE bd.branch_id = $1 AND bd.document_id = $2";
 
 /// Loads a document on a branch and locks its row until the transaction ends, so
@@ -319,6 +324,11 @@ pub(crate) async fn insert(
 pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocument, branch: &str) -> Result<Document> {
     projects::authorize(db, actor, project_id, Permission::Write).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
+    let (protect_main,): (bool,) =
+        sqlx::query_as("SELECT protect_main FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+    if branch == branches::MAIN && (protect_main || new.kind == Kind::Constitution) {
+        return Err(protected_error());
+    }
     let mut tx = db.begin().await?;
     let id = insert(&mut tx, actor, project_id, branch_id, new).await?;
     let document = load(&mut tx, branch_id, id).await?;
@@ -326,9 +336,24 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocume
     Ok(document)
 }
 
-/// Loads a document for a change, refusing deleted ones.
+fn protected_error() -> Error {
+    Error::Forbidden(
+        "this changes only through change requests: make the change on a branch and open a change request".into(),
+    )
+}
+
+/// Refuses direct changes to protected documents.
+fn ensure_unprotected(document: &Document) -> Result<()> {
+    if document.protected {
+        return Err(protected_error());
+    }
+    Ok(())
+}
+
+/// Loads a document for a change, refusing deleted and protected ones.
 async fn load_live(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
     let document = load(tx, branch_id, document_id).await?;
+    ensure_unprotected(&document)?;
     if document.deleted_at.is_some() {
         return Err(Error::Conflict("this document is deleted; restore it first".into()));
     }
@@ -421,6 +446,7 @@ pub async fn set_content(
     let db = &state.db;
     let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let before = fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await?;
+    ensure_unprotected(&before)?;
     if before.deleted_at.is_some() {
         return Err(Error::Conflict("this document is deleted; restore it first".into()));
     }
@@ -438,7 +464,7 @@ pub async fn set_content(
 /// What a real-time editing connection may do with a document.
 pub struct CollabAccess {
     pub key: DocKey,
-    /// Viewers, read-only tokens and deleted documents: follow along, never write.
+    /// Viewers, read-only tokens, deleted and protected documents: follow along, never write.
     pub can_write: bool,
 }
 
@@ -448,8 +474,10 @@ pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch
     let (project_id, role) = authorized_project(db, actor, document_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let document = fetch_meta(db, branch_id, document_id).await?;
-    let can_write =
-        role.allows(Permission::Write) && actor.require_scope(Scope::Write).is_ok() && document.deleted_at.is_none();
+    let can_write = role.allows(Permission::Write)
+        && actor.require_scope(Scope::Write).is_ok()
+        && document.deleted_at.is_none()
+        && !document.protected;
     Ok(CollabAccess { key: DocKey { branch_id, document_id }, can_write })
 }
 
@@ -469,6 +497,7 @@ pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str)
     let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let mut tx = db.begin().await?;
     let document = load(&mut tx, branch_id, document_id).await?;
+    ensure_unprotected(&document)?;
     if document.deleted_at.is_some() {
         return Ok(());
     }
@@ -499,6 +528,7 @@ pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str
     let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let mut tx = db.begin().await?;
     let document = load(&mut tx, branch_id, document_id).await?;
+    ensure_unprotected(&document)?;
     let Some(deleted_at) = document.deleted_at else {
         return Ok(document);
     };

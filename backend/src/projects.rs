@@ -115,6 +115,17 @@ pub struct Project {
     /// The caller's role.
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// Approvals (not stale) a change request needs before it can merge.
+    pub required_approvals: i32,
+    /// Whether `main` changes only through change requests (its constitution always does).
+    pub protect_main: bool,
+}
+
+/// Settings an owner may change; fields left out stay as they are.
+#[derive(Deserialize, ToSchema)]
+pub struct SettingsPatch {
+    pub required_approvals: Option<i32>,
+    pub protect_main: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -136,7 +147,7 @@ pub struct MemberRole {
     pub role: Role,
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.name, p.slug, p.created_at, m.role";
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.slug, p.created_at, m.role, p.required_approvals, p.protect_main";
 
 /// A URL-friendly name: lowercase ASCII letters and digits separated by single dashes.
 fn slugify(name: &str) -> String {
@@ -236,6 +247,35 @@ where
     .ok_or_else(|| Error::not_found("project"))
 }
 
+pub async fn update_settings(db: &PgPool, actor: &Actor, project_id: Uuid, patch: SettingsPatch) -> Result<Project> {
+    authorize(db, actor, project_id, Permission::Manage).await?;
+    if patch.required_approvals.is_some_and(|count| !(0..=10).contains(&count)) {
+        return Err(Error::Invalid("required approvals are between 0 and 10".into()));
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE projects SET required_approvals = coalesce($2, required_approvals), protect_main = coalesce($3, protect_main)
+         WHERE id = $1",
+    )
+    .bind(project_id)
+    .bind(patch.required_approvals)
+    .bind(patch.protect_main)
+    .execute(&mut *tx)
+    .await?;
+    let summary = format!(
+        "changed settings:{}{}",
+        patch.required_approvals.map(|count| format!(" required approvals {count}")).unwrap_or_default(),
+        patch
+            .protect_main
+            .map(|on| format!(" main {}", if on { "protected" } else { "unprotected" }))
+            .unwrap_or_default()
+    );
+    audit::record(&mut *tx, Entry::project(project_id, actor, "project.settings", ("project", project_id), summary))
+        .await?;
+    tx.commit().await?;
+    get(db, actor, project_id).await
+}
+
 pub async fn members(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Member>> {
     authorize(db, actor, project_id, Permission::Read).await?;
     Ok(sqlx::query_as(
@@ -322,6 +362,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_handler, list_handler))
         .routes(routes!(get_handler))
+        .routes(routes!(settings_handler))
         .routes(routes!(members_handler))
         .routes(routes!(set_member_handler, remove_member_handler))
 }
@@ -348,6 +389,20 @@ async fn list_handler(State(state): State<AppState>, actor: Actor) -> Result<Jso
     responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Project>> {
     Ok(Json(get(&state.db, &actor, id).await?))
+}
+
+/// Change the project's settings (owners only): required approvals, protected `main`.
+#[utoipa::path(patch, path = "/projects/{id}/settings", tag = "projects", params(("id" = Uuid, Path)),
+    request_body = SettingsPatch,
+    responses((status = 200, body = Project), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn settings_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<SettingsPatch>,
+) -> Result<Json<Project>> {
+    Ok(Json(update_settings(&state.db, &actor, id, patch).await?))
 }
 
 /// The project's members and their roles.

@@ -429,3 +429,38 @@ async fn versions_can_be_tagged_read_and_compared(db: PgPool) {
     let (status, _) = call(&mallory, Method::GET, &at("v1.0.0"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_protected_main_changes_only_through_change_requests(db: PgPool) {
+    let s = setup(db).await;
+    let settings = s.url("/settings");
+    let (status, _) = call(&s.rita, Method::PATCH, &settings, Some(json!({ "protect_main": true }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only owners change settings");
+    let (status, _) = call(&s.ada, Method::PATCH, &settings, Some(json!({ "required_approvals": 11 }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, project) =
+        call(&s.ada, Method::PATCH, &settings, Some(json!({ "protect_main": true, "required_approvals": 0 }))).await;
+    assert_eq!(status, StatusCode::OK, "{project}");
+    assert_eq!((project["protect_main"].as_bool(), project["required_approvals"].as_i64()), (Some(true), Some(0)));
+
+    let content = |branch: &str| s.app.url(&format!("/api/v1/documents/{}/content?branch={branch}", s.login));
+    let (status, _) = call(&s.ada, Method::PUT, &content("main"), Some(json!({ "content": "direct" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no direct edits to a protected main");
+    let (status, _) =
+        call(&s.ada, Method::PUT, &content("draft"), Some(json!({ "content": "# Login\n\nReviewed.\n" }))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Live edits to main are dropped, as a viewer's are.
+    let (_, cookie) = s.app.signup_with_cookie("eve").await;
+    s.app.add_member(&s.ada, &json!({ "id": s.id }), "eve", "editor").await;
+    let mut editor = crate::peer::Peer::joined(&s.app, &cookie, &s.login).await;
+    editor.insert(0, "sneaky ").await;
+    assert!(editor.quiet_for(std::time::Duration::from_millis(300)).await);
+    assert_eq!(s.text(&s.login, "main").await, "# Login\n");
+
+    // A change request merges (no approvals required now).
+    let number = s.open().await;
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(s.text(&s.login, "main").await, "# Login\n\nReviewed.\n");
+}

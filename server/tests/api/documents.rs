@@ -132,21 +132,43 @@ async fn deleting_takes_the_subtree_to_the_trash_and_restoring_brings_it_back(db
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
-async fn a_project_has_one_constitution(db: PgPool) {
+async fn a_project_has_one_constitution_changed_only_through_review_on_main(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let tree_url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+    let id = project["id"].as_str().unwrap();
+    let first = app.constitution(&ada, &project).await;
+    let first_id = first["id"].as_str().unwrap();
     let body = json!({ "title": "Second constitution", "kind": "constitution" });
+
+    // On main the constitution changes only through change requests.
+    let on_main = app.url(&format!("/api/v1/documents/{first_id}"));
+    let (_, fetched) = call(&ada, Method::GET, &on_main, None).await;
+    assert_eq!(fetched["protected"], true);
+    for (method, url, payload) in [
+        (Method::PUT, format!("{on_main}/content"), Some(json!({ "content": "rewritten" }))),
+        (Method::PATCH, on_main.clone(), Some(json!({ "title": "Rules" }))),
+        (Method::DELETE, on_main.clone(), None),
+        (Method::POST, app.url(&format!("/api/v1/projects/{id}/documents")), Some(body.clone())),
+    ] {
+        let (status, answer) = call(&ada, method.clone(), &url, payload).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {url}: {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains("change request"), "{answer}");
+    }
+
+    // On a branch it is a document like the others, and still the only one.
+    call(&ada, Method::POST, &app.url(&format!("/api/v1/projects/{id}/branches")), Some(json!({ "name": "draft" })))
+        .await;
+    let tree_url = app.url(&format!("/api/v1/projects/{id}/documents?branch=draft"));
     let (status, answer) = call(&ada, Method::POST, &tree_url, Some(body.clone())).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
-
-    let first = app.constitution(&ada, &project).await;
-    let first_url = app.url(&format!("/api/v1/documents/{}", first["id"].as_str().unwrap()));
-    call(&ada, Method::DELETE, &first_url, None).await;
+    let first_url = app.url(&format!("/api/v1/documents/{first_id}?branch=draft"));
+    let (status, _) = call(&ada, Method::DELETE, &first_url, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = call(&ada, Method::POST, &tree_url, Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "with the old one in the trash a new one may be written");
-    let (status, _) = call(&ada, Method::POST, &format!("{first_url}/restore"), None).await;
+    let restore = app.url(&format!("/api/v1/documents/{first_id}/restore?branch=draft"));
+    let (status, _) = call(&ada, Method::POST, &restore, None).await;
     assert_eq!(status, StatusCode::CONFLICT, "but the old one can't come back beside it");
 }
 
