@@ -65,6 +65,8 @@ pub struct ChangeRequest {
     pub approved: bool,
     pub documents: Vec<DocumentChange>,
     pub conflicts: Vec<ConflictView>,
+    /// Other open change requests touching the same sections, before either merges.
+    pub overlaps: Vec<Overlap>,
     pub comments: Vec<Comment>,
 }
 
@@ -96,6 +98,66 @@ pub struct DocumentChange {
     pub lines_removed: usize,
     /// Line changes from the text at the fork to the source's text.
     pub diff: Vec<LineChange>,
+    /// The same change by heading section: the requirement-level summary until
+    /// requirements have IDs of their own.
+    pub sections: SectionChanges,
+}
+
+/// Sections (by heading) a change added, modified or removed. `""` is the text before
+/// the first heading.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SectionChanges {
+    pub added: Vec<String>,
+    pub modified: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl SectionChanges {
+    fn between(old: &str, new: &str) -> SectionChanges {
+        // Repeated headings are told apart by their order: "Notes", "Notes (2)".
+        fn keyed(text: &str) -> Vec<(String, String)> {
+            let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            crate::markdown::sections(text)
+                .into_iter()
+                .map(|(heading, body)| {
+                    let count = seen.entry(heading.clone()).or_insert(0);
+                    *count += 1;
+                    let key = if *count == 1 { heading } else { format!("{heading} ({count})") };
+                    (key, body)
+                })
+                .collect()
+        }
+        let (before, after) = (keyed(old), keyed(new));
+        let find =
+            |list: &[(String, String)], key: &str| list.iter().find(|(k, _)| k == key).map(|(_, body)| body.clone());
+        let mut changes = SectionChanges::default();
+        for (key, body) in &after {
+            match find(&before, key) {
+                None => changes.added.push(key.clone()),
+                Some(old_body) if old_body != *body => changes.modified.push(key.clone()),
+                Some(_) => {}
+            }
+        }
+        changes.removed =
+            before.iter().filter(|(key, _)| find(&after, key).is_none()).map(|(key, _)| key.clone()).collect();
+        changes
+    }
+
+    fn touched(&self) -> impl Iterator<Item = &String> {
+        self.added.iter().chain(&self.modified).chain(&self.removed)
+    }
+}
+
+/// Another open change request that touches the same document sections.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Overlap {
+    pub number: i32,
+    pub title: String,
+    pub document_id: Uuid,
+    pub document: String,
+    /// The sections both change; `["(the document itself)"]` when either renames,
+    /// moves or deletes it.
+    pub sections: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -352,6 +414,8 @@ async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<Comparison> 
         }
         let lines_added = diff.iter().map(|change| change.new.len()).sum();
         let lines_removed = diff.iter().map(|change| change.old.len()).sum();
+        let now = if changes.contains(&"deleted") { "" } else { text.as_str() };
+        let sections = SectionChanges::between(&base, now);
         documents.push(DocumentChange {
             document_id: row.document_id,
             title: row.title,
@@ -361,6 +425,7 @@ async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<Comparison> 
             lines_added,
             lines_removed,
             diff,
+            sections,
         });
     }
     Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec() })
@@ -411,6 +476,7 @@ pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> R
     let (required_approvals,): (i32,) =
         sqlx::query_as("SELECT required_approvals FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
     let fresh = approvals.iter().filter(|approval| !approval.stale).count() as i32;
+    let overlaps = overlaps(db, project_id, record.id, &comparison.documents).await?;
     let comments: Vec<Comment> = sqlx::query_as(
         "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
          FROM change_request_comments c JOIN users u ON u.id = c.author_id
@@ -428,8 +494,49 @@ pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> R
         approved: fresh >= required_approvals,
         documents: comparison.documents,
         conflicts: comparison.conflicts,
+        overlaps,
         comments,
     })
+}
+
+/// The other open change requests of the project that touch a document section this
+/// one touches (or the same document, when either changes its place or existence).
+async fn overlaps(db: &PgPool, project_id: Uuid, this: Uuid, documents: &[DocumentChange]) -> Result<Vec<Overlap>> {
+    let others: Vec<(Uuid, i32, String, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, number, title, source_branch_id, target_branch_id FROM change_requests
+         WHERE project_id = $1 AND state = 'open' AND id <> $2 ORDER BY number",
+    )
+    .bind(project_id)
+    .bind(this)
+    .fetch_all(db)
+    .await?;
+    let structural =
+        |change: &DocumentChange| change.changes.iter().any(|c| ["deleted", "renamed", "moved"].contains(c));
+    let mut found = Vec::new();
+    for (_, number, title, source, target) in others {
+        for theirs in compare(db, source, target).await?.documents {
+            let Some(ours) = documents.iter().find(|ours| ours.document_id == theirs.document_id) else { continue };
+            let sections: Vec<String> = if structural(ours) || structural(&theirs) {
+                vec!["(the document itself)".to_owned()]
+            } else {
+                ours.sections
+                    .touched()
+                    .filter(|section| theirs.sections.touched().any(|t| t == *section))
+                    .cloned()
+                    .collect()
+            };
+            if !sections.is_empty() {
+                found.push(Overlap {
+                    number,
+                    title: title.clone(),
+                    document_id: ours.document_id,
+                    document: ours.title.clone(),
+                    sections,
+                });
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Records a review. Reviewers and owners review; nobody approves their own change.
@@ -848,4 +955,23 @@ async fn comment_handler(
     Json(new): Json<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>)> {
     Ok((StatusCode::CREATED, Json(comment(&state.db, &actor, id, number, new).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SectionChanges;
+
+    #[test]
+    fn sections_added_modified_and_removed() {
+        let before = "# Spec\nintro\n## AUTH-001\nold rule\n## AUTH-002\nkept\n## Notes\na\n## Notes\nb\n";
+        let after = "# Spec\nintro\n## AUTH-001\nnew rule\n## AUTH-003\nadded\n## Notes\na\n## Notes\nB\n";
+        assert_eq!(
+            SectionChanges::between(before, after),
+            SectionChanges {
+                added: vec!["AUTH-003".into()],
+                modified: vec!["AUTH-001".into(), "Notes (2)".into()],
+                removed: vec!["AUTH-002".into()],
+            }
+        );
+    }
 }

@@ -25,6 +25,43 @@ pub fn render(markdown: &str) -> String {
     sanitizer().clean(&html).to_string()
 }
 
+/// A document cut at its headings: each section's heading text (`""` before the first
+/// heading) and its lines up to the next heading. Lines in fenced code blocks are never
+/// headings.
+pub fn sections(markdown: &str) -> Vec<(String, String)> {
+    let mut sections = vec![(String::new(), String::new())];
+    let mut fence: Option<&str> = None;
+    for line in markdown.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(marker) = fence {
+            if trimmed.starts_with(marker) {
+                fence = None;
+            }
+        } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fence = Some(&trimmed[..3]);
+        } else if let Some(heading) = heading_text(trimmed) {
+            sections.push((heading, String::new()));
+        }
+        if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+        }
+    }
+    if sections.len() > 1 && sections[0].1.trim().is_empty() {
+        sections.remove(0);
+    }
+    sections
+}
+
+/// The text of an ATX heading line (`## Title ##` gives `Title`), if it is one.
+fn heading_text(line: &str) -> Option<String> {
+    let level = line.chars().take_while(|c| *c == '#').count();
+    let rest = &line[level..];
+    if !(1..=6).contains(&level) || !(rest.starts_with(' ') || rest.trim().is_empty()) {
+        return None;
+    }
+    Some(rest.trim().trim_end_matches('#').trim().to_owned())
+}
+
 /// A heading's anchor: its text, lowercased, with runs of other characters as dashes.
 pub fn slug(text: &str) -> String {
     slugify(text, char::is_alphanumeric, usize::MAX).unwrap_or_else(|| "section".to_owned())
@@ -238,6 +275,17 @@ mod tests {
         for needle in ["<iframe", "<form", "type=\"text\"", "<style"] {
             assert!(!lower.contains(needle), "{needle} survived: {html}");
         }
+    }
+
+    #[test]
+    fn sections_follow_headings_outside_code_fences() {
+        let text = "Intro\n# Login\nbody\n```\n# not a heading\n```\n## AUTH-001: Lockout ##\nrule\n#hashtag\n";
+        let cut = sections(text);
+        let headings: Vec<&str> = cut.iter().map(|(heading, _)| heading.as_str()).collect();
+        assert_eq!(headings, vec!["", "Login", "AUTH-001: Lockout"]);
+        assert_eq!(cut[1].1, "# Login\nbody\n```\n# not a heading\n```\n");
+        assert_eq!(cut.iter().map(|(_, body)| body.as_str()).collect::<String>(), text, "nothing is lost");
+        assert_eq!(sections("# Only\n").len(), 1, "no empty preamble");
     }
 
     #[test]

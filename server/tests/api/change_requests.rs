@@ -464,3 +464,36 @@ async fn a_protected_main_changes_only_through_change_requests(db: PgPool) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(s.text(&s.login, "main").await, "# Login\n\nReviewed.\n");
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn change_requests_touching_the_same_section_see_each_other(db: PgPool) {
+    let s = setup(db).await;
+    let spec = "# Login\n\n## AUTH-001: Lockout\n\nAfter 5 failures.\n\n## AUTH-002: Sessions\n\nIdle expiry.\n";
+    s.write(&s.login, "main", spec).await;
+    let branches = s.url("/branches");
+    call(&s.ada, Method::DELETE, &format!("{branches}/draft"), None).await;
+    for name in ["draft", "other", "elsewhere"] {
+        call(&s.ada, Method::POST, &branches, Some(json!({ "name": name }))).await;
+    }
+    s.write(&s.login, "draft", &spec.replace("After 5 failures.", "After 3 failures.")).await;
+    s.write(&s.login, "other", &spec.replace("After 5 failures.", "After 10 failures, for an hour.")).await;
+    s.write(&s.login, "elsewhere", &spec.replace("Idle expiry.", "Idle expiry after 7 days.")).await;
+    let first = s.open().await;
+    let opened = s.url("/change-requests");
+    let open_from = |source: &'static str| {
+        let body = json!({ "source": source, "target": "main", "title": format!("From {source}") });
+        call(&s.ada, Method::POST, &opened, Some(body))
+    };
+    let (_, second) = open_from("other").await;
+    open_from("elsewhere").await;
+
+    let view = s.view(first).await;
+    assert_eq!(change(&view, "Login")["sections"]["modified"], json!(["AUTH-001: Lockout"]));
+    assert_eq!(
+        view["overlaps"],
+        json!([{ "number": second["number"], "title": "From other", "document_id": s.login, "document": "Login", "sections": ["AUTH-001: Lockout"] }]),
+        "the change to AUTH-002 elsewhere does not overlap"
+    );
+    let other = s.view(second["number"].as_i64().unwrap()).await;
+    assert_eq!(other["overlaps"][0]["number"], first, "both show it");
+}
