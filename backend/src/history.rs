@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
+use crate::branches::NewBranch;
+use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
 use crate::documents::BranchQuery;
 use crate::error::{Error, Result};
@@ -236,12 +238,96 @@ pub async fn diff(db: &PgPool, actor: &Actor, document_id: Uuid, query: DiffQuer
     Ok(DocumentDiff { document_id, from, to, changes: merge::line_changes(&old, &new) })
 }
 
+/// Brings a branch back to a version as a forward change, never by rewriting history:
+/// a new branch from the version's branch with every document as it stood at the
+/// version, and a change request to merge it (reviewed like any other).
+pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, reference: &str) -> Result<Created> {
+    let db = &state.db;
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let version = resolve_version(db, project_id, reference).await?;
+    let base_name = format!("restore/v{}", version.number);
+    let mut name = base_name.clone();
+    for n in 2.. {
+        if branches::resolve(db, project_id, &name).await.is_err() {
+            break;
+        }
+        name = format!("{base_name}-{n}");
+    }
+    let branch =
+        branches::create(db, actor, project_id, NewBranch { name: name.clone(), from: Some(version.branch.clone()) })
+            .await?;
+    let documents: Vec<(Uuid, String, Option<Uuid>, i32, bool, String)> = sqlx::query_as(
+        "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
+    )
+    .bind(version.id)
+    .fetch_all(db)
+    .await?;
+    for (document_id, title, parent_id, position, deleted, text) in &documents {
+        content::replace(
+            &state.collab,
+            DocKey { branch_id: branch.id, document_id: *document_id },
+            text,
+            actor.user_id,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE branch_documents SET title = $3, parent_id = $4, position = $5,
+                 deleted_at = CASE WHEN $6 THEN coalesce(deleted_at, now()) END
+             WHERE branch_id = $1 AND document_id = $2",
+        )
+        .bind(branch.id)
+        .bind(document_id)
+        .bind(title)
+        .bind(parent_id)
+        .bind(position)
+        .bind(deleted)
+        .execute(db)
+        .await?;
+    }
+    // What was written after the version goes.
+    let kept: Vec<Uuid> = documents.iter().map(|(id, ..)| *id).collect();
+    sqlx::query(
+        "UPDATE branch_documents SET deleted_at = coalesce(deleted_at, now())
+         WHERE branch_id = $1 AND NOT (document_id = ANY($2))",
+    )
+    .bind(branch.id)
+    .bind(&kept)
+    .execute(db)
+    .await?;
+    let summary = format!("proposed restoring {} to version {}", version.branch, version.number);
+    audit::record(db, Entry::project(project_id, actor, "version.restore", ("version", version.id), summary)).await?;
+    let proposal = NewChangeRequest {
+        source: name,
+        target: version.branch.clone(),
+        title: format!("Restore version {}: {}", version.number, version.message),
+        description: Some(format!(
+            "Brings every document of `{}` back to version {}. Merging records a new version; history is unchanged.",
+            version.branch, version.number
+        )),
+    };
+    change_requests::create(db, actor, project_id, proposal).await
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_handler))
         .routes(routes!(tag_handler))
         .routes(routes!(at_handler))
         .routes(routes!(diff_handler))
+        .routes(routes!(restore_handler))
+}
+
+/// Propose bringing the version's branch back to it: opens a change request.
+#[utoipa::path(post, path = "/projects/{id}/versions/{version}/restore", tag = "history",
+    params(("id" = Uuid, Path), ("version" = String, Path, description = "version id or tag")),
+    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+async fn restore_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, version)): Path<(Uuid, String)>,
+) -> Result<(StatusCode, Json<Created>)> {
+    Ok((StatusCode::CREATED, Json(restore(&state, &actor, id, &version).await?)))
 }
 
 /// The branch's versions (one per merge), newest first.

@@ -497,3 +497,41 @@ async fn change_requests_touching_the_same_section_see_each_other(db: PgPool) {
     let other = s.view(second["number"].as_i64().unwrap()).await;
     assert_eq!(other["overlaps"][0]["number"], first, "both show it");
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn restoring_a_version_proposes_a_forward_change(db: PgPool) {
+    let s = setup(db).await;
+    s.five_lines().await;
+    s.write(&s.login, "draft", "line 1\nLINE 2\nline 3\nline 4\nline 5\n").await;
+    let first = s.open().await;
+    s.approve(first).await;
+    let (_, merged) = s.merge(first).await;
+    let version = merged["version"]["id"].as_str().unwrap().to_owned();
+    let version_text = s.text(&s.login, "main").await;
+    // Later work on main: a rewrite and a new document.
+    let settings = s.url("/settings");
+    call(&s.ada, Method::PATCH, &settings, Some(json!({ "required_approvals": 1 }))).await;
+    s.write(&s.login, "main", "rewritten entirely\n").await;
+    let later = s.app.document(&s.ada, &json!({ "id": s.id }), "Later", None).await;
+
+    let restore = s.url(&format!("/versions/{version}/restore"));
+    let (status, created) = call(&s.ada, Method::POST, &restore, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let number = created["number"].as_i64().unwrap();
+    let view = s.view(number).await;
+    assert_eq!(view["target"], "main");
+    assert!(view["title"].as_str().unwrap().starts_with("Restore version 1"), "{}", view["title"]);
+    assert_eq!(change(&view, "Login")["changes"], json!(["modified"]));
+    assert_eq!(change(&view, "Later")["changes"], json!(["deleted"]));
+    assert_eq!(s.text(&s.login, "main").await, "rewritten entirely\n", "nothing changes until it is merged");
+
+    s.approve(number).await;
+    let (status, merged) = s.merge(number).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(merged["version"]["number"], 2, "a new version; version 1 stays as it was");
+    assert_eq!(s.text(&s.login, "main").await, version_text);
+    let (_, tree) = call(&s.ada, Method::GET, &s.url("/documents"), None).await;
+    assert!(!tree.as_array().unwrap().iter().any(|doc| doc["id"] == later["id"]), "the later document is in the trash");
+    let (status, _) = call(&s.ada, Method::POST, &s.url("/versions/nope/restore"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -163,6 +163,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/documents/{id}/at/{version}"),
         ("get", "/api/v1/documents/{id}/diff"),
         ("patch", "/api/v1/projects/{id}/settings"),
+        ("post", "/api/v1/projects/{id}/versions/{version}/restore"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
