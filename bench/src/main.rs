@@ -13,6 +13,9 @@
 //! need no CRDT work of their own and the figure is the server's fan-out latency.
 //! `join`: a document of `join-bytes` is written, then fresh clients join it cold and
 //! the time to a fully applied sync step 2 is measured.
+//! `merge` (Charter only): `docs` documents of `doc-bytes`, each changed on a branch
+//! (and half of them elsewhere on main too); the time to compute the change request's
+//! view and to merge it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +49,7 @@ struct Args {
     seconds: u64,
     server_pid: Option<u32>,
     join_bytes: usize,
+    doc_bytes: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -74,6 +78,7 @@ fn parse_args() -> Result<Args> {
         seconds: number("seconds", "20")? as u64,
         server_pid: values.get("server-pid").map(|pid| pid.parse()).transpose().context("--server-pid")?,
         join_bytes: number("join-bytes", "1048576")? as usize,
+        doc_bytes: number("doc-bytes", "20480")? as usize,
     })
 }
 
@@ -505,12 +510,127 @@ async fn cold_join(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Charter's JSON API with one signed-in user.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}/api/v1{path}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", &self.cookie);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status} {text}");
+        }
+        Ok(if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text)? })
+    }
+}
+
+async fn merge_workload(args: &Args) -> Result<()> {
+    if args.target != Target::Charter {
+        bail!("the merge workload measures Charter's change requests");
+    }
+    use reqwest::Method;
+    let http = reqwest::Client::new();
+    let username = format!("merge{}", std::process::id());
+    let signup = http
+        .post(format!("{}/api/v1/auth/signup", args.url))
+        .header("origin", &args.url)
+        .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
+        .send()
+        .await?;
+    let cookie = signup
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .ok_or_else(|| anyhow!("sign-up failed: {}", signup.status()))?
+        .to_owned();
+    let api = Api { http, base: args.url.clone(), cookie };
+    let project = api.call(Method::POST, "/projects", Some(serde_json::json!({ "name": "Merge benchmark" }))).await?;
+    let id = project["id"].as_str().ok_or_else(|| anyhow!("no project"))?.to_owned();
+    api.call(Method::PATCH, &format!("/projects/{id}/settings"), Some(serde_json::json!({ "required_approvals": 0 })))
+        .await?;
+
+    // Documents of numbered lines, so that edits land on lines of their own.
+    let line_count = args.doc_bytes / 64;
+    let text: String =
+        (0..line_count).map(|n| format!("{n:05} The system SHALL keep this requirement line at 64 bytes.\n")).collect();
+    let mut documents = Vec::new();
+    for n in 0..args.docs {
+        let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": "spec", "content": text });
+        let document = api.call(Method::POST, &format!("/projects/{id}/documents"), Some(body)).await?;
+        documents.push(document["id"].as_str().ok_or_else(|| anyhow!("no document"))?.to_owned());
+    }
+    api.call(Method::POST, &format!("/projects/{id}/branches"), Some(serde_json::json!({ "name": "bench" }))).await?;
+    let third = line_count / 3;
+    for (n, document) in documents.iter().enumerate() {
+        let on_branch = text.replacen(&format!("{third:05} The system"), &format!("{third:05} The branch"), 1);
+        let body = serde_json::json!({ "content": on_branch });
+        api.call(Method::PUT, &format!("/documents/{document}/content?branch=bench"), Some(body)).await?;
+        if n % 2 == 0 {
+            let on_main =
+                text.replacen(&format!("{:05} The system", 2 * third), &format!("{:05} The main", 2 * third), 1);
+            api.call(
+                Method::PUT,
+                &format!("/documents/{document}/content"),
+                Some(serde_json::json!({ "content": on_main })),
+            )
+            .await?;
+        }
+    }
+    let body = serde_json::json!({ "source": "bench", "target": "main", "title": "Benchmark" });
+    let created = api.call(Method::POST, &format!("/projects/{id}/change-requests"), Some(body)).await?;
+    let number = created["number"].as_i64().ok_or_else(|| anyhow!("no change request"))?;
+
+    let mut views = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let view = api.call(Method::GET, &format!("/projects/{id}/change-requests/{number}"), None).await?;
+        views.push(started.elapsed().as_secs_f64() * 1000.0);
+        let changed = view["documents"].as_array().map_or(0, Vec::len);
+        if changed != args.docs {
+            bail!("the view lists {changed} changed documents, not {}", args.docs);
+        }
+    }
+    views.sort_by(|a, b| a.total_cmp(b));
+    let started = Instant::now();
+    api.call(Method::POST, &format!("/projects/{id}/change-requests/{number}/merge"), Some(serde_json::json!({})))
+        .await?;
+    let merge = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "| Charter | {} documents × {:.0} KB, half changed on both sides | {:.0} | {:.0} |",
+        args.docs,
+        args.doc_bytes as f64 / 1024.0,
+        views[1],
+        merge
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = parse_args()?;
     match args.workload.as_str() {
         "fanout" => fanout(&args).await,
         "join" => cold_join(&args).await,
-        other => bail!("unknown workload {other}: fanout or join"),
+        "merge" => merge_workload(&args).await,
+        other => bail!("unknown workload {other}: fanout, join or merge"),
     }
 }
