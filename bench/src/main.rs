@@ -112,23 +112,7 @@ async fn endpoints(args: &Args, count: usize, prefix: &str) -> Result<Vec<Endpoi
             .collect());
     }
     let http = reqwest::Client::new();
-    let username = format!("bench{}", run % 1_000_000_000);
-    let signup = http
-        .post(format!("{}/api/v1/auth/signup", args.url))
-        .header("origin", &args.url)
-        .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
-        .send()
-        .await?;
-    if !signup.status().is_success() {
-        bail!("sign-up failed: {}", signup.text().await?);
-    }
-    let cookie = signup
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .ok_or_else(|| anyhow!("no session cookie"))?
-        .to_owned();
+    let cookie = sign_up(&http, &args.url, &format!("bench{}", run % 1_000_000_000)).await?;
     let post = |path: String, body: serde_json::Value| {
         http.post(format!("{}/api/v1{path}", args.url))
             .header("origin", &args.url)
@@ -153,6 +137,26 @@ async fn endpoints(args: &Args, count: usize, prefix: &str) -> Result<Vec<Endpoi
         });
     }
     Ok(endpoints)
+}
+
+/// Signs up a fresh Charter account; returns its session cookie.
+async fn sign_up(http: &reqwest::Client, base: &str, username: &str) -> Result<String> {
+    let signup = http
+        .post(format!("{base}/api/v1/auth/signup"))
+        .header("origin", base)
+        .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
+        .send()
+        .await?;
+    if !signup.status().is_success() {
+        bail!("sign-up failed: {}", signup.text().await?);
+    }
+    signup
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no session cookie"))
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -548,20 +552,7 @@ async fn merge_workload(args: &Args) -> Result<()> {
     }
     use reqwest::Method;
     let http = reqwest::Client::new();
-    let username = format!("merge{}", std::process::id());
-    let signup = http
-        .post(format!("{}/api/v1/auth/signup", args.url))
-        .header("origin", &args.url)
-        .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
-        .send()
-        .await?;
-    let cookie = signup
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .ok_or_else(|| anyhow!("sign-up failed: {}", signup.status()))?
-        .to_owned();
+    let cookie = sign_up(&http, &args.url, &format!("merge{}", std::process::id())).await?;
     let api = Api { http, base: args.url.clone(), cookie };
     let project = api.call(Method::POST, "/projects", Some(serde_json::json!({ "name": "Merge benchmark" }))).await?;
     let id = project["id"].as_str().ok_or_else(|| anyhow!("no project"))?.to_owned();
