@@ -95,7 +95,7 @@ pub fn Time(at: DateTime<Utc>) -> impl IntoView {
 }
 
 /// Percent-encodes everything but unreserved characters and `/`.
-fn urlencode(text: &str) -> String {
+pub fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),

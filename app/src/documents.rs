@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::account::{Auth, UserInfo};
 use crate::components::{user_color, EmptyState, ErrorView, FormError, Loading, Time};
 use crate::error::AppError;
-use crate::projects::ProjectCtx;
+use crate::projects::{on_branch, ProjectCtx};
 
 /// Document kinds as the page offers them: value and label.
 pub const KINDS: [(&str, &str); 4] =
@@ -61,10 +61,6 @@ impl From<charter_backend::documents::Document> for DocView {
     }
 }
 
-/// The pages work on `main`; branch views come with change requests.
-#[cfg(feature = "ssr")]
-const MAIN: &str = charter_backend::branches::MAIN;
-
 /// An optional id from a form: empty means none.
 #[cfg(feature = "ssr")]
 fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError> {
@@ -72,10 +68,10 @@ fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError>
 }
 
 #[server]
-pub async fn project_tree(slug: String, deleted: bool) -> Result<Vec<TreeNode>, AppError> {
+pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result<Vec<TreeNode>, AppError> {
     use charter_backend::documents::{self, TreeQuery};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted, branch: None }).await?;
+    let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted, branch: Some(branch) }).await?;
     Ok(entries
         .into_iter()
         .map(|entry| TreeNode {
@@ -89,10 +85,10 @@ pub async fn project_tree(slug: String, deleted: bool) -> Result<Vec<TreeNode>, 
 }
 
 #[server]
-pub async fn document_view(id: String) -> Result<DocView, AppError> {
+pub async fn document_view(id: String, branch: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::get(&state.db, &actor, id, MAIN).await?.into())
+    Ok(charter_backend::documents::get(&state.db, &actor, id, &branch).await?.into())
 }
 
 #[server]
@@ -101,50 +97,51 @@ pub async fn create_document(
     title: String,
     kind: String,
     parent_id: Option<String>,
+    branch: String,
 ) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, Kind, NewDocument};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let kind = Kind::try_from(kind).map_err(AppError::Invalid)?;
     let parent_id = optional_id(parent_id, "parent document")?;
     let new = NewDocument { title, kind, parent_id, content: None };
-    let document = documents::create(&state.db, &actor, project.id, new, MAIN).await?;
-    leptos_axum::redirect(&format!("/p/{slug}/doc/{}", document.id));
+    let document = documents::create(&state.db, &actor, project.id, new, &branch).await?;
+    leptos_axum::redirect(&on_branch(&format!("/p/{slug}/doc/{}", document.id), &branch));
     Ok(document.into())
 }
 
 #[server]
-pub async fn rename_document(id: String, title: String) -> Result<DocView, AppError> {
+pub async fn rename_document(id: String, title: String, branch: String) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, DocumentPatch};
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
     let patch = DocumentPatch { title: Some(title), ..DocumentPatch::default() };
-    Ok(documents::update(&state.db, &actor, id, patch, MAIN).await?.into())
+    Ok(documents::update(&state.db, &actor, id, patch, &branch).await?.into())
 }
 
 #[server]
-pub async fn move_document(id: String, parent_id: Option<String>) -> Result<DocView, AppError> {
+pub async fn move_document(id: String, parent_id: Option<String>, branch: String) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, DocumentPatch};
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
     let parent_id = optional_id(parent_id, "parent document")?;
     let patch = DocumentPatch { parent_id: Some(parent_id), ..DocumentPatch::default() };
-    Ok(documents::update(&state.db, &actor, id, patch, MAIN).await?.into())
+    Ok(documents::update(&state.db, &actor, id, patch, &branch).await?.into())
 }
 
 #[server]
-pub async fn delete_document(slug: String, id: String) -> Result<(), AppError> {
+pub async fn delete_document(slug: String, id: String, branch: String) -> Result<(), AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    charter_backend::documents::delete(&state.db, &actor, id, MAIN).await?;
-    leptos_axum::redirect(&format!("/p/{slug}/trash"));
+    charter_backend::documents::delete(&state.db, &actor, id, &branch).await?;
+    leptos_axum::redirect(&on_branch(&format!("/p/{slug}/trash"), &branch));
     Ok(())
 }
 
 #[server]
-pub async fn restore_document(id: String) -> Result<DocView, AppError> {
+pub async fn restore_document(id: String, branch: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::restore(&state.db, &actor, id, MAIN).await?.into())
+    Ok(charter_backend::documents::restore(&state.db, &actor, id, &branch).await?.into())
 }
 
 /// Children by parent, each list in tree order.
@@ -156,15 +153,20 @@ fn children_of(nodes: &[TreeNode]) -> HashMap<Option<Uuid>, Vec<&TreeNode>> {
     children
 }
 
-fn tree_level(children: &HashMap<Option<Uuid>, Vec<&TreeNode>>, parent: Option<Uuid>, slug: &str) -> AnyView {
+fn tree_level(
+    children: &HashMap<Option<Uuid>, Vec<&TreeNode>>,
+    parent: Option<Uuid>,
+    slug: &str,
+    branch: &str,
+) -> AnyView {
     let Some(nodes) = children.get(&parent) else {
         return ().into_any();
     };
     let items = nodes
         .iter()
         .map(|node| {
-            let below = tree_level(children, Some(node.id), slug);
-            let href = format!("/p/{slug}/doc/{}", node.id);
+            let below = tree_level(children, Some(node.id), slug, branch);
+            let href = on_branch(&format!("/p/{slug}/doc/{}", node.id), branch);
             let class = format!("kind-{}", node.kind);
             let title = node.title.clone();
             view! {
@@ -189,7 +191,7 @@ pub fn DocumentTree() -> impl IntoView {
             {move || Suspend::new(async move {
                 match ctx.tree.await {
                     Ok(nodes) if nodes.is_empty() => view! { <p class="muted">"No documents yet."</p> }.into_any(),
-                    Ok(nodes) => tree_level(&children_of(&nodes), None, &ctx.slug.get_untracked()),
+                    Ok(nodes) => tree_level(&children_of(&nodes), None, &ctx.slug.get_untracked(), &ctx.branch.get_untracked()),
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
@@ -244,6 +246,7 @@ pub fn NewDocumentForm() -> impl IntoView {
     view! {
         <ActionForm action=create attr:class="stack">
             <input type="hidden" name="slug" value=move || ctx.slug.get() />
+            <input type="hidden" name="branch" value=move || ctx.branch.get() />
             <label>"Title" <input name="title" required maxlength="200" placeholder="User login" /></label>
             <label>"Kind"
                 <select name="kind">
@@ -275,8 +278,8 @@ pub fn DocumentPage() -> impl IntoView {
     let delete = ServerAction::<DeleteDocument>::new();
     let restore = ServerAction::<RestoreDocument>::new();
     let document = Resource::new(
-        move || (id.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
-        |(id, ..)| document_view(id),
+        move || (id.get(), ctx.branch.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
+        |(id, branch, ..)| document_view(id, branch),
     );
     // The tree shows titles and places: reload it after anything that changes them.
     Effect::new(move |_| {
@@ -299,6 +302,9 @@ pub fn DocumentPage() -> impl IntoView {
                         let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
                         let (title, title_field) = (doc.title.clone(), doc.title.clone());
                         let (parent_id, this_id, slug) = (doc.parent_id, doc.id, project.slug.clone());
+                        let branch = ctx.branch.get_untracked();
+                        let (branch_restore, branch_rename, branch_move, branch_delete) =
+                            (branch.clone(), branch.clone(), branch.clone(), branch.clone());
                         let can_restore = project.role.can_write();
                         view! {
                             <Title text=title.clone() />
@@ -316,6 +322,7 @@ pub fn DocumentPage() -> impl IntoView {
                                         {can_restore.then(|| view! {
                                             <ActionForm action=restore attr:class="inline">
                                                 <input type="hidden" name="id" value=id_restore />
+                                                <input type="hidden" name="branch" value=branch_restore />
                                                 <button type="submit">"Restore"</button>
                                             </ActionForm>
                                         })}
@@ -327,19 +334,21 @@ pub fn DocumentPage() -> impl IntoView {
                                         <p>"This document changes only through reviewed change requests, so it is read-only here."</p>
                                     </div>
                                 })}
-                                <CollabEditor document=this_id read_only=!writable user html=doc.html.clone() />
+                                <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=doc.html.clone() />
                                 {writable.then(|| view! {
                                     <details class="document-settings">
                                         <summary>"Rename, move or delete"</summary>
                                         <div class="settings-grid">
                                             <ActionForm action=rename attr:class="stack">
                                                 <input type="hidden" name="id" value=id_rename />
+                                                <input type="hidden" name="branch" value=branch_rename />
                                                 <label>"Title" <input name="title" value=title_field required maxlength="200" /></label>
                                                 <FormError result=rename.value().into() />
                                                 <button type="submit">"Rename"</button>
                                             </ActionForm>
                                             <ActionForm action=move_to attr:class="stack">
                                                 <input type="hidden" name="id" value=id_move />
+                                                <input type="hidden" name="branch" value=branch_move />
                                                 <label>"Under" <ParentSelect nodes=nodes.clone() exclude=Some(this_id) selected=parent_id /></label>
                                                 <FormError result=move_to.value().into() />
                                                 <button type="submit">"Move"</button>
@@ -347,6 +356,7 @@ pub fn DocumentPage() -> impl IntoView {
                                             <ActionForm action=delete attr:class="stack">
                                                 <input type="hidden" name="slug" value=slug />
                                                 <input type="hidden" name="id" value=id_delete />
+                                                <input type="hidden" name="branch" value=branch_delete />
                                                 <p class="muted">"Deleting moves this document and those under it to the trash."</p>
                                                 <FormError result=delete.value().into() />
                                                 <button type="submit" class="danger">"Delete"</button>
@@ -369,10 +379,10 @@ pub fn DocumentPage() -> impl IntoView {
 /// into it after hydration and fills in the connection state, the people present and
 /// the live preview; until then it shows the server-rendered preview.
 #[component]
-fn CollabEditor(document: Uuid, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
+fn CollabEditor(document: Uuid, branch: String, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
     view! {
         <section class="collab" aria-label="Editor" data-collab-editor=""
-            data-document=document.to_string() data-branch="main" data-readonly=read_only.to_string()
+            data-document=document.to_string() data-branch=branch data-readonly=read_only.to_string()
             data-user=user.username data-color=user_color(user.id)>
             <div class="collab-bar">
                 <span class="collab-status" data-collab-status="connecting" role="status" aria-live="polite">"Connecting…"</span>
@@ -393,8 +403,8 @@ pub fn TrashPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let restore = ServerAction::<RestoreDocument>::new();
     let deleted = Resource::new(
-        move || (ctx.slug.get(), ctx.changed.get(), restore.version().get()),
-        |(slug, ..)| project_tree(slug, true),
+        move || (ctx.slug.get(), ctx.branch.get(), ctx.changed.get(), restore.version().get()),
+        |(slug, branch, ..)| project_tree(slug, true, branch),
     );
     Effect::new(move |_| {
         if restore.version().get() > 0 {
@@ -416,12 +426,13 @@ pub fn TrashPage() -> impl IntoView {
                         <ul class="card-list">
                             {nodes.into_iter().map(|node| view! {
                                 <li class="card">
-                                    <A href=format!("/p/{}/doc/{}", ctx.slug.get_untracked(), node.id)>{node.title.clone()}</A>
+                                    <A href=on_branch(&format!("/p/{}/doc/{}", ctx.slug.get_untracked(), node.id), &ctx.branch.get_untracked())>{node.title.clone()}</A>
                                     <span class=format!("badge kind-{}", node.kind)>{node.kind.clone()}</span>
                                     {node.deleted_at.map(|at| view! { <small class="muted">"Deleted " <Time at /></small> })}
                                     {can_write.then(|| view! {
                                         <ActionForm action=restore attr:class="inline">
                                             <input type="hidden" name="id" value=node.id.to_string() />
+                                            <input type="hidden" name="branch" value=ctx.branch.get_untracked() />
                                             <button type="submit">"Restore"</button>
                                         </ActionForm>
                                     })}

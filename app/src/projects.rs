@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -89,6 +89,37 @@ pub(crate) async fn resolve(
     Ok((state, actor, project))
 }
 
+/// A project page's address on a branch: `main` needs no mention.
+pub fn on_branch(path: &str, branch: &str) -> String {
+    if branch == "main" {
+        path.to_owned()
+    } else {
+        format!("{path}?branch={}", crate::components::urlencode(branch))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BranchInfo {
+    pub name: String,
+    pub from: Option<String>,
+}
+
+#[server]
+pub async fn project_branches(slug: String) -> Result<Vec<BranchInfo>, AppError> {
+    let (state, actor, project) = resolve(&slug).await?;
+    let branches = charter_backend::branches::list(&state.db, &actor, project.id).await?;
+    Ok(branches.into_iter().map(|branch| BranchInfo { name: branch.name, from: branch.from }).collect())
+}
+
+#[server]
+pub async fn create_branch(slug: String, name: String, from: String) -> Result<BranchInfo, AppError> {
+    use charter_backend::branches::{self, NewBranch};
+    let (state, actor, project) = resolve(&slug).await?;
+    let branch = branches::create(&state.db, &actor, project.id, NewBranch { name, from: Some(from) }).await?;
+    leptos_axum::redirect(&on_branch(&format!("/p/{slug}"), &branch.name));
+    Ok(BranchInfo { name: branch.name, from: branch.from })
+}
+
 #[server]
 pub async fn list_projects() -> Result<Vec<ProjectInfo>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
@@ -163,6 +194,8 @@ pub fn ProjectListPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct ProjectCtx {
     pub slug: Memo<String>,
+    /// The branch the pages show, from `?branch=` (`main` without one).
+    pub branch: Memo<String>,
     pub project: Resource<Result<ProjectInfo, AppError>>,
     pub tree: Resource<Result<Vec<TreeNode>, AppError>>,
     pub changed: RwSignal<u32>,
@@ -178,12 +211,18 @@ impl ProjectCtx {
 #[component]
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
+    let branch = Memo::new(move |_| {
+        query.read().get("branch").filter(|branch| !branch.is_empty()).unwrap_or_else(|| "main".into())
+    });
     let changed = RwSignal::new(0u32);
     let project = Resource::new(move || slug.get(), project_by_slug);
-    let tree =
-        Resource::new(move || (slug.get(), changed.get()), |(slug, _)| crate::documents::project_tree(slug, false));
-    provide_context(ProjectCtx { slug, project, tree, changed });
+    let tree = Resource::new(
+        move || (slug.get(), branch.get(), changed.get()),
+        |(slug, branch, _)| crate::documents::project_tree(slug, false, branch),
+    );
+    provide_context(ProjectCtx { slug, branch, project, tree, changed });
 
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
@@ -205,6 +244,7 @@ pub fn ProjectPage() -> impl IntoView {
 
 #[component]
 fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
     let base = format!("/p/{}", project.slug);
     view! {
         <aside class="sidebar" aria-label="Project">
@@ -212,15 +252,65 @@ fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
                 <A href=base.clone() attr:class="project-name">{project.name.clone()}</A>
                 <span class="badge">{project.role.as_str()}</span>
             </div>
+            <BranchSwitcher can_write=project.role.can_write() />
             <nav aria-label="Documents">
                 <DocumentTree />
             </nav>
             <nav class="sidebar-links" aria-label="Project pages">
                 <A href=format!("{base}/activity")>"Activity"</A>
                 <A href=format!("{base}/members")>"Members"</A>
-                <A href=format!("{base}/trash")>"Trash"</A>
+                <A href=move || on_branch(&format!("{}/trash", base), &ctx.branch.get())>"Trash"</A>
             </nav>
         </aside>
+    }
+}
+
+/// Which branch the project pages show, and a way to make a new one from it.
+#[component]
+fn BranchSwitcher(can_write: bool) -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let create = ServerAction::<CreateBranch>::new();
+    let branches = Resource::new(move || (ctx.slug.get(), create.version().get()), |(slug, _)| project_branches(slug));
+    let navigate = leptos_router::hooks::use_navigate();
+    let location = leptos_router::hooks::use_location();
+    let switch = move |ev: leptos::ev::Event| {
+        let path = location.pathname.get_untracked();
+        navigate(&on_branch(&path, &event_target_value(&ev)), Default::default());
+    };
+    view! {
+        <div class="branch-switcher">
+            <label>"Branch"
+                <Transition fallback=|| view! { <select disabled=true></select> }>
+                    {move || Suspend::new({
+                        let switch = switch.clone();
+                        async move {
+                            let current = ctx.branch.get();
+                            let names: Vec<String> = branches.await.unwrap_or_default().into_iter().map(|branch| branch.name).collect();
+                            view! {
+                                <select name="branch" on:change=switch>
+                                    {names.into_iter().map(|name| {
+                                        let selected = name == current;
+                                        view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
+                                    }).collect_view()}
+                                </select>
+                            }
+                        }
+                    })}
+                </Transition>
+            </label>
+            {can_write.then(|| view! {
+                <details class="new-branch">
+                    <summary>"New branch"</summary>
+                    <ActionForm action=create attr:class="stack">
+                        <input type="hidden" name="slug" value=move || ctx.slug.get() />
+                        <input type="hidden" name="from" value=move || ctx.branch.get() />
+                        <label>"Name" <input name="name" required maxlength="100" placeholder="draft/login" /></label>
+                        <FormError result=create.value().into() />
+                        <button type="submit" class="small">"Create from " {move || ctx.branch.get()}</button>
+                    </ActionForm>
+                </details>
+            })}
+        </div>
     }
 }
 

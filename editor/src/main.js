@@ -168,16 +168,23 @@ function mount(root) {
   };
 }
 
+/** The editors on the page, by element: which document and branch each shows. */
 const mounted = new Map();
 
-/** Mounts new frames and tears down the ones that left the page. */
+const identity = (root) => `${root.dataset.document}\n${root.dataset.branch}`;
+
+/** Mounts new frames, remounts frames now showing another document or branch (the
+ * page may reuse an element and change its data), and tears down those that left. */
 function scan() {
   for (const root of document.querySelectorAll("[data-collab-editor]")) {
-    if (!mounted.has(root)) mounted.set(root, mount(root));
+    const current = mounted.get(root);
+    if (current && current.identity === identity(root)) continue;
+    current?.destroy();
+    mounted.set(root, { identity: identity(root), destroy: mount(root) });
   }
-  for (const [root, destroy] of mounted) {
+  for (const [root, editor] of mounted) {
     if (!root.isConnected) {
-      destroy();
+      editor.destroy();
       mounted.delete(root);
     }
   }
@@ -193,7 +200,12 @@ function start() {
       pending = false;
       scan();
     });
-  }).observe(document.body, { childList: true, subtree: true });
+  }).observe(document.body, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["data-document", "data-branch"],
+  });
 }
 
 // Touching the page before it hydrates would break hydration: wait for the app.

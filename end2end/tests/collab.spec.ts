@@ -90,3 +90,20 @@ test("the editor says when it is offline and merges what was typed meanwhile", a
     await server.kill();
   }
 });
+
+test("moving from one document to another edits the one now shown", async ({ browser, baseURL }) => {
+  const page = await person(browser, baseURL, uniqueName("nina"));
+  const { project, spec, url } = await projectWithSpec(page, "First.\n");
+  const second = await api(page, "POST", `/projects/${project.id}/documents`, { title: "Second spec", kind: "spec", content: "Second.\n" });
+  await openEditor(page, url);
+  await page.getByRole("navigation", { name: "Documents" }).getByRole("link", { name: "Second spec" }).click();
+  await expect(page.locator("[data-collab-editor]")).toHaveAttribute("data-document", second.id);
+  await expect(page.locator(".cm-content")).toHaveText("Second.");
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.insertText("Typed here.");
+  await expect(async () => {
+    expect((await api(page, "GET", `/documents/${second.id}`)).content).toBe("Second.\nTyped here.");
+  }).toPass();
+  expect((await api(page, "GET", `/documents/${spec.id}`)).content).toBe("First.\n");
+});
