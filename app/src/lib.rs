@@ -7,6 +7,7 @@
 pub mod account;
 pub mod activity;
 pub mod api_docs;
+pub mod changes;
 pub mod components;
 pub mod documents;
 pub mod error;
@@ -76,6 +77,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("activity") view=activity::ActivityPage />
                         <Route path=path!("members") view=members::MembersPage />
                         <Route path=path!("trash") view=documents::TrashPage />
+                        <Route path=path!("changes") view=changes::ChangesPage />
+                        <Route path=path!("changes/:number") view=changes::ChangePage />
+                        <Route path=path!("history") view=changes::HistoryPage />
                     </ParentRoute>
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage />
                     <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />

@@ -257,6 +257,11 @@ fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
                 <DocumentTree />
             </nav>
             <nav class="sidebar-links" aria-label="Project pages">
+                <A href=format!("{base}/changes")>"Change requests"</A>
+                <A href={
+                    let slug = project.slug.clone();
+                    move || crate::changes::history_path(&slug, &ctx.branch.get())
+                }>"History"</A>
                 <A href=format!("{base}/activity")>"Activity"</A>
                 <A href=format!("{base}/members")>"Members"</A>
                 <A href=move || on_branch(&format!("{}/trash", base), &ctx.branch.get())>"Trash"</A>

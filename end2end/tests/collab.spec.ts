@@ -1,13 +1,6 @@
-import { test, expect, Browser, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 import { OwnServer } from "../support/server.mjs";
-import { api, hydrated, openEditor, projectWithSpec, signUp, uniqueName } from "./support";
-
-async function person(browser: Browser, baseURL: string | undefined, name: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL });
-  const page = await context.newPage();
-  await signUp(page, name);
-  return page;
-}
+import { api, hydrated, openEditor, person, projectWithSpec, signUp, uniqueName } from "./support";
 
 test("two people type in the same spec and see each other's text and cursors", async ({ browser, baseURL }) => {
   const ada = await person(browser, baseURL, uniqueName("ada"));

@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Browser, Page } from "@playwright/test";
 
 /** Waits until the WebAssembly has taken over the server-rendered page. */
 export async function hydrated(page: Page) {
@@ -45,4 +45,12 @@ export async function openEditor(page: Page, url: string) {
   await page.goto(url);
   await hydrated(page);
   await expect(page.locator("[data-collab-status]")).toHaveText("Connected");
+}
+
+/** A new person in a browser context of their own, signed up. */
+export async function person(browser: Browser, baseURL: string | undefined, name: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await signUp(page, name);
+  return page;
 }

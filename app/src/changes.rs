@@ -1,0 +1,538 @@
+//! Change requests in the browser: the list, opening one, and its page with the
+//! per-document changes, conflicts (and their resolution), reviews, discussion and
+//! merging; and the history of versions.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::error::AppError;
+use crate::projects::{on_branch, project_branches, ProjectCtx};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    pub number: i32,
+    pub title: String,
+    pub state: String,
+    pub source: String,
+    pub target: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffLine {
+    /// `-` removed, `+` added.
+    pub sign: char,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangedDocument {
+    pub document_id: Uuid,
+    pub title: String,
+    pub changes: Vec<String>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    pub sections: Vec<String>,
+    pub lines: Vec<DiffLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConflictInfo {
+    pub document_id: Uuid,
+    pub title: String,
+    pub base: String,
+    pub ours: String,
+    pub theirs: String,
+    /// The source's whole text, to edit into the resolution.
+    pub source_text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewInfo {
+    pub user: String,
+    pub approve: bool,
+    pub comment: String,
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommentInfo {
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeDetail {
+    pub summary: ChangeSummary,
+    pub description: String,
+    pub approvals: Vec<(String, bool)>,
+    pub required_approvals: i32,
+    pub approved: bool,
+    pub documents: Vec<ChangedDocument>,
+    pub conflicts: Vec<ConflictInfo>,
+    pub overlaps: Vec<(i32, String, String)>,
+    pub reviews: Vec<ReviewInfo>,
+    pub comments: Vec<CommentInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub number: i32,
+    pub message: String,
+    pub author: String,
+    pub change_request: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(feature = "ssr")]
+fn summary(summary: charter_backend::change_requests::Summary) -> ChangeSummary {
+    ChangeSummary {
+        number: summary.number,
+        title: summary.title,
+        state: summary.state,
+        source: summary.source,
+        target: summary.target,
+        author: summary.author,
+        created_at: summary.created_at,
+    }
+}
+
+#[server]
+pub async fn list_changes(slug: String) -> Result<Vec<ChangeSummary>, AppError> {
+    use charter_backend::change_requests::{self, StateQuery};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let list = change_requests::list(&state.db, &actor, project.id, StateQuery::default()).await?;
+    Ok(list.into_iter().map(summary).collect())
+}
+
+#[server]
+pub async fn open_change(
+    slug: String,
+    source: String,
+    target: String,
+    title: String,
+    description: String,
+) -> Result<i32, AppError> {
+    use charter_backend::change_requests::{self, NewChangeRequest};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let new = NewChangeRequest { source, target, title, description: Some(description) };
+    let created = change_requests::create(&state.db, &actor, project.id, new).await?;
+    leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
+    Ok(created.number)
+}
+
+#[server]
+pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppError> {
+    use charter_backend::change_requests::{self, Verdict};
+    use charter_backend::collab::DocKey;
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let view = change_requests::get(&state.db, &actor, project.id, number).await?;
+    let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
+    let mut conflicts = Vec::new();
+    for conflict in view.conflicts {
+        let mut conn = state.db.acquire().await.map_err(charter_backend::Error::from)?;
+        let key = DocKey { branch_id: source, document_id: conflict.document_id };
+        let source_text = charter_backend::content::read(&mut conn, key).await?;
+        conflicts.push(ConflictInfo {
+            document_id: conflict.document_id,
+            title: conflict.title,
+            base: conflict.base,
+            ours: conflict.ours,
+            theirs: conflict.theirs,
+            source_text,
+        });
+    }
+    Ok(ChangeDetail {
+        summary: summary(view.summary),
+        description: view.description,
+        approvals: view.approvals.into_iter().map(|approval| (approval.user, approval.stale)).collect(),
+        required_approvals: view.required_approvals,
+        approved: view.approved,
+        documents: view
+            .documents
+            .into_iter()
+            .map(|document| ChangedDocument {
+                document_id: document.document_id,
+                title: document.title,
+                changes: document.changes.iter().map(|change| change.to_string()).collect(),
+                lines_added: document.lines_added,
+                lines_removed: document.lines_removed,
+                sections: document
+                    .sections
+                    .added
+                    .iter()
+                    .map(|section| format!("+ {section}"))
+                    .chain(document.sections.modified.iter().map(|section| format!("~ {section}")))
+                    .chain(document.sections.removed.iter().map(|section| format!("− {section}")))
+                    .collect(),
+                lines: document
+                    .diff
+                    .into_iter()
+                    .flat_map(|change| {
+                        let removed = change.old.into_iter().map(|text| DiffLine { sign: '-', text });
+                        removed.chain(change.new.into_iter().map(|text| DiffLine { sign: '+', text }))
+                    })
+                    .collect(),
+            })
+            .collect(),
+        conflicts,
+        overlaps: view.overlaps.into_iter().map(|overlap| (overlap.number, overlap.title, overlap.document)).collect(),
+        reviews: view
+            .reviews
+            .into_iter()
+            .map(|review| ReviewInfo {
+                user: review.user,
+                approve: review.verdict == Verdict::Approve,
+                comment: review.comment,
+                stale: review.stale,
+            })
+            .collect(),
+        comments: view
+            .comments
+            .into_iter()
+            .map(|comment| CommentInfo { author: comment.author, body: comment.body, created_at: comment.created_at })
+            .collect(),
+    })
+}
+
+#[server]
+pub async fn review_change(slug: String, number: i32, verdict: String, comment: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, NewReview, Verdict};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let verdict = if verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
+    change_requests::review(&state.db, &actor, project.id, number, NewReview { verdict, comment: Some(comment) })
+        .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn comment_change(slug: String, number: i32, body: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, NewComment};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let new = NewComment { body, document_id: None, line: None };
+    change_requests::comment(&state.db, &actor, project.id, number, new).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn resolve_change(slug: String, number: i32, document_id: String, content: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, Resolution};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let document_id = crate::ssr::parse_id(&document_id, "document")?;
+    change_requests::resolve(&state, &actor, project.id, number, Resolution { document_id, content }).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn merge_change(slug: String, number: i32, message: String) -> Result<i32, AppError> {
+    use charter_backend::change_requests::{self, MergeRequest};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let merged =
+        change_requests::merge(&state, &actor, project.id, number, MergeRequest { message: Some(message) }).await?;
+    Ok(merged.version.number)
+}
+
+#[server]
+pub async fn project_versions(slug: String, branch: String) -> Result<Vec<VersionInfo>, AppError> {
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let versions = charter_backend::history::list(&state.db, &actor, project.id, &branch).await?;
+    Ok(versions
+        .into_iter()
+        .map(|version| VersionInfo {
+            number: version.number,
+            message: version.message,
+            author: version.author,
+            change_request: version.change_request,
+            created_at: version.created_at,
+        })
+        .collect())
+}
+
+#[component]
+pub fn ChangesPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let open = ServerAction::<OpenChange>::new();
+    let changes = Resource::new(move || (ctx.slug.get(), open.version().get()), |(slug, _)| list_changes(slug));
+    let branches = Resource::new(move || ctx.slug.get(), project_branches);
+    view! {
+        <Title text="Change requests" />
+        <div class="page-head"><h1>"Change requests"</h1></div>
+        <div class="two-column">
+            <section aria-label="Change requests">
+                <Transition fallback=|| view! { <Loading /> }>
+                    {move || Suspend::new(async move {
+                        let slug = ctx.slug.get_untracked();
+                        match changes.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <EmptyState title="No change requests yet">
+                                    <p>"Draft a change on a branch, then open a change request to have it reviewed and merged."</p>
+                                </EmptyState>
+                            }.into_any(),
+                            Ok(list) => view! {
+                                <ul class="card-list">
+                                    {list.into_iter().map(|change| view! {
+                                        <li class="card">
+                                            <A href=format!("/p/{slug}/changes/{}", change.number)>{format!("#{} {}", change.number, change.title)}</A>
+                                            <span class=format!("badge state-{}", change.state)>{change.state.clone()}</span>
+                                            <small class="muted">{format!("{} → {}, by {}", change.source, change.target, change.author)}</small>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any(),
+                            Err(error) => view! { <ErrorView error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+            <section class="card" aria-labelledby="open-change">
+                <h2 id="open-change">"Open a change request"</h2>
+                <Transition fallback=|| view! { <Loading /> }>
+                    {move || Suspend::new(async move {
+                        let names: Vec<String> = branches.await.unwrap_or_default().into_iter().map(|branch| branch.name).collect();
+                        let current = ctx.branch.get_untracked();
+                        let options = move |selected: String| names.clone().into_iter().map(move |name| {
+                            let is = name == selected;
+                            view! { <option value=name.clone() selected=is>{name.clone()}</option> }
+                        }).collect_view();
+                        view! {
+                            <ActionForm action=open attr:class="stack">
+                                <input type="hidden" name="slug" value=ctx.slug.get_untracked() />
+                                <label>"From" <select name="source">{options(current.clone())}</select></label>
+                                <label>"Into" <select name="target">{options("main".into())}</select></label>
+                                <label>"Title" <input name="title" required maxlength="200" /></label>
+                                <label>"Why" <textarea name="description" rows="4"></textarea></label>
+                                <FormError result=open.value().into() />
+                                <button type="submit" class="primary">"Open change request"</button>
+                            </ActionForm>
+                        }
+                    })}
+                </Transition>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+pub fn ChangePage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let params = use_params_map();
+    let number =
+        Memo::new(move |_| params.read().get("number").and_then(|number| number.parse::<i32>().ok()).unwrap_or(0));
+    let review = ServerAction::<ReviewChange>::new();
+    let comment = ServerAction::<CommentChange>::new();
+    let resolve = ServerAction::<ResolveChange>::new();
+    let merge = ServerAction::<MergeChange>::new();
+    let view_resource = Resource::new(
+        move || {
+            (
+                ctx.slug.get(),
+                number.get(),
+                review.version().get(),
+                comment.version().get(),
+                resolve.version().get(),
+                merge.version().get(),
+            )
+        },
+        |(slug, number, ..)| change_view(slug, number),
+    );
+    view! {
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                let project = ctx.project.await;
+                match (project, view_resource.await) {
+                    (Ok(project), Ok(change)) => {
+                        let slug = project.slug.clone();
+                        let number = change.summary.number;
+                        let open = change.summary.state == "open";
+                        let can_review = matches!(project.role, crate::projects::Role::Reviewer | crate::projects::Role::Owner);
+                        let can_write = project.role.can_write();
+                        let mergeable = open && change.approved && change.conflicts.is_empty() && can_write;
+                        let (slug_review, slug_comment, slug_merge) = (slug.clone(), slug.clone(), slug.clone());
+                        let (target, source) = (change.summary.target.clone(), change.summary.source.clone());
+                        let items = change.conflicts.clone().into_iter().map(|conflict| {
+                            let (slug, document) = (slug.clone(), conflict.document_id.to_string());
+                            let resolution = open.then(|| view! {
+                                <ActionForm action=resolve attr:class="stack">
+                                    <input type="hidden" name="slug" value=slug />
+                                    <input type="hidden" name="number" value=number.to_string() />
+                                    <input type="hidden" name="document_id" value=document />
+                                    <label>"Resolved text of the whole document"
+                                        <textarea name="content" rows="10">{conflict.source_text.clone()}</textarea>
+                                    </label>
+                                    <FormError result=resolve.value().into() />
+                                    <button type="submit">"Record resolution"</button>
+                                </ActionForm>
+                            });
+                            view! {
+                                <article class="card conflict">
+                                    <h3>{conflict.title.clone()}</h3>
+                                    <div class="conflict-sides">
+                                        <div><h4>"Before"</h4><pre>{conflict.base.clone()}</pre></div>
+                                        <div><h4>{format!("On {target}")}</h4><pre>{conflict.ours.clone()}</pre></div>
+                                        <div><h4>{format!("On {source}")}</h4><pre>{conflict.theirs.clone()}</pre></div>
+                                    </div>
+                                    {resolution}
+                                </article>
+                            }
+                        }).collect_view();
+                        let conflicts_view = (!change.conflicts.is_empty()).then(|| view! {
+                            <section aria-labelledby="conflicts">
+                                <h2 id="conflicts">"Conflicts"</h2>
+                                {items}
+                            </section>
+                        });
+                        view! {
+                            <Title text=format!("#{number} {}", change.summary.title) />
+                            <div class="page-head">
+                                <h1>{format!("#{number} {}", change.summary.title)}</h1>
+                                <p class="muted">
+                                    <span class=format!("badge state-{}", change.summary.state)>{change.summary.state.clone()}</span>
+                                    {format!(" {} → {}, opened by {} ", change.summary.source, change.summary.target, change.summary.author)}
+                                    <Time at=change.summary.created_at />
+                                </p>
+                                {(!change.description.is_empty()).then(|| view! { <p>{change.description.clone()}</p> })}
+                            </div>
+                            <section class="card approvals" aria-label="Approvals">
+                                <p>{format!("Approvals: {} of {} needed", change.approvals.iter().filter(|(_, stale)| !stale).count(), change.required_approvals)}</p>
+                                <ul>
+                                    {change.approvals.iter().map(|(user, stale)| view! {
+                                        <li>{user.clone()} {stale.then_some(" (stale: the branch changed since)")}</li>
+                                    }).collect_view()}
+                                </ul>
+                                {change.overlaps.iter().map(|(other, title, document)| view! {
+                                    <p class="notice">{format!("Overlaps with #{other} {title} in {document}.")}</p>
+                                }).collect_view()}
+                            </section>
+                            {conflicts_view}
+                            <section aria-labelledby="changed-documents">
+                                <h2 id="changed-documents">"Documents"</h2>
+                                {change.documents.iter().map(|document| view! {
+                                    <article class="card changed-document">
+                                        <h3>{document.title.clone()} " "
+                                            {document.changes.iter().map(|c| view! { <span class="badge">{c.clone()}</span> }).collect_view()}
+                                        </h3>
+                                        <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)}
+                                            {(!document.sections.is_empty()).then(|| format!(" · sections: {}", document.sections.join(", ")))}</p>
+                                        <pre class="diff">{document.lines.iter().map(|line| view! {
+                                            <span class=if line.sign == '+' { "added" } else { "removed" }>{format!("{} {}", line.sign, line.text)}</span>
+                                        }).collect_view()}</pre>
+                                    </article>
+                                }).collect_view()}
+                            </section>
+                            <section aria-labelledby="reviews">
+                                <h2 id="reviews">"Reviews"</h2>
+                                <ul class="activity">
+                                    {change.reviews.iter().map(|review| view! {
+                                        <li><strong>{review.user.clone()}</strong>
+                                            {if review.approve { " approved" } else { " requested changes" }}
+                                            {review.stale.then_some(" (stale)")}
+                                            {(!review.comment.is_empty()).then(|| format!(": {}", review.comment))}</li>
+                                    }).collect_view()}
+                                </ul>
+                                {(open && can_review).then(|| view! {
+                                    <ActionForm action=review attr:class="stack">
+                                        <input type="hidden" name="slug" value=slug_review />
+                                        <input type="hidden" name="number" value=number.to_string() />
+                                        <label>"Review comment" <textarea name="comment" rows="3"></textarea></label>
+                                        <FormError result=review.value().into() />
+                                        <fieldset>
+                                            <legend>"Verdict"</legend>
+                                            <label class="check"><input type="radio" name="verdict" value="approve" checked=true /> "Approve"</label>
+                                            <label class="check"><input type="radio" name="verdict" value="request_changes" /> "Request changes"</label>
+                                        </fieldset>
+                                        <button type="submit" class="primary">"Submit review"</button>
+                                    </ActionForm>
+                                })}
+                            </section>
+                            <section aria-labelledby="discussion">
+                                <h2 id="discussion">"Discussion"</h2>
+                                <ul class="activity">
+                                    {change.comments.iter().map(|comment| view! {
+                                        <li><strong>{comment.author.clone()}</strong> " " {comment.body.clone()}
+                                            <small class="muted"><Time at=comment.created_at /></small></li>
+                                    }).collect_view()}
+                                </ul>
+                                {can_write.then(|| view! {
+                                    <ActionForm action=comment attr:class="stack">
+                                        <input type="hidden" name="slug" value=slug_comment />
+                                        <input type="hidden" name="number" value=number.to_string() />
+                                        <label>"Comment" <textarea name="body" rows="3" required></textarea></label>
+                                        <FormError result=comment.value().into() />
+                                        <button type="submit">"Comment"</button>
+                                    </ActionForm>
+                                })}
+                            </section>
+                            {open.then(|| view! {
+                                <section class="card" aria-labelledby="merge">
+                                    <h2 id="merge">"Merge"</h2>
+                                    {(!mergeable).then(|| view! {
+                                        <p class="muted">"Merging needs enough approvals that are not stale, and no conflicts."</p>
+                                    })}
+                                    <ActionForm action=merge attr:class="row">
+                                        <input type="hidden" name="slug" value=slug_merge />
+                                        <input type="hidden" name="number" value=number.to_string() />
+                                        <label>"Message" <input name="message" value=change.summary.title.clone() /></label>
+                                        <button type="submit" class="primary" disabled=!mergeable>"Merge"</button>
+                                    </ActionForm>
+                                    <FormError result=merge.value().into() />
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let versions =
+        Resource::new(move || (ctx.slug.get(), ctx.branch.get()), |(slug, branch)| project_versions(slug, branch));
+    view! {
+        <Title text="History" />
+        <div class="page-head">
+            <h1>"History"</h1>
+            <p class="muted">"Every merge is a version of " {move || ctx.branch.get()} "."</p>
+        </div>
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                let slug = ctx.slug.get_untracked();
+                match versions.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <EmptyState title="No versions yet"><p>"Versions appear here when change requests are merged."</p></EmptyState>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ol class="activity versions">
+                            {list.into_iter().map(|version| view! {
+                                <li>
+                                    <strong>{format!("Version {}", version.number)}</strong> " " {version.message.clone()}
+                                    {version.change_request.map(|number| view! {
+                                        " " <A href=format!("/p/{slug}/changes/{number}")>{format!("#{number}")}</A>
+                                    })}
+                                    <small class="muted">{format!("{} ", version.author)} <Time at=version.created_at /></small>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Where a project page's history lives on the current branch.
+pub fn history_path(slug: &str, branch: &str) -> String {
+    on_branch(&format!("/p/{slug}/history"), branch)
+}
