@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { api, hydrated, openEditor, person, projectWithSpec, uniqueName } from "./support";
+import { api, hydrated, openEditor, person, projectWithSpec, signUp, uniqueName } from "./support";
 
 test("a change drafted on a branch is reviewed in another browser and merged into main", async ({ browser, baseURL }) => {
   const author = await person(browser, baseURL, uniqueName("ann"));
@@ -53,4 +53,27 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByRole("link", { name: "History" }).click();
   await expect(author.locator("ol.versions")).toContainText("Version 1");
   await expect(author.locator("ol.versions").getByRole("link", { name: "#1" })).toBeVisible();
+});
+
+test("a conflicting pair of edits is resolved in the page and then merges as resolved", async ({ page }) => {
+  await signUp(page, uniqueName("cora"));
+  const { project, spec } = await projectWithSpec(page, "line 1\nline 2\nline 3\n");
+  await api(page, "PATCH", `/projects/${project.id}/settings`, { required_approvals: 0 });
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "draft" });
+  await api(page, "PUT", `/documents/${spec.id}/content?branch=draft`, { content: "line 1\nline 2 (draft)\nline 3\n" });
+  await api(page, "PUT", `/documents/${spec.id}/content`, { content: "line 1\nline 2 (main)\nline 3\n" });
+  const opened = await api(page, "POST", `/projects/${project.id}/change-requests`, { source: "draft", target: "main", title: "Wording" });
+
+  await page.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(page);
+  const conflict = page.locator("article.conflict");
+  await expect(conflict).toContainText("line 2 (main)");
+  await expect(conflict).toContainText("line 2 (draft)");
+  await expect(page.getByRole("button", { name: "Merge" })).toBeDisabled();
+  await conflict.getByLabel("Resolved text of the whole document").fill("line 1\nline 2 (agreed)\nline 3\n");
+  await conflict.getByRole("button", { name: "Record resolution" }).click();
+  await expect(page.locator("article.conflict")).toHaveCount(0);
+  await page.getByRole("button", { name: "Merge" }).click();
+  await expect(page.locator(".page-head .badge")).toHaveText("merged");
+  expect((await api(page, "GET", `/documents/${spec.id}`)).content).toBe("line 1\nline 2 (agreed)\nline 3\n");
 });
