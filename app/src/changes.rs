@@ -25,11 +25,14 @@ pub struct ChangeSummary {
     pub created_at: DateTime<Utc>,
 }
 
+/// A line of a diff in runs: `true` where the words differ from the paired line.
+pub type Segments = Vec<(bool, String)>;
+
+/// One changed stretch: the lines before and the lines after.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DiffLine {
-    /// `-` removed, `+` added.
-    pub sign: char,
-    pub text: String,
+pub struct DiffHunk {
+    pub old: Vec<Segments>,
+    pub new: Vec<Segments>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,7 +43,7 @@ pub struct ChangedDocument {
     pub lines_added: usize,
     pub lines_removed: usize,
     pub sections: Vec<String>,
-    pub lines: Vec<DiffLine>,
+    pub hunks: Vec<DiffHunk>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,6 +106,23 @@ fn summary(summary: charter_backend::change_requests::Summary) -> ChangeSummary 
         author: summary.author,
         created_at: summary.created_at,
     }
+}
+
+/// A line change with word-level highlighting: removed and added lines are paired in
+/// order; a line without a partner is changed as a whole.
+#[cfg(feature = "ssr")]
+fn hunk(change: charter_backend::merge::LineChange) -> DiffHunk {
+    let whole = |line: &String| vec![(false, line.clone())];
+    let paired = change.old.len().min(change.new.len());
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    for (before, after) in change.old.iter().zip(&change.new) {
+        let (was, is) = charter_backend::merge::word_changes(before, after);
+        old.push(was);
+        new.push(is);
+    }
+    old.extend(change.old[paired..].iter().map(whole));
+    new.extend(change.new[paired..].iter().map(whole));
+    DiffHunk { old, new }
 }
 
 #[server]
@@ -173,14 +193,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
                     .chain(document.sections.modified.iter().map(|section| format!("~ {section}")))
                     .chain(document.sections.removed.iter().map(|section| format!("− {section}")))
                     .collect(),
-                lines: document
-                    .diff
-                    .into_iter()
-                    .flat_map(|change| {
-                        let removed = change.old.into_iter().map(|text| DiffLine { sign: '-', text });
-                        removed.chain(change.new.into_iter().map(|text| DiffLine { sign: '+', text }))
-                    })
-                    .collect(),
+                hunks: document.diff.into_iter().map(hunk).collect(),
             })
             .collect(),
         conflicts,
@@ -330,6 +343,7 @@ pub fn ChangePage() -> impl IntoView {
     let comment = ServerAction::<CommentChange>::new();
     let resolve = ServerAction::<ResolveChange>::new();
     let merge = ServerAction::<MergeChange>::new();
+    let side_by_side = RwSignal::new(false);
     let view_resource = Resource::new(
         move || {
             (
@@ -414,6 +428,12 @@ pub fn ChangePage() -> impl IntoView {
                             {conflicts_view}
                             <section aria-labelledby="changed-documents">
                                 <h2 id="changed-documents">"Documents"</h2>
+                                <div class="actions" role="group" aria-label="Diff layout">
+                                    <button type="button" class="small" aria-pressed=move || (!side_by_side.get()).to_string()
+                                        on:click=move |_| side_by_side.set(false)>"Inline"</button>
+                                    <button type="button" class="small" aria-pressed=move || side_by_side.get().to_string()
+                                        on:click=move |_| side_by_side.set(true)>"Side by side"</button>
+                                </div>
                                 {change.documents.iter().map(|document| view! {
                                     <article class="card changed-document">
                                         <h3>{document.title.clone()} " "
@@ -421,9 +441,7 @@ pub fn ChangePage() -> impl IntoView {
                                         </h3>
                                         <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)}
                                             {(!document.sections.is_empty()).then(|| format!(" · sections: {}", document.sections.join(", ")))}</p>
-                                        <pre class="diff">{document.lines.iter().map(|line| view! {
-                                            <span class=if line.sign == '+' { "added" } else { "removed" }>{format!("{} {}", line.sign, line.text)}</span>
-                                        }).collect_view()}</pre>
+                                        {diff_view(&document.hunks, side_by_side)}
                                     </article>
                                 }).collect_view()}
                             </section>
@@ -491,6 +509,54 @@ pub fn ChangePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// A line's runs, the differing words marked.
+fn segments_view(segments: &Segments) -> impl IntoView {
+    segments
+        .iter()
+        .map(|(changed, text)| {
+            let text = text.trim_end_matches('\n').to_owned();
+            if *changed {
+                view! { <mark>{text}</mark> }.into_any()
+            } else {
+                text.into_any()
+            }
+        })
+        .collect_view()
+}
+
+/// A document's diff, inline (removed lines, then added) or side by side.
+fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>) -> impl IntoView {
+    let hunks = hunks.to_vec();
+    move || {
+        if side_by_side.get() {
+            view! {
+                <table class="diff side-by-side">
+                    <tbody>
+                        {hunks.iter().map(|hunk| {
+                            (0..hunk.old.len().max(hunk.new.len())).map(|row| view! {
+                                <tr>
+                                    <td class="removed">{hunk.old.get(row).map(segments_view)}</td>
+                                    <td class="added">{hunk.new.get(row).map(segments_view)}</td>
+                                </tr>
+                            }).collect_view()
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="diff inline">
+                    {hunks.iter().map(|hunk| view! {
+                        {hunk.old.iter().map(|line| view! { <div class="removed">"− " {segments_view(line)}</div> }).collect_view()}
+                        {hunk.new.iter().map(|line| view! { <div class="added">"+ " {segments_view(line)}</div> }).collect_view()}
+                    }).collect_view()}
+                </div>
+            }.into_any()
+        }
     }
 }
 

@@ -167,6 +167,72 @@ pub fn line_changes(old: &str, new: &str) -> Vec<LineChange> {
         .collect()
 }
 
+/// A line cut into words, spaces and single other characters.
+fn words(line: &str) -> Vec<&str> {
+    let class = |c: char| {
+        if c.is_alphanumeric() || c == '_' {
+            0
+        } else if c.is_whitespace() {
+            1
+        } else {
+            2
+        }
+    };
+    let mut tokens = Vec::new();
+    let mut start = 0;
+    let mut previous: Option<(u8, char)> = None;
+    for (at, c) in line.char_indices() {
+        let kind = class(c);
+        if let Some((last, _)) = previous {
+            // Words and spaces run on; anything else stands alone.
+            if kind != last || kind == 2 {
+                tokens.push(&line[start..at]);
+                start = at;
+            }
+        }
+        previous = Some((kind, c));
+    }
+    if start < line.len() {
+        tokens.push(&line[start..]);
+    }
+    tokens
+}
+
+/// A line's text in runs, `true` where the run differs from the other line.
+pub type Segments = Vec<(bool, String)>;
+
+/// Word-level differences between a removed and an added line, for highlighting inside
+/// changed lines.
+pub fn word_changes(old: &str, new: &str) -> (Segments, Segments) {
+    let (old_words, new_words) = (words(old), words(new));
+    let mut ids = HashMap::new();
+    let (old_ids, new_ids) = (intern(&mut ids, &old_words), intern(&mut ids, &new_words));
+    let mut old_changed = vec![false; old_words.len()];
+    let mut new_changed = vec![false; new_words.len()];
+    for hunk in diff(&old_ids, &new_ids) {
+        old_changed[hunk.base.clone()].fill(true);
+        new_changed[hunk.side.clone()].fill(true);
+    }
+    let runs = |tokens: &[&str], changed: &[bool]| -> Segments {
+        let mut changed = changed.to_vec();
+        // Spaces alone between two changes read better as part of them.
+        for i in 1..tokens.len().saturating_sub(1) {
+            if !changed[i] && tokens[i].trim().is_empty() && changed[i - 1] && changed[i + 1] {
+                changed[i] = true;
+            }
+        }
+        let mut runs: Segments = Vec::new();
+        for (token, changed) in tokens.iter().zip(changed) {
+            match runs.last_mut() {
+                Some((last, text)) if *last == changed => text.push_str(token),
+                _ => runs.push((changed, token.to_string())),
+            }
+        }
+        runs
+    };
+    (runs(&old_words, &old_changed), runs(&new_words, &new_changed))
+}
+
 /// Merges `ours` and `theirs`, both descended from `base`.
 pub fn merge3(base: &str, ours: &str, theirs: &str) -> Merge {
     let (base, ours, theirs) = (lines(base), lines(ours), lines(theirs));
@@ -264,6 +330,28 @@ mod tests {
         assert_eq!(merge3("", "new\n", "").clean().as_deref(), Some("new\n"));
         assert_eq!(merge3("a\nb\nc\nd\n", "a\nc\nd\n", "a\nb\nc\nd\nz\n").clean().as_deref(), Some("a\nc\nd\nz\n"));
         assert!(merge3("", "one\n", "two\n").clean().is_none(), "both add different text at the same place");
+    }
+
+    #[test]
+    fn word_changes_mark_what_differs_inside_a_line() {
+        let (old, new) = word_changes(
+            "The system SHALL lock after 5 failures.\n",
+            "The system SHALL lock after 3 failed attempts.\n",
+        );
+        assert_eq!(
+            old,
+            vec![(false, "The system SHALL lock after ".into()), (true, "5 failures".into()), (false, ".\n".into())]
+        );
+        assert_eq!(
+            new,
+            vec![
+                (false, "The system SHALL lock after ".into()),
+                (true, "3 failed attempts".into()),
+                (false, ".\n".into())
+            ]
+        );
+        let (same, _) = word_changes("unchanged\n", "unchanged\n");
+        assert_eq!(same, vec![(false, "unchanged\n".into())]);
     }
 
     #[test]

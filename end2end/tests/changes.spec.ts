@@ -18,6 +18,10 @@ test("a change drafted on a branch is reviewed in another browser and merged int
     const drafted = await api(author, "GET", `/documents/${spec.id}?branch=draft`);
     expect(drafted.content).toContain("Accounts lock after 5 failures.");
   }).toPass();
+  // And a rewording, to see the words that changed inside a line.
+  await api(author, "PUT", `/documents/${spec.id}/content?branch=draft`, {
+    content: "# User login\n\nUsers sign in.\nAccounts lock after 5 failures.\n",
+  });
 
   await author.goto(`/p/${project.slug}/changes`);
   await hydrated(author);
@@ -28,7 +32,12 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByLabel("Why").fill("Brute-force protection.");
   await author.getByRole("button", { name: "Open change request" }).click();
   await expect(author).toHaveURL(/\/changes\/1$/);
-  await expect(author.locator(".diff .added")).toContainText("Accounts lock after 5 failures.");
+  await expect(author.locator(".diff .added").last()).toContainText("Accounts lock after 5 failures.");
+  await expect(author.locator(".diff .added mark")).toHaveText("sign");
+  await expect(author.locator(".diff .removed mark")).toHaveText("log");
+  await author.getByRole("button", { name: "Side by side" }).click();
+  await expect(author.locator("table.side-by-side td.removed mark")).toHaveText("log");
+  await expect(author.locator("table.side-by-side td.added").first()).toContainText("Users sign in.");
   await expect(author.getByRole("button", { name: "Merge" })).toBeDisabled();
 
   // The reviewer, in a browser of their own, discusses and approves.
@@ -49,7 +58,7 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByRole("button", { name: "Merge" }).click();
   await expect(author.locator(".page-head .badge")).toHaveText("merged");
   const onMain = await api(author, "GET", `/documents/${spec.id}`);
-  expect(onMain.content).toBe("# User login\n\nUsers log in.\nAccounts lock after 5 failures.\n");
+  expect(onMain.content).toBe("# User login\n\nUsers sign in.\nAccounts lock after 5 failures.\n");
   await author.getByRole("link", { name: "History" }).click();
   await expect(author.locator("ol.versions")).toContainText("Version 1");
   await expect(author.locator("ol.versions").getByRole("link", { name: "#1" })).toBeVisible();
