@@ -88,6 +88,7 @@ pub struct ChangeDetail {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionInfo {
+    pub id: Uuid,
     pub number: i32,
     pub message: String,
     pub author: String,
@@ -260,6 +261,7 @@ pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Versio
     Ok(versions
         .into_iter()
         .map(|version| VersionInfo {
+            id: version.id,
             number: version.number,
             message: version.message,
             author: version.author,
@@ -267,6 +269,23 @@ pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Versio
             created_at: version.created_at,
         })
         .collect())
+}
+
+#[server]
+pub async fn tag_version(slug: String, version: String, name: String) -> Result<String, AppError> {
+    use charter_backend::history::{self, NewTag};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let version = crate::ssr::parse_id(&version, "version")?;
+    let tag = history::tag(&state.db, &actor, project.id, NewTag { name, version }).await?;
+    Ok(tag.name)
+}
+
+#[server]
+pub async fn restore_version(slug: String, version: String) -> Result<i32, AppError> {
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let created = charter_backend::history::restore(&state, &actor, project.id, &version).await?;
+    leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
+    Ok(created.number)
 }
 
 #[component]
@@ -563,31 +582,54 @@ fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>) -> impl IntoView 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
+    let tag = ServerAction::<TagVersion>::new();
+    let restore = ServerAction::<RestoreVersion>::new();
     let versions =
         Resource::new(move || (ctx.slug.get(), ctx.branch.get()), |(slug, branch)| project_versions(slug, branch));
     view! {
         <Title text="History" />
         <div class="page-head">
             <h1>"History"</h1>
-            <p class="muted">"Every merge is a version of " {move || ctx.branch.get()} "."</p>
+            <p class="muted">"Every merge is a version of " {move || ctx.branch.get()} ". Restoring one proposes it as a new change request; history itself never changes."</p>
         </div>
+        <FormError result=tag.value().into() />
+        <FormError result=restore.value().into() />
+        {move || tag.value().get().and_then(Result::ok).map(|name| view! { <p class="notice" role="status">"Tagged " {name} "."</p> })}
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 let slug = ctx.slug.get_untracked();
+                let can_write = matches!(ctx.project.await, Ok(project) if project.role.can_write());
                 match versions.await {
                     Ok(list) if list.is_empty() => view! {
                         <EmptyState title="No versions yet"><p>"Versions appear here when change requests are merged."</p></EmptyState>
                     }.into_any(),
                     Ok(list) => view! {
                         <ol class="activity versions">
-                            {list.into_iter().map(|version| view! {
-                                <li>
-                                    <strong>{format!("Version {}", version.number)}</strong> " " {version.message.clone()}
-                                    {version.change_request.map(|number| view! {
-                                        " " <A href=format!("/p/{slug}/changes/{number}")>{format!("#{number}")}</A>
-                                    })}
-                                    <small class="muted">{format!("{} ", version.author)} <Time at=version.created_at /></small>
-                                </li>
+                            {list.into_iter().map(|version| {
+                                let (slug_tag, slug_restore, slug_link) = (slug.clone(), slug.clone(), slug.clone());
+                                let (id_tag, id_restore) = (version.id.to_string(), version.id.to_string());
+                                view! {
+                                    <li>
+                                        <strong>{format!("Version {}", version.number)}</strong> " " {version.message.clone()}
+                                        {version.change_request.map(|number| view! {
+                                            " " <A href=format!("/p/{slug_link}/changes/{number}")>{format!("#{number}")}</A>
+                                        })}
+                                        <small class="muted">{format!("{} ", version.author)} <Time at=version.created_at /></small>
+                                        {can_write.then(|| view! {
+                                            <ActionForm action=tag attr:class="inline">
+                                                <input type="hidden" name="slug" value=slug_tag />
+                                                <input type="hidden" name="version" value=id_tag />
+                                                <input name="name" placeholder="v1.0.0" aria-label=format!("Tag version {}", version.number) required />
+                                                <button type="submit" class="small">"Tag"</button>
+                                            </ActionForm>
+                                            <ActionForm action=restore attr:class="inline">
+                                                <input type="hidden" name="slug" value=slug_restore />
+                                                <input type="hidden" name="version" value=id_restore />
+                                                <button type="submit" class="small">"Restore…"</button>
+                                            </ActionForm>
+                                        })}
+                                    </li>
+                                }
                             }).collect_view()}
                         </ol>
                     }.into_any(),

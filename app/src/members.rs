@@ -49,6 +49,45 @@ pub async fn remove_member(slug: String, username: String) -> Result<(), AppErro
     Ok(())
 }
 
+#[server]
+pub async fn update_settings(
+    slug: String,
+    required_approvals: i32,
+    protect_main: Option<String>,
+) -> Result<(), AppError> {
+    use charter_backend::projects::{self, SettingsPatch};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    // An unticked checkbox sends nothing.
+    let patch =
+        SettingsPatch { required_approvals: Some(required_approvals), protect_main: Some(protect_main.is_some()) };
+    projects::update_settings(&state.db, &actor, project.id, patch).await?;
+    Ok(())
+}
+
+/// How change requests merge: owners set the approvals needed and whether `main` is protected.
+#[component]
+fn Settings(slug: String, required_approvals: i32, protect_main: bool) -> impl IntoView {
+    let save = ServerAction::<UpdateSettings>::new();
+    view! {
+        <section class="card" aria-labelledby="settings">
+            <h2 id="settings">"Review settings"</h2>
+            <ActionForm action=save attr:class="stack">
+                <input type="hidden" name="slug" value=slug />
+                <label>"Approvals a change request needs"
+                    <input type="number" name="required_approvals" min="0" max="10" value=required_approvals.to_string() />
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="protect_main" value="on" checked=protect_main />
+                    "Protect main: it changes only through approved change requests (the constitution always does)"
+                </label>
+                <FormError result=save.value().into() />
+                <button type="submit">"Save settings"</button>
+                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="muted" role="status">"Saved."</p> })}
+            </ActionForm>
+        </section>
+    }
+}
+
 #[component]
 fn RoleSelect(selected: Role) -> impl IntoView {
     view! {
@@ -84,7 +123,11 @@ pub fn MembersPage() -> impl IntoView {
         <FormError result=remove.value().into() />
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
-                let manage = matches!(ctx.project.await, Ok(project) if project.role.can_manage());
+                let project = ctx.project.await.ok();
+                let manage = project.as_ref().is_some_and(|project| project.role.can_manage());
+                let settings = project.filter(|_| manage).map(|project| view! {
+                    <Settings slug=project.slug.clone() required_approvals=project.required_approvals protect_main=project.protect_main />
+                });
                 let slug = ctx.slug.get_untracked();
                 match members.await {
                     Ok(list) => view! {
@@ -125,6 +168,7 @@ pub fn MembersPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {settings}
                         {manage.then(|| view! {
                             <section class="card" aria-labelledby="add-member">
                                 <h2 id="add-member">"Add a member"</h2>

@@ -64,6 +64,8 @@ pub struct ProjectInfo {
     pub slug: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    pub required_approvals: i32,
+    pub protect_main: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -75,6 +77,8 @@ impl From<charter_backend::projects::Project> for ProjectInfo {
             slug: project.slug,
             role: project.role.into(),
             created_at: project.created_at,
+            required_approvals: project.required_approvals,
+            protect_main: project.protect_main,
         }
     }
 }

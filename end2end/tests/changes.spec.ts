@@ -62,6 +62,23 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByRole("link", { name: "History" }).click();
   await expect(author.locator("ol.versions")).toContainText("Version 1");
   await expect(author.locator("ol.versions").getByRole("link", { name: "#1" })).toBeVisible();
+
+  // Name the version, and propose going back to it: a new change request.
+  await author.getByLabel("Tag version 1").fill("v1.0.0");
+  await author.getByRole("button", { name: "Tag" }).click();
+  await expect(author.getByText("Tagged v1.0.0.")).toBeVisible();
+  await author.getByRole("button", { name: "Restore…" }).click();
+  await expect(author).toHaveURL(/\/changes\/2$/);
+  await expect(author.getByRole("heading", { level: 1 })).toContainText("Restore version 1");
+
+  // Owners set how changes merge.
+  await author.getByRole("link", { name: "Members" }).click();
+  await author.getByLabel("Approvals a change request needs").fill("2");
+  await author.getByLabel(/Protect main/).check();
+  await author.getByRole("button", { name: "Save settings" }).click();
+  await expect(author.getByText("Saved.")).toBeVisible();
+  const settings = await api(author, "GET", `/projects/${project.id}`);
+  expect([settings.required_approvals, settings.protect_main]).toEqual([2, true]);
 });
 
 test("a conflicting pair of edits is resolved in the page and then merges as resolved", async ({ page }) => {
