@@ -55,6 +55,8 @@ pub struct ConflictInfo {
     pub theirs: String,
     /// The source's whole text, to edit into the resolution.
     pub source_text: String,
+    /// The source's whole text with the target's version of this region.
+    pub target_pick: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +71,8 @@ pub struct ReviewInfo {
 pub struct CommentInfo {
     pub author: String,
     pub body: String,
+    /// Where the comment points: a document's title and a line of its diff.
+    pub place: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -157,12 +161,22 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let view = change_requests::get(&state.db, &actor, project.id, number).await?;
     let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
+    let titles: std::collections::HashMap<Uuid, String> =
+        view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
     for conflict in view.conflicts {
         let mut conn = state.db.acquire().await.map_err(charter_backend::Error::from)?;
         let key = DocKey { branch_id: source, document_id: conflict.document_id };
         let source_text = charter_backend::content::read(&mut conn, key).await?;
+        // The source holds its side of the region verbatim; an empty side (a pure
+        // insertion) has no place to swap, and the pick leaves the text as it is.
+        let target_pick = if conflict.theirs.is_empty() {
+            source_text.clone()
+        } else {
+            source_text.replacen(&conflict.theirs, &conflict.ours, 1)
+        };
         conflicts.push(ConflictInfo {
+            target_pick,
             document_id: conflict.document_id,
             title: conflict.title,
             base: conflict.base,
@@ -212,7 +226,16 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
         comments: view
             .comments
             .into_iter()
-            .map(|comment| CommentInfo { author: comment.author, body: comment.body, created_at: comment.created_at })
+            .map(|comment| {
+                let title =
+                    comment.document_id.map(|id| titles.get(&id).cloned().unwrap_or_else(|| "a document".into()));
+                let place = match (title, comment.line) {
+                    (Some(title), Some(line)) => Some(format!("on {title}, line {line}")),
+                    (Some(title), None) => Some(format!("on {title}")),
+                    _ => None,
+                };
+                CommentInfo { author: comment.author, body: comment.body, place, created_at: comment.created_at }
+            })
             .collect(),
     })
 }
@@ -228,10 +251,24 @@ pub async fn review_change(slug: String, number: i32, verdict: String, comment: 
 }
 
 #[server]
-pub async fn comment_change(slug: String, number: i32, body: String) -> Result<(), AppError> {
+pub async fn comment_change(
+    slug: String,
+    number: i32,
+    body: String,
+    document_id: Option<String>,
+    line: Option<String>,
+) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, NewComment};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let new = NewComment { body, document_id: None, line: None };
+    let document_id =
+        document_id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
+    let line = match line.as_deref().map(str::trim).filter(|line| !line.is_empty()) {
+        Some(line) => {
+            Some(line.parse::<i32>().map_err(|_| AppError::Invalid(format!("`{line}` is not a line number")))?)
+        }
+        None => None,
+    };
+    let new = NewComment { body, document_id, line };
     change_requests::comment(&state.db, &actor, project.id, number, new).await?;
     Ok(())
 }
@@ -286,6 +323,79 @@ pub async fn restore_version(slug: String, version: String) -> Result<i32, AppEr
     let created = charter_backend::history::restore(&state, &actor, project.id, &version).await?;
     leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
     Ok(created.number)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionedDocument {
+    pub title: String,
+    pub version: i32,
+    pub html: String,
+    /// From the version to the document as it is now on the branch.
+    pub since: Vec<DiffHunk>,
+}
+
+#[server]
+pub async fn document_at_version(id: String, version: String, branch: String) -> Result<VersionedDocument, AppError> {
+    use charter_backend::history::{self, DiffQuery};
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    let at = history::at(&state.db, &actor, id, &version).await?;
+    let query = DiffQuery { from: Some(version), to: None, branch: Some(branch) };
+    let diff = history::diff(&state.db, &actor, id, query).await?;
+    Ok(VersionedDocument {
+        title: at.title,
+        version: at.version.number,
+        html: charter_backend::markdown::render(&at.content),
+        since: diff.changes.into_iter().map(hunk).collect(),
+    })
+}
+
+/// A document as it stood at a version, and what changed since.
+#[component]
+pub fn DocumentAtVersionPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let params = use_params_map();
+    let side_by_side = RwSignal::new(false);
+    let found = Resource::new(
+        move || {
+            (
+                params.read().get("doc").unwrap_or_default(),
+                params.read().get("version").unwrap_or_default(),
+                ctx.branch.get(),
+            )
+        },
+        |(doc, version, branch)| document_at_version(doc, version, branch),
+    );
+    view! {
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match found.await {
+                    Ok(at) => view! {
+                        <Title text=format!("{} at version {}", at.title, at.version) />
+                        <div class="page-head">
+                            <h1>{format!("{} at version {}", at.title, at.version)}</h1>
+                        </div>
+                        <div class="markdown" inner_html=at.html.clone()></div>
+                        <section aria-labelledby="since">
+                            <h2 id="since">{format!("Changed since, on {}", ctx.branch.get_untracked())}</h2>
+                            {if at.since.is_empty() {
+                                view! { <p class="muted">"Nothing: it is the same now."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="actions" role="group" aria-label="Diff layout">
+                                        <button type="button" class="small" on:click=move |_| side_by_side.set(false)>"Inline"</button>
+                                        <button type="button" class="small" on:click=move |_| side_by_side.set(true)>"Side by side"</button>
+                                    </div>
+                                    {diff_view(&at.since, side_by_side)}
+                                }.into_any()
+                            }}
+                        </section>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
 }
 
 #[component]
@@ -392,13 +502,25 @@ pub fn ChangePage() -> impl IntoView {
                         let (target, source) = (change.summary.target.clone(), change.summary.source.clone());
                         let items = change.conflicts.clone().into_iter().map(|conflict| {
                             let (slug, document) = (slug.clone(), conflict.document_id.to_string());
+                            let text = RwSignal::new(conflict.source_text.clone());
+                            let (ours_pick, theirs_pick) = (conflict.target_pick.clone(), conflict.source_text.clone());
+                            let (use_target, use_source) = (format!("Use {target}'s text"), format!("Use {source}'s text"));
                             let resolution = open.then(|| view! {
                                 <ActionForm action=resolve attr:class="stack">
                                     <input type="hidden" name="slug" value=slug />
                                     <input type="hidden" name="number" value=number.to_string() />
                                     <input type="hidden" name="document_id" value=document />
+                                    <div class="actions">
+                                        <button type="button" class="small" on:click=move |_| text.set(ours_pick.clone())>
+                                            {use_target}
+                                        </button>
+                                        <button type="button" class="small" on:click=move |_| text.set(theirs_pick.clone())>
+                                            {use_source}
+                                        </button>
+                                    </div>
                                     <label>"Resolved text of the whole document"
-                                        <textarea name="content" rows="10">{conflict.source_text.clone()}</textarea>
+                                        <textarea name="content" rows="10" prop:value=move || text.get()
+                                            on:input=move |ev| text.set(event_target_value(&ev))></textarea>
                                     </label>
                                     <FormError result=resolve.value().into() />
                                     <button type="submit">"Record resolution"</button>
@@ -413,6 +535,35 @@ pub fn ChangePage() -> impl IntoView {
                                         <div><h4>{format!("On {source}")}</h4><pre>{conflict.theirs.clone()}</pre></div>
                                     </div>
                                     {resolution}
+                                </article>
+                            }
+                        }).collect_view();
+                        let documents_view = change.documents.clone().into_iter().map(|document| {
+                            let line_form = can_write.then(|| {
+                                let (slug, id) = (slug.clone(), document.document_id.to_string());
+                                view! {
+                                    <details class="line-comment">
+                                        <summary>"Comment on a line"</summary>
+                                        <ActionForm action=comment attr:class="row">
+                                            <input type="hidden" name="slug" value=slug />
+                                            <input type="hidden" name="number" value=number.to_string() />
+                                            <input type="hidden" name="document_id" value=id />
+                                            <label>"Line" <input name="line" type="number" min="1" required /></label>
+                                            <label>"Comment on the line" <input name="body" required /></label>
+                                            <button type="submit" class="small">"Comment"</button>
+                                        </ActionForm>
+                                    </details>
+                                }
+                            });
+                            let sections = (!document.sections.is_empty()).then(|| format!(" · sections: {}", document.sections.join(", ")));
+                            view! {
+                                <article class="card changed-document">
+                                    <h3>{document.title.clone()} " "
+                                        {document.changes.iter().map(|c| view! { <span class="badge">{c.clone()}</span> }).collect_view()}
+                                    </h3>
+                                    <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)} {sections}</p>
+                                    {diff_view(&document.hunks, side_by_side)}
+                                    {line_form}
                                 </article>
                             }
                         }).collect_view();
@@ -453,16 +604,7 @@ pub fn ChangePage() -> impl IntoView {
                                     <button type="button" class="small" aria-pressed=move || side_by_side.get().to_string()
                                         on:click=move |_| side_by_side.set(true)>"Side by side"</button>
                                 </div>
-                                {change.documents.iter().map(|document| view! {
-                                    <article class="card changed-document">
-                                        <h3>{document.title.clone()} " "
-                                            {document.changes.iter().map(|c| view! { <span class="badge">{c.clone()}</span> }).collect_view()}
-                                        </h3>
-                                        <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)}
-                                            {(!document.sections.is_empty()).then(|| format!(" · sections: {}", document.sections.join(", ")))}</p>
-                                        {diff_view(&document.hunks, side_by_side)}
-                                    </article>
-                                }).collect_view()}
+                                {documents_view}
                             </section>
                             <section aria-labelledby="reviews">
                                 <h2 id="reviews">"Reviews"</h2>
@@ -493,7 +635,9 @@ pub fn ChangePage() -> impl IntoView {
                                 <h2 id="discussion">"Discussion"</h2>
                                 <ul class="activity">
                                     {change.comments.iter().map(|comment| view! {
-                                        <li><strong>{comment.author.clone()}</strong> " " {comment.body.clone()}
+                                        <li><strong>{comment.author.clone()}</strong>
+                                            {comment.place.clone().map(|place| view! { <em>{format!(" {place}")}</em> })}
+                                            " " {comment.body.clone()}
                                             <small class="muted"><Time at=comment.created_at /></small></li>
                                     }).collect_view()}
                                 </ul>

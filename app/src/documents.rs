@@ -281,6 +281,10 @@ pub fn DocumentPage() -> impl IntoView {
         move || (id.get(), ctx.branch.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
         |(id, branch, ..)| document_view(id, branch),
     );
+    let versions = Resource::new(
+        move || (ctx.slug.get(), ctx.branch.get()),
+        |(slug, branch)| crate::changes::project_versions(slug, branch),
+    );
     // The tree shows titles and places: reload it after anything that changes them.
     Effect::new(move |_| {
         let changes =
@@ -295,6 +299,8 @@ pub fn DocumentPage() -> impl IntoView {
                 let project = ctx.project.await;
                 let nodes = ctx.tree.await.unwrap_or_default();
                 let user = auth.user.await;
+                // Awaited here, not in a nested suspense: one boundary hydrates reliably.
+                let versions_list = versions.await.unwrap_or_default();
                 match (project, document.await, user) {
                     (Ok(project), Ok(doc), Ok(Some(user))) => {
                         let writable = project.role.can_write() && !doc.deleted && !doc.protected;
@@ -335,6 +341,7 @@ pub fn DocumentPage() -> impl IntoView {
                                     </div>
                                 })}
                                 <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=doc.html.clone() />
+                                <DocumentVersions document=this_id versions=versions_list />
                                 {writable.then(|| view! {
                                     <details class="document-settings">
                                         <summary>"Rename, move or delete"</summary>
@@ -373,6 +380,26 @@ pub fn DocumentPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// The versions of the document's branch, each a link to the document as it was then.
+#[component]
+fn DocumentVersions(document: Uuid, versions: Vec<crate::changes::VersionInfo>) -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
+    (!versions.is_empty()).then(|| {
+        view! {
+            <details class="document-versions">
+                <summary>"Earlier versions"</summary>
+                <ul>
+                    {versions.into_iter().map(|version| {
+                        let href = on_branch(&format!("/p/{slug}/doc/{document}/at/{}", version.id), &branch);
+                        view! { <li><A href=href>{format!("Version {}: {}", version.number, version.message)}</A></li> }
+                    }).collect_view()}
+                </ul>
+            </details>
+        }
+    })
 }
 
 /// The real-time editor's frame. The editor bundle (`/editor.js`) mounts CodeMirror

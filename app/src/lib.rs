@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/p/:slug") view=projects::ProjectPage>
                         <Route path=path!("") view=projects::ProjectOverview />
                         <Route path=path!("doc/:doc") view=documents::DocumentPage />
+                        <Route path=path!("doc/:doc/at/:version") view=changes::DocumentAtVersionPage />
                         <Route path=path!("activity") view=activity::ActivityPage />
                         <Route path=path!("members") view=members::MembersPage />
                         <Route path=path!("trash") view=documents::TrashPage />

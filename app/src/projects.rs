@@ -125,6 +125,14 @@ pub async fn create_branch(slug: String, name: String, from: String) -> Result<B
 }
 
 #[server]
+pub async fn delete_branch(slug: String, name: String) -> Result<(), AppError> {
+    let (state, actor, project) = resolve(&slug).await?;
+    charter_backend::branches::delete(&state.db, &actor, project.id, &name).await?;
+    leptos_axum::redirect(&format!("/p/{slug}"));
+    Ok(())
+}
+
+#[server]
 pub async fn list_projects() -> Result<Vec<ProjectInfo>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let projects = charter_backend::projects::list(&state.db, &actor).await?;
@@ -279,7 +287,11 @@ fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
 fn BranchSwitcher(can_write: bool) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let create = ServerAction::<CreateBranch>::new();
-    let branches = Resource::new(move || (ctx.slug.get(), create.version().get()), |(slug, _)| project_branches(slug));
+    let delete = ServerAction::<DeleteBranch>::new();
+    let branches = Resource::new(
+        move || (ctx.slug.get(), create.version().get(), delete.version().get()),
+        |(slug, ..)| project_branches(slug),
+    );
     let navigate = leptos_router::hooks::use_navigate();
     let location = leptos_router::hooks::use_location();
     let switch = move |ev: leptos::ev::Event| {
@@ -318,6 +330,14 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
                         <button type="submit" class="small">"Create from " {move || ctx.branch.get()}</button>
                     </ActionForm>
                 </details>
+                <Show when=move || ctx.branch.get() != "main">
+                    <ActionForm action=delete attr:class="inline">
+                        <input type="hidden" name="slug" value=move || ctx.slug.get() />
+                        <input type="hidden" name="name" value=move || ctx.branch.get() />
+                        <button type="submit" class="small danger">"Delete branch " {move || ctx.branch.get()}</button>
+                    </ActionForm>
+                    <FormError result=delete.value().into() />
+                </Show>
             })}
         </div>
     }

@@ -30,4 +30,10 @@ test("a branch is drafted on its own while main stays as it was, and the view sw
   await page.getByLabel("Branch").selectOption("main");
   await expect(page).not.toHaveURL(/branch=/);
   await expect(page.locator(".cm-content")).toHaveText("On main.");
+
+  // A branch that is no longer wanted goes, with its documents' state.
+  await page.getByLabel("Branch").selectOption("draft/login");
+  await page.getByRole("button", { name: "Delete branch draft/login" }).click();
+  await expect(page).not.toHaveURL(/branch=/);
+  await expect(page.getByLabel("Branch").locator("option")).toHaveText(["main"]);
 });

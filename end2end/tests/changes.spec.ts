@@ -46,6 +46,11 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await reviewer.getByLabel("Comment", { exact: true }).fill("Is 5 the right number?");
   await reviewer.getByRole("button", { name: "Comment", exact: true }).click();
   await expect(reviewer.locator("#discussion ~ ul")).toContainText("Is 5 the right number?");
+  await reviewer.getByText("Comment on a line").click();
+  await reviewer.getByLabel("Line", { exact: true }).fill("4");
+  await reviewer.getByLabel("Comment on the line").fill("Say SHALL here.");
+  await reviewer.locator(".line-comment").getByRole("button", { name: "Comment" }).click();
+  await expect(reviewer.locator("#discussion ~ ul")).toContainText("on User login, line 4");
   await reviewer.getByLabel("Review comment").fill("Fine by me.");
   await reviewer.getByLabel("Approve").check();
   await reviewer.getByRole("button", { name: "Submit review" }).click();
@@ -62,6 +67,16 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByRole("link", { name: "History" }).click();
   await expect(author.locator("ol.versions")).toContainText("Version 1");
   await expect(author.locator("ol.versions").getByRole("link", { name: "#1" })).toBeVisible();
+
+  // The document as it stood at the version.
+  await author.goto(`/p/${project.slug}/doc/${spec.id}`);
+  await hydrated(author);
+  await author.getByText("Earlier versions").click();
+  await author.getByRole("link", { name: /^Version 1/ }).click();
+  await expect(author.locator(".page-head h1")).toHaveText("User login at version 1");
+  await expect(author.locator(".markdown")).toContainText("Accounts lock after 5 failures.");
+  await expect(author.getByText("Nothing: it is the same now.")).toBeVisible();
+  await author.getByRole("link", { name: "History" }).click();
 
   // Name the version, and propose going back to it: a new change request.
   await author.getByLabel("Tag version 1").fill("v1.0.0");
@@ -96,7 +111,12 @@ test("a conflicting pair of edits is resolved in the page and then merges as res
   await expect(conflict).toContainText("line 2 (main)");
   await expect(conflict).toContainText("line 2 (draft)");
   await expect(page.getByRole("button", { name: "Merge" })).toBeDisabled();
-  await conflict.getByLabel("Resolved text of the whole document").fill("line 1\nline 2 (agreed)\nline 3\n");
+  const resolved = conflict.getByLabel("Resolved text of the whole document");
+  await conflict.getByRole("button", { name: "Use main's text" }).click();
+  await expect(resolved).toHaveValue("line 1\nline 2 (main)\nline 3\n");
+  await conflict.getByRole("button", { name: "Use draft's text" }).click();
+  await expect(resolved).toHaveValue("line 1\nline 2 (draft)\nline 3\n");
+  await resolved.fill("line 1\nline 2 (agreed)\nline 3\n");
   await conflict.getByRole("button", { name: "Record resolution" }).click();
   await expect(page.locator("article.conflict")).toHaveCount(0);
   await page.getByRole("button", { name: "Merge" }).click();
