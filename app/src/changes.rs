@@ -98,6 +98,7 @@ pub struct VersionInfo {
     pub author: String,
     pub change_request: Option<i32>,
     pub created_at: DateTime<Utc>,
+    pub approvers: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -304,6 +305,7 @@ pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Versio
             author: version.author,
             change_request: version.change_request,
             created_at: version.created_at,
+            approvers: version.approvers,
         })
         .collect())
 }
@@ -335,13 +337,19 @@ pub struct VersionedDocument {
 }
 
 #[server]
-pub async fn document_at_version(id: String, version: String, branch: String) -> Result<VersionedDocument, AppError> {
+pub async fn document_at_version(
+    id: String,
+    version: String,
+    branch: String,
+    to: Option<String>,
+) -> Result<VersionedDocument, AppError> {
     use charter_backend::history::{self, DiffQuery};
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
     let at = history::at(&state.db, &actor, id, &version).await?;
-    let query = DiffQuery { from: Some(version), to: None, branch: Some(branch) };
-    let diff = history::diff(&state.db, &actor, id, query).await?;
+    let to = to.filter(|to| !to.is_empty());
+    let diff =
+        history::diff(&state.db, &actor, id, DiffQuery { from: Some(version), to, branch: Some(branch) }).await?;
     Ok(VersionedDocument {
         title: at.title,
         version: at.version.number,
@@ -350,48 +358,82 @@ pub async fn document_at_version(id: String, version: String, branch: String) ->
     })
 }
 
-/// A document as it stood at a version, and what changed since.
+/// A document as it stood at a version, compared with now or with any other version.
 #[component]
 pub fn DocumentAtVersionPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let params = use_params_map();
+    let query = leptos_router::hooks::use_query_map();
     let side_by_side = RwSignal::new(false);
+    let to = Memo::new(move |_| query.read().get("to").filter(|to| !to.is_empty()));
     let found = Resource::new(
         move || {
+            let params = params.read();
             (
-                params.read().get("doc").unwrap_or_default(),
-                params.read().get("version").unwrap_or_default(),
+                params.get("doc").unwrap_or_default(),
+                params.get("version").unwrap_or_default(),
                 ctx.branch.get(),
+                to.get(),
             )
         },
-        |(doc, version, branch)| document_at_version(doc, version, branch),
+        |(doc, version, branch, to)| document_at_version(doc, version, branch, to),
     );
+    let versions =
+        Resource::new(move || (ctx.slug.get(), ctx.branch.get()), |(slug, branch)| project_versions(slug, branch));
+    let navigate = leptos_router::hooks::use_navigate();
+    let location = leptos_router::hooks::use_location();
+    let compare = move |ev: leptos::ev::Event| {
+        let chosen = event_target_value(&ev);
+        let path = on_branch(&location.pathname.get_untracked(), &ctx.branch.get_untracked());
+        let target = if chosen.is_empty() {
+            path
+        } else {
+            let joiner = if path.contains('?') { '&' } else { '?' };
+            format!("{path}{joiner}to={}", crate::components::urlencode(&chosen))
+        };
+        navigate(&target, Default::default());
+    };
     view! {
         <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match found.await {
-                    Ok(at) => view! {
-                        <Title text=format!("{} at version {}", at.title, at.version) />
-                        <div class="page-head">
-                            <h1>{format!("{} at version {}", at.title, at.version)}</h1>
-                        </div>
-                        <div class="markdown" inner_html=at.html.clone()></div>
-                        <section aria-labelledby="since">
-                            <h2 id="since">{format!("Changed since, on {}", ctx.branch.get_untracked())}</h2>
-                            {if at.since.is_empty() {
-                                view! { <p class="muted">"Nothing: it is the same now."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="actions" role="group" aria-label="Diff layout">
-                                        <button type="button" class="small" on:click=move |_| side_by_side.set(false)>"Inline"</button>
-                                        <button type="button" class="small" on:click=move |_| side_by_side.set(true)>"Side by side"</button>
-                                    </div>
-                                    {diff_view(&at.since, side_by_side)}
-                                }.into_any()
-                            }}
-                        </section>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
+            {move || Suspend::new({
+                let compare = compare.clone();
+                async move {
+                    let list = versions.await.unwrap_or_default();
+                    let chosen = to.get_untracked().unwrap_or_default();
+                    match found.await {
+                        Ok(at) => view! {
+                            <Title text=format!("{} at version {}", at.title, at.version) />
+                            <div class="page-head">
+                                <h1>{format!("{} at version {}", at.title, at.version)}</h1>
+                            </div>
+                            <div class="markdown" inner_html=at.html.clone()></div>
+                            <section aria-labelledby="since">
+                                <h2 id="since">"What changed after it"</h2>
+                                <label>"Compare with"
+                                    <select on:change=compare>
+                                        <option value="" selected=chosen.is_empty()>{format!("now, on {}", ctx.branch.get_untracked())}</option>
+                                        {list.into_iter().map(|version| {
+                                            let id = version.id.to_string();
+                                            let selected = id == chosen;
+                                            view! { <option value=id selected=selected>{format!("Version {}", version.number)}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                </label>
+                                {if at.since.is_empty() {
+                                    view! { <p class="muted">"Nothing: it is the same."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="actions" role="group" aria-label="Diff layout">
+                                            <button type="button" class="small" on:click=move |_| side_by_side.set(false)>"Inline"</button>
+                                            <button type="button" class="small" on:click=move |_| side_by_side.set(true)>"Side by side"</button>
+                                        </div>
+                                        {diff_view(&at.since, side_by_side)}
+                                    }.into_any()
+                                }}
+                            </section>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
+                    }
                 }
             })}
         </Transition>
@@ -758,7 +800,11 @@ pub fn HistoryPage() -> impl IntoView {
                                         {version.change_request.map(|number| view! {
                                             " " <A href=format!("/p/{slug_link}/changes/{number}")>{format!("#{number}")}</A>
                                         })}
-                                        <small class="muted">{format!("{} ", version.author)} <Time at=version.created_at /></small>
+                                        <small class="muted">
+                                            {format!("{}{} ", version.author,
+                                                if version.approvers.is_empty() { String::new() } else { format!(", approved by {}", version.approvers.join(", ")) })}
+                                            <Time at=version.created_at />
+                                        </small>
                                         {can_write.then(|| view! {
                                             <ActionForm action=tag attr:class="inline">
                                                 <input type="hidden" name="slug" value=slug_tag />

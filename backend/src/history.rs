@@ -35,10 +35,18 @@ pub struct Version {
     /// The change request it merged.
     pub change_request: Option<i32>,
     pub created_at: DateTime<Utc>,
+    /// Who had approved the change request (their latest verdict).
+    pub approvers: Vec<String>,
 }
 
 const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message, u.username AS author,
-         c.number AS change_request, v.created_at
+         c.number AS change_request, v.created_at,
+         coalesce((SELECT array_agg(reviewer.username ORDER BY reviewer.username)
+                   FROM (SELECT DISTINCT ON (r.reviewer_id) r.reviewer_id, r.verdict FROM reviews r
+                         WHERE r.change_request_id = v.change_request_id
+                         ORDER BY r.reviewer_id, r.created_at DESC) latest
+                   JOIN users reviewer ON reviewer.id = latest.reviewer_id
+                   WHERE latest.verdict = 'approve'), '{}') AS approvers
      FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
      LEFT JOIN change_requests c ON c.id = v.change_request_id";
 

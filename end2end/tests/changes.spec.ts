@@ -75,7 +75,8 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByRole("link", { name: /^Version 1/ }).click();
   await expect(author.locator(".page-head h1")).toHaveText("User login at version 1");
   await expect(author.locator(".markdown")).toContainText("Accounts lock after 5 failures.");
-  await expect(author.getByText("Nothing: it is the same now.")).toBeVisible();
+  await expect(author.getByText("Nothing: it is the same.")).toBeVisible();
+  await expect(author.getByLabel("Compare with")).toHaveValue("");
   await author.getByRole("link", { name: "History" }).click();
 
   // Name the version, and propose going back to it: a new change request.

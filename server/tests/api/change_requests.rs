@@ -275,6 +275,7 @@ async fn a_clean_merge_lands_on_main_as_a_version(db: PgPool) {
     assert_eq!(merged["version"]["branch"], "main");
     assert_eq!(merged["version"]["message"], "Lockout rules");
     assert_eq!(merged["version"]["change_request"], number);
+    assert_eq!(merged["version"]["approvers"], json!(["rita"]));
 
     assert_eq!(s.text(&s.login, "main").await, "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5 (main)\n");
     let (_, tree) = call(&s.ada, Method::GET, &s.url("/documents"), None).await;
