@@ -287,8 +287,14 @@ pub async fn resolve_change(slug: String, number: i32, document_id: String, cont
 pub async fn merge_change(slug: String, number: i32, message: String) -> Result<i32, AppError> {
     use charter_backend::change_requests::{self, MergeRequest};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let merged =
-        change_requests::merge(&state, &actor, project.id, number, MergeRequest { message: Some(message) }).await?;
+    let merged = change_requests::merge(
+        &state,
+        &actor,
+        project.id,
+        number,
+        MergeRequest { message: Some(message), override_reason: None },
+    )
+    .await?;
     Ok(merged.version.number)
 }
 

@@ -103,7 +103,7 @@ pub async fn create_document(
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let kind = Kind::try_from(kind).map_err(AppError::Invalid)?;
     let parent_id = optional_id(parent_id, "parent document")?;
-    let new = NewDocument { title, kind, parent_id, content: None };
+    let new = NewDocument { title, kind, parent_id, content: None, template: false };
     let document = documents::create(&state.db, &actor, project.id, new, &branch).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}/doc/{}", document.id), &branch));
     Ok(document.into())

@@ -15,7 +15,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
-use crate::{accounts, audit, branches, change_requests, documents, history, markdown, projects, tokens, AppState};
+use crate::{
+    accounts, audit, branches, change_requests, documents, history, markdown, projects, spec, tokens, AppState,
+};
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -102,7 +104,8 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(projects::router())
             .merge(documents::router())
             .merge(audit::router())
-            .merge(markdown::router()),
+            .merge(markdown::router())
+            .merge(spec::router()),
     )
 }
 

@@ -22,6 +22,8 @@ use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::merge::{self, LineChange};
 use crate::projects::{self, Permission};
+use crate::spec::constitution::Bump;
+use crate::spec::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
 use crate::{branches, content, history, AppState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -68,6 +70,10 @@ pub struct ChangeRequest {
     /// Other open change requests touching the same sections, before either merges.
     pub overlaps: Vec<Overlap>,
     pub comments: Vec<Comment>,
+    /// Lint findings in the changed documents; errors block merging.
+    pub checks: Checks,
+    /// The constitution's change and the version bump it implies, if it changes.
+    pub constitution: Option<ConstitutionChange>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -216,10 +222,18 @@ pub struct Resolution {
     pub content: String,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct MergeRequest {
     /// The version's message; the change request's title when left out.
     pub message: Option<String>,
+    /// Owners only: merge although the lint found errors, for this recorded reason.
+    pub override_reason: Option<String>,
+}
+
+/// A reviewer's confirmation of the constitution's version bump.
+#[derive(Deserialize, ToSchema)]
+pub struct BumpConfirmation {
+    pub bump: Bump,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -305,12 +319,21 @@ struct Record {
     author_id: Uuid,
     description: String,
     state: String,
+    lint_override_reason: Option<String>,
+    lint_override_by: Option<String>,
+    bump_confirmed: Option<String>,
+    bump_confirmed_by: Option<String>,
+    bump_digest: Option<Vec<u8>>,
 }
 
 async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
     sqlx::query_as(
-        "SELECT id, source_branch_id, target_branch_id, author_id, description, state
-         FROM change_requests WHERE project_id = $1 AND number = $2",
+        "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description, c.state,
+                c.lint_override_reason, o.username AS lint_override_by,
+                c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest
+         FROM change_requests c LEFT JOIN users o ON o.id = c.lint_override_by
+         LEFT JOIN users b ON b.id = c.bump_confirmed_by
+         WHERE c.project_id = $1 AND c.number = $2",
     )
     .bind(project_id)
     .bind(number)
@@ -485,7 +508,42 @@ pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> R
     .bind(record.id)
     .fetch_all(db)
     .await?;
+    let changed: Vec<Uuid> = comparison
+        .documents
+        .iter()
+        .filter(|change| !change.changes.contains(&"deleted"))
+        .map(|change| change.document_id)
+        .collect();
+    let (corpus, findings) = review::checks(db, record.source_branch_id, &changed).await?;
+    let checks = Checks {
+        errors: review::errors(&findings),
+        findings,
+        lint_override: record
+            .lint_override_reason
+            .clone()
+            .map(|reason| LintOverride { by: record.lint_override_by.clone().unwrap_or_default(), reason }),
+    };
+    let constitution =
+        match comparison.documents.iter().find(|c| c.kind == "constitution" && c.changes.contains(&"modified")) {
+            None => None,
+            Some(change) => {
+                let (fork_base,): (Option<String>,) =
+                    sqlx::query_as("SELECT fork_base FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
+                        .bind(record.source_branch_id)
+                        .bind(change.document_id)
+                        .fetch_one(db)
+                        .await?;
+                let confirmed = record.bump_confirmed.as_deref().and_then(Bump::parse).map(|bump| ConfirmedBump {
+                    bump,
+                    by: record.bump_confirmed_by.clone().unwrap_or_default(),
+                    stale: record.bump_digest.as_deref() != Some(comparison.digest.as_slice()),
+                });
+                review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
+            }
+        };
     Ok(ChangeRequest {
+        checks,
+        constitution,
         summary,
         description: record.description,
         approvals,
@@ -722,6 +780,16 @@ pub async fn merge(
             view.required_approvals
         )));
     }
+    let bump = match &view.constitution {
+        None => None,
+        Some(change) => Some(change.confirmed_bump().ok_or_else(|| {
+            Error::Forbidden(format!(
+                "a reviewer must confirm the constitution's version bump first (proposed: {} to {})",
+                change.proposal.bump, change.proposed_version
+            ))
+        })?),
+    };
+    let override_reason = lint_gate(db, actor, project_id, &view.checks, request.override_reason.as_deref()).await?;
     let (source, target) = (record.source_branch_id, record.target_branch_id);
 
     // Text first: the part that can still meet a conflict (if the target moved since the
@@ -752,6 +820,18 @@ pub async fn merge(
                 })
                 .collect();
             return Err(conflicts(&found));
+        }
+    }
+    // The constitution's new version goes into its text before the version is recorded.
+    let mut new_tag = None;
+    if let (Some(bump), Some(change)) = (bump, &view.constitution) {
+        let key = DocKey { branch_id: target, document_id: change.document_id };
+        let text = content::read(&mut *db.acquire().await?, key).await?;
+        if let Some((version, stamped)) =
+            review::stamped(crate::documents::Kind::Constitution, &text, bump, Utc::now().date_naive())
+        {
+            content::replace(&state.collab, key, &stamped, actor.user_id).await?;
+            new_tag = Some(format!("v{version}"));
         }
     }
 
@@ -833,13 +913,34 @@ pub async fn merge(
     let message = message.unwrap_or_else(|| view.summary.title.clone());
     let version = history::record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
     sqlx::query(
-        "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now() WHERE id = $1",
+        "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
+             lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END
+         WHERE id = $1",
     )
     .bind(record.id)
     .bind(version)
     .bind(actor.user_id)
+    .bind(&override_reason)
     .execute(&mut *tx)
     .await?;
+    if let Some(reason) = &override_reason {
+        let summary = format!("merged change request #{number} despite {} lint error(s): {reason}", view.checks.errors);
+        let entry =
+            Entry::project(project_id, actor, "change_request.lint_override", ("change_request", record.id), summary);
+        audit::record(&mut *tx, entry).await?;
+    }
+    if let Some(name) = &new_tag {
+        // A tag of that name made by hand earlier keeps its place; the version is recorded all the same.
+        let (taken,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM tags WHERE project_id = $1 AND name = $2)")
+                .bind(project_id)
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !taken {
+            history::tag_in(&mut tx, actor, project_id, name, version).await?;
+        }
+    }
     let summary = format!("merged change request #{number} into {}", view.summary.target);
     audit::record(
         &mut *tx,
@@ -850,8 +951,85 @@ pub async fn merge(
     Ok(Merged { version: history::version(db, version).await? })
 }
 
+/// Lets error findings through only with an owner's reason; returns the reason used.
+async fn lint_gate(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    checks: &Checks,
+    reason: Option<&str>,
+) -> Result<Option<String>> {
+    let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
+    if checks.errors == 0 {
+        return Ok(None);
+    }
+    let Some(reason) = reason else {
+        let errors: Vec<&crate::spec::lint::Finding> =
+            checks.findings.iter().filter(|f| f.severity == crate::spec::lint::Severity::Error).collect();
+        return Err(Error::ConflictWith {
+            message: format!(
+                "{} lint error(s) block merging: fix them, or an owner can merge with a recorded reason",
+                checks.errors
+            ),
+            details: serde_json::json!({ "findings": errors }),
+        });
+    };
+    if reason.chars().count() > 1000 {
+        return Err(Error::Invalid("an override reason may have at most 1,000 characters".into()));
+    }
+    projects::authorize(db, actor, project_id, Permission::Manage)
+        .await
+        .map_err(|_| Error::Forbidden("only an owner can merge despite lint errors".into()))?;
+    Ok(Some(reason.to_owned()))
+}
+
+/// Confirms (or changes) the version bump of the constitution change: reviewers and
+/// owners who did not write the change request.
+pub async fn confirm_bump(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    confirmation: BumpConfirmation,
+) -> Result<ChangeRequest> {
+    projects::authorize(db, actor, project_id, Permission::Review).await?;
+    let record = record(db, project_id, number).await?;
+    if record.state != "open" {
+        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
+    }
+    if record.author_id == actor.user_id {
+        return Err(Error::Forbidden("authors cannot confirm the version bump of their own change".into()));
+    }
+    let view = get(db, actor, project_id, number).await?;
+    let change = view
+        .constitution
+        .as_ref()
+        .ok_or_else(|| Error::Conflict("this change request does not change the constitution".into()))?;
+    let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE change_requests SET bump_confirmed = $2, bump_confirmed_by = $3, bump_digest = $4 WHERE id = $1",
+    )
+    .bind(record.id)
+    .bind(confirmation.bump.as_str())
+    .bind(actor.user_id)
+    .bind(digest)
+    .execute(&mut *tx)
+    .await?;
+    let summary = format!(
+        "confirmed a {} bump of the constitution in change request #{number} (proposed: {})",
+        confirmation.bump, change.proposal.bump
+    );
+    let entry =
+        Entry::project(project_id, actor, "change_request.confirm_bump", ("change_request", record.id), summary);
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    get(db, actor, project_id, number).await
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(confirm_bump_handler))
         .routes(routes!(create_handler, list_handler))
         .routes(routes!(get_handler))
         .routes(routes!(review_handler))
@@ -974,4 +1152,18 @@ mod tests {
             }
         );
     }
+}
+
+/// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/constitution", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = BumpConfirmation,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn confirm_bump_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(confirmation): Json<BumpConfirmation>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(confirm_bump(&state.db, &actor, id, number, confirmation).await?))
 }

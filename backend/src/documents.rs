@@ -20,7 +20,7 @@ use crate::auth::{Actor, Scope};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects::{self, Permission};
-use crate::{branches, content, AppState};
+use crate::{branches, content, spec, AppState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +97,10 @@ pub struct NewDocument {
     pub kind: Kind,
     pub parent_id: Option<Uuid>,
     pub content: Option<String>,
+    /// Start from the kind's template (`GET /projects/{id}/templates`) instead of
+    /// `content`.
+    #[serde(default)]
+    pub template: bool,
 }
 
 /// Fields left out stay as they are; `"parent_id": null` moves to the top level.
@@ -287,11 +291,24 @@ pub(crate) async fn insert(
     new: NewDocument,
 ) -> Result<Uuid> {
     let title = validate_title(&new.title)?;
-    let text = new.content.unwrap_or_default();
-    content::validate(&text)?;
     if let Some(parent_id) = new.parent_id {
         check_parent(tx, branch_id, parent_id).await?;
     }
+    let text = match (new.template, new.content) {
+        (true, Some(_)) => return Err(Error::Invalid("give either content or a template, not both".into())),
+        (true, None) => {
+            let parent: Option<(String,)> =
+                sqlx::query_as("SELECT title FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
+                    .bind(branch_id)
+                    .bind(new.parent_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let parent = parent.map(|(title,)| title);
+            spec::templates::render(new.kind, title, parent.as_deref(), Utc::now().date_naive())
+        }
+        (false, content) => content.unwrap_or_default(),
+    };
+    content::validate(&text)?;
     let id = Uuid::now_v7();
     if new.kind == Kind::Constitution {
         check_single_constitution(tx, branch_id, id).await?;

@@ -91,6 +91,7 @@ pub(crate) async fn record_version(
         .execute(&mut *tx)
         .await?;
     }
+    crate::spec::requirements::record(&mut *tx, project_id, branch_id, id).await?;
     Ok(id)
 }
 
@@ -137,10 +138,23 @@ pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> R
         .await?;
     owned.ok_or_else(|| Error::not_found("version"))?;
     let mut tx = db.begin().await?;
+    tag_in(&mut tx, actor, project_id, name, new.version).await?;
+    tx.commit().await?;
+    Ok(Tag { name: name.to_owned(), version: version(db, new.version).await? })
+}
+
+/// Names a version inside the caller's transaction.
+pub(crate) async fn tag_in(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    project_id: Uuid,
+    name: &str,
+    version_id: Uuid,
+) -> Result<()> {
     sqlx::query("INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)")
         .bind(project_id)
         .bind(name)
-        .bind(new.version)
+        .bind(version_id)
         .bind(actor.user_id)
         .execute(&mut *tx)
         .await
@@ -150,10 +164,8 @@ pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> R
             false => err,
         })?;
     let summary = format!("tagged a version {name}");
-    audit::record(&mut *tx, Entry::project(project_id, actor, "version.tag", ("version", new.version), summary))
-        .await?;
-    tx.commit().await?;
-    Ok(Tag { name: name.to_owned(), version: version(db, new.version).await? })
+    audit::record(&mut *tx, Entry::project(project_id, actor, "version.tag", ("version", version_id), summary)).await?;
+    Ok(())
 }
 
 /// A version named by its id or by a tag, in the document's project.

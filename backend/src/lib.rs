@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod merge;
 pub mod projects;
 pub mod security;
+pub mod spec;
 mod state;
 pub mod tokens;
 

@@ -154,14 +154,6 @@ fn slugify(name: &str) -> String {
     crate::markdown::slugify(name, |c| c.is_ascii_alphanumeric(), 48).unwrap_or_else(|| "project".to_owned())
 }
 
-const CONSTITUTION_TEMPLATE: &str = "# Constitution\n\n\
-The principles every spec in this project must honour.\n\n\
-## Principles\n\n\
-### P-01: (name the principle)\n\n\
-State the rule, then why it exists.\n\n\
-## Governance\n\n\
-Changes to this constitution are reviewed like any other change.\n";
-
 pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Project> {
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -206,7 +198,8 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Proje
         title: "Constitution".into(),
         kind: Kind::Constitution,
         parent_id: None,
-        content: Some(CONSTITUTION_TEMPLATE.into()),
+        content: None,
+        template: true,
     };
     documents::insert(&mut tx, actor, id, main, constitution).await?;
     tx.commit().await?;

@@ -1,6 +1,8 @@
 //! Wiring: the database pool, the session layer, the API, the Leptos pages and the
 //! cross-cutting layers, assembled into one axum router. `main.rs` is only the CLI.
 
+pub mod check;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

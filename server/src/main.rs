@@ -6,10 +6,11 @@ use charter_backend::AppState;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: charter [serve | migrate]
+const USAGE: &str = "usage: charter [serve | migrate | check ...]
 
   serve    apply pending migrations, then serve Charter (the default)
   migrate  apply pending migrations and exit
+  check    trace requirement IDs in a code checkout (`charter check --help`)
 
 environment:
   DATABASE_URL           Postgres with the pgvector extension (required)
@@ -21,12 +22,16 @@ environment:
   RUST_LOG               log filter (default info); CHARTER_LOG_FORMAT=json for JSON logs";
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    if command == "check" {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return Ok(charter_server::check::run(&args).await);
+    }
     if !matches!(command.as_str(), "serve" | "migrate") {
         println!("{USAGE}");
         if matches!(command.as_str(), "help" | "-h" | "--help") {
-            return Ok(());
+            return Ok(std::process::ExitCode::SUCCESS);
         }
         anyhow::bail!("unknown command `{command}`");
     }
@@ -40,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     charter_server::migrate(&db).await.context("migrating the database")?;
     if command == "migrate" {
         tracing::info!("database is up to date");
-        return Ok(());
+        return Ok(std::process::ExitCode::SUCCESS);
     }
 
     let leptos = get_configuration(None).context("reading the LEPTOS_* configuration")?.leptos_options;
@@ -50,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("Charter is ready at http://{addr}");
     println!("Charter is ready at http://{addr}");
     charter_server::serve(listener, app).await.context("serving")?;
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 fn init_logging() {

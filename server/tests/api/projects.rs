@@ -23,7 +23,7 @@ async fn a_new_project_has_a_constitution_a_main_branch_and_its_creator_as_owner
     let (_, doc) =
         call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", constitution["id"].as_str().unwrap())), None)
             .await;
-    assert!(doc["content"].as_str().unwrap().contains("## Principles"), "{doc}");
+    assert!(doc["content"].as_str().unwrap().contains("## Core principles"), "{doc}");
 
     let (branches,): (Vec<String>,) =
         sqlx::query_as("SELECT array_agg(name) FROM branches WHERE project_id = $1::uuid")

@@ -1,0 +1,541 @@
+//! The spec lint: a fixed, deterministic rule set. Each rule has an ID, a default
+//! severity and a one-line explanation; a project's constitution turns rules off or
+//! changes their severity under its "Checks" heading (`- \`vague-term\`: error`).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::parse::{self, Requirement};
+use super::{Corpus, Doc};
+use crate::documents::Kind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    fn parse(text: &str) -> Option<Option<Severity>> {
+        match text {
+            "error" => Some(Some(Severity::Error)),
+            "warning" => Some(Some(Severity::Warning)),
+            "info" => Some(Some(Severity::Info)),
+            "off" => Some(None),
+            _ => None,
+        }
+    }
+}
+
+/// A lint rule as documented: what it checks, and how much it matters by default.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+pub const OPEN_CLARIFICATION: &str = "open-clarification";
+pub const MISSING_ACCEPTANCE: &str = "missing-acceptance";
+pub const MISSING_SHALL: &str = "missing-shall";
+pub const VAGUE_TERM: &str = "vague-term";
+pub const DUPLICATE_ID: &str = "duplicate-id";
+pub const DANGLING_LINK: &str = "dangling-link";
+pub const UNMEASURED_CRITERION: &str = "unmeasured-criterion";
+pub const UNKNOWN_TASK_REFERENCE: &str = "unknown-task-reference";
+pub const CONSTITUTION_VIOLATION: &str = "constitution-violation";
+
+pub const RULES: [Rule; 9] = [
+    Rule {
+        id: OPEN_CLARIFICATION,
+        severity: Severity::Warning,
+        summary: "A [NEEDS CLARIFICATION: …] question is still unanswered.",
+    },
+    Rule {
+        id: MISSING_ACCEPTANCE,
+        severity: Severity::Warning,
+        summary: "A requirement has no acceptance scenario (Given / When / Then) to test it by.",
+    },
+    Rule {
+        id: MISSING_SHALL,
+        severity: Severity::Warning,
+        summary:
+            "A requirement says neither SHALL nor MUST and follows no EARS pattern (When, While, If … then, Where).",
+    },
+    Rule {
+        id: VAGUE_TERM,
+        severity: Severity::Warning,
+        summary: "A vague term (\"fast\", \"robust\", \"etc.\", …) is used without a measure.",
+    },
+    Rule {
+        id: DUPLICATE_ID,
+        severity: Severity::Error,
+        summary: "A requirement ID is defined more than once in the project.",
+    },
+    Rule {
+        id: DANGLING_LINK,
+        severity: Severity::Error,
+        summary: "A [[link]] names no requirement, principle or document.",
+    },
+    Rule {
+        id: UNMEASURED_CRITERION,
+        severity: Severity::Warning,
+        summary: "A success criterion has no number, so nobody can tell whether it is met.",
+    },
+    Rule {
+        id: UNKNOWN_TASK_REFERENCE,
+        severity: Severity::Error,
+        summary: "A task refers to a requirement ID that no spec defines.",
+    },
+    Rule {
+        id: CONSTITUTION_VIOLATION,
+        severity: Severity::Error,
+        summary: "A spec breaks a machine-checkable principle of the constitution.",
+    },
+];
+
+/// The principle checks a constitution can ask for (`**Check:** requirements-have-acceptance`).
+pub const PRINCIPLE_CHECKS: [(&str, &str); 4] = [
+    ("requirements-have-acceptance", "every requirement has an acceptance scenario"),
+    ("requirements-use-shall", "every requirement says SHALL or MUST (or follows an EARS pattern)"),
+    ("requirements-have-priority", "every requirement has a priority (P1–P3)"),
+    ("no-open-clarifications", "no spec keeps an open [NEEDS CLARIFICATION] marker"),
+];
+
+/// One problem, pointed at a place in a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub document_id: Uuid,
+    pub document: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in UTF-16 code units (as browsers count).
+    pub column: usize,
+    /// How much of the line the finding covers, in UTF-16 code units (at least 1).
+    pub length: usize,
+}
+
+/// Which rules run, at which severity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    severities: HashMap<&'static str, Option<Severity>>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { severities: RULES.iter().map(|rule| (rule.id, Some(rule.severity))).collect() }
+    }
+}
+
+impl Config {
+    /// The defaults, changed by `rule: severity` settings; unknown rules and severities
+    /// are ignored (the constitution is prose first).
+    pub fn from_settings(settings: &[(String, String)]) -> Config {
+        let mut config = Config::default();
+        for (rule, severity) in settings {
+            if let (Some(rule), Some(severity)) =
+                (RULES.iter().find(|known| known.id == rule), Severity::parse(severity))
+            {
+                config.severities.insert(rule.id, severity);
+            }
+        }
+        config
+    }
+
+    pub fn severity(&self, rule: &str) -> Option<Severity> {
+        self.severities.get(rule).copied().flatten()
+    }
+
+    /// Every rule with the severity it runs at (`None`: off).
+    pub fn rules(&self) -> Vec<(Rule, Option<Severity>)> {
+        RULES.iter().map(|rule| (*rule, self.severity(rule.id))).collect()
+    }
+}
+
+fn vague_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)\b(fast|quickly|user-friendly|robust|as appropriate|etc\.|scalable|intuitive|easy to use|seamless(?:ly)?|efficient(?:ly)?)(?:\b|$|\s)",
+        )
+        .unwrap()
+    })
+}
+
+fn shall_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)\b(shall|must)\b|^(when|while|where)\b|^if\b.*\bthen\b").unwrap())
+}
+
+fn check_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)\bcheck\b\**\s*:\s*\**\s*`?([a-z][a-z-]+)`?").unwrap())
+}
+
+pub(crate) fn has_shall(requirement: &Requirement) -> bool {
+    shall_regex().is_match(requirement.text.trim()) || shall_regex().is_match(requirement.title.trim())
+}
+
+/// The machine check a principle asks for, if any (from its `Check:` line).
+pub fn principle_check(principle: &Requirement) -> Option<&'static str> {
+    let wanted = check_regex().captures(&principle.text)?;
+    PRINCIPLE_CHECKS.iter().map(|(id, _)| *id).find(|id| wanted[1].eq_ignore_ascii_case(id))
+}
+
+struct Out<'a> {
+    config: &'a Config,
+    doc: &'a Doc,
+    findings: Vec<Finding>,
+}
+
+impl Out<'_> {
+    fn push(&mut self, rule: &str, line: usize, column: usize, length: usize, message: String) {
+        if let Some(severity) = self.config.severity(rule) {
+            self.findings.push(Finding {
+                rule: rule.to_owned(),
+                severity,
+                message,
+                document_id: self.doc.id,
+                document: self.doc.title.clone(),
+                line,
+                column,
+                length: length.max(1),
+            });
+        }
+    }
+}
+
+/// The findings for one document of the corpus, in line order.
+pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
+    let config = corpus.config();
+    let mut out = Out { config: &config, doc, findings: Vec::new() };
+    let structure = &doc.structure;
+    let is_constitution = doc.kind == Kind::Constitution;
+
+    for marker in &structure.clarifications {
+        let message = format!("Open question: {}", marker.question);
+        out.push(OPEN_CLARIFICATION, marker.line, marker.column, parse::utf16_len(&marker.raw), message);
+    }
+    for requirement in &structure.requirements {
+        let (line, column, length) = (requirement.line, requirement.column, parse::utf16_len(&requirement.key));
+        if let Some(others) = corpus.definitions(&requirement.key).filter(|all| all.len() > 1) {
+            let elsewhere: Vec<String> = others
+                .iter()
+                .filter(|(other, r)| !(other.id == doc.id && r.line == requirement.line))
+                .map(|(other, r)| format!("{} line {}", other.title, r.line))
+                .collect();
+            let message = format!("{} is defined more than once: also in {}", requirement.key, elsewhere.join(", "));
+            out.push(DUPLICATE_ID, line, column, length, message);
+        }
+        if is_constitution {
+            continue;
+        }
+        if requirement.acceptance.is_empty() {
+            let message = format!("{} has no acceptance scenario (Given / When / Then)", requirement.key);
+            out.push(MISSING_ACCEPTANCE, line, column, length, message);
+        }
+        if !has_shall(requirement) {
+            let message = format!(
+                "{} says neither SHALL nor MUST and follows no EARS pattern (When, While, If … then, Where)",
+                requirement.key
+            );
+            out.push(MISSING_SHALL, line, column, length, message);
+        }
+    }
+    vague_terms(&mut out);
+    for link in &structure.links {
+        if corpus.resolve(&link.target).is_none() {
+            let message = format!("[[{}]] names no requirement, principle or document", link.target);
+            out.push(DANGLING_LINK, link.line, link.column, link.length, message);
+        }
+    }
+    for criterion in &structure.criteria {
+        if !has_measure(&criterion.text) {
+            let message = "This success criterion has no number to measure it by".to_owned();
+            out.push(
+                UNMEASURED_CRITERION,
+                criterion.line,
+                criterion.column,
+                parse::utf16_len(&criterion.text),
+                message,
+            );
+        }
+    }
+    let prefixes = corpus.prefixes();
+    for task in &structure.tasks {
+        for mention in &task.references {
+            let prefix = mention.key.rsplit_once('-').map_or("", |(prefix, _)| prefix);
+            if corpus.definitions(&mention.key).is_none() && prefixes.contains(prefix) {
+                let message = format!("This task refers to {}, which no spec defines", mention.key);
+                out.push(UNKNOWN_TASK_REFERENCE, mention.line, mention.column, parse::utf16_len(&mention.key), message);
+            }
+        }
+    }
+    if !is_constitution {
+        principle_violations(corpus, &mut out);
+    }
+    let mut findings = out.findings;
+    findings.sort_by_key(|finding| (finding.line, finding.column));
+    findings
+}
+
+/// Vague words on the lines of requirements and success criteria, unless that line
+/// also gives a number.
+fn vague_terms(out: &mut Out<'_>) {
+    let structure = &out.doc.structure;
+    let mut ranges: Vec<(usize, usize)> =
+        structure.requirements.iter().map(|requirement| (requirement.line, requirement.end_line)).collect();
+    ranges.extend(structure.criteria.iter().map(|criterion| (criterion.line, criterion.line)));
+    if ranges.is_empty() {
+        return;
+    }
+    let text = out.doc.text.clone();
+    for line in parse::lines(&text) {
+        if !ranges.iter().any(|(from, to)| (*from..=*to).contains(&line.number)) {
+            continue;
+        }
+        if has_measure(&line.text) {
+            continue;
+        }
+        for found in vague_regex().captures_iter(&line.text) {
+            let term = found.get(1).expect("group 1");
+            let message =
+                format!("\"{}\" is vague without a measure: say how much, how fast or how many", term.as_str());
+            out.push(
+                VAGUE_TERM,
+                line.number,
+                parse::column(line.raw, term.start()),
+                parse::utf16_len(term.as_str()),
+                message,
+            );
+        }
+    }
+}
+
+/// A number other than an ID (`AUTH-001`) or a priority (`P1`) on the line.
+fn has_measure(text: &str) -> bool {
+    static PRIORITY: OnceLock<Regex> = OnceLock::new();
+    let without_ids = parse::id_regex().replace_all(text, " ");
+    let without_priorities = PRIORITY.get_or_init(|| Regex::new(r"\bP[1-3]\b").unwrap()).replace_all(&without_ids, " ");
+    without_priorities.chars().any(|c| c.is_ascii_digit())
+}
+
+fn principle_violations(corpus: &Corpus, out: &mut Out<'_>) {
+    let Some(constitution) = corpus.constitution() else { return };
+    for principle in &constitution.structure.requirements {
+        let Some(check) = principle_check(principle) else { continue };
+        let name = format!("{} ({})", principle.key, principle.title);
+        let structure = &out.doc.structure;
+        let mut violations: Vec<(usize, usize, usize, String)> = Vec::new();
+        match check {
+            "no-open-clarifications" => {
+                for marker in &structure.clarifications {
+                    violations.push((
+                        marker.line,
+                        marker.column,
+                        parse::utf16_len(&marker.raw),
+                        "an open question remains".into(),
+                    ));
+                }
+            }
+            _ => {
+                for requirement in &structure.requirements {
+                    let broken = match check {
+                        "requirements-have-acceptance" => requirement
+                            .acceptance
+                            .is_empty()
+                            .then(|| format!("{} has no acceptance scenario", requirement.key)),
+                        "requirements-use-shall" => (!has_shall(requirement))
+                            .then(|| format!("{} says neither SHALL nor MUST", requirement.key)),
+                        _ => requirement.priority.is_none().then(|| format!("{} has no priority", requirement.key)),
+                    };
+                    if let Some(what) = broken {
+                        violations.push((
+                            requirement.line,
+                            requirement.column,
+                            parse::utf16_len(&requirement.key),
+                            what,
+                        ));
+                    }
+                }
+            }
+        }
+        for (line, column, length, what) in violations {
+            out.push(CONSTITUTION_VIOLATION, line, column, length, format!("Violates {name}: {what}"));
+        }
+    }
+}
+
+/// Every document's findings, documents in corpus order.
+pub fn all(corpus: &Corpus) -> Vec<Finding> {
+    corpus.docs.iter().flat_map(|doc| document(corpus, doc)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: u128, kind: Kind, title: &str, text: &str) -> Doc {
+        Doc::new(Uuid::from_u128(n), title.to_owned(), kind, text.to_owned())
+    }
+
+    /// Lints `text` as a spec in a project with `others`; the rule's findings.
+    fn run(rule: &str, text: &str, others: Vec<Doc>) -> Vec<Finding> {
+        let mut docs = vec![doc(1, Kind::Spec, "Login", text)];
+        docs.extend(others);
+        let corpus = Corpus::new(docs);
+        document(&corpus, &corpus.docs[0]).into_iter().filter(|f| f.rule == rule).collect()
+    }
+
+    const GOOD: &str = "- **AUTH-001** The system SHALL lock an account after 5 failures.\n  - Given 5 failures, When I log in, Then I am refused.\n";
+
+    #[test]
+    fn open_clarification() {
+        let found = run(OPEN_CLARIFICATION, "Who may log in? [NEEDS CLARIFICATION: which roles?]\n", vec![]);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].line, found[0].column, found[0].length), (1, 17, 35));
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(found[0].message.contains("which roles?"));
+        assert!(run(OPEN_CLARIFICATION, "Admins may log in.\n", vec![]).is_empty());
+    }
+
+    #[test]
+    fn missing_acceptance() {
+        let found = run(MISSING_ACCEPTANCE, "- **AUTH-001** The system SHALL log in.\n", vec![]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.starts_with("AUTH-001"));
+        assert!(run(MISSING_ACCEPTANCE, GOOD, vec![]).is_empty());
+    }
+
+    #[test]
+    fn missing_shall_accepts_ears_patterns() {
+        let found = run(MISSING_SHALL, "- **AUTH-001** Accounts get locked.\n  - Given x, When y, Then z.\n", vec![]);
+        assert_eq!(found.len(), 1);
+        for ok in [
+            GOOD,
+            "### AUTH-002: Lockout\nThe system must lock.\n- Given x, When y, Then z.\n",
+            "- **AUTH-003** While offline, the editor keeps edits.\n  - Given x, When y, Then z.\n",
+            "- **AUTH-004** If the token expires then the session ends.\n  - Given x, When y, Then z.\n",
+        ] {
+            assert!(run(MISSING_SHALL, ok, vec![]).is_empty(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn vague_terms_without_a_measure() {
+        let found = run(
+            VAGUE_TERM,
+            "- **AUTH-001** The system SHALL be fast and user-friendly, etc.\n  - Given x, When y, Then z.\n",
+            vec![],
+        );
+        let terms: Vec<(usize, usize)> = found.iter().map(|f| (f.column, f.length)).collect();
+        assert_eq!(terms, [(36, 4), (45, 13), (60, 4)]);
+        // With a number on the line it is measured; outside requirements it is prose.
+        let measured = "- **AUTH-001** The system SHALL be fast: 200 ms at p95.\n  - Given x, When y, Then z.\n\nA fast, robust product.\n";
+        assert!(run(VAGUE_TERM, measured, vec![]).is_empty());
+    }
+
+    #[test]
+    fn duplicate_ids_across_documents() {
+        let other = doc(2, Kind::Spec, "Accounts", GOOD);
+        let found = run(DUPLICATE_ID, GOOD, vec![other]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(found[0].message.contains("Accounts line 1"), "{}", found[0].message);
+        let unique = doc(2, Kind::Spec, "Accounts", &GOOD.replace("AUTH-001", "AUTH-002"));
+        assert!(run(DUPLICATE_ID, GOOD, vec![unique]).is_empty());
+    }
+
+    #[test]
+    fn dangling_links() {
+        let other = doc(2, Kind::Spec, "Accounts", "- **ACC-001** The system SHALL store accounts.\n");
+        let text = "See [[ACC-001]], [[accounts]] and [[Missing spec]].\n";
+        let found = run(DANGLING_LINK, text, vec![other.clone()]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("[[Missing spec]]"));
+        assert!(run(DANGLING_LINK, "See [[ACC-001]] and [[Accounts]].\n", vec![other]).is_empty());
+    }
+
+    #[test]
+    fn unmeasured_success_criteria() {
+        let found =
+            run(UNMEASURED_CRITERION, "## Success criteria\n\n- Users love it.\n- 90% finish in 2 minutes.\n", vec![]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 3);
+        assert!(run(UNMEASURED_CRITERION, "## Success criteria\n\n- 90% finish in 2 minutes.\n", vec![]).is_empty());
+    }
+
+    #[test]
+    fn tasks_referencing_unknown_requirements() {
+        let tasks = "- [ ] T001 Implement [[AUTH-001]]\n- [ ] T002 Implement AUTH-777\n- [ ] T003 Encode as UTF-8\n";
+        let spec = doc(2, Kind::Spec, "Login", GOOD);
+        let mut docs = vec![doc(1, Kind::Tasks, "Login tasks", tasks), spec];
+        let corpus = Corpus::new(std::mem::take(&mut docs));
+        let found: Vec<Finding> =
+            document(&corpus, &corpus.docs[0]).into_iter().filter(|f| f.rule == UNKNOWN_TASK_REFERENCE).collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("AUTH-777"));
+        assert_eq!(found[0].line, 2);
+        let fine = Corpus::new(vec![
+            doc(1, Kind::Tasks, "Login tasks", "- [ ] T001 Implement [[AUTH-001]]\n"),
+            doc(2, Kind::Spec, "Login", GOOD),
+        ]);
+        assert!(document(&fine, &fine.docs[0]).iter().all(|f| f.rule != UNKNOWN_TASK_REFERENCE));
+    }
+
+    #[test]
+    fn machine_checkable_principles() {
+        let constitution = |check: &str| {
+            doc(
+                9,
+                Kind::Constitution,
+                "Constitution",
+                &format!(
+                    "### P-02: Testable\n\n**Rule:** Every requirement MUST have a scenario.\n\n**Check:** `{check}`\n"
+                ),
+            )
+        };
+        let untested = "- **AUTH-001** The system SHALL log in.\n";
+        let found = run(CONSTITUTION_VIOLATION, untested, vec![constitution("requirements-have-acceptance")]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].message, "Violates P-02 (Testable): AUTH-001 has no acceptance scenario");
+        assert!(run(CONSTITUTION_VIOLATION, GOOD, vec![constitution("requirements-have-acceptance")]).is_empty());
+        assert!(run(CONSTITUTION_VIOLATION, untested, vec![]).is_empty(), "no constitution, no violation");
+        let found = run(CONSTITUTION_VIOLATION, GOOD, vec![constitution("requirements-have-priority")]);
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn the_constitution_configures_rules() {
+        let settings = "## Checks\n\n- `vague-term`: error\n- `missing-acceptance`: off\n- `made-up`: error\n";
+        let constitution = doc(9, Kind::Constitution, "Constitution", settings);
+        let text = "- **AUTH-001** The system SHALL be fast.\n";
+        let vague = run(VAGUE_TERM, text, vec![constitution.clone()]);
+        assert_eq!(vague[0].severity, Severity::Error);
+        assert!(run(MISSING_ACCEPTANCE, text, vec![constitution]).is_empty());
+        assert_eq!(run(MISSING_ACCEPTANCE, text, vec![]).len(), 1, "on by default");
+    }
+
+    #[test]
+    fn the_spec_template_lints_with_only_its_placeholders() {
+        let text = crate::spec::templates::render(
+            Kind::Spec,
+            "Login",
+            None,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        );
+        let corpus = Corpus::new(vec![doc(1, Kind::Spec, "Login", &text)]);
+        let rules: Vec<String> = document(&corpus, &corpus.docs[0]).into_iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [OPEN_CLARIFICATION, OPEN_CLARIFICATION], "only the template's open questions");
+    }
+}

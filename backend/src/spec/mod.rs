@@ -1,0 +1,305 @@
+//! Spec structure: what Charter reads out of Markdown documents (requirements with IDs,
+//! acceptance scenarios, clarification markers, links, tasks), and what it does with
+//! that: stable requirement identities with history, link resolution, clarifications,
+//! the lint, constitution versioning and traceability reports.
+
+pub mod clarifications;
+pub mod constitution;
+pub mod lint;
+pub mod parse;
+pub mod requirements;
+pub mod review;
+pub mod templates;
+pub mod traceability;
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::api::{Json, Path, Query};
+use crate::auth::Actor;
+use crate::documents::{BranchQuery, Kind};
+use crate::error::Result;
+use crate::projects::{self, Permission};
+use crate::{branches, content, AppState};
+use lint::Finding;
+use parse::{Requirement, Structure};
+
+/// A document with its structure.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: Kind,
+    pub text: String,
+    pub structure: Structure,
+}
+
+impl Doc {
+    pub fn new(id: Uuid, title: String, kind: Kind, text: String) -> Doc {
+        let structure = parse::parse(&text);
+        Doc { id, title, kind, text, structure }
+    }
+}
+
+/// What a `[[link]]` names.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    Requirement(&'a Doc, &'a Requirement),
+    Document(&'a Doc),
+}
+
+/// Every live document of a branch, parsed: what links resolve against and the lint
+/// runs over.
+#[derive(Clone, Debug, Default)]
+pub struct Corpus {
+    pub docs: Vec<Doc>,
+}
+
+impl Corpus {
+    pub fn new(docs: Vec<Doc>) -> Corpus {
+        Corpus { docs }
+    }
+
+    /// The live documents of a branch, in tree order, from their stored text.
+    pub async fn load(conn: &mut PgConnection, branch_id: Uuid) -> Result<Corpus> {
+        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+            "SELECT d.id, bd.title, d.kind, bd.content FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+             WHERE bd.branch_id = $1 AND bd.deleted_at IS NULL ORDER BY bd.position, lower(bd.title), d.id",
+        )
+        .bind(branch_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let docs = rows
+            .into_iter()
+            .filter_map(|(id, title, kind, text)| Kind::try_from(kind).ok().map(|kind| Doc::new(id, title, kind, text)))
+            .collect();
+        Ok(Corpus::new(docs))
+    }
+
+    /// The same corpus with one document's text replaced (an editor's unsaved text).
+    pub fn with_text(mut self, document_id: Uuid, text: String) -> Corpus {
+        if let Some(doc) = self.docs.iter_mut().find(|doc| doc.id == document_id) {
+            *doc = Doc::new(doc.id, std::mem::take(&mut doc.title), doc.kind, text);
+        }
+        self
+    }
+
+    pub fn doc(&self, id: Uuid) -> Option<&Doc> {
+        self.docs.iter().find(|doc| doc.id == id)
+    }
+
+    pub fn constitution(&self) -> Option<&Doc> {
+        self.docs.iter().find(|doc| doc.kind == Kind::Constitution)
+    }
+
+    /// The lint configuration the constitution sets (the defaults without one).
+    pub fn config(&self) -> lint::Config {
+        self.constitution()
+            .map_or_else(lint::Config::default, |doc| lint::Config::from_settings(&doc.structure.settings))
+    }
+
+    /// Every place `key` is defined (requirements and principles), in corpus order.
+    pub fn definitions(&self, key: &str) -> Option<Vec<(&Doc, &Requirement)>> {
+        let found: Vec<_> = self
+            .docs
+            .iter()
+            .flat_map(|doc| doc.structure.requirements.iter().map(move |r| (doc, r)))
+            .filter(|(_, r)| r.key.eq_ignore_ascii_case(key))
+            .collect();
+        (!found.is_empty()).then_some(found)
+    }
+
+    /// The ID prefixes in use (`AUTH` for `AUTH-001`): an ID-shaped word with one of
+    /// them is meant as a requirement, where `UTF-8` is not.
+    pub fn prefixes(&self) -> HashSet<&str> {
+        self.requirements().filter_map(|(_, r)| r.key.rsplit_once('-').map(|(prefix, _)| prefix)).collect()
+    }
+
+    /// Every requirement and principle with its document, first definitions only.
+    pub fn requirements(&self) -> impl Iterator<Item = (&Doc, &Requirement)> {
+        let mut seen = HashSet::new();
+        self.docs
+            .iter()
+            .flat_map(|doc| doc.structure.requirements.iter().map(move |r| (doc, r)))
+            .filter(move |(_, r)| seen.insert(r.key.to_uppercase()))
+    }
+
+    /// What `[[target]]` names: a requirement or principle by ID, else a document by
+    /// title (case-insensitive).
+    pub fn resolve(&self, target: &str) -> Option<Target<'_>> {
+        let target = target.trim();
+        if let Some((doc, requirement)) = self.definitions(target).and_then(|found| found.into_iter().next()) {
+            return Some(Target::Requirement(doc, requirement));
+        }
+        let wanted = target.to_lowercase();
+        self.docs.iter().find(|doc| doc.title.to_lowercase() == wanted).map(Target::Document)
+    }
+
+    /// Where each document is linked from or mentioned: `(from document, line)` for
+    /// each key (uppercased) or document id.
+    pub fn backlinks(&self) -> HashMap<String, Vec<(Uuid, usize)>> {
+        let mut found: HashMap<String, Vec<(Uuid, usize)>> = HashMap::new();
+        for doc in &self.docs {
+            for link in &doc.structure.links {
+                let key = match self.resolve(&link.target) {
+                    Some(Target::Requirement(_, r)) => r.key.to_uppercase(),
+                    Some(Target::Document(target)) => target.id.to_string(),
+                    None => continue,
+                };
+                found.entry(key).or_default().push((doc.id, link.line));
+            }
+            let defined: HashSet<usize> = doc.structure.requirements.iter().map(|r| r.line).collect();
+            for mention in &doc.structure.mentions {
+                // Plain mentions count too (a task naming AUTH-001); a definition does not.
+                if defined.contains(&mention.line) || doc.structure.links.iter().any(|l| l.line == mention.line) {
+                    continue;
+                }
+                if self.definitions(&mention.key).is_some() {
+                    found.entry(mention.key.to_uppercase()).or_default().push((doc.id, mention.line));
+                }
+            }
+        }
+        for places in found.values_mut() {
+            places.dedup();
+        }
+        found
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct LintQuery {
+    /// `main` when left out.
+    pub branch: Option<String>,
+}
+
+/// A lint report: the findings, and the rules with the severities they ran at.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LintReport {
+    pub findings: Vec<Finding>,
+    pub rules: Vec<RuleSetting>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RuleSetting {
+    pub id: String,
+    pub summary: String,
+    pub default: lint::Severity,
+    /// `null` when the constitution turns the rule off.
+    pub severity: Option<lint::Severity>,
+}
+
+impl LintReport {
+    fn new(corpus: &Corpus, findings: Vec<Finding>) -> LintReport {
+        let rules = corpus
+            .config()
+            .rules()
+            .into_iter()
+            .map(|(rule, severity)| RuleSetting {
+                id: rule.id.to_owned(),
+                summary: rule.summary.to_owned(),
+                default: rule.severity,
+                severity,
+            })
+            .collect();
+        LintReport { findings, rules }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LintText {
+    /// The document's text as the editor has it now.
+    pub content: String,
+}
+
+/// A branch's corpus for a reader of the project.
+pub async fn corpus(db: &sqlx::PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<(Uuid, Corpus)> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let branch_id = branches::resolve(db, project_id, branch).await?;
+    let corpus = Corpus::load(&mut *db.acquire().await?, branch_id).await?;
+    Ok((branch_id, corpus))
+}
+
+pub async fn project_lint(db: &sqlx::PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<LintReport> {
+    let (_, corpus) = corpus(db, actor, project_id, branch).await?;
+    let findings = lint::all(&corpus);
+    Ok(LintReport::new(&corpus, findings))
+}
+
+/// A document's findings; with `text`, for that text instead of the stored one (the
+/// editor lints what is on screen, against the rest of the project as stored).
+pub async fn document_lint(
+    db: &sqlx::PgPool,
+    actor: &Actor,
+    document_id: Uuid,
+    branch: &str,
+    text: Option<String>,
+) -> Result<LintReport> {
+    if let Some(text) = &text {
+        content::validate(text)?;
+    }
+    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (_, mut corpus) = corpus(db, actor, project_id, branch).await?;
+    if let Some(text) = text {
+        corpus = corpus.with_text(document_id, text);
+    }
+    let findings = corpus.doc(document_id).map(|doc| lint::document(&corpus, doc)).ok_or_else(|| {
+        crate::error::Error::Conflict("this document is deleted on this branch; restore it to check it".into())
+    })?;
+    Ok(LintReport::new(&corpus, findings))
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(project_lint_handler))
+        .routes(routes!(document_lint_handler, document_lint_text_handler))
+        .merge(requirements::router())
+        .merge(clarifications::router())
+        .merge(templates::router())
+        .merge(traceability::router())
+}
+
+/// Lint every document of a branch.
+#[utoipa::path(get, path = "/projects/{id}/lint", tag = "specs", params(("id" = Uuid, Path), LintQuery),
+    responses((status = 200, body = LintReport), (status = 404, body = crate::error::ErrorBody)))]
+async fn project_lint_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<LintQuery>,
+) -> Result<Json<LintReport>> {
+    Ok(Json(project_lint(&state.db, &actor, id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?))
+}
+
+/// Lint one document as stored.
+#[utoipa::path(get, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = LintReport), (status = 404, body = crate::error::ErrorBody)))]
+async fn document_lint_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<LintReport>> {
+    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), None).await?))
+}
+
+/// Lint a document's unsaved text against the rest of the project (what the editor
+/// shows inline as you type).
+#[utoipa::path(post, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+    request_body = LintText,
+    responses((status = 200, body = LintReport), (status = 404, body = crate::error::ErrorBody),
+              (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn document_lint_text_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+    Json(body): Json<LintText>,
+) -> Result<Json<LintReport>> {
+    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), Some(body.content)).await?))
+}

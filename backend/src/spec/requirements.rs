@@ -1,0 +1,402 @@
+//! Requirements as things of their own: each has an identity that outlives its ID and
+//! its wording. Indexing a branch matches what the documents say now to what the branch
+//! (or, for a new branch, the rest of the project) said before: by ID first, then by
+//! text, so renaming `AUTH-001` to `SEC-001`, or rewording it, or moving it to another
+//! spec, keeps one requirement with one history.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::parse::Requirement;
+use super::traceability::{self, Coverage};
+use super::{Corpus, Doc};
+use crate::api::{Json, Path, Query};
+use crate::auth::Actor;
+use crate::documents::Kind;
+use crate::error::{Error, Result};
+use crate::projects::{self, Permission};
+use crate::{branches, history, AppState};
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RequirementView {
+    /// The requirement's stable identity.
+    pub id: Uuid,
+    /// Its ID as written now, e.g. `AUTH-001`.
+    pub key: String,
+    pub title: String,
+    pub text: String,
+    pub acceptance: Vec<String>,
+    pub priority: Option<String>,
+    pub document_id: Uuid,
+    pub document: String,
+    /// The heading path it sits under.
+    pub section: String,
+    pub line: usize,
+    /// `ready`, `needs_clarification` (an open marker) or `incomplete` (no scenario).
+    pub status: String,
+    /// From the latest traceability report of the branch, if any.
+    pub coverage: Option<Coverage>,
+}
+
+/// What happened to a requirement in one version of the branch.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub version: i32,
+    pub version_id: Uuid,
+    pub message: String,
+    pub author: String,
+    pub change_request: Option<i32>,
+    pub approvers: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// Any of `added`, `renamed`, `reworded`, `scenarios`, `moved`, `removed`.
+    pub changes: Vec<String>,
+    pub key: String,
+    pub text: String,
+    pub previous_key: Option<String>,
+    pub previous_text: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Backlink {
+    pub document_id: Uuid,
+    pub title: String,
+    pub kind: Kind,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RequirementDetail {
+    #[serde(flatten)]
+    pub requirement: RequirementView,
+    pub branch: String,
+    /// Newest first.
+    pub history: Vec<HistoryEntry>,
+    pub backlinks: Vec<Backlink>,
+    /// The commit the coverage was checked at.
+    pub checked_commit: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct RequirementQuery {
+    /// `main` when left out.
+    pub branch: Option<String>,
+    /// Only requirements whose ID, title or text contains this (case-insensitive).
+    pub q: Option<String>,
+}
+
+fn normalized(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+#[derive(sqlx::FromRow)]
+struct Known {
+    requirement_id: Uuid,
+    key: String,
+    body: String,
+}
+
+/// The requirements (not principles) of a corpus, first definitions only.
+fn parsed(corpus: &Corpus) -> Vec<(&Doc, &Requirement)> {
+    corpus.requirements().filter(|(doc, _)| doc.kind != Kind::Constitution).collect()
+}
+
+/// Matches the corpus's requirements to identities and stores them as the branch's
+/// current requirements; returns each key's (uppercased) identity.
+pub(crate) async fn index(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    branch_id: Uuid,
+    corpus: &Corpus,
+) -> Result<HashMap<String, Uuid>> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+        .bind(branch_id)
+        .execute(&mut *conn)
+        .await?;
+    let mine: Vec<Known> =
+        sqlx::query_as("SELECT requirement_id, key, body FROM branch_requirements WHERE branch_id = $1")
+            .bind(branch_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    // What other branches know (main first): a new branch inherits identities by them.
+    let others: Vec<Known> = sqlx::query_as(
+        "SELECT DISTINCT ON (br.requirement_id) br.requirement_id, br.key, br.body
+         FROM branch_requirements br JOIN branches b ON b.id = br.branch_id
+         WHERE b.project_id = $1 AND br.branch_id <> $2
+         ORDER BY br.requirement_id, (b.name = 'main') DESC",
+    )
+    .bind(project_id)
+    .bind(branch_id)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let found = parsed(corpus);
+    let mut ids: Vec<Option<Uuid>> = vec![None; found.len()];
+    let mut used: HashSet<Uuid> = HashSet::new();
+    for pool in [&mine, &others] {
+        // By ID, then by text among what is left.
+        for by_text in [false, true] {
+            for (slot, (_, requirement)) in ids.iter_mut().zip(&found).filter(|(slot, _)| slot.is_none()) {
+                let hit = pool.iter().find(|known| {
+                    !used.contains(&known.requirement_id)
+                        && if by_text {
+                            normalized(&known.body) == normalized(&requirement.text)
+                        } else {
+                            known.key.eq_ignore_ascii_case(&requirement.key)
+                        }
+                });
+                if let Some(known) = hit {
+                    used.insert(known.requirement_id);
+                    *slot = Some(known.requirement_id);
+                }
+            }
+        }
+    }
+    let mut keys = HashMap::new();
+    sqlx::query("DELETE FROM branch_requirements WHERE branch_id = $1").bind(branch_id).execute(&mut *conn).await?;
+    for (slot, (doc, requirement)) in ids.into_iter().zip(&found) {
+        let id = match slot {
+            Some(id) => id,
+            None => {
+                let id = Uuid::now_v7();
+                sqlx::query("INSERT INTO requirements (id, project_id) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(project_id)
+                    .execute(&mut *conn)
+                    .await?;
+                id
+            }
+        };
+        sqlx::query(
+            "INSERT INTO branch_requirements
+                 (branch_id, requirement_id, key, title, body, acceptance, priority, document_id, line)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(branch_id)
+        .bind(id)
+        .bind(&requirement.key)
+        .bind(&requirement.title)
+        .bind(&requirement.text)
+        .bind(sqlx::types::Json(&requirement.acceptance))
+        .bind(&requirement.priority)
+        .bind(doc.id)
+        .bind(requirement.line as i32)
+        .execute(&mut *conn)
+        .await?;
+        keys.insert(requirement.key.to_uppercase(), id);
+    }
+    Ok(keys)
+}
+
+/// Records the branch's requirements as version `version_id` has them.
+pub(crate) async fn record(conn: &mut PgConnection, project_id: Uuid, branch_id: Uuid, version_id: Uuid) -> Result<()> {
+    let corpus = Corpus::load(&mut *conn, branch_id).await?;
+    index(&mut *conn, project_id, branch_id, &corpus).await?;
+    sqlx::query(
+        "INSERT INTO version_requirements (version_id, requirement_id, key, title, body, acceptance, document_id)
+         SELECT $1, requirement_id, key, title, body, acceptance, document_id FROM branch_requirements WHERE branch_id = $2",
+    )
+    .bind(version_id)
+    .bind(branch_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn status(requirement: &Requirement) -> &'static str {
+    let marker = |text: &str| text.to_uppercase().contains("[NEEDS CLARIFICATION");
+    if marker(&requirement.text) || requirement.acceptance.iter().any(|scenario| marker(scenario)) {
+        "needs_clarification"
+    } else if requirement.acceptance.is_empty() {
+        "incomplete"
+    } else {
+        "ready"
+    }
+}
+
+/// The branch's requirements, indexed now, with their coverage.
+async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corpus, Vec<RequirementView>)> {
+    let mut tx = db.begin().await?;
+    let corpus = Corpus::load(&mut tx, branch_id).await?;
+    let keys = index(&mut tx, project_id, branch_id, &corpus).await?;
+    tx.commit().await?;
+    let coverage = traceability::latest(db, project_id, branch_id).await?;
+    let views = parsed(&corpus)
+        .into_iter()
+        .filter_map(|(doc, requirement)| {
+            let id = *keys.get(&requirement.key.to_uppercase())?;
+            Some(RequirementView {
+                id,
+                key: requirement.key.clone(),
+                title: requirement.title.clone(),
+                text: requirement.text.clone(),
+                acceptance: requirement.acceptance.clone(),
+                priority: requirement.priority.clone(),
+                document_id: doc.id,
+                document: doc.title.clone(),
+                section: requirement.section.clone(),
+                line: requirement.line,
+                status: status(requirement).to_owned(),
+                coverage: coverage.as_ref().and_then(|report| report.coverage_of(&requirement.key)),
+            })
+        })
+        .collect();
+    Ok((corpus, views))
+}
+
+pub async fn list(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    query: RequirementQuery,
+) -> Result<Vec<RequirementView>> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
+    let (_, views) = current(db, project_id, branch_id).await?;
+    let wanted = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+    Ok(views
+        .into_iter()
+        .filter(|view| {
+            wanted.as_ref().is_none_or(|q| {
+                [&view.key, &view.title, &view.text].iter().any(|field| field.to_lowercase().contains(q.as_str()))
+            })
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct Recorded {
+    version_id: Uuid,
+    key: String,
+    body: String,
+    acceptance: sqlx::types::Json<Vec<String>>,
+    document_id: Uuid,
+}
+
+/// A requirement on a branch: as it stands, its history over the branch's versions, and
+/// what links to it.
+pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Option<&str>) -> Result<RequirementDetail> {
+    let project: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM requirements WHERE id = $1")
+        .bind(requirement_id)
+        .fetch_optional(db)
+        .await?;
+    let (project_id,) = project.ok_or_else(|| Error::not_found("requirement"))?;
+    projects::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
+        Error::NotFound(_) => Error::not_found("requirement"),
+        other => other,
+    })?;
+    let branch = branch.unwrap_or(branches::MAIN);
+    let branch_id = branches::resolve(db, project_id, branch).await?;
+    let (corpus, views) = current(db, project_id, branch_id).await?;
+    let requirement = views.into_iter().find(|view| view.id == requirement_id).ok_or_else(|| {
+        Error::NotFound(format!(
+            "this requirement is not in the documents of branch {branch} (it was removed or is elsewhere)"
+        ))
+    })?;
+
+    let backlinks = corpus
+        .backlinks()
+        .remove(&requirement.key.to_uppercase())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(document_id, line)| {
+            let doc = corpus.doc(document_id)?;
+            Some(Backlink { document_id, title: doc.title.clone(), kind: doc.kind, line })
+        })
+        .collect();
+
+    let recorded: Vec<Recorded> = sqlx::query_as(
+        "SELECT version_id, key, body, acceptance, document_id FROM version_requirements WHERE requirement_id = $1",
+    )
+    .bind(requirement_id)
+    .fetch_all(db)
+    .await?;
+    let recorded: HashMap<Uuid, Recorded> = recorded.into_iter().map(|row| (row.version_id, row)).collect();
+    let mut versions = history::list(db, actor, project_id, branch).await?;
+    versions.reverse();
+    let mut history = Vec::new();
+    let mut previous: Option<&Recorded> = None;
+    for version in &versions {
+        let now = recorded.get(&version.id);
+        let changes: Vec<String> = match (previous, now) {
+            (None, None) => continue,
+            (None, Some(_)) => vec!["added".into()],
+            (Some(_), None) => vec!["removed".into()],
+            (Some(before), Some(after)) => [
+                (before.key != after.key, "renamed"),
+                (normalized(&before.body) != normalized(&after.body), "reworded"),
+                (before.acceptance.0 != after.acceptance.0, "scenarios"),
+                (before.document_id != after.document_id, "moved"),
+            ]
+            .into_iter()
+            .filter_map(|(changed, name)| changed.then(|| name.to_owned()))
+            .collect(),
+        };
+        if !changes.is_empty() {
+            let shown = now.or(previous).expect("one side is present");
+            history.push(HistoryEntry {
+                version: version.number,
+                version_id: version.id,
+                message: version.message.clone(),
+                author: version.author.clone(),
+                change_request: version.change_request,
+                approvers: version.approvers.clone(),
+                created_at: version.created_at,
+                changes,
+                key: shown.key.clone(),
+                text: shown.body.clone(),
+                previous_key: previous.filter(|before| before.key != shown.key).map(|before| before.key.clone()),
+                previous_text: previous
+                    .filter(|before| normalized(&before.body) != normalized(&shown.body))
+                    .map(|before| before.body.clone()),
+            });
+        }
+        previous = now;
+    }
+    history.reverse();
+    let report = traceability::latest(db, project_id, branch_id).await?;
+    Ok(RequirementDetail {
+        requirement,
+        branch: branch.to_owned(),
+        history,
+        backlinks,
+        checked_commit: report.as_ref().map(|report| report.commit.clone()),
+        checked_at: report.as_ref().map(|report| report.created_at),
+    })
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_handler)).routes(routes!(get_handler))
+}
+
+/// The requirements of a branch's documents, with status and coverage.
+#[utoipa::path(get, path = "/projects/{id}/requirements", tag = "specs", params(("id" = Uuid, Path), RequirementQuery),
+    responses((status = 200, body = Vec<RequirementView>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<RequirementQuery>,
+) -> Result<Json<Vec<RequirementView>>> {
+    Ok(Json(list(&state.db, &actor, id, query).await?))
+}
+
+/// A requirement with its history across versions and what links to it.
+#[utoipa::path(get, path = "/requirements/{id}", tag = "specs",
+    params(("id" = Uuid, Path), crate::documents::BranchQuery),
+    responses((status = 200, body = RequirementDetail), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<crate::documents::BranchQuery>,
+) -> Result<Json<RequirementDetail>> {
+    Ok(Json(get(&state.db, &actor, id, branch.branch.as_deref()).await?))
+}

@@ -1,0 +1,93 @@
+//! Starting points for new documents, one per kind, written so that Charter can read
+//! them: requirement IDs in both accepted forms, scenarios, success criteria, markers.
+
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::api::{Json, Path};
+use crate::auth::Actor;
+use crate::documents::Kind;
+use crate::error::Result;
+use crate::projects::{self, Permission};
+use crate::AppState;
+
+/// How requirements are written; shown beside the templates.
+pub const HELP: &str = "Write each requirement with an ID of letters, a dash and digits (`AUTH-001`), \
+in either of two forms, both always accepted:\n\n\
+1. A list item: `- **AUTH-001** The system SHALL lock an account after 5 failed logins.` Its indented \
+sub-list holds its acceptance scenarios (`  - Given …, When …, Then …`).\n\
+2. A heading: `### AUTH-001: Account lockout`, followed by its text and a list of its scenarios.\n\n\
+IDs are unique in a project. Mark a priority with `(P1)`–`(P3)` on the requirement or on the heading \
+above it. Link with `[[AUTH-001]]` or `[[Spec title]]`. Write `[NEEDS CLARIFICATION: question]` \
+where intent is unclear; answered questions are recorded under `## Clarifications`.";
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Template {
+    pub kind: Kind,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Markdown; `{{title}}`, `{{parent}}` and `{{today}}` are filled in on creation.
+    pub content: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Templates {
+    pub templates: Vec<Template>,
+    /// How requirements are written (Markdown).
+    pub help: &'static str,
+}
+
+pub const TEMPLATES: [Template; 4] = [
+    Template {
+        kind: Kind::Spec,
+        name: "Feature spec",
+        description: "Summary, prioritised user stories, requirements with acceptance scenarios, \
+                      measurable success criteria, edge cases, key entities and open questions.",
+        content: include_str!("templates/spec.md"),
+    },
+    Template {
+        kind: Kind::Plan,
+        name: "Plan",
+        description: "Technical context, the constitution check, and decisions with their rationale \
+                      linked to the requirements they implement.",
+        content: include_str!("templates/plan.md"),
+    },
+    Template {
+        kind: Kind::Tasks,
+        name: "Tasks",
+        description: "A checklist whose items name the requirements they implement and can be ticked.",
+        content: include_str!("templates/tasks.md"),
+    },
+    Template {
+        kind: Kind::Constitution,
+        name: "Constitution",
+        description: "Numbered principles (rule and rationale), governance, lint settings and the \
+                      version, ratified and amended dates.",
+        content: include_str!("templates/constitution.md"),
+    },
+];
+
+/// The template for `kind`, filled in for a document called `title` (under `parent`).
+pub fn render(kind: Kind, title: &str, parent: Option<&str>, today: chrono::NaiveDate) -> String {
+    let template = TEMPLATES.iter().find(|template| template.kind == kind).expect("a template per kind");
+    template
+        .content
+        .replace("{{title}}", title)
+        .replace("{{parent}}", parent.unwrap_or("Spec title"))
+        .replace("{{today}}", &today.format("%Y-%m-%d").to_string())
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_handler))
+}
+
+/// The document templates, and how requirements are written in them.
+#[utoipa::path(get, path = "/projects/{id}/templates", tag = "specs", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Templates), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Templates>> {
+    projects::authorize(&state.db, &actor, id, Permission::Read).await?;
+    Ok(Json(Templates { templates: TEMPLATES.to_vec(), help: HELP }))
+}
