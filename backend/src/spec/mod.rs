@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::api::{Json, Path, Query};
 use crate::auth::Actor;
+use crate::collab::DocKey;
 use crate::documents::{BranchQuery, Kind};
 use crate::error::Result;
 use crate::projects::{self, Permission};
@@ -66,19 +67,22 @@ impl Corpus {
         Corpus { docs }
     }
 
-    /// The live documents of a branch, in tree order, from their stored text.
+    /// The live documents of a branch, in tree order. Their text comes from the CRDT
+    /// state, not the Markdown projection, which trails live edits by a moment.
     pub async fn load(conn: &mut PgConnection, branch_id: Uuid) -> Result<Corpus> {
-        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-            "SELECT d.id, bd.title, d.kind, bd.content FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT d.id, bd.title, d.kind FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
              WHERE bd.branch_id = $1 AND bd.deleted_at IS NULL ORDER BY bd.position, lower(bd.title), d.id",
         )
         .bind(branch_id)
         .fetch_all(&mut *conn)
         .await?;
-        let docs = rows
-            .into_iter()
-            .filter_map(|(id, title, kind, text)| Kind::try_from(kind).ok().map(|kind| Doc::new(id, title, kind, text)))
-            .collect();
+        let mut docs = Vec::with_capacity(rows.len());
+        for (id, title, kind) in rows {
+            let Ok(kind) = Kind::try_from(kind) else { continue };
+            let text = content::read(&mut *conn, DocKey { branch_id, document_id: id }).await?;
+            docs.push(Doc::new(id, title, kind, text));
+        }
         Ok(Corpus::new(docs))
     }
 

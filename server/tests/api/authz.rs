@@ -62,6 +62,30 @@ fn cases() -> Vec<Case> {
             Some(json!({ "body": "hi" })),
             [403, 201, 201, 201, 404],
         ),
+        case(
+            Method::POST,
+            "/projects/{p}/change-requests/1/constitution",
+            Some(json!({ "bump": "patch" })),
+            [403, 403, 409, 409, 404],
+        ),
+        case(Method::GET, "/projects/{p}/requirements", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/lint", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/documents/{d}/lint", None, [200, 200, 200, 200, 404]),
+        case(
+            Method::POST,
+            "/documents/{d}/lint",
+            Some(json!({ "content": "- **A-1** x\n" })),
+            [200, 200, 200, 200, 404],
+        ),
+        case(Method::GET, "/projects/{p}/clarifications", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/templates", None, [200, 200, 200, 200, 404]),
+        case(
+            Method::POST,
+            "/projects/{p}/traceability",
+            Some(json!({ "commit": "{n}", "requirements": [], "unknown": [], "files_scanned": 0 })),
+            [403, 201, 201, 201, 404],
+        ),
+        case(Method::GET, "/projects/{p}/traceability", None, [200, 200, 200, 200, 404]),
     ]
 }
 

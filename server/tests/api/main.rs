@@ -12,4 +12,5 @@ mod harness;
 mod peer;
 mod projects;
 mod security;
+mod spec;
 mod tokens;

@@ -164,6 +164,17 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/documents/{id}/diff"),
         ("patch", "/api/v1/projects/{id}/settings"),
         ("post", "/api/v1/projects/{id}/versions/{version}/restore"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/constitution"),
+        ("get", "/api/v1/projects/{id}/requirements"),
+        ("get", "/api/v1/requirements/{id}"),
+        ("get", "/api/v1/projects/{id}/lint"),
+        ("get", "/api/v1/documents/{id}/lint"),
+        ("post", "/api/v1/documents/{id}/lint"),
+        ("get", "/api/v1/projects/{id}/clarifications"),
+        ("post", "/api/v1/clarifications/{id}/answer"),
+        ("get", "/api/v1/projects/{id}/templates"),
+        ("post", "/api/v1/projects/{id}/traceability"),
+        ("get", "/api/v1/projects/{id}/traceability"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
