@@ -88,6 +88,27 @@ pub struct ChangeDetail {
     pub overlaps: Vec<(i32, String, String)>,
     pub reviews: Vec<ReviewInfo>,
     pub comments: Vec<CommentInfo>,
+    /// Lint findings in the changed documents.
+    pub findings: Vec<crate::specs::FindingInfo>,
+    pub lint_errors: usize,
+    /// Who merged despite errors, and why.
+    pub lint_override: Option<(String, String)>,
+    pub constitution: Option<ConstitutionInfo>,
+}
+
+/// A change to the constitution: the version bump it implies and its impact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstitutionInfo {
+    pub current_version: Option<String>,
+    pub proposed_bump: String,
+    pub proposed_version: String,
+    /// What changed per principle, e.g. "P-03 removed (major)".
+    pub reasons: Vec<String>,
+    /// Confirmed bump, by whom, and whether the source changed since.
+    pub confirmed: Option<(String, String, bool)>,
+    pub next_version: Option<String>,
+    /// Affected specs: id, title, principles named, violations.
+    pub impact: Vec<(Uuid, String, Vec<String>, Vec<String>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -162,6 +183,33 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let view = change_requests::get(&state.db, &actor, project.id, number).await?;
     let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
+    let constitution = view.constitution.clone().map(|change| {
+        let mut reasons: Vec<String> = change
+            .proposal
+            .principles
+            .iter()
+            .map(|p| format!("{} {} — {} ({})", p.key, p.title, p.change, p.bump))
+            .collect();
+        if change.proposal.other_text_changed {
+            reasons.push("Text outside the principles changed (patch)".into());
+        }
+        ConstitutionInfo {
+            current_version: change.current_version.clone(),
+            proposed_bump: change.proposal.bump.to_string(),
+            proposed_version: change.proposed_version.clone(),
+            reasons,
+            confirmed: change.confirmed.clone().map(|c| (c.bump.to_string(), c.by, c.stale)),
+            next_version: change.next_version.clone(),
+            impact: change
+                .impact
+                .into_iter()
+                .map(|i| (i.document_id, i.title, i.references, i.findings.into_iter().map(|f| f.message).collect()))
+                .collect(),
+        }
+    });
+    let lint_override = view.checks.lint_override.clone().map(|o| (o.by, o.reason));
+    let lint_errors = view.checks.errors;
+    let findings = view.checks.findings.clone().into_iter().map(crate::specs::finding).collect();
     let titles: std::collections::HashMap<Uuid, String> =
         view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
@@ -187,6 +235,10 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
         });
     }
     Ok(ChangeDetail {
+        findings,
+        lint_errors,
+        lint_override,
+        constitution,
         summary: summary(view.summary),
         description: view.description,
         approvals: view.approvals.into_iter().map(|approval| (approval.user, approval.stale)).collect(),
@@ -284,7 +336,12 @@ pub async fn resolve_change(slug: String, number: i32, document_id: String, cont
 }
 
 #[server]
-pub async fn merge_change(slug: String, number: i32, message: String) -> Result<i32, AppError> {
+pub async fn merge_change(
+    slug: String,
+    number: i32,
+    message: String,
+    override_reason: Option<String>,
+) -> Result<i32, AppError> {
     use charter_backend::change_requests::{self, MergeRequest};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let merged = change_requests::merge(
@@ -292,10 +349,20 @@ pub async fn merge_change(slug: String, number: i32, message: String) -> Result<
         &actor,
         project.id,
         number,
-        MergeRequest { message: Some(message), override_reason: None },
+        MergeRequest { message: Some(message), override_reason },
     )
     .await?;
     Ok(merged.version.number)
+}
+
+#[server]
+pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, BumpConfirmation};
+    use charter_backend::spec::constitution::Bump;
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let bump = Bump::parse(&bump).ok_or_else(|| AppError::Invalid("choose major, minor or patch".into()))?;
+    change_requests::confirm_bump(&state.db, &actor, project.id, number, BumpConfirmation { bump }).await?;
+    Ok(())
 }
 
 #[server]
@@ -520,6 +587,7 @@ pub fn ChangePage() -> impl IntoView {
     let comment = ServerAction::<CommentChange>::new();
     let resolve = ServerAction::<ResolveChange>::new();
     let merge = ServerAction::<MergeChange>::new();
+    let confirm = ServerAction::<ConfirmBump>::new();
     let side_by_side = RwSignal::new(false);
     let view_resource = Resource::new(
         move || {
@@ -530,6 +598,7 @@ pub fn ChangePage() -> impl IntoView {
                 comment.version().get(),
                 resolve.version().get(),
                 merge.version().get(),
+                confirm.version().get(),
             )
         },
         |(slug, number, ..)| change_view(slug, number),
@@ -545,7 +614,86 @@ pub fn ChangePage() -> impl IntoView {
                         let open = change.summary.state == "open";
                         let can_review = matches!(project.role, crate::projects::Role::Reviewer | crate::projects::Role::Owner);
                         let can_write = project.role.can_write();
-                        let mergeable = open && change.approved && change.conflicts.is_empty() && can_write;
+                        let can_manage = project.role.can_manage();
+                        let bump_ready = change.constitution.as_ref().is_none_or(|c| c.confirmed.as_ref().is_some_and(|(_, _, stale)| !stale));
+                        let lint_ready = change.lint_errors == 0 || can_manage;
+                        let mergeable = open && change.approved && change.conflicts.is_empty() && can_write && bump_ready && lint_ready;
+                        let needs_override = change.lint_errors > 0;
+                        let checks_view = view! {
+                            <section class="card" aria-labelledby="checks">
+                                <h2 id="checks">"Checks"</h2>
+                                {if change.findings.is_empty() {
+                                    view! { <p role="status">"The changed documents pass every check."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <p role="status">{format!("{} finding(s) in the changed documents, {} error(s).", change.findings.len(), change.lint_errors)}
+                                            {(change.lint_errors > 0).then_some(" Errors block merging unless an owner merges with a recorded reason.")}</p>
+                                        <ul class="findings">
+                                            {change.findings.clone().into_iter().map(|f| view! {
+                                                <li class=format!("finding severity-{}", f.severity)>
+                                                    <span class=format!("badge severity-{}", f.severity)>{f.severity.clone()}</span>
+                                                    {format!(" {} line {}: {} ", f.document, f.line, f.message)}
+                                                    <code class="muted">{f.rule.clone()}</code>
+                                                </li>
+                                            }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                                {change.lint_override.clone().map(|(by, reason)| view! {
+                                    <p class="notice">{format!("Merged despite lint errors by {by}: {reason}")}</p>
+                                })}
+                            </section>
+                        };
+                        let constitution_view = change.constitution.clone().map(|c| {
+                            let slug = slug.clone();
+                            let current = c.current_version.clone().unwrap_or_else(|| "none".into());
+                            let confirm_form = (open && can_review).then(|| {
+                                let proposed = c.proposed_bump.clone();
+                                view! {
+                                    <ActionForm action=confirm attr:class="row">
+                                        <input type="hidden" name="slug" value=slug />
+                                        <input type="hidden" name="number" value=number.to_string() />
+                                        <label>"Bump"
+                                            <select name="bump">
+                                                {["major", "minor", "patch"].into_iter().map(|b| view! {
+                                                    <option value=b selected=b == proposed>{b}</option>
+                                                }).collect_view()}
+                                            </select>
+                                        </label>
+                                        <button type="submit">"Confirm bump"</button>
+                                    </ActionForm>
+                                    <FormError result=confirm.value().into() />
+                                }
+                            });
+                            view! {
+                                <section class="card constitution-change" aria-labelledby="constitution-change">
+                                    <h2 id="constitution-change">"Constitution version"</h2>
+                                    <p>{format!("This change proposes a {} bump: {} → {}.", c.proposed_bump.to_uppercase(), current, c.proposed_version)}</p>
+                                    <ul>{c.reasons.clone().into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                                    {match c.confirmed.clone() {
+                                        Some((bump, by, false)) => view! { <p role="status" class="confirmed">{format!("{by} confirmed a {bump} bump: merging makes it {}.", c.next_version.clone().unwrap_or_default())}</p> }.into_any(),
+                                        Some((bump, by, true)) => view! { <p role="status" class="notice">{format!("{by} confirmed a {bump} bump, but the change has moved on since: confirm again.")}</p> }.into_any(),
+                                        None => view! { <p role="status" class="muted">"A reviewer confirms the bump before merging."</p> }.into_any(),
+                                    }}
+                                    {confirm_form}
+                                    {(!c.impact.is_empty()).then(|| view! {
+                                        <h3>"Impact report"</h3>
+                                        <p class="muted">"Specs that name a removed or redefined principle, or break the new constitution:"</p>
+                                        <ul class="impact">
+                                            {c.impact.clone().into_iter().map(|(id, title, refs, findings)| {
+                                                let href = on_branch(&format!("/p/{}/doc/{id}", project.slug), &change.summary.source);
+                                                view! {
+                                                    <li><A href=href>{title.clone()}</A>
+                                                        {(!refs.is_empty()).then(|| format!(" names {}", refs.join(", ")))}
+                                                        <ul>{findings.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                                                    </li>
+                                                }
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
+                                </section>
+                            }
+                        });
                         let (slug_review, slug_comment, slug_merge) = (slug.clone(), slug.clone(), slug.clone());
                         let (target, source) = (change.summary.target.clone(), change.summary.source.clone());
                         let items = change.conflicts.clone().into_iter().map(|conflict| {
@@ -699,16 +847,22 @@ pub fn ChangePage() -> impl IntoView {
                                     </ActionForm>
                                 })}
                             </section>
+                            {checks_view}
+                            {constitution_view}
                             {open.then(|| view! {
                                 <section class="card" aria-labelledby="merge">
                                     <h2 id="merge">"Merge"</h2>
                                     {(!mergeable).then(|| view! {
-                                        <p class="muted">"Merging needs enough approvals that are not stale, and no conflicts."</p>
+                                        <p class="muted">"Merging needs enough approvals that are not stale, no conflicts, no lint errors (or an owner's reason), and a confirmed constitution bump when the constitution changes."</p>
                                     })}
                                     <ActionForm action=merge attr:class="row">
                                         <input type="hidden" name="slug" value=slug_merge />
                                         <input type="hidden" name="number" value=number.to_string() />
                                         <label>"Message" <input name="message" value=change.summary.title.clone() /></label>
+                                        {(needs_override && can_manage).then(|| view! {
+                                            <label>"Reason to merge despite lint errors"
+                                                <input name="override_reason" required maxlength="1000" /></label>
+                                        })}
                                         <button type="submit" class="primary" disabled=!mergeable>"Merge"</button>
                                     </ActionForm>
                                     <FormError result=merge.value().into() />

@@ -88,7 +88,11 @@ pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result
 pub async fn document_view(id: String, branch: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::get(&state.db, &actor, id, &branch).await?.into())
+    let document = charter_backend::documents::get(&state.db, &actor, id, &branch).await?;
+    // [[links]] resolve against the branch (a deleted document has nothing to link from).
+    let links = charter_backend::spec::Links::for_document(&state.db, &actor, id, &branch).await?;
+    let html = charter_backend::markdown::render_linked(&document.content, &|target| links.resolve(target));
+    Ok(DocView { html, ..document.into() })
 }
 
 #[server]
@@ -98,12 +102,15 @@ pub async fn create_document(
     kind: String,
     parent_id: Option<String>,
     branch: String,
+    template: Option<String>,
 ) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, Kind, NewDocument};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let kind = Kind::try_from(kind).map_err(AppError::Invalid)?;
     let parent_id = optional_id(parent_id, "parent document")?;
-    let new = NewDocument { title, kind, parent_id, content: None, template: false };
+    // A checkbox: present when ticked.
+    let template = template.is_some();
+    let new = NewDocument { title, kind, parent_id, content: None, template };
     let document = documents::create(&state.db, &actor, project.id, new, &branch).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}/doc/{}", document.id), &branch));
     Ok(document.into())
@@ -253,6 +260,16 @@ pub fn NewDocumentForm() -> impl IntoView {
                     {KINDS.into_iter().map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
                 </select>
             </label>
+            <label class="check"><input type="checkbox" name="template" value="on" checked=true />
+                " Start from the template"</label>
+            <details class="template-help">
+                <summary>"How requirements are written"</summary>
+                <p>"Give each requirement an ID of letters, a dash and digits, in either form:"</p>
+                <pre>"- **AUTH-001** (P1) The system SHALL lock an account after 5 failed logins.\n  - Given 4 failures, When the 5th fails, Then the account is locked."</pre>
+                <pre>"### AUTH-002: Unlock\nThe system SHALL unlock accounts after 15 minutes.\n- Given a locked account, When 15 minutes pass, Then it unlocks."</pre>
+                <p>"Link with " <code>"[[AUTH-001]]"</code> " or " <code>"[[Spec title]]"</code> "; mark unknowns with "
+                   <code>"[NEEDS CLARIFICATION: question]"</code> "."</p>
+            </details>
             <label>"Under"
                 <Transition fallback=|| view! { <select name="parent_id" disabled=true></select> }>
                     {move || Suspend::new(async move {
@@ -277,6 +294,11 @@ pub fn DocumentPage() -> impl IntoView {
     let move_to = ServerAction::<MoveDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let restore = ServerAction::<RestoreDocument>::new();
+    let answer = ServerAction::<crate::specs::AnswerQuestion>::new();
+    let questions = Resource::new(
+        move || (ctx.slug.get(), ctx.branch.get(), id.get(), answer.version().get()),
+        |(slug, branch, id, _)| crate::specs::list_questions(slug, branch, "open".into(), Some(id)),
+    );
     let document = Resource::new(
         move || (id.get(), ctx.branch.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
         |(id, branch, ..)| document_view(id, branch),
@@ -301,6 +323,7 @@ pub fn DocumentPage() -> impl IntoView {
                 let user = auth.user.await;
                 // Awaited here, not in a nested suspense: one boundary hydrates reliably.
                 let versions_list = versions.await.unwrap_or_default();
+                let open_questions = questions.await.unwrap_or_default();
                 match (project, document.await, user) {
                     (Ok(project), Ok(doc), Ok(Some(user))) => {
                         let writable = project.role.can_write() && !doc.deleted && !doc.protected;
@@ -341,6 +364,13 @@ pub fn DocumentPage() -> impl IntoView {
                                     </div>
                                 })}
                                 <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=doc.html.clone() />
+                                {(!open_questions.is_empty()).then(|| view! {
+                                    <section class="document-questions" aria-labelledby="open-questions">
+                                        <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
+                                        <FormError result=answer.value().into() />
+                                        <crate::specs::QuestionList questions=open_questions can_answer=writable answer show_document=false />
+                                    </section>
+                                })}
                                 <DocumentVersions document=this_id versions=versions_list />
                                 {writable.then(|| view! {
                                     <details class="document-settings">
@@ -413,6 +443,7 @@ fn CollabEditor(document: Uuid, branch: String, read_only: bool, user: UserInfo,
             data-user=user.username data-color=user_color(user.id)>
             <div class="collab-bar">
                 <span class="collab-status" data-collab-status="connecting" role="status" aria-live="polite">"Connecting…"</span>
+                <span class="collab-findings" data-collab-findings="" aria-live="polite" hidden=true></span>
                 {read_only.then(|| view! { <span class="badge">"Read only"</span> })}
                 <ul class="presence" data-collab-presence="" aria-label="People in this document"></ul>
                 <button type="button" class="small" data-collab-preview-toggle="" aria-pressed="true">"Preview"</button>

@@ -269,6 +269,18 @@ fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
                 <DocumentTree />
             </nav>
             <nav class="sidebar-links" aria-label="Project pages">
+                <A href={
+                    let base = base.clone();
+                    move || on_branch(&format!("{base}/requirements"), &ctx.branch.get())
+                }>"Requirements"</A>
+                <A href={
+                    let base = base.clone();
+                    move || on_branch(&format!("{base}/questions"), &ctx.branch.get())
+                }>"Open questions"</A>
+                <A href={
+                    let base = base.clone();
+                    move || on_branch(&format!("{base}/checks"), &ctx.branch.get())
+                }>"Checks"</A>
                 <A href=format!("{base}/changes")>"Change requests"</A>
                 <A href={
                     let slug = project.slug.clone();

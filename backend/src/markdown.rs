@@ -15,11 +15,32 @@ use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::{content, AppState};
 
-/// Renders Markdown as sanitized HTML.
+/// Renders Markdown as sanitized HTML; `[[links]]` stay as written.
 pub fn render(markdown: &str) -> String {
+    to_html(markdown, None)
+}
+
+/// Where a `[[link]]` goes: its address, what it is called and a short preview of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkTarget {
+    pub href: String,
+    pub title: String,
+    pub preview: String,
+}
+
+/// Renders Markdown as sanitized HTML with `[[target]]` links resolved by `resolve`:
+/// found ones become links with a hover preview, others are marked broken.
+pub fn render_linked(markdown: &str, resolve: &dyn Fn(&str) -> Option<LinkTarget>) -> String {
+    to_html(markdown, Some(resolve))
+}
+
+fn to_html(markdown: &str, resolve: Option<&dyn Fn(&str) -> Option<LinkTarget>>) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
-    let events = with_heading_anchors(Parser::new_ext(markdown, options).collect());
+    let mut events = with_heading_anchors(Parser::new_ext(markdown, options).collect());
+    if let Some(resolve) = resolve {
+        events = with_wikilinks(events, resolve);
+    }
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     sanitizer().clean(&html).to_string()
@@ -126,6 +147,72 @@ fn with_heading_anchors(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
     out
 }
 
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Turns `[[target]]` and `[[target|label]]` in text (not in code or inside links) into
+/// links. Adjacent text events are joined first: the parser splits text at brackets.
+fn with_wikilinks<'a>(events: Vec<Event<'a>>, resolve: &dyn Fn(&str) -> Option<LinkTarget>) -> Vec<Event<'a>> {
+    let mut joined: Vec<Event<'a>> = Vec::with_capacity(events.len());
+    for event in events {
+        match (joined.last_mut(), event) {
+            (Some(Event::Text(previous)), Event::Text(text)) => *previous = CowStr::from(format!("{previous}{text}")),
+            (_, event) => joined.push(event),
+        }
+    }
+    let mut out = Vec::with_capacity(joined.len());
+    let mut in_link = 0usize;
+    for event in joined {
+        match event {
+            Event::Start(Tag::Link { .. }) => {
+                in_link += 1;
+                out.push(event);
+            }
+            Event::End(TagEnd::Link) => {
+                in_link = in_link.saturating_sub(1);
+                out.push(event);
+            }
+            Event::Text(text) if in_link == 0 && text.contains("[[") => {
+                let mut rest: &str = &text;
+                while let Some(start) = rest.find("[[") {
+                    let Some(length) = rest[start + 2..].find("]]") else { break };
+                    let inner = &rest[start + 2..start + 2 + length];
+                    if inner.is_empty() || inner.contains('[') || inner.contains('\n') {
+                        out.push(Event::Text(CowStr::from(rest[..start + 2].to_owned())));
+                        rest = &rest[start + 2..];
+                        continue;
+                    }
+                    out.push(Event::Text(CowStr::from(rest[..start].to_owned())));
+                    let (target, label) = inner.split_once('|').unwrap_or((inner, inner));
+                    let (target, label) = (target.trim(), label.trim());
+                    let html = match resolve(target) {
+                        Some(found) => format!(
+                            "<a class=\"wikilink\" href=\"{}\" title=\"{}\" data-preview=\"{}\">{}</a>",
+                            escape(&found.href),
+                            escape(&found.title),
+                            escape(&found.preview),
+                            escape(label)
+                        ),
+                        None => format!(
+                            "<span class=\"wikilink broken\" title=\"No requirement or document is called {}\">[[{}]]</span>",
+                            escape(target),
+                            escape(inner)
+                        ),
+                    };
+                    out.push(Event::InlineHtml(CowStr::from(html)));
+                    rest = &rest[start + 2 + length + 2..];
+                }
+                if !rest.is_empty() {
+                    out.push(Event::Text(CowStr::from(rest.to_owned())));
+                }
+            }
+            event => out.push(event),
+        }
+    }
+    out
+}
+
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     SANITIZER.get_or_init(|| {
@@ -148,7 +235,10 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_tag_attributes("li", &["id"])
             .add_tag_attributes("sup", &["id"])
             .add_tag_attributes("div", &["id"])
-            .add_allowed_classes("a", &["anchor"])
+            .add_allowed_classes("a", &["anchor", "wikilink"])
+            .add_allowed_classes("span", &["wikilink", "broken"])
+            .add_tag_attributes("a", &["title", "data-preview"])
+            .add_tag_attributes("span", &["title"])
             .add_allowed_classes("div", &["footnote-definition"])
             // Task-list checkboxes are the only inputs Markdown makes; nothing else may pass.
             .attribute_filter(|element, attribute, value| match (element, attribute) {
@@ -176,6 +266,9 @@ fn heading_tag(level: HeadingLevel) -> &'static str {
 #[derive(Deserialize, ToSchema)]
 pub struct RenderRequest {
     pub markdown: String,
+    /// With `branch`: resolve `[[links]]` against this document's project on that branch.
+    pub document_id: Option<uuid::Uuid>,
+    pub branch: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -192,10 +285,26 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/render", tag = "documents", request_body = RenderRequest,
     responses((status = 200, body = Rendered), (status = 401, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
-async fn render_handler(_: Actor, Json(request): Json<RenderRequest>) -> Result<Json<Rendered>> {
+async fn render_handler(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    actor: Actor,
+    Json(request): Json<RenderRequest>,
+) -> Result<Json<Rendered>> {
     content::validate(&request.markdown)?;
+    let links = match request.document_id {
+        Some(document_id) => {
+            let branch = request.branch.as_deref().unwrap_or(crate::branches::MAIN);
+            Some(crate::spec::Links::for_document(&state.db, &actor, document_id, branch).await?)
+        }
+        None => None,
+    };
     // Large documents take a while to render: off the async workers.
-    let html = tokio::task::spawn_blocking(move || render(&request.markdown)).await.map_err(Error::internal)?;
+    let html = tokio::task::spawn_blocking(move || match links {
+        Some(links) => render_linked(&request.markdown, &|target| links.resolve(target)),
+        None => render(&request.markdown),
+    })
+    .await
+    .map_err(Error::internal)?;
     Ok(Json(Rendered { html }))
 }
 
@@ -286,6 +395,32 @@ mod tests {
         assert_eq!(cut[1].1, "# Login\nbody\n```\n# not a heading\n```\n");
         assert_eq!(cut.iter().map(|(_, body)| body.as_str()).collect::<String>(), text, "nothing is lost");
         assert_eq!(sections("# Only\n").len(), 1, "no empty preamble");
+    }
+
+    #[test]
+    fn wikilinks_resolve_escape_and_skip_code() {
+        let resolve = |target: &str| {
+            (target == "AUTH-001").then(|| LinkTarget {
+                href: "/p/x/req/AUTH-001".into(),
+                title: "AUTH-001: Lockout".into(),
+                preview: "The system SHALL <lock>\"".into(),
+            })
+        };
+        let html = render_linked(
+            "See [[AUTH-001]], [[AUTH-001|the lockout]] and [[Nope]]; `[[AUTH-001]]`.\n\n[x [[AUTH-001]]](https://e.x)",
+            &resolve,
+        );
+        assert!(html.contains(r#"<a class="wikilink" href="/p/x/req/AUTH-001" title="AUTH-001: Lockout" data-preview="The system SHALL &lt;lock&gt;&quot;" rel="noopener noreferrer">AUTH-001</a>"#), "{html}");
+        assert!(html.contains(">the lockout</a>"), "{html}");
+        assert!(
+            html.contains(
+                r#"<span class="wikilink broken" title="No requirement or document is called Nope">[[Nope]]</span>"#
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<code>[[AUTH-001]]</code>"), "code stays code: {html}");
+        assert_eq!(html.matches("class=\"wikilink\"").count(), 2, "no link inside a link: {html}");
+        assert!(!render("[[AUTH-001]]").contains("wikilink"), "plain rendering leaves links as written");
     }
 
     #[test]

@@ -10,12 +10,16 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { EditorState } from "@codemirror/state";
 import {
   EditorView,
+  Decoration,
+  MatchDecorator,
+  ViewPlugin,
   keymap,
   lineNumbers,
   drawSelection,
   highlightActiveLine,
   highlightSpecialChars,
 } from "@codemirror/view";
+import { linter, lintGutter, lintKeymap } from "@codemirror/lint";
 import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
@@ -29,6 +33,76 @@ const STATUS_LABELS = {
 };
 
 const PREVIEW_DELAY_MS = 250;
+const LINT_DELAY_MS = 400;
+
+/** `[NEEDS CLARIFICATION: …]` markers stand out, so open questions can't be missed. */
+const clarificationMarks = ViewPlugin.fromClass(
+  class {
+    constructor(view) {
+      this.decorator = new MatchDecorator({
+        regexp: /\[NEEDS CLARIFICATION:[^\]\n]*\]/gi,
+        decoration: Decoration.mark({ class: "cm-clarification", attributes: { title: "Open question" } }),
+      });
+      this.decorations = this.decorator.createDeco(view);
+    }
+    update(update) {
+      this.decorations = this.decorator.updateDeco(update, this.decorations);
+    }
+  },
+  { decorations: (plugin) => plugin.decorations },
+);
+
+/** Charter's spec lint, run by the server on the text as it is on screen (against the
+ * rest of the project as stored), shown as CodeMirror diagnostics while people type. */
+function specLint(documentId, branch, countElement) {
+  return linter(
+    async (view) => {
+      const text = view.state.doc.toString();
+      let findings = [];
+      try {
+        const response = await fetch(
+          `/api/v1/documents/${documentId}/lint?branch=${encodeURIComponent(branch || "main")}`,
+          {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ content: text }),
+          },
+        );
+        if (!response.ok) return [];
+        findings = (await response.json()).findings;
+      } catch {
+        return [];
+      }
+      // The text may have changed while the server looked: findings past the end are dropped.
+      const doc = view.state.doc;
+      const diagnostics = [];
+      for (const finding of findings) {
+        if (finding.line > doc.lines) continue;
+        const line = doc.line(finding.line);
+        const from = Math.min(line.from + finding.column - 1, line.to);
+        const to = Math.min(from + finding.length, line.to);
+        diagnostics.push({
+          from,
+          to: Math.max(to, from),
+          severity: finding.severity,
+          source: finding.rule,
+          message: finding.message,
+        });
+      }
+      if (countElement) {
+        const errors = findings.filter((f) => f.severity === "error").length;
+        countElement.dataset.count = String(findings.length);
+        countElement.textContent =
+          findings.length === 0
+            ? "No findings"
+            : `${findings.length} finding${findings.length === 1 ? "" : "s"}${errors ? ` (${errors} error${errors === 1 ? "" : "s"})` : ""}`;
+        countElement.hidden = false;
+      }
+      return diagnostics;
+    },
+    { delay: LINT_DELAY_MS },
+  );
+}
 
 /** Shows the connection state: once offline, retries keep saying offline until connected. */
 function statusTracker(element) {
@@ -75,7 +149,7 @@ function renderPresence(list, awareness) {
 }
 
 /** Keeps the rendered preview in step with the text, rendered (and sanitized) by the server. */
-function previewer(root, ytext) {
+function previewer(root, ytext, documentId, branch) {
   const pane = root.querySelector("[data-collab-preview]");
   const toggle = root.querySelector("[data-collab-preview-toggle]");
   let timer = null;
@@ -89,7 +163,8 @@ function previewer(root, ytext) {
       const response = await fetch("/api/v1/render", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ markdown: ytext.toString() }),
+        // With the document and branch, [[links]] resolve against the project.
+        body: JSON.stringify({ markdown: ytext.toString(), document_id: documentId, branch: branch || "main" }),
         signal: inFlight.signal,
       });
       if (response.ok) pane.innerHTML = (await response.json()).html;
@@ -148,7 +223,10 @@ function mount(root) {
         markdown(),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         search({ top: true }),
-        keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...defaultKeymap, indentWithTab]),
+        keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...lintKeymap, ...defaultKeymap, indentWithTab]),
+        clarificationMarks,
+        lintGutter(),
+        specLint(documentId, branch, root.querySelector("[data-collab-findings]")),
         EditorState.readOnly.of(readOnly),
         EditorView.editable.of(!readOnly),
         EditorView.contentAttributes.of({ "aria-label": "Markdown", "aria-readonly": String(readOnly) }),
@@ -156,7 +234,7 @@ function mount(root) {
       ],
     }),
   });
-  const stopPreview = previewer(root, ytext);
+  const stopPreview = previewer(root, ytext, documentId, branch);
   root.dataset.collabMounted = "true";
 
   return () => {

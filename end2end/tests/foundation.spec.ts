@@ -17,7 +17,7 @@ test("a new user writes a spec under the constitution, sees it rendered and in t
   await form.getByLabel("Kind").selectOption("spec");
   await form.getByLabel("Under").selectOption({ label: "Constitution" });
   await form.getByRole("button", { name: "Create document" }).click();
-  await expect(page.getByRole("heading", { level: 1, name: "User login" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "User login", exact: true })).toBeVisible();
   // The spec sits under the constitution in the tree.
   const constitutionItem = tree.locator("li", { has: page.getByRole("link", { name: "Constitution" }) });
   await expect(constitutionItem.getByRole("link", { name: "User login" })).toBeVisible();

@@ -78,22 +78,17 @@ pub(crate) async fn sync(conn: &mut PgConnection, project_id: Uuid, branch_id: U
             o.push(n);
             (d, q, o)
         });
+    // One statement: both parts see the same snapshot of the branch's questions.
     sqlx::query(
-        "UPDATE clarifications c SET state = 'withdrawn'
-         WHERE c.branch_id = $1 AND c.state = 'open' AND NOT EXISTS (
-             SELECT 1 FROM unnest($2::uuid[], $3::text[], $4::int[]) AS p(document_id, question, occurrence)
-             WHERE p.document_id = c.document_id AND p.question = c.question AND p.occurrence = c.occurrence)",
-    )
-    .bind(branch_id)
-    .bind(&documents)
-    .bind(&questions)
-    .bind(&occurrences)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO clarifications (id, project_id, branch_id, document_id, question, occurrence)
-         SELECT gen_random_uuid(), $1, $2, p.document_id, p.question, p.occurrence
-         FROM unnest($3::uuid[], $4::text[], $5::int[]) AS p(document_id, question, occurrence)
+        "WITH present AS (
+             SELECT * FROM unnest($3::uuid[], $4::text[], $5::int[]) AS p(document_id, question, occurrence)),
+         withdrawn AS (
+             UPDATE clarifications c SET state = 'withdrawn'
+             WHERE c.branch_id = $2 AND c.state = 'open' AND NOT EXISTS (
+                 SELECT 1 FROM present p
+                 WHERE p.document_id = c.document_id AND p.question = c.question AND p.occurrence = c.occurrence))
+         INSERT INTO clarifications (id, project_id, branch_id, document_id, question, occurrence)
+         SELECT gen_random_uuid(), $1, $2, p.document_id, p.question, p.occurrence FROM present p
          ON CONFLICT (branch_id, document_id, question, occurrence) WHERE state = 'open' DO NOTHING",
     )
     .bind(project_id)

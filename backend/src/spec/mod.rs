@@ -26,6 +26,7 @@ use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::documents::{BranchQuery, Kind};
 use crate::error::Result;
+use crate::markdown::LinkTarget;
 use crate::projects::{self, Permission};
 use crate::{branches, content, AppState};
 use lint::Finding;
@@ -173,6 +174,68 @@ impl Corpus {
             places.dedup();
         }
         found
+    }
+}
+
+/// `[[link]]` targets of a branch, for rendering: requirements and principles by ID,
+/// documents by title (IDs win where the two would clash).
+pub struct Links {
+    targets: HashMap<String, LinkTarget>,
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    format!("{}…", text.chars().take(max - 1).collect::<String>().trim_end())
+}
+
+impl Links {
+    pub fn new(corpus: &Corpus, slug: &str, branch: &str) -> Links {
+        let query = if branch == branches::MAIN { String::new() } else { format!("?branch={branch}") };
+        let mut targets = HashMap::new();
+        for doc in &corpus.docs {
+            let body: String = doc.text.lines().filter(|line| !line.starts_with('#')).collect::<Vec<_>>().join(" ");
+            targets.insert(
+                doc.title.to_lowercase(),
+                LinkTarget {
+                    href: format!("/p/{slug}/doc/{}{query}", doc.id),
+                    title: format!("{} ({})", doc.title, doc.kind),
+                    preview: shorten(&body, 240),
+                },
+            );
+        }
+        for (doc, requirement) in corpus.requirements() {
+            // Principles live in the constitution; requirements have pages of their own.
+            let href = if doc.kind == Kind::Constitution {
+                format!("/p/{slug}/doc/{}{query}", doc.id)
+            } else {
+                format!("/p/{slug}/req/{}{query}", requirement.key)
+            };
+            targets.insert(
+                requirement.key.to_lowercase(),
+                LinkTarget {
+                    href,
+                    title: format!("{}: {} ({})", requirement.key, requirement.title, doc.title),
+                    preview: shorten(&requirement.text, 240),
+                },
+            );
+        }
+        Links { targets }
+    }
+
+    /// The links of the branch a document is on, for a reader of it.
+    pub async fn for_document(db: &sqlx::PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Links> {
+        let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+        let (_, corpus) = corpus(db, actor, project_id, branch).await?;
+        let (slug,): (String,) =
+            sqlx::query_as("SELECT slug FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+        Ok(Links::new(&corpus, &slug, branch))
+    }
+
+    pub fn resolve(&self, target: &str) -> Option<LinkTarget> {
+        self.targets.get(&target.trim().to_lowercase()).cloned()
     }
 }
 
