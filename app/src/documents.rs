@@ -241,8 +241,10 @@ fn ParentSelect(nodes: Vec<TreeNode>, exclude: Option<Uuid>, selected: Option<Uu
     }
 }
 
+/// `nodes`: the live documents, for choosing a parent (awaited by the page, so the form
+/// needs no suspense of its own inside the page's).
 #[component]
-pub fn NewDocumentForm() -> impl IntoView {
+pub fn NewDocumentForm(nodes: Vec<TreeNode>) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let create = ServerAction::<CreateDocument>::new();
     Effect::new(move |_| {
@@ -270,14 +272,7 @@ pub fn NewDocumentForm() -> impl IntoView {
                 <p>"Link with " <code>"[[AUTH-001]]"</code> " or " <code>"[[Spec title]]"</code> "; mark unknowns with "
                    <code>"[NEEDS CLARIFICATION: question]"</code> "."</p>
             </details>
-            <label>"Under"
-                <Transition fallback=|| view! { <select name="parent_id" disabled=true></select> }>
-                    {move || Suspend::new(async move {
-                        let nodes = ctx.tree.await.unwrap_or_default();
-                        view! { <ParentSelect nodes exclude=None selected=None /> }
-                    })}
-                </Transition>
-            </label>
+            <label>"Under" <ParentSelect nodes exclude=None selected=None /></label>
             <FormError result=create.value().into() />
             <button type="submit" class="primary" disabled=move || create.pending().get()>"Create document"</button>
         </ActionForm>
@@ -298,6 +293,10 @@ pub fn DocumentPage() -> impl IntoView {
     let questions = Resource::new(
         move || (ctx.slug.get(), ctx.branch.get(), id.get(), answer.version().get()),
         |(slug, branch, id, _)| crate::specs::list_questions(slug, branch, "open".into(), Some(id)),
+    );
+    let backlinks = Resource::new(
+        move || (id.get(), ctx.branch.get(), ctx.changed.get()),
+        |(id, branch, _)| crate::specs::document_backlinks(id, branch),
     );
     let document = Resource::new(
         move || (id.get(), ctx.branch.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
@@ -324,6 +323,7 @@ pub fn DocumentPage() -> impl IntoView {
                 // Awaited here, not in a nested suspense: one boundary hydrates reliably.
                 let versions_list = versions.await.unwrap_or_default();
                 let open_questions = questions.await.unwrap_or_default();
+                let linked_from = backlinks.await.unwrap_or_default();
                 match (project, document.await, user) {
                     (Ok(project), Ok(doc), Ok(Some(user))) => {
                         let writable = project.role.can_write() && !doc.deleted && !doc.protected;
@@ -370,6 +370,21 @@ pub fn DocumentPage() -> impl IntoView {
                                         <FormError result=answer.value().into() />
                                         <crate::specs::QuestionList questions=open_questions can_answer=writable answer show_document=false />
                                     </section>
+                                })}
+                                {(!linked_from.is_empty()).then(|| {
+                                    let (slug, branch) = (project.slug.clone(), branch.clone());
+                                    view! {
+                                        <details class="document-backlinks">
+                                            <summary>{format!("Linked from {} place(s)", linked_from.len())}</summary>
+                                            <ul class="backlinks">
+                                                {linked_from.into_iter().map(|(target, link)| {
+                                                    let href = on_branch(&format!("/p/{slug}/doc/{}", link.document_id), &branch);
+                                                    view! { <li><A href=href>{link.title}</A>
+                                                        <small class="muted">{format!(" line {} → {target}", link.line)}</small></li> }
+                                                }).collect_view()}
+                                            </ul>
+                                        </details>
+                                    }
                                 })}
                                 <DocumentVersions document=this_id versions=versions_list />
                                 {writable.then(|| view! {

@@ -361,6 +361,7 @@ pub fn ProjectOverview() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
+                let nodes = ctx.tree.await.unwrap_or_default();
                 match ctx.project.await {
                     Ok(project) => view! {
                     <div class="page-head">
@@ -376,7 +377,7 @@ pub fn ProjectOverview() -> impl IntoView {
                         {project.role.can_write().then(|| view! {
                             <section class="card" aria-labelledby="new-document">
                                 <h2 id="new-document">"New document"</h2>
-                                <NewDocumentForm />
+                                <NewDocumentForm nodes=nodes.clone() />
                             </section>
                         })}
                     </div>

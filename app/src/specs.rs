@@ -237,6 +237,26 @@ pub async fn list_questions(
         .collect())
 }
 
+/// What links to a document or its requirements: (target, from document, its kind, line).
+#[server]
+pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(String, BacklinkItem)>, AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "document")?;
+    Ok(charter_backend::spec::document_backlinks(&state.db, &actor, id, &branch)
+        .await?
+        .into_iter()
+        .map(|link| {
+            let item = BacklinkItem {
+                document_id: link.document_id,
+                title: link.title,
+                kind: link.kind.to_string(),
+                line: link.line,
+            };
+            (link.target, item)
+        })
+        .collect())
+}
+
 #[server]
 pub async fn answer_question(id: String, answer: String) -> Result<(), AppError> {
     use charter_backend::spec::clarifications::{self, NewAnswer};

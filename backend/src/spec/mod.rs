@@ -239,6 +239,46 @@ impl Links {
     }
 }
 
+/// A place that links to a document or to one of its requirements.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Backlink {
+    /// What is linked: the document's title or a requirement's ID.
+    pub target: String,
+    pub document_id: Uuid,
+    pub title: String,
+    pub kind: Kind,
+    pub line: usize,
+}
+
+/// What links to a document, or to the requirements it defines, from other documents.
+pub async fn document_backlinks(
+    db: &sqlx::PgPool,
+    actor: &Actor,
+    document_id: Uuid,
+    branch: &str,
+) -> Result<Vec<Backlink>> {
+    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (_, corpus) = corpus(db, actor, project_id, branch).await?;
+    let Some(doc) = corpus.doc(document_id) else { return Ok(Vec::new()) };
+    let mut all = corpus.backlinks();
+    let targets = std::iter::once((doc.title.clone(), doc.id.to_string()))
+        .chain(doc.structure.requirements.iter().map(|r| (r.key.clone(), r.key.to_uppercase())));
+    let mut found = Vec::new();
+    for (target, key) in targets {
+        for (from, line) in all.remove(&key).unwrap_or_default() {
+            let Some(source) = corpus.doc(from).filter(|source| source.id != document_id) else { continue };
+            found.push(Backlink {
+                target: target.clone(),
+                document_id: from,
+                title: source.title.clone(),
+                kind: source.kind,
+                line,
+            });
+        }
+    }
+    Ok(found)
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct LintQuery {
     /// `main` when left out.
@@ -325,10 +365,23 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(project_lint_handler))
         .routes(routes!(document_lint_handler, document_lint_text_handler))
+        .routes(routes!(backlinks_handler))
         .merge(requirements::router())
         .merge(clarifications::router())
         .merge(templates::router())
         .merge(traceability::router())
+}
+
+/// What links to a document, or to the requirements it defines.
+#[utoipa::path(get, path = "/documents/{id}/backlinks", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = Vec<Backlink>), (status = 404, body = crate::error::ErrorBody)))]
+async fn backlinks_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Vec<Backlink>>> {
+    Ok(Json(document_backlinks(&state.db, &actor, id, branch.name()).await?))
 }
 
 /// Lint every document of a branch.

@@ -78,6 +78,7 @@ fn cases() -> Vec<Case> {
             [200, 200, 200, 200, 404],
         ),
         case(Method::GET, "/projects/{p}/clarifications", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/documents/{d}/backlinks", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/templates", None, [200, 200, 200, 200, 404]),
         case(
             Method::POST,

@@ -175,6 +175,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/projects/{id}/templates"),
         ("post", "/api/v1/projects/{id}/traceability"),
         ("get", "/api/v1/projects/{id}/traceability"),
+        ("get", "/api/v1/documents/{id}/backlinks"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

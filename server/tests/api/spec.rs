@@ -145,6 +145,12 @@ async fn requirements_keep_their_identity_and_history_across_renames(db: PgPool)
     assert_eq!(backlinks.len(), 1, "{backlinks:?}");
     assert_eq!((backlinks[0]["title"].as_str(), backlinks[0]["kind"].as_str()), (Some("Tasks"), Some("tasks")));
 
+    // The spec lists what links to it and to its requirements.
+    let (status, links) = call(&s.ada, Method::GET, &s.api(&format!("/documents/{security}/backlinks")), None).await;
+    assert_eq!(status, StatusCode::OK, "{links}");
+    assert_eq!(links.as_array().unwrap().len(), 1, "{links}");
+    assert_eq!((links[0]["target"].as_str(), links[0]["title"].as_str()), (Some("SEC-001"), Some("Tasks")));
+
     // Strangers see nothing; unknown ids are 404.
     let eve = s.app.signup("eve").await;
     let (status, body) = call(&eve, Method::GET, &s.api(&format!("/requirements/{id}")), None).await;
