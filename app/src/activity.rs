@@ -48,32 +48,37 @@ pub fn ActivityList(slug: String, before: Option<i64>, limit: i64) -> impl IntoV
     );
     view! {
         <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match entries.await {
-                    Ok(items) if items.is_empty() => view! {
-                        <EmptyState title="Nothing here yet"><p>"Changes to this project will be listed here."</p></EmptyState>
-                    }.into_any(),
-                    Ok(items) => {
-                        let oldest = (items.len() as i64 == limit).then(|| items.last().map(|item| item.id)).flatten();
-                        view! {
-                            <ol class="activity">
-                                {items.into_iter().map(|item| view! {
-                                    <li data-action=item.action.clone()>
-                                        <strong>{item.actor.unwrap_or_else(|| "someone".into())}</strong>
-                                        " " {item.summary}
-                                        <small class="muted"><Time at=item.created_at /></small>
-                                    </li>
-                                }).collect_view()}
-                            </ol>
-                            {(limit == PAGE).then(|| oldest.map(|id| view! {
-                                <A href=format!("?before={id}") attr:class="button">"Older entries"</A>
-                            }))}
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
+            {move || Suspend::new(async move { activity_view(entries.await, limit) })}
         </Transition>
+    }
+}
+
+/// Activity entries as a list (a page awaiting them itself needs no suspense of its own).
+pub fn activity_view(entries: Result<Vec<ActivityItem>, AppError>, limit: i64) -> AnyView {
+    match entries {
+        Ok(items) if items.is_empty() => view! {
+            <EmptyState title="Nothing here yet"><p>"Changes to this project will be listed here."</p></EmptyState>
+        }
+        .into_any(),
+        Ok(items) => {
+            let oldest = (items.len() as i64 == limit).then(|| items.last().map(|item| item.id)).flatten();
+            view! {
+                <ol class="activity">
+                    {items.into_iter().map(|item| view! {
+                        <li data-action=item.action.clone()>
+                            <strong>{item.actor.unwrap_or_else(|| "someone".into())}</strong>
+                            " " {item.summary}
+                            <small class="muted"><Time at=item.created_at /></small>
+                        </li>
+                    }).collect_view()}
+                </ol>
+                {(limit == PAGE).then(|| oldest.map(|id| view! {
+                    <A href=format!("?before={id}") attr:class="button">"Older entries"</A>
+                }))}
+            }
+            .into_any()
+        }
+        Err(error) => view! { <ErrorView error /> }.into_any(),
     }
 }
 

@@ -9,7 +9,6 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::activity::ActivityList;
 use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
 use crate::documents::{DocumentTree, NewDocumentForm, TreeNode};
 use crate::error::AppError;
@@ -355,13 +354,22 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
     }
 }
 
+/// How many entries the overview shows.
+const RECENT_ACTIVITY: i64 = 8;
+
 #[component]
 pub fn ProjectOverview() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
+    let recent = Resource::new(
+        move || (ctx.slug.get(), ctx.changed.get()),
+        |(slug, _)| crate::activity::project_activity(slug, None, RECENT_ACTIVITY),
+    );
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
+                // Awaited here, not in suspenses of their own: one boundary hydrates reliably.
                 let nodes = ctx.tree.await.unwrap_or_default();
+                let activity = recent.await;
                 match ctx.project.await {
                     Ok(project) => view! {
                     <div class="page-head">
@@ -371,7 +379,7 @@ pub fn ProjectOverview() -> impl IntoView {
                     <div class="two-column">
                         <section aria-labelledby="recent-activity">
                             <h2 id="recent-activity">"Recent activity"</h2>
-                            <ActivityList slug=project.slug.clone() before=None limit=8 />
+                            {crate::activity::activity_view(activity, RECENT_ACTIVITY)}
                             <A href=format!("/p/{}/activity", project.slug)>"All activity"</A>
                         </section>
                         {project.role.can_write().then(|| view! {

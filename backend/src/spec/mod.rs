@@ -423,3 +423,37 @@ async fn document_lint_text_handler(
 ) -> Result<Json<LintReport>> {
     Ok(Json(document_lint(&state.db, &actor, id, branch.name(), Some(body.content)).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_point_at_requirement_pages_documents_and_principles() {
+        let corpus = Corpus::new(vec![
+            Doc::new(
+                Uuid::from_u128(1),
+                "Constitution".into(),
+                Kind::Constitution,
+                "### P-01: Specs first\n\nRule.\n".into(),
+            ),
+            Doc::new(
+                Uuid::from_u128(2),
+                "Login".into(),
+                Kind::Spec,
+                "# Login\n\n- **AUTH-001** The system SHALL lock accounts.\n".into(),
+            ),
+        ]);
+        let on_main = Links::new(&corpus, "pay", "main");
+        let requirement = on_main.resolve("auth-001").unwrap();
+        assert_eq!(requirement.href, "/p/pay/req/AUTH-001");
+        assert_eq!(requirement.title, "AUTH-001: The system SHALL lock accounts. (Login)");
+        assert_eq!(requirement.preview, "The system SHALL lock accounts.");
+        let document = on_main.resolve(" login ").unwrap();
+        assert_eq!(document.href, format!("/p/pay/doc/{}", Uuid::from_u128(2)));
+        assert_eq!(document.preview, "- **AUTH-001** The system SHALL lock accounts.");
+        let on_draft = Links::new(&corpus, "pay", "draft");
+        assert_eq!(on_draft.resolve("P-01").unwrap().href, format!("/p/pay/doc/{}?branch=draft", Uuid::from_u128(1)));
+        assert!(on_main.resolve("Nowhere").is_none());
+    }
+}
