@@ -30,11 +30,14 @@ pub struct LinkTarget {
 
 /// Renders Markdown as sanitized HTML with `[[target]]` links resolved by `resolve`:
 /// found ones become links with a hover preview, others are marked broken.
-pub fn render_linked(markdown: &str, resolve: &dyn Fn(&str) -> Option<LinkTarget>) -> String {
+pub fn render_linked(markdown: &str, resolve: &Resolver<'_>) -> String {
     to_html(markdown, Some(resolve))
 }
 
-fn to_html(markdown: &str, resolve: Option<&dyn Fn(&str) -> Option<LinkTarget>>) -> String {
+/// Finds what a `[[target]]` names.
+pub type Resolver<'a> = dyn Fn(&str) -> Option<LinkTarget> + 'a;
+
+fn to_html(markdown: &str, resolve: Option<&Resolver<'_>>) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     let mut events = with_heading_anchors(Parser::new_ext(markdown, options).collect());
@@ -153,7 +156,7 @@ fn escape(text: &str) -> String {
 
 /// Turns `[[target]]` and `[[target|label]]` in text (not in code or inside links) into
 /// links. Adjacent text events are joined first: the parser splits text at brackets.
-fn with_wikilinks<'a>(events: Vec<Event<'a>>, resolve: &dyn Fn(&str) -> Option<LinkTarget>) -> Vec<Event<'a>> {
+fn with_wikilinks<'a>(events: Vec<Event<'a>>, resolve: &Resolver<'_>) -> Vec<Event<'a>> {
     let mut joined: Vec<Event<'a>> = Vec::with_capacity(events.len());
     for event in events {
         match (joined.last_mut(), event) {

@@ -144,8 +144,10 @@ async fn shutdown_signal() {
 /// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, and the co-editing limits
 /// `CHARTER_MAX_CONNECTIONS_PER_USER` and `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT`.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
-    let mut settings = Settings::default();
-    settings.public_origin = std::env::var("CHARTER_PUBLIC_ORIGIN").ok().filter(|origin| !origin.is_empty());
+    let mut settings = Settings {
+        public_origin: std::env::var("CHARTER_PUBLIC_ORIGIN").ok().filter(|origin| !origin.is_empty()),
+        ..Settings::default()
+    };
     let limit = |name: &str, default: usize| -> anyhow::Result<usize> {
         match std::env::var(name) {
             Ok(value) => value.parse().map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{value}`")),

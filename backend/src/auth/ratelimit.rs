@@ -53,7 +53,7 @@ mod tests {
             limiter.check("ip:1", 3).unwrap();
         }
         let err = limiter.check("ip:1", 3).unwrap_err();
-        assert!(matches!(err, Error::RateLimited { retry_after } if retry_after >= 1 && retry_after <= 60));
+        assert!(matches!(err, Error::RateLimited { retry_after } if (1..=60).contains(&retry_after)));
         limiter.check("ip:2", 3).unwrap();
     }
 

@@ -455,7 +455,7 @@ fn block_body(lines: &[Line<'_>]) -> (String, Vec<String>) {
             in_item = in_item && !line.is_blank();
             continue;
         }
-        if let Some(found) = item(&line.raw) {
+        if let Some(found) = item(line.raw) {
             let base = *base.get_or_insert(found.indent);
             let text = squash(found.text);
             if found.indent <= base || scenarios.is_empty() {

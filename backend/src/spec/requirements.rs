@@ -336,7 +336,8 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
                 (before.document_id != after.document_id, "moved"),
             ]
             .into_iter()
-            .filter_map(|(changed, name)| changed.then(|| name.to_owned()))
+            .filter(|(changed, _)| *changed)
+            .map(|(_, name)| name.to_owned())
             .collect(),
         };
         if !changes.is_empty() {
