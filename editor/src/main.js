@@ -69,7 +69,7 @@ function specLint(documentId, branch, countElement) {
           },
         );
         if (!response.ok) return [];
-        findings = (await response.json()).findings;
+        findings = await response.json();
       } catch {
         return [];
       }

@@ -364,6 +364,7 @@ pub async fn document_lint(
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(project_lint_handler))
+        .routes(routes!(rules_handler))
         .routes(routes!(document_lint_handler, document_lint_text_handler))
         .routes(routes!(backlinks_handler))
         .merge(requirements::router())
@@ -384,35 +385,50 @@ async fn backlinks_handler(
     Ok(Json(document_backlinks(&state.db, &actor, id, branch.name()).await?))
 }
 
-/// Lint every document of a branch.
+/// Lint every document of a branch: the findings, document by document.
 #[utoipa::path(get, path = "/projects/{id}/lint", tag = "specs", params(("id" = Uuid, Path), LintQuery),
-    responses((status = 200, body = LintReport), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
 async fn project_lint_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
     Query(query): Query<LintQuery>,
-) -> Result<Json<LintReport>> {
-    Ok(Json(project_lint(&state.db, &actor, id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?))
+) -> Result<Json<Vec<Finding>>> {
+    let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
+    Ok(Json(project_lint(&state.db, &actor, id, branch).await?.findings))
+}
+
+/// The lint rules, and the severity each runs at on the branch (its constitution's
+/// "Checks" heading decides).
+#[utoipa::path(get, path = "/projects/{id}/lint/rules", tag = "specs", params(("id" = Uuid, Path), LintQuery),
+    responses((status = 200, body = Vec<RuleSetting>), (status = 404, body = crate::error::ErrorBody)))]
+async fn rules_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<LintQuery>,
+) -> Result<Json<Vec<RuleSetting>>> {
+    let (_, corpus) = corpus(&state.db, &actor, id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
+    Ok(Json(LintReport::new(&corpus, Vec::new()).rules))
 }
 
 /// Lint one document as stored.
 #[utoipa::path(get, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
-    responses((status = 200, body = LintReport), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
 async fn document_lint_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
     Query(branch): Query<BranchQuery>,
-) -> Result<Json<LintReport>> {
-    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), None).await?))
+) -> Result<Json<Vec<Finding>>> {
+    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), None).await?.findings))
 }
 
 /// Lint a document's unsaved text against the rest of the project (what the editor
 /// shows inline as you type).
 #[utoipa::path(post, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
     request_body = LintText,
-    responses((status = 200, body = LintReport), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody),
               (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn document_lint_text_handler(
     State(state): State<AppState>,
@@ -420,8 +436,8 @@ async fn document_lint_text_handler(
     Path(id): Path<Uuid>,
     Query(branch): Query<BranchQuery>,
     Json(body): Json<LintText>,
-) -> Result<Json<LintReport>> {
-    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), Some(body.content)).await?))
+) -> Result<Json<Vec<Finding>>> {
+    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), Some(body.content)).await?.findings))
 }
 
 #[cfg(test)]
