@@ -148,12 +148,62 @@ function renderPresence(list, awareness) {
   );
 }
 
+/** Where the `index`th task checkbox's mark (` ` or `x`) is in the text: list items
+ * `- [ ] …` outside fenced code, in order, as the preview renders them. */
+function taskMarkOffset(text, index) {
+  let offset = 0;
+  let fence = null;
+  let seen = 0;
+  for (const line of text.split("\n")) {
+    const opener = line.trimStart().match(/^(`{3,}|~{3,})/);
+    if (fence) {
+      if (opener && opener[1][0] === fence[0] && opener[1].length >= fence.length) fence = null;
+    } else if (opener) {
+      fence = opener[1];
+    } else {
+      const task = line.match(/^(\s*(?:[-*+]|\d{1,9}[.)])\s+)\[[ xX]\]/);
+      if (task) {
+        if (seen === index) return offset + task[1].length + 1;
+        seen += 1;
+      }
+    }
+    offset += line.length + 1;
+  }
+  return null;
+}
+
+/** Task checkboxes in the preview tick and untick their item in the text, as an edit
+ * everyone in the document sees. */
+function taskToggles(pane, ytext, readOnly) {
+  const boxes = () => [...pane.querySelectorAll('input[type="checkbox"]')];
+  pane.addEventListener("change", (event) => {
+    const box = event.target;
+    if (readOnly || !(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    const at = taskMarkOffset(ytext.toString(), boxes().indexOf(box));
+    if (at === null) return;
+    ytext.doc.transact(() => {
+      ytext.delete(at, 1);
+      ytext.insert(at, box.checked ? "x" : " ");
+    });
+  });
+  // The server renders boxes read-only; people who can edit may tick them here.
+  return () => {
+    if (readOnly) return;
+    for (const box of boxes()) {
+      box.disabled = false;
+      box.setAttribute("aria-label", box.checked ? "Done: untick" : "Tick as done");
+    }
+  };
+}
+
 /** Keeps the rendered preview in step with the text, rendered (and sanitized) by the server. */
-function previewer(root, ytext, documentId, branch) {
+function previewer(root, ytext, documentId, branch, readOnly) {
   const pane = root.querySelector("[data-collab-preview]");
   const toggle = root.querySelector("[data-collab-preview-toggle]");
   let timer = null;
   let inFlight = null;
+  const enableTasks = taskToggles(pane, ytext, readOnly);
+  enableTasks();
   const visible = () => !pane.hidden;
   const refresh = async () => {
     if (!visible()) return;
@@ -167,7 +217,10 @@ function previewer(root, ytext, documentId, branch) {
         body: JSON.stringify({ markdown: ytext.toString(), document_id: documentId, branch: branch || "main" }),
         signal: inFlight.signal,
       });
-      if (response.ok) pane.innerHTML = (await response.json()).html;
+      if (response.ok) {
+        pane.innerHTML = (await response.json()).html;
+        enableTasks();
+      }
     } catch {
       // Offline or superseded: the next change renders again.
     }
@@ -234,7 +287,7 @@ function mount(root) {
       ],
     }),
   });
-  const stopPreview = previewer(root, ytext, documentId, branch);
+  const stopPreview = previewer(root, ytext, documentId, branch, readOnly);
   root.dataset.collabMounted = "true";
 
   return () => {

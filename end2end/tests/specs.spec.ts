@@ -67,3 +67,23 @@ test("a spec from the template is linted while typing, a question answered, and 
   await page.getByRole("link", { name: "Answered" }).click();
   await expect(page.getByRole("heading", { name: "No questions here" })).toBeVisible();
 });
+
+test("tasks are ticked from the preview, and the text says so for everyone", async ({ page }) => {
+  await signUp(page, uniqueName("tia"));
+  const project = await api(page, "POST", "/projects", { name: uniqueName("Tasks") });
+  const content = "# Tasks\n\n```\n- [ ] not a task\n```\n\n- [ ] T001 Write tests for [[FR-001]]\n- [x] T002 Set up the project\n";
+  const tasks = await api(page, "POST", `/projects/${project.id}/documents`, { title: "Login tasks", kind: "tasks", content });
+  await page.goto(`/p/${project.slug}/doc/${tasks.id}`);
+  await hydrated(page);
+  await expect(page.locator("[data-collab-status]")).toHaveText("Connected");
+  const first = page.getByRole("checkbox", { name: "Tick as done" });
+  await expect(first).toBeEnabled();
+  await first.check();
+  await expect(page.locator(".cm-content")).toContainText("- [x] T001 Write tests for [[FR-001]]");
+  await page.getByRole("checkbox", { name: "Done: untick" }).last().uncheck();
+  await expect(page.locator(".cm-content")).toContainText("- [ ] T002 Set up the project");
+  await expect(async () => {
+    const stored = await api(page, "GET", `/documents/${tasks.id}`);
+    expect(stored.content).toBe("# Tasks\n\n```\n- [ ] not a task\n```\n\n- [x] T001 Write tests for [[FR-001]]\n- [ ] T002 Set up the project\n");
+  }).toPass();
+});
