@@ -47,9 +47,18 @@ pub struct DocView {
 #[cfg(feature = "ssr")]
 impl From<charter_backend::documents::Document> for DocView {
     fn from(doc: charter_backend::documents::Document) -> DocView {
+        let html = charter_backend::markdown::render(&doc.content);
+        DocView::with_html(doc, html)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl DocView {
+    /// The document with `html` as its rendering.
+    fn with_html(doc: charter_backend::documents::Document, html: String) -> DocView {
         DocView {
             id: doc.id,
-            html: charter_backend::markdown::render(&doc.content),
+            html,
             title: doc.title,
             kind: doc.kind.to_string(),
             parent_id: doc.parent_id,
@@ -92,7 +101,7 @@ pub async fn document_view(id: String, branch: String) -> Result<DocView, AppErr
     // [[links]] resolve against the branch (a deleted document has nothing to link from).
     let links = charter_backend::spec::Links::for_document(&state.db, &actor, id, &branch).await?;
     let html = charter_backend::markdown::render_linked(&document.content, &|target| links.resolve(target));
-    Ok(DocView { html, ..document.into() })
+    Ok(DocView::with_html(document, html))
 }
 
 #[server]

@@ -823,17 +823,16 @@ pub async fn merge(
         }
     }
     // The constitution's new version goes into its text before the version is recorded.
-    let mut new_tag = None;
-    if let (Some(bump), Some(change)) = (bump, &view.constitution) {
-        let key = DocKey { branch_id: target, document_id: change.document_id };
-        let text = content::read(&mut *db.acquire().await?, key).await?;
-        if let Some((version, stamped)) =
-            review::stamped(crate::documents::Kind::Constitution, &text, bump, Utc::now().date_naive())
-        {
+    let new_tag = match (bump, &view.constitution) {
+        (Some(bump), Some(change)) => {
+            let key = DocKey { branch_id: target, document_id: change.document_id };
+            let text = content::read(&mut *db.acquire().await?, key).await?;
+            let (version, stamped) = review::stamped(&text, bump, Utc::now().date_naive());
             content::replace(&state.collab, key, &stamped, actor.user_id).await?;
-            new_tag = Some(format!("v{version}"));
+            Some(format!("v{version}"))
         }
-    }
+        _ => None,
+    };
 
     let mut tx = db.begin().await?;
     for change in &view.documents {

@@ -63,7 +63,7 @@ pub fn sections(markdown: &str) -> Vec<(String, String)> {
             }
         } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = Some(&trimmed[..3]);
-        } else if let Some(heading) = heading_text(trimmed) {
+        } else if let Some((_, heading)) = crate::spec::parse::heading(trimmed) {
             sections.push((heading, String::new()));
         }
         if let Some((_, body)) = sections.last_mut() {
@@ -74,16 +74,6 @@ pub fn sections(markdown: &str) -> Vec<(String, String)> {
         sections.remove(0);
     }
     sections
-}
-
-/// The text of an ATX heading line (`## Title ##` gives `Title`), if it is one.
-fn heading_text(line: &str) -> Option<String> {
-    let level = line.chars().take_while(|c| *c == '#').count();
-    let rest = &line[level..];
-    if !(1..=6).contains(&level) || !(rest.starts_with(' ') || rest.trim().is_empty()) {
-        return None;
-    }
-    Some(rest.trim().trim_end_matches('#').trim().to_owned())
 }
 
 /// A heading's anchor: its text, lowercased, with runs of other characters as dashes.

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{parse, Corpus};
+use super::{parse, Corpus, Text};
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
@@ -121,7 +121,7 @@ pub async fn list(
     }
     let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let mut tx = db.begin().await?;
-    let corpus = Corpus::load(&mut tx, branch_id).await?;
+    let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
     sync(&mut tx, project_id, branch_id, &corpus).await?;
     tx.commit().await?;
     let mut found: Vec<Clarification> = sqlx::query_as(&format!(
@@ -178,12 +178,8 @@ pub fn answered(
 
     // The end of the Clarifications section: the next heading at its level or above.
     let lines = parse::lines(&out);
-    let heading = |raw: &str| {
-        let level = raw.chars().take_while(|c| *c == '#').count();
-        ((1..=6).contains(&level) && raw[level..].starts_with(' ')).then(|| (level, raw[level..].trim().to_owned()))
-    };
     let section = lines.iter().find_map(|line| {
-        heading(line.raw)
+        parse::heading(line.raw)
             .filter(|(_, title)| title.eq_ignore_ascii_case("clarifications"))
             .map(|(level, _)| (line.number, level))
     });
@@ -192,7 +188,7 @@ pub fn answered(
             let next = lines
                 .iter()
                 .filter(|line| line.number > number)
-                .find(|line| heading(line.raw).is_some_and(|(other, _)| other <= level))
+                .find(|line| parse::heading(line.raw).is_some_and(|(other, _)| other <= level))
                 .map(|line| line.number);
             let mut kept: Vec<String> = out.split_inclusive('\n').map(str::to_owned).collect();
             if kept.last().is_some_and(|last| !last.ends_with('\n')) {

@@ -56,6 +56,18 @@ pub enum Target<'a> {
     Document(&'a Doc),
 }
 
+/// Where a corpus's document text comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text {
+    /// The CRDT state: exact, one read per document. For what is stored or counted
+    /// (requirement identities, questions, merge checks, API reports).
+    Live,
+    /// The Markdown projection: one query, trailing live edits by a moment. For what
+    /// runs as people type (previews, inline lint), where their own document's text
+    /// comes with the request.
+    Projected,
+}
+
 /// Every live document of a branch, parsed: what links resolve against and the lint
 /// runs over.
 #[derive(Clone, Debug, Default)]
@@ -68,20 +80,22 @@ impl Corpus {
         Corpus { docs }
     }
 
-    /// The live documents of a branch, in tree order. Their text comes from the CRDT
-    /// state, not the Markdown projection, which trails live edits by a moment.
-    pub async fn load(conn: &mut PgConnection, branch_id: Uuid) -> Result<Corpus> {
-        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-            "SELECT d.id, bd.title, d.kind FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+    /// The live documents of a branch, in tree order, with their text from `source`.
+    pub async fn load(conn: &mut PgConnection, branch_id: Uuid, source: Text) -> Result<Corpus> {
+        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+            "SELECT d.id, bd.title, d.kind, bd.content FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
              WHERE bd.branch_id = $1 AND bd.deleted_at IS NULL ORDER BY bd.position, lower(bd.title), d.id",
         )
         .bind(branch_id)
         .fetch_all(&mut *conn)
         .await?;
         let mut docs = Vec::with_capacity(rows.len());
-        for (id, title, kind) in rows {
+        for (id, title, kind, projected) in rows {
             let Ok(kind) = Kind::try_from(kind) else { continue };
-            let text = content::read(&mut *conn, DocKey { branch_id, document_id: id }).await?;
+            let text = match source {
+                Text::Projected => projected,
+                Text::Live => content::read(&mut *conn, DocKey { branch_id, document_id: id }).await?,
+            };
             docs.push(Doc::new(id, title, kind, text));
         }
         Ok(Corpus::new(docs))
@@ -225,10 +239,11 @@ impl Links {
         Links { targets }
     }
 
-    /// The links of the branch a document is on, for a reader of it.
+    /// The links of the branch a document is on, for a reader of it (rendering runs as
+    /// people type: the other documents' projected text will do).
     pub async fn for_document(db: &sqlx::PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Links> {
         let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
-        let (_, corpus) = corpus(db, actor, project_id, branch).await?;
+        let (_, corpus) = corpus(db, actor, project_id, branch, Text::Projected).await?;
         let (slug,): (String,) =
             sqlx::query_as("SELECT slug FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
         Ok(Links::new(&corpus, &slug, branch))
@@ -258,7 +273,7 @@ pub async fn document_backlinks(
     branch: &str,
 ) -> Result<Vec<Backlink>> {
     let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
-    let (_, corpus) = corpus(db, actor, project_id, branch).await?;
+    let (_, corpus) = corpus(db, actor, project_id, branch, Text::Live).await?;
     let Some(doc) = corpus.doc(document_id) else { return Ok(Vec::new()) };
     let mut all = corpus.backlinks();
     let targets = std::iter::once((doc.title.clone(), doc.id.to_string()))
@@ -301,20 +316,24 @@ pub struct RuleSetting {
     pub severity: Option<lint::Severity>,
 }
 
+/// Every rule with the severity the corpus's constitution gives it.
+fn rule_settings(corpus: &Corpus) -> Vec<RuleSetting> {
+    corpus
+        .config()
+        .rules()
+        .into_iter()
+        .map(|(rule, severity)| RuleSetting {
+            id: rule.id.to_owned(),
+            summary: rule.summary.to_owned(),
+            default: rule.severity,
+            severity,
+        })
+        .collect()
+}
+
 impl LintReport {
     fn new(corpus: &Corpus, findings: Vec<Finding>) -> LintReport {
-        let rules = corpus
-            .config()
-            .rules()
-            .into_iter()
-            .map(|(rule, severity)| RuleSetting {
-                id: rule.id.to_owned(),
-                summary: rule.summary.to_owned(),
-                default: rule.severity,
-                severity,
-            })
-            .collect();
-        LintReport { findings, rules }
+        LintReport { findings, rules: rule_settings(corpus) }
     }
 }
 
@@ -325,15 +344,21 @@ pub struct LintText {
 }
 
 /// A branch's corpus for a reader of the project.
-pub async fn corpus(db: &sqlx::PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<(Uuid, Corpus)> {
+pub async fn corpus(
+    db: &sqlx::PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    branch: &str,
+    source: Text,
+) -> Result<(Uuid, Corpus)> {
     projects::authorize(db, actor, project_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
-    let corpus = Corpus::load(&mut *db.acquire().await?, branch_id).await?;
+    let corpus = Corpus::load(&mut *db.acquire().await?, branch_id, source).await?;
     Ok((branch_id, corpus))
 }
 
 pub async fn project_lint(db: &sqlx::PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<LintReport> {
-    let (_, corpus) = corpus(db, actor, project_id, branch).await?;
+    let (_, corpus) = corpus(db, actor, project_id, branch, Text::Live).await?;
     let findings = lint::all(&corpus);
     Ok(LintReport::new(&corpus, findings))
 }
@@ -351,7 +376,9 @@ pub async fn document_lint(
         content::validate(text)?;
     }
     let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
-    let (_, mut corpus) = corpus(db, actor, project_id, branch).await?;
+    // The editor lints on every pause in typing: with its text, the rest as projected.
+    let source = if text.is_some() { Text::Projected } else { Text::Live };
+    let (_, mut corpus) = corpus(db, actor, project_id, branch, source).await?;
     if let Some(text) = text {
         corpus = corpus.with_text(document_id, text);
     }
@@ -408,8 +435,9 @@ async fn rules_handler(
     Path(id): Path<Uuid>,
     Query(query): Query<LintQuery>,
 ) -> Result<Json<Vec<RuleSetting>>> {
-    let (_, corpus) = corpus(&state.db, &actor, id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
-    Ok(Json(LintReport::new(&corpus, Vec::new()).rules))
+    let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
+    let (_, corpus) = corpus(&state.db, &actor, id, branch, Text::Projected).await?;
+    Ok(Json(rule_settings(&corpus)))
 }
 
 /// Lint one document as stored.

@@ -213,7 +213,8 @@ impl Line<'_> {
     }
 }
 
-fn heading(line: &str) -> Option<(usize, String)> {
+/// An ATX heading's level and text (`## Title ##` gives `(2, "Title")`), if the line is one.
+pub(crate) fn heading(line: &str) -> Option<(usize, String)> {
     let trimmed = line.trim_start();
     if line.len() - trimmed.len() > 3 {
         return None;

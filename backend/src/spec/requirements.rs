@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::parse::Requirement;
 use super::traceability::{self, Coverage};
-use super::{Corpus, Doc};
+use super::{Corpus, Doc, Text};
 use crate::api::{Json, Path, Query};
 use crate::auth::Actor;
 use crate::documents::Kind;
@@ -103,6 +103,19 @@ struct Known {
     body: String,
 }
 
+/// A requirement as a branch stores it.
+#[derive(PartialEq, sqlx::FromRow)]
+struct Stored {
+    requirement_id: Uuid,
+    key: String,
+    title: String,
+    body: String,
+    acceptance: sqlx::types::Json<Vec<String>>,
+    priority: Option<String>,
+    document_id: Uuid,
+    line: i32,
+}
+
 /// The requirements (not principles) of a corpus, first definitions only.
 fn parsed(corpus: &Corpus) -> Vec<(&Doc, &Requirement)> {
     corpus.requirements().filter(|(doc, _)| doc.kind != Kind::Constitution).collect()
@@ -120,11 +133,17 @@ pub(crate) async fn index(
         .bind(branch_id)
         .execute(&mut *conn)
         .await?;
-    let mine: Vec<Known> =
-        sqlx::query_as("SELECT requirement_id, key, body FROM branch_requirements WHERE branch_id = $1")
-            .bind(branch_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let mut stored: Vec<Stored> = sqlx::query_as(
+        "SELECT requirement_id, key, title, body, acceptance, priority, document_id, line
+         FROM branch_requirements WHERE branch_id = $1",
+    )
+    .bind(branch_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mine: Vec<Known> = stored
+        .iter()
+        .map(|row| Known { requirement_id: row.requirement_id, key: row.key.clone(), body: row.body.clone() })
+        .collect();
     // What other branches know (main first): a new branch inherits identities by them.
     let others: Vec<Known> = sqlx::query_as(
         "SELECT DISTINCT ON (br.requirement_id) br.requirement_id, br.key, br.body
@@ -159,10 +178,9 @@ pub(crate) async fn index(
             }
         }
     }
-    let mut keys = HashMap::new();
-    sqlx::query("DELETE FROM branch_requirements WHERE branch_id = $1").bind(branch_id).execute(&mut *conn).await?;
+    let mut now = Vec::with_capacity(found.len());
     for (slot, (doc, requirement)) in ids.into_iter().zip(&found) {
-        let id = match slot {
+        let requirement_id = match slot {
             Some(id) => id,
             None => {
                 let id = Uuid::now_v7();
@@ -174,30 +192,49 @@ pub(crate) async fn index(
                 id
             }
         };
+        now.push(Stored {
+            requirement_id,
+            key: requirement.key.clone(),
+            title: requirement.title.clone(),
+            body: requirement.text.clone(),
+            acceptance: sqlx::types::Json(requirement.acceptance.clone()),
+            priority: requirement.priority.clone(),
+            document_id: doc.id,
+            line: requirement.line as i32,
+        });
+    }
+    let keys = now.iter().map(|row| (row.key.to_uppercase(), row.requirement_id)).collect();
+    // Reads index too: rewrite the branch's rows only when the documents say something new.
+    stored.sort_by_key(|row| row.requirement_id);
+    now.sort_by_key(|row| row.requirement_id);
+    if stored == now {
+        return Ok(keys);
+    }
+    sqlx::query("DELETE FROM branch_requirements WHERE branch_id = $1").bind(branch_id).execute(&mut *conn).await?;
+    for row in &now {
         sqlx::query(
             "INSERT INTO branch_requirements
                  (branch_id, requirement_id, key, title, body, acceptance, priority, document_id, line)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(branch_id)
-        .bind(id)
-        .bind(&requirement.key)
-        .bind(&requirement.title)
-        .bind(&requirement.text)
-        .bind(sqlx::types::Json(&requirement.acceptance))
-        .bind(&requirement.priority)
-        .bind(doc.id)
-        .bind(requirement.line as i32)
+        .bind(row.requirement_id)
+        .bind(&row.key)
+        .bind(&row.title)
+        .bind(&row.body)
+        .bind(&row.acceptance)
+        .bind(&row.priority)
+        .bind(row.document_id)
+        .bind(row.line)
         .execute(&mut *conn)
         .await?;
-        keys.insert(requirement.key.to_uppercase(), id);
     }
     Ok(keys)
 }
 
 /// Records the branch's requirements as version `version_id` has them.
 pub(crate) async fn record(conn: &mut PgConnection, project_id: Uuid, branch_id: Uuid, version_id: Uuid) -> Result<()> {
-    let corpus = Corpus::load(&mut *conn, branch_id).await?;
+    let corpus = Corpus::load(&mut *conn, branch_id, Text::Live).await?;
     index(&mut *conn, project_id, branch_id, &corpus).await?;
     sqlx::query(
         "INSERT INTO version_requirements (version_id, requirement_id, key, title, body, acceptance, document_id)
@@ -224,7 +261,7 @@ fn status(requirement: &Requirement) -> &'static str {
 /// The branch's requirements, indexed now, with their coverage.
 async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corpus, Vec<RequirementView>)> {
     let mut tx = db.begin().await?;
-    let corpus = Corpus::load(&mut tx, branch_id).await?;
+    let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
     let keys = index(&mut tx, project_id, branch_id, &corpus).await?;
     tx.commit().await?;
     let coverage = traceability::latest(db, project_id, branch_id).await?;
@@ -244,7 +281,7 @@ async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corp
                 section: requirement.section.clone(),
                 line: requirement.line,
                 status: status(requirement).to_owned(),
-                coverage: coverage.as_ref().and_then(|report| report.coverage_of(&requirement.key)),
+                coverage: coverage.as_ref().and_then(|report| report.report.coverage_of(&requirement.key)),
             })
         })
         .collect();

@@ -9,10 +9,9 @@ use uuid::Uuid;
 
 use super::constitution::{self, Bump, Impact, Proposal, Version};
 use super::lint::{self, Finding, Severity};
-use super::Corpus;
+use super::{Corpus, Text};
 use crate::collab::DocKey;
 use crate::content;
-use crate::documents::Kind;
 use crate::error::Result;
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -65,7 +64,7 @@ impl ConstitutionChange {
 
 /// The lint findings of the documents the change request adds or modifies.
 pub(crate) async fn checks(db: &PgPool, source: Uuid, changed: &[Uuid]) -> Result<(Corpus, Vec<Finding>)> {
-    let corpus = Corpus::load(&mut *db.acquire().await?, source).await?;
+    let corpus = Corpus::load(&mut *db.acquire().await?, source, Text::Live).await?;
     let findings = corpus
         .docs
         .iter()
@@ -117,11 +116,8 @@ pub(crate) async fn constitution_change(
     }))
 }
 
-/// The constitution with its version line stamped for `bump`; `None` when `text` is no
-/// constitution.
-pub(crate) fn stamped(kind: Kind, text: &str, bump: Bump, today: chrono::NaiveDate) -> Option<(Version, String)> {
-    (kind == Kind::Constitution).then(|| {
-        let version = version_of(text).unwrap_or(Version(0, 0, 0)).bumped(bump);
-        (version, constitution::stamp(text, version, today))
-    })
+/// The constitution's next version after `bump`, and its text stamped with it.
+pub(crate) fn stamped(text: &str, bump: Bump, today: chrono::NaiveDate) -> (Version, String) {
+    let version = version_of(text).unwrap_or(Version(0, 0, 0)).bumped(bump);
+    (version, constitution::stamp(text, version, today))
 }

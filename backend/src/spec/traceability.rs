@@ -240,12 +240,6 @@ pub struct StoredReport {
     pub report: Report,
 }
 
-impl StoredReport {
-    pub fn coverage_of(&self, key: &str) -> Option<Coverage> {
-        self.report.coverage_of(key)
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
