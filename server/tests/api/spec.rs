@@ -480,3 +480,30 @@ async fn charter_check_traces_a_checkout_and_uploads_its_report(db: PgPool) {
     let (status, _) = call(&s.ada, Method::GET, &s.url("/traceability?branch=draft"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing uploaded for draft");
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_tag_made_by_hand_keeps_its_version_when_a_bump_reaches_its_name(db: PgPool) {
+    let s = setup(db).await;
+    s.create("draft", "Login", "spec", LOCKOUT).await;
+    let number = s.approved("Login").await;
+    let (status, merged) = s.merge(&s.ada, number, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let tag = json!({ "name": "v1.1.0", "version": merged["version"]["id"] });
+    let (status, body) = call(&s.ada, Method::POST, &s.url("/tags"), Some(tag)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A new principle: MINOR, 1.0.0 → 1.1.0, a name already taken.
+    let constitution = s.app.constitution(&s.ada, &json!({ "id": s.id })).await["id"].as_str().unwrap().to_owned();
+    let before = s.text(&constitution, "draft").await;
+    let added = "### P-04: Small changes\n\n**Rule:** Changes MUST be small.\n\n## Governance";
+    s.write(&constitution, "draft", &before.replace("## Governance", added)).await;
+    let number = s.approved("P-04").await;
+    let confirm = s.url(&format!("/change-requests/{number}/constitution"));
+    let (status, _) = call(&s.rita, Method::POST, &confirm, Some(json!({ "bump": "minor" }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = s.merge(&s.ada, number, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "the merge goes through: {body}");
+    assert!(s.text(&constitution, "main").await.contains("**Version**: 1.1.0"));
+    let (_, tagged) = call(&s.ada, Method::GET, &s.api(&format!("/documents/{constitution}/at/v1.1.0")), None).await;
+    assert!(!tagged["content"].as_str().unwrap().contains("P-04"), "the tag still names the earlier version");
+}
