@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::api::Json;
 use crate::audit::{self, Entry};
-use crate::auth::{password, Actor, ClientIp, SESSION_USER_KEY};
+use crate::auth::{password, Actor, Attempt, ClientIp, SESSION_USER_KEY};
 use crate::error::{Error, Result};
 use crate::AppState;
 
@@ -31,9 +31,15 @@ pub struct Credentials {
     pub password: String,
 }
 
-const PASSWORD_MIN: usize = 10;
+/// NIST SP 800-63B (rev. 4) for passwords that are a single factor: at least 15
+/// characters, at least 64 allowed, no composition rules, and a check against values
+/// known to be common or easily guessed.
+const PASSWORD_MIN: usize = 15;
 // Argon2 takes any length; a ceiling keeps one request from costing unbounded work.
 const PASSWORD_MAX: usize = 256;
+/// zxcvbn's "safely unguessable" (about 10^10 guesses): below it, a password is a
+/// common one, a word with small changes, a repeat, a sequence or a keyboard walk.
+const PASSWORD_MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 
 fn validate_username(username: &str) -> Result<()> {
     let ok_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
@@ -43,22 +49,62 @@ fn validate_username(username: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_password(password: &str) -> Result<()> {
+/// Checks a new password against the policy above; `username` counts as a word an
+/// attacker would try first.
+fn validate_password(password: &str, username: &str) -> Result<()> {
     let length = password.chars().count();
     if length < PASSWORD_MIN {
-        return Err(Error::Invalid(format!("passwords need at least {PASSWORD_MIN} characters")));
+        return Err(Error::Invalid(format!(
+            "passwords need at least {PASSWORD_MIN} characters; a few unrelated words make a good one"
+        )));
     }
     if length > PASSWORD_MAX {
         return Err(Error::Invalid(format!("passwords may have at most {PASSWORD_MAX} characters")));
     }
+    let estimate = zxcvbn::zxcvbn(password, &[username, "charter"]);
+    if estimate.score() < PASSWORD_MIN_SCORE {
+        let why = estimate
+            .feedback()
+            .and_then(|feedback| feedback.warning())
+            .map_or_else(|| "It is too easy to guess.".to_owned(), |warning| warning.to_string());
+        return Err(Error::Invalid(format!("choose another password: {why} A few unrelated words make a good one")));
+    }
     Ok(())
 }
 
-/// Counts an attempt against the caller's IP and the username they name.
-fn limit_attempt(state: &AppState, ip: ClientIp, username: &str) -> Result<()> {
+/// Reserves an attempt against the caller's address, and against the pair of address
+/// and username: a guesser elsewhere cannot lock an account's owner out.
+fn limit_attempt<'a>(state: &'a AppState, ip: ClientIp, username: &str) -> Result<Attempt<'a>> {
     let settings = &state.settings;
-    state.limiter.check(&format!("ip:{}", ip.0), settings.auth_attempts_per_ip)?;
-    state.limiter.check(&format!("user:{}", username.to_lowercase()), settings.auth_attempts_per_username)
+    state.limiter.reserve(&[
+        (format!("ip:{}", ip.0), settings.auth_attempts_per_ip),
+        (format!("user:{}@{}", username.to_lowercase(), ip.0), settings.auth_attempts_per_username_and_ip),
+    ])
+}
+
+/// Where to go after logging in: `next` when it is a path on this site, else the
+/// projects. `next` is read the way a browser's URL parser reads it (tabs and newlines
+/// dropped, backslashes as slashes, `//host` as another host), so no spelling of another
+/// origin gets through.
+pub fn redirect_after_login(next: Option<&str>) -> String {
+    const HOME: &str = "/projects";
+    let Some(next) = next.filter(|next| next.starts_with('/')) else { return HOME.to_owned() };
+    let base = url::Url::parse("http://charter.invalid/").expect("a valid base URL");
+    match base.join(next) {
+        Ok(target) if target.origin() == base.origin() => {
+            let mut path = target.path().to_owned();
+            if let Some(query) = target.query() {
+                path.push('?');
+                path.push_str(query);
+            }
+            if let Some(fragment) = target.fragment() {
+                path.push('#');
+                path.push_str(fragment);
+            }
+            path
+        }
+        _ => HOME.to_owned(),
+    }
 }
 
 pub async fn find_by_id(db: &PgPool, id: Uuid) -> Result<Option<User>> {
@@ -74,9 +120,9 @@ pub async fn find_by_username(db: &PgPool, username: &str) -> Result<Option<User
 
 pub async fn signup(state: &AppState, ip: ClientIp, credentials: Credentials) -> Result<User> {
     let username = credentials.username.trim();
-    limit_attempt(state, ip, username)?;
+    let attempt = limit_attempt(state, ip, username)?;
     validate_username(username)?;
-    validate_password(&credentials.password)?;
+    validate_password(&credentials.password, username)?;
     let hash = password::hash(credentials.password).await?;
     let mut tx = state.db.begin().await?;
     let user: User = sqlx::query_as(
@@ -95,12 +141,13 @@ pub async fn signup(state: &AppState, ip: ClientIp, credentials: Credentials) ->
     })?;
     audit::record(&mut *tx, Entry::account(user.id, "account.signup", format!("{} signed up", user.username))).await?;
     tx.commit().await?;
+    attempt.succeeded();
     Ok(user)
 }
 
 pub async fn login(state: &AppState, ip: ClientIp, credentials: Credentials) -> Result<User> {
     let username = credentials.username.trim();
-    limit_attempt(state, ip, username)?;
+    let attempt = limit_attempt(state, ip, username)?;
     let row: Option<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, username, password_hash FROM users WHERE lower(username) = lower($1)")
             .bind(username)
@@ -111,7 +158,10 @@ pub async fn login(state: &AppState, ip: ClientIp, credentials: Credentials) -> 
         None => (None, None),
     };
     match (password::verify(credentials.password, stored).await?, user) {
-        (true, Some(user)) => Ok(user),
+        (true, Some(user)) => {
+            attempt.succeeded();
+            Ok(user)
+        }
         _ => Err(Error::InvalidCredentials),
     }
 }
@@ -188,8 +238,50 @@ mod tests {
         assert!(validate_username("ab").is_err());
         assert!(validate_username("has space").is_err());
         assert!(validate_username("ümlaut").is_err());
-        assert!(validate_password("short").is_err());
-        assert!(validate_password("long enough pass").is_ok());
-        assert!(validate_password(&"x".repeat(PASSWORD_MAX + 1)).is_err());
+        assert!(validate_password("short", "ada").is_err());
+        assert!(validate_password("correct horse battery", "ada").is_ok());
+        assert!(validate_password(&"x".repeat(PASSWORD_MAX + 1), "ada").is_err());
+    }
+
+    #[test]
+    fn common_repeated_and_personal_passwords_are_refused() {
+        for weak in [
+            "aaaaaaaaaaaaaaaa",
+            "                ",
+            "1234567890123456",
+            "passwordpassword",
+            "qwertyuiopasdfgh",
+            "ada.lovelace2026",
+            "abcdefghijklmnop",
+        ] {
+            let err = validate_password(weak, "ada.lovelace").unwrap_err();
+            assert!(matches!(&err, Error::Invalid(why) if why.starts_with("choose another password")), "{weak}: {err}");
+        }
+        // No composition rules: long lower-case phrases are fine.
+        for strong in ["correct horse battery", "benchmark of seven lamps", "tangerine oboe stapler"] {
+            assert!(validate_password(strong, "ada").is_ok(), "{strong}");
+        }
+    }
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_login() {
+        for (next, expected) in [
+            (Some("/p/demo"), "/p/demo"),
+            (Some("/p/demo/doc/1?branch=x#s"), "/p/demo/doc/1?branch=x#s"),
+            (Some("/p/../projects"), "/projects"),
+            (None, "/projects"),
+            (Some("//evil.example"), "/projects"),
+            (Some("/\\evil.example"), "/projects"),
+            (Some("/\t/evil.example/x"), "/projects"),
+            (Some("/\n/evil.example"), "/projects"),
+            (Some("/\t\\evil.example"), "/projects"),
+            (Some("https://evil.example"), "/projects"),
+            (Some(" /evil"), "/projects"),
+            (Some("javascript:alert(1)"), "/projects"),
+        ] {
+            assert_eq!(redirect_after_login(next), expected, "{next:?}");
+        }
+        let encoded = redirect_after_login(Some("/%2F%2Fevil.example"));
+        assert!(encoded.starts_with("/%2F"), "an encoded slash stays a path: {encoded}");
     }
 }

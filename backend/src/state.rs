@@ -24,10 +24,21 @@ pub struct Settings {
     /// The site's own origin (`https://charter.example.com`). When unset, a request's
     /// `Host` decides what counts as same-origin.
     pub public_origin: Option<String>,
-    /// Sign-up and log-in attempts allowed per client IP, and per username, in one window.
+    /// Failed sign-up and log-in attempts allowed per client IP, and per username from
+    /// one IP, in one window. Successful ones do not count.
     pub auth_attempts_per_ip: u32,
-    pub auth_attempts_per_username: u32,
+    pub auth_attempts_per_username_and_ip: u32,
     pub auth_window: Duration,
+    /// Image sources the Content-Security-Policy allows besides the site and `data:`
+    /// (e.g. `https://images.example.com`), for specs that embed pictures from elsewhere.
+    pub image_sources: Vec<String>,
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open: the time allowed for the next request's headers.
+    pub http_header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    pub http_body_timeout: Duration,
+    /// Whether `*.map` files are served (debug builds: yes; release builds: no).
+    pub serve_source_maps: bool,
     pub collab: CollabSettings,
 }
 
@@ -36,8 +47,12 @@ impl Default for Settings {
         Settings {
             public_origin: None,
             auth_attempts_per_ip: 30,
-            auth_attempts_per_username: 10,
+            auth_attempts_per_username_and_ip: 10,
             auth_window: Duration::from_secs(60),
+            image_sources: Vec::new(),
+            http_header_timeout: Duration::from_secs(20),
+            http_body_timeout: Duration::from_secs(30),
+            serve_source_maps: cfg!(debug_assertions),
             collab: CollabSettings::default(),
         }
     }

@@ -1,8 +1,12 @@
 //! Password hashing with Argon2id at OWASP's recommended cost (m=19 MiB, t=2, p=1).
-//! Hashing runs on the blocking pool so it never stalls the async workers.
+//! Hashing runs on the blocking pool so it never stalls the async workers, a few at a
+//! time: each takes 19 MiB and a core, and a burst of logins on hundreds of blocking
+//! threads would take the CPU from everything else and leave every thread's allocator
+//! holding on to its 19 MiB.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -23,14 +27,23 @@ fn hash_blocking(password: &[u8]) -> Result<String> {
     hasher().hash_password(password, &salt).map(|hash| hash.to_string()).map_err(Error::internal)
 }
 
+/// Runs `work` on the blocking pool once one of the few hashing slots is free.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    let slots =
+        SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |cores| cores.get())));
+    let _slot = slots.acquire().await.map_err(Error::internal)?;
+    tokio::task::spawn_blocking(work).await.map_err(Error::internal)?
+}
+
 pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.as_bytes())).await.map_err(Error::internal)?
+    hashing(move || hash_blocking(password.as_bytes())).await
 }
 
 /// Checks a password against a stored hash. With no stored hash (unknown user) it
 /// still spends the same work, so response times do not reveal which usernames exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let known = stored.is_some();
         let stored = match stored {
             Some(stored) => stored,
@@ -40,7 +53,6 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
         Ok(hasher().verify_password(password.as_bytes(), &parsed).is_ok() && known)
     })
     .await
-    .map_err(Error::internal)?
 }
 
 /// A hash, with the same parameters, of a random password nobody knows.

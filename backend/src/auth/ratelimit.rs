@@ -1,6 +1,9 @@
-//! A fixed-window attempt counter for sign-up and log-in, keyed per client IP and per
-//! username. In memory: each server instance limits on its own, which bounds a single
-//! attacker per instance without a shared store.
+//! A fixed-window attempt counter for sign-up and log-in. In memory: each server
+//! instance limits on its own, which bounds a single attacker per instance without a
+//! shared store.
+//!
+//! An attempt is reserved before the password is checked (so concurrent guesses cannot
+//! all slip under the limit) and given back when it succeeds: only failures count.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,29 +19,55 @@ pub struct RateLimiter {
 /// Above this many keys, expired windows are swept on the next attempt.
 const SWEEP_THRESHOLD: usize = 10_000;
 
+/// Attempts reserved against some keys; [`Attempt::succeeded`] gives them back.
+#[must_use = "an attempt counts as failed unless it is marked as succeeded"]
+pub struct Attempt<'a> {
+    limiter: &'a RateLimiter,
+    keys: Vec<String>,
+}
+
+impl Attempt<'_> {
+    /// The attempt did not fail: it no longer counts against its keys.
+    pub fn succeeded(self) {
+        let mut buckets = self.limiter.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for key in &self.keys {
+            if let Some((_, count)) = buckets.get_mut(key) {
+                *count = count.saturating_sub(1);
+            }
+        }
+    }
+}
+
 impl RateLimiter {
     pub fn new(window: Duration) -> Self {
         RateLimiter { window, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Counts one attempt against `key`; refuses once `limit` attempts fall in the window.
-    pub fn check(&self, key: &str, limit: u32) -> Result<()> {
+    /// Reserves one attempt against every `(key, limit)`, all or none: refused when any
+    /// key already has `limit` attempts in its window.
+    pub fn reserve(&self, limits: &[(String, u32)]) -> Result<Attempt<'_>> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > SWEEP_THRESHOLD {
             buckets.retain(|_, (start, _)| now.duration_since(*start) < self.window);
         }
-        let (start, count) = buckets.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(*start) >= self.window {
-            *start = now;
-            *count = 0;
+        for (key, limit) in limits {
+            let (start, count) = buckets.entry(key.clone()).or_insert((now, 0));
+            if now.duration_since(*start) >= self.window {
+                *start = now;
+                *count = 0;
+            }
+            if *count >= *limit {
+                let retry_after = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+                return Err(Error::RateLimited { retry_after });
+            }
         }
-        if *count >= limit {
-            let retry_after = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
-            return Err(Error::RateLimited { retry_after });
+        for (key, _) in limits {
+            if let Some((_, count)) = buckets.get_mut(key) {
+                *count += 1;
+            }
         }
-        *count += 1;
-        Ok(())
+        Ok(Attempt { limiter: self, keys: limits.iter().map(|(key, _)| key.clone()).collect() })
     }
 }
 
@@ -46,23 +75,50 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn limit(key: &str, limit: u32) -> Vec<(String, u32)> {
+        vec![(key.to_owned(), limit)]
+    }
+
     #[test]
     fn refuses_past_the_limit_and_keeps_keys_apart() {
         let limiter = RateLimiter::new(Duration::from_secs(60));
         for _ in 0..3 {
-            limiter.check("ip:1", 3).unwrap();
+            let _failed = limiter.reserve(&limit("ip:1", 3)).unwrap();
         }
-        let err = limiter.check("ip:1", 3).unwrap_err();
+        let err = limiter.reserve(&limit("ip:1", 3)).err().unwrap();
         assert!(matches!(err, Error::RateLimited { retry_after } if (1..=60).contains(&retry_after)));
-        limiter.check("ip:2", 3).unwrap();
+        let _other = limiter.reserve(&limit("ip:2", 3)).unwrap();
+    }
+
+    #[test]
+    fn successes_do_not_count() {
+        let limiter = RateLimiter::new(Duration::from_secs(60));
+        for _ in 0..10 {
+            limiter.reserve(&limit("ip:1", 2)).unwrap().succeeded();
+        }
+        let _failed = limiter.reserve(&limit("ip:1", 2)).unwrap();
+        let _failed = limiter.reserve(&limit("ip:1", 2)).unwrap();
+        assert!(limiter.reserve(&limit("ip:1", 2)).is_err());
+    }
+
+    #[test]
+    fn a_refusal_reserves_nothing() {
+        let limiter = RateLimiter::new(Duration::from_secs(60));
+        let _failed = limiter.reserve(&limit("pair:ada@1", 1)).unwrap();
+        let both = vec![("ip:1".to_owned(), 5), ("pair:ada@1".to_owned(), 1)];
+        assert!(limiter.reserve(&both).is_err());
+        for _ in 0..5 {
+            let _failed = limiter.reserve(&limit("ip:1", 5)).unwrap();
+        }
+        assert!(limiter.reserve(&limit("ip:1", 5)).is_err(), "the refused pair took nothing from the address");
     }
 
     #[test]
     fn a_new_window_starts_afresh() {
         let limiter = RateLimiter::new(Duration::from_millis(20));
-        limiter.check("user:ada", 1).unwrap();
-        assert!(limiter.check("user:ada", 1).is_err());
+        let _failed = limiter.reserve(&limit("user:ada", 1)).unwrap();
+        assert!(limiter.reserve(&limit("user:ada", 1)).is_err());
         std::thread::sleep(Duration::from_millis(30));
-        limiter.check("user:ada", 1).unwrap();
+        let _failed = limiter.reserve(&limit("user:ada", 1)).unwrap();
     }
 }

@@ -143,6 +143,9 @@ async fn signup_validates_and_refuses_taken_usernames(db: PgPool) {
         (json!({ "username": "ada lovelace", "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         (json!({ "username": "grace", "password": "short" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         (json!({ "username": "grace", "password": "x".repeat(300) }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "grace", "password": "a".repeat(20) }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "grace", "password": " ".repeat(20) }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        (json!({ "username": "grace", "password": "passwordpassword1" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         (json!({ "username": "grace" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         (json!({ "username": 42, "password": PASSWORD }), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
     ];
@@ -156,36 +159,66 @@ async fn signup_validates_and_refuses_taken_usernames(db: PgPool) {
     assert_eq!(count, 1, "no invalid account was created");
 }
 
+/// A client whose requests come from `ip` (any address in 127.0.0.0/8 is this machine).
+fn client_from(app: &TestApp, ip: [u8; 4]) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ORIGIN, app.base.parse().unwrap());
+    reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).default_headers(headers).build().unwrap()
+}
+
+async fn login_from(app: &TestApp, ip: [u8; 4], username: &str, password: &str) -> reqwest::Response {
+    let body = json!({ "username": username, "password": password });
+    client_from(app, ip).post(app.url("/api/v1/auth/login")).json(&body).send().await.unwrap()
+}
+
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
-async fn login_attempts_are_limited_per_username_and_per_ip(db: PgPool) {
+async fn failed_logins_are_limited_per_address_and_username_without_locking_the_owner_out(db: PgPool) {
     let settings = Settings {
         auth_attempts_per_ip: 8,
-        auth_attempts_per_username: 3,
+        auth_attempts_per_username_and_ip: 3,
         auth_window: Duration::from_secs(60),
         ..Settings::default()
     };
     let app = TestApp::spawn_with(db, settings).await;
-    app.signup("ada").await; // one attempt from this IP, one for "ada"
-    let login = |username: &str, password: &str| {
-        let request = app
-            .browser()
-            .post(app.url("/api/v1/auth/login"))
-            .json(&json!({ "username": username, "password": password }));
-        async move { request.send().await.unwrap() }
-    };
-    assert_eq!(login("ada", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(login("ada", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
-    let limited = login("ada", PASSWORD).await;
+    app.signup("ada").await;
+    let attacker = [127, 0, 0, 2];
+    let owner = [127, 0, 0, 3];
+
+    // Successes never count: the owner logs in more often than any limit allows.
+    for _ in 0..10 {
+        assert_eq!(login_from(&app, owner, "ada", PASSWORD).await.status(), StatusCode::OK);
+    }
+
+    // Guesses against ada from one address run into the per-pair limit...
+    for _ in 0..3 {
+        assert_eq!(login_from(&app, attacker, "ada", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = login_from(&app, attacker, "ada", PASSWORD).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
     assert!(limited.headers().get(RETRY_AFTER).is_some());
     let (_, body) = read(limited).await;
     assert_eq!(error_code(&body), "rate_limited");
 
-    // Other usernames from the same address run into the per-IP limit.
+    // ...while ada, elsewhere, is not locked out.
+    assert_eq!(login_from(&app, owner, "ada", PASSWORD).await.status(), StatusCode::OK);
+
+    // Other usernames from the attacker's address run into the per-address limit.
     let mut statuses = Vec::new();
-    for n in 0..5 {
-        statuses.push(login(&format!("user{n}"), PASSWORD).await.status());
+    for n in 0..6 {
+        statuses.push(login_from(&app, attacker, &format!("user{n}"), "wrong password!").await.status());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 5, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn concurrent_guesses_cannot_slip_under_the_limit(db: PgPool) {
+    let settings = Settings { auth_attempts_per_ip: 100, auth_attempts_per_username_and_ip: 3, ..Settings::default() };
+    let app = TestApp::spawn_with(db, settings).await;
+    app.signup("ada").await;
+    let guesses = (0..12).map(|_| login_from(&app, [127, 0, 0, 4], "ada", "wrong password!"));
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(guesses).await.into_iter().map(|response| response.status()).collect();
+    let checked = statuses.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(checked, 3, "only three guesses reach the password check: {statuses:?}");
 }
