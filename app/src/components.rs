@@ -104,8 +104,34 @@ pub fn urlencode(text: &str) -> String {
         .collect()
 }
 
+/// Text made safe for HTML text and quoted attributes, for the rare places that write
+/// HTML by hand instead of through a view.
+#[cfg(any(feature = "ssr", test))]
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escape_html_leaves_no_markup() {
+        assert_eq!(
+            super::escape_html(r#"</title><a href="x" b='y'>&"#),
+            "&lt;/title&gt;&lt;a href=&quot;x&quot; b=&#39;y&#39;&gt;&amp;"
+        );
+    }
+
     #[test]
     fn urlencode_keeps_paths_readable() {
         assert_eq!(super::urlencode("/p/pay-ments/doc/1"), "/p/pay-ments/doc/1");

@@ -55,7 +55,7 @@ pub fn App() -> impl IntoView {
     Auth::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/charter.css" />
-        <Title formatter=|title: String| if title.is_empty() { "Charter".to_owned() } else { format!("{title} · Charter") } />
+        <Title formatter=page_title />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="site-header">
@@ -93,6 +93,16 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The window title for a page's own title. leptos_meta writes the server's `<title>`
+/// into the `<head>` unescaped, so on the server it is escaped here; in the browser it
+/// is set as text and must stay as it is.
+fn page_title(title: String) -> String {
+    let title = if title.is_empty() { "Charter".to_owned() } else { format!("{title} · Charter") };
+    #[cfg(feature = "ssr")]
+    let title = components::escape_html(&title);
+    title
 }
 
 #[component]
@@ -133,5 +143,15 @@ pub fn hydrate() {
     // Lets tests (and styles) tell a live page from one still waiting for its script.
     if let Some(body) = web_sys::window().and_then(|window| window.document()).and_then(|doc| doc.body()) {
         let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn the_server_escapes_page_titles() {
+        let title = super::page_title(r#"x</title><meta http-equiv="refresh" content="0">"#.into());
+        assert_eq!(title, "x&lt;/title&gt;&lt;meta http-equiv=&quot;refresh&quot; content=&quot;0&quot;&gt; · Charter");
+        assert_eq!(super::page_title(String::new()), "Charter");
     }
 }

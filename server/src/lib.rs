@@ -3,24 +3,30 @@
 
 pub mod check;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::extract::{ConnectInfo, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{middleware, Router};
 use charter_backend::security::{self, CspNonce};
 use charter_backend::{api, AppState, Settings, MIGRATOR};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
@@ -65,16 +71,28 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
 
     let settings = state.settings.clone();
     let db = state.db.clone();
-    Router::new()
+    let mut app = Router::new()
         .merge(api::router(state.clone()))
         .merge(charter_backend::collab::router().with_state(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
-        .merge(pages(state, leptos))
-        .layer(middleware::from_fn_with_state(settings, security::require_same_origin))
+        .merge(pages(state.clone(), leptos));
+    if !settings.serve_source_maps {
+        app = app.layer(middleware::from_fn(hide_source_maps));
+    }
+    app.layer(middleware::from_fn_with_state(state, security::require_same_origin))
         .layer(sessions)
-        .layer(middleware::from_fn(security::security_headers))
+        .layer(middleware::from_fn_with_state(settings.clone(), security::security_headers))
+        .layer(RequestBodyTimeoutLayer::new(settings.http_body_timeout))
         .layer(RequestBodyLimitLayer::new(api::MAX_BODY_BYTES + 64 * 1024))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Source maps expose the editor's unminified source: only debug builds serve them.
+async fn hide_source_maps(request: Request, next: Next) -> Response {
+    if request.uri().path().ends_with(".map") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 /// The Leptos pages and server functions, with the backend state and the response's
@@ -110,17 +128,57 @@ async fn healthz(db: PgPool) -> impl IntoResponse {
 }
 
 /// Serves until Ctrl-C or SIGTERM, with peer addresses available to handlers.
-pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    // Co-editing sends many small frames: Nagle's algorithm would hold them back
-    // (and with delayed ACKs, for tens of milliseconds).
-    let listener = listener.tap_io(|stream| {
+///
+/// Every connection has a deadline for its request headers, which is also how long an
+/// idle keep-alive connection is kept (hyper starts the clock when it waits for the
+/// next request); bodies have theirs in the router. Upgraded connections (WebSockets)
+/// keep their own pings and timeouts.
+pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration) -> std::io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(header_timeout)
+        .keep_alive_timeout(header_timeout)
+        .enable_connect_protocol();
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait rather than spin.
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Co-editing sends many small frames: Nagle's algorithm would hold them back
+        // (and with delayed ACKs, for tens of milliseconds).
         if let Err(err) = stream.set_nodelay(true) {
             tracing::warn!(error = %err, "could not set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        let service = app.clone().map_request(move |mut request: Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request.map(axum::body::Body::new)
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -141,11 +199,18 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-/// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, and the co-editing limits
-/// `CHARTER_MAX_CONNECTIONS_PER_USER` and `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT`.
+/// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, `CHARTER_IMG_SRC`, and the
+/// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER` and
+/// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT`.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
+    let image_sources: Vec<String> =
+        std::env::var("CHARTER_IMG_SRC").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    if let Some(bad) = image_sources.iter().find(|source| !security::is_plain_source(source)) {
+        anyhow::bail!("CHARTER_IMG_SRC: `{bad}` is not a CSP source (e.g. https://images.example.com)");
+    }
     let mut settings = Settings {
         public_origin: std::env::var("CHARTER_PUBLIC_ORIGIN").ok().filter(|origin| !origin.is_empty()),
+        image_sources,
         ..Settings::default()
     };
     let limit = |name: &str, default: usize| -> anyhow::Result<usize> {

@@ -16,7 +16,9 @@ environment:
   DATABASE_URL           Postgres with the pgvector extension (required)
   LEPTOS_SITE_ADDR       listen address (default 127.0.0.1:3000)
   LEPTOS_SITE_ROOT       built site assets (default target/site)
-  CHARTER_PUBLIC_ORIGIN  the site's public origin, e.g. https://charter.example.com
+  CHARTER_PUBLIC_ORIGIN  the site's public origin, e.g. https://charter.example.com;
+                         production must set it (behind TLS, and on any non-loopback address)
+  CHARTER_IMG_SRC        extra image sources the CSP allows, space-separated (default: none)
   CHARTER_MAX_CONNECTIONS_PER_USER, CHARTER_MAX_CONNECTIONS_PER_DOCUMENT
                          co-editing connection limits (default 100 and 200)
   RUST_LOG               log filter (default info); CHARTER_LOG_FORMAT=json for JSON logs";
@@ -50,11 +52,20 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
 
     let leptos = get_configuration(None).context("reading the LEPTOS_* configuration")?.leptos_options;
     let addr = leptos.site_addr;
-    let app = charter_server::router(AppState::new(db, charter_server::settings_from_env()?), leptos);
+    let settings = charter_server::settings_from_env()?;
+    if settings.public_origin.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            "CHARTER_PUBLIC_ORIGIN is not set while listening on {addr}: set it to the address people use \
+             (e.g. https://charter.example.com) so the Origin check and secure cookies do not depend on the \
+             Host header"
+        );
+    }
+    let header_timeout = settings.http_header_timeout;
+    let app = charter_server::router(AppState::new(db, settings), leptos);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("Charter is ready at http://{addr}");
     println!("Charter is ready at http://{addr}");
-    charter_server::serve(listener, app).await.context("serving")?;
+    charter_server::serve(listener, app, header_timeout).await.context("serving")?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 

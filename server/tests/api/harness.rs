@@ -13,7 +13,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// Attempt limits high enough not to get in a test's way.
 pub fn test_settings() -> Settings {
-    Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() }
+    Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username_and_ip: 10_000, ..Settings::default() }
 }
 
 pub struct TestApp {
@@ -24,9 +24,7 @@ pub struct TestApp {
 impl TestApp {
     /// Charter with attempt limits high enough not to get in a test's way.
     pub async fn spawn(db: PgPool) -> TestApp {
-        let settings =
-            Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username: 10_000, ..Settings::default() };
-        TestApp::spawn_with(db, settings).await
+        TestApp::spawn_with(db, test_settings()).await
     }
 
     /// A second instance on the same database, as another server process would be.
@@ -35,12 +33,22 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: PgPool, settings: Settings) -> TestApp {
+        TestApp::spawn_in_site(db, settings, std::path::Path::new("target/site")).await
+    }
+
+    /// Charter serving its static files from `site_root`.
+    pub async fn spawn_in_site(db: PgPool, settings: Settings, site_root: &std::path::Path) -> TestApp {
         charter_server::migrate(&db).await.expect("migrations apply");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr: SocketAddr = listener.local_addr().unwrap();
-        let leptos = LeptosOptions::builder().output_name("charter").site_addr(addr).build();
+        let leptos = LeptosOptions::builder()
+            .output_name("charter")
+            .site_addr(addr)
+            .site_root(site_root.to_string_lossy().into_owned())
+            .build();
+        let header_timeout = settings.http_header_timeout;
         let app = charter_server::router(AppState::new(db.clone(), settings), leptos);
-        tokio::spawn(charter_server::serve(listener, app));
+        tokio::spawn(charter_server::serve(listener, app, header_timeout));
         TestApp { base: format!("http://{addr}"), db }
     }
 

@@ -14,3 +14,5 @@ mod projects;
 mod security;
 mod spec;
 mod tokens;
+mod transport;
+mod xss;
