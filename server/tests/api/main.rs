@@ -9,6 +9,7 @@ mod change_requests;
 mod collab;
 mod documents;
 mod harness;
+mod nul;
 mod peer;
 mod projects;
 mod security;
