@@ -90,6 +90,12 @@ impl Error {
             if db.is_unique_violation() && db.constraint() == Some(constraint))
     }
 
+    /// True when the database refused with this SQLSTATE, e.g. `40001` (a transaction
+    /// that could not be serialized with others) or `55P03` (a lock not available).
+    pub fn is_sqlstate(&self, code: &str) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some(code))
+    }
+
     /// Logs what the client will not see, once, where the error turns into a response.
     pub fn log(&self) {
         match self {

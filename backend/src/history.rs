@@ -131,41 +131,49 @@ pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> R
             "a tag is 1 to 100 letters, digits, '.', '_', '-', '/' or '+', like `v1.2.0`".into(),
         ));
     }
-    let owned: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM versions WHERE id = $1 AND project_id = $2")
-        .bind(new.version)
-        .bind(project_id)
-        .fetch_optional(db)
-        .await?;
-    owned.ok_or_else(|| Error::not_found("version"))?;
     let mut tx = db.begin().await?;
-    tag_in(&mut tx, actor, project_id, name, new.version).await?;
+    // Locked, so that deleting its branch (and with it the version) waits for the tag.
+    let owned: Option<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM versions WHERE id = $1 AND project_id = $2 FOR KEY SHARE")
+            .bind(new.version)
+            .bind(project_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    owned.ok_or_else(|| Error::not_found("version"))?;
+    if !tag_in(&mut tx, actor, project_id, name, new.version).await? {
+        return Err(Error::Conflict(format!("the tag `{name}` exists already")));
+    }
     tx.commit().await?;
     Ok(Tag { name: name.to_owned(), version: version(db, new.version).await? })
 }
 
-/// Names a version inside the caller's transaction.
+/// Names a version inside the caller's transaction. False, and nothing recorded, when
+/// the project has a tag of that name already.
 pub(crate) async fn tag_in(
     tx: &mut sqlx::PgConnection,
     actor: &Actor,
     project_id: Uuid,
     name: &str,
     version_id: Uuid,
-) -> Result<()> {
-    sqlx::query("INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)")
-        .bind(project_id)
-        .bind(name)
-        .bind(version_id)
-        .bind(actor.user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::from)
-        .map_err(|err| match err.is_unique_violation("tags_pkey") {
-            true => Error::Conflict(format!("the tag `{name}` exists already")),
-            false => err,
-        })?;
-    let summary = format!("tagged a version {name}");
-    audit::record(&mut *tx, Entry::project(project_id, actor, "version.tag", ("version", version_id), summary)).await?;
-    Ok(())
+) -> Result<bool> {
+    let created = sqlx::query(
+        "INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (project_id, name) DO NOTHING",
+    )
+    .bind(project_id)
+    .bind(name)
+    .bind(version_id)
+    .bind(actor.user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if created {
+        let summary = format!("tagged a version {name}");
+        let entry = Entry::project(project_id, actor, "version.tag", ("version", version_id), summary);
+        audit::record(&mut *tx, entry).await?;
+    }
+    Ok(created)
 }
 
 /// A version named by its id or by a tag, in the document's project.

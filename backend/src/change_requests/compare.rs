@@ -60,11 +60,30 @@ struct SourceDocument {
     fork_deleted: Option<bool>,
 }
 
+/// A source document exactly as compared (and digested, so as approved): what a merge
+/// brings over, whatever is typed on the source meanwhile.
+pub(super) struct SourceState {
+    pub document_id: Uuid,
+    pub title: String,
+    pub parent_id: Option<Uuid>,
+    pub deleted: bool,
+    pub text: String,
+    /// Its text at the fork.
+    pub fork_base: Option<String>,
+}
+
 /// The comparison of a source with its fork point and the target.
 pub(super) struct Comparison {
     pub documents: Vec<DocumentChange>,
     pub conflicts: Vec<ConflictView>,
     pub digest: Vec<u8>,
+    /// Every source document as compared.
+    pub sources: Vec<SourceState>,
+}
+
+/// One document among those compared.
+pub(super) fn find_source(sources: &[SourceState], document_id: Uuid) -> Option<&SourceState> {
+    sources.iter().find(|source| source.document_id == document_id)
 }
 
 pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<Comparison> {
@@ -79,7 +98,7 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
     .await?;
     let mut conn = db.acquire().await?;
     let mut hasher = Sha256::new();
-    let (mut documents, mut conflicts) = (Vec::new(), Vec::new());
+    let (mut documents, mut conflicts, mut sources) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
         let text = content::read(&mut conn, DocKey { branch_id: source, document_id: row.document_id }).await?;
         for part in
@@ -89,6 +108,14 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
             hasher.update(part);
         }
         hasher.update(row.parent_id.map(|id| *id.as_bytes()).unwrap_or_default());
+        sources.push(SourceState {
+            document_id: row.document_id,
+            title: row.title.clone(),
+            parent_id: row.parent_id,
+            deleted: row.deleted,
+            text: text.clone(),
+            fork_base: row.fork_base.clone(),
+        });
 
         let mut changes = Vec::new();
         let base = match (&row.fork_title, &row.fork_base) {
@@ -155,7 +182,7 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
             sections,
         });
     }
-    Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec() })
+    Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec(), sources })
 }
 
 /// The other open change requests of the project that touch a document section this

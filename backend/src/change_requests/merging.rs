@@ -2,11 +2,14 @@
 //! constitution's bump, and merging.
 
 use chrono::Utc;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::compare::compare;
-use super::{get, record, BumpConfirmation, ChangeRequest, ConflictView, MergeRequest, Merged, Resolution};
+use super::compare::{compare, find_source, SourceState};
+use super::{
+    busy, ensure_open, get, record, try_claim, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange,
+};
+use super::{MergeRequest, Merged, Record, Resolution};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::collab::DocKey;
@@ -14,6 +17,23 @@ use crate::error::{Error, Result};
 use crate::projects::{self, Permission};
 use crate::spec::review::{self, Checks};
 use crate::{content, history, AppState};
+
+/// Claims the open change request until the returned transaction ends (see
+/// [`try_claim`]). The row lock keeps reviews and bump confirmations out, so what the
+/// claimant checked stays true until it commits. However the transaction ends (an
+/// error, a dropped request, a lost connection) releases the claim: a failed merge
+/// leaves the request open.
+async fn claim(db: &PgPool, project_id: Uuid, number: i32) -> Result<(Transaction<'static, Postgres>, Record)> {
+    let id = record(db, project_id, number).await?.id;
+    let mut tx = db.begin().await?;
+    if !try_claim(&mut tx, id).await? {
+        return Err(busy(number));
+    }
+    // Waits only for a review or confirmation being written.
+    ensure_open(&mut tx, id, number, "FOR NO KEY UPDATE").await?;
+    // Read again under the claim: a bump confirmed meanwhile counts.
+    Ok((tx, record(db, project_id, number).await?))
+}
 
 /// Records a resolution on the source branch, as git records a merge of the target into
 /// it: the source document becomes `content` (a normal live edit, reviewed like the
@@ -29,27 +49,17 @@ pub async fn resolve(
     let db = &state.db;
     projects::authorize(db, actor, project_id, Permission::Write).await?;
     content::validate(&resolution.content)?;
-    let record = record(db, project_id, number).await?;
-    if record.state != "open" {
-        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
-    }
+    let (mut tx, record) = claim(db, project_id, number).await?;
     let document_id = resolution.document_id;
     let (source, target) = (
         DocKey { branch_id: record.source_branch_id, document_id },
         DocKey { branch_id: record.target_branch_id, document_id },
     );
-    let ours = {
-        let mut conn = db.acquire().await?;
-        content::read(&mut conn, target)
-            .await
-            .map_err(|_| Error::Invalid("that document is not on both branches of this change request".into()))?
-    };
-    content::read(&mut *db.acquire().await?, source)
-        .await
-        .map_err(|_| Error::Invalid("that document is not on both branches of this change request".into()))?;
+    let not_on_both = |_| Error::Invalid("that document is not on both branches of this change request".into());
+    let ours = content::read(&mut *db.acquire().await?, target).await.map_err(not_on_both)?;
+    content::read(&mut *db.acquire().await?, source).await.map_err(not_on_both)?;
     // Content first: should the second step fail, the conflict simply remains.
     content::replace(&state.collab, source, &resolution.content, actor.user_id).await?;
-    let mut tx = db.begin().await?;
     sqlx::query("UPDATE branch_documents SET fork_base = $3 WHERE branch_id = $1 AND document_id = $2")
         .bind(source.branch_id)
         .bind(document_id)
@@ -66,10 +76,22 @@ pub async fn resolve(
     get(db, actor, project_id, number).await
 }
 
+fn conflicts_error(conflicts: &[ConflictView]) -> Error {
+    Error::ConflictWith {
+        message: format!("{} conflict(s) must be resolved before merging", conflicts.len()),
+        details: serde_json::json!({ "conflicts": conflicts }),
+    }
+}
+
 /// Merges the source into the target: text by the git-rule three-way merge (applied as a
 /// CRDT edit, so live editors keep what they type), and the source's additions,
 /// deletions, renames and moves; then records a version of the target. Needs enough
 /// approvals that are not stale, and no conflicts.
+///
+/// What is merged is the source exactly as compared for this check, the state the
+/// approvals' digest covers; whatever is typed on the source meanwhile stays there for a
+/// later change request. The change request is claimed first, so a concurrent merge
+/// changes nothing, not even the live text.
 pub async fn merge(
     state: &AppState,
     actor: &Actor,
@@ -79,17 +101,10 @@ pub async fn merge(
 ) -> Result<Merged> {
     let db = &state.db;
     projects::authorize(db, actor, project_id, Permission::Write).await?;
-    let record = record(db, project_id, number).await?;
-    if record.state != "open" {
-        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
-    }
-    let view = get(db, actor, project_id, number).await?;
-    let conflicts = |conflicts: &[ConflictView]| Error::ConflictWith {
-        message: format!("{} conflict(s) must be resolved before merging", conflicts.len()),
-        details: serde_json::json!({ "conflicts": conflicts }),
-    };
+    let (mut tx, record) = claim(db, project_id, number).await?;
+    let (view, sources) = view(db, project_id, &record).await?;
     if !view.conflicts.is_empty() {
-        return Err(conflicts(&view.conflicts));
+        return Err(conflicts_error(&view.conflicts));
     }
     if !view.approved {
         let fresh = view.approvals.iter().filter(|approval| !approval.stale).count();
@@ -109,24 +124,17 @@ pub async fn merge(
     };
     let override_reason = lint_gate(db, actor, project_id, &view.checks, request.override_reason.as_deref()).await?;
     let (source, target) = (record.source_branch_id, record.target_branch_id);
+    let compared = |document_id: Uuid| {
+        find_source(&sources, document_id).ok_or_else(|| Error::internal("a changed document was not compared"))
+    };
 
     // Text first: the part that can still meet a conflict (if the target moved since the
     // view above), before anything else is changed.
     for change in view.documents.iter().filter(|change| change.changes.contains(&"modified")) {
-        let (base,): (Option<String>,) =
-            sqlx::query_as("SELECT fork_base FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
-                .bind(source)
-                .bind(change.document_id)
-                .fetch_one(db)
-                .await?;
-        let theirs = {
-            let mut conn = db.acquire().await?;
-            content::read(&mut conn, DocKey { branch_id: source, document_id: change.document_id }).await?
-        };
+        let theirs = compared(change.document_id)?;
         let target_key = DocKey { branch_id: target, document_id: change.document_id };
-        if let Err(found) =
-            state.collab.merge_text(target_key, &base.unwrap_or_default(), &theirs, actor.user_id).await?
-        {
+        let base = theirs.fork_base.as_deref().unwrap_or_default();
+        if let Err(found) = state.collab.merge_text(target_key, base, &theirs.text, actor.user_id).await? {
             let found: Vec<ConflictView> = found
                 .into_iter()
                 .map(|conflict| ConflictView {
@@ -137,7 +145,7 @@ pub async fn merge(
                     theirs: conflict.theirs,
                 })
                 .collect();
-            return Err(conflicts(&found));
+            return Err(conflicts_error(&found));
         }
     }
     // The constitution's new version goes into its text before the version is recorded.
@@ -152,77 +160,22 @@ pub async fn merge(
         _ => None,
     };
 
-    let mut tx = db.begin().await?;
     for change in &view.documents {
-        let document_id = change.document_id;
-        if change.changes.contains(&"added") {
-            sqlx::query(
-                "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, updated_by)
-                 SELECT $1, s.document_id, s.title,
-                        (SELECT t.document_id FROM branch_documents t
-                         WHERE t.branch_id = $1 AND t.document_id = s.parent_id AND t.deleted_at IS NULL),
-                        s.position, $3
-                 FROM branch_documents s WHERE s.branch_id = $2 AND s.document_id = $4",
-            )
-            .bind(target)
-            .bind(source)
-            .bind(actor.user_id)
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
-            let text = content::fork(
-                &mut tx,
-                DocKey { branch_id: source, document_id },
-                DocKey { branch_id: target, document_id },
-            )
-            .await?;
-            sqlx::query("UPDATE branch_documents SET content = $3 WHERE branch_id = $1 AND document_id = $2")
-                .bind(target)
-                .bind(document_id)
-                .bind(text)
-                .execute(&mut *tx)
-                .await?;
-            continue;
-        }
-        if change.changes.contains(&"deleted") {
-            sqlx::query(
-                "UPDATE branch_documents SET deleted_at = now() WHERE branch_id = $1 AND document_id = $2 AND deleted_at IS NULL",
-            )
-            .bind(target)
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if change.changes.contains(&"renamed") || change.changes.contains(&"moved") {
-            sqlx::query(
-                "UPDATE branch_documents t SET title = s.title, position = s.position,
-                     parent_id = (SELECT p.document_id FROM branch_documents p
-                                  WHERE p.branch_id = $1 AND p.document_id = s.parent_id AND p.deleted_at IS NULL)
-                 FROM branch_documents s
-                 WHERE t.branch_id = $1 AND t.document_id = $3 AND s.branch_id = $2 AND s.document_id = $3",
-            )
-            .bind(target)
-            .bind(source)
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        apply_change(&mut tx, actor, source, target, change, compared(change.document_id)?).await?;
     }
-    // The source now forks from here: a later change request from it starts afresh.
-    let source_texts: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
-        .bind(source)
-        .fetch_all(&mut *tx)
-        .await?;
-    for (document_id,) in source_texts {
-        let text = content::read(&mut tx, DocKey { branch_id: source, document_id }).await?;
+    // The source now forks from what was merged: a later change request from it shows
+    // what was done since, including anything typed during this merge.
+    for merged in &sources {
         sqlx::query(
-            "UPDATE branch_documents SET fork_base = $3, fork_title = title, fork_parent_id = parent_id,
-                 fork_deleted = deleted_at IS NOT NULL
+            "UPDATE branch_documents SET fork_base = $3, fork_title = $4, fork_parent_id = $5, fork_deleted = $6
              WHERE branch_id = $1 AND document_id = $2",
         )
         .bind(source)
-        .bind(document_id)
-        .bind(text)
+        .bind(merged.document_id)
+        .bind(&merged.text)
+        .bind(&merged.title)
+        .bind(merged.parent_id)
+        .bind(merged.deleted)
         .execute(&mut *tx)
         .await?;
     }
@@ -248,15 +201,7 @@ pub async fn merge(
     }
     if let Some(name) = &new_tag {
         // A tag of that name made by hand earlier keeps its place; the version is recorded all the same.
-        let (taken,): (bool,) =
-            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM tags WHERE project_id = $1 AND name = $2)")
-                .bind(project_id)
-                .bind(name)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !taken {
-            history::tag_in(&mut tx, actor, project_id, name, version).await?;
-        }
+        history::tag_in(&mut tx, actor, project_id, name, version).await?;
     }
     let summary = format!("merged change request #{number} into {}", view.summary.target);
     audit::record(
@@ -266,6 +211,64 @@ pub async fn merge(
     .await?;
     tx.commit().await?;
     Ok(Merged { version: history::version(db, version).await? })
+}
+
+/// Brings one document's addition, deletion, rename or move over to the target, as the
+/// source had it when compared.
+async fn apply_change(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    source: Uuid,
+    target: Uuid,
+    change: &DocumentChange,
+    compared: &SourceState,
+) -> Result<()> {
+    let document_id = change.document_id;
+    if change.changes.contains(&"added") {
+        sqlx::query(
+            "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, updated_by)
+             SELECT $1, s.document_id, $3,
+                    (SELECT t.document_id FROM branch_documents t
+                     WHERE t.branch_id = $1 AND t.document_id = $4 AND t.deleted_at IS NULL),
+                    s.position, $5
+             FROM branch_documents s WHERE s.branch_id = $2 AND s.document_id = $6",
+        )
+        .bind(target)
+        .bind(source)
+        .bind(&compared.title)
+        .bind(compared.parent_id)
+        .bind(actor.user_id)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+        return content::init(tx, DocKey { branch_id: target, document_id }, &compared.text).await;
+    }
+    if change.changes.contains(&"deleted") {
+        sqlx::query(
+            "UPDATE branch_documents SET deleted_at = now() WHERE branch_id = $1 AND document_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(target)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if change.changes.contains(&"renamed") || change.changes.contains(&"moved") {
+        sqlx::query(
+            "UPDATE branch_documents t SET title = $4, position = s.position,
+                 parent_id = (SELECT p.document_id FROM branch_documents p
+                              WHERE p.branch_id = $1 AND p.document_id = $5 AND p.deleted_at IS NULL)
+             FROM branch_documents s
+             WHERE t.branch_id = $1 AND t.document_id = $3 AND s.branch_id = $2 AND s.document_id = $3",
+        )
+        .bind(target)
+        .bind(source)
+        .bind(document_id)
+        .bind(&compared.title)
+        .bind(compared.parent_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Lets error findings through only with an owner's reason; returns the reason used.
@@ -311,9 +314,6 @@ pub async fn confirm_bump(
 ) -> Result<ChangeRequest> {
     projects::authorize(db, actor, project_id, Permission::Review).await?;
     let record = record(db, project_id, number).await?;
-    if record.state != "open" {
-        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
-    }
     if record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot confirm the version bump of their own change".into()));
     }
@@ -324,6 +324,7 @@ pub async fn confirm_bump(
         .ok_or_else(|| Error::Conflict("this change request does not change the constitution".into()))?;
     let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
     let mut tx = db.begin().await?;
+    ensure_open(&mut tx, record.id, number, "FOR NO KEY UPDATE NOWAIT").await?;
     sqlx::query(
         "UPDATE change_requests SET bump_confirmed = $2, bump_confirmed_by = $3, bump_digest = $4 WHERE id = $1",
     )

@@ -4,6 +4,10 @@
 //! live conflicts against the target's current text, and tallies approvals. An approval
 //! is stale once the source changes after it: each review keeps a digest of the source
 //! as it was reviewed.
+//!
+//! Every change checks the state inside its own transaction, with the change request's
+//! row locked: merging and resolving claim it (`merging`); reviews and bump
+//! confirmations arriving meanwhile are told it is busy, and afterwards that it is merged.
 
 mod compare;
 mod merging;
@@ -11,7 +15,7 @@ mod routes;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -23,7 +27,7 @@ use crate::projects::{self, Permission};
 use crate::spec::constitution::Bump;
 use crate::spec::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
 use crate::{branches, history};
-use compare::{compare, overlaps};
+use compare::{compare, find_source, overlaps, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
 pub(crate) use routes::router;
 
@@ -283,7 +287,6 @@ struct Record {
     target_branch_id: Uuid,
     author_id: Uuid,
     description: String,
-    state: String,
     lint_override_reason: Option<String>,
     lint_override_by: Option<String>,
     bump_confirmed: Option<String>,
@@ -293,7 +296,7 @@ struct Record {
 
 async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
     sqlx::query_as(
-        "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description, c.state,
+        "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description,
                 c.lint_override_reason, o.username AS lint_override_by,
                 c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest
          FROM change_requests c LEFT JOIN users o ON o.id = c.lint_override_by
@@ -305,6 +308,42 @@ async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))
+}
+
+/// Takes the change request's claim until `tx` ends, unless someone holds it: one merge
+/// or resolution at a time, and no deleting its branches under one. A second claimant
+/// is told at once (false) rather than queued behind the first, holding a connection.
+pub(crate) async fn try_claim(tx: &mut PgConnection, id: Uuid) -> Result<bool> {
+    let (claimed,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 12))")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(claimed)
+}
+
+/// Why a claim was refused.
+pub(crate) fn busy(number: i32) -> Error {
+    Error::Conflict(format!("change request #{number} is being merged or resolved right now; try again in a moment"))
+}
+
+/// Fails unless the change request is open, holding its row with `lock` until `tx`
+/// ends. Reviews and bump confirmations lock `NOWAIT`: during a merge they are told at
+/// once, rather than holding a connection until it ends (and then finding it merged).
+async fn ensure_open(tx: &mut PgConnection, id: Uuid, number: i32, lock: &str) -> Result<()> {
+    let state: Option<(String,)> = sqlx::query_as(&format!("SELECT state FROM change_requests WHERE id = $1 {lock}"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|err| match Error::from(err) {
+            err if err.is_sqlstate("55P03") => busy(number),
+            err => err,
+        })?;
+    // Gone with its branch meanwhile.
+    let (state,) = state.ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))?;
+    if state != "open" {
+        return Err(Error::Conflict(format!("change request #{number} is {state}")));
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -320,6 +359,11 @@ struct ReviewRow {
 pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
     projects::authorize(db, actor, project_id, Permission::Read).await?;
     let record = record(db, project_id, number).await?;
+    Ok(view(db, project_id, &record).await?.0)
+}
+
+/// The change request as it stands, and the source documents it was compared with.
+async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeRequest, Vec<SourceState>)> {
     let summary: Summary =
         sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
     let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
@@ -380,12 +424,7 @@ pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> R
         match comparison.documents.iter().find(|c| c.kind == "constitution" && c.changes.contains(&"modified")) {
             None => None,
             Some(change) => {
-                let (fork_base,): (Option<String>,) =
-                    sqlx::query_as("SELECT fork_base FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
-                        .bind(record.source_branch_id)
-                        .bind(change.document_id)
-                        .fetch_one(db)
-                        .await?;
+                let fork_base = find_source(&comparison.sources, change.document_id).and_then(|s| s.fork_base.clone());
                 let confirmed = record.bump_confirmed.as_deref().and_then(Bump::parse).map(|bump| ConfirmedBump {
                     bump,
                     by: record.bump_confirmed_by.clone().unwrap_or_default(),
@@ -394,11 +433,11 @@ pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> R
                 review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
             }
         };
-    Ok(ChangeRequest {
+    let view = ChangeRequest {
         checks,
         constitution,
         summary,
-        description: record.description,
+        description: record.description.clone(),
         approvals,
         reviews: reviews.into_iter().map(|(_, review)| review).collect(),
         required_approvals,
@@ -407,7 +446,8 @@ pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> R
         conflicts: comparison.conflicts,
         overlaps,
         comments,
-    })
+    };
+    Ok((view, comparison.sources))
 }
 
 /// Records a review. Reviewers and owners review; nobody approves their own change.
@@ -420,9 +460,6 @@ pub async fn review(
 ) -> Result<ChangeRequest> {
     projects::authorize(db, actor, project_id, Permission::Review).await?;
     let record = record(db, project_id, number).await?;
-    if record.state != "open" {
-        return Err(Error::Conflict(format!("change request #{number} is {}", record.state)));
-    }
     if review.verdict == Verdict::Approve && record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot approve their own change requests".into()));
     }
@@ -433,6 +470,7 @@ pub async fn review(
     // What is approved is the source exactly as it is now.
     let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
     let mut tx = db.begin().await?;
+    ensure_open(&mut tx, record.id, number, "FOR SHARE NOWAIT").await?;
     sqlx::query(
         "INSERT INTO reviews (id, change_request_id, reviewer_id, verdict, comment, source_digest)
          VALUES ($1, $2, $3, $4, $5, $6)",

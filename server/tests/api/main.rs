@@ -12,6 +12,7 @@ mod harness;
 mod nul;
 mod peer;
 mod projects;
+mod races;
 mod security;
 mod spec;
 mod tokens;
