@@ -16,7 +16,7 @@ use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects::{self, Permission};
 use crate::spec::review::{self, Checks};
-use crate::{content, history, AppState};
+use crate::{content, documents, history, AppState};
 
 /// Claims the open change request until the returned transaction ends (see
 /// [`try_claim`]). The row lock keeps reviews and bump confirmations out, so what the
@@ -160,6 +160,8 @@ pub async fn merge(
         _ => None,
     };
 
+    // The target's tree changes shape one change at a time (see `documents::lock_tree`).
+    documents::lock_tree(&mut tx, target).await?;
     for change in &view.documents {
         apply_change(&mut tx, actor, source, target, change, compared(change.document_id)?).await?;
     }

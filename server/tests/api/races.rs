@@ -151,3 +151,34 @@ async fn one_tag_name_is_given_once(db: PgPool) {
     one_success(&answers, StatusCode::CREATED);
     assert_eq!(s.count("SELECT count(*) FROM tags WHERE project_id = $1::uuid").await, 1);
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn two_documents_moved_under_each_other_at_once_make_no_cycle(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Payments").await;
+    let a = app.document(&ada, &project, "A", None).await["id"].as_str().unwrap().to_owned();
+    let b = app.document(&ada, &project, "B", None).await["id"].as_str().unwrap().to_owned();
+    let doc = |id: &str| app.url(&format!("/api/v1/documents/{id}"));
+    for round in 0..6 {
+        for id in [&a, &b] {
+            let (status, body) = call(&ada, Method::PATCH, &doc(id), Some(json!({ "parent_id": null }))).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (a_url, b_url) = (doc(&a), doc(&b));
+        let (under_b, under_a) = tokio::join!(
+            call(&ada, Method::PATCH, &a_url, Some(json!({ "parent_id": b }))),
+            call(&ada, Method::PATCH, &b_url, Some(json!({ "parent_id": a })))
+        );
+        let moved = [&under_b, &under_a].into_iter().filter(|(status, _)| *status == StatusCode::OK).count();
+        assert_eq!(moved, 1, "round {round}: one move, the other refused: {under_b:?} / {under_a:?}");
+        let (cycles,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM branch_documents x JOIN branch_documents y
+                 ON y.branch_id = x.branch_id AND y.document_id = x.parent_id AND x.document_id = y.parent_id",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        assert_eq!(cycles, 0, "round {round}");
+    }
+}
