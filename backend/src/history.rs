@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
-use crate::branches::NewBranch;
+use crate::branches::{Branch, NewBranch};
 use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
 use crate::documents::BranchQuery;
@@ -273,17 +273,7 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
     let db = &state.db;
     projects::authorize(db, actor, project_id, Permission::Write).await?;
     let version = resolve_version(db, project_id, reference).await?;
-    let base_name = format!("restore/v{}", version.number);
-    let mut name = base_name.clone();
-    for n in 2.. {
-        if branches::resolve(db, project_id, &name).await.is_err() {
-            break;
-        }
-        name = format!("{base_name}-{n}");
-    }
-    let branch =
-        branches::create(db, actor, project_id, NewBranch { name: name.clone(), from: Some(version.branch.clone()) })
-            .await?;
+    let branch = restore_branch(db, actor, project_id, &version).await?;
     let documents: Vec<(Uuid, String, Option<Uuid>, i32, bool, String)> = sqlx::query_as(
         "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
     )
@@ -325,7 +315,7 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
     let summary = format!("proposed restoring {} to version {}", version.branch, version.number);
     audit::record(db, Entry::project(project_id, actor, "version.restore", ("version", version.id), summary)).await?;
     let proposal = NewChangeRequest {
-        source: name,
+        source: branch.name,
         target: version.branch.clone(),
         title: format!("Restore version {}: {}", version.number, version.message),
         description: Some(format!(
@@ -334,6 +324,32 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
         )),
     };
     change_requests::create(db, actor, project_id, proposal).await
+}
+
+/// A new branch from the version's branch, named `restore/vN` (or `restore/vN-2`, ... when
+/// taken). A name taken between looking and creating, by a restore running alongside,
+/// moves on to the next.
+async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &Version) -> Result<Branch> {
+    const ATTEMPTS: usize = 5;
+    let base_name = format!("restore/v{}", version.number);
+    for _ in 0..ATTEMPTS {
+        let taken: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
+                .bind(project_id)
+                .bind(&base_name)
+                .fetch_all(db)
+                .await?;
+        let name = std::iter::once(base_name.clone())
+            .chain((2..).map(|n| format!("{base_name}-{n}")))
+            .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
+            .expect("an unbounded sequence has a free name");
+        let new = NewBranch { name, from: Some(version.branch.clone()) };
+        match branches::create(db, actor, project_id, new).await {
+            Err(Error::Conflict(_)) => continue,
+            created => return created,
+        }
+    }
+    Err(Error::Conflict("too many restores at once; try again".into()))
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -231,11 +231,12 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
     if new.source == new.target {
         return Err(Error::Invalid("the source and target branches must differ".into()));
     }
-    let source = branches::resolve(db, project_id, &new.source).await?;
-    let target = branches::resolve(db, project_id, &new.target).await?;
     let mut tx = db.begin().await?;
+    // Neither branch can be deleted under the new change request.
+    let source = branches::resolve_locked(&mut tx, project_id, &new.source).await?;
+    let target = branches::resolve_locked(&mut tx, project_id, &new.target).await?;
     // Numbers are handed out one at a time per project.
-    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE").bind(project_id).execute(&mut *tx).await?;
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
     let (number,): (i32,) =
         sqlx::query_as("SELECT coalesce(max(number), 0) + 1 FROM change_requests WHERE project_id = $1")
             .bind(project_id)

@@ -153,6 +153,22 @@ async fn one_tag_name_is_given_once(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn restoring_one_version_several_times_at_once_opens_one_change_request_each(db: PgPool) {
+    let s = setup(db).await;
+    let number = s.approved().await;
+    let (status, merged) =
+        call(&s.ada, Method::POST, &s.url(&format!("/change-requests/{number}/merge")), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let restore = s.url(&format!("/versions/{}/restore", merged["version"]["id"].as_str().unwrap()));
+    let answers = at_once(&s.ada, Method::POST, &restore, None).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, StatusCode::CREATED, "{body}");
+    }
+    let restores = "SELECT count(*) FROM branches WHERE project_id = $1::uuid AND name LIKE 'restore/%'";
+    assert_eq!(s.count(restores).await, AT_ONCE as i64, "each on a branch of its own");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn two_documents_moved_under_each_other_at_once_make_no_cycle(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
@@ -181,4 +197,48 @@ async fn two_documents_moved_under_each_other_at_once_make_no_cycle(db: PgPool) 
         .unwrap();
         assert_eq!(cycles, 0, "round {round}");
     }
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn deleting_a_branch_while_it_is_forked_merged_or_proposed_never_fails_inside(db: PgPool) {
+    let s = setup(db).await;
+    for round in 0..4 {
+        let name = format!("work-{round}");
+        let (status, _) = call(&s.ada, Method::POST, &s.url("/branches"), Some(json!({ "name": name }))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let fork = json!({ "name": format!("fork-{round}"), "from": name });
+        let proposal = json!({ "source": name, "target": "main", "title": "Proposal" });
+        let (branch, branches, change_requests) =
+            (s.url(&format!("/branches/{name}")), s.url("/branches"), s.url("/change-requests"));
+        let (deleted, forked, proposed) = tokio::join!(
+            call(&s.ada, Method::DELETE, &branch, None),
+            call(&s.ada, Method::POST, &branches, Some(fork)),
+            call(&s.ada, Method::POST, &change_requests, Some(proposal)),
+        );
+        for (status, body) in [&deleted, &forked, &proposed] {
+            assert!(!status.is_server_error(), "round {round}: {body}");
+        }
+        if forked.0 == StatusCode::CREATED {
+            let (documents,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM branch_documents bd JOIN branches b ON b.id = bd.branch_id WHERE b.name = $1",
+            )
+            .bind(format!("fork-{round}"))
+            .fetch_one(&s.app.db)
+            .await
+            .unwrap();
+            assert_eq!(documents, 2, "round {round}: a fork has every document, never a half-deleted source's");
+        }
+    }
+
+    // A merge under way keeps its branches.
+    let number = s.approved().await;
+    let merge = s.url(&format!("/change-requests/{number}/merge"));
+    let draft = s.url("/branches/draft");
+    let (merged, deleted) =
+        tokio::join!(call(&s.ada, Method::POST, &merge, Some(json!({}))), call(&s.ada, Method::DELETE, &draft, None));
+    assert!(!merged.0.is_server_error() && !deleted.0.is_server_error(), "{merged:?} / {deleted:?}");
+    assert!(
+        merged.0 == StatusCode::OK || deleted.0 == StatusCode::NO_CONTENT,
+        "one of them goes ahead: {merged:?} / {deleted:?}"
+    );
 }
