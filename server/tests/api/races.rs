@@ -169,6 +169,43 @@ async fn restoring_one_version_several_times_at_once_opens_one_change_request_ea
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn two_owners_demoting_or_removing_each_other_at_once_leave_one(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let project = app.project(&ada, "Payments").await;
+    let members = app.url(&format!("/api/v1/projects/{}/members", project["id"].as_str().unwrap()));
+    let owners = || async {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM project_members WHERE project_id = $1::uuid AND role = 'owner'")
+                .bind(project["id"].as_str().unwrap())
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        count
+    };
+    for round in 0..6 {
+        // Both owners again, whoever is left.
+        for owner in [&ada, &bob] {
+            for name in ["ada", "bob"] {
+                call(owner, Method::PUT, &format!("{members}/{name}"), Some(json!({ "role": "owner" }))).await;
+            }
+        }
+        assert_eq!(owners().await, 2);
+        let (bob_url, ada_url) = (format!("{members}/bob"), format!("{members}/ada"));
+        let (ada_does, bob_does) = if round % 2 == 0 {
+            let demote = Some(json!({ "role": "editor" }));
+            tokio::join!(call(&ada, Method::PUT, &bob_url, demote.clone()), call(&bob, Method::PUT, &ada_url, demote))
+        } else {
+            tokio::join!(call(&ada, Method::DELETE, &bob_url, None), call(&bob, Method::DELETE, &ada_url, None))
+        };
+        assert_eq!(owners().await, 1, "round {round}: {ada_does:?} / {bob_does:?}");
+        let refused = [&ada_does, &bob_does].into_iter().filter(|(status, _)| status.is_client_error()).count();
+        assert_eq!(refused, 1, "round {round}: one of them is refused: {ada_does:?} / {bob_does:?}");
+    }
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn two_documents_moved_under_each_other_at_once_make_no_cycle(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
