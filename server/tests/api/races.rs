@@ -237,6 +237,26 @@ async fn two_documents_moved_under_each_other_at_once_make_no_cycle(db: PgPool) 
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_question_answered_twice_at_once_is_answered_once(db: PgPool) {
+    let s = setup(db).await;
+    s.write("main", "# Login\n\nUsers log in with [NEEDS CLARIFICATION: which method?].\n").await;
+    let (status, open) = call(&s.ada, Method::GET, &s.url("/clarifications"), None).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    let id = open[0]["id"].as_str().unwrap().to_owned();
+    let answer = s.app.url(&format!("/api/v1/clarifications/{id}/answer"));
+    let answers = join_all(
+        ["email", "passkeys", "SSO"]
+            .map(|answer_text| call(&s.ada, Method::POST, &answer, Some(json!({ "answer": answer_text })))),
+    )
+    .await;
+    one_success(&answers, StatusCode::OK);
+    let text = s.text("main").await;
+    assert_eq!(text.matches("Q: which method?").count(), 1, "one Q&A entry: {text}");
+    let answered = "SELECT count(*) FROM audit_log WHERE project_id = $1::uuid AND action = 'clarification.answer'";
+    assert_eq!(s.count(answered).await, 1);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn deleting_a_branch_while_it_is_forked_merged_or_proposed_never_fails_inside(db: PgPool) {
     let s = setup(db).await;
     for round in 0..4 {
