@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -16,10 +16,10 @@ use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::collab::DocKey;
-use crate::content;
 use crate::error::{Error, Result};
 use crate::projects::{self, Permission};
 use crate::AppState;
+use crate::{change_requests, content};
 
 pub const MAIN: &str = "main";
 
@@ -68,11 +68,22 @@ pub(crate) async fn create_main(tx: &mut PgConnection, project_id: Uuid, actor: 
 
 /// The id of the project's branch called `name`.
 pub async fn resolve(db: &PgPool, project_id: Uuid, name: &str) -> Result<Uuid> {
-    let id: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM branches WHERE project_id = $1 AND name = $2")
-        .bind(project_id)
-        .bind(name)
-        .fetch_optional(db)
-        .await?;
+    find(db, project_id, name, "").await
+}
+
+/// The id of the project's branch called `name`, which cannot be deleted until the
+/// transaction ends (a deletion under way is waited for, and then it is not found).
+pub(crate) async fn resolve_locked(tx: &mut PgConnection, project_id: Uuid, name: &str) -> Result<Uuid> {
+    find(tx, project_id, name, "FOR KEY SHARE").await
+}
+
+async fn find<'e>(db: impl PgExecutor<'e>, project_id: Uuid, name: &str, lock: &str) -> Result<Uuid> {
+    let id: Option<(Uuid,)> =
+        sqlx::query_as(&format!("SELECT id FROM branches WHERE project_id = $1 AND name = $2 {lock}"))
+            .bind(project_id)
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
     id.map(|(id,)| id).ok_or_else(|| Error::NotFound(format!("branch `{name}` not found")))
 }
 
@@ -94,11 +105,25 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch
     let name = new.name.trim();
     validate_name(name)?;
     let from = new.from.as_deref().unwrap_or(MAIN);
-    let source = resolve(db, project_id, from).await?;
+    // A source deleted while it is being forked fails the moment's serializability; once
+    // more, the fork finds it gone (404) rather than failing with a database error.
+    let mut attempts = 0;
+    let id = loop {
+        attempts += 1;
+        match fork(db, actor, project_id, name, from).await {
+            Err(err) if err.is_sqlstate("40001") && attempts < 3 => continue,
+            forked => break forked?,
+        }
+    };
+    sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.id = $1")).bind(id).fetch_one(db).await.map_err(Error::from)
+}
 
+async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &str) -> Result<Uuid> {
     let mut tx = db.begin().await?;
     // One consistent moment for every document read below.
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    // Kept from being deleted until the fork is made.
+    let source = resolve_locked(&mut tx, project_id, from).await?;
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO branches (id, project_id, name, created_by, forked_from) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
@@ -145,7 +170,7 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch
     let summary = format!("created branch {name} from {from} ({} documents)", documents.len());
     audit::record(&mut *tx, Entry::project(project_id, actor, "branch.create", ("branch", id), summary)).await?;
     tx.commit().await?;
-    sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.id = $1")).bind(id).fetch_one(db).await.map_err(Error::from)
+    Ok(id)
 }
 
 pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) -> Result<()> {
@@ -153,8 +178,24 @@ pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) ->
     if name == MAIN {
         return Err(Error::Conflict("`main` is the project's source of truth and cannot be deleted".into()));
     }
-    let id = resolve(db, project_id, name).await?;
     let mut tx = db.begin().await?;
+    // Locked first: a change request opened or a fork made from it meanwhile is waited
+    // for, and then seen below.
+    let id = find(&mut *tx, project_id, name, "FOR UPDATE").await?;
+    // Its open change requests go with it, but not from under a merge or resolution:
+    // their claims are held until the deletion is done.
+    let open: Vec<(Uuid, i32)> = sqlx::query_as(
+        "SELECT id, number FROM change_requests
+         WHERE state = 'open' AND (source_branch_id = $1 OR target_branch_id = $1) ORDER BY number",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (change_request, number) in open {
+        if !change_requests::try_claim(&mut tx, change_request).await? {
+            return Err(change_requests::busy(number));
+        }
+    }
     // Its documents' state goes with it (cascading from branch_documents).
     sqlx::query("DELETE FROM branches WHERE id = $1").bind(id).execute(&mut *tx).await?;
     let entry = Entry::project(project_id, actor, "branch.delete", ("branch", id), format!("deleted branch {name}"));

@@ -11,7 +11,12 @@ use crate::error::{Error, Result};
 /// The largest document Charter accepts, in bytes of UTF-8.
 pub const MAX_CONTENT_BYTES: usize = 2 * 1024 * 1024;
 
+/// Refuses text too long to keep, or holding U+0000 (what reaches the CRDT state from a
+/// socket anyway reads as U+FFFD: see [`store::text_of`]).
 pub fn validate(text: &str) -> Result<()> {
+    if text.contains('\0') {
+        return Err(Error::nul_character());
+    }
     if text.len() > MAX_CONTENT_BYTES {
         return Err(Error::Invalid(format!(
             "a document may hold at most {} MiB of text",

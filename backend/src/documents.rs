@@ -377,6 +377,17 @@ async fn load_live(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) ->
     Ok(document)
 }
 
+/// Makes changes to the shape of a branch's tree (moves, a merge's moves) one at a time
+/// until the transaction ends: two moves, each checked alone, could otherwise close a
+/// cycle together. Taken before any document's row, by everyone who takes it.
+pub(crate) async fn lock_tree(tx: &mut PgConnection, branch_id: Uuid) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 13))")
+        .bind(branch_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// True when `ancestor` is `document_id` or above it in the tree.
 async fn is_within(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid, ancestor: Uuid) -> Result<bool> {
     let (found,): (bool,) = sqlx::query_as(
@@ -405,6 +416,9 @@ pub async fn update(
 ) -> Result<Document> {
     let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
     let mut tx = db.begin().await?;
+    if patch.parent_id.is_some() {
+        lock_tree(&mut tx, branch_id).await?;
+    }
     let before = load_live(&mut tx, branch_id, document_id).await?;
     let object = ("document", document_id);
 

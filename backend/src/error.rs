@@ -32,7 +32,7 @@ pub enum Error {
     #[error("too many attempts; try again in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
     #[error("a database error occurred")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("an internal error occurred")]
     Internal(String),
 }
@@ -73,6 +73,13 @@ impl Error {
         Error::NotFound(format!("{what} not found"))
     }
 
+    /// Text holding U+0000, which Postgres `text` cannot store: refused wherever text
+    /// comes in (the API's extractors, document content), and caught at the database
+    /// for any other way in (server functions' arguments).
+    pub fn nul_character() -> Self {
+        Error::Invalid("text may not contain the NUL character (U+0000)".into())
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Error::Internal(cause.to_string())
     }
@@ -83,12 +90,31 @@ impl Error {
             if db.is_unique_violation() && db.constraint() == Some(constraint))
     }
 
+    /// True when the database refused with this SQLSTATE, e.g. `40001` (a transaction
+    /// that could not be serialized with others) or `55P03` (a lock not available).
+    pub fn is_sqlstate(&self, code: &str) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some(code))
+    }
+
     /// Logs what the client will not see, once, where the error turns into a response.
     pub fn log(&self) {
         match self {
             Error::Database(cause) => tracing::error!(error = %cause, "database error"),
             Error::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             _ => {}
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Error {
+        // 22021: "invalid byte sequence" (a NUL in a text parameter); 22P05: the same in
+        // JSON (`\u0000` in jsonb). Nothing else can produce these from Rust strings.
+        match &err {
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                Error::nul_character()
+            }
+            _ => Error::Database(err),
         }
     }
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
-use crate::branches::NewBranch;
+use crate::branches::{Branch, NewBranch};
 use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
 use crate::documents::BranchQuery;
@@ -131,41 +131,49 @@ pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> R
             "a tag is 1 to 100 letters, digits, '.', '_', '-', '/' or '+', like `v1.2.0`".into(),
         ));
     }
-    let owned: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM versions WHERE id = $1 AND project_id = $2")
-        .bind(new.version)
-        .bind(project_id)
-        .fetch_optional(db)
-        .await?;
-    owned.ok_or_else(|| Error::not_found("version"))?;
     let mut tx = db.begin().await?;
-    tag_in(&mut tx, actor, project_id, name, new.version).await?;
+    // Locked, so that deleting its branch (and with it the version) waits for the tag.
+    let owned: Option<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM versions WHERE id = $1 AND project_id = $2 FOR KEY SHARE")
+            .bind(new.version)
+            .bind(project_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    owned.ok_or_else(|| Error::not_found("version"))?;
+    if !tag_in(&mut tx, actor, project_id, name, new.version).await? {
+        return Err(Error::Conflict(format!("the tag `{name}` exists already")));
+    }
     tx.commit().await?;
     Ok(Tag { name: name.to_owned(), version: version(db, new.version).await? })
 }
 
-/// Names a version inside the caller's transaction.
+/// Names a version inside the caller's transaction. False, and nothing recorded, when
+/// the project has a tag of that name already.
 pub(crate) async fn tag_in(
     tx: &mut sqlx::PgConnection,
     actor: &Actor,
     project_id: Uuid,
     name: &str,
     version_id: Uuid,
-) -> Result<()> {
-    sqlx::query("INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)")
-        .bind(project_id)
-        .bind(name)
-        .bind(version_id)
-        .bind(actor.user_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::from)
-        .map_err(|err| match err.is_unique_violation("tags_pkey") {
-            true => Error::Conflict(format!("the tag `{name}` exists already")),
-            false => err,
-        })?;
-    let summary = format!("tagged a version {name}");
-    audit::record(&mut *tx, Entry::project(project_id, actor, "version.tag", ("version", version_id), summary)).await?;
-    Ok(())
+) -> Result<bool> {
+    let created = sqlx::query(
+        "INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (project_id, name) DO NOTHING",
+    )
+    .bind(project_id)
+    .bind(name)
+    .bind(version_id)
+    .bind(actor.user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if created {
+        let summary = format!("tagged a version {name}");
+        let entry = Entry::project(project_id, actor, "version.tag", ("version", version_id), summary);
+        audit::record(&mut *tx, entry).await?;
+    }
+    Ok(created)
 }
 
 /// A version named by its id or by a tag, in the document's project.
@@ -265,17 +273,7 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
     let db = &state.db;
     projects::authorize(db, actor, project_id, Permission::Write).await?;
     let version = resolve_version(db, project_id, reference).await?;
-    let base_name = format!("restore/v{}", version.number);
-    let mut name = base_name.clone();
-    for n in 2.. {
-        if branches::resolve(db, project_id, &name).await.is_err() {
-            break;
-        }
-        name = format!("{base_name}-{n}");
-    }
-    let branch =
-        branches::create(db, actor, project_id, NewBranch { name: name.clone(), from: Some(version.branch.clone()) })
-            .await?;
+    let branch = restore_branch(db, actor, project_id, &version).await?;
     let documents: Vec<(Uuid, String, Option<Uuid>, i32, bool, String)> = sqlx::query_as(
         "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
     )
@@ -317,7 +315,7 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
     let summary = format!("proposed restoring {} to version {}", version.branch, version.number);
     audit::record(db, Entry::project(project_id, actor, "version.restore", ("version", version.id), summary)).await?;
     let proposal = NewChangeRequest {
-        source: name,
+        source: branch.name,
         target: version.branch.clone(),
         title: format!("Restore version {}: {}", version.number, version.message),
         description: Some(format!(
@@ -326,6 +324,32 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
         )),
     };
     change_requests::create(db, actor, project_id, proposal).await
+}
+
+/// A new branch from the version's branch, named `restore/vN` (or `restore/vN-2`, ... when
+/// taken). A name taken between looking and creating, by a restore running alongside,
+/// moves on to the next.
+async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &Version) -> Result<Branch> {
+    const ATTEMPTS: usize = 5;
+    let base_name = format!("restore/v{}", version.number);
+    for _ in 0..ATTEMPTS {
+        let taken: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
+                .bind(project_id)
+                .bind(&base_name)
+                .fetch_all(db)
+                .await?;
+        let name = std::iter::once(base_name.clone())
+            .chain((2..).map(|n| format!("{base_name}-{n}")))
+            .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
+            .expect("an unbounded sequence has a free name");
+        let new = NewBranch { name, from: Some(version.branch.clone()) };
+        match branches::create(db, actor, project_id, new).await {
+            Err(Error::Conflict(_)) => continue,
+            created => return created,
+        }
+    }
+    Err(Error::Conflict("too many restores at once; try again".into()))
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -88,8 +88,17 @@ impl fmt::Display for Permission {
     }
 }
 
+/// [`authorize`] for a change to the project itself (its members, its settings), inside
+/// the changing transaction with the project's row locked: such changes run one at a
+/// time, each seeing the roles the one before left, so an owner demoted meanwhile
+/// changes nothing more.
+async fn authorize_change(tx: &mut PgConnection, actor: &Actor, project_id: Uuid) -> Result<Role> {
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
+    authorize(&mut *tx, actor, project_id, Permission::Manage).await
+}
+
 /// The caller's role in a project, or 404 / 403 as described above.
-pub async fn authorize(db: &PgPool, actor: &Actor, project_id: Uuid, need: Permission) -> Result<Role> {
+pub async fn authorize<'e>(db: impl PgExecutor<'e>, actor: &Actor, project_id: Uuid, need: Permission) -> Result<Role> {
     let role: Option<(String,)> =
         sqlx::query_as("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
             .bind(project_id)
@@ -241,11 +250,11 @@ where
 }
 
 pub async fn update_settings(db: &PgPool, actor: &Actor, project_id: Uuid, patch: SettingsPatch) -> Result<Project> {
-    authorize(db, actor, project_id, Permission::Manage).await?;
+    let mut tx = db.begin().await?;
+    authorize_change(&mut tx, actor, project_id).await?;
     if patch.required_approvals.is_some_and(|count| !(0..=10).contains(&count)) {
         return Err(Error::Invalid("required approvals are between 0 and 10".into()));
     }
-    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE projects SET required_approvals = coalesce($2, required_approvals), protect_main = coalesce($3, protect_main)
          WHERE id = $1",
@@ -281,7 +290,7 @@ pub async fn members(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec
 }
 
 /// Fails when `user_id` is the project's last owner: a project always keeps one.
-async fn ensure_not_last_owner(tx: &mut sqlx::PgConnection, project_id: Uuid, user_id: Uuid) -> Result<()> {
+async fn ensure_not_last_owner(tx: &mut PgConnection, project_id: Uuid, user_id: Uuid) -> Result<()> {
     let owners: Vec<(Uuid,)> =
         sqlx::query_as("SELECT user_id FROM project_members WHERE project_id = $1 AND role = 'owner' FOR UPDATE")
             .bind(project_id)
@@ -295,11 +304,11 @@ async fn ensure_not_last_owner(tx: &mut sqlx::PgConnection, project_id: Uuid, us
 
 /// Adds `username` to the project or changes their role.
 pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: &str, role: Role) -> Result<Member> {
-    authorize(db, actor, project_id, Permission::Manage).await?;
+    let mut tx = db.begin().await?;
+    authorize_change(&mut tx, actor, project_id).await?;
     let user = accounts::find_by_username(db, username)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no user is named `{username}`")))?;
-    let mut tx = db.begin().await?;
     if role != Role::Owner {
         ensure_not_last_owner(&mut tx, project_id, user.id).await?;
     }
@@ -332,10 +341,10 @@ pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: 
 }
 
 pub async fn remove_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: &str) -> Result<()> {
-    authorize(db, actor, project_id, Permission::Manage).await?;
+    let mut tx = db.begin().await?;
+    authorize_change(&mut tx, actor, project_id).await?;
     let not_member = || Error::NotFound(format!("`{username}` is not a member of this project"));
     let user = accounts::find_by_username(db, username).await?.ok_or_else(not_member)?;
-    let mut tx = db.begin().await?;
     ensure_not_last_owner(&mut tx, project_id, user.id).await?;
     let removed = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
         .bind(project_id)

@@ -23,10 +23,18 @@ pub fn new_doc() -> Doc {
     Doc::with_options(Options { offset_kind: OffsetKind::Utf16, ..Options::default() })
 }
 
+/// The document's Markdown: what the projection, versions, fork bases, merges and the
+/// spec index read. A client may have typed U+0000, which Postgres `text` cannot hold;
+/// it reads as U+FFFD: visible (the writer sees something to remove, unlike a silent
+/// strip), and one UTF-16 unit like the NUL, so positions match the live editor's.
 pub fn text_of(doc: &Doc) -> String {
     let text = doc.get_or_insert_text(TEXT);
-    let txn = doc.transact();
-    text.get_string(&txn)
+    let text = text.get_string(&doc.transact());
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
 }
 
 /// Applies a stored update. Stored updates were validated before they were written, so

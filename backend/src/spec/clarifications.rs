@@ -225,13 +225,12 @@ struct Row {
     document_id: Uuid,
     question: String,
     occurrence: i32,
-    state: String,
 }
 
 pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -> Result<Clarification> {
     let db = &state.db;
     let row: Row = sqlx::query_as(
-        "SELECT c.project_id, c.branch_id, b.name AS branch, c.document_id, c.question, c.occurrence, c.state
+        "SELECT c.project_id, c.branch_id, b.name AS branch, c.document_id, c.question, c.occurrence
          FROM clarifications c JOIN branches b ON b.id = c.branch_id WHERE c.id = $1",
     )
     .bind(id)
@@ -249,15 +248,31 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     if answer.to_uppercase().contains("[NEEDS CLARIFICATION") {
         return Err(Error::Invalid("an answer cannot ask a new question; add a marker in the document instead".into()));
     }
-    if row.state != "open" {
-        return Err(Error::Conflict(format!("this question is {} already", row.state)));
-    }
     let access = documents::collab_access(db, actor, row.document_id, &row.branch).await?;
     if !access.can_write {
         return Err(Error::Forbidden(
             "you cannot edit this document here (it may be protected: answer on a branch and open a change request)"
                 .into(),
         ));
+    }
+    let mut tx = db.begin().await?;
+    // One answer at a time, until it is recorded: a second is refused at once and never
+    // edits the document. The row lock keeps the marker sync from withdrawing the
+    // question under the answer that removes its marker.
+    let (answering,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 14))")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !answering {
+        return Err(Error::Conflict("someone is answering this question right now".into()));
+    }
+    let question_state: Option<(String,)> = sqlx::query_as("SELECT state FROM clarifications WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (question_state,) = question_state.ok_or_else(|| Error::not_found("clarification"))?;
+    if question_state != "open" {
+        return Err(Error::Conflict(format!("this question is {question_state} already")));
     }
     let key = DocKey { branch_id: row.branch_id, document_id: row.document_id };
     let before = content::read(&mut *db.acquire().await?, key).await?;
@@ -268,7 +283,6 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     if state.collab.merge_text(key, &before, &after, actor.user_id).await?.is_err() {
         return Err(Error::Conflict("someone changed the same lines just now; try again".into()));
     }
-    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE clarifications SET state = 'answered', answer = $2, answered_by = $3, answered_at = now() WHERE id = $1",
     )

@@ -1,0 +1,250 @@
+//! What a change request changes: each source document against its fork point (and the
+//! target, for conflicts), and other open change requests touching the same sections.
+
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{ConflictView, DocumentChange, Overlap, SectionChanges};
+use crate::collab::DocKey;
+use crate::error::{Error, Result};
+use crate::{content, merge};
+
+impl SectionChanges {
+    pub(super) fn between(old: &str, new: &str) -> SectionChanges {
+        // Repeated headings are told apart by their order: "Notes", "Notes (2)".
+        fn keyed(text: &str) -> Vec<(String, String)> {
+            let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            crate::markdown::sections(text)
+                .into_iter()
+                .map(|(heading, body)| {
+                    let count = seen.entry(heading.clone()).or_insert(0);
+                    *count += 1;
+                    let key = if *count == 1 { heading } else { format!("{heading} ({count})") };
+                    (key, body)
+                })
+                .collect()
+        }
+        let (before, after) = (keyed(old), keyed(new));
+        let find =
+            |list: &[(String, String)], key: &str| list.iter().find(|(k, _)| k == key).map(|(_, body)| body.clone());
+        let mut changes = SectionChanges::default();
+        for (key, body) in &after {
+            match find(&before, key) {
+                None => changes.added.push(key.clone()),
+                Some(old_body) if old_body != *body => changes.modified.push(key.clone()),
+                Some(_) => {}
+            }
+        }
+        changes.removed =
+            before.iter().filter(|(key, _)| find(&after, key).is_none()).map(|(key, _)| key.clone()).collect();
+        changes
+    }
+
+    fn touched(&self) -> impl Iterator<Item = &String> {
+        self.added.iter().chain(&self.modified).chain(&self.removed)
+    }
+}
+
+/// A source document as it stands, with what it was at the fork.
+#[derive(sqlx::FromRow)]
+struct SourceDocument {
+    document_id: Uuid,
+    title: String,
+    kind: String,
+    parent_id: Option<Uuid>,
+    deleted: bool,
+    fork_base: Option<String>,
+    fork_title: Option<String>,
+    fork_parent_id: Option<Uuid>,
+    fork_deleted: Option<bool>,
+}
+
+/// A source document exactly as compared (and digested, so as approved): what a merge
+/// brings over, whatever is typed on the source meanwhile.
+pub(super) struct SourceState {
+    pub document_id: Uuid,
+    pub title: String,
+    pub parent_id: Option<Uuid>,
+    pub deleted: bool,
+    pub text: String,
+    /// Its text at the fork.
+    pub fork_base: Option<String>,
+}
+
+/// The comparison of a source with its fork point and the target.
+pub(super) struct Comparison {
+    pub documents: Vec<DocumentChange>,
+    pub conflicts: Vec<ConflictView>,
+    pub digest: Vec<u8>,
+    /// Every source document as compared.
+    pub sources: Vec<SourceState>,
+}
+
+/// One document among those compared.
+pub(super) fn find_source(sources: &[SourceState], document_id: Uuid) -> Option<&SourceState> {
+    sources.iter().find(|source| source.document_id == document_id)
+}
+
+pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<Comparison> {
+    let rows: Vec<SourceDocument> = sqlx::query_as(
+        "SELECT bd.document_id, bd.title, d.kind, bd.parent_id, bd.deleted_at IS NOT NULL AS deleted,
+                bd.fork_base, bd.fork_title, bd.fork_parent_id, bd.fork_deleted
+         FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+         WHERE bd.branch_id = $1 ORDER BY bd.document_id",
+    )
+    .bind(source)
+    .fetch_all(db)
+    .await?;
+    let mut conn = db.acquire().await?;
+    let mut hasher = Sha256::new();
+    let (mut documents, mut conflicts, mut sources) = (Vec::new(), Vec::new(), Vec::new());
+    for row in rows {
+        let text = content::read(&mut conn, DocKey { branch_id: source, document_id: row.document_id }).await?;
+        for part in
+            [row.document_id.as_bytes().as_slice(), row.title.as_bytes(), &[u8::from(row.deleted)], text.as_bytes()]
+        {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        hasher.update(row.parent_id.map(|id| *id.as_bytes()).unwrap_or_default());
+        sources.push(SourceState {
+            document_id: row.document_id,
+            title: row.title.clone(),
+            parent_id: row.parent_id,
+            deleted: row.deleted,
+            text: text.clone(),
+            fork_base: row.fork_base.clone(),
+        });
+
+        let mut changes = Vec::new();
+        let base = match (&row.fork_title, &row.fork_base) {
+            (Some(_), Some(base)) => base.clone(),
+            // Made on the branch: everything in it is new.
+            _ => {
+                if row.deleted {
+                    continue;
+                }
+                changes.push("added");
+                String::new()
+            }
+        };
+        if row.deleted && row.fork_deleted == Some(false) {
+            changes.push("deleted");
+        }
+        let renamed_from = row.fork_title.clone().filter(|before| *before != row.title);
+        if renamed_from.is_some() {
+            changes.push("renamed");
+        }
+        if row.fork_title.is_some() && row.parent_id != row.fork_parent_id {
+            changes.push("moved");
+        }
+        let diff = if text != base { merge::line_changes(&base, &text) } else { Vec::new() };
+        if !diff.is_empty() && row.fork_title.is_some() {
+            changes.push("modified");
+            // The target may have moved on since the fork: where both changed the same
+            // lines differently, the merge cannot decide.
+            let ours = match content::read(&mut conn, DocKey { branch_id: target, document_id: row.document_id }).await
+            {
+                Ok(ours) => Some(ours),
+                // Not on the target (deleted there for good): nothing to conflict with.
+                Err(Error::NotFound(_)) => None,
+                Err(err) => return Err(err),
+            };
+            for conflict in
+                ours.iter().flat_map(|ours| merge::merge3(&base, ours, &text).conflicts().cloned().collect::<Vec<_>>())
+            {
+                conflicts.push(ConflictView {
+                    document_id: row.document_id,
+                    title: row.title.clone(),
+                    base: conflict.base,
+                    ours: conflict.ours,
+                    theirs: conflict.theirs,
+                });
+            }
+        }
+        if changes.is_empty() {
+            continue;
+        }
+        let lines_added = diff.iter().map(|change| change.new.len()).sum();
+        let lines_removed = diff.iter().map(|change| change.old.len()).sum();
+        let now = if changes.contains(&"deleted") { "" } else { text.as_str() };
+        let sections = SectionChanges::between(&base, now);
+        documents.push(DocumentChange {
+            document_id: row.document_id,
+            title: row.title,
+            kind: row.kind,
+            changes,
+            renamed_from,
+            lines_added,
+            lines_removed,
+            diff,
+            sections,
+        });
+    }
+    Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec(), sources })
+}
+
+/// The other open change requests of the project that touch a document section this
+/// one touches (or the same document, when either changes its place or existence).
+pub(super) async fn overlaps(
+    db: &PgPool,
+    project_id: Uuid,
+    this: Uuid,
+    documents: &[DocumentChange],
+) -> Result<Vec<Overlap>> {
+    let others: Vec<(Uuid, i32, String, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, number, title, source_branch_id, target_branch_id FROM change_requests
+         WHERE project_id = $1 AND state = 'open' AND id <> $2 ORDER BY number",
+    )
+    .bind(project_id)
+    .bind(this)
+    .fetch_all(db)
+    .await?;
+    let structural =
+        |change: &DocumentChange| change.changes.iter().any(|c| ["deleted", "renamed", "moved"].contains(c));
+    let mut found = Vec::new();
+    for (_, number, title, source, target) in others {
+        for theirs in compare(db, source, target).await?.documents {
+            let Some(ours) = documents.iter().find(|ours| ours.document_id == theirs.document_id) else { continue };
+            let sections: Vec<String> = if structural(ours) || structural(&theirs) {
+                vec!["(the document itself)".to_owned()]
+            } else {
+                ours.sections
+                    .touched()
+                    .filter(|section| theirs.sections.touched().any(|t| t == *section))
+                    .cloned()
+                    .collect()
+            };
+            if !sections.is_empty() {
+                found.push(Overlap {
+                    number,
+                    title: title.clone(),
+                    document_id: ours.document_id,
+                    document: ours.title.clone(),
+                    sections,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SectionChanges;
+
+    #[test]
+    fn sections_added_modified_and_removed() {
+        let before = "# Spec\nintro\n## AUTH-001\nold rule\n## AUTH-002\nkept\n## Notes\na\n## Notes\nb\n";
+        let after = "# Spec\nintro\n## AUTH-001\nnew rule\n## AUTH-003\nadded\n## Notes\na\n## Notes\nB\n";
+        assert_eq!(
+            SectionChanges::between(before, after),
+            SectionChanges {
+                added: vec!["AUTH-003".into()],
+                modified: vec!["AUTH-001".into(), "Notes (2)".into()],
+                removed: vec!["AUTH-002".into()],
+            }
+        );
+    }
+}

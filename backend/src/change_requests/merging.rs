@@ -1,0 +1,348 @@
+//! Changing a change request's outcome: resolving conflicts, confirming the
+//! constitution's bump, and merging.
+
+use chrono::Utc;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::compare::{compare, find_source, SourceState};
+use super::{
+    busy, ensure_open, get, record, try_claim, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange,
+};
+use super::{MergeRequest, Merged, Record, Resolution};
+use crate::audit::{self, Entry};
+use crate::auth::Actor;
+use crate::collab::DocKey;
+use crate::error::{Error, Result};
+use crate::projects::{self, Permission};
+use crate::spec::review::{self, Checks};
+use crate::{content, documents, history, AppState};
+
+/// Claims the open change request until the returned transaction ends (see
+/// [`try_claim`]). The row lock keeps reviews and bump confirmations out, so what the
+/// claimant checked stays true until it commits. However the transaction ends (an
+/// error, a dropped request, a lost connection) releases the claim: a failed merge
+/// leaves the request open.
+async fn claim(db: &PgPool, project_id: Uuid, number: i32) -> Result<(Transaction<'static, Postgres>, Record)> {
+    let id = record(db, project_id, number).await?.id;
+    let mut tx = db.begin().await?;
+    if !try_claim(&mut tx, id).await? {
+        return Err(busy(number));
+    }
+    // Waits only for a review or confirmation being written.
+    ensure_open(&mut tx, id, number, "FOR NO KEY UPDATE").await?;
+    // Read again under the claim: a bump confirmed meanwhile counts.
+    Ok((tx, record(db, project_id, number).await?))
+}
+
+/// Records a resolution on the source branch, as git records a merge of the target into
+/// it: the source document becomes `content` (a normal live edit, reviewed like the
+/// rest, so approvals go stale), and its fork point moves to the target's current text.
+/// Merging then finds the target unchanged since that point and takes `content`.
+pub async fn resolve(
+    state: &AppState,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    resolution: Resolution,
+) -> Result<ChangeRequest> {
+    let db = &state.db;
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    content::validate(&resolution.content)?;
+    let (mut tx, record) = claim(db, project_id, number).await?;
+    let document_id = resolution.document_id;
+    let (source, target) = (
+        DocKey { branch_id: record.source_branch_id, document_id },
+        DocKey { branch_id: record.target_branch_id, document_id },
+    );
+    let not_on_both = |_| Error::Invalid("that document is not on both branches of this change request".into());
+    let ours = content::read(&mut *db.acquire().await?, target).await.map_err(not_on_both)?;
+    content::read(&mut *db.acquire().await?, source).await.map_err(not_on_both)?;
+    // Content first: should the second step fail, the conflict simply remains.
+    content::replace(&state.collab, source, &resolution.content, actor.user_id).await?;
+    sqlx::query("UPDATE branch_documents SET fork_base = $3 WHERE branch_id = $1 AND document_id = $2")
+        .bind(source.branch_id)
+        .bind(document_id)
+        .bind(&ours)
+        .execute(&mut *tx)
+        .await?;
+    let summary = format!("resolved a conflict in change request #{number}");
+    audit::record(
+        &mut *tx,
+        Entry::project(project_id, actor, "change_request.resolve", ("document", document_id), summary),
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, actor, project_id, number).await
+}
+
+fn conflicts_error(conflicts: &[ConflictView]) -> Error {
+    Error::ConflictWith {
+        message: format!("{} conflict(s) must be resolved before merging", conflicts.len()),
+        details: serde_json::json!({ "conflicts": conflicts }),
+    }
+}
+
+/// Merges the source into the target: text by the git-rule three-way merge (applied as a
+/// CRDT edit, so live editors keep what they type), and the source's additions,
+/// deletions, renames and moves; then records a version of the target. Needs enough
+/// approvals that are not stale, and no conflicts.
+///
+/// What is merged is the source exactly as compared for this check, the state the
+/// approvals' digest covers; whatever is typed on the source meanwhile stays there for a
+/// later change request. The change request is claimed first, so a concurrent merge
+/// changes nothing, not even the live text.
+pub async fn merge(
+    state: &AppState,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    request: MergeRequest,
+) -> Result<Merged> {
+    let db = &state.db;
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let (mut tx, record) = claim(db, project_id, number).await?;
+    let (view, sources) = view(db, project_id, &record).await?;
+    if !view.conflicts.is_empty() {
+        return Err(conflicts_error(&view.conflicts));
+    }
+    if !view.approved {
+        let fresh = view.approvals.iter().filter(|approval| !approval.stale).count();
+        return Err(Error::Forbidden(format!(
+            "merging needs {} approval(s) that are not stale; this change request has {fresh}",
+            view.required_approvals
+        )));
+    }
+    let bump = match &view.constitution {
+        None => None,
+        Some(change) => Some(change.confirmed_bump().ok_or_else(|| {
+            Error::Forbidden(format!(
+                "a reviewer must confirm the constitution's version bump first (proposed: {} to {})",
+                change.proposal.bump, change.proposed_version
+            ))
+        })?),
+    };
+    let override_reason = lint_gate(db, actor, project_id, &view.checks, request.override_reason.as_deref()).await?;
+    let (source, target) = (record.source_branch_id, record.target_branch_id);
+    let compared = |document_id: Uuid| {
+        find_source(&sources, document_id).ok_or_else(|| Error::internal("a changed document was not compared"))
+    };
+
+    // Text first: the part that can still meet a conflict (if the target moved since the
+    // view above), before anything else is changed.
+    for change in view.documents.iter().filter(|change| change.changes.contains(&"modified")) {
+        let theirs = compared(change.document_id)?;
+        let target_key = DocKey { branch_id: target, document_id: change.document_id };
+        let base = theirs.fork_base.as_deref().unwrap_or_default();
+        if let Err(found) = state.collab.merge_text(target_key, base, &theirs.text, actor.user_id).await? {
+            let found: Vec<ConflictView> = found
+                .into_iter()
+                .map(|conflict| ConflictView {
+                    document_id: change.document_id,
+                    title: change.title.clone(),
+                    base: conflict.base,
+                    ours: conflict.ours,
+                    theirs: conflict.theirs,
+                })
+                .collect();
+            return Err(conflicts_error(&found));
+        }
+    }
+    // The constitution's new version goes into its text before the version is recorded.
+    let new_tag = match (bump, &view.constitution) {
+        (Some(bump), Some(change)) => {
+            let key = DocKey { branch_id: target, document_id: change.document_id };
+            let text = content::read(&mut *db.acquire().await?, key).await?;
+            let (version, stamped) = review::stamped(&text, bump, Utc::now().date_naive());
+            content::replace(&state.collab, key, &stamped, actor.user_id).await?;
+            Some(format!("v{version}"))
+        }
+        _ => None,
+    };
+
+    // The target's tree changes shape one change at a time (see `documents::lock_tree`).
+    documents::lock_tree(&mut tx, target).await?;
+    for change in &view.documents {
+        apply_change(&mut tx, actor, source, target, change, compared(change.document_id)?).await?;
+    }
+    // The source now forks from what was merged: a later change request from it shows
+    // what was done since, including anything typed during this merge.
+    for merged in &sources {
+        sqlx::query(
+            "UPDATE branch_documents SET fork_base = $3, fork_title = $4, fork_parent_id = $5, fork_deleted = $6
+             WHERE branch_id = $1 AND document_id = $2",
+        )
+        .bind(source)
+        .bind(merged.document_id)
+        .bind(&merged.text)
+        .bind(&merged.title)
+        .bind(merged.parent_id)
+        .bind(merged.deleted)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
+    let message = message.unwrap_or_else(|| view.summary.title.clone());
+    let version = history::record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
+    sqlx::query(
+        "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
+             lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END
+         WHERE id = $1",
+    )
+    .bind(record.id)
+    .bind(version)
+    .bind(actor.user_id)
+    .bind(&override_reason)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(reason) = &override_reason {
+        let summary = format!("merged change request #{number} despite {} lint error(s): {reason}", view.checks.errors);
+        let entry =
+            Entry::project(project_id, actor, "change_request.lint_override", ("change_request", record.id), summary);
+        audit::record(&mut *tx, entry).await?;
+    }
+    if let Some(name) = &new_tag {
+        // A tag of that name made by hand earlier keeps its place; the version is recorded all the same.
+        history::tag_in(&mut tx, actor, project_id, name, version).await?;
+    }
+    let summary = format!("merged change request #{number} into {}", view.summary.target);
+    audit::record(
+        &mut *tx,
+        Entry::project(project_id, actor, "change_request.merge", ("change_request", record.id), summary),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Merged { version: history::version(db, version).await? })
+}
+
+/// Brings one document's addition, deletion, rename or move over to the target, as the
+/// source had it when compared.
+async fn apply_change(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    source: Uuid,
+    target: Uuid,
+    change: &DocumentChange,
+    compared: &SourceState,
+) -> Result<()> {
+    let document_id = change.document_id;
+    if change.changes.contains(&"added") {
+        sqlx::query(
+            "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, updated_by)
+             SELECT $1, s.document_id, $3,
+                    (SELECT t.document_id FROM branch_documents t
+                     WHERE t.branch_id = $1 AND t.document_id = $4 AND t.deleted_at IS NULL),
+                    s.position, $5
+             FROM branch_documents s WHERE s.branch_id = $2 AND s.document_id = $6",
+        )
+        .bind(target)
+        .bind(source)
+        .bind(&compared.title)
+        .bind(compared.parent_id)
+        .bind(actor.user_id)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+        return content::init(tx, DocKey { branch_id: target, document_id }, &compared.text).await;
+    }
+    if change.changes.contains(&"deleted") {
+        sqlx::query(
+            "UPDATE branch_documents SET deleted_at = now() WHERE branch_id = $1 AND document_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(target)
+        .bind(document_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if change.changes.contains(&"renamed") || change.changes.contains(&"moved") {
+        sqlx::query(
+            "UPDATE branch_documents t SET title = $4, position = s.position,
+                 parent_id = (SELECT p.document_id FROM branch_documents p
+                              WHERE p.branch_id = $1 AND p.document_id = $5 AND p.deleted_at IS NULL)
+             FROM branch_documents s
+             WHERE t.branch_id = $1 AND t.document_id = $3 AND s.branch_id = $2 AND s.document_id = $3",
+        )
+        .bind(target)
+        .bind(source)
+        .bind(document_id)
+        .bind(&compared.title)
+        .bind(compared.parent_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Lets error findings through only with an owner's reason; returns the reason used.
+async fn lint_gate(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    checks: &Checks,
+    reason: Option<&str>,
+) -> Result<Option<String>> {
+    let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
+    if checks.errors == 0 {
+        return Ok(None);
+    }
+    let Some(reason) = reason else {
+        let errors: Vec<&crate::spec::lint::Finding> =
+            checks.findings.iter().filter(|f| f.severity == crate::spec::lint::Severity::Error).collect();
+        return Err(Error::ConflictWith {
+            message: format!(
+                "{} lint error(s) block merging: fix them, or an owner can merge with a recorded reason",
+                checks.errors
+            ),
+            details: serde_json::json!({ "findings": errors }),
+        });
+    };
+    if reason.chars().count() > 1000 {
+        return Err(Error::Invalid("an override reason may have at most 1,000 characters".into()));
+    }
+    projects::authorize(db, actor, project_id, Permission::Manage)
+        .await
+        .map_err(|_| Error::Forbidden("only an owner can merge despite lint errors".into()))?;
+    Ok(Some(reason.to_owned()))
+}
+
+/// Confirms (or changes) the version bump of the constitution change: reviewers and
+/// owners who did not write the change request.
+pub async fn confirm_bump(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    confirmation: BumpConfirmation,
+) -> Result<ChangeRequest> {
+    projects::authorize(db, actor, project_id, Permission::Review).await?;
+    let record = record(db, project_id, number).await?;
+    if record.author_id == actor.user_id {
+        return Err(Error::Forbidden("authors cannot confirm the version bump of their own change".into()));
+    }
+    let view = get(db, actor, project_id, number).await?;
+    let change = view
+        .constitution
+        .as_ref()
+        .ok_or_else(|| Error::Conflict("this change request does not change the constitution".into()))?;
+    let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
+    let mut tx = db.begin().await?;
+    ensure_open(&mut tx, record.id, number, "FOR NO KEY UPDATE NOWAIT").await?;
+    sqlx::query(
+        "UPDATE change_requests SET bump_confirmed = $2, bump_confirmed_by = $3, bump_digest = $4 WHERE id = $1",
+    )
+    .bind(record.id)
+    .bind(confirmation.bump.as_str())
+    .bind(actor.user_id)
+    .bind(digest)
+    .execute(&mut *tx)
+    .await?;
+    let summary = format!(
+        "confirmed a {} bump of the constitution in change request #{number} (proposed: {})",
+        confirmation.bump, change.proposal.bump
+    );
+    let entry =
+        Entry::project(project_id, actor, "change_request.confirm_bump", ("change_request", record.id), summary);
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    get(db, actor, project_id, number).await
+}

@@ -1,0 +1,550 @@
+//! Change requests: a proposal to bring a source branch into a target branch, reviewed
+//! like code. The view compares each document of the source with what it was when the
+//! branch was made (added, deleted, renamed, moved, modified with a line diff), lists
+//! live conflicts against the target's current text, and tallies approvals. An approval
+//! is stale once the source changes after it: each review keeps a digest of the source
+//! as it was reviewed.
+//!
+//! Every change checks the state inside its own transaction, with the change request's
+//! row locked: merging and resolving claim it (`merging`); reviews and bump
+//! confirmations arriving meanwhile are told it is busy, and afterwards that it is merged.
+
+mod compare;
+mod merging;
+mod routes;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::audit::{self, Entry};
+use crate::auth::Actor;
+use crate::error::{Error, Result};
+use crate::merge::LineChange;
+use crate::projects::{self, Permission};
+use crate::spec::constitution::Bump;
+use crate::spec::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
+use crate::{branches, history};
+use compare::{compare, find_source, overlaps, SourceState};
+pub use merging::{confirm_bump, merge, resolve};
+pub(crate) use routes::router;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    RequestChanges,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::RequestChanges => "request_changes",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Summary {
+    pub number: i32,
+    pub title: String,
+    /// `open`, `merged` or `closed`.
+    pub state: String,
+    pub source: String,
+    pub target: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ChangeRequest {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub description: String,
+    /// Everyone's latest approval; stale ones no longer count.
+    pub approvals: Vec<Approval>,
+    pub reviews: Vec<ReviewView>,
+    pub required_approvals: i32,
+    /// Enough approvals that are not stale.
+    pub approved: bool,
+    pub documents: Vec<DocumentChange>,
+    pub conflicts: Vec<ConflictView>,
+    /// Other open change requests touching the same sections, before either merges.
+    pub overlaps: Vec<Overlap>,
+    pub comments: Vec<Comment>,
+    /// Lint findings in the changed documents; errors block merging.
+    pub checks: Checks,
+    /// The constitution's change and the version bump it implies, if it changes.
+    pub constitution: Option<ConstitutionChange>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Approval {
+    pub user: String,
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub user: String,
+    pub verdict: Verdict,
+    pub comment: String,
+    pub stale: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How one document differs on the source from when the branch was made.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DocumentChange {
+    pub document_id: Uuid,
+    pub title: String,
+    pub kind: String,
+    /// Any of `added`, `deleted`, `renamed`, `moved`, `modified`.
+    pub changes: Vec<&'static str>,
+    pub renamed_from: Option<String>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    /// Line changes from the text at the fork to the source's text.
+    pub diff: Vec<LineChange>,
+    /// The same change by heading section: the requirement-level summary until
+    /// requirements have IDs of their own.
+    pub sections: SectionChanges,
+}
+
+/// Sections (by heading) a change added, modified or removed. `""` is the text before
+/// the first heading.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SectionChanges {
+    pub added: Vec<String>,
+    pub modified: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// Another open change request that touches the same document sections.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Overlap {
+    pub number: i32,
+    pub title: String,
+    pub document_id: Uuid,
+    pub document: String,
+    /// The sections both change; `["(the document itself)"]` when either renames,
+    /// moves or deletes it.
+    pub sections: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConflictView {
+    pub document_id: Uuid,
+    pub title: String,
+    pub base: String,
+    /// The target's text of the region.
+    pub ours: String,
+    /// The source's text of the region.
+    pub theirs: String,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Comment {
+    pub id: Uuid,
+    pub author: String,
+    pub body: String,
+    pub document_id: Option<Uuid>,
+    pub line: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewChangeRequest {
+    pub source: String,
+    pub target: String,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewReview {
+    pub verdict: Verdict,
+    pub comment: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewComment {
+    pub body: String,
+    pub document_id: Option<Uuid>,
+    /// A line of the document's diff, for comments on a line.
+    pub line: Option<i32>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct StateQuery {
+    /// `open`, `merged` or `closed`; all when left out.
+    pub state: Option<String>,
+}
+
+/// A conflict's resolution: the document's whole text as it should be after merging.
+#[derive(Deserialize, ToSchema)]
+pub struct Resolution {
+    pub document_id: Uuid,
+    pub content: String,
+}
+
+#[derive(Default, Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The version's message; the change request's title when left out.
+    pub message: Option<String>,
+    /// Owners only: merge although the lint found errors, for this recorded reason.
+    pub override_reason: Option<String>,
+}
+
+/// A reviewer's confirmation of the constitution's version bump.
+#[derive(Deserialize, ToSchema)]
+pub struct BumpConfirmation {
+    pub bump: Bump,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Merged {
+    pub version: history::Version,
+}
+
+/// Created change requests are numbered per project, as pull requests are.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    pub number: i32,
+}
+
+const SUMMARY_QUERY: &str = "SELECT c.number, c.title, c.state, s.name AS source, t.name AS target,
+         u.username AS author, c.created_at
+     FROM change_requests c
+     JOIN branches s ON s.id = c.source_branch_id JOIN branches t ON t.id = c.target_branch_id
+     JOIN users u ON u.id = c.author_id";
+
+pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChangeRequest) -> Result<Created> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Error::Invalid("a change request needs a title of 1 to 200 characters".into()));
+    }
+    if new.source == new.target {
+        return Err(Error::Invalid("the source and target branches must differ".into()));
+    }
+    let mut tx = db.begin().await?;
+    // Neither branch can be deleted under the new change request.
+    let source = branches::resolve_locked(&mut tx, project_id, &new.source).await?;
+    let target = branches::resolve_locked(&mut tx, project_id, &new.target).await?;
+    // Numbers are handed out one at a time per project.
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
+    let (number,): (i32,) =
+        sqlx::query_as("SELECT coalesce(max(number), 0) + 1 FROM change_requests WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO change_requests (id, project_id, number, source_branch_id, target_branch_id, title, description, author_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(number)
+    .bind(source)
+    .bind(target)
+    .bind(title)
+    .bind(new.description.as_deref().unwrap_or("").trim())
+    .bind(actor.user_id)
+    .execute(&mut *tx)
+    .await?;
+    let summary = format!("opened change request #{number} {title} ({} into {})", new.source, new.target);
+    audit::record(&mut *tx, Entry::project(project_id, actor, "change_request.open", ("change_request", id), summary))
+        .await?;
+    tx.commit().await?;
+    Ok(Created { number })
+}
+
+pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: StateQuery) -> Result<Vec<Summary>> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    if let Some(state) = &query.state {
+        if !["open", "merged", "closed"].contains(&state.as_str()) {
+            return Err(Error::Invalid("state is open, merged or closed".into()));
+        }
+    }
+    Ok(sqlx::query_as(&format!(
+        "{SUMMARY_QUERY} WHERE c.project_id = $1 AND ($2::text IS NULL OR c.state = $2) ORDER BY c.number DESC"
+    ))
+    .bind(project_id)
+    .bind(query.state)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The stored facts of a change request.
+#[derive(sqlx::FromRow)]
+struct Record {
+    id: Uuid,
+    source_branch_id: Uuid,
+    target_branch_id: Uuid,
+    author_id: Uuid,
+    description: String,
+    lint_override_reason: Option<String>,
+    lint_override_by: Option<String>,
+    bump_confirmed: Option<String>,
+    bump_confirmed_by: Option<String>,
+    bump_digest: Option<Vec<u8>>,
+}
+
+async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
+    sqlx::query_as(
+        "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description,
+                c.lint_override_reason, o.username AS lint_override_by,
+                c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest
+         FROM change_requests c LEFT JOIN users o ON o.id = c.lint_override_by
+         LEFT JOIN users b ON b.id = c.bump_confirmed_by
+         WHERE c.project_id = $1 AND c.number = $2",
+    )
+    .bind(project_id)
+    .bind(number)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))
+}
+
+/// Takes the change request's claim until `tx` ends, unless someone holds it: one merge
+/// or resolution at a time, and no deleting its branches under one. A second claimant
+/// is told at once (false) rather than queued behind the first, holding a connection.
+pub(crate) async fn try_claim(tx: &mut PgConnection, id: Uuid) -> Result<bool> {
+    let (claimed,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 12))")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(claimed)
+}
+
+/// Why a claim was refused.
+pub(crate) fn busy(number: i32) -> Error {
+    Error::Conflict(format!("change request #{number} is being merged or resolved right now; try again in a moment"))
+}
+
+/// Fails unless the change request is open, holding its row with `lock` until `tx`
+/// ends. Reviews and bump confirmations lock `NOWAIT`: during a merge they are told at
+/// once, rather than holding a connection until it ends (and then finding it merged).
+async fn ensure_open(tx: &mut PgConnection, id: Uuid, number: i32, lock: &str) -> Result<()> {
+    let state: Option<(String,)> = sqlx::query_as(&format!("SELECT state FROM change_requests WHERE id = $1 {lock}"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|err| match Error::from(err) {
+            err if err.is_sqlstate("55P03") => busy(number),
+            err => err,
+        })?;
+    // Gone with its branch meanwhile.
+    let (state,) = state.ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))?;
+    if state != "open" {
+        return Err(Error::Conflict(format!("change request #{number} is {state}")));
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    reviewer_id: Uuid,
+    username: String,
+    verdict: String,
+    comment: String,
+    source_digest: Vec<u8>,
+    created_at: DateTime<Utc>,
+}
+
+pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
+    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let record = record(db, project_id, number).await?;
+    Ok(view(db, project_id, &record).await?.0)
+}
+
+/// The change request as it stands, and the source documents it was compared with.
+async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeRequest, Vec<SourceState>)> {
+    let summary: Summary =
+        sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
+    let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
+    let rows: Vec<ReviewRow> = sqlx::query_as(
+        "SELECT r.reviewer_id, u.username, r.verdict, r.comment, r.source_digest, r.created_at
+         FROM reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.change_request_id = $1 ORDER BY r.created_at",
+    )
+    .bind(record.id)
+    .fetch_all(db)
+    .await?;
+    let reviews: Vec<(Uuid, ReviewView)> = rows
+        .into_iter()
+        .map(|row| {
+            let verdict = if row.verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
+            let stale = row.source_digest != comparison.digest;
+            let view =
+                ReviewView { user: row.username, verdict, comment: row.comment, stale, created_at: row.created_at };
+            (row.reviewer_id, view)
+        })
+        .collect();
+    // Each reviewer's latest verdict is the one that counts.
+    let mut approvals: Vec<Approval> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (reviewer, review) in reviews.iter().rev() {
+        if seen.insert(*reviewer) && review.verdict == Verdict::Approve {
+            approvals.push(Approval { user: review.user.clone(), stale: review.stale });
+        }
+    }
+    approvals.reverse();
+    let (required_approvals,): (i32,) =
+        sqlx::query_as("SELECT required_approvals FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+    let fresh = approvals.iter().filter(|approval| !approval.stale).count() as i32;
+    let overlaps = overlaps(db, project_id, record.id, &comparison.documents).await?;
+    let comments: Vec<Comment> = sqlx::query_as(
+        "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
+         FROM change_request_comments c JOIN users u ON u.id = c.author_id
+         WHERE c.change_request_id = $1 ORDER BY c.created_at",
+    )
+    .bind(record.id)
+    .fetch_all(db)
+    .await?;
+    let changed: Vec<Uuid> = comparison
+        .documents
+        .iter()
+        .filter(|change| !change.changes.contains(&"deleted"))
+        .map(|change| change.document_id)
+        .collect();
+    let (corpus, findings) = review::checks(db, record.source_branch_id, &changed).await?;
+    let checks = Checks {
+        errors: review::errors(&findings),
+        findings,
+        lint_override: record
+            .lint_override_reason
+            .clone()
+            .map(|reason| LintOverride { by: record.lint_override_by.clone().unwrap_or_default(), reason }),
+    };
+    let constitution =
+        match comparison.documents.iter().find(|c| c.kind == "constitution" && c.changes.contains(&"modified")) {
+            None => None,
+            Some(change) => {
+                let fork_base = find_source(&comparison.sources, change.document_id).and_then(|s| s.fork_base.clone());
+                let confirmed = record.bump_confirmed.as_deref().and_then(Bump::parse).map(|bump| ConfirmedBump {
+                    bump,
+                    by: record.bump_confirmed_by.clone().unwrap_or_default(),
+                    stale: record.bump_digest.as_deref() != Some(comparison.digest.as_slice()),
+                });
+                review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
+            }
+        };
+    let view = ChangeRequest {
+        checks,
+        constitution,
+        summary,
+        description: record.description.clone(),
+        approvals,
+        reviews: reviews.into_iter().map(|(_, review)| review).collect(),
+        required_approvals,
+        approved: fresh >= required_approvals,
+        documents: comparison.documents,
+        conflicts: comparison.conflicts,
+        overlaps,
+        comments,
+    };
+    Ok((view, comparison.sources))
+}
+
+/// Records a review. Reviewers and owners review; nobody approves their own change.
+pub async fn review(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    number: i32,
+    review: NewReview,
+) -> Result<ChangeRequest> {
+    projects::authorize(db, actor, project_id, Permission::Review).await?;
+    let record = record(db, project_id, number).await?;
+    if review.verdict == Verdict::Approve && record.author_id == actor.user_id {
+        return Err(Error::Forbidden("authors cannot approve their own change requests".into()));
+    }
+    let comment = review.comment.unwrap_or_default();
+    if comment.chars().count() > 10_000 {
+        return Err(Error::Invalid("a review comment may have at most 10,000 characters".into()));
+    }
+    // What is approved is the source exactly as it is now.
+    let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
+    let mut tx = db.begin().await?;
+    ensure_open(&mut tx, record.id, number, "FOR SHARE NOWAIT").await?;
+    sqlx::query(
+        "INSERT INTO reviews (id, change_request_id, reviewer_id, verdict, comment, source_digest)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(record.id)
+    .bind(actor.user_id)
+    .bind(review.verdict.as_str())
+    .bind(comment.trim())
+    .bind(digest)
+    .execute(&mut *tx)
+    .await?;
+    let verb = match review.verdict {
+        Verdict::Approve => "approved",
+        Verdict::RequestChanges => "requested changes on",
+    };
+    let summary = format!("{verb} change request #{number}");
+    let entry = Entry::project(project_id, actor, "change_request.review", ("change_request", record.id), summary);
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    get(db, actor, project_id, number).await
+}
+
+/// Adds a comment to the discussion, or to a line of a document's diff.
+pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, new: NewComment) -> Result<Comment> {
+    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let record = record(db, project_id, number).await?;
+    let body = new.body.trim();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(Error::Invalid("a comment needs 1 to 10,000 characters".into()));
+    }
+    if new.line.is_some() && new.document_id.is_none() {
+        return Err(Error::Invalid("a comment on a line names its document".into()));
+    }
+    if new.line.is_some_and(|line| line < 1) {
+        return Err(Error::Invalid("lines are numbered from 1".into()));
+    }
+    if let Some(document_id) = new.document_id {
+        let known: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM documents WHERE id = $1 AND project_id = $2")
+            .bind(document_id)
+            .bind(project_id)
+            .fetch_optional(db)
+            .await?;
+        known.ok_or_else(|| Error::Invalid("that document is not in this project".into()))?;
+    }
+    let id = Uuid::now_v7();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO change_request_comments (id, change_request_id, author_id, body, document_id, line)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(record.id)
+    .bind(actor.user_id)
+    .bind(body)
+    .bind(new.document_id)
+    .bind(new.line)
+    .execute(&mut *tx)
+    .await?;
+    let entry = Entry::project(
+        project_id,
+        actor,
+        "change_request.comment",
+        ("change_request", record.id),
+        format!("commented on change request #{number}"),
+    );
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    Ok(sqlx::query_as(
+        "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
+         FROM change_request_comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?)
+}

@@ -1,0 +1,136 @@
+//! The `/projects/{id}/change-requests` routes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{comment, confirm_bump, create, get, list, merge, resolve, review};
+use super::{BumpConfirmation, ChangeRequest, Comment, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
+use super::{NewReview, Resolution, StateQuery, Summary};
+use crate::api::{Json, Path, Query};
+use crate::auth::Actor;
+use crate::error::Result;
+use crate::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(confirm_bump_handler))
+        .routes(routes!(create_handler, list_handler))
+        .routes(routes!(get_handler))
+        .routes(routes!(review_handler))
+        .routes(routes!(comment_handler))
+        .routes(routes!(merge_handler))
+        .routes(routes!(resolve_handler))
+}
+
+/// Resolve a conflict: the document's merged text, recorded on the source branch.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/resolve", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = Resolution,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn resolve_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(resolution): Json<Resolution>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(resolve(&state, &actor, id, number, resolution).await?))
+}
+
+/// Merge the change request: needs enough approvals that are not stale and no conflicts.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/merge", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = MergeRequest,
+    responses((status = 200, body = Merged), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "conflicts to resolve first, listed in `error.details.conflicts`", body = crate::error::ErrorBody)))]
+async fn merge_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(request): Json<MergeRequest>,
+) -> Result<Json<Merged>> {
+    Ok(Json(merge(&state, &actor, id, number, request).await?))
+}
+
+/// Open a change request from a source branch into a target branch (editors and above).
+#[utoipa::path(post, path = "/projects/{id}/change-requests", tag = "change requests", params(("id" = Uuid, Path)),
+    request_body = NewChangeRequest,
+    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Json(new): Json<NewChangeRequest>,
+) -> Result<(StatusCode, Json<Created>)> {
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+}
+
+/// The project's change requests, newest first.
+#[utoipa::path(get, path = "/projects/{id}/change-requests", tag = "change requests",
+    params(("id" = Uuid, Path), StateQuery),
+    responses((status = 200, body = Vec<Summary>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<StateQuery>,
+) -> Result<Json<Vec<Summary>>> {
+    Ok(Json(list(&state.db, &actor, id, query).await?))
+}
+
+/// A change request with its per-document changes, conflicts, reviews and discussion.
+#[utoipa::path(get, path = "/projects/{id}/change-requests/{number}", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)),
+    responses((status = 200, body = ChangeRequest), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(get(&state.db, &actor, id, number).await?))
+}
+
+/// Approve or request changes (reviewers and owners; not on one's own change request).
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/reviews", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = NewReview,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn review_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(new): Json<NewReview>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(review(&state.db, &actor, id, number, new).await?))
+}
+
+/// Comment on a change request, or on a line of one of its documents.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/comments", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = NewComment,
+    responses((status = 201, body = Comment), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn comment_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(new): Json<NewComment>,
+) -> Result<(StatusCode, Json<Comment>)> {
+    Ok((StatusCode::CREATED, Json(comment(&state.db, &actor, id, number, new).await?)))
+}
+
+/// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/constitution", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = BumpConfirmation,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn confirm_bump_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, number)): Path<(Uuid, i32)>,
+    Json(confirmation): Json<BumpConfirmation>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(confirm_bump(&state.db, &actor, id, number, confirmation).await?))
+}
