@@ -9,6 +9,7 @@
 
 mod actor;
 mod diff;
+mod presence;
 mod relay;
 mod socket;
 pub mod store;

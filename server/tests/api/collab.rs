@@ -1,5 +1,6 @@
 //! Real-time co-editing at the protocol level.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use charter_backend::collab::{store, DocKey};
@@ -7,8 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
-use yrs::sync::Message;
-use yrs::{IndexedSequence, ReadTxn, Text, Transact};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message};
+use yrs::{ClientID, IndexedSequence, ReadTxn, Text, Transact};
 
 use crate::harness::{call, eventually, test_settings, TestApp};
 use crate::peer::Peer;
@@ -384,4 +386,46 @@ async fn logs_of_documents_nobody_has_open_are_compacted_too(db: PgPool) {
     .await;
     let reader = Peer::joined(&app, &cookie, &doc).await;
     assert!(reader.text().starts_with("11.10.9."), "{}", reader.text());
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn hostile_presence_reaches_others_sanitized_or_not_at_all(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (ada, cookie, project, doc) = spec(&app, "").await;
+    let (_, viewer_cookie) = app.signup_with_cookie("vera").await;
+    app.add_member(&ada, &project, "vera", "viewer").await;
+    let mut watcher = Peer::joined(&app, &cookie, &doc).await;
+    let mut mallory = Peer::joined(&app, &viewer_cookie, &doc).await;
+
+    // Not JSON at all: the stock y-protocols client would throw on it.
+    let garbage = AwarenessUpdate {
+        clients: HashMap::from([(ClientID::new(4242), AwarenessUpdateEntry { clock: 1, json: "{not json".into() })]),
+    };
+    mallory.send(Message::Awareness(garbage)).await;
+    // CSS in the colour, and fields the editor does not use.
+    mallory
+        .announce(json!({
+            "user": { "name": "Admin", "color": "red; position:fixed; background-image:url(https://evil.example/x)",
+                      "colorLight": "url(https://evil.example/y)" },
+            "cursor": { "anchor": { "evil": "<script>" }, "head": null },
+            "html": "<img src=x onerror=alert(1)>",
+        }))
+        .await;
+    let client = mallory.doc.client_id().get();
+    watcher.until("the presence arrives", |peer| peer.awareness.contains_key(&client)).await;
+    let state: Value = serde_json::from_str(&watcher.awareness[&client]).unwrap();
+    assert_eq!(state["user"]["name"], "vera");
+    let color = state["user"]["color"].as_str().unwrap();
+    assert!(color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit()), "{color}");
+    assert_eq!(state["user"]["colorLight"], format!("{color}33"));
+    assert_eq!(state["cursor"], Value::Null);
+    assert!(state.get("html").is_none(), "{state}");
+    // Messages are relayed in order: the garbage, sent first, would have come first.
+    assert!(!watcher.awareness.contains_key(&4242), "a state that is not JSON is not relayed");
+
+    let mut late = Peer::joined(&app, &cookie, &doc).await;
+    late.send(Message::AwarenessQuery).await;
+    late.until("a newcomer learns who is here", |peer| peer.awareness.contains_key(&client)).await;
+    assert!(!late.awareness.contains_key(&4242));
+    assert!(!late.awareness[&client].contains("evil"), "{}", late.awareness[&client]);
 }
