@@ -44,7 +44,7 @@ async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response> {
     // A page on another site must not open a socket with this user's cookie.
-    if matches!(actor.credential, Credential::Session) && !security::is_same_origin(&headers, &state.settings) {
+    if matches!(actor.credential, Credential::Session { .. }) && !security::is_same_origin(&headers, &state.settings) {
         return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
     }
     let branch = query.branch.as_deref().unwrap_or(crate::branches::MAIN);
