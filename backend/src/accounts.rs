@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::{self, Change};
 use crate::api::Json;
 use crate::audit::{self, Entry};
 use crate::auth::{password, Actor, ClientIp, SESSION_EPOCH_KEY, SESSION_USER_KEY};
@@ -133,8 +134,14 @@ pub async fn start_session(session: &Session, user: &User) -> Result<()> {
     session.insert(SESSION_EPOCH_KEY, user.session_epoch).await.map_err(Error::internal)
 }
 
-pub async fn end_session(session: &Session) -> Result<()> {
-    session.flush().await.map_err(Error::internal)
+/// Deletes the session; what was opened with it (editor connections) closes.
+pub async fn end_session(db: &PgPool, session: &Session) -> Result<()> {
+    let user: Option<Uuid> = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?;
+    session.flush().await.map_err(Error::internal)?;
+    if let Some(user) = user {
+        access::changed(&mut *db.acquire().await?, Change::User(user)).await?;
+    }
+    Ok(())
 }
 
 /// Ends all of the user's sessions, on every device, by moving the user to a new session
@@ -146,6 +153,7 @@ pub async fn end_other_sessions(tx: &mut PgConnection, user_id: Uuid) -> Result<
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
+    access::changed(tx, Change::User(user_id)).await?;
     Ok(epoch)
 }
 
@@ -189,8 +197,8 @@ async fn login_handler(
 
 /// Sign out: the session is deleted.
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts", responses((status = 204)))]
-async fn logout_handler(session: Session) -> Result<StatusCode> {
-    end_session(&session).await?;
+async fn logout_handler(State(state): State<AppState>, session: Session) -> Result<StatusCode> {
+    end_session(&state.db, &session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
