@@ -47,7 +47,7 @@ pub async fn signup(username: String, password: String) -> Result<UserInfo, AppE
 
 #[server]
 pub async fn logout() -> Result<(), AppError> {
-    charter_backend::accounts::end_session(&crate::ssr::session()?).await?;
+    charter_backend::accounts::end_session(&crate::ssr::state()?.db, &crate::ssr::session()?).await?;
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -4,15 +4,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::{self, Change};
 use crate::api::Json;
 use crate::audit::{self, Entry};
-use crate::auth::{password, Actor, Attempt, ClientIp, SESSION_USER_KEY};
+use crate::auth::{password, Actor, Attempt, ClientIp, SESSION_EPOCH_KEY, SESSION_USER_KEY};
 use crate::error::{Error, Result};
 use crate::AppState;
 
@@ -23,6 +24,9 @@ pub struct User {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[sqlx(default)]
     pub created_at: Option<DateTime<Utc>>,
+    /// Sessions that began in an earlier epoch no longer authenticate.
+    #[serde(skip)]
+    pub session_epoch: i64,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -108,11 +112,14 @@ pub fn redirect_after_login(next: Option<&str>) -> String {
 }
 
 pub async fn find_by_id(db: &PgPool, id: Uuid) -> Result<Option<User>> {
-    Ok(sqlx::query_as("SELECT id, username, created_at FROM users WHERE id = $1").bind(id).fetch_optional(db).await?)
+    Ok(sqlx::query_as("SELECT id, username, created_at, session_epoch FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
 }
 
 pub async fn find_by_username(db: &PgPool, username: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as("SELECT id, username, created_at FROM users WHERE lower(username) = lower($1)")
+    Ok(sqlx::query_as("SELECT id, username, created_at, session_epoch FROM users WHERE lower(username) = lower($1)")
         .bind(username)
         .fetch_optional(db)
         .await?)
@@ -127,7 +134,7 @@ pub async fn signup(state: &AppState, ip: ClientIp, credentials: Credentials) ->
     let mut tx = state.db.begin().await?;
     let user: User = sqlx::query_as(
         "INSERT INTO users (id, username, password_hash) VALUES ($1, $2, $3)
-         RETURNING id, username, created_at",
+         RETURNING id, username, created_at, session_epoch",
     )
     .bind(Uuid::now_v7())
     .bind(username)
@@ -148,13 +155,16 @@ pub async fn signup(state: &AppState, ip: ClientIp, credentials: Credentials) ->
 pub async fn login(state: &AppState, ip: ClientIp, credentials: Credentials) -> Result<User> {
     let username = credentials.username.trim();
     let attempt = limit_attempt(state, ip, username)?;
-    let row: Option<(Uuid, String, String)> =
-        sqlx::query_as("SELECT id, username, password_hash FROM users WHERE lower(username) = lower($1)")
-            .bind(username)
-            .fetch_optional(&state.db)
-            .await?;
+    let row: Option<(Uuid, String, String, i64)> = sqlx::query_as(
+        "SELECT id, username, password_hash, session_epoch FROM users WHERE lower(username) = lower($1)",
+    )
+    .bind(username)
+    .fetch_optional(&state.db)
+    .await?;
     let (user, stored) = match row {
-        Some((id, username, hash)) => (Some(User { id, username, created_at: None }), Some(hash)),
+        Some((id, username, hash, session_epoch)) => {
+            (Some(User { id, username, created_at: None, session_epoch }), Some(hash))
+        }
         None => (None, None),
     };
     match (password::verify(credentials.password, stored).await?, user) {
@@ -166,14 +176,35 @@ pub async fn login(state: &AppState, ip: ClientIp, credentials: Credentials) -> 
     }
 }
 
-/// Binds the session to `user`, under a fresh session id so a planted id is useless.
+/// Binds the session to `user` in their current epoch, under a fresh session id so a
+/// planted id is useless.
 pub async fn start_session(session: &Session, user: &User) -> Result<()> {
     session.cycle_id().await.map_err(Error::internal)?;
-    session.insert(SESSION_USER_KEY, user.id).await.map_err(Error::internal)
+    session.insert(SESSION_USER_KEY, user.id).await.map_err(Error::internal)?;
+    session.insert(SESSION_EPOCH_KEY, user.session_epoch).await.map_err(Error::internal)
 }
 
-pub async fn end_session(session: &Session) -> Result<()> {
-    session.flush().await.map_err(Error::internal)
+/// Deletes the session; what was opened with it (editor connections) closes.
+pub async fn end_session(db: &PgPool, session: &Session) -> Result<()> {
+    let user: Option<Uuid> = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?;
+    session.flush().await.map_err(Error::internal)?;
+    if let Some(user) = user {
+        access::changed(&mut *db.acquire().await?, Change::User(user)).await?;
+    }
+    Ok(())
+}
+
+/// Ends all of the user's sessions, on every device, by moving the user to a new session
+/// epoch; returns it. A caller that keeps its own session (a password change) starts it
+/// again (`start_session`) with the user as they now are.
+pub async fn end_other_sessions(tx: &mut PgConnection, user_id: Uuid) -> Result<i64> {
+    let epoch =
+        sqlx::query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    access::changed(tx, Change::User(user_id)).await?;
+    Ok(epoch)
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -216,8 +247,8 @@ async fn login_handler(
 
 /// Sign out: the session is deleted.
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts", responses((status = 204)))]
-async fn logout_handler(session: Session) -> Result<StatusCode> {
-    end_session(&session).await?;
+async fn logout_handler(State(state): State<AppState>, session: Session) -> Result<StatusCode> {
+    end_session(&state.db, &session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -225,7 +256,8 @@ async fn logout_handler(session: Session) -> Result<StatusCode> {
 #[utoipa::path(get, path = "/me", tag = "accounts",
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
 async fn me_handler(actor: Actor) -> Json<User> {
-    Json(User { id: actor.user_id, username: actor.username, created_at: None })
+    // The epoch is not part of the answer.
+    Json(User { id: actor.user_id, username: actor.username, created_at: None, session_epoch: 0 })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::{self, Change};
 use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
@@ -200,6 +201,7 @@ pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) ->
     sqlx::query("DELETE FROM branches WHERE id = $1").bind(id).execute(&mut *tx).await?;
     let entry = Entry::project(project_id, actor, "branch.delete", ("branch", id), format!("deleted branch {name}"));
     audit::record(&mut *tx, entry).await?;
+    access::changed(&mut tx, Change::Branch(id)).await?;
     tx.commit().await?;
     Ok(())
 }

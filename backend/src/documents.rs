@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::{self, Change};
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::{Actor, Scope};
@@ -551,6 +552,8 @@ pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str)
     };
     audit::record(&mut *tx, Entry::project(project_id, actor, "document.delete", ("document", document_id), summary))
         .await?;
+    // Its open editors (and those of the documents under it) may only read now.
+    access::changed(&mut tx, Change::Branch(branch_id)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! concern in its own module with its `/api/v1` routes beside it. The UI's server
 //! functions call the same services, so both doors share one set of rules.
 
+pub mod access;
 pub mod accounts;
 pub mod api;
 pub mod audit;

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::{self, Change};
 use crate::accounts;
 use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
@@ -274,6 +275,8 @@ pub async fn update_settings(db: &PgPool, actor: &Actor, project_id: Uuid, patch
     );
     audit::record(&mut *tx, Entry::project(project_id, actor, "project.settings", ("project", project_id), summary))
         .await?;
+    // Protecting `main` takes writing away from its open editors.
+    access::changed(&mut tx, Change::Project(project_id)).await?;
     tx.commit().await?;
     get(db, actor, project_id).await
 }
@@ -336,6 +339,7 @@ pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: 
         Some((old,)) => ("member.role", format!("changed {} from {old} to {role}", user.username)),
     };
     audit::record(&mut *tx, Entry::project(project_id, actor, action, ("user", user.id), summary)).await?;
+    access::changed(&mut tx, Change::Project(project_id)).await?;
     tx.commit().await?;
     Ok(member)
 }
@@ -356,6 +360,7 @@ pub async fn remove_member(db: &PgPool, actor: &Actor, project_id: Uuid, usernam
     }
     let summary = format!("removed {}", user.username);
     audit::record(&mut *tx, Entry::project(project_id, actor, "member.remove", ("user", user.id), summary)).await?;
+    access::changed(&mut tx, Change::Project(project_id)).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::{self, Change};
 use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
 use crate::auth::{Actor, Credential, Scope};
@@ -137,6 +138,7 @@ pub async fn revoke(db: &PgPool, actor: &Actor, id: Uuid) -> Result<()> {
     .fetch_optional(&mut *tx)
     .await?;
     let (name, prefix) = revoked.ok_or_else(|| Error::not_found("token"))?;
+    access::changed(&mut tx, Change::User(actor.user_id)).await?;
     audit::record(
         &mut *tx,
         Entry::account(actor.user_id, "token.revoke", format!("revoked API token {name} ({prefix})")),

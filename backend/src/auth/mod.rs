@@ -11,6 +11,7 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use tower_sessions::session::Id as SessionId;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -21,6 +22,8 @@ use crate::{accounts, tokens, AppState};
 
 /// The session key that holds the signed-in user's id.
 pub(crate) const SESSION_USER_KEY: &str = "user_id";
+/// The session key that holds the user's session epoch when the session began.
+pub(crate) const SESSION_EPOCH_KEY: &str = "epoch";
 
 /// What an API token may do. Browser sessions may do everything their roles allow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -51,8 +54,15 @@ impl Scope {
 
 #[derive(Clone, Debug)]
 pub enum Credential {
-    Session,
-    Token { token_id: Uuid, scopes: Vec<Scope> },
+    /// A browser session, and the user's session epoch it began in.
+    Session {
+        id: SessionId,
+        epoch: i64,
+    },
+    Token {
+        token_id: Uuid,
+        scopes: Vec<Scope>,
+    },
 }
 
 /// An authenticated caller.
@@ -76,7 +86,7 @@ impl Actor {
     /// Some things (managing API tokens) need a person at a browser, not a token.
     pub fn require_session(&self) -> Result<()> {
         match self.credential {
-            Credential::Session => Ok(()),
+            Credential::Session { .. } => Ok(()),
             Credential::Token { .. } => {
                 Err(Error::Forbidden("API tokens cannot do this; sign in to Charter instead".into()))
             }
@@ -107,8 +117,15 @@ impl Actor {
         }
         let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| Error::internal(why))?;
         let user_id: Uuid = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?.ok_or(Error::Unauthorized)?;
+        // Sessions from before epochs existed have none: they began in the first one.
+        let epoch: i64 = session.get(SESSION_EPOCH_KEY).await.map_err(Error::internal)?.unwrap_or(0);
+        let id = session.id().ok_or(Error::Unauthorized)?;
         let user = accounts::find_by_id(&state.db, user_id).await?.ok_or(Error::Unauthorized)?;
-        Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session })
+        // The user ended their sessions (changing their password) after this one began.
+        if user.session_epoch != epoch {
+            return Err(Error::Unauthorized);
+        }
+        Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session { id, epoch } })
     }
 }
 

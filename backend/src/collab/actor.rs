@@ -15,7 +15,7 @@ use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
-use super::{diff, store, DocKey, Inner};
+use super::{diff, presence, store, DocKey, Inner};
 use crate::audit;
 use crate::error::Error;
 
@@ -382,10 +382,18 @@ impl Actor {
                 }
             }
             Incoming::Awareness(update) => {
-                if let Some(update) = self.own_awareness(conn, update) {
-                    if self.awareness.apply_update(update.clone()).is_ok() {
-                        batch.frames.push((To::AllBut(conn), frame(Message::Awareness(update))));
-                    }
+                let taken: HashSet<u64> = self
+                    .conns
+                    .iter()
+                    .filter(|(id, _)| **id != conn)
+                    .flat_map(|(_, other)| other.clients.iter().copied())
+                    .collect();
+                let Some(connection) = self.conns.get_mut(&conn) else { return };
+                let Some(update) = presence::own(update, &taken, &mut connection.clients, &connection.username) else {
+                    return;
+                };
+                if self.awareness.apply_update(update.clone()).is_ok() {
+                    batch.frames.push((To::AllBut(conn), frame(Message::Awareness(update))));
                 }
             }
             Incoming::AwarenessQuery => {
@@ -394,29 +402,6 @@ impl Actor {
                 }
             }
         }
-    }
-
-    /// Keeps the entries a connection may send: its own client ids (the first
-    /// connection to use an id owns it), with the user's name set to who they are.
-    fn own_awareness(&mut self, conn: ConnId, mut update: AwarenessUpdate) -> Option<AwarenessUpdate> {
-        let taken: HashSet<u64> = self
-            .conns
-            .iter()
-            .filter(|(id, _)| **id != conn)
-            .flat_map(|(_, other)| other.clients.iter().copied())
-            .collect();
-        let connection = self.conns.get_mut(&conn)?;
-        update.clients.retain(|client, _| !taken.contains(&client.get()));
-        for (client, entry) in update.clients.iter_mut() {
-            connection.clients.insert(client.get());
-            if let Ok(serde_json::Value::Object(mut state)) = serde_json::from_str::<serde_json::Value>(&entry.json) {
-                if let Some(serde_json::Value::Object(user)) = state.get_mut("user") {
-                    user.insert("name".into(), serde_json::Value::String(connection.username.clone()));
-                }
-                entry.json = serde_json::Value::Object(state).to_string().into();
-            }
-        }
-        (!update.clients.is_empty()).then_some(update)
     }
 
     fn leave(&mut self, conn: ConnId, batch: &mut Batch) {

@@ -9,6 +9,7 @@
 
 mod actor;
 mod diff;
+mod presence;
 mod relay;
 mod socket;
 pub mod store;
@@ -42,6 +43,11 @@ pub struct CollabSettings {
     pub max_message_bytes: usize,
     pub max_connections_per_document: usize,
     pub max_connections_per_user: usize,
+    /// How often the server pings each connection.
+    pub ping_interval: Duration,
+    /// A connection from which no whole message (a pong included) arrives for this long
+    /// is closed: the peer is gone, or sends a message too slowly.
+    pub idle_timeout: Duration,
     /// How long a document with no connections stays loaded.
     pub idle_unload: Duration,
     /// How soon after an edit the Markdown projection is refreshed.
@@ -57,6 +63,8 @@ impl Default for CollabSettings {
             max_message_bytes: 4 * 1024 * 1024,
             max_connections_per_document: 200,
             max_connections_per_user: 100,
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
             idle_unload: Duration::from_secs(30),
             projection_delay: Duration::from_millis(300),
             compaction_interval: Duration::from_secs(30),

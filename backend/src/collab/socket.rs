@@ -1,8 +1,10 @@
 //! The WebSocket endpoint `/collab/{document_id}?branch=`: authentication and
 //! authorization at the upgrade, then one task reading (and decoding) the client's
-//! messages and one writing what the document's actor sends.
+//! messages and one writing what the document's actor sends. The server pings; a
+//! connection that stops answering, or sends a message too slowly, is closed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -10,16 +12,20 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
 use uuid::Uuid;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::sync::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 use yrs::{StateVector, Update};
 
-use super::actor::{Command, Incoming, Join, Outgoing, OUTBOX};
+use super::actor::{Command, ConnId, Incoming, Join, Outgoing, OUTBOX};
 use super::{DocKey, Hub};
 use crate::api::{Path, Query};
 use crate::auth::{Actor, Credential};
@@ -44,7 +50,7 @@ async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response> {
     // A page on another site must not open a socket with this user's cookie.
-    if matches!(actor.credential, Credential::Session) && !security::is_same_origin(&headers, &state.settings) {
+    if matches!(actor.credential, Credential::Session { .. }) && !security::is_same_origin(&headers, &state.settings) {
         return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
     }
     let branch = query.branch.as_deref().unwrap_or(crate::branches::MAIN);
@@ -54,9 +60,10 @@ async fn upgrade(
     let limit = hub.settings().max_message_bytes;
     let peer = Peer { user: actor.user_id, username: actor.username, can_write: access.can_write };
     Ok(upgrade
-        // Twice the limit: larger frames are cut off by the codec; up to it we read the
-        // message and close with a clear reason.
+        // Twice the limit: larger frames and messages are cut off by the codec; up to it
+        // we read the message and close with a clear reason.
         .max_message_size(limit * 2)
+        .max_frame_size(limit * 2)
         .on_upgrade(move |socket| async move {
             serve(socket, hub, access.key, peer, limit).await;
             drop(guard);
@@ -71,6 +78,7 @@ struct Peer {
 }
 
 /// Close codes (RFC 6455).
+const GOING_AWAY: u16 = 1001;
 const UNSUPPORTED: u16 = 1003;
 const INVALID: u16 = 1007;
 const TOO_BIG: u16 = 1009;
@@ -79,7 +87,7 @@ const TRY_AGAIN: u16 = 1013;
 
 async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usize) {
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::channel(OUTBOX);
+    let (out, outgoing) = mpsc::channel(OUTBOX);
     let conn = hub.next_connection_id();
     let can_write = peer.can_write;
     let join = Join { conn, user: peer.user, username: peer.username, can_write, out: out.clone() };
@@ -94,57 +102,10 @@ async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usiz
             return;
         }
     };
-    let writer = tokio::spawn(async move {
-        // Everything already waiting goes out with one flush (one write, under load).
-        while let Some(first) = outgoing.recv().await {
-            let mut next = Some(first);
-            while let Some(message) = next.take() {
-                match message {
-                    Outgoing::Frame(bytes) => {
-                        if sink.feed(WsMessage::Binary(bytes)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Outgoing::Close { code, reason } => {
-                        let _ = sink.send(close(code, reason)).await;
-                        return;
-                    }
-                }
-                next = outgoing.try_recv().ok();
-            }
-            if sink.flush().await.is_err() {
-                return;
-            }
-        }
-    });
-
-    let ending = loop {
-        let frame = match stream.next().await {
-            None | Some(Ok(WsMessage::Close(_))) => break None,
-            Some(Err(_)) => break Some((TOO_BIG, format!("message over {limit} bytes, or broken"))),
-            Some(Ok(WsMessage::Binary(bytes))) => bytes,
-            Some(Ok(WsMessage::Text(_))) => break Some((UNSUPPORTED, "binary y-websocket messages only".into())),
-            Some(Ok(_)) => continue,
-        };
-        if frame.len() > limit {
-            break Some((TOO_BIG, format!("message over {limit} bytes")));
-        }
-        match decode(&frame, can_write) {
-            Ok(messages) => {
-                let mut delivered = true;
-                for message in messages {
-                    if actor.send(Command::Incoming { conn, message }).await.is_err() {
-                        delivered = false;
-                        break;
-                    }
-                }
-                if !delivered {
-                    break Some((UNAVAILABLE, "the document closed; reconnect".into()));
-                }
-            }
-            Err(why) => break Some((INVALID, why)),
-        }
-    };
+    let settings = hub.settings();
+    let mut writer = tokio::spawn(write(sink, outgoing, settings.ping_interval, settings.idle_timeout));
+    let reader = Reader { actor: &actor, conn, can_write, limit, idle_timeout: settings.idle_timeout };
+    let (ending, writer_done) = reader.run(&mut stream, &mut writer).await;
     let _ = actor.send(Command::Leave { conn }).await;
     if let Some((code, reason)) = ending {
         tracing::debug!(code, %reason, "closing collab connection");
@@ -152,7 +113,112 @@ async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usiz
     }
     // The writer ends once the close is sent or every sender (ours, the actor's) is gone.
     drop(out);
-    let _ = writer.await;
+    if writer_done {
+        // The actor closed the connection: wait for the client's answer to the close, so
+        // that it reads the close frame before the connection goes. Whatever else it
+        // sends meanwhile is dropped.
+        let _ = timeout(settings.idle_timeout, async { while let Some(Ok(_)) = stream.next().await {} }).await;
+    } else {
+        let _ = writer.await;
+    }
+}
+
+struct Reader<'a> {
+    actor: &'a mpsc::Sender<Command>,
+    conn: ConnId,
+    /// As when the connection opened; the actor drops updates of those who lost it since.
+    can_write: bool,
+    limit: usize,
+    idle_timeout: Duration,
+}
+
+impl Reader<'_> {
+    /// Passes the client's messages to the actor until the connection ends; returns why
+    /// it ends from this side (if it does), and whether the writer has already stopped.
+    async fn run(
+        &self,
+        stream: &mut SplitStream<WebSocket>,
+        writer: &mut JoinHandle<()>,
+    ) -> (Option<(u16, String)>, bool) {
+        let Reader { actor, conn, can_write, limit, idle_timeout } = *self;
+        loop {
+            let next = tokio::select! {
+                // Any whole message, a pong included, shows the client is there.
+                next = timeout(idle_timeout, stream.next()) => next,
+                // The writer stopped: the connection was closed from this side, or broke.
+                _ = &mut *writer => return (None, true),
+            };
+            let frame = match next {
+                Err(_) => {
+                    let silence = format!("nothing heard for {} s", idle_timeout.as_secs_f32());
+                    return (Some((GOING_AWAY, silence)), false);
+                }
+                Ok(None | Some(Ok(WsMessage::Close(_)))) => return (None, false),
+                Ok(Some(Err(_))) => return (Some((TOO_BIG, format!("message over {limit} bytes, or broken"))), false),
+                Ok(Some(Ok(WsMessage::Binary(bytes)))) => bytes,
+                Ok(Some(Ok(WsMessage::Text(_)))) => {
+                    return (Some((UNSUPPORTED, "binary y-websocket messages only".into())), false)
+                }
+                Ok(Some(Ok(_))) => continue,
+            };
+            if frame.len() > limit {
+                return (Some((TOO_BIG, format!("message over {limit} bytes"))), false);
+            }
+            let messages = match decode(&frame, can_write) {
+                Ok(messages) => messages,
+                Err(why) => return (Some((INVALID, why)), false),
+            };
+            for message in messages {
+                if actor.send(Command::Incoming { conn, message }).await.is_err() {
+                    return (Some((UNAVAILABLE, "the document closed; reconnect".into())), false);
+                }
+            }
+        }
+    }
+}
+
+/// Sends what the actor has for the client, and a ping now and then. A write that
+/// makes no progress for `stall` (a client that stopped reading) ends the connection.
+async fn write(
+    mut sink: SplitSink<WebSocket, WsMessage>,
+    mut outgoing: mpsc::Receiver<Outgoing>,
+    ping_interval: Duration,
+    stall: Duration,
+) {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
+    loop {
+        let first = tokio::select! {
+            message = outgoing.recv() => match message {
+                Some(message) => message,
+                None => return,
+            },
+            _ = ping.tick() => {
+                if !matches!(timeout(stall, sink.send(WsMessage::Ping(Bytes::new()))).await, Ok(Ok(()))) {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Everything already waiting goes out with one flush (one write, under load).
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Outgoing::Frame(bytes) => {
+                    if !matches!(timeout(stall, sink.feed(WsMessage::Binary(bytes))).await, Ok(Ok(()))) {
+                        return;
+                    }
+                }
+                Outgoing::Close { code, reason } => {
+                    let _ = timeout(stall, sink.send(close(code, reason))).await;
+                    return;
+                }
+            }
+            next = outgoing.try_recv().ok();
+        }
+        if !matches!(timeout(stall, sink.flush()).await, Ok(Ok(()))) {
+            return;
+        }
+    }
 }
 
 fn close(code: u16, reason: String) -> WsMessage {

@@ -1,17 +1,20 @@
 //! Real-time co-editing at the protocol level.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use charter_backend::collab::{store, DocKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
-use yrs::sync::Message;
-use yrs::{IndexedSequence, ReadTxn, Text, Transact};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message};
+use yrs::{ClientID, IndexedSequence, ReadTxn, Text, Transact};
 
 use crate::harness::{call, eventually, test_settings, TestApp};
-use crate::peer::Peer;
+use crate::peer::{closed_by_server, raw_socket, Peer};
 
 /// A project owned by "ada" with one spec: ada's client and cookie, the project, the document id.
 async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Value, String) {
@@ -384,4 +387,97 @@ async fn logs_of_documents_nobody_has_open_are_compacted_too(db: PgPool) {
     .await;
     let reader = Peer::joined(&app, &cookie, &doc).await;
     assert!(reader.text().starts_with("11.10.9."), "{}", reader.text());
+}
+
+/// Timings short enough for a test: pings every 100 ms, silence ends a connection after 600 ms.
+fn quick_timeouts() -> charter_backend::Settings {
+    let mut settings = test_settings();
+    settings.collab.ping_interval = Duration::from_millis(100);
+    settings.collab.idle_timeout = Duration::from_millis(600);
+    settings
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn silent_connections_are_closed_and_answering_ones_kept(db: PgPool) {
+    let settings = quick_timeouts();
+    let idle_timeout = settings.collab.idle_timeout;
+    let app = TestApp::spawn_with(db, settings).await;
+    let (_, cookie, _, doc) = spec(&app, "").await;
+    let mut silent = raw_socket(&app, &cookie, &doc).await;
+    let mut answering = Peer::joined(&app, &cookie, &doc).await;
+
+    // Reading answers the server's pings; the silent client answers nothing.
+    answering.quiet_for(idle_timeout * 4).await;
+    assert!(answering.closed.is_none(), "a client that answers pings stays: {:?}", answering.closed);
+    assert!(closed_by_server(&mut silent).await, "a client that does not answer is closed");
+    answering.insert(0, "alive").await;
+    let mut check = Peer::joined(&app, &cookie, &doc).await;
+    check.until("the answering client still edits", |peer| peer.text() == "alive").await;
+}
+
+/// A frame header for a masked binary frame of `len` bytes (client frames are masked).
+fn frame_header(len: u64) -> Vec<u8> {
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&len.to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    header
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_message_that_never_finishes_arriving_closes_its_connection(db: PgPool) {
+    let app = TestApp::spawn_with(db, quick_timeouts()).await;
+    let (_, cookie, _, doc) = spec(&app, "").await;
+
+    // Within the size limit, but the rest never comes.
+    let mut slow = raw_socket(&app, &cookie, &doc).await;
+    slow.write_all(&frame_header(1_000_000)).await.unwrap();
+    slow.write_all(&[0; 100]).await.unwrap();
+    assert!(closed_by_server(&mut slow).await, "a half-sent message does not hold its socket open");
+
+    // Announcing 10 MB, far over the limit: refused from the header alone.
+    let mut huge = raw_socket(&app, &cookie, &doc).await;
+    huge.write_all(&frame_header(10 * 1024 * 1024)).await.unwrap();
+    assert!(closed_by_server(&mut huge).await, "an oversized header closes its socket");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn hostile_presence_reaches_others_sanitized_or_not_at_all(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (ada, cookie, project, doc) = spec(&app, "").await;
+    let (_, viewer_cookie) = app.signup_with_cookie("vera").await;
+    app.add_member(&ada, &project, "vera", "viewer").await;
+    let mut watcher = Peer::joined(&app, &cookie, &doc).await;
+    let mut mallory = Peer::joined(&app, &viewer_cookie, &doc).await;
+
+    // Not JSON at all: the stock y-protocols client would throw on it.
+    let garbage = AwarenessUpdate {
+        clients: HashMap::from([(ClientID::new(4242), AwarenessUpdateEntry { clock: 1, json: "{not json".into() })]),
+    };
+    mallory.send(Message::Awareness(garbage)).await;
+    // CSS in the colour, and fields the editor does not use.
+    mallory
+        .announce(json!({
+            "user": { "name": "Admin", "color": "red; position:fixed; background-image:url(https://evil.example/x)",
+                      "colorLight": "url(https://evil.example/y)" },
+            "cursor": { "anchor": { "evil": "<script>" }, "head": null },
+            "html": "<img src=x onerror=alert(1)>",
+        }))
+        .await;
+    let client = mallory.doc.client_id().get();
+    watcher.until("the presence arrives", |peer| peer.awareness.contains_key(&client)).await;
+    let state: Value = serde_json::from_str(&watcher.awareness[&client]).unwrap();
+    assert_eq!(state["user"]["name"], "vera");
+    let color = state["user"]["color"].as_str().unwrap();
+    assert!(color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit()), "{color}");
+    assert_eq!(state["user"]["colorLight"], format!("{color}33"));
+    assert_eq!(state["cursor"], Value::Null);
+    assert!(state.get("html").is_none(), "{state}");
+    // Messages are relayed in order: the garbage, sent first, would have come first.
+    assert!(!watcher.awareness.contains_key(&4242), "a state that is not JSON is not relayed");
+
+    let mut late = Peer::joined(&app, &cookie, &doc).await;
+    late.send(Message::AwarenessQuery).await;
+    late.until("a newcomer learns who is here", |peer| peer.awareness.contains_key(&client)).await;
+    assert!(!late.awareness.contains_key(&4242));
+    assert!(!late.awareness[&client].contains("evil"), "{}", late.awareness[&client]);
 }
