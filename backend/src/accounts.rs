@@ -207,12 +207,57 @@ pub async fn end_other_sessions(tx: &mut PgConnection, user_id: Uuid) -> Result<
     Ok(epoch)
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the signed-in user's password after checking the current one (limited like a
+/// log-in). Every session of the user ends, on every device, and their open editor
+/// connections close; the caller's own session starts again under a fresh id.
+pub async fn change_password(state: &AppState, ip: ClientIp, actor: &Actor, change: PasswordChange) -> Result<User> {
+    actor.require_session()?;
+    let user = login(state, ip, Credentials { username: actor.username.clone(), password: change.current_password })
+        .await
+        .map_err(|err| match err {
+            Error::InvalidCredentials => Error::Forbidden("the current password is not right".into()),
+            err => err,
+        })?;
+    validate_password(&change.new_password, &user.username)?;
+    let hash = password::hash(change.new_password).await?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.id).bind(hash).execute(&mut *tx).await?;
+    let session_epoch = end_other_sessions(&mut tx, user.id).await?;
+    audit::record(&mut *tx, Entry::account(user.id, "account.password", format!("{} changed their password", user.username)))
+        .await?;
+    tx.commit().await?;
+    Ok(User { session_epoch, ..user })
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup_handler))
         .routes(routes!(login_handler))
         .routes(routes!(logout_handler))
+        .routes(routes!(password_handler))
         .routes(routes!(me_handler))
+}
+
+/// Change your password (browser session only). Signs out every other session.
+#[utoipa::path(post, path = "/auth/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+async fn password_handler(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    actor: Actor,
+    session: Session,
+    Json(change): Json<PasswordChange>,
+) -> Result<StatusCode> {
+    let user = change_password(&state, ip, &actor, change).await?;
+    start_session(&session, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Create an account and sign in.

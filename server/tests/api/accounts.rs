@@ -222,3 +222,47 @@ async fn concurrent_guesses_cannot_slip_under_the_limit(db: PgPool) {
     let checked = statuses.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
     assert_eq!(checked, 3, "only three guesses reach the password check: {statuses:?}");
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn changing_the_password_signs_out_every_other_session(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let here = app.signup("ada").await;
+    let elsewhere = app.browser();
+    let credentials = json!({ "username": "ada", "password": PASSWORD });
+    let (status, _) = call(&elsewhere, Method::POST, &app.url("/api/v1/auth/login"), Some(credentials)).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = app.token(&here, &["read", "write"]).await;
+
+    let change = app.url("/api/v1/auth/password");
+    let new_password = "tangerine oboe stapler";
+    for (body, status) in [
+        (json!({ "current_password": "not my password", "new_password": new_password }), StatusCode::FORBIDDEN),
+        (json!({ "current_password": PASSWORD, "new_password": "aaaaaaaaaaaaaaaaaaaa" }), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (got, answer) = call(&here, Method::POST, &change, Some(body)).await;
+        assert_eq!(got, status, "{answer}");
+    }
+    let by_token = app
+        .bare()
+        .post(&change)
+        .bearer_auth(&token)
+        .json(&json!({ "current_password": PASSWORD, "new_password": new_password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), StatusCode::FORBIDDEN, "a token cannot change the password");
+
+    let body = json!({ "current_password": PASSWORD, "new_password": new_password });
+    let (status, answer) = call(&here, Method::POST, &change, Some(body)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    let (status, _) = call(&here, Method::GET, &app.url("/api/v1/me"), None).await;
+    assert_eq!(status, StatusCode::OK, "the session that changed it goes on");
+    let (status, _) = call(&elsewhere, Method::GET, &app.url("/api/v1/me"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "every other session ended");
+
+    let login = |password: &str| json!({ "username": "ada", "password": password });
+    let (status, _) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/login"), Some(login(PASSWORD))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/login"), Some(login(new_password))).await;
+    assert_eq!(status, StatusCode::OK);
+}
