@@ -129,6 +129,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/auth/signup"),
         ("post", "/api/v1/auth/login"),
         ("post", "/api/v1/auth/logout"),
+        ("post", "/api/v1/auth/password"),
         ("get", "/api/v1/me"),
         ("post", "/api/v1/tokens"),
         ("get", "/api/v1/tokens"),
