@@ -17,7 +17,7 @@ use crate::harness::{call, eventually, test_settings, TestApp};
 use crate::peer::{closed_by_server, raw_socket, Peer};
 
 /// A project owned by "ada" with one spec: ada's client and cookie, the project, the document id.
-async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Value, String) {
+pub async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Value, String) {
     let (ada, cookie) = app.signup_with_cookie("ada").await;
     let project = app.project(&ada, "Payments").await;
     let url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
@@ -38,7 +38,7 @@ async fn key_of(app: &TestApp, document: &str) -> DocKey {
     DocKey { branch_id, document_id: document.parse().unwrap() }
 }
 
-async fn stored_text(app: &TestApp, document: &str) -> String {
+pub async fn stored_text(app: &TestApp, document: &str) -> String {
     store::read_text(&app.db, key_of(app, document).await).await.unwrap()
 }
 

@@ -11,6 +11,7 @@ mod documents;
 mod harness;
 mod peer;
 mod projects;
+mod revocation;
 mod security;
 mod spec;
 mod tokens;
