@@ -367,7 +367,9 @@ impl Actor {
         batch.replies.push(reply);
     }
 
-    /// The connection's grant as it is now, if the document has room for it.
+    /// The connection's grant as it is now, if the document has room for it: one person
+    /// cannot take all of a document's connections, nor can those who may only read, so
+    /// that writers and owners can always join.
     fn room_for(&self, conn: ConnId) -> Result<Grant, Error> {
         let inner = self.hub.upgrade().ok_or_else(|| Error::internal("shutting down"))?;
         let grant = lock(&inner.grants).get(&conn).cloned();
@@ -376,6 +378,16 @@ impl Actor {
         let full = |why: &str| Err(Error::Conflict(why.into()));
         if self.conns.len() >= settings.max_connections_per_document {
             return full("this document has too many connections");
+        }
+        if self.conns.values().filter(|other| other.user == grant.user).count()
+            >= settings.max_connections_per_user_per_document
+        {
+            return full("you have too many connections to this document; close some tabs");
+        }
+        if !grant.can_write
+            && self.conns.values().filter(|other| !other.can_write).count() >= settings.max_read_only_per_document
+        {
+            return full("this document has too many read-only connections");
         }
         Ok(grant)
     }

@@ -47,6 +47,11 @@ pub struct CollabSettings {
     pub max_message_bytes: usize,
     pub max_connections_per_document: usize,
     pub max_connections_per_user: usize,
+    /// One person's connections to one document (tabs, a script's sockets).
+    pub max_connections_per_user_per_document: usize,
+    /// Read-only connections (viewers, read-only tokens) of one document: the rest of
+    /// its connections are kept for those who may write.
+    pub max_read_only_per_document: usize,
     /// How often the server pings each connection.
     pub ping_interval: Duration,
     /// A connection from which no whole message (a pong included) arrives for this long
@@ -69,6 +74,8 @@ impl Default for CollabSettings {
             max_message_bytes: 4 * 1024 * 1024,
             max_connections_per_document: 200,
             max_connections_per_user: 100,
+            max_connections_per_user_per_document: 20,
+            max_read_only_per_document: 150,
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
             access_recheck_interval: Duration::from_secs(30),
