@@ -18,7 +18,7 @@ use crate::access::{self, Change};
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::{Actor, Scope};
-use crate::collab::DocKey;
+use crate::collab::{DocKey, Holder};
 use crate::error::{Error, Result};
 use crate::projects::{self, Permission};
 use crate::{branches, content, spec, AppState};
@@ -220,12 +220,22 @@ fn depth_first(entries: Vec<TreeEntry>) -> Vec<TreeEntry> {
     ordered
 }
 
-const DOCUMENT_QUERY: &str =
-    "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at,
-         b.name = 'main' AND (p.protect_main OR d.kind = 'constitution') AS protected
+/// Whether a document changes only through change requests, in SQL over its document
+/// `d`, branch `b` and project `p`.
+macro_rules! protected_sql {
+    () => {
+        "b.name = 'main' AND (p.protect_main OR d.kind = 'constitution')"
+    };
+}
+
+const DOCUMENT_QUERY: &str = concat!(
+    "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at, ",
+    protected_sql!(),
+    " AS protected
      FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
      JOIN branches b ON b.id = bd.branch_id JOIN projects p ON p.id = d.project_id
-     WHERE bd.branch_id = $1 AND bd.document_id = $2";
+     WHERE bd.branch_id = $1 AND bd.document_id = $2"
+);
 
 /// Loads a document on a branch and locks its row until the transaction ends, so
 /// concurrent changes to one document apply one after the other.
@@ -496,6 +506,7 @@ pub async fn set_content(
 /// What a real-time editing connection may do with a document.
 pub struct CollabAccess {
     pub key: DocKey,
+    pub project_id: Uuid,
     /// Viewers, read-only tokens, deleted and protected documents: follow along, never write.
     pub can_write: bool,
 }
@@ -503,24 +514,43 @@ pub struct CollabAccess {
 /// Authorizes a co-editing connection to a document on a branch: members may read;
 /// those with write access may also edit live documents.
 pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<CollabAccess> {
-    let (project_id, role) = authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (project_id, _) = authorized_project(db, actor, document_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
-    let document = fetch_meta(db, branch_id, document_id).await?;
-    let can_write = role.allows(Permission::Write)
-        && actor.require_scope(Scope::Write).is_ok()
-        && document.deleted_at.is_none()
-        && !document.protected;
-    Ok(CollabAccess { key: DocKey { branch_id, document_id }, can_write })
+    let key = DocKey { branch_id, document_id };
+    let holder = Holder { user_id: actor.user_id, key, may_write: actor.require_scope(Scope::Write).is_ok() };
+    let access = collab_recheck(db, &[holder]).await?.pop().flatten();
+    let can_write = access.ok_or_else(|| Error::not_found("document"))?;
+    Ok(CollabAccess { key, project_id, can_write })
 }
 
-/// A document's place and state on a branch, without its content.
-async fn fetch_meta(db: &PgPool, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
-    sqlx::query_as(DOCUMENT_QUERY)
-        .bind(branch_id)
-        .bind(document_id)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| Error::not_found("document"))
+/// What the holders of open co-editing connections may do now, in one query: for each,
+/// `None` when they may no longer read the document on its branch, else whether they
+/// may write (by the rules of [`collab_access`]).
+pub async fn collab_recheck(db: &PgPool, holders: &[Holder]) -> Result<Vec<Option<bool>>> {
+    let users: Vec<Uuid> = holders.iter().map(|holder| holder.user_id).collect();
+    let branches: Vec<Uuid> = holders.iter().map(|holder| holder.key.branch_id).collect();
+    let documents: Vec<Uuid> = holders.iter().map(|holder| holder.key.document_id).collect();
+    let rows: Vec<(i64, String, bool, bool)> = sqlx::query_as(concat!(
+        "SELECT h.at, m.role, bd.deleted_at IS NOT NULL, ",
+        protected_sql!(),
+        " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS h(user_id, branch_id, document_id, at)
+         JOIN branch_documents bd ON bd.branch_id = h.branch_id AND bd.document_id = h.document_id
+         JOIN documents d ON d.id = bd.document_id
+         JOIN branches b ON b.id = bd.branch_id JOIN projects p ON p.id = d.project_id
+         JOIN project_members m ON m.project_id = d.project_id AND m.user_id = h.user_id"
+    ))
+    .bind(&users)
+    .bind(&branches)
+    .bind(&documents)
+    .fetch_all(db)
+    .await?;
+    let mut access = vec![None; holders.len()];
+    for (at, role, deleted, protected) in rows {
+        let at = usize::try_from(at - 1).map_err(Error::internal)?;
+        let role = projects::Role::try_from(role).map_err(Error::internal)?;
+        access[at] = Some(role.allows(Permission::Write) && holders[at].may_write && !deleted && !protected);
+    }
+    Ok(access)
 }
 
 /// Soft-deletes a document and every live document below it, marking all of them with

@@ -63,7 +63,9 @@ impl AppState {
     /// run inside the Tokio runtime).
     pub fn new(db: PgPool, settings: Settings) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
-        let collab = Hub::start(db.clone(), settings.collab.clone());
+        let collab = Hub::start(db.clone(), settings.collab.clone(), |db, holders| {
+            Box::pin(async move { crate::documents::collab_recheck(&db, &holders).await })
+        });
         AppState { db, settings: Arc::new(settings), limiter, collab }
     }
 }

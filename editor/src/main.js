@@ -5,9 +5,10 @@
 // leave the page.
 
 import * as Y from "yjs";
-import { WebsocketProvider } from "y-websocket";
+import { WebsocketProvider, messageAuth } from "y-websocket";
+import * as authProtocol from "y-protocols/auth";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
-import { EditorState } from "@codemirror/state";
+import { Compartment, EditorState } from "@codemirror/state";
 import {
   EditorView,
   Decoration,
@@ -24,14 +25,18 @@ import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
 import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
+import { remoteCursors, renderPresence, safeColor } from "./presence.js";
 
 const STATUS_LABELS = {
   connecting: "Connecting…",
   connected: "Connected",
   reconnecting: "Reconnecting…",
   offline: "Offline: your edits are kept and will sync",
+  readonly: "Connected, read-only: you may no longer edit here",
 };
 
+/** The server's close code for a connection whose sign-in ended. */
+const SIGNED_OUT = 4401;
 const PREVIEW_DELAY_MS = 250;
 const LINT_DELAY_MS = 400;
 
@@ -104,48 +109,48 @@ function specLint(documentId, branch, countElement) {
   );
 }
 
-/** Shows the connection state: once offline, retries keep saying offline until connected. */
+async function signedIn() {
+  try {
+    return (await fetch("/api/v1/me")).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Shows the connection state: once offline, retries keep saying offline until
+ * connected; a connection that may no longer edit says so; one the server ended for
+ * good says why. */
 function statusTracker(element) {
   let shown = "connecting";
   let connectedBefore = false;
-  const show = (state) => {
+  let readOnly = false;
+  const show = (state, text = STATUS_LABELS[state]) => {
     shown = state;
     if (element) {
       element.dataset.collabStatus = state;
-      element.textContent = STATUS_LABELS[state];
+      element.textContent = text;
     }
   };
-  return ({ status }) => {
-    if (status === "connected") {
-      connectedBefore = true;
-      show("connected");
-    } else if (status === "disconnected") {
-      show(connectedBefore ? "offline" : "connecting");
-    } else if (shown !== "offline") {
-      show(connectedBefore ? "reconnecting" : "connecting");
-    }
+  return {
+    onStatus({ status }) {
+      if (shown === "ended") return;
+      if (status === "connected") {
+        connectedBefore = true;
+        show(readOnly ? "readonly" : "connected");
+      } else if (status === "disconnected") {
+        show(connectedBefore ? "offline" : "connecting");
+      } else if (shown !== "offline") {
+        show(connectedBefore ? "reconnecting" : "connecting");
+      }
+    },
+    readOnly() {
+      readOnly = true;
+      if (shown === "connected") show("readonly");
+    },
+    ended(reason) {
+      show("ended", `Disconnected: ${reason || "your access ended"}`);
+    },
   };
-}
-
-/** The people in the document, from awareness, as a list with their colours. */
-function renderPresence(list, awareness) {
-  if (!list) return;
-  const people = [];
-  for (const [clientId, state] of awareness.getStates()) {
-    if (!state || !state.user) continue;
-    people.push({ self: clientId === awareness.clientID, ...state.user });
-  }
-  people.sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
-  list.replaceChildren(
-    ...people.map((person) => {
-      const item = document.createElement("li");
-      const dot = document.createElement("span");
-      dot.className = "presence-dot";
-      dot.style.background = person.color;
-      item.append(dot, person.self ? `${person.name} (you)` : person.name);
-      return item;
-    }),
-  );
 }
 
 /** Where the `index`th task checkbox's mark (` ` or `x`) is in the text: list items
@@ -178,7 +183,7 @@ function taskToggles(pane, ytext, readOnly) {
   const boxes = () => [...pane.querySelectorAll('input[type="checkbox"]')];
   pane.addEventListener("change", (event) => {
     const box = event.target;
-    if (readOnly || !(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    if (readOnly() || !(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
     const at = taskMarkOffset(ytext.toString(), boxes().indexOf(box));
     if (at === null) return;
     ytext.doc.transact(() => {
@@ -188,10 +193,10 @@ function taskToggles(pane, ytext, readOnly) {
   });
   // The server renders boxes read-only; people who can edit may tick them here.
   return () => {
-    if (readOnly) return;
+    const locked = readOnly();
     for (const box of boxes()) {
-      box.disabled = false;
-      box.setAttribute("aria-label", box.checked ? "Done: untick" : "Tick as done");
+      box.disabled = locked;
+      if (!locked) box.setAttribute("aria-label", box.checked ? "Done: untick" : "Tick as done");
     }
   };
 }
@@ -202,8 +207,8 @@ function previewer(root, ytext, documentId, branch, readOnly) {
   const toggle = root.querySelector("[data-collab-preview-toggle]");
   let timer = null;
   let inFlight = null;
-  const enableTasks = taskToggles(pane, ytext, readOnly);
-  enableTasks();
+  const syncTasks = taskToggles(pane, ytext, readOnly);
+  syncTasks();
   const visible = () => !pane.hidden;
   const refresh = async () => {
     if (!visible()) return;
@@ -219,7 +224,7 @@ function previewer(root, ytext, documentId, branch, readOnly) {
       });
       if (response.ok) {
         pane.innerHTML = (await response.json()).html;
-        enableTasks();
+        syncTasks();
       }
     } catch {
       // Offline or superseded: the next change renders again.
@@ -236,15 +241,28 @@ function previewer(root, ytext, documentId, branch, readOnly) {
     schedule();
   });
   ytext.observe(schedule);
-  return () => {
-    clearTimeout(timer);
-    inFlight?.abort();
+  return {
+    syncTasks,
+    stop() {
+      clearTimeout(timer);
+      inFlight?.abort();
+    },
   };
 }
 
+/** Whether the editor accepts input. */
+function editability(readOnly) {
+  return [
+    EditorState.readOnly.of(readOnly),
+    EditorView.editable.of(!readOnly),
+    EditorView.contentAttributes.of({ "aria-label": "Markdown", "aria-readonly": String(readOnly) }),
+  ];
+}
+
 function mount(root) {
-  const { document: documentId, branch, readonly, user, color } = root.dataset;
-  const readOnly = readonly === "true";
+  const { document: documentId, branch, readonly, user } = root.dataset;
+  const access = { readOnly: readonly === "true" };
+  const color = safeColor(root.dataset.color);
   const ydoc = new Y.Doc();
   const ytext = ydoc.getText("content");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -253,7 +271,18 @@ function mount(root) {
   });
   provider.awareness.setLocalStateField("user", { name: user, color, colorLight: `${color}33` });
 
-  provider.on("status", statusTracker(root.querySelector("[data-collab-status]")));
+  const status = statusTracker(root.querySelector("[data-collab-status]"));
+  provider.on("status", status.onStatus);
+  // The server ended the connection for good (access revoked, signed out) and the
+  // provider stops reconnecting. A session that ended because this browser signed in
+  // again has a successor: connect with it. Otherwise say why.
+  provider.on("closed", async ({ code, reason }) => {
+    if (code === SIGNED_OUT && (await signedIn())) {
+      provider.connect();
+    } else {
+      status.ended(reason);
+    }
+  });
   const presence = root.querySelector("[data-collab-presence]");
   const onAwareness = () => renderPresence(presence, provider.awareness);
   provider.awareness.on("change", onAwareness);
@@ -261,6 +290,7 @@ function mount(root) {
 
   // Undo and redo take back only this person's own edits.
   const undoManager = new Y.UndoManager(ytext);
+  const editing = new Compartment();
   const view = new EditorView({
     parent: root.querySelector("[data-collab-host]"),
     state: EditorState.create({
@@ -280,18 +310,28 @@ function mount(root) {
         clarificationMarks,
         lintGutter(),
         specLint(documentId, branch, root.querySelector("[data-collab-findings]")),
-        EditorState.readOnly.of(readOnly),
-        EditorView.editable.of(!readOnly),
-        EditorView.contentAttributes.of({ "aria-label": "Markdown", "aria-readonly": String(readOnly) }),
-        yCollab(ytext, provider.awareness, { undoManager }),
+        editing.of(editability(access.readOnly)),
+        // Remote cursors are drawn by `remoteCursors`, which checks what it is sent.
+        yCollab(ytext, null, { undoManager }),
+        remoteCursors(ytext, provider.awareness),
       ],
     }),
   });
-  const stopPreview = previewer(root, ytext, documentId, branch, readOnly);
+  const preview = previewer(root, ytext, documentId, branch, () => access.readOnly);
+  // The server says this connection may no longer edit (the person's role changed, or
+  // the document was deleted): it stops taking input; its edits would be dropped.
+  provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
+    authProtocol.readAuthMessage(decoder, ydoc, () => {
+      access.readOnly = true;
+      view.dispatch({ effects: editing.reconfigure(editability(true)) });
+      preview.syncTasks();
+      status.readOnly();
+    });
+  };
   root.dataset.collabMounted = "true";
 
   return () => {
-    stopPreview();
+    preview.stop();
     provider.awareness.off("change", onAwareness);
     view.destroy();
     provider.destroy();

@@ -4,6 +4,7 @@
 pub mod password;
 mod ratelimit;
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -11,6 +12,7 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use tower_sessions::session::Id as SessionId;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -127,6 +129,59 @@ impl Actor {
         }
         Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session { id, epoch } })
     }
+}
+
+/// Which of `held` (credentials, each with the user it authenticated) still authenticate,
+/// in order: tokens not revoked, and sessions that still exist, unexpired, in their user's
+/// current epoch. A session is bound to a user only under a fresh id (signing in cycles
+/// it) and logging out deletes it, so an id that still exists is still bound to the user
+/// it was bound to.
+pub async fn still_valid(db: &PgPool, held: &[(Uuid, &Credential)]) -> Result<Vec<bool>> {
+    let mut tokens = Vec::new();
+    let (mut sessions, mut session_ids, mut session_users, mut session_epochs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (at, (user_id, credential)) in held.iter().enumerate() {
+        match credential {
+            Credential::Token { token_id, .. } => tokens.push(*token_id),
+            Credential::Session { id, epoch } => {
+                sessions.push(at);
+                session_ids.push(id.to_string());
+                session_users.push(*user_id);
+                session_epochs.push(*epoch);
+            }
+        }
+    }
+    let live_tokens: HashSet<Uuid> = if tokens.is_empty() {
+        HashSet::new()
+    } else {
+        sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = ANY($1) AND revoked_at IS NULL")
+            .bind(&tokens)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let mut valid: Vec<bool> = held
+        .iter()
+        .map(|(_, credential)| matches!(credential, Credential::Token { token_id, .. } if live_tokens.contains(token_id)))
+        .collect();
+    if !sessions.is_empty() {
+        // Positions (from 1) among the sessions asked about.
+        let live: Vec<i64> = sqlx::query_scalar(
+            "SELECT h.at FROM unnest($1::text[], $2::uuid[], $3::bigint[]) WITH ORDINALITY AS h(id, user_id, epoch, at)
+             JOIN tower_sessions.session s ON s.id = h.id AND s.expiry_date > now()
+             JOIN users u ON u.id = h.user_id AND u.session_epoch = h.epoch",
+        )
+        .bind(&session_ids)
+        .bind(&session_users)
+        .bind(&session_epochs)
+        .fetch_all(db)
+        .await?;
+        for at in live {
+            valid[sessions[usize::try_from(at - 1).map_err(Error::internal)?]] = true;
+        }
+    }
+    Ok(valid)
 }
 
 impl<S> FromRequestParts<S> for Actor

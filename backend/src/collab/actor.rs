@@ -15,7 +15,7 @@ use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
-use super::{diff, presence, store, DocKey, Inner};
+use super::{diff, lock, presence, store, DocKey, Grant, Inner};
 use crate::audit;
 use crate::error::Error;
 
@@ -34,13 +34,22 @@ pub(super) enum Refusal {
     Failed(Error),
 }
 
+/// A connection joining; who it is and what it may do are in its grant.
 #[derive(Clone)]
 pub(super) struct Join {
     pub conn: ConnId,
-    pub user: Uuid,
-    pub username: String,
-    pub can_write: bool,
     pub out: mpsc::Sender<Outgoing>,
+}
+
+/// Access a connection lost while open.
+#[derive(Clone, Debug)]
+pub(super) enum Revision {
+    /// It may follow along but no longer write; the client is told.
+    ReadOnly,
+    Close {
+        code: u16,
+        reason: String,
+    },
 }
 
 pub(super) enum Command {
@@ -54,6 +63,10 @@ pub(super) enum Command {
     },
     Leave {
         conn: ConnId,
+    },
+    Revise {
+        conn: ConnId,
+        revision: Revision,
     },
     Replace {
         text: String,
@@ -141,7 +154,7 @@ async fn refuse_all(mut receiver: mpsc::Receiver<Command>, err: Error) {
             Command::Join { reply, .. } | Command::Replace { reply, .. } | Command::Apply { reply, .. } => {
                 let _ = reply.send(Err(failure()));
             }
-            Command::Incoming { .. } | Command::Leave { .. } | Command::CatchUp => {}
+            Command::Incoming { .. } | Command::Leave { .. } | Command::Revise { .. } | Command::CatchUp => {}
         }
     }
 }
@@ -235,7 +248,7 @@ impl Actor {
     /// Leaves the hub if nothing is waiting. Commands that slipped in are told to retry.
     fn unload(&mut self, receiver: &mut mpsc::Receiver<Command>) -> bool {
         let Some(inner) = self.hub.upgrade() else { return true };
-        let mut docs = inner.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut docs = lock(&inner.docs);
         if !receiver.is_empty() {
             return false;
         }
@@ -290,7 +303,10 @@ impl Actor {
             match command {
                 Command::Join { join, reply } => self.join(join, reply, &mut batch),
                 Command::Incoming { conn, message } => self.incoming(conn, message, &mut batch),
-                Command::Leave { conn } => self.leave(conn, &mut batch),
+                Command::Leave { conn } => {
+                    self.leave(conn, &mut batch);
+                }
+                Command::Revise { conn, revision } => self.revise(conn, revision, &mut batch),
                 Command::Replace { text, author, reply } => {
                     if let Some(update) = diff::replace_text(self.awareness.doc(), &text) {
                         batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
@@ -324,22 +340,22 @@ impl Actor {
     }
 
     fn join(&mut self, join: Join, reply: oneshot::Sender<Result<(), Refusal>>, batch: &mut Batch) {
-        let limit = self.hub.upgrade().map_or(0, |inner| inner.settings.max_connections_per_document);
-        if self.conns.len() >= limit {
-            let _ = reply.send(Err(Refusal::Failed(Error::Conflict("this document has too many connections".into()))));
-            return;
-        }
         let conn = join.conn;
-        self.conns.insert(
-            conn,
-            Conn {
-                user: join.user,
-                username: join.username,
-                can_write: join.can_write,
-                out: join.out,
-                clients: HashSet::new(),
-            },
-        );
+        let grant = match self.room_for(conn) {
+            Ok(grant) => grant,
+            Err(err) => {
+                let _ = reply.send(Err(Refusal::Failed(err)));
+                return;
+            }
+        };
+        let connection = Conn {
+            user: grant.user,
+            username: grant.username,
+            can_write: grant.can_write,
+            out: join.out,
+            clients: HashSet::new(),
+        };
+        self.conns.insert(conn, connection);
         // The server's state vector: the client answers with what the server lacks.
         let state_vector = self.awareness.doc().transact().state_vector();
         batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(state_vector)))));
@@ -349,6 +365,50 @@ impl Actor {
             }
         }
         batch.replies.push(reply);
+    }
+
+    /// The connection's grant as it is now, if the document has room for it: one person
+    /// cannot take all of a document's connections, nor can those who may only read, so
+    /// that writers and owners can always join.
+    fn room_for(&self, conn: ConnId) -> Result<Grant, Error> {
+        let inner = self.hub.upgrade().ok_or_else(|| Error::internal("shutting down"))?;
+        let grant = lock(&inner.grants).get(&conn).cloned();
+        let grant = grant.ok_or_else(|| Error::Forbidden("you no longer have access to this document".into()))?;
+        let settings = &inner.settings;
+        let full = |why: &str| Err(Error::Conflict(why.into()));
+        if self.conns.len() >= settings.max_connections_per_document {
+            return full("this document has too many connections");
+        }
+        if self.conns.values().filter(|other| other.user == grant.user).count()
+            >= settings.max_connections_per_user_per_document
+        {
+            return full("you have too many connections to this document; close some tabs");
+        }
+        if !grant.can_write
+            && self.conns.values().filter(|other| !other.can_write).count() >= settings.max_read_only_per_document
+        {
+            return full("this document has too many read-only connections");
+        }
+        Ok(grant)
+    }
+
+    fn revise(&mut self, conn: ConnId, revision: Revision, batch: &mut Batch) {
+        match revision {
+            Revision::ReadOnly => {
+                if let Some(connection) = self.conns.get_mut(&conn) {
+                    connection.can_write = false;
+                    // y-protocols' "permission denied": clients may show it; their edits
+                    // are dropped from here on whether they do or not.
+                    let denied = Message::Auth(Some("you may no longer edit this document".into()));
+                    batch.frames.push((To::One(conn), frame(denied)));
+                }
+            }
+            Revision::Close { code, reason } => {
+                if let Some(connection) = self.leave(conn, batch) {
+                    let _ = connection.out.try_send(Outgoing::Close { code, reason });
+                }
+            }
+        }
     }
 
     fn incoming(&mut self, conn: ConnId, message: Incoming, batch: &mut Batch) {
@@ -404,9 +464,10 @@ impl Actor {
         }
     }
 
-    fn leave(&mut self, conn: ConnId, batch: &mut Batch) {
-        let Some(connection) = self.conns.remove(&conn) else { return };
-        let clients: Vec<u64> = connection.clients.into_iter().collect();
+    /// Removes a connection and its presence; returns it.
+    fn leave(&mut self, conn: ConnId, batch: &mut Batch) -> Option<Conn> {
+        let mut connection = self.conns.remove(&conn)?;
+        let clients: Vec<u64> = connection.clients.drain().collect();
         for client in &clients {
             self.awareness.remove_state(ClientID::new(*client));
         }
@@ -415,6 +476,7 @@ impl Actor {
                 batch.frames.push((To::All, frame(Message::Awareness(update))));
             }
         }
+        Some(connection)
     }
 
     /// Commits the batch's updates, taking in what other instances stored meanwhile.

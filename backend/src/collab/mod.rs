@@ -5,10 +5,12 @@
 //! updates to Postgres in one transaction (group commit), and only then sends anything
 //! out: an edit that reached another client is always on disk. Instances relay through
 //! Postgres: an append notifies (`pg_notify`, ids only) and other instances read the new
-//! rows from the log.
+//! rows from the log. Every open connection holds a grant that is checked again when
+//! access changes (`gate`), on any instance.
 
 mod actor;
 mod diff;
+mod gate;
 mod presence;
 mod relay;
 mod socket;
@@ -17,16 +19,18 @@ mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::auth::Credential;
 use crate::error::{Error, Result};
 use crate::merge::Conflict;
-use actor::{Command, Join, Refusal};
+use actor::{Command, ConnId, Join, Refusal};
 pub use socket::router;
 
 /// One document's content on one branch.
@@ -43,11 +47,18 @@ pub struct CollabSettings {
     pub max_message_bytes: usize,
     pub max_connections_per_document: usize,
     pub max_connections_per_user: usize,
+    /// One person's connections to one document (tabs, a script's sockets).
+    pub max_connections_per_user_per_document: usize,
+    /// Read-only connections (viewers, read-only tokens) of one document: the rest of
+    /// its connections are kept for those who may write.
+    pub max_read_only_per_document: usize,
     /// How often the server pings each connection.
     pub ping_interval: Duration,
     /// A connection from which no whole message (a pong included) arrives for this long
     /// is closed: the peer is gone, or sends a message too slowly.
     pub idle_timeout: Duration,
+    /// How often every connection's access is checked again, besides when access changes.
+    pub access_recheck_interval: Duration,
     /// How long a document with no connections stays loaded.
     pub idle_unload: Duration,
     /// How soon after an edit the Markdown projection is refreshed.
@@ -63,14 +74,44 @@ impl Default for CollabSettings {
             max_message_bytes: 4 * 1024 * 1024,
             max_connections_per_document: 200,
             max_connections_per_user: 100,
+            max_connections_per_user_per_document: 20,
+            max_read_only_per_document: 150,
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
+            access_recheck_interval: Duration::from_secs(30),
             idle_unload: Duration::from_secs(30),
             projection_delay: Duration::from_millis(300),
             compaction_interval: Duration::from_secs(30),
             compaction_threshold: 500,
         }
     }
+}
+
+/// Whose open connection to which document, for checking their access again.
+#[derive(Clone, Debug)]
+pub struct Holder {
+    pub user_id: Uuid,
+    pub key: DocKey,
+    /// Their credential lets them write (a token without the `write` scope does not).
+    pub may_write: bool,
+}
+
+/// Answers for open connections what their holders may do now, in order: `None` when
+/// they may no longer read, else whether they may write. The rules belong to the
+/// documents; the hub is handed them when it starts.
+pub type Recheck = fn(PgPool, Vec<Holder>) -> BoxFuture<'static, Result<Vec<Option<bool>>>>;
+
+/// An open connection's standing: who holds it, with which credential, and what it may
+/// do. The actor of its document reads it when the connection joins; `gate` lowers it.
+#[derive(Clone, Debug)]
+struct Grant {
+    user: Uuid,
+    username: String,
+    credential: Credential,
+    key: DocKey,
+    project: Uuid,
+    may_write: bool,
+    can_write: bool,
 }
 
 /// The open documents of this instance.
@@ -87,16 +128,23 @@ struct Inner {
     docs: Mutex<HashMap<DocKey, mpsc::Sender<Command>>>,
     /// The group-commit writers every actor stores its updates through.
     writer: mpsc::Sender<writer::Request>,
-    connections_per_user: Mutex<HashMap<Uuid, usize>>,
+    /// Every open connection's grant; a revoked connection's is gone.
+    grants: Mutex<HashMap<ConnId, Grant>>,
     next_connection: AtomicU64,
+    gate: gate::Gate,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How many times an operation retries on an actor that was just unloading.
 const RETRIES: usize = 3;
 
 impl Hub {
-    /// Starts the hub with its relay (other instances' edits) and compaction tasks.
-    pub fn start(db: PgPool, settings: CollabSettings) -> Hub {
+    /// Starts the hub with its relay (other instances' edits and access changes), access
+    /// checks (by `recheck`) and compaction tasks.
+    pub fn start(db: PgPool, settings: CollabSettings, recheck: Recheck) -> Hub {
         let instance = Uuid::new_v4();
         let hub = Hub {
             inner: Arc::new(Inner {
@@ -105,11 +153,13 @@ impl Hub {
                 settings,
                 instance,
                 docs: Mutex::new(HashMap::new()),
-                connections_per_user: Mutex::new(HashMap::new()),
+                grants: Mutex::new(HashMap::new()),
                 next_connection: AtomicU64::new(1),
+                gate: gate::Gate::new(recheck),
             }),
         };
         tokio::spawn(relay::run(Arc::downgrade(&hub.inner)));
+        tokio::spawn(gate::run(Arc::downgrade(&hub.inner)));
         tokio::spawn(compactor(Arc::downgrade(&hub.inner)));
         hub
     }
@@ -120,7 +170,7 @@ impl Hub {
 
     /// The actor of `key`, started (and loading) if the document is not open yet.
     fn actor(&self, key: DocKey) -> mpsc::Sender<Command> {
-        let mut docs = self.inner.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut docs = lock(&self.inner.docs);
         docs.entry(key).or_insert_with(|| actor::spawn(Arc::downgrade(&self.inner), key)).clone()
     }
 
@@ -147,7 +197,7 @@ impl Hub {
 
     /// Drops a stale entry whose actor has stopped.
     fn forget(&self, key: DocKey) {
-        let mut docs = self.inner.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut docs = lock(&self.inner.docs);
         if docs.get(&key).is_some_and(|sender| sender.is_closed()) {
             docs.remove(&key);
         }
@@ -184,19 +234,29 @@ impl Hub {
         Ok(Ok(text))
     }
 
-    /// Counts a connection against the user's limit; the guard gives it back.
-    fn admit(&self, user: Uuid) -> Result<ConnectionGuard> {
-        let mut counts = self.inner.connections_per_user.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = counts.entry(user).or_insert(0);
-        if *count >= self.inner.settings.max_connections_per_user {
-            return Err(Error::Conflict("you have too many open editor connections; close some tabs".into()));
-        }
-        *count += 1;
-        Ok(ConnectionGuard { hub: self.clone(), user })
+    /// How many access changes this instance has heard of: read before a new
+    /// connection's access is checked, and given to [`Hub::admit`].
+    fn access_generation(&self) -> u64 {
+        self.inner.gate.generation()
     }
 
-    fn next_connection_id(&self) -> u64 {
-        self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    /// Registers a connection's grant, within the user's limit; the admission gives it
+    /// back when dropped. If access changed since `generation`, it is checked again.
+    fn admit(&self, grant: Grant, generation: u64) -> Result<Admission> {
+        let conn = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
+        let (key, can_write) = (grant.key, grant.can_write);
+        {
+            let mut grants = lock(&self.inner.grants);
+            let open = grants.values().filter(|other| other.user == grant.user).count();
+            if open >= self.inner.settings.max_connections_per_user {
+                return Err(Error::Conflict("you have too many open editor connections; close some tabs".into()));
+            }
+            grants.insert(conn, grant);
+        }
+        if self.inner.gate.generation() != generation {
+            self.inner.gate.recheck(gate::Target::Connection(conn));
+        }
+        Ok(Admission { hub: self.clone(), conn, key, can_write })
     }
 
     async fn join(&self, key: DocKey, join: Join) -> Result<mpsc::Sender<Command>> {
@@ -205,21 +265,17 @@ impl Hub {
     }
 }
 
-/// A connection counted against its user's limit until dropped.
-struct ConnectionGuard {
+/// An admitted connection; its grant goes when this is dropped.
+struct Admission {
     hub: Hub,
-    user: Uuid,
+    conn: ConnId,
+    key: DocKey,
+    can_write: bool,
 }
 
-impl Drop for ConnectionGuard {
+impl Drop for Admission {
     fn drop(&mut self) {
-        let mut counts = self.hub.inner.connections_per_user.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = counts.get_mut(&self.user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.user);
-            }
-        }
+        lock(&self.hub.inner.grants).remove(&self.conn);
     }
 }
 
@@ -236,15 +292,14 @@ impl Inner {
 
     /// Tells an open document that the log has rows it may not have applied.
     fn catch_up(&self, key: DocKey) {
-        let docs = self.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let docs = lock(&self.docs);
         if let Some(sender) = docs.get(&key) {
             let _ = sender.try_send(Command::CatchUp);
         }
     }
 
     fn catch_up_all(&self) {
-        let keys: Vec<DocKey> =
-            self.docs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).keys().copied().collect();
+        let keys: Vec<DocKey> = lock(&self.docs).keys().copied().collect();
         for key in keys {
             self.catch_up(key);
         }

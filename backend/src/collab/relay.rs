@@ -1,7 +1,9 @@
-//! Edits made through other instances: one LISTEN connection per instance. A
-//! notification names a document (never the update itself: NOTIFY payloads are small);
-//! the document's actor reads the new rows from the log. After any reconnect every open
-//! document catches up, so nothing sent while the listener was away is missed.
+//! Edits made through other instances, and access changes made anywhere: one LISTEN
+//! connection per instance. An edit's notification names a document (never the update
+//! itself: NOTIFY payloads are small); the document's actor reads the new rows from the
+//! log. An access change goes to the gate. After any reconnect every open document
+//! catches up and every connection's access is checked, so nothing announced while the
+//! listener was away is missed.
 
 use std::sync::Weak;
 use std::time::Duration;
@@ -9,15 +11,17 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
+use super::gate::Target;
 use super::store::CHANNEL;
 use super::{DocKey, Inner};
+use crate::access::{self, Change};
 
 pub(super) async fn run(hub: Weak<Inner>) {
     loop {
         let Some(inner) = hub.upgrade() else { return };
         let listener = async {
             let mut listener = PgListener::connect_with(&inner.db).await?;
-            listener.listen(CHANNEL).await?;
+            listener.listen_all([CHANNEL, access::CHANNEL]).await?;
             Ok::<_, sqlx::Error>(listener)
         }
         .await;
@@ -30,15 +34,20 @@ pub(super) async fn run(hub: Weak<Inner>) {
                 continue;
             }
         };
-        // Listening again: whatever was notified meanwhile is in the log.
+        // Listening again: whatever was notified meanwhile is in the log or the grants.
         inner.catch_up_all();
+        inner.gate.recheck(Target::All);
         let instance = inner.instance;
         drop(inner);
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
                     let Some(inner) = hub.upgrade() else { return };
-                    if let Some((from, key)) = parse(notification.payload()) {
+                    if notification.channel() == access::CHANNEL {
+                        if let Some(change) = Change::parse(notification.payload()) {
+                            inner.gate.recheck(Target::Change(change));
+                        }
+                    } else if let Some((from, key)) = parse(notification.payload()) {
                         if from != instance {
                             inner.catch_up(key);
                         }

@@ -26,9 +26,10 @@ use yrs::updates::decoder::Decode;
 use yrs::{StateVector, Update};
 
 use super::actor::{Command, ConnId, Incoming, Join, Outgoing, OUTBOX};
-use super::{DocKey, Hub};
+use super::gate::NO_ACCESS;
+use super::{Admission, Grant, Hub};
 use crate::api::{Path, Query};
-use crate::auth::{Actor, Credential};
+use crate::auth::{Actor, Credential, Scope};
 use crate::error::{Error, Result};
 use crate::{documents, security, AppState};
 
@@ -54,27 +55,26 @@ async fn upgrade(
         return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
     }
     let branch = query.branch.as_deref().unwrap_or(crate::branches::MAIN);
-    let access = documents::collab_access(&state.db, &actor, document_id, branch).await?;
     let hub = state.collab.clone();
-    let guard = hub.admit(actor.user_id)?;
+    let generation = hub.access_generation();
+    let access = documents::collab_access(&state.db, &actor, document_id, branch).await?;
+    let grant = Grant {
+        may_write: actor.require_scope(Scope::Write).is_ok(),
+        user: actor.user_id,
+        username: actor.username,
+        credential: actor.credential,
+        key: access.key,
+        project: access.project_id,
+        can_write: access.can_write,
+    };
+    let admission = hub.admit(grant, generation)?;
     let limit = hub.settings().max_message_bytes;
-    let peer = Peer { user: actor.user_id, username: actor.username, can_write: access.can_write };
     Ok(upgrade
         // Twice the limit: larger frames and messages are cut off by the codec; up to it
         // we read the message and close with a clear reason.
         .max_message_size(limit * 2)
         .max_frame_size(limit * 2)
-        .on_upgrade(move |socket| async move {
-            serve(socket, hub, access.key, peer, limit).await;
-            drop(guard);
-        }))
-}
-
-/// Who is on the other end of a connection.
-struct Peer {
-    user: Uuid,
-    username: String,
-    can_write: bool,
+        .on_upgrade(move |socket| serve(socket, hub, admission, limit)))
 }
 
 /// Close codes (RFC 6455).
@@ -85,26 +85,26 @@ const TOO_BIG: u16 = 1009;
 const UNAVAILABLE: u16 = 1011;
 const TRY_AGAIN: u16 = 1013;
 
-async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usize) {
+async fn serve(socket: WebSocket, hub: Hub, admission: Admission, limit: usize) {
     let (mut sink, mut stream) = socket.split();
     let (out, outgoing) = mpsc::channel(OUTBOX);
-    let conn = hub.next_connection_id();
-    let can_write = peer.can_write;
-    let join = Join { conn, user: peer.user, username: peer.username, can_write, out: out.clone() };
-    let actor = match hub.join(key, join).await {
+    let conn = admission.conn;
+    let actor = match hub.join(admission.key, Join { conn, out: out.clone() }).await {
         Ok(actor) => actor,
         Err(err) => {
-            let reason = match err {
-                Error::Conflict(why) => why,
-                _ => "the document could not be opened".into(),
+            let (code, reason) = match err {
+                Error::Conflict(why) => (TRY_AGAIN, why),
+                Error::Forbidden(why) => (NO_ACCESS, why),
+                _ => (TRY_AGAIN, "the document could not be opened".into()),
             };
-            let _ = sink.send(close(TRY_AGAIN, reason)).await;
+            let _ = sink.send(close(code, reason)).await;
             return;
         }
     };
     let settings = hub.settings();
     let mut writer = tokio::spawn(write(sink, outgoing, settings.ping_interval, settings.idle_timeout));
-    let reader = Reader { actor: &actor, conn, can_write, limit, idle_timeout: settings.idle_timeout };
+    let reader =
+        Reader { actor: &actor, conn, can_write: admission.can_write, limit, idle_timeout: settings.idle_timeout };
     let (ending, writer_done) = reader.run(&mut stream, &mut writer).await;
     let _ = actor.send(Command::Leave { conn }).await;
     if let Some((code, reason)) = ending {
@@ -121,6 +121,7 @@ async fn serve(socket: WebSocket, hub: Hub, key: DocKey, peer: Peer, limit: usiz
     } else {
         let _ = writer.await;
     }
+    drop(admission);
 }
 
 struct Reader<'a> {

@@ -17,7 +17,7 @@ use crate::harness::{call, eventually, test_settings, TestApp};
 use crate::peer::{closed_by_server, raw_socket, Peer};
 
 /// A project owned by "ada" with one spec: ada's client and cookie, the project, the document id.
-async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Value, String) {
+pub async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Value, String) {
     let (ada, cookie) = app.signup_with_cookie("ada").await;
     let project = app.project(&ada, "Payments").await;
     let url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
@@ -38,7 +38,7 @@ async fn key_of(app: &TestApp, document: &str) -> DocKey {
     DocKey { branch_id, document_id: document.parse().unwrap() }
 }
 
-async fn stored_text(app: &TestApp, document: &str) -> String {
+pub async fn stored_text(app: &TestApp, document: &str) -> String {
     store::read_text(&app.db, key_of(app, document).await).await.unwrap()
 }
 
@@ -387,6 +387,52 @@ async fn logs_of_documents_nobody_has_open_are_compacted_too(db: PgPool) {
     .await;
     let reader = Peer::joined(&app, &cookie, &doc).await;
     assert!(reader.text().starts_with("11.10.9."), "{}", reader.text());
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn viewers_cannot_lock_writers_out_of_a_document(db: PgPool) {
+    let mut settings = test_settings();
+    settings.collab.max_connections_per_document = 4;
+    settings.collab.max_read_only_per_document = 2;
+    settings.collab.max_connections_per_user_per_document = 3;
+    let app = TestApp::spawn_with(db, settings).await;
+    let (ada, cookie, project, doc) = spec(&app, "").await;
+    let mut viewers = Vec::new();
+    for name in ["vera", "wendy"] {
+        let (_, viewer_cookie) = app.signup_with_cookie(name).await;
+        app.add_member(&ada, &project, name, "viewer").await;
+        viewers.push(viewer_cookie);
+    }
+
+    let _vera = [Peer::joined(&app, &viewers[0], &doc).await, Peer::joined(&app, &viewers[0], &doc).await];
+    for cookie in [&viewers[0], &viewers[1]] {
+        let mut refused = Peer::connect(&app, cookie, &doc, None).await.unwrap();
+        assert_eq!(refused.closed_with().await, 1013);
+        assert!(refused.closed.as_ref().unwrap().1.contains("read-only"), "{:?}", refused.closed);
+    }
+    // The rest is kept for those who may write, the owner first among them.
+    let mut owner = Peer::joined(&app, &cookie, &doc).await;
+    let mut second = Peer::joined(&app, &cookie, &doc).await;
+    owner.insert(0, "still mine").await;
+    second.until("the owner edits", |peer| peer.text() == "still mine").await;
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn one_person_cannot_take_all_of_a_documents_connections(db: PgPool) {
+    let mut settings = test_settings();
+    settings.collab.max_connections_per_user_per_document = 2;
+    let app = TestApp::spawn_with(db, settings).await;
+    let (ada, cookie, project, doc) = spec(&app, "").await;
+    let _tabs = [Peer::joined(&app, &cookie, &doc).await, Peer::joined(&app, &cookie, &doc).await];
+    let mut third = Peer::connect(&app, &cookie, &doc, None).await.unwrap();
+    assert_eq!(third.closed_with().await, 1013);
+    assert!(third.closed.as_ref().unwrap().1.contains("too many connections to this document"), "{:?}", third.closed);
+    // Another document, and another person, still get in.
+    let other = app.document(&ada, &project, "Other", None).await;
+    Peer::joined(&app, &cookie, other["id"].as_str().unwrap()).await;
+    let (_, bob) = app.signup_with_cookie("bob").await;
+    app.add_member(&ada, &project, "bob", "editor").await;
+    Peer::joined(&app, &bob, &doc).await;
 }
 
 /// Timings short enough for a test: pings every 100 ms, silence ends a connection after 600 ms.

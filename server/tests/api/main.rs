@@ -13,6 +13,7 @@ mod nul;
 mod peer;
 mod projects;
 mod races;
+mod revocation;
 mod security;
 mod spec;
 mod tokens;

@@ -25,6 +25,8 @@ pub struct Peer {
     pub awareness: HashMap<u64, String>,
     /// The close frame the server sent, if it closed.
     pub closed: Option<(u16, String)>,
+    /// Why the server said this client may no longer edit, if it did.
+    pub denied: Option<String>,
 }
 
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -36,14 +38,23 @@ impl Peer {
     }
 
     pub async fn connect_to(app: &TestApp, cookie: &str, path: &str, origin: Option<&str>) -> Result<Peer, String> {
+        let origin = origin.map_or_else(|| app.base.clone(), str::to_owned);
+        Peer::open(app, path, &[("cookie", cookie.to_owned()), ("origin", origin)]).await
+    }
+
+    /// Connects with an API token, as a script does (no cookie, no Origin).
+    pub async fn with_token(app: &TestApp, token: &str, document: &str) -> Result<Peer, String> {
+        Peer::open(app, &format!("/collab/{document}"), &[("authorization", format!("Bearer {token}"))]).await
+    }
+
+    async fn open(app: &TestApp, path: &str, headers: &[(&'static str, String)]) -> Result<Peer, String> {
         let url = format!("{}{path}", app.base.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert("cookie", cookie.parse().unwrap());
-        if let Some(origin) = origin.map(str::to_owned).or_else(|| Some(app.base.clone())) {
-            request.headers_mut().insert("origin", origin.parse().unwrap());
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await.map_err(|err| err.to_string())?;
-        Ok(Peer { ws, doc: Doc::new(), awareness: HashMap::new(), closed: None })
+        Ok(Peer { ws, doc: Doc::new(), awareness: HashMap::new(), closed: None, denied: None })
     }
 
     /// Connects and completes the initial sync.
@@ -58,7 +69,9 @@ impl Peer {
     }
 
     pub async fn send_raw(&mut self, bytes: Vec<u8>) {
-        self.ws.send(Ws::Binary(bytes.into())).await.expect("send");
+        let sent = self.ws.send(Ws::Binary(bytes.into())).await;
+        // Once the server has closed, sending fails; tests that try check nothing arrived.
+        assert!(sent.is_ok() || self.closed.is_some(), "send: {sent:?}");
     }
 
     /// Sends sync step 1 and waits for the server's step 2.
@@ -187,6 +200,7 @@ impl Peer {
                     self.awareness.insert(client.get(), entry.json.to_string());
                 }
             }
+            Message::Auth(reason) => self.denied = reason,
             _ => {}
         }
     }
