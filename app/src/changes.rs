@@ -426,7 +426,7 @@ pub async fn document_at_version(
     Ok(VersionedDocument {
         title: at.title,
         version: at.version.number,
-        html: charter_backend::markdown::render(&at.content),
+        html: charter_backend::markdown::render(at.content).await?,
         since: diff.changes.into_iter().map(hunk).collect(),
     })
 }

@@ -45,15 +45,13 @@ pub struct DocView {
 }
 
 #[cfg(feature = "ssr")]
-impl From<charter_backend::documents::Document> for DocView {
-    fn from(doc: charter_backend::documents::Document) -> DocView {
-        let html = charter_backend::markdown::render(&doc.content);
-        DocView::with_html(doc, html)
-    }
-}
-
-#[cfg(feature = "ssr")]
 impl DocView {
+    /// The document rendered (off the async workers), its `[[links]]` as written.
+    async fn rendered(doc: charter_backend::documents::Document) -> Result<DocView, AppError> {
+        let html = charter_backend::markdown::render(doc.content.clone()).await?;
+        Ok(DocView::with_html(doc, html))
+    }
+
     /// The document with `html` as its rendering.
     fn with_html(doc: charter_backend::documents::Document, html: String) -> DocView {
         DocView {
@@ -100,7 +98,8 @@ pub async fn document_view(id: String, branch: String) -> Result<DocView, AppErr
     let document = charter_backend::documents::get(&state.db, &actor, id, &branch).await?;
     // [[links]] resolve against the branch (a deleted document has nothing to link from).
     let links = charter_backend::spec::Links::for_document(&state.db, &actor, id, &branch).await?;
-    let html = charter_backend::markdown::render_linked(&document.content, &|target| links.resolve(target));
+    let html =
+        charter_backend::markdown::render_linked(document.content.clone(), move |target| links.resolve(target)).await?;
     Ok(DocView::with_html(document, html))
 }
 
@@ -122,7 +121,7 @@ pub async fn create_document(
     let new = NewDocument { title, kind, parent_id, content: None, template };
     let document = documents::create(&state.db, &actor, project.id, new, &branch).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}/doc/{}", document.id), &branch));
-    Ok(document.into())
+    DocView::rendered(document).await
 }
 
 #[server]
@@ -131,7 +130,7 @@ pub async fn rename_document(id: String, title: String, branch: String) -> Resul
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
     let patch = DocumentPatch { title: Some(title), ..DocumentPatch::default() };
-    Ok(documents::update(&state.db, &actor, id, patch, &branch).await?.into())
+    DocView::rendered(documents::update(&state.db, &actor, id, patch, &branch).await?).await
 }
 
 #[server]
@@ -141,7 +140,7 @@ pub async fn move_document(id: String, parent_id: Option<String>, branch: String
     let id = crate::ssr::parse_id(&id, "document")?;
     let parent_id = optional_id(parent_id, "parent document")?;
     let patch = DocumentPatch { parent_id: Some(parent_id), ..DocumentPatch::default() };
-    Ok(documents::update(&state.db, &actor, id, patch, &branch).await?.into())
+    DocView::rendered(documents::update(&state.db, &actor, id, patch, &branch).await?).await
 }
 
 #[server]
@@ -157,7 +156,7 @@ pub async fn delete_document(slug: String, id: String, branch: String) -> Result
 pub async fn restore_document(id: String, branch: String) -> Result<DocView, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::documents::restore(&state.db, &actor, id, &branch).await?.into())
+    DocView::rendered(charter_backend::documents::restore(&state.db, &actor, id, &branch).await?).await
 }
 
 /// Children by parent, each list in tree order.

@@ -28,8 +28,14 @@ pub fn validate(text: &str) -> Result<()> {
 
 /// The document's current text, from its CRDT state.
 pub async fn read(conn: &mut PgConnection, key: DocKey) -> Result<String> {
-    let (doc, _) = store::load(conn, key).await?;
-    Ok(store::text_of(&doc))
+    Ok(read_at(conn, key).await?.0)
+}
+
+/// The document's current text and the last update-log position its state includes:
+/// two reads at the same position give the same text.
+pub async fn read_at(conn: &mut PgConnection, key: DocKey) -> Result<(String, i64)> {
+    let (doc, seq) = store::load(conn, key).await?;
+    Ok((store::text_of(&doc), seq))
 }
 
 /// Gives a new document its first content, inside the caller's transaction.

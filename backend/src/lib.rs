@@ -8,6 +8,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod branches;
+pub mod budget;
 pub mod change_requests;
 pub mod collab;
 pub mod content;

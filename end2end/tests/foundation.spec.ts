@@ -43,7 +43,7 @@ test("a new user writes a spec under the constitution, sees it rendered and in t
   );
 
   const rendered = page.locator(".markdown.preview");
-  await expect(rendered.locator("h1#user-login")).toContainText("User login");
+  await expect(rendered.locator("h1#user-content-user-login")).toContainText("User login");
   await expect(rendered.locator("td").first()).toHaveText("a registered user");
   await expect(rendered.locator("strong", { hasText: "AUTH-001" })).toBeVisible();
   expect(await rendered.locator("script").count()).toBe(0);

@@ -65,7 +65,7 @@ pub(crate) async fn sync(conn: &mut PgConnection, project_id: Uuid, branch_id: U
     let mut present: Vec<(Uuid, String, i32)> = Vec::new();
     for doc in &corpus.docs {
         let mut seen: HashMap<&str, i32> = HashMap::new();
-        for marker in &doc.structure.clarifications {
+        for marker in &doc.structure().clarifications {
             let occurrence = seen.entry(marker.question.as_str()).or_insert(0);
             present.push((doc.id, marker.question.clone(), *occurrence));
             *occurrence += 1;
@@ -134,11 +134,15 @@ pub async fn list(
     .bind(query.document)
     .fetch_all(db)
     .await?;
+    // Where each question is asked first, per document.
+    let mut asked: HashMap<(Uuid, &str), usize> = HashMap::new();
+    for doc in &corpus.docs {
+        for marker in &doc.structure().clarifications {
+            asked.entry((doc.id, marker.question.as_str())).or_insert(marker.line);
+        }
+    }
     for clarification in found.iter_mut().filter(|c| c.state == "open") {
-        clarification.line = corpus
-            .doc(clarification.document_id)
-            .and_then(|doc| doc.structure.clarifications.iter().find(|m| m.question == clarification.question))
-            .map(|marker| marker.line);
+        clarification.line = asked.get(&(clarification.document_id, clarification.question.as_str())).copied();
     }
     Ok(found)
 }

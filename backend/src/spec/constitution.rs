@@ -163,12 +163,12 @@ fn parse_squash(text: &str) -> String {
 /// The text outside principles and the version line, to tell whether it changed.
 fn other_text(text: &str) -> String {
     let structure = parse::parse(text);
-    let skip: Vec<(usize, usize)> = structure.requirements.iter().map(|r| (r.line, r.end_line)).collect();
+    let principles = parse::covered_lines(structure.requirements.iter().map(|r| (r.line, r.end_line)));
     text.lines()
         .enumerate()
         .filter(|(index, _)| {
             let number = index + 1;
-            structure.metadata.line != Some(number) && !skip.iter().any(|(from, to)| (*from..=*to).contains(&number))
+            structure.metadata.line != Some(number) && !principles.get(number).copied().unwrap_or(false)
         })
         .map(|(_, line)| line.trim())
         .filter(|line| !line.is_empty())
@@ -274,7 +274,7 @@ pub fn impact(corpus: &Corpus, proposal: &Proposal) -> Vec<Impact> {
         .filter(|doc| doc.kind != Kind::Constitution)
         .filter_map(|doc| {
             let mut references: Vec<String> = doc
-                .structure
+                .structure()
                 .mentions
                 .iter()
                 .map(|mention| mention.key.to_uppercase())

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::parse::{self, Requirement};
 use super::{Corpus, Doc};
+use crate::budget::Budget;
 use crate::documents::Kind;
+use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -215,11 +217,25 @@ impl Out<'_> {
     }
 }
 
+/// At most this many other places are named in one message.
+const LISTED: usize = 5;
+
+/// `names` joined, saying how many of `total` are left out.
+fn listed(names: Vec<String>, total: usize) -> String {
+    let more = total.saturating_sub(names.len());
+    let names = names.join(", ");
+    if more == 0 {
+        names
+    } else {
+        format!("{names} and {more} more")
+    }
+}
+
 /// The findings for one document of the corpus, in line order.
 pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
     let config = corpus.config();
     let mut out = Out { config: &config, doc, findings: Vec::new() };
-    let structure = &doc.structure;
+    let structure = doc.structure();
     let is_constitution = doc.kind == Kind::Constitution;
 
     for marker in &structure.clarifications {
@@ -228,13 +244,16 @@ pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
     }
     for requirement in &structure.requirements {
         let (line, column, length) = (requirement.line, requirement.column, parse::utf16_len(&requirement.key));
-        if let Some(others) = corpus.definitions(&requirement.key).filter(|all| all.len() > 1) {
-            let elsewhere: Vec<String> = others
-                .iter()
+        let defined = corpus.definition_count(&requirement.key);
+        if defined > 1 {
+            let elsewhere: Vec<String> = corpus
+                .definitions(&requirement.key)
                 .filter(|(other, r)| !(other.id == doc.id && r.line == requirement.line))
+                .take(LISTED)
                 .map(|(other, r)| format!("{} line {}", other.title, r.line))
                 .collect();
-            let message = format!("{} is defined more than once: also in {}", requirement.key, elsewhere.join(", "));
+            let message =
+                format!("{} is defined more than once: also in {}", requirement.key, listed(elsewhere, defined - 1));
             out.push(DUPLICATE_ID, line, column, length, message);
         }
         if is_constitution {
@@ -275,7 +294,7 @@ pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
     for task in &structure.tasks {
         for mention in &task.references {
             let prefix = mention.key.rsplit_once('-').map_or("", |(prefix, _)| prefix);
-            if corpus.definitions(&mention.key).is_none() && prefixes.contains(prefix) {
+            if !corpus.defines(&mention.key) && prefixes.contains(prefix) {
                 let message = format!("This task refers to {}, which no spec defines", mention.key);
                 out.push(UNKNOWN_TASK_REFERENCE, mention.line, mention.column, parse::utf16_len(&mention.key), message);
             }
@@ -292,32 +311,27 @@ pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
 /// Vague words on the lines of requirements and success criteria, unless that line
 /// also gives a number.
 fn vague_terms(out: &mut Out<'_>) {
-    let structure = &out.doc.structure;
-    let mut ranges: Vec<(usize, usize)> =
-        structure.requirements.iter().map(|requirement| (requirement.line, requirement.end_line)).collect();
-    ranges.extend(structure.criteria.iter().map(|criterion| (criterion.line, criterion.line)));
-    if ranges.is_empty() {
+    let doc = out.doc;
+    let structure = doc.structure();
+    let ranges = structure
+        .requirements
+        .iter()
+        .map(|requirement| (requirement.line, requirement.end_line))
+        .chain(structure.criteria.iter().map(|criterion| (criterion.line, criterion.line)));
+    let covered = parse::covered_lines(ranges);
+    if covered.is_empty() {
         return;
     }
-    let text = out.doc.text.clone();
-    for line in parse::lines(&text) {
-        if !ranges.iter().any(|(from, to)| (*from..=*to).contains(&line.number)) {
+    for line in parse::lines(doc.text()) {
+        if !covered.get(line.number).copied().unwrap_or(false) || has_measure(&line.text) {
             continue;
         }
-        if has_measure(&line.text) {
-            continue;
-        }
+        let mut columns = parse::Columns::new(line.raw);
         for found in vague_regex().captures_iter(&line.text) {
             let term = found.get(1).expect("group 1");
             let message =
                 format!("\"{}\" is vague without a measure: say how much, how fast or how many", term.as_str());
-            out.push(
-                VAGUE_TERM,
-                line.number,
-                parse::column(line.raw, term.start()),
-                parse::utf16_len(term.as_str()),
-                message,
-            );
+            out.push(VAGUE_TERM, line.number, columns.of(term.start()), parse::utf16_len(term.as_str()), message);
         }
     }
 }
@@ -330,12 +344,26 @@ fn has_measure(text: &str) -> bool {
     without_priorities.chars().any(|c| c.is_ascii_digit())
 }
 
+/// Requirements that break the constitution's machine-checkable principles. Principles
+/// asking for the same check share one finding per requirement.
 fn principle_violations(corpus: &Corpus, out: &mut Out<'_>) {
     let Some(constitution) = corpus.constitution() else { return };
-    for principle in &constitution.structure.requirements {
+    let mut by_check: Vec<(&str, Vec<String>, usize)> = Vec::new();
+    for principle in &constitution.structure().requirements {
         let Some(check) = principle_check(principle) else { continue };
-        let name = format!("{} ({})", principle.key, principle.title);
-        let structure = &out.doc.structure;
+        let at = by_check.iter().position(|(known, ..)| *known == check).unwrap_or_else(|| {
+            by_check.push((check, Vec::new(), 0));
+            by_check.len() - 1
+        });
+        let (_, names, count) = &mut by_check[at];
+        if names.len() < LISTED {
+            names.push(format!("{} ({})", principle.key, principle.title));
+        }
+        *count += 1;
+    }
+    let structure = out.doc.structure();
+    for (check, names, count) in by_check {
+        let name = listed(names, count);
         let mut violations: Vec<(usize, usize, usize, String)> = Vec::new();
         match check {
             "no-open-clarifications" => {
@@ -377,8 +405,13 @@ fn principle_violations(corpus: &Corpus, out: &mut Out<'_>) {
 }
 
 /// Every document's findings, documents in corpus order.
-pub fn all(corpus: &Corpus) -> Vec<Finding> {
-    corpus.docs.iter().flat_map(|doc| document(corpus, doc)).collect()
+pub fn all(corpus: &Corpus, budget: &Budget) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    for doc in &corpus.docs {
+        budget.check()?;
+        findings.extend(document(corpus, doc));
+    }
+    Ok(findings)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! text, so renaming `AUTH-001` to `SEC-001`, or rewording it, or moving it to another
 //! spec, keeps one requirement with one history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -157,43 +157,21 @@ pub(crate) async fn index(
     .await?;
 
     let found = parsed(corpus);
-    let mut ids: Vec<Option<Uuid>> = vec![None; found.len()];
-    let mut used: HashSet<Uuid> = HashSet::new();
-    for pool in [&mine, &others] {
-        // By ID, then by text among what is left.
-        for by_text in [false, true] {
-            for (slot, (_, requirement)) in ids.iter_mut().zip(&found).filter(|(slot, _)| slot.is_none()) {
-                let hit = pool.iter().find(|known| {
-                    !used.contains(&known.requirement_id)
-                        && if by_text {
-                            normalized(&known.body) == normalized(&requirement.text)
-                        } else {
-                            known.key.eq_ignore_ascii_case(&requirement.key)
-                        }
-                });
-                if let Some(known) = hit {
-                    used.insert(known.requirement_id);
-                    *slot = Some(known.requirement_id);
-                }
-            }
-        }
+    let ids = identities(&found, [&mine, &others]);
+    let fresh: Vec<Uuid> = ids.iter().filter(|id| id.is_none()).map(|_| Uuid::now_v7()).collect();
+    if !fresh.is_empty() {
+        sqlx::query("INSERT INTO requirements (id, project_id) SELECT unnest($1::uuid[]), $2")
+            .bind(&fresh)
+            .bind(project_id)
+            .execute(&mut *conn)
+            .await?;
     }
-    let mut now = Vec::with_capacity(found.len());
-    for (slot, (doc, requirement)) in ids.into_iter().zip(&found) {
-        let requirement_id = match slot {
-            Some(id) => id,
-            None => {
-                let id = Uuid::now_v7();
-                sqlx::query("INSERT INTO requirements (id, project_id) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(project_id)
-                    .execute(&mut *conn)
-                    .await?;
-                id
-            }
-        };
-        now.push(Stored {
-            requirement_id,
+    let mut fresh = fresh.into_iter();
+    let mut now: Vec<Stored> = ids
+        .into_iter()
+        .zip(&found)
+        .map(|(id, (doc, requirement))| Stored {
+            requirement_id: id.or_else(|| fresh.next()).expect("an id for each new requirement"),
             key: requirement.key.clone(),
             title: requirement.title.clone(),
             body: requirement.text.clone(),
@@ -201,8 +179,8 @@ pub(crate) async fn index(
             priority: requirement.priority.clone(),
             document_id: doc.id,
             line: requirement.line as i32,
-        });
-    }
+        })
+        .collect();
     let keys = now.iter().map(|row| (row.key.to_uppercase(), row.requirement_id)).collect();
     // Reads index too: rewrite the branch's rows only when the documents say something new.
     stored.sort_by_key(|row| row.requirement_id);
@@ -211,25 +189,54 @@ pub(crate) async fn index(
         return Ok(keys);
     }
     sqlx::query("DELETE FROM branch_requirements WHERE branch_id = $1").bind(branch_id).execute(&mut *conn).await?;
-    for row in &now {
-        sqlx::query(
-            "INSERT INTO branch_requirements
-                 (branch_id, requirement_id, key, title, body, acceptance, priority, document_id, line)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(branch_id)
-        .bind(row.requirement_id)
-        .bind(&row.key)
-        .bind(&row.title)
-        .bind(&row.body)
-        .bind(&row.acceptance)
-        .bind(&row.priority)
-        .bind(row.document_id)
-        .bind(row.line)
-        .execute(&mut *conn)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO branch_requirements
+             (branch_id, requirement_id, key, title, body, acceptance, priority, document_id, line)
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+                                  $8::uuid[], $9::int[])",
+    )
+    .bind(branch_id)
+    .bind(now.iter().map(|row| row.requirement_id).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| row.key.as_str()).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| row.title.as_str()).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| row.body.as_str()).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| &row.acceptance).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| row.priority.as_deref()).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| row.document_id).collect::<Vec<_>>())
+    .bind(now.iter().map(|row| row.line).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
     Ok(keys)
+}
+
+/// The identity each found requirement takes from the pools (in order: this branch's,
+/// then the others'), matched by ID and then by text among what is left; `None` for a
+/// new one. Each pool is bucketed once, so this is linear in requirements and pool.
+fn identities(found: &[(&Doc, &Requirement)], pools: [&[Known]; 2]) -> Vec<Option<Uuid>> {
+    let mut ids: Vec<Option<Uuid>> = vec![None; found.len()];
+    let mut used: HashSet<Uuid> = HashSet::new();
+    for pool in pools {
+        for by_text in [false, true] {
+            let matching = |key: &str, text: &str| if by_text { normalized(text) } else { key.to_ascii_uppercase() };
+            // Candidates in pool order, per what they are matched by.
+            let mut candidates: HashMap<String, VecDeque<Uuid>> = HashMap::new();
+            for known in pool {
+                candidates.entry(matching(&known.key, &known.body)).or_default().push_back(known.requirement_id);
+            }
+            for (slot, (_, requirement)) in ids.iter_mut().zip(found).filter(|(slot, _)| slot.is_none()) {
+                let Some(queue) = candidates.get_mut(&matching(&requirement.key, &requirement.text)) else { continue };
+                // Identities taken earlier are gone for good.
+                while queue.front().is_some_and(|id| used.contains(id)) {
+                    queue.pop_front();
+                }
+                if let Some(id) = queue.pop_front() {
+                    used.insert(id);
+                    *slot = Some(id);
+                }
+            }
+        }
+    }
+    ids
 }
 
 /// Records the branch's requirements as version `version_id` has them.
@@ -264,7 +271,7 @@ async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corp
     let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
     let keys = index(&mut tx, project_id, branch_id, &corpus).await?;
     tx.commit().await?;
-    let coverage = traceability::latest(db, project_id, branch_id).await?;
+    let coverage = traceability::latest(db, project_id, branch_id).await?.map(|stored| stored.report.coverages());
     let views = parsed(&corpus)
         .into_iter()
         .filter_map(|(doc, requirement)| {
@@ -281,7 +288,7 @@ async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corp
                 section: requirement.section.clone(),
                 line: requirement.line,
                 status: status(requirement).to_owned(),
-                coverage: coverage.as_ref().and_then(|report| report.report.coverage_of(&requirement.key)),
+                coverage: coverage.as_ref().and_then(|all| all.get(&requirement.key.to_ascii_uppercase()).cloned()),
             })
         })
         .collect();

@@ -91,7 +91,7 @@ pub(crate) async fn constitution_change(
     confirmed: Option<ConfirmedBump>,
 ) -> Result<Option<ConstitutionChange>> {
     let Some(doc) = source_corpus.constitution() else { return Ok(None) };
-    let Some(proposal) = constitution::propose(fork_base.as_deref().unwrap_or_default(), &doc.text) else {
+    let Some(proposal) = constitution::propose(fork_base.as_deref().unwrap_or_default(), doc.text()) else {
         return Ok(None);
     };
     let current =

@@ -92,12 +92,18 @@ impl Report {
         summary
     }
 
-    pub fn coverage_of(&self, key: &str) -> Option<Coverage> {
-        self.requirements.iter().find(|r| r.key.eq_ignore_ascii_case(key)).map(|r| Coverage {
-            status: r.status,
-            tests: r.tests.len(),
-            code: r.code.len(),
-        })
+    /// Each requirement's coverage, by key in ASCII upper case (the first entry for a key
+    /// wins), to look up many at once.
+    pub fn coverages(&self) -> HashMap<String, Coverage> {
+        let mut found = HashMap::new();
+        for r in &self.requirements {
+            found.entry(r.key.to_ascii_uppercase()).or_insert(Coverage {
+                status: r.status,
+                tests: r.tests.len(),
+                code: r.code.len(),
+            });
+        }
+        found
     }
 }
 

@@ -4,11 +4,17 @@
 //! a structure can be pointed at lines in the editor; text in fenced code blocks and in
 //! inline code spans is never structure.
 
+mod lines;
+
 use std::sync::OnceLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use lines::indent_of;
+pub use lines::{column, utf16_len};
+pub(crate) use lines::{covered_lines, heading, lines, Columns, Line};
 
 /// A requirement (a principle, in a constitution), in either accepted form:
 /// `- **AUTH-001** The system SHALL …` with its scenarios in an indented sub-list, or a
@@ -147,9 +153,11 @@ fn marker_regex() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(?i)\[NEEDS CLARIFICATION:\s*([^\]\n]*?)\s*\]").unwrap())
 }
 
-fn link_regex() -> &'static Regex {
+/// `[[target]]` or `[[target|label]]`: the target, then the label if any. The renderer
+/// reads links with it too, so what lint checks is what readers click.
+pub(crate) fn link_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\[\[([^\[\]\n|]+)(?:\|[^\[\]\n]*)?\]\]").unwrap())
+    RE.get_or_init(|| Regex::new(r"\[\[([^\[\]\n|]+)(?:\|([^\[\]\n]*))?\]\]").unwrap())
 }
 
 fn metadata_regex() -> &'static Regex {
@@ -163,94 +171,6 @@ fn metadata_regex() -> &'static Regex {
 fn setting_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?i)^`?([a-z][a-z0-9-]*)`?\s*[:=→—–-]\s*`?(error|warning|info|off)`?\b").unwrap())
-}
-
-/// 1-based column of byte offset `at` in `line`, in UTF-16 code units.
-pub fn column(line: &str, at: usize) -> usize {
-    line[..at].encode_utf16().count() + 1
-}
-
-pub fn utf16_len(text: &str) -> usize {
-    text.encode_utf16().count()
-}
-
-/// The line with inline code spans blanked out (same byte length), so nothing inside
-/// backticks counts as structure.
-fn mask_code_spans(line: &str) -> String {
-    let bytes = line.as_bytes();
-    let mut out = line.to_owned().into_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'`' {
-            i += 1;
-            continue;
-        }
-        let run = bytes[i..].iter().take_while(|b| **b == b'`').count();
-        let fence = &line[i..i + run];
-        let Some(close) = line[i + run..].find(fence) else { break };
-        let end = i + run + close + run;
-        for b in &mut out[i..end] {
-            // Keep UTF-8 valid: only ASCII bytes become spaces, continuation bytes too.
-            *b = b' ';
-        }
-        i = end;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| line.to_owned())
-}
-
-/// A line of the document outside code fences, with code spans masked.
-pub(crate) struct Line<'a> {
-    pub number: usize,
-    pub raw: &'a str,
-    /// The line with inline code blanked out.
-    pub text: String,
-    indent: usize,
-}
-
-impl Line<'_> {
-    fn is_blank(&self) -> bool {
-        self.text.trim().is_empty()
-    }
-}
-
-/// An ATX heading's level and text (`## Title ##` gives `(2, "Title")`), if the line is one.
-pub(crate) fn heading(line: &str) -> Option<(usize, String)> {
-    let trimmed = line.trim_start();
-    if line.len() - trimmed.len() > 3 {
-        return None;
-    }
-    let level = trimmed.chars().take_while(|c| *c == '#').count();
-    let rest = &trimmed[level..];
-    if !(1..=6).contains(&level) || !(rest.starts_with(' ') || rest.trim().is_empty()) {
-        return None;
-    }
-    Some((level, rest.trim().trim_end_matches('#').trim().to_owned()))
-}
-
-fn indent_of(line: &str) -> usize {
-    line.chars().take_while(|c| c.is_whitespace()).map(|c| if c == '\t' { 4 } else { 1 }).sum()
-}
-
-/// The document's lines outside fenced code blocks.
-pub(crate) fn lines(markdown: &str) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
-    let mut fence: Option<(char, usize)> = None;
-    for (index, raw) in markdown.lines().enumerate() {
-        let trimmed = raw.trim_start();
-        let run = |c: char| trimmed.chars().take_while(|x| *x == c).count();
-        if let Some((c, len)) = fence {
-            if run(c) >= len && trimmed.trim_start_matches(c).trim().is_empty() {
-                fence = None;
-            }
-            continue;
-        }
-        if let Some(c) = ['`', '~'].into_iter().find(|c| run(*c) >= 3) {
-            fence = Some((c, run(c)));
-            continue;
-        }
-        out.push(Line { number: index + 1, raw, text: mask_code_spans(raw), indent: indent_of(raw) });
-    }
-    out
 }
 
 /// A list item on a line: indent, whether it is a checkbox (and ticked), and its text
@@ -508,10 +428,11 @@ fn item_body(lines: &[Line<'_>]) -> (String, Vec<String>) {
 
 fn mentions_in(line: &Line<'_>) -> Vec<Mention> {
     let mut found = Vec::new();
+    let mut columns = Columns::new(line.raw);
     let mut at = 0;
     while let Some(captures) = id_regex().captures_at(&line.text, at) {
         let m = captures.get(1).expect("group 1");
-        found.push(Mention { key: m.as_str().to_owned(), line: line.number, column: column(line.raw, m.start()) });
+        found.push(Mention { key: m.as_str().to_owned(), line: line.number, column: columns.of(m.start()) });
         // The delimiter after the ID may start the next match.
         at = m.end();
     }
@@ -519,15 +440,17 @@ fn mentions_in(line: &Line<'_>) -> Vec<Mention> {
 }
 
 fn scan_inline(line: &Line<'_>, structure: &mut Structure) {
+    let mut columns = Columns::new(line.raw);
     for captures in marker_regex().captures_iter(&line.text) {
         let whole = captures.get(0).expect("group 0");
         structure.clarifications.push(Marker {
             question: line.raw[captures.get(1).expect("group 1").range()].trim().to_owned(),
             raw: line.raw[whole.range()].to_owned(),
             line: line.number,
-            column: column(line.raw, whole.start()),
+            column: columns.of(whole.start()),
         });
     }
+    let mut columns = Columns::new(line.raw);
     for captures in link_regex().captures_iter(&line.text) {
         let whole = captures.get(0).expect("group 0");
         let target = line.raw[captures.get(1).expect("group 1").range()].trim();
@@ -537,7 +460,7 @@ fn scan_inline(line: &Line<'_>, structure: &mut Structure) {
         structure.links.push(Link {
             target: target.to_owned(),
             line: line.number,
-            column: column(line.raw, whole.start()),
+            column: columns.of(whole.start()),
             length: utf16_len(whole.as_str()),
         });
     }
@@ -560,166 +483,4 @@ fn scan_metadata(line: &Line<'_>, metadata: &mut Metadata) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::documents::Kind;
-    use crate::spec::templates;
-
-    fn keys(structure: &Structure) -> Vec<&str> {
-        structure.requirements.iter().map(|r| r.key.as_str()).collect()
-    }
-
-    #[test]
-    fn list_requirements_take_their_sub_list_as_scenarios() {
-        let text = "## Requirements\n\n\
-            - **AUTH-001** The system SHALL lock an account\n  after 5 failed logins.\n\
-            \x20 - Given 4 failed logins, When the 5th fails, Then the account is locked.\n\
-            \x20   - and an email is sent\n\
-            \x20 - Given a locked account, When 15 minutes pass, Then it unlocks.\n\
-            - **AUTH-002**: The system MUST log every login.\n\
-            - plain item\n";
-        let structure = parse(text);
-        assert_eq!(keys(&structure), ["AUTH-001", "AUTH-002"]);
-        let first = &structure.requirements[0];
-        assert_eq!(first.text, "The system SHALL lock an account after 5 failed logins.");
-        assert_eq!(
-            first.acceptance,
-            [
-                "Given 4 failed logins, When the 5th fails, Then the account is locked. and an email is sent",
-                "Given a locked account, When 15 minutes pass, Then it unlocks."
-            ]
-        );
-        assert_eq!((first.line, first.column, first.end_line), (3, 5, 7));
-        assert_eq!(first.section, "Requirements");
-        assert!(structure.requirements[1].acceptance.is_empty());
-        assert_eq!(structure.requirements[1].text, "The system MUST log every login.");
-    }
-
-    #[test]
-    fn heading_requirements_take_text_and_scenarios_until_the_next_heading() {
-        let text = "# Spec\n\n## Stories (Priority: P2)\n\n### AUTH-003: Account lockout (P1) ##\n\n\
-            When 5 logins fail, the system SHALL lock the account.\n\n**Acceptance:**\n\n\
-            - Given 5 failures, When I log in, Then I see \"locked\".\n\n#### Notes\n\nMore prose.\n\n\
-            ### AUTH-004\n\nThe system SHALL email the owner.\n\n## Next\n";
-        let structure = parse(text);
-        assert_eq!(keys(&structure), ["AUTH-003", "AUTH-004"]);
-        let lockout = &structure.requirements[0];
-        assert_eq!(lockout.title, "Account lockout (P1)", "trailing closing hashes are not the title");
-        assert_eq!(lockout.text, "When 5 logins fail, the system SHALL lock the account. More prose.");
-        assert_eq!(lockout.acceptance, ["Given 5 failures, When I log in, Then I see \"locked\"."]);
-        assert_eq!(lockout.priority.as_deref(), Some("P1"), "its own priority wins");
-        let email = &structure.requirements[1];
-        assert_eq!(email.title, "The system SHALL email the owner.", "an untitled heading takes its first sentence");
-        assert_eq!(email.priority.as_deref(), Some("P2"), "inherited from the heading above");
-        assert_eq!(email.section, "Stories (Priority: P2)");
-    }
-
-    #[test]
-    fn ids_in_code_are_not_structure() {
-        let text = "```\n- **AUTH-009** not a requirement [NEEDS CLARIFICATION: no]\n### AUTH-010: nor this\n```\n\
-            ~~~~md\n[[AUTH-001]]\n~~~~\n\
-            Inline `- **AUTH-011** x` and `[[Nothing]]` and `[NEEDS CLARIFICATION: no]` stay code.\n\
-            - **AUTH-012** The system SHALL count `AUTH-013` as code.\n";
-        let structure = parse(text);
-        assert_eq!(keys(&structure), ["AUTH-012"]);
-        assert!(structure.clarifications.is_empty(), "{:?}", structure.clarifications);
-        assert!(structure.links.is_empty(), "{:?}", structure.links);
-        assert_eq!(
-            structure.requirements[0].text, "The system SHALL count `AUTH-013` as code.",
-            "code spans kept in text"
-        );
-        assert!(structure.mentions.iter().all(|m| m.key != "AUTH-013"));
-    }
-
-    #[test]
-    fn headings_that_only_look_like_ids_are_prose() {
-        let structure =
-            parse("## COVID-19 impact\n\n### Session 2026-11-21\n\n### REQ-7 — Export\nThe system SHALL export.\n");
-        assert_eq!(keys(&structure), ["REQ-7"]);
-        assert_eq!(structure.requirements[0].title, "Export");
-    }
-
-    #[test]
-    fn non_ascii_ids_text_and_columns() {
-        let text = "- **ÜBER-001** Das System SOLL „Grüße“ zeigen — SHALL show greetings. [NEEDS CLARIFICATION: welche Sprache? 🌍]\n\
-            Siehe [[ÜBER-001]] und 🌍 [[Straße]].\n";
-        let structure = parse(text);
-        assert_eq!(keys(&structure), ["ÜBER-001"]);
-        assert_eq!(structure.clarifications[0].question, "welche Sprache? 🌍");
-        let link = &structure.links[1];
-        assert_eq!(link.target, "Straße");
-        // "Siehe [[ÜBER-001]] und 🌍 " is 25 UTF-16 units (the emoji counts two).
-        assert_eq!((link.line, link.column, link.length), (2, 27, 10));
-    }
-
-    #[test]
-    fn markers_links_tasks_and_criteria() {
-        let text = "# Tasks\n\n- [ ] T001 Write tests for [[AUTH-001]] and AUTH-002\n- [x] T002 Done, see [[Login spec|the spec]]\n\n\
-            ## Success criteria\n\n- **SC-001** 95% of logins finish within 2 s.\n- Users are happy.\n  - a detail\n\n\
-            ## Later\n\n- not a criterion\n";
-        let structure = parse(text);
-        assert_eq!(structure.tasks.len(), 2);
-        assert!(!structure.tasks[0].done && structure.tasks[1].done);
-        let refs: Vec<&str> = structure.tasks[0].references.iter().map(|m| m.key.as_str()).collect();
-        assert_eq!(refs, ["AUTH-001", "AUTH-002"]);
-        assert_eq!(structure.links.iter().map(|l| l.target.as_str()).collect::<Vec<_>>(), ["AUTH-001", "Login spec"]);
-        let criteria: Vec<&str> = structure.criteria.iter().map(|c| c.text.as_str()).collect();
-        assert_eq!(criteria, ["95% of logins finish within 2 s.", "Users are happy."]);
-        assert!(structure.requirements.is_empty(), "an ID'd success criterion is not a requirement");
-    }
-
-    #[test]
-    fn constitution_metadata_principles_and_settings() {
-        let text = templates::render(
-            Kind::Constitution,
-            "Constitution",
-            None,
-            chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-        );
-        let structure = parse(&text);
-        assert_eq!(structure.metadata.version.as_deref(), Some("1.0.0"));
-        assert_eq!(structure.metadata.ratified.as_deref(), Some("2026-01-02"));
-        assert_eq!(structure.metadata.amended.as_deref(), Some("2026-01-02"));
-        assert_eq!(keys(&structure), ["P-01", "P-02", "P-03"]);
-        assert!(structure.requirements[1].text.contains("**Check:** `requirements-have-acceptance`"));
-        assert!(structure.clarifications.is_empty(), "a marker in backticks is an example, not a question");
-        assert_eq!(structure.settings.len(), 9);
-        assert!(structure.settings.contains(&("duplicate-id".to_owned(), "error".to_owned())));
-    }
-
-    #[test]
-    fn every_template_parses_into_its_structure() {
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let spec = parse(&templates::render(Kind::Spec, "Login", None, day));
-        assert_eq!(keys(&spec), ["FR-001", "FR-002", "NFR-001"]);
-        assert_eq!(spec.requirements[0].priority.as_deref(), Some("P1"));
-        assert_eq!(spec.requirements[2].section, "Requirements › Non-functional requirements");
-        assert!(spec.requirements.iter().all(|r| !r.acceptance.is_empty()));
-        assert_eq!(spec.criteria.len(), 2);
-        assert_eq!(spec.clarifications.len(), 2);
-
-        let plan = parse(&templates::render(Kind::Plan, "Login plan", Some("Login"), day));
-        assert!(plan.requirements.is_empty(), "decisions are not requirements");
-        let targets: Vec<&str> = plan.links.iter().map(|l| l.target.as_str()).collect();
-        assert_eq!(targets, ["Login", "P-01", "P-02", "FR-001"]);
-
-        let tasks = parse(&templates::render(Kind::Tasks, "Login tasks", None, day));
-        assert_eq!(tasks.tasks.len(), 4);
-        assert_eq!(tasks.tasks[2].references[0].key, "FR-001");
-    }
-
-    #[test]
-    fn structure_survives_an_export_round_trip() {
-        // Exporting a spec as Markdown and reading it back gives the same structure.
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        for kind in Kind::ALL {
-            let text = templates::render(kind, "Round trip", Some("Parent"), day);
-            let structure = parse(&text);
-            let exported = serde_json::to_string(&structure).unwrap();
-            let again: Structure = serde_json::from_str(&exported).unwrap();
-            assert_eq!(again, structure);
-            let normalized = text.replace("\r\n", "\n");
-            assert_eq!(parse(&normalized.replace('\n', "\r\n")), structure, "CRLF line endings read the same");
-        }
-    }
-}
+mod tests;

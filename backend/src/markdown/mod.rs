@@ -1,23 +1,30 @@
 //! Markdown to safe HTML: CommonMark with tables, task lists, strikethrough and
 //! footnotes; headings get stable anchors; the result is sanitized with an allow-list,
-//! so raw HTML in a spec can never run script in a reader's browser.
+//! so raw HTML in a spec can never run script in a reader's browser. Every stage is
+//! linear in the text (`tables` bounds the cells the parser makes, `events` nesting,
+//! `html` what the sanitizer's parser is given), and rendering runs on the blocking
+//! pool within a time budget.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+mod events;
+mod html;
+#[cfg(test)]
+mod pathological;
+mod sanitize;
+mod tables;
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::api::Json;
 use crate::auth::Actor;
-use crate::error::{Error, Result};
+use crate::budget::{self, Budget};
+use crate::error::Result;
 use crate::{content, AppState};
 
-/// Renders Markdown as sanitized HTML; `[[links]]` stay as written.
-pub fn render(markdown: &str) -> String {
-    to_html(markdown, None)
+/// Renders Markdown as sanitized HTML, off the async workers; `[[links]]` stay as written.
+pub async fn render(markdown: String) -> Result<String> {
+    budget::run(move |budget| to_html(&markdown, None, budget)).await
 }
 
 /// Where a `[[link]]` goes: its address, what it is called and a short preview of it.
@@ -30,23 +37,29 @@ pub struct LinkTarget {
 
 /// Renders Markdown as sanitized HTML with `[[target]]` links resolved by `resolve`:
 /// found ones become links with a hover preview, others are marked broken.
-pub fn render_linked(markdown: &str, resolve: &Resolver<'_>) -> String {
-    to_html(markdown, Some(resolve))
+pub async fn render_linked<R>(markdown: String, resolve: R) -> Result<String>
+where
+    R: Fn(&str) -> Option<LinkTarget> + Send + 'static,
+{
+    budget::run(move |budget| to_html(&markdown, Some(&resolve), budget)).await
 }
 
 /// Finds what a `[[target]]` names.
 pub type Resolver<'a> = dyn Fn(&str) -> Option<LinkTarget> + 'a;
 
-fn to_html(markdown: &str, resolve: Option<&Resolver<'_>>) -> String {
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
-    let mut events = with_heading_anchors(Parser::new_ext(markdown, options).collect());
+fn to_html(markdown: &str, resolve: Option<&Resolver<'_>>, budget: &Budget) -> Result<String> {
+    let markdown = tables::bounded(markdown);
+    let mut events = events::with_heading_anchors(events::parse(&markdown, budget)?);
     if let Some(resolve) = resolve {
-        events = with_wikilinks(events, resolve);
+        events = events::with_wikilinks(events, resolve);
     }
+    budget.check()?;
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    sanitizer().clean(&html).to_string()
+    budget.check()?;
+    let html = html::bounded(&html);
+    budget.check()?;
+    Ok(sanitize::clean(&html))
 }
 
 /// A document cut at its headings: each section's heading text (`""` before the first
@@ -99,161 +112,8 @@ pub(crate) fn slugify(text: &str, keep: impl Fn(char) -> bool, max_len: usize) -
     (!slug.is_empty()).then(|| slug.to_owned())
 }
 
-/// Gives every heading an id (made unique with `-2`, `-3`, ...) and a self-link.
-fn with_heading_anchors(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(events.len() + 8);
-    let mut index = 0;
-    while index < events.len() {
-        let Event::Start(Tag::Heading { level, id: None, classes, attrs }) = &events[index] else {
-            out.push(events[index].clone());
-            index += 1;
-            continue;
-        };
-        let end = events[index..]
-            .iter()
-            .position(|event| matches!(event, Event::End(TagEnd::Heading(_))))
-            .map_or(events.len(), |offset| index + offset);
-        let text: String = events[index + 1..end]
-            .iter()
-            .filter_map(|event| match event {
-                Event::Text(text) | Event::Code(text) => Some(text.as_ref()),
-                _ => None,
-            })
-            .collect();
-        let base = slug(&text);
-        let count = seen.entry(base.clone()).or_insert(0);
-        *count += 1;
-        let anchor = if *count == 1 { base } else { format!("{base}-{count}") };
-        out.push(Event::Start(Tag::Heading {
-            level: *level,
-            id: Some(CowStr::from(anchor.clone())),
-            classes: classes.clone(),
-            attrs: attrs.clone(),
-        }));
-        out.extend(events[index + 1..end].iter().cloned());
-        out.push(Event::InlineHtml(CowStr::from(format!(
-            "<a class=\"anchor\" href=\"#{anchor}\" aria-label=\"Link to this section\">#</a>"
-        ))));
-        index = end;
-    }
-    out
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// Turns `[[target]]` and `[[target|label]]` in text (not in code or inside links) into
-/// links. Adjacent text events are joined first: the parser splits text at brackets.
-fn with_wikilinks<'a>(events: Vec<Event<'a>>, resolve: &Resolver<'_>) -> Vec<Event<'a>> {
-    let mut joined: Vec<Event<'a>> = Vec::with_capacity(events.len());
-    for event in events {
-        match (joined.last_mut(), event) {
-            (Some(Event::Text(previous)), Event::Text(text)) => *previous = CowStr::from(format!("{previous}{text}")),
-            (_, event) => joined.push(event),
-        }
-    }
-    let mut out = Vec::with_capacity(joined.len());
-    let mut in_link = 0usize;
-    for event in joined {
-        match event {
-            Event::Start(Tag::Link { .. }) => {
-                in_link += 1;
-                out.push(event);
-            }
-            Event::End(TagEnd::Link) => {
-                in_link = in_link.saturating_sub(1);
-                out.push(event);
-            }
-            Event::Text(text) if in_link == 0 && text.contains("[[") => {
-                let mut rest: &str = &text;
-                while let Some(start) = rest.find("[[") {
-                    let Some(length) = rest[start + 2..].find("]]") else { break };
-                    let inner = &rest[start + 2..start + 2 + length];
-                    if inner.is_empty() || inner.contains('[') || inner.contains('\n') {
-                        out.push(Event::Text(CowStr::from(rest[..start + 2].to_owned())));
-                        rest = &rest[start + 2..];
-                        continue;
-                    }
-                    out.push(Event::Text(CowStr::from(rest[..start].to_owned())));
-                    let (target, label) = inner.split_once('|').unwrap_or((inner, inner));
-                    let (target, label) = (target.trim(), label.trim());
-                    let html = match resolve(target) {
-                        Some(found) => format!(
-                            "<a class=\"wikilink\" href=\"{}\" title=\"{}\" data-preview=\"{}\">{}</a>",
-                            escape(&found.href),
-                            escape(&found.title),
-                            escape(&found.preview),
-                            escape(label)
-                        ),
-                        None => format!(
-                            "<span class=\"wikilink broken\" title=\"No requirement or document is called {}\">[[{}]]</span>",
-                            escape(target),
-                            escape(inner)
-                        ),
-                    };
-                    out.push(Event::InlineHtml(CowStr::from(html)));
-                    rest = &rest[start + 2 + length + 2..];
-                }
-                if !rest.is_empty() {
-                    out.push(Event::Text(CowStr::from(rest.to_owned())));
-                }
-            }
-            event => out.push(event),
-        }
-    }
-    out
-}
-
-fn sanitizer() -> &'static ammonia::Builder<'static> {
-    static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    SANITIZER.get_or_init(|| {
-        let mut builder = ammonia::Builder::default();
-        let headings = [
-            HeadingLevel::H1,
-            HeadingLevel::H2,
-            HeadingLevel::H3,
-            HeadingLevel::H4,
-            HeadingLevel::H5,
-            HeadingLevel::H6,
-        ];
-        for level in headings {
-            builder.add_tag_attributes(heading_tag(level), &["id"]);
-        }
-        builder
-            .add_tags(&["input"])
-            .add_tag_attributes("input", &["type", "checked", "disabled"])
-            .add_tag_attributes("code", &["class"])
-            .add_tag_attributes("li", &["id"])
-            .add_tag_attributes("sup", &["id"])
-            .add_tag_attributes("div", &["id"])
-            .add_allowed_classes("a", &["anchor", "wikilink"])
-            .add_allowed_classes("span", &["wikilink", "broken"])
-            .add_tag_attributes("a", &["title", "data-preview"])
-            .add_tag_attributes("span", &["title"])
-            .add_allowed_classes("div", &["footnote-definition"])
-            // Task-list checkboxes are the only inputs Markdown makes; nothing else may pass.
-            .attribute_filter(|element, attribute, value| match (element, attribute) {
-                ("input", "type") if value != "checkbox" => None,
-                ("code", "class") if !value.starts_with("language-") => None,
-                _ => Some(value.into()),
-            });
-        let allowed: HashSet<&str> = ["http", "https", "mailto"].into_iter().collect();
-        builder.url_schemes(allowed);
-        builder
-    })
-}
-
-fn heading_tag(level: HeadingLevel) -> &'static str {
-    match level {
-        HeadingLevel::H1 => "h1",
-        HeadingLevel::H2 => "h2",
-        HeadingLevel::H3 => "h3",
-        HeadingLevel::H4 => "h4",
-        HeadingLevel::H5 => "h5",
-        HeadingLevel::H6 => "h6",
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -284,20 +144,14 @@ async fn render_handler(
     Json(request): Json<RenderRequest>,
 ) -> Result<Json<Rendered>> {
     content::validate(&request.markdown)?;
-    let links = match request.document_id {
+    let html = match request.document_id {
         Some(document_id) => {
             let branch = request.branch.as_deref().unwrap_or(crate::branches::MAIN);
-            Some(crate::spec::Links::for_document(&state.db, &actor, document_id, branch).await?)
+            let links = crate::spec::Links::for_document(&state.db, &actor, document_id, branch).await?;
+            render_linked(request.markdown, move |target| links.resolve(target)).await?
         }
-        None => None,
+        None => render(request.markdown).await?,
     };
-    // Large documents take a while to render: off the async workers.
-    let html = tokio::task::spawn_blocking(move || match links {
-        Some(links) => render_linked(&request.markdown, &|target| links.resolve(target)),
-        None => render(&request.markdown),
-    })
-    .await
-    .map_err(Error::internal)?;
     Ok(Json(Rendered { html }))
 }
 
@@ -305,15 +159,31 @@ async fn render_handler(
 mod tests {
     use super::*;
 
+    fn rendered(markdown: &str) -> String {
+        to_html(markdown, None, &Budget::new(budget::LIMIT)).unwrap()
+    }
+
+    fn rendered_linked(markdown: &str, resolve: &Resolver<'_>) -> String {
+        to_html(markdown, Some(resolve), &Budget::new(budget::LIMIT)).unwrap()
+    }
+
     #[test]
     fn renders_tables_code_task_lists_and_anchored_headings() {
-        let html = render(
+        let html = rendered(
             "# User login\n\n## Acceptance\n\n## Acceptance\n\n| ID | Text |\n|----|------|\n| AUTH-001 | Log in |\n\n\
              ```rust\nfn main() {}\n```\n\n- [x] done\n- [ ] open\n",
         );
-        assert!(html.contains(r##"<h1 id="user-login">User login<a class="anchor" href="#user-login""##), "{html}");
-        assert!(html.contains(r#"<h2 id="acceptance">"#), "{html}");
-        assert!(html.contains(r#"<h2 id="acceptance-2">"#), "duplicate headings get distinct anchors: {html}");
+        assert!(
+            html.contains(
+                r##"<h1 id="user-content-user-login">User login<a class="anchor" href="#user-content-user-login""##
+            ),
+            "{html}"
+        );
+        assert!(html.contains(r#"<h2 id="user-content-acceptance">"#), "{html}");
+        assert!(
+            html.contains(r#"<h2 id="user-content-acceptance-2">"#),
+            "duplicate headings get distinct anchors: {html}"
+        );
         assert!(html.contains("<table>") && html.contains("<td>AUTH-001</td>"), "{html}");
         assert!(html.contains(r#"<code class="language-rust">fn main() {}"#), "{html}");
         assert_eq!(html.matches(r#"type="checkbox""#).count(), 2, "{html}");
@@ -324,7 +194,7 @@ mod tests {
     #[test]
     fn removes_script_tags() {
         let html =
-            render("Hello <script>alert('x')</script> world\n\n<script src=\"https://evil.example/x.js\"></script>");
+            rendered("Hello <script>alert('x')</script> world\n\n<script src=\"https://evil.example/x.js\"></script>");
         assert!(!html.to_lowercase().contains("<script"), "{html}");
         assert!(!html.contains("alert("), "{html}");
         assert!(html.contains("Hello"), "{html}");
@@ -338,18 +208,18 @@ mod tests {
             "<a href=\"JaVaScRiPt:alert(1)\">click</a>",
             "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
         ] {
-            let html = render(source);
+            let html = rendered(source);
             let lower = html.to_lowercase();
             assert!(!lower.contains("javascript:") && !lower.contains("data:"), "{source} -> {html}");
             assert!(html.contains("click"), "the link text stays: {html}");
         }
-        let safe = render("[docs](https://example.com/a)");
+        let safe = rendered("[docs](https://example.com/a)");
         assert!(safe.contains(r#"href="https://example.com/a""#), "{safe}");
     }
 
     #[test]
     fn removes_event_handlers() {
-        let html = render(
+        let html = rendered(
             "<img src=\"x.png\" onerror=\"alert(1)\"> <p onclick=\"alert(2)\">hi</p> <div onmouseover='alert(3)'>x</div>",
         );
         assert!(!html.to_lowercase().contains("onerror"), "{html}");
@@ -360,7 +230,7 @@ mod tests {
 
     #[test]
     fn removes_svg_payloads() {
-        let html = render(
+        let html = rendered(
             "<svg onload=\"alert(1)\"><script>alert(2)</script><a xlink:href=\"javascript:alert(3)\"><text>t</text></a></svg>\n\n\
              <math><mtext><img src=x onerror=alert(4)></mtext></math>",
         );
@@ -372,11 +242,32 @@ mod tests {
 
     #[test]
     fn removes_forms_iframes_and_non_checkbox_inputs() {
-        let html = render("<iframe src=\"https://evil.example\"></iframe><form action=\"/x\"><input type=\"text\" name=\"p\"></form><style>body{}</style>");
+        let html = rendered("<iframe src=\"https://evil.example\"></iframe><form action=\"/x\"><input type=\"text\" name=\"p\"></form><style>body{}</style>");
         let lower = html.to_lowercase();
         for needle in ["<iframe", "<form", "type=\"text\"", "<style"] {
             assert!(!lower.contains(needle), "{needle} survived: {html}");
         }
+    }
+
+    #[test]
+    fn ids_are_prefixed_so_a_document_cannot_clobber_the_page() {
+        let html = rendered(
+            "# Main\n\nSee [the top](#main) and a note[^n].\n\n[^n]: The note.\n\n\
+             <div id=\"__proto__\"><img name=\"body\" id=\"x\" src=\"a.png\"><form id=\"f\" name=\"f\"></form>\
+             <a href=\"#main\" id=\"y\">up</a><h2 id=\"user-content-z\">z</h2></div>\n",
+        );
+        assert!(html.contains(r#"<h1 id="user-content-main">"#), "{html}");
+        assert_eq!(
+            html.matches(r##"href="#user-content-main""##).count(),
+            3,
+            "anchor, Markdown and HTML links: {html}"
+        );
+        assert!(html.contains(r##"href="#user-content-n""##) && html.contains(r#"id="user-content-n""#), "{html}");
+        assert!(html.contains(r#"<div id="user-content-__proto__">"#), "{html}");
+        assert!(html.contains(r#"<h2 id="user-content-z">"#), "a prefixed id is not prefixed twice: {html}");
+        assert!(html.split(" id=\"").skip(1).all(|id| id.starts_with(sanitize::ID_PREFIX)), "{html}");
+        assert!(html.split("href=\"#").skip(1).all(|href| href.starts_with(sanitize::ID_PREFIX)), "{html}");
+        assert!(!html.contains("name="), "{html}");
     }
 
     #[test]
@@ -399,7 +290,7 @@ mod tests {
                 preview: "The system SHALL <lock>\"".into(),
             })
         };
-        let html = render_linked(
+        let html = rendered_linked(
             "See [[AUTH-001]], [[AUTH-001|the lockout]] and [[Nope]]; `[[AUTH-001]]`.\n\n[x [[AUTH-001]]](https://e.x)",
             &resolve,
         );
@@ -413,7 +304,7 @@ mod tests {
         );
         assert!(html.contains("<code>[[AUTH-001]]</code>"), "code stays code: {html}");
         assert_eq!(html.matches("class=\"wikilink\"").count(), 2, "no link inside a link: {html}");
-        assert!(!render("[[AUTH-001]]").contains("wikilink"), "plain rendering leaves links as written");
+        assert!(!rendered("[[AUTH-001]]").contains("wikilink"), "plain rendering leaves links as written");
     }
 
     #[test]

@@ -1,0 +1,89 @@
+//! CPU-heavy work on people's text (rendering, parsing, linting) runs on Tokio's
+//! blocking pool within a time budget, and stops at its next check once nobody waits
+//! for it: a request that goes away must not keep a thread busy.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// How long one request's text work may take. Every stage is linear in the text and the
+/// largest document takes well under this; it stops what nobody foresaw.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// What a piece of work may still spend, checked between its steps.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    deadline: Instant,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Budget {
+    pub fn new(limit: Duration) -> Budget {
+        Budget { deadline: Instant::now() + limit, abandoned: Arc::default() }
+    }
+
+    /// An error once the time is up or the caller has gone.
+    pub fn check(&self) -> Result<()> {
+        if self.abandoned.load(Ordering::Relaxed) {
+            return Err(Error::Internal("text work abandoned by its caller".into()));
+        }
+        if Instant::now() > self.deadline {
+            return Err(Error::Invalid(format!(
+                "this text takes too long to process (more than {} seconds); split it or simplify its nesting",
+                LIMIT.as_secs()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` on the blocking pool with a budget of [`LIMIT`]. Dropping the returned
+/// future (the client hung up) spends the budget, so the work ends at its next check.
+pub async fn run<T, F>(work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Budget) -> Result<T> + Send + 'static,
+{
+    let budget = Budget::new(LIMIT);
+    let _abandon = AbandonOnDrop(budget.abandoned.clone());
+    tokio::task::spawn_blocking(move || work(&budget)).await.map_err(Error::internal)?
+}
+
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spent_budget_stops_the_work() {
+        let budget = Budget::new(Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(matches!(budget.check(), Err(Error::Invalid(message)) if message.contains("too long")));
+        assert!(Budget::new(LIMIT).check().is_ok());
+    }
+
+    #[tokio::test]
+    async fn work_stops_when_its_caller_goes_away() {
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+        let waiting = run(move |budget| {
+            // Busy until told to stop, as a long render would be.
+            while budget.check().is_ok() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            stopped_tx.send(()).unwrap();
+            Ok(())
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err(), "the caller gave up");
+        let stopped = tokio::task::spawn_blocking(move || stopped_rx.recv_timeout(Duration::from_secs(5)));
+        assert!(stopped.await.unwrap().is_ok(), "the abandoned work ended at its next check");
+    }
+}

@@ -1,0 +1,381 @@
+//! A branch's documents, parsed: what links resolve against and the lint runs over,
+//! read through the parse cache so a request parses only what changed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::parse::{self, Requirement, Structure};
+use super::{cache, corpus, lint};
+use crate::auth::Actor;
+use crate::collab::DocKey;
+use crate::documents::Kind;
+use crate::error::Result;
+use crate::markdown::LinkTarget;
+use crate::projects::Permission;
+use crate::{branches, budget, content};
+
+/// A document's text read into its structure, with its requirements by key: what the
+/// parse cache keeps between requests.
+#[derive(Debug)]
+pub struct Parsed {
+    pub text: String,
+    pub structure: Structure,
+    /// Indexes into `structure.requirements`, by key uppercased.
+    keys: HashMap<String, Vec<usize>>,
+    /// About how many bytes all this holds.
+    size: usize,
+}
+
+impl Parsed {
+    pub fn new(text: String) -> Parsed {
+        let structure = parse::parse(&text);
+        let mut keys: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, requirement) in structure.requirements.iter().enumerate() {
+            keys.entry(requirement.key.to_uppercase()).or_default().push(index);
+        }
+        // The structure repeats pieces of the text (at most about twice over), in items
+        // of a few hundred bytes with their strings' headers.
+        let items = structure.requirements.len()
+            + structure.clarifications.len()
+            + structure.links.len()
+            + structure.tasks.iter().map(|task| 1 + task.references.len()).sum::<usize>()
+            + structure.criteria.len()
+            + structure.mentions.len()
+            + structure.settings.len()
+            + keys.len();
+        let size = 3 * text.len() + 256 * items;
+        Parsed { text, structure, keys, size }
+    }
+
+    /// About how many bytes this holds.
+    pub(super) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Parses on the blocking pool.
+    pub(super) async fn spawn(text: String) -> Result<Arc<Parsed>> {
+        budget::run(move |_| Ok(Arc::new(Parsed::new(text)))).await
+    }
+}
+
+/// A document with its structure.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: Kind,
+    parsed: Arc<Parsed>,
+}
+
+impl Doc {
+    pub fn new(id: Uuid, title: String, kind: Kind, text: String) -> Doc {
+        Doc { id, title, kind, parsed: Arc::new(Parsed::new(text)) }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.parsed.text
+    }
+
+    pub fn structure(&self) -> &Structure {
+        &self.parsed.structure
+    }
+}
+
+/// What a `[[link]]` names.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    Requirement(&'a Doc, &'a Requirement),
+    Document(&'a Doc),
+}
+
+/// Where a corpus's document text comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text {
+    /// The CRDT state: exact, one read per document. For what is stored or counted
+    /// (requirement identities, questions, merge checks, API reports).
+    Live,
+    /// The Markdown projection: one query, trailing live edits by a moment. For what
+    /// runs as people type (previews, inline lint), where their own document's text
+    /// comes with the request.
+    Projected,
+}
+
+/// Every live document of a branch, parsed: what links resolve against and the lint
+/// runs over.
+#[derive(Clone, Debug, Default)]
+pub struct Corpus {
+    pub docs: Vec<Doc>,
+    /// Lowercased titles, to the first document with each.
+    titles: HashMap<String, usize>,
+    /// The ID prefixes in use, worked out when first asked for.
+    prefixes: OnceLock<HashSet<String>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Listed {
+    id: Uuid,
+    title: String,
+    kind: String,
+    /// The Markdown projection, when that is the text wanted.
+    projected: Option<String>,
+    /// The last update-log position its stored state includes.
+    seq: Option<i64>,
+}
+
+impl Corpus {
+    pub fn new(docs: Vec<Doc>) -> Corpus {
+        let mut titles = HashMap::new();
+        for (index, doc) in docs.iter().enumerate() {
+            titles.entry(doc.title.to_lowercase()).or_insert(index);
+        }
+        Corpus { docs, titles, prefixes: OnceLock::new() }
+    }
+
+    /// The live documents of a branch, in tree order, with their text from `source`.
+    /// Documents parsed before at the same log position (or from the same projected
+    /// text) come from the parse cache; only the others are read and parsed.
+    pub async fn load(conn: &mut PgConnection, branch_id: Uuid, source: Text) -> Result<Corpus> {
+        let listed: Vec<Listed> = sqlx::query_as(
+            "SELECT d.id, bd.title, d.kind, CASE WHEN $2 THEN bd.content END AS projected,
+                 greatest(s.seq, (SELECT max(u.seq) FROM document_updates u
+                                  WHERE u.branch_id = bd.branch_id AND u.document_id = bd.document_id)) AS seq
+             FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+             LEFT JOIN document_snapshots s ON s.branch_id = bd.branch_id AND s.document_id = bd.document_id
+             WHERE bd.branch_id = $1 AND bd.deleted_at IS NULL ORDER BY bd.position, lower(bd.title), d.id",
+        )
+        .bind(branch_id)
+        .bind(source == Text::Projected)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut docs = Vec::with_capacity(listed.len());
+        for Listed { id, title, kind, projected, seq } in listed {
+            let Ok(kind) = Kind::try_from(kind) else { continue };
+            let key = DocKey { branch_id, document_id: id };
+            let parsed = match projected {
+                Some(text) => match cache::with_text(key, &text) {
+                    Some(parsed) => parsed,
+                    None => cache::parse(key, None, text).await?,
+                },
+                None => match seq.and_then(|seq| cache::at(key, seq)) {
+                    Some(parsed) => parsed,
+                    None => {
+                        let (text, seq) = content::read_at(&mut *conn, key).await?;
+                        cache::parse(key, Some(seq), text).await?
+                    }
+                },
+            };
+            docs.push(Doc { id, title, kind, parsed });
+        }
+        Ok(Corpus::new(docs))
+    }
+
+    /// The same corpus with one document's text replaced (an editor's unsaved text).
+    pub async fn with_text(mut self, document_id: Uuid, text: String) -> Result<Corpus> {
+        if let Some(doc) = self.docs.iter_mut().find(|doc| doc.id == document_id) {
+            doc.parsed = Parsed::spawn(text).await?;
+        }
+        Ok(Corpus::new(self.docs))
+    }
+
+    pub fn doc(&self, id: Uuid) -> Option<&Doc> {
+        self.docs.iter().find(|doc| doc.id == id)
+    }
+
+    pub fn constitution(&self) -> Option<&Doc> {
+        self.docs.iter().find(|doc| doc.kind == Kind::Constitution)
+    }
+
+    /// The lint configuration the constitution sets (the defaults without one).
+    pub fn config(&self) -> lint::Config {
+        self.constitution()
+            .map_or_else(lint::Config::default, |doc| lint::Config::from_settings(&doc.structure().settings))
+    }
+
+    /// Every place `key` is defined (requirements and principles), in corpus order.
+    pub fn definitions<'a>(&'a self, key: &str) -> impl Iterator<Item = (&'a Doc, &'a Requirement)> + 'a {
+        let key = key.to_uppercase();
+        self.docs.iter().flat_map(move |doc| {
+            let indexes = doc.parsed.keys.get(&key).map_or(&[][..], Vec::as_slice);
+            indexes.iter().map(move |&index| (doc, &doc.structure().requirements[index]))
+        })
+    }
+
+    /// How many places define `key`.
+    pub fn definition_count(&self, key: &str) -> usize {
+        let key = key.to_uppercase();
+        self.docs.iter().map(|doc| doc.parsed.keys.get(&key).map_or(0, Vec::len)).sum()
+    }
+
+    /// Whether `key` is defined anywhere.
+    pub fn defines(&self, key: &str) -> bool {
+        self.definitions(key).next().is_some()
+    }
+
+    /// The ID prefixes in use (`AUTH` for `AUTH-001`): an ID-shaped word with one of
+    /// them is meant as a requirement, where `UTF-8` is not.
+    pub fn prefixes(&self) -> &HashSet<String> {
+        self.prefixes.get_or_init(|| {
+            self.requirements()
+                .filter_map(|(_, r)| r.key.rsplit_once('-').map(|(prefix, _)| prefix.to_owned()))
+                .collect()
+        })
+    }
+
+    /// Every requirement and principle with its document, first definitions only.
+    pub fn requirements(&self) -> impl Iterator<Item = (&Doc, &Requirement)> {
+        let mut seen = HashSet::new();
+        self.docs
+            .iter()
+            .flat_map(|doc| doc.structure().requirements.iter().map(move |r| (doc, r)))
+            .filter(move |(_, r)| seen.insert(r.key.to_uppercase()))
+    }
+
+    /// What `[[target]]` names: a requirement or principle by ID, else a document by
+    /// title (case-insensitive).
+    pub fn resolve(&self, target: &str) -> Option<Target<'_>> {
+        let target = target.trim();
+        if let Some((doc, requirement)) = self.definitions(target).next() {
+            return Some(Target::Requirement(doc, requirement));
+        }
+        self.titles.get(&target.to_lowercase()).map(|&index| Target::Document(&self.docs[index]))
+    }
+
+    /// Where each document is linked from or mentioned: `(from document, line)` for
+    /// each key (uppercased) or document id.
+    pub fn backlinks(&self) -> HashMap<String, Vec<(Uuid, usize)>> {
+        let mut found: HashMap<String, Vec<(Uuid, usize)>> = HashMap::new();
+        for doc in &self.docs {
+            let structure = doc.structure();
+            for link in &structure.links {
+                let key = match self.resolve(&link.target) {
+                    Some(Target::Requirement(_, r)) => r.key.to_uppercase(),
+                    Some(Target::Document(target)) => target.id.to_string(),
+                    None => continue,
+                };
+                found.entry(key).or_default().push((doc.id, link.line));
+            }
+            // Plain mentions count too (a task naming AUTH-001); a definition or a link does not.
+            let skipped: HashSet<usize> =
+                structure.requirements.iter().map(|r| r.line).chain(structure.links.iter().map(|l| l.line)).collect();
+            for mention in structure.mentions.iter().filter(|mention| !skipped.contains(&mention.line)) {
+                if self.defines(&mention.key) {
+                    found.entry(mention.key.to_uppercase()).or_default().push((doc.id, mention.line));
+                }
+            }
+        }
+        for places in found.values_mut() {
+            places.dedup();
+        }
+        found
+    }
+}
+
+/// `[[link]]` targets of a branch, for rendering: requirements and principles by ID,
+/// documents by title (IDs win where the two would clash). Each target is described
+/// when a link asks for it, so a large document costs nothing until it is linked.
+pub struct Links {
+    corpus: Corpus,
+    slug: String,
+    /// `?branch=…` off the main branch.
+    query: String,
+}
+
+/// The words joined by single spaces; past `max` characters, the first `max - 1` and an
+/// ellipsis. Reads no more of a long text than it shows.
+fn shorten<'a>(words: impl Iterator<Item = &'a str>, max: usize) -> String {
+    let mut short = String::new();
+    let mut chars = 0;
+    'words: for word in words {
+        let space = (chars > 0).then_some(' ');
+        for c in space.into_iter().chain(word.chars()) {
+            if chars == max {
+                let cut = short.char_indices().nth(max - 1).map_or(short.len(), |(at, _)| at);
+                short.truncate(cut);
+                short.truncate(short.trim_end().len());
+                short.push('…');
+                break 'words;
+            }
+            short.push(c);
+            chars += 1;
+        }
+    }
+    short
+}
+
+impl Links {
+    pub fn new(corpus: Corpus, slug: &str, branch: &str) -> Links {
+        let query = if branch == branches::MAIN { String::new() } else { format!("?branch={branch}") };
+        Links { corpus, slug: slug.to_owned(), query }
+    }
+
+    /// The links of the branch a document is on, for a reader of it (rendering runs as
+    /// people type: the other documents' projected text will do).
+    pub async fn for_document(db: &sqlx::PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Links> {
+        let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+        let (_, corpus) = corpus(db, actor, project_id, branch, Text::Projected).await?;
+        let (slug,): (String,) =
+            sqlx::query_as("SELECT slug FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+        Ok(Links::new(corpus, &slug, branch))
+    }
+
+    pub fn resolve(&self, target: &str) -> Option<LinkTarget> {
+        let (slug, query) = (&self.slug, &self.query);
+        Some(match self.corpus.resolve(target)? {
+            Target::Requirement(doc, requirement) => LinkTarget {
+                // Principles live in the constitution; requirements have pages of their own.
+                href: if doc.kind == Kind::Constitution {
+                    format!("/p/{slug}/doc/{}{query}", doc.id)
+                } else {
+                    format!("/p/{slug}/req/{}{query}", requirement.key)
+                },
+                title: format!("{}: {} ({})", requirement.key, requirement.title, doc.title),
+                preview: shorten(requirement.text.split_whitespace(), 240),
+            },
+            Target::Document(doc) => {
+                let body = doc.text().lines().filter(|line| !line.starts_with('#'));
+                LinkTarget {
+                    href: format!("/p/{slug}/doc/{}{query}", doc.id),
+                    title: format!("{} ({})", doc.title, doc.kind),
+                    preview: shorten(body.flat_map(str::split_whitespace), 240),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_point_at_requirement_pages_documents_and_principles() {
+        let corpus = Corpus::new(vec![
+            Doc::new(
+                Uuid::from_u128(1),
+                "Constitution".into(),
+                Kind::Constitution,
+                "### P-01: Specs first\n\nRule.\n".into(),
+            ),
+            Doc::new(
+                Uuid::from_u128(2),
+                "Login".into(),
+                Kind::Spec,
+                "# Login\n\n- **AUTH-001** The system SHALL lock accounts.\n".into(),
+            ),
+        ]);
+        let on_main = Links::new(corpus.clone(), "pay", "main");
+        let requirement = on_main.resolve("auth-001").unwrap();
+        assert_eq!(requirement.href, "/p/pay/req/AUTH-001");
+        assert_eq!(requirement.title, "AUTH-001: The system SHALL lock accounts. (Login)");
+        assert_eq!(requirement.preview, "The system SHALL lock accounts.");
+        let document = on_main.resolve(" login ").unwrap();
+        assert_eq!(document.href, format!("/p/pay/doc/{}", Uuid::from_u128(2)));
+        assert_eq!(document.preview, "- **AUTH-001** The system SHALL lock accounts.");
+        let on_draft = Links::new(corpus, "pay", "draft");
+        assert_eq!(on_draft.resolve("P-01").unwrap().href, format!("/p/pay/doc/{}?branch=draft", Uuid::from_u128(1)));
+        assert!(on_main.resolve("Nowhere").is_none());
+    }
+}
