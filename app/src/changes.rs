@@ -2,6 +2,7 @@
 //! per-document changes, conflicts (and their resolution), reviews, discussion and
 //! merging; and the history of versions.
 
+use charter_types::{ChangeKind, ChangeRequestState, Permission};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,7 +19,7 @@ use crate::projects::{on_branch, project_branches, ProjectCtx};
 pub struct ChangeSummary {
     pub number: i32,
     pub title: String,
-    pub state: String,
+    pub state: ChangeRequestState,
     pub source: String,
     pub target: String,
     pub author: String,
@@ -39,7 +40,7 @@ pub struct DiffHunk {
 pub struct ChangedDocument {
     pub document_id: Uuid,
     pub title: String,
-    pub changes: Vec<String>,
+    pub changes: Vec<ChangeKind>,
     pub lines_added: usize,
     pub lines_removed: usize,
     pub sections: Vec<String>,
@@ -89,7 +90,7 @@ pub struct ChangeDetail {
     pub reviews: Vec<ReviewInfo>,
     pub comments: Vec<CommentInfo>,
     /// Lint findings in the changed documents.
-    pub findings: Vec<crate::specs::FindingInfo>,
+    pub findings: Vec<crate::structure::FindingInfo>,
     pub lint_errors: usize,
     /// Who merged despite errors, and why.
     pub lint_override: Option<(String, String)>,
@@ -178,8 +179,9 @@ pub async fn open_change(
 
 #[server]
 pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppError> {
-    use charter_backend::change_requests::{self, Verdict};
+    use charter_backend::change_requests;
     use charter_backend::collab::DocKey;
+    use charter_types::Verdict;
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let view = change_requests::get(&state.db, &actor, project.id, number).await?;
     let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
@@ -209,7 +211,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     });
     let lint_override = view.checks.lint_override.clone().map(|o| (o.by, o.reason));
     let lint_errors = view.checks.errors;
-    let findings = view.checks.findings.clone().into_iter().map(crate::specs::finding).collect();
+    let findings = view.checks.findings.clone().into_iter().map(crate::structure::finding).collect();
     let titles: std::collections::HashMap<Uuid, String> =
         view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
@@ -250,7 +252,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
             .map(|document| ChangedDocument {
                 document_id: document.document_id,
                 title: document.title,
-                changes: document.changes.iter().map(|change| change.to_string()).collect(),
+                changes: document.changes,
                 lines_added: document.lines_added,
                 lines_removed: document.lines_removed,
                 sections: document
@@ -295,7 +297,8 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
 
 #[server]
 pub async fn review_change(slug: String, number: i32, verdict: String, comment: String) -> Result<(), AppError> {
-    use charter_backend::change_requests::{self, NewReview, Verdict};
+    use charter_backend::change_requests::{self, NewReview};
+    use charter_types::Verdict;
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let verdict = if verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
     change_requests::review(&state.db, &actor, project.id, number, NewReview { verdict, comment: Some(comment) })
@@ -358,9 +361,8 @@ pub async fn merge_change(
 #[server]
 pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, BumpConfirmation};
-    use charter_backend::spec::constitution::Bump;
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let bump = Bump::parse(&bump).ok_or_else(|| AppError::Invalid("choose major, minor or patch".into()))?;
+    let bump = bump.parse().map_err(|_| AppError::Invalid("choose major, minor or patch".into()))?;
     change_requests::confirm_bump(&state.db, &actor, project.id, number, BumpConfirmation { bump }).await?;
     Ok(())
 }
@@ -538,7 +540,7 @@ pub fn ChangesPage() -> impl IntoView {
                                     {list.into_iter().map(|change| view! {
                                         <li class="card">
                                             <A href=format!("/p/{slug}/changes/{}", change.number)>{format!("#{} {}", change.number, change.title)}</A>
-                                            <span class=format!("badge state-{}", change.state)>{change.state.clone()}</span>
+                                            <span class=format!("badge state-{}", change.state)>{change.state.as_str()}</span>
                                             <small class="muted">{format!("{} → {}, by {}", change.source, change.target, change.author)}</small>
                                         </li>
                                     }).collect_view()}
@@ -611,10 +613,10 @@ pub fn ChangePage() -> impl IntoView {
                     (Ok(project), Ok(change)) => {
                         let slug = project.slug.clone();
                         let number = change.summary.number;
-                        let open = change.summary.state == "open";
-                        let can_review = matches!(project.role, crate::projects::Role::Reviewer | crate::projects::Role::Owner);
-                        let can_write = project.role.can_write();
-                        let can_manage = project.role.can_manage();
+                        let open = change.summary.state == ChangeRequestState::Open;
+                        let can_review = project.role.allows(Permission::Review);
+                        let can_write = project.role.allows(Permission::Write);
+                        let can_manage = project.role.allows(Permission::Manage);
                         let bump_ready = change.constitution.as_ref().is_none_or(|c| c.confirmed.as_ref().is_some_and(|(_, _, stale)| !stale));
                         let lint_ready = change.lint_errors == 0 || can_manage;
                         let mergeable = open && change.approved && change.conflicts.is_empty() && can_write && bump_ready && lint_ready;
@@ -755,7 +757,7 @@ pub fn ChangePage() -> impl IntoView {
                             view! {
                                 <article class="card changed-document">
                                     <h3>{document.title.clone()} " "
-                                        {document.changes.iter().map(|c| view! { <span class="badge">{c.clone()}</span> }).collect_view()}
+                                        {document.changes.iter().map(|c| view! { <span class="badge">{c.as_str()}</span> }).collect_view()}
                                     </h3>
                                     <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)} {sections}</p>
                                     {diff_view(&document.hunks, side_by_side)}
@@ -774,7 +776,7 @@ pub fn ChangePage() -> impl IntoView {
                             <div class="page-head">
                                 <h1>{format!("#{number} {}", change.summary.title)}</h1>
                                 <p class="muted">
-                                    <span class=format!("badge state-{}", change.summary.state)>{change.summary.state.clone()}</span>
+                                    <span class=format!("badge state-{}", change.summary.state)>{change.summary.state.as_str()}</span>
                                     {format!(" {} → {}, opened by {} ", change.summary.source, change.summary.target, change.summary.author)}
                                     <Time at=change.summary.created_at />
                                 </p>
@@ -944,7 +946,7 @@ pub fn HistoryPage() -> impl IntoView {
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 let slug = ctx.slug.get_untracked();
-                let can_write = matches!(ctx.project.await, Ok(project) if project.role.can_write());
+                let can_write = matches!(ctx.project.await, Ok(project) if project.role.allows(Permission::Write));
                 match versions.await {
                     Ok(list) if list.is_empty() => view! {
                         <EmptyState title="No versions yet"><p>"Versions appear here when change requests are merged."</p></EmptyState>

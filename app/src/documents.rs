@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -97,7 +98,7 @@ pub async fn document_view(id: String, branch: String) -> Result<DocView, AppErr
     let id = crate::ssr::parse_id(&id, "document")?;
     let document = charter_backend::documents::get(&state.db, &actor, id, &branch).await?;
     // [[links]] resolve against the branch (a deleted document has nothing to link from).
-    let links = charter_backend::spec::Links::for_document(&state.db, &actor, id, &branch).await?;
+    let links = charter_backend::structure::Links::for_document(&state.db, &actor, id, &branch).await?;
     let html =
         charter_backend::markdown::render_linked(document.content.clone(), move |target| links.resolve(target)).await?;
     Ok(DocView::with_html(document, html))
@@ -112,9 +113,9 @@ pub async fn create_document(
     branch: String,
     template: Option<String>,
 ) -> Result<DocView, AppError> {
-    use charter_backend::documents::{self, Kind, NewDocument};
+    use charter_backend::documents::{self, NewDocument};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let kind = Kind::try_from(kind).map_err(AppError::Invalid)?;
+    let kind = kind.parse().map_err(|unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string()))?;
     let parent_id = optional_id(parent_id, "parent document")?;
     // A checkbox: present when ticked.
     let template = template.is_some();
@@ -297,14 +298,14 @@ pub fn DocumentPage() -> impl IntoView {
     let move_to = ServerAction::<MoveDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let restore = ServerAction::<RestoreDocument>::new();
-    let answer = ServerAction::<crate::specs::AnswerQuestion>::new();
+    let answer = ServerAction::<crate::structure::AnswerQuestion>::new();
     let questions = Resource::new(
         move || (ctx.slug.get(), ctx.branch.get(), id.get(), answer.version().get()),
-        |(slug, branch, id, _)| crate::specs::list_questions(slug, branch, "open".into(), Some(id)),
+        |(slug, branch, id, _)| crate::structure::list_questions(slug, branch, "open".into(), Some(id)),
     );
     let backlinks = Resource::new(
         move || (id.get(), ctx.branch.get(), ctx.changed.get()),
-        |(id, branch, _)| crate::specs::document_backlinks(id, branch),
+        |(id, branch, _)| crate::structure::document_backlinks(id, branch),
     );
     let document = Resource::new(
         move || (id.get(), ctx.branch.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
@@ -334,7 +335,7 @@ pub fn DocumentPage() -> impl IntoView {
                 let linked_from = backlinks.await.unwrap_or_default();
                 match (project, document.await, user) {
                     (Ok(project), Ok(doc), Ok(Some(user))) => {
-                        let writable = project.role.can_write() && !doc.deleted && !doc.protected;
+                        let writable = project.role.allows(Permission::Write) && !doc.deleted && !doc.protected;
                         let doc_id = doc.id.to_string();
                         let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
                         let (title, title_field) = (doc.title.clone(), doc.title.clone());
@@ -342,7 +343,7 @@ pub fn DocumentPage() -> impl IntoView {
                         let branch = ctx.branch.get_untracked();
                         let (branch_restore, branch_rename, branch_move, branch_delete) =
                             (branch.clone(), branch.clone(), branch.clone(), branch.clone());
-                        let can_restore = project.role.can_write();
+                        let can_restore = project.role.allows(Permission::Write);
                         view! {
                             <Title text=title.clone() />
                             <article class="document">
@@ -376,7 +377,7 @@ pub fn DocumentPage() -> impl IntoView {
                                     <section class="document-questions" aria-labelledby="open-questions">
                                         <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
                                         <FormError result=answer.value().into() />
-                                        <crate::specs::QuestionList questions=open_questions can_answer=writable answer show_document=false />
+                                        <crate::structure::QuestionList questions=open_questions can_answer=writable answer show_document=false />
                                     </section>
                                 })}
                                 {(!linked_from.is_empty()).then(|| {
@@ -498,7 +499,7 @@ pub fn TrashPage() -> impl IntoView {
         <FormError result=restore.value().into() />
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
-                let can_write = matches!(ctx.project.await, Ok(project) if project.role.can_write());
+                let can_write = matches!(ctx.project.await, Ok(project) if project.role.allows(Permission::Write));
                 match deleted.await {
                     Ok(nodes) if nodes.is_empty() => view! {
                         <EmptyState title="The trash is empty"><p>"Deleted documents appear here and can be restored."</p></EmptyState>

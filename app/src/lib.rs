@@ -13,9 +13,9 @@ pub mod documents;
 pub mod error;
 pub mod members;
 pub mod projects;
-pub mod specs;
 #[cfg(feature = "ssr")]
 mod ssr;
+pub mod structure;
 pub mod tokens;
 
 use leptos::prelude::*;
@@ -82,10 +82,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("changes") view=changes::ChangesPage />
                         <Route path=path!("changes/:number") view=changes::ChangePage />
                         <Route path=path!("history") view=changes::HistoryPage />
-                        <Route path=path!("requirements") view=specs::RequirementsPage />
-                        <Route path=path!("req/:key") view=specs::RequirementPage />
-                        <Route path=path!("questions") view=specs::QuestionsPage />
-                        <Route path=path!("checks") view=specs::ChecksPage />
+                        <Route path=path!("requirements") view=structure::RequirementsPage />
+                        <Route path=path!("req/:key") view=structure::RequirementPage />
+                        <Route path=path!("questions") view=structure::QuestionsPage />
+                        <Route path=path!("checks") view=structure::ChecksPage />
                     </ParentRoute>
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage />
                     <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />

@@ -1,5 +1,6 @@
 //! Who belongs to a project and with which role; owners manage them.
 
+use charter_types::{Permission, Role};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::{ErrorView, FormError, Loading, Time};
 use crate::error::AppError;
-use crate::projects::{ProjectCtx, Role};
+use crate::projects::ProjectCtx;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberView {
@@ -17,8 +18,8 @@ pub struct MemberView {
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(role: String) -> Result<charter_backend::projects::Role, AppError> {
-    charter_backend::projects::Role::try_from(role).map_err(AppError::Invalid)
+fn parse_role(role: String) -> Result<Role, AppError> {
+    role.parse().map_err(|unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string()))
 }
 
 #[server]
@@ -27,7 +28,7 @@ pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> 
     let members = charter_backend::projects::members(&state.db, &actor, project.id).await?;
     Ok(members
         .into_iter()
-        .map(|member| MemberView { username: member.username, role: member.role.into(), added_at: member.added_at })
+        .map(|member| MemberView { username: member.username, role: member.role, added_at: member.added_at })
         .collect())
 }
 
@@ -92,7 +93,7 @@ fn Settings(slug: String, required_approvals: i32, protect_main: bool) -> impl I
 fn RoleSelect(selected: Role) -> impl IntoView {
     view! {
         <select name="role" aria-label="Role">
-            {Role::ALL.into_iter().map(|role| view! {
+            {Role::ALL.iter().copied().map(|role| view! {
                 <option value=role.as_str() selected=role == selected>{role.as_str()}</option>
             }).collect_view()}
         </select>
@@ -124,7 +125,7 @@ pub fn MembersPage() -> impl IntoView {
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 let project = ctx.project.await.ok();
-                let manage = project.as_ref().is_some_and(|project| project.role.can_manage());
+                let manage = project.as_ref().is_some_and(|project| project.role.allows(Permission::Manage));
                 let settings = project.filter(|_| manage).map(|project| view! {
                     <Settings slug=project.slug.clone() required_approvals=project.required_approvals protect_main=project.protect_main />
                 });

@@ -1,6 +1,7 @@
 //! Projects: the list, creating one, and the project frame (sidebar with the document
 //! tree) around every page inside a project.
 
+use charter_types::{Permission, Role};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,49 +13,6 @@ use uuid::Uuid;
 use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
 use crate::documents::{DocumentTree, NewDocumentForm, TreeNode};
 use crate::error::AppError;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Editor,
-    Reviewer,
-    Viewer,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Editor, Role::Reviewer, Role::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Reviewer => "reviewer",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn can_write(self) -> bool {
-        self != Role::Viewer
-    }
-
-    pub fn can_manage(self) -> bool {
-        self == Role::Owner
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<charter_backend::projects::Role> for Role {
-    fn from(role: charter_backend::projects::Role) -> Role {
-        use charter_backend::projects::Role as R;
-        match role {
-            R::Owner => Role::Owner,
-            R::Editor => Role::Editor,
-            R::Reviewer => Role::Reviewer,
-            R::Viewer => Role::Viewer,
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProjectInfo {
@@ -74,7 +32,7 @@ impl From<charter_backend::projects::Project> for ProjectInfo {
             id: project.id,
             name: project.name,
             slug: project.slug,
-            role: project.role.into(),
+            role: project.role,
             created_at: project.created_at,
             required_approvals: project.required_approvals,
             protect_main: project.protect_main,
@@ -263,7 +221,7 @@ fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
                 <A href=base.clone() attr:class="project-name">{project.name.clone()}</A>
                 <span class="badge">{project.role.as_str()}</span>
             </div>
-            <BranchSwitcher can_write=project.role.can_write() />
+            <BranchSwitcher can_write=project.role.allows(Permission::Write) />
             <nav aria-label="Documents">
                 <DocumentTree />
             </nav>
@@ -382,7 +340,7 @@ pub fn ProjectOverview() -> impl IntoView {
                             {crate::activity::activity_view(activity, RECENT_ACTIVITY)}
                             <A href=format!("/p/{}/activity", project.slug)>"All activity"</A>
                         </section>
-                        {project.role.can_write().then(|| view! {
+                        {project.role.allows(Permission::Write).then(|| view! {
                             <section class="card" aria-labelledby="new-document">
                                 <h2 id="new-document">"New document"</h2>
                                 <NewDocumentForm nodes=nodes.clone() />

@@ -51,12 +51,11 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 
 #[server]
 pub async fn create_token(name: String, #[server(default)] scopes: Vec<String>) -> Result<NewTokenView, AppError> {
-    use charter_backend::auth::Scope;
     use charter_backend::tokens::{self, NewToken};
     let (state, actor) = crate::ssr::actor().await?;
     let scopes = scopes
         .iter()
-        .map(|scope| Scope::parse(scope).ok_or_else(|| AppError::Invalid(format!("unknown scope {scope}"))))
+        .map(|scope| scope.parse().map_err(|unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let created = tokens::create(&state.db, &actor, NewToken { name: name.clone(), scopes }).await?;
     Ok(NewTokenView { name: name.trim().to_owned(), token: created.token })

@@ -229,8 +229,11 @@ pub async fn change_password(state: &AppState, ip: ClientIp, actor: &Actor, chan
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.id).bind(hash).execute(&mut *tx).await?;
     let session_epoch = end_other_sessions(&mut tx, user.id).await?;
-    audit::record(&mut *tx, Entry::account(user.id, "account.password", format!("{} changed their password", user.username)))
-        .await?;
+    audit::record(
+        &mut *tx,
+        Entry::account(user.id, "account.password", format!("{} changed their password", user.username)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(User { session_epoch, ..user })
 }

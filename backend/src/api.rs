@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
 use crate::{
-    accounts, audit, branches, change_requests, documents, history, markdown, projects, spec, tokens, AppState,
+    accounts, audit, branches, change_requests, documents, history, markdown, projects, structure, tokens, AppState,
 };
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -170,7 +170,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(documents::router())
             .merge(audit::router())
             .merge(markdown::router())
-            .merge(spec::router()),
+            .merge(structure::router()),
     )
 }
 

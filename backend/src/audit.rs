@@ -2,6 +2,7 @@
 //! transaction as the change, so the trail can't disagree with the data.
 
 use axum::extract::State;
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool};
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::api::{Json, Path, Query};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::AppState;
 
 pub struct Entry {

@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -18,7 +19,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::AppState;
 use crate::{change_requests, content};
 

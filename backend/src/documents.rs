@@ -3,10 +3,10 @@
 //! takes the document's subtree with it; restoring brings back that same subtree.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::{Kind, Permission, Role, Scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -17,54 +17,17 @@ use uuid::Uuid;
 use crate::access::{self, Change};
 use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
-use crate::auth::{Actor, Scope};
+use crate::auth::Actor;
 use crate::collab::{DocKey, Holder};
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
-use crate::{branches, content, spec, AppState};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Constitution,
-    Spec,
-    Plan,
-    Tasks,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Constitution, Kind::Spec, Kind::Plan, Kind::Tasks];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Constitution => "constitution",
-            Kind::Spec => "spec",
-            Kind::Plan => "plan",
-            Kind::Tasks => "tasks",
-        }
-    }
-}
-
-impl TryFrom<String> for Kind {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Kind, String> {
-        Kind::ALL.into_iter().find(|kind| kind.as_str() == value).ok_or_else(|| format!("unknown kind {value}"))
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::projects;
+use crate::{branches, content, structure, AppState};
 
 /// A document's place in the project tree.
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct TreeEntry {
     pub id: Uuid,
     pub title: String,
-    #[sqlx(try_from = "String")]
     pub kind: Kind,
     pub parent_id: Option<Uuid>,
     pub position: i32,
@@ -78,7 +41,6 @@ pub struct Document {
     pub id: Uuid,
     pub project_id: Uuid,
     pub title: String,
-    #[sqlx(try_from = "String")]
     pub kind: Kind,
     pub parent_id: Option<Uuid>,
     pub position: i32,
@@ -168,7 +130,7 @@ pub(crate) async fn authorized_project(
     actor: &Actor,
     document_id: Uuid,
     need: Permission,
-) -> Result<(Uuid, projects::Role)> {
+) -> Result<(Uuid, Role)> {
     let project_id = project_of(db, document_id).await?;
     let role = projects::authorize(db, actor, project_id, need).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("document"),
@@ -315,7 +277,7 @@ pub(crate) async fn insert(
                     .fetch_optional(&mut *tx)
                     .await?;
             let parent = parent.map(|(title,)| title);
-            spec::templates::render(new.kind, title, parent.as_deref(), Utc::now().date_naive())
+            structure::templates::render(new.kind, title, parent.as_deref(), Utc::now().date_naive())
         }
         (false, content) => content.unwrap_or_default(),
     };
@@ -327,7 +289,7 @@ pub(crate) async fn insert(
     sqlx::query("INSERT INTO documents (id, project_id, kind, created_by) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(project_id)
-        .bind(new.kind.as_str())
+        .bind(new.kind)
         .bind(actor.user_id)
         .execute(&mut *tx)
         .await?;
@@ -530,7 +492,7 @@ pub async fn collab_recheck(db: &PgPool, holders: &[Holder]) -> Result<Vec<Optio
     let users: Vec<Uuid> = holders.iter().map(|holder| holder.user_id).collect();
     let branches: Vec<Uuid> = holders.iter().map(|holder| holder.key.branch_id).collect();
     let documents: Vec<Uuid> = holders.iter().map(|holder| holder.key.document_id).collect();
-    let rows: Vec<(i64, String, bool, bool)> = sqlx::query_as(concat!(
+    let rows: Vec<(i64, Role, bool, bool)> = sqlx::query_as(concat!(
         "SELECT h.at, m.role, bd.deleted_at IS NOT NULL, ",
         protected_sql!(),
         " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS h(user_id, branch_id, document_id, at)
@@ -547,7 +509,6 @@ pub async fn collab_recheck(db: &PgPool, holders: &[Holder]) -> Result<Vec<Optio
     let mut access = vec![None; holders.len()];
     for (at, role, deleted, protected) in rows {
         let at = usize::try_from(at - 1).map_err(Error::internal)?;
-        let role = projects::Role::try_from(role).map_err(Error::internal)?;
         access[at] = Some(role.allows(Permission::Write) && holders[at].may_write && !deleted && !protected);
     }
     Ok(access)

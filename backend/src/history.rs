@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -20,7 +21,7 @@ use crate::collab::DocKey;
 use crate::documents::BranchQuery;
 use crate::error::{Error, Result};
 use crate::merge::{self, LineChange};
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::{branches, content, AppState};
 
 /// A version of a branch: what a merge made of it.
@@ -91,7 +92,7 @@ pub(crate) async fn record_version(
         .execute(&mut *tx)
         .await?;
     }
-    crate::spec::requirements::record(&mut *tx, project_id, branch_id, id).await?;
+    crate::structure::requirements::record(&mut *tx, project_id, branch_id, id).await?;
     Ok(id)
 }
 

@@ -19,8 +19,8 @@ pub mod markdown;
 pub mod merge;
 pub mod projects;
 pub mod security;
-pub mod spec;
 mod state;
+pub mod structure;
 pub mod tokens;
 
 pub use error::{Error, Result};

@@ -2,10 +2,9 @@
 //! service passes: non-members get 404 (they may not know the project exists),
 //! members whose role falls short get 403.
 
-use std::fmt;
-
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::{Kind, Permission, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -19,75 +18,9 @@ use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::branches;
-use crate::documents::{self, Kind, NewDocument};
+use crate::documents::{self, NewDocument};
 use crate::error::{Error, Result};
 use crate::AppState;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Editor,
-    Reviewer,
-    Viewer,
-}
-
-/// What a request needs to be allowed to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Permission {
-    Read,
-    Write,
-    Review,
-    Manage,
-}
-
-impl Role {
-    pub fn allows(self, permission: Permission) -> bool {
-        match permission {
-            Permission::Read => true,
-            Permission::Write => self != Role::Viewer,
-            Permission::Review => matches!(self, Role::Reviewer | Role::Owner),
-            Permission::Manage => self == Role::Owner,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Reviewer => "reviewer",
-            Role::Viewer => "viewer",
-        }
-    }
-}
-
-impl TryFrom<String> for Role {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Role, String> {
-        [Role::Owner, Role::Editor, Role::Reviewer, Role::Viewer]
-            .into_iter()
-            .find(|role| role.as_str() == value)
-            .ok_or_else(|| format!("unknown role {value}"))
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for Permission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Permission::Read => "reading",
-            Permission::Write => "editing",
-            Permission::Review => "reviewing",
-            Permission::Manage => "managing the project",
-        })
-    }
-}
 
 /// [`authorize`] for a change to the project itself (its members, its settings), inside
 /// the changing transaction with the project's row locked: such changes run one at a
@@ -100,15 +33,11 @@ async fn authorize_change(tx: &mut PgConnection, actor: &Actor, project_id: Uuid
 
 /// The caller's role in a project, or 404 / 403 as described above.
 pub async fn authorize<'e>(db: impl PgExecutor<'e>, actor: &Actor, project_id: Uuid, need: Permission) -> Result<Role> {
-    let role: Option<(String,)> =
-        sqlx::query_as("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
-            .bind(project_id)
-            .bind(actor.user_id)
-            .fetch_optional(db)
-            .await?;
-    let role = role
-        .map(|(role,)| Role::try_from(role).map_err(Error::internal))
-        .transpose()?
+    let role: Role = sqlx::query_scalar("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
+        .bind(project_id)
+        .bind(actor.user_id)
+        .fetch_optional(db)
+        .await?
         .ok_or_else(|| Error::not_found("project"))?;
     if !role.allows(need) {
         return Err(Error::Forbidden(format!("your role ({role}) does not allow {need}")));
@@ -123,7 +52,6 @@ pub struct Project {
     pub slug: String,
     pub created_at: DateTime<Utc>,
     /// The caller's role.
-    #[sqlx(try_from = "String")]
     pub role: Role,
     /// Approvals (not stale) a change request needs before it can merge.
     pub required_approvals: i32,
@@ -147,7 +75,6 @@ pub struct NewProject {
 pub struct Member {
     pub user_id: Uuid,
     pub username: String,
-    #[sqlx(try_from = "String")]
     pub role: Role,
     pub added_at: DateTime<Utc>,
 }
@@ -330,7 +257,7 @@ pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: 
     )
     .bind(project_id)
     .bind(user.id)
-    .bind(role.as_str())
+    .bind(role)
     .bind(&user.username)
     .fetch_one(&mut *tx)
     .await?;
@@ -454,21 +381,6 @@ async fn remove_member_handler(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_grant_what_the_product_promises() {
-        use Permission::*;
-        let table = [
-            (Role::Viewer, [true, false, false, false]),
-            (Role::Editor, [true, true, false, false]),
-            (Role::Reviewer, [true, true, true, false]),
-            (Role::Owner, [true, true, true, true]),
-        ];
-        for (role, expected) in table {
-            let got = [Read, Write, Review, Manage].map(|p| role.allows(p));
-            assert_eq!(got, expected, "{role}");
-        }
-    }
 
     #[test]
     fn slugs_are_url_friendly() {

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::Scope;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use crate::access::{self, Change};
 use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
-use crate::auth::{Actor, Credential, Scope};
+use crate::auth::{Actor, Credential};
 use crate::error::{Error, Result};
 use crate::AppState;
 
@@ -64,7 +65,7 @@ impl From<TokenRow> for ApiToken {
             id: row.id,
             name: row.name,
             prefix: row.prefix,
-            scopes: row.scopes.iter().filter_map(|scope| Scope::parse(scope)).collect(),
+            scopes: row.scopes.iter().filter_map(|scope| scope.parse::<Scope>().ok()).collect(),
             created_at: row.created_at,
             last_used_at: row.last_used_at,
         }
@@ -175,7 +176,7 @@ pub async fn authenticate(db: &PgPool, token: &str) -> Result<Option<Actor>> {
     .bind(token_id)
     .execute(db)
     .await?;
-    let scopes = scopes.iter().filter_map(|scope| Scope::parse(scope)).collect();
+    let scopes = scopes.iter().filter_map(|scope| scope.parse::<Scope>().ok()).collect();
     Ok(Some(Actor { user_id, username, credential: Credential::Token { token_id, scopes } }))
 }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use charter_backend::spec::traceability::{self, Report, Status};
+use charter_backend::structure::traceability::{self, Report, Status};
 use serde::Deserialize;
 
 pub const USAGE: &str = "usage: charter check --project <id> --server <url> --token <token> [options] <path>

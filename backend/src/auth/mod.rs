@@ -11,13 +11,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tower_sessions::session::Id as SessionId;
 use tower_sessions::Session;
 use uuid::Uuid;
 
 pub use ratelimit::{Attempt, RateLimiter};
+
+use charter_types::Scope;
 
 use crate::error::{Error, Result};
 use crate::{accounts, tokens, AppState};
@@ -26,33 +27,6 @@ use crate::{accounts, tokens, AppState};
 pub(crate) const SESSION_USER_KEY: &str = "user_id";
 /// The session key that holds the user's session epoch when the session began.
 pub(crate) const SESSION_EPOCH_KEY: &str = "epoch";
-
-/// What an API token may do. Browser sessions may do everything their roles allow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum Scope {
-    #[serde(rename = "read")]
-    Read,
-    #[serde(rename = "write")]
-    Write,
-    #[serde(rename = "incidents:write")]
-    IncidentsWrite,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::IncidentsWrite];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Write => "write",
-            Scope::IncidentsWrite => "incidents:write",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|scope| scope.as_str() == value)
-    }
-}
 
 #[derive(Clone, Debug)]
 pub enum Credential {

@@ -1,6 +1,7 @@
 //! What a change request changes: each source document against its fork point (and the
 //! target, for conflicts), and other open change requests touching the same sections.
 
+use charter_types::{ChangeKind, Kind};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -51,7 +52,7 @@ impl SectionChanges {
 struct SourceDocument {
     document_id: Uuid,
     title: String,
-    kind: String,
+    kind: Kind,
     parent_id: Option<Uuid>,
     deleted: bool,
     fork_base: Option<String>,
@@ -125,23 +126,23 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
                 if row.deleted {
                     continue;
                 }
-                changes.push("added");
+                changes.push(ChangeKind::Added);
                 String::new()
             }
         };
         if row.deleted && row.fork_deleted == Some(false) {
-            changes.push("deleted");
+            changes.push(ChangeKind::Deleted);
         }
         let renamed_from = row.fork_title.clone().filter(|before| *before != row.title);
         if renamed_from.is_some() {
-            changes.push("renamed");
+            changes.push(ChangeKind::Renamed);
         }
         if row.fork_title.is_some() && row.parent_id != row.fork_parent_id {
-            changes.push("moved");
+            changes.push(ChangeKind::Moved);
         }
         let diff = if text != base { merge::line_changes(&base, &text) } else { Vec::new() };
         if !diff.is_empty() && row.fork_title.is_some() {
-            changes.push("modified");
+            changes.push(ChangeKind::Modified);
             // The target may have moved on since the fork: where both changed the same
             // lines differently, the merge cannot decide.
             let ours = match content::read(&mut conn, DocKey { branch_id: target, document_id: row.document_id }).await
@@ -168,7 +169,7 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
         }
         let lines_added = diff.iter().map(|change| change.new.len()).sum();
         let lines_removed = diff.iter().map(|change| change.old.len()).sum();
-        let now = if changes.contains(&"deleted") { "" } else { text.as_str() };
+        let now = if changes.contains(&ChangeKind::Deleted) { "" } else { text.as_str() };
         let sections = SectionChanges::between(&base, now);
         documents.push(DocumentChange {
             document_id: row.document_id,
@@ -201,8 +202,9 @@ pub(super) async fn overlaps(
     .bind(this)
     .fetch_all(db)
     .await?;
-    let structural =
-        |change: &DocumentChange| change.changes.iter().any(|c| ["deleted", "renamed", "moved"].contains(c));
+    let structural = |change: &DocumentChange| {
+        change.changes.iter().any(|c| matches!(c, ChangeKind::Deleted | ChangeKind::Renamed | ChangeKind::Moved))
+    };
     let mut found = Vec::new();
     for (_, number, title, source, target) in others {
         for theirs in compare(db, source, target).await?.documents {

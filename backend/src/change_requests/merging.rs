@@ -1,6 +1,7 @@
 //! Changing a change request's outcome: resolving conflicts, confirming the
 //! constitution's bump, and merging.
 
+use charter_types::{ChangeKind, Permission};
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -14,8 +15,8 @@ use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
-use crate::spec::review::{self, Checks};
+use crate::projects;
+use crate::structure::review::{self, Checks};
 use crate::{content, documents, history, AppState};
 
 /// Claims the open change request until the returned transaction ends (see
@@ -130,7 +131,7 @@ pub async fn merge(
 
     // Text first: the part that can still meet a conflict (if the target moved since the
     // view above), before anything else is changed.
-    for change in view.documents.iter().filter(|change| change.changes.contains(&"modified")) {
+    for change in view.documents.iter().filter(|change| change.changes.contains(&ChangeKind::Modified)) {
         let theirs = compared(change.document_id)?;
         let target_key = DocKey { branch_id: target, document_id: change.document_id };
         let base = theirs.fork_base.as_deref().unwrap_or_default();
@@ -226,7 +227,7 @@ async fn apply_change(
     compared: &SourceState,
 ) -> Result<()> {
     let document_id = change.document_id;
-    if change.changes.contains(&"added") {
+    if change.changes.contains(&ChangeKind::Added) {
         sqlx::query(
             "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, updated_by)
              SELECT $1, s.document_id, $3,
@@ -245,7 +246,7 @@ async fn apply_change(
         .await?;
         return content::init(tx, DocKey { branch_id: target, document_id }, &compared.text).await;
     }
-    if change.changes.contains(&"deleted") {
+    if change.changes.contains(&ChangeKind::Deleted) {
         sqlx::query(
             "UPDATE branch_documents SET deleted_at = now() WHERE branch_id = $1 AND document_id = $2 AND deleted_at IS NULL",
         )
@@ -254,7 +255,7 @@ async fn apply_change(
         .execute(&mut *tx)
         .await?;
     }
-    if change.changes.contains(&"renamed") || change.changes.contains(&"moved") {
+    if change.changes.contains(&ChangeKind::Renamed) || change.changes.contains(&ChangeKind::Moved) {
         sqlx::query(
             "UPDATE branch_documents t SET title = $4, position = s.position,
                  parent_id = (SELECT p.document_id FROM branch_documents p
@@ -286,8 +287,8 @@ async fn lint_gate(
         return Ok(None);
     }
     let Some(reason) = reason else {
-        let errors: Vec<&crate::spec::lint::Finding> =
-            checks.findings.iter().filter(|f| f.severity == crate::spec::lint::Severity::Error).collect();
+        let errors: Vec<&crate::structure::lint::Finding> =
+            checks.findings.iter().filter(|f| f.severity == charter_types::Severity::Error).collect();
         return Err(Error::ConflictWith {
             message: format!(
                 "{} lint error(s) block merging: fix them, or an owner can merge with a recorded reason",
@@ -331,7 +332,7 @@ pub async fn confirm_bump(
         "UPDATE change_requests SET bump_confirmed = $2, bump_confirmed_by = $3, bump_digest = $4 WHERE id = $1",
     )
     .bind(record.id)
-    .bind(confirmation.bump.as_str())
+    .bind(confirmation.bump)
     .bind(actor.user_id)
     .bind(digest)
     .execute(&mut *tx)

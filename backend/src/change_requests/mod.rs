@@ -13,6 +13,7 @@ mod compare;
 mod merging;
 mod routes;
 
+use charter_types::{Bump, ChangeKind, ChangeRequestState, Kind, Permission, Verdict};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -23,36 +24,18 @@ use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
-use crate::projects::{self, Permission};
-use crate::spec::constitution::Bump;
-use crate::spec::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
+use crate::projects;
+use crate::structure::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
 use crate::{branches, history};
 use compare::{compare, find_source, overlaps, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
 pub(crate) use routes::router;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Approve,
-    RequestChanges,
-}
-
-impl Verdict {
-    fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approve => "approve",
-            Verdict::RequestChanges => "request_changes",
-        }
-    }
-}
-
 #[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Summary {
     pub number: i32,
     pub title: String,
-    /// `open`, `merged` or `closed`.
-    pub state: String,
+    pub state: ChangeRequestState,
     pub source: String,
     pub target: String,
     pub author: String,
@@ -101,9 +84,8 @@ pub struct ReviewView {
 pub struct DocumentChange {
     pub document_id: Uuid,
     pub title: String,
-    pub kind: String,
-    /// Any of `added`, `deleted`, `renamed`, `moved`, `modified`.
-    pub changes: Vec<&'static str>,
+    pub kind: Kind,
+    pub changes: Vec<ChangeKind>,
     pub renamed_from: Option<String>,
     pub lines_added: usize,
     pub lines_removed: usize,
@@ -266,16 +248,17 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
 
 pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: StateQuery) -> Result<Vec<Summary>> {
     projects::authorize(db, actor, project_id, Permission::Read).await?;
-    if let Some(state) = &query.state {
-        if !["open", "merged", "closed"].contains(&state.as_str()) {
-            return Err(Error::Invalid("state is open, merged or closed".into()));
-        }
-    }
+    let state: Option<ChangeRequestState> = query
+        .state
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| Error::Invalid("state is open, merged or closed".into()))?;
     Ok(sqlx::query_as(&format!(
         "{SUMMARY_QUERY} WHERE c.project_id = $1 AND ($2::text IS NULL OR c.state = $2) ORDER BY c.number DESC"
     ))
     .bind(project_id)
-    .bind(query.state)
+    .bind(state)
     .fetch_all(db)
     .await?)
 }
@@ -290,7 +273,7 @@ struct Record {
     description: String,
     lint_override_reason: Option<String>,
     lint_override_by: Option<String>,
-    bump_confirmed: Option<String>,
+    bump_confirmed: Option<Bump>,
     bump_confirmed_by: Option<String>,
     bump_digest: Option<Vec<u8>>,
 }
@@ -331,17 +314,18 @@ pub(crate) fn busy(number: i32) -> Error {
 /// ends. Reviews and bump confirmations lock `NOWAIT`: during a merge they are told at
 /// once, rather than holding a connection until it ends (and then finding it merged).
 async fn ensure_open(tx: &mut PgConnection, id: Uuid, number: i32, lock: &str) -> Result<()> {
-    let state: Option<(String,)> = sqlx::query_as(&format!("SELECT state FROM change_requests WHERE id = $1 {lock}"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|err| match Error::from(err) {
-            err if err.is_sqlstate("55P03") => busy(number),
-            err => err,
-        })?;
+    let state: Option<ChangeRequestState> =
+        sqlx::query_scalar(&format!("SELECT state FROM change_requests WHERE id = $1 {lock}"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|err| match Error::from(err) {
+                err if err.is_sqlstate("55P03") => busy(number),
+                err => err,
+            })?;
     // Gone with its branch meanwhile.
-    let (state,) = state.ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))?;
-    if state != "open" {
+    let state = state.ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))?;
+    if state != ChangeRequestState::Open {
         return Err(Error::Conflict(format!("change request #{number} is {state}")));
     }
     Ok(())
@@ -351,7 +335,7 @@ async fn ensure_open(tx: &mut PgConnection, id: Uuid, number: i32, lock: &str) -
 struct ReviewRow {
     reviewer_id: Uuid,
     username: String,
-    verdict: String,
+    verdict: Verdict,
     comment: String,
     source_digest: Vec<u8>,
     created_at: DateTime<Utc>,
@@ -378,10 +362,14 @@ async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeR
     let reviews: Vec<(Uuid, ReviewView)> = rows
         .into_iter()
         .map(|row| {
-            let verdict = if row.verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
             let stale = row.source_digest != comparison.digest;
-            let view =
-                ReviewView { user: row.username, verdict, comment: row.comment, stale, created_at: row.created_at };
+            let view = ReviewView {
+                user: row.username,
+                verdict: row.verdict,
+                comment: row.comment,
+                stale,
+                created_at: row.created_at,
+            };
             (row.reviewer_id, view)
         })
         .collect();
@@ -409,7 +397,7 @@ async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeR
     let changed: Vec<Uuid> = comparison
         .documents
         .iter()
-        .filter(|change| !change.changes.contains(&"deleted"))
+        .filter(|change| !change.changes.contains(&ChangeKind::Deleted))
         .map(|change| change.document_id)
         .collect();
     let (corpus, findings) = review::checks(db, record.source_branch_id, &changed).await?;
@@ -421,19 +409,22 @@ async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeR
             .clone()
             .map(|reason| LintOverride { by: record.lint_override_by.clone().unwrap_or_default(), reason }),
     };
-    let constitution =
-        match comparison.documents.iter().find(|c| c.kind == "constitution" && c.changes.contains(&"modified")) {
-            None => None,
-            Some(change) => {
-                let fork_base = find_source(&comparison.sources, change.document_id).and_then(|s| s.fork_base.clone());
-                let confirmed = record.bump_confirmed.as_deref().and_then(Bump::parse).map(|bump| ConfirmedBump {
-                    bump,
-                    by: record.bump_confirmed_by.clone().unwrap_or_default(),
-                    stale: record.bump_digest.as_deref() != Some(comparison.digest.as_slice()),
-                });
-                review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
-            }
-        };
+    let constitution = match comparison
+        .documents
+        .iter()
+        .find(|c| c.kind == Kind::Constitution && c.changes.contains(&ChangeKind::Modified))
+    {
+        None => None,
+        Some(change) => {
+            let fork_base = find_source(&comparison.sources, change.document_id).and_then(|s| s.fork_base.clone());
+            let confirmed = record.bump_confirmed.map(|bump| ConfirmedBump {
+                bump,
+                by: record.bump_confirmed_by.clone().unwrap_or_default(),
+                stale: record.bump_digest.as_deref() != Some(comparison.digest.as_slice()),
+            });
+            review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
+        }
+    };
     let view = ChangeRequest {
         checks,
         constitution,
@@ -479,7 +470,7 @@ pub async fn review(
     .bind(Uuid::now_v7())
     .bind(record.id)
     .bind(actor.user_id)
-    .bind(review.verdict.as_str())
+    .bind(review.verdict)
     .bind(comment.trim())
     .bind(digest)
     .execute(&mut *tx)

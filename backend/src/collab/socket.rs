@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
+use charter_types::Scope;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -29,7 +30,7 @@ use super::actor::{Command, ConnId, Incoming, Join, Outgoing, OUTBOX};
 use super::gate::NO_ACCESS;
 use super::{Admission, Grant, Hub};
 use crate::api::{Path, Query};
-use crate::auth::{Actor, Credential, Scope};
+use crate::auth::{Actor, Credential};
 use crate::error::{Error, Result};
 use crate::{documents, security, AppState};
 

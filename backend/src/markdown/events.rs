@@ -8,7 +8,7 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use super::{escape, slug, Resolver};
 use crate::budget::Budget;
 use crate::error::Result;
-use crate::spec::parse::link_regex;
+use crate::structure::parse::link_regex;
 
 /// Block containers (quotes, lists, list items, footnotes) nest at most this deep, and
 /// emphasis at most `MAX_INLINE_DEPTH`: the HTML parser behind the sanitizer does work
@@ -303,7 +303,8 @@ mod tests {
             .collect();
         assert_eq!(html.len(), 2, "{html:?}");
         assert!(html.iter().all(|link| link.ends_with(">AUTH-1</a>")), "an empty label shows the target: {html:?}");
-        let targets: Vec<String> = crate::spec::parse::parse(text).links.into_iter().map(|link| link.target).collect();
+        let targets: Vec<String> =
+            crate::structure::parse::parse(text).links.into_iter().map(|link| link.target).collect();
         assert_eq!(targets, ["AUTH-1", "AUTH-1"]);
     }
 }

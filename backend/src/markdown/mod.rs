@@ -76,7 +76,7 @@ pub fn sections(markdown: &str) -> Vec<(String, String)> {
             }
         } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = Some(&trimmed[..3]);
-        } else if let Some((_, heading)) = crate::spec::parse::heading(trimmed) {
+        } else if let Some((_, heading)) = crate::structure::parse::heading(trimmed) {
             sections.push((heading, String::new()));
         }
         if let Some((_, body)) = sections.last_mut() {
@@ -147,7 +147,7 @@ async fn render_handler(
     let html = match request.document_id {
         Some(document_id) => {
             let branch = request.branch.as_deref().unwrap_or(crate::branches::MAIN);
-            let links = crate::spec::Links::for_document(&state.db, &actor, document_id, branch).await?;
+            let links = crate::structure::Links::for_document(&state.db, &actor, document_id, branch).await?;
             render_linked(request.markdown, move |target| links.resolve(target)).await?
         }
         None => render(request.markdown).await?,

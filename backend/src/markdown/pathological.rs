@@ -2,12 +2,12 @@
 //! 100 KB. Each stage must stay within a bound relative to an ordinary spec of the same
 //! size, measured in the same test: quadratic work would take hundreds of times longer.
 
+use charter_types::Kind;
 use std::time::{Duration, Instant};
 
 use super::{to_html, LinkTarget};
 use crate::budget::{Budget, LIMIT};
-use crate::documents::Kind;
-use crate::spec::{lint, templates, Corpus, Doc};
+use crate::structure::{lint, templates, Corpus, Doc};
 
 const SIZE: usize = 100 * 1024;
 

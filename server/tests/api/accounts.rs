@@ -237,7 +237,10 @@ async fn changing_the_password_signs_out_every_other_session(db: PgPool) {
     let new_password = "tangerine oboe stapler";
     for (body, status) in [
         (json!({ "current_password": "not my password", "new_password": new_password }), StatusCode::FORBIDDEN),
-        (json!({ "current_password": PASSWORD, "new_password": "aaaaaaaaaaaaaaaaaaaa" }), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({ "current_password": PASSWORD, "new_password": "aaaaaaaaaaaaaaaaaaaa" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let (got, answer) = call(&here, Method::POST, &change, Some(body)).await;
         assert_eq!(got, status, "{answer}");
@@ -263,6 +266,7 @@ async fn changing_the_password_signs_out_every_other_session(db: PgPool) {
     let login = |password: &str| json!({ "username": "ada", "password": password });
     let (status, _) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/login"), Some(login(PASSWORD))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/login"), Some(login(new_password))).await;
+    let (status, _) =
+        call(&app.browser(), Method::POST, &app.url("/api/v1/auth/login"), Some(login(new_password))).await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -17,7 +17,7 @@ mod races;
 mod render;
 mod revocation;
 mod security;
-mod spec;
+mod structure;
 mod tokens;
 mod transport;
 mod xss;

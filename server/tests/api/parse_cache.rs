@@ -2,7 +2,7 @@
 //! per request. An edit, and only an edit, has a document parsed again.
 
 use charter_backend::collab::{store, DocKey};
-use charter_backend::spec::{Corpus, Text};
+use charter_backend::structure::{Corpus, Text};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;

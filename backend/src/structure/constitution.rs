@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
+use charter_types::{Bump, Kind};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,35 +14,6 @@ use uuid::Uuid;
 
 use super::parse::{self, Requirement};
 use super::{lint, Corpus};
-use crate::documents::Kind;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Bump {
-    Patch,
-    Minor,
-    Major,
-}
-
-impl Bump {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Bump::Patch => "patch",
-            Bump::Minor => "minor",
-            Bump::Major => "major",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Bump> {
-        [Bump::Patch, Bump::Minor, Bump::Major].into_iter().find(|bump| bump.as_str() == text)
-    }
-}
-
-impl fmt::Display for Bump {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A `MAJOR.MINOR.PATCH` version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -299,7 +271,7 @@ pub fn impact(corpus: &Corpus, proposal: &Proposal) -> Vec<Impact> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Doc;
+    use crate::structure::Doc;
 
     const BASE: &str = "# Constitution\n\n**Version**: 1.4.2 | **Ratified**: 2026-01-01 | **Last Amended**: 2026-02-01\n\n\
         ## Core principles\n\n\

@@ -2,6 +2,7 @@
 //! scenarios, coverage, history, backlinks), open questions with their answers, and the
 //! project's checks (lint findings, rule settings, the latest traceability report).
 
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -107,9 +108,9 @@ pub struct ChecksData {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn finding(finding: charter_backend::spec::lint::Finding) -> FindingInfo {
+pub(crate) fn finding(finding: charter_backend::structure::lint::Finding) -> FindingInfo {
     FindingInfo {
-        severity: severity(finding.severity).to_owned(),
+        severity: finding.severity.as_str().to_owned(),
         rule: finding.rule,
         message: finding.message,
         document_id: finding.document_id,
@@ -119,18 +120,8 @@ pub(crate) fn finding(finding: charter_backend::spec::lint::Finding) -> FindingI
 }
 
 #[cfg(feature = "ssr")]
-fn severity(severity: charter_backend::spec::lint::Severity) -> &'static str {
-    use charter_backend::spec::lint::Severity;
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn requirement_item(view: charter_backend::spec::requirements::RequirementView) -> RequirementItem {
-    use charter_backend::spec::traceability::Status;
+fn requirement_item(view: charter_backend::structure::requirements::RequirementView) -> RequirementItem {
+    use charter_backend::structure::traceability::Status;
     let coverage = view.coverage.as_ref().map(|coverage| {
         match coverage.status {
             Status::Tested => "tested",
@@ -158,7 +149,7 @@ fn requirement_item(view: charter_backend::spec::requirements::RequirementView) 
 
 #[server]
 pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementItem>, AppError> {
-    use charter_backend::spec::requirements::{self, RequirementQuery};
+    use charter_backend::structure::requirements::{self, RequirementQuery};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let query = RequirementQuery { branch: Some(branch), q: Some(q) };
     Ok(requirements::list(&state.db, &actor, project.id, query).await?.into_iter().map(requirement_item).collect())
@@ -166,7 +157,7 @@ pub async fn list_requirements(slug: String, branch: String, q: String) -> Resul
 
 #[server]
 pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Result<RequirementPageData, AppError> {
-    use charter_backend::spec::requirements::{self, RequirementQuery};
+    use charter_backend::structure::requirements::{self, RequirementQuery};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
     let query = RequirementQuery { branch: Some(branch.clone()), q: Some(key.clone()) };
     let found = requirements::list(&state.db, &actor, project.id, query)
@@ -216,7 +207,7 @@ pub async fn list_questions(
     state: String,
     document: Option<String>,
 ) -> Result<Vec<QuestionItem>, AppError> {
-    use charter_backend::spec::clarifications::{self, ClarificationQuery};
+    use charter_backend::structure::clarifications::{self, ClarificationQuery};
     let (app, actor, project) = crate::projects::resolve(&slug).await?;
     let document = document.map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
     let query = ClarificationQuery { state: Some(state), branch: Some(branch), document };
@@ -242,7 +233,7 @@ pub async fn list_questions(
 pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(String, BacklinkItem)>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::spec::document_backlinks(&state.db, &actor, id, &branch)
+    Ok(charter_backend::structure::document_backlinks(&state.db, &actor, id, &branch)
         .await?
         .into_iter()
         .map(|link| {
@@ -259,7 +250,7 @@ pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(Strin
 
 #[server]
 pub async fn answer_question(id: String, answer: String) -> Result<(), AppError> {
-    use charter_backend::spec::clarifications::{self, NewAnswer};
+    use charter_backend::structure::clarifications::{self, NewAnswer};
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "question")?;
     clarifications::answer(&state, &actor, id, NewAnswer { answer }).await?;
@@ -268,9 +259,9 @@ pub async fn answer_question(id: String, answer: String) -> Result<(), AppError>
 
 #[server]
 pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, AppError> {
-    use charter_backend::spec::{self, traceability};
+    use charter_backend::structure::{self, traceability};
     let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let report = spec::project_lint(&state.db, &actor, project.id, &branch).await?;
+    let report = structure::project_lint(&state.db, &actor, project.id, &branch).await?;
     let trace = match traceability::get(&state.db, &actor, project.id, &branch).await {
         Ok(stored) => Some(TraceSummary {
             commit: stored.commit,
@@ -289,7 +280,9 @@ pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, 
         rules: report
             .rules
             .into_iter()
-            .map(|rule| (rule.id, rule.summary, rule.severity.map_or("off", severity).to_owned()))
+            .map(|rule| {
+                (rule.id, rule.summary, rule.severity.map_or("off", charter_types::Severity::as_str).to_owned())
+            })
             .collect(),
         trace,
     })
@@ -578,7 +571,7 @@ pub fn QuestionsPage() -> impl IntoView {
         <FormError result=answer.value().into() />
         <Transition fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
-                let can_answer = matches!(ctx.project.await, Ok(project) if project.role.can_write());
+                let can_answer = matches!(ctx.project.await, Ok(project) if project.role.allows(Permission::Write));
                 match list.await {
                     Ok(items) if items.is_empty() => view! {
                         <EmptyState title="No questions here"><p>"Mark unclear intent in a spec with "

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -19,7 +20,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::{branches, content, documents, AppState};
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]

@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
+use charter_types::Kind;
+use charter_types::Permission;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -11,10 +13,8 @@ use super::parse::{self, Requirement, Structure};
 use super::{cache, corpus, lint};
 use crate::auth::Actor;
 use crate::collab::DocKey;
-use crate::documents::Kind;
 use crate::error::Result;
 use crate::markdown::LinkTarget;
-use crate::projects::Permission;
 use crate::{branches, budget, content};
 
 /// A document's text read into its structure, with its requirements by key: what the
@@ -118,7 +118,7 @@ pub struct Corpus {
 struct Listed {
     id: Uuid,
     title: String,
-    kind: String,
+    kind: Kind,
     /// The Markdown projection, when that is the text wanted.
     projected: Option<String>,
     /// The last update-log position its stored state includes.
@@ -152,7 +152,6 @@ impl Corpus {
         .await?;
         let mut docs = Vec::with_capacity(listed.len());
         for Listed { id, title, kind, projected, seq } in listed {
-            let Ok(kind) = Kind::try_from(kind) else { continue };
             let key = DocKey { branch_id, document_id: id };
             let parsed = match projected {
                 Some(text) => match cache::with_text(key, &text) {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use charter_types::{Kind, Severity};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,28 +14,7 @@ use uuid::Uuid;
 use super::parse::{self, Requirement};
 use super::{Corpus, Doc};
 use crate::budget::Budget;
-use crate::documents::Kind;
 use crate::error::Result;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    fn parse(text: &str) -> Option<Option<Severity>> {
-        match text {
-            "error" => Some(Some(Severity::Error)),
-            "warning" => Some(Some(Severity::Warning)),
-            "info" => Some(Some(Severity::Info)),
-            "off" => Some(None),
-            _ => None,
-        }
-    }
-}
 
 /// A lint rule as documented: what it checks, and how much it matters by default.
 #[derive(Clone, Copy, Debug, Serialize, ToSchema)]
@@ -139,6 +119,15 @@ impl Default for Config {
     }
 }
 
+/// A rule's severity as the constitution sets it: a severity, or `off` (`Some(None)`).
+fn severity_setting(text: &str) -> Option<Option<Severity>> {
+    if text == "off" {
+        Some(None)
+    } else {
+        text.parse().ok().map(Some)
+    }
+}
+
 impl Config {
     /// The defaults, changed by `rule: severity` settings; unknown rules and severities
     /// are ignored (the constitution is prose first).
@@ -146,7 +135,7 @@ impl Config {
         let mut config = Config::default();
         for (rule, severity) in settings {
             if let (Some(rule), Some(severity)) =
-                (RULES.iter().find(|known| known.id == rule), Severity::parse(severity))
+                (RULES.iter().find(|known| known.id == rule), severity_setting(severity))
             {
                 config.severities.insert(rule.id, severity);
             }
@@ -561,7 +550,7 @@ mod tests {
 
     #[test]
     fn the_spec_template_lints_with_only_its_placeholders() {
-        let text = crate::spec::templates::render(
+        let text = crate::structure::templates::render(
             Kind::Spec,
             "Login",
             None,

@@ -1,7 +1,7 @@
+use charter_types::Kind;
 
 use super::*;
-use crate::documents::Kind;
-use crate::spec::templates;
+use crate::structure::templates;
 
 fn keys(structure: &Structure) -> Vec<&str> {
     structure.requirements.iter().map(|r| r.key.as_str()).collect()
@@ -147,7 +147,7 @@ fn every_template_parses_into_its_structure() {
 fn structure_survives_an_export_round_trip() {
     // Exporting a spec as Markdown and reading it back gives the same structure.
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-    for kind in Kind::ALL {
+    for &kind in Kind::ALL {
         let text = templates::render(kind, "Round trip", Some("Parent"), day);
         let structure = parse(&text);
         let exported = serde_json::to_string(&structure).unwrap();

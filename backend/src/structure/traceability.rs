@@ -7,6 +7,7 @@ use std::path::Path as FsPath;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -20,7 +21,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Actor;
 use crate::documents::BranchQuery;
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::{branches, AppState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]

@@ -7,6 +7,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use axum::extract::State;
+use charter_types::Kind;
+use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -19,9 +21,8 @@ use super::traceability::{self, Coverage};
 use super::{Corpus, Doc, Text};
 use crate::api::{Json, Path, Query};
 use crate::auth::Actor;
-use crate::documents::Kind;
 use crate::error::{Error, Result};
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::{branches, history, AppState};
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -15,6 +15,8 @@ pub mod templates;
 pub mod traceability;
 
 use axum::extract::State;
+use charter_types::Permission;
+use charter_types::{Kind, Severity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -22,9 +24,9 @@ use uuid::Uuid;
 
 use crate::api::{Json, Path, Query};
 use crate::auth::Actor;
-use crate::documents::{BranchQuery, Kind};
+use crate::documents::BranchQuery;
 use crate::error::Result;
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::{branches, budget, content, AppState};
 pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
 use lint::Finding;
@@ -86,9 +88,9 @@ pub struct LintReport {
 pub struct RuleSetting {
     pub id: String,
     pub summary: String,
-    pub default: lint::Severity,
+    pub default: Severity,
     /// `null` when the constitution turns the rule off.
-    pub severity: Option<lint::Severity>,
+    pub severity: Option<Severity>,
 }
 
 /// Every rule with the severity the corpus's constitution gives it.

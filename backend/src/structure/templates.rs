@@ -2,6 +2,8 @@
 //! them: requirement IDs in both accepted forms, scenarios, success criteria, markers.
 
 use axum::extract::State;
+use charter_types::Kind;
+use charter_types::Permission;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -9,9 +11,8 @@ use uuid::Uuid;
 
 use crate::api::{Json, Path};
 use crate::auth::Actor;
-use crate::documents::Kind;
 use crate::error::Result;
-use crate::projects::{self, Permission};
+use crate::projects;
 use crate::AppState;
 
 /// How requirements are written; shown beside the templates.

@@ -2,13 +2,14 @@
 //! documents it changes (errors block merging unless an owner overrides them), and, when
 //! it changes the constitution, the version bump the change implies and its impact.
 
+use charter_types::{Bump, Severity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::constitution::{self, Bump, Impact, Proposal, Version};
-use super::lint::{self, Finding, Severity};
+use super::constitution::{self, Impact, Proposal, Version};
+use super::lint::{self, Finding};
 use super::{Corpus, Text};
 use crate::collab::DocKey;
 use crate::content;
