@@ -211,8 +211,11 @@ pub fn ProjectPage() -> impl IntoView {
     }
 }
 
+/// Erased to `AnyView`: the sidebar's full view type, nested inside the project page's
+/// suspense, is deeper than rustc lays out in release builds (where components are not
+/// erased for us).
 #[component]
-fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
+fn ProjectSidebar(project: ProjectInfo) -> AnyView {
     let ctx = expect_context::<ProjectCtx>();
     let base = format!("/p/{}", project.slug);
     view! {
@@ -249,6 +252,7 @@ fn ProjectSidebar(project: ProjectInfo) -> impl IntoView {
             </nav>
         </aside>
     }
+    .into_any()
 }
 
 /// Which branch the project pages show, and a way to make a new one from it.
