@@ -633,7 +633,7 @@ pub fn ChangePage() -> impl IntoView {
                                         <ul class="findings">
                                             {change.findings.clone().into_iter().map(|f| view! {
                                                 <li class=format!("finding severity-{}", f.severity)>
-                                                    <span class=format!("badge severity-{}", f.severity)>{f.severity.clone()}</span>
+                                                    <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
                                                     {format!(" {} line {}: {} ", f.document, f.line, f.message)}
                                                     <code class="muted">{f.rule.clone()}</code>
                                                 </li>

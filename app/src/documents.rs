@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use charter_types::Permission;
+use charter_types::{Kind, Permission};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,15 +17,23 @@ use crate::components::{user_color, EmptyState, ErrorView, FormError, Loading, T
 use crate::error::AppError;
 use crate::projects::{on_branch, ProjectCtx};
 
-/// Document kinds as the page offers them: value and label.
-pub const KINDS: [(&str, &str); 4] =
-    [("spec", "Feature spec"), ("plan", "Plan"), ("tasks", "Tasks"), ("constitution", "Constitution")];
+/// Document kinds in the order the page offers them.
+const OFFERED_KINDS: [Kind; 4] = [Kind::Spec, Kind::Plan, Kind::Tasks, Kind::Constitution];
+
+fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Spec => "Feature spec",
+        Kind::Plan => "Plan",
+        Kind::Tasks => "Tasks",
+        Kind::Constitution => "Constitution",
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TreeNode {
     pub id: Uuid,
     pub title: String,
-    pub kind: String,
+    pub kind: Kind,
     pub parent_id: Option<Uuid>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
@@ -34,7 +42,7 @@ pub struct TreeNode {
 pub struct DocView {
     pub id: Uuid,
     pub title: String,
-    pub kind: String,
+    pub kind: Kind,
     pub parent_id: Option<Uuid>,
     pub content: String,
     /// The content rendered and sanitized on the server.
@@ -59,7 +67,7 @@ impl DocView {
             id: doc.id,
             html,
             title: doc.title,
-            kind: doc.kind.to_string(),
+            kind: doc.kind,
             parent_id: doc.parent_id,
             content: doc.content,
             updated_at: doc.updated_at,
@@ -85,7 +93,7 @@ pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result
         .map(|entry| TreeNode {
             id: entry.id,
             title: entry.title,
-            kind: entry.kind.to_string(),
+            kind: entry.kind,
             parent_id: entry.parent_id,
             deleted_at: entry.deleted_at,
         })
@@ -268,7 +276,7 @@ pub fn NewDocumentForm(nodes: Vec<TreeNode>) -> impl IntoView {
             <label>"Title" <input name="title" required maxlength="200" placeholder="User login" /></label>
             <label>"Kind"
                 <select name="kind">
-                    {KINDS.into_iter().map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
+                    {OFFERED_KINDS.into_iter().map(|kind| view! { <option value=kind.as_str()>{kind_label(kind)}</option> }).collect_view()}
                 </select>
             </label>
             <label class="check"><input type="checkbox" name="template" value="on" checked=true />
@@ -349,7 +357,7 @@ pub fn DocumentPage() -> impl IntoView {
                             <article class="document">
                                 <header class="document-head">
                                     <div>
-                                        <span class=format!("badge kind-{}", doc.kind)>{doc.kind.clone()}</span>
+                                        <span class=format!("badge kind-{}", doc.kind)>{doc.kind.as_str()}</span>
                                         <h1>{title}</h1>
                                         <small class="muted">"Updated " <Time at=doc.updated_at /></small>
                                     </div>
@@ -509,7 +517,7 @@ pub fn TrashPage() -> impl IntoView {
                             {nodes.into_iter().map(|node| view! {
                                 <li class="card">
                                     <A href=on_branch(&format!("/p/{}/doc/{}", ctx.slug.get_untracked(), node.id), &ctx.branch.get_untracked())>{node.title.clone()}</A>
-                                    <span class=format!("badge kind-{}", node.kind)>{node.kind.clone()}</span>
+                                    <span class=format!("badge kind-{}", node.kind)>{node.kind.as_str()}</span>
                                     {node.deleted_at.map(|at| view! { <small class="muted">"Deleted " <Time at /></small> })}
                                     {can_write.then(|| view! {
                                         <ActionForm action=restore attr:class="inline">
@@ -537,7 +545,7 @@ mod tests {
         TreeNode {
             id: Uuid::from_u128(id),
             title: title.into(),
-            kind: "spec".into(),
+            kind: Kind::Spec,
             parent_id: parent.map(Uuid::from_u128),
             deleted_at: None,
         }

@@ -2,7 +2,7 @@
 //! scenarios, coverage, history, backlinks), open questions with their answers, and the
 //! project's checks (lint findings, rule settings, the latest traceability report).
 
-use charter_types::Permission;
+use charter_types::{ClarificationState, Kind, Permission, RequirementStatus, Severity, TraceStatus};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,7 +18,7 @@ use crate::projects::{on_branch, ProjectCtx};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingInfo {
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
     pub message: String,
     pub document_id: Uuid,
     pub document: String,
@@ -36,9 +36,9 @@ pub struct RequirementItem {
     pub document_id: Uuid,
     pub document: String,
     pub section: String,
-    pub status: String,
-    /// `tested`, `code_only` or `untested`, from the latest traceability report.
-    pub coverage: Option<String>,
+    pub status: RequirementStatus,
+    /// From the latest traceability report.
+    pub coverage: Option<TraceStatus>,
     pub tests: usize,
     pub code: usize,
 }
@@ -62,7 +62,7 @@ pub struct HistoryItem {
 pub struct BacklinkItem {
     pub document_id: Uuid,
     pub title: String,
-    pub kind: String,
+    pub kind: Kind,
     pub line: usize,
 }
 
@@ -81,7 +81,7 @@ pub struct QuestionItem {
     pub document_id: Uuid,
     pub document: String,
     pub question: String,
-    pub state: String,
+    pub state: ClarificationState,
     pub answer: Option<String>,
     pub answered_by: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
@@ -110,7 +110,7 @@ pub struct ChecksData {
 #[cfg(feature = "ssr")]
 pub(crate) fn finding(finding: charter_backend::structure::lint::Finding) -> FindingInfo {
     FindingInfo {
-        severity: finding.severity.as_str().to_owned(),
+        severity: finding.severity,
         rule: finding.rule,
         message: finding.message,
         document_id: finding.document_id,
@@ -121,15 +121,6 @@ pub(crate) fn finding(finding: charter_backend::structure::lint::Finding) -> Fin
 
 #[cfg(feature = "ssr")]
 fn requirement_item(view: charter_backend::structure::requirements::RequirementView) -> RequirementItem {
-    use charter_backend::structure::traceability::Status;
-    let coverage = view.coverage.as_ref().map(|coverage| {
-        match coverage.status {
-            Status::Tested => "tested",
-            Status::CodeOnly => "code_only",
-            Status::Untested => "untested",
-        }
-        .to_owned()
-    });
     RequirementItem {
         id: view.id,
         key: view.key,
@@ -141,7 +132,7 @@ fn requirement_item(view: charter_backend::structure::requirements::RequirementV
         document: view.document,
         section: view.section,
         status: view.status,
-        coverage,
+        coverage: view.coverage.as_ref().map(|coverage| coverage.status),
         tests: view.coverage.as_ref().map_or(0, |c| c.tests),
         code: view.coverage.as_ref().map_or(0, |c| c.code),
     }
@@ -193,7 +184,7 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
             .map(|link| BacklinkItem {
                 document_id: link.document_id,
                 title: link.title,
-                kind: link.kind.to_string(),
+                kind: link.kind,
                 line: link.line,
             })
             .collect(),
@@ -237,12 +228,8 @@ pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(Strin
         .await?
         .into_iter()
         .map(|link| {
-            let item = BacklinkItem {
-                document_id: link.document_id,
-                title: link.title,
-                kind: link.kind.to_string(),
-                line: link.line,
-            };
+            let item =
+                BacklinkItem { document_id: link.document_id, title: link.title, kind: link.kind, line: link.line };
             (link.target, item)
         })
         .collect())
@@ -280,27 +267,25 @@ pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, 
         rules: report
             .rules
             .into_iter()
-            .map(|rule| {
-                (rule.id, rule.summary, rule.severity.map_or("off", charter_types::Severity::as_str).to_owned())
-            })
+            .map(|rule| (rule.id, rule.summary, rule.severity.map_or("off", Severity::as_str).to_owned()))
             .collect(),
         trace,
     })
 }
 
-fn status_label(status: &str) -> &'static str {
+fn status_label(status: RequirementStatus) -> &'static str {
     match status {
-        "ready" => "Ready",
-        "needs_clarification" => "Open question",
-        _ => "No scenario",
+        RequirementStatus::Ready => "Ready",
+        RequirementStatus::NeedsClarification => "Open question",
+        RequirementStatus::Incomplete => "No scenario",
     }
 }
 
-fn coverage_label(coverage: &str) -> &'static str {
+fn coverage_label(coverage: TraceStatus) -> &'static str {
     match coverage {
-        "tested" => "Tested",
-        "code_only" => "Code only",
-        _ => "Untested",
+        TraceStatus::Tested => "Tested",
+        TraceStatus::CodeOnly => "Code only",
+        TraceStatus::Untested => "Untested",
     }
 }
 
@@ -365,9 +350,9 @@ pub fn RequirementsPage() -> impl IntoView {
                                                 {item.priority.clone().map(|p| view! { <span class="badge">{p}</span> })}</td>
                                             <td>{item.title.clone()}</td>
                                             <td><A href=doc_href>{item.document.clone()}</A></td>
-                                            <td><span class=format!("badge status-{}", item.status)>{status_label(&item.status)}</span></td>
-                                            <td>{match item.coverage.clone() {
-                                                Some(coverage) => view! { <span class=format!("badge coverage-{coverage}")>{coverage_label(&coverage)}</span> }.into_any(),
+                                            <td><span class=format!("badge status-{}", item.status)>{status_label(item.status)}</span></td>
+                                            <td>{match item.coverage {
+                                                Some(coverage) => view! { <span class=format!("badge coverage-{coverage}")>{coverage_label(coverage)}</span> }.into_any(),
                                                 None => view! { <span class="muted">"Not checked"</span> }.into_any(),
                                             }}</td>
                                         </tr>
@@ -401,9 +386,9 @@ pub fn RequirementPage() -> impl IntoView {
                         let r = page.requirement.clone();
                         let doc_href = on_branch(&format!("/p/{slug}/doc/{}", r.document_id), &branch);
                         let heading = format!("{}: {}", r.key, r.title);
-                        let coverage = match (r.coverage.clone(), page.checked_commit.clone()) {
+                        let coverage = match (r.coverage, page.checked_commit.clone()) {
                             (Some(coverage), Some(commit)) => view! {
-                                <p><span class=format!("badge coverage-{coverage}")>{coverage_label(&coverage)}</span>
+                                <p><span class=format!("badge coverage-{coverage}")>{coverage_label(coverage)}</span>
                                    {format!(" Named in {} test place(s) and {} code place(s), checked at commit {}", r.tests, r.code, commit.chars().take(12).collect::<String>())}
                                    {page.checked_at.map(|at| view! { " " <Time at /> })}</p>
                             }.into_any(),
@@ -417,7 +402,7 @@ pub fn RequirementPage() -> impl IntoView {
                                     <div>
                                         <span class="badge">"Requirement"</span>
                                         {r.priority.clone().map(|p| view! { <span class="badge">{p}</span> })}
-                                        <span class=format!("badge status-{}", r.status)>{status_label(&r.status)}</span>
+                                        <span class=format!("badge status-{}", r.status)>{status_label(r.status)}</span>
                                         <h1>{heading}</h1>
                                         <p class="muted">"In " <A href=doc_href>{r.document.clone()}</A>
                                             {(!r.section.is_empty()).then(|| format!(" › {}", r.section))}</p>
@@ -476,7 +461,7 @@ pub fn RequirementPage() -> impl IntoView {
                                                 {page.backlinks.clone().into_iter().map(|link| {
                                                     let href = on_branch(&format!("/p/{slug}/doc/{}", link.document_id), &branch);
                                                     view! { <li><A href=href>{link.title.clone()}</A>
-                                                        <span class=format!("badge kind-{}", link.kind)>{link.kind.clone()}</span>
+                                                        <span class=format!("badge kind-{}", link.kind)>{link.kind.as_str()}</span>
                                                         <small class="muted">{format!(" line {}", link.line)}</small></li> }
                                                 }).collect_view()}
                                             </ul>
@@ -508,7 +493,7 @@ pub fn QuestionList(
             {questions.into_iter().map(|q| {
                 let doc_href = on_branch(&format!("/p/{slug}/doc/{}", q.document_id), &branch);
                 let place = q.line.map(|line| format!(" · line {line}")).unwrap_or_default();
-                let form = (can_answer && q.state == "open").then(|| {
+                let form = (can_answer && q.state == ClarificationState::Open).then(|| {
                     let label = format!("Answer: {}", q.question);
                     view! {
                         <ActionForm action=answer attr:class="row answer-form">
@@ -520,7 +505,7 @@ pub fn QuestionList(
                     }
                 });
                 view! {
-                    <li class="card question" data-state=q.state.clone()>
+                    <li class="card question" data-state=q.state.as_str()>
                         <p class="question-text">{q.question.clone()}</p>
                         <small class="muted">
                             {show_document.then(|| view! { <A href=doc_href>{q.document.clone()}</A> })}
@@ -601,7 +586,7 @@ pub fn ChecksPage() -> impl IntoView {
                 let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
                 match data.await {
                     Ok(checks) => {
-                        let errors = checks.findings.iter().filter(|f| f.severity == "error").count();
+                        let errors = checks.findings.iter().filter(|f| f.severity == Severity::Error).count();
                         let summary = match checks.findings.len() {
                             0 => "No findings: every document passes the checks.".to_owned(),
                             n => format!("{n} finding(s), {errors} of them error(s). Errors block merging a change request that touches their document."),
@@ -624,7 +609,7 @@ pub fn ChecksPage() -> impl IntoView {
                                         let href = on_branch(&format!("/p/{slug}/doc/{}", f.document_id), &branch);
                                         view! {
                                             <li class=format!("finding severity-{}", f.severity)>
-                                                <span class=format!("badge severity-{}", f.severity)>{f.severity.clone()}</span>
+                                                <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
                                                 " " <A href=href>{format!("{} line {}", f.document, f.line)}</A>
                                                 " " {f.message.clone()} " " <code class="muted">{f.rule.clone()}</code>
                                             </li>

@@ -1,5 +1,6 @@
 //! Personal API tokens: create (the secret is shown once), list and revoke.
 
+use charter_types::Scope;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,19 +10,21 @@ use uuid::Uuid;
 use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
 use crate::error::AppError;
 
-/// Scopes as the page offers them: value and what they allow.
-const SCOPES: [(&str, &str); 3] = [
-    ("read", "Read projects and documents"),
-    ("write", "Change projects and documents"),
-    ("incidents:write", "Post incidents and telemetry"),
-];
+/// What a scope allows, as the page explains it.
+fn scope_label(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Read => "Read projects and documents",
+        Scope::Write => "Change projects and documents",
+        Scope::IncidentsWrite => "Post incidents and telemetry",
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenView {
     pub id: Uuid,
     pub name: String,
     pub prefix: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
 }
@@ -42,7 +45,7 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
             id: token.id,
             name: token.name,
             prefix: token.prefix,
-            scopes: token.scopes.iter().map(|scope| scope.as_str().to_owned()).collect(),
+            scopes: token.scopes,
             created_at: token.created_at,
             last_used_at: token.last_used_at,
         })
@@ -97,7 +100,7 @@ pub fn TokensPage() -> impl IntoView {
                                         <li class="card token">
                                             <strong>{token.name.clone()}</strong>
                                             <code>{format!("charter_{}_…", token.prefix)}</code>
-                                            <span>{token.scopes.iter().map(|scope| view! { <span class="badge">{scope.clone()}</span> }).collect_view()}</span>
+                                            <span>{token.scopes.iter().map(|scope| view! { <span class="badge">{scope.as_str()}</span> }).collect_view()}</span>
                                             <small class="muted">"Created " <Time at=token.created_at />
                                                 {match token.last_used_at {
                                                     Some(at) => view! { ", last used " <Time at /> }.into_any(),
@@ -123,9 +126,9 @@ pub fn TokensPage() -> impl IntoView {
                     <label>"Name" <input name="name" required maxlength="100" placeholder="CI drift check" /></label>
                     <fieldset>
                         <legend>"Scopes"</legend>
-                        {SCOPES.into_iter().map(|(value, label)| view! {
-                            <label class="check"><input type="checkbox" name="scopes[]" value=value checked=value == "read" />
-                                <code>{value}</code> " " {label}</label>
+                        {Scope::ALL.iter().map(|&scope| view! {
+                            <label class="check"><input type="checkbox" name="scopes[]" value=scope.as_str() checked=scope == Scope::Read />
+                                <code>{scope.as_str()}</code> " " {scope_label(scope)}</label>
                         }).collect_view()}
                     </fieldset>
                     <FormError result=create.value().into() />

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use charter_backend::structure::traceability::{self, Report, Status};
+use charter_backend::structure::traceability::{self, Report};
+use charter_types::TraceStatus;
 use serde::Deserialize;
 
 pub const USAGE: &str = "usage: charter check --project <id> --server <url> --token <token> [options] <path>
@@ -125,10 +126,10 @@ fn commit_of(path: &std::path::Path) -> String {
 }
 
 fn print(report: &Report) {
-    let label = |status: Status| match status {
-        Status::Tested => "tested   ",
-        Status::CodeOnly => "code only",
-        Status::Untested => "untested ",
+    let label = |status: TraceStatus| match status {
+        TraceStatus::Tested => "tested   ",
+        TraceStatus::CodeOnly => "code only",
+        TraceStatus::Untested => "untested ",
     };
     for requirement in &report.requirements {
         let priority = requirement.priority.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();

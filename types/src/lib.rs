@@ -15,6 +15,6 @@ mod tokens;
 pub use change_requests::{ChangeKind, ChangeRequestState, Verdict};
 pub use documents::Kind;
 pub use roles::{Permission, Role};
-pub use structure::{Bump, Severity};
+pub use structure::{Bump, ClarificationState, RequirementStatus, Severity, TraceStatus};
 pub use text::Unknown;
 pub use tokens::Scope;

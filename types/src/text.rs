@@ -27,9 +27,9 @@ macro_rules! text_enum {
             $( $(#[$variant_meta:meta])* $variant:ident = $text:literal, )+
         }
     ) => {
-        $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+        $(#[$meta])*
         pub enum $name {
             $( $(#[$variant_meta])* #[serde(rename = $text)] $variant, )+
         }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use charter_types::Permission;
+use charter_types::{ClarificationState, Permission};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -30,8 +30,7 @@ pub struct Clarification {
     pub document: String,
     pub branch: String,
     pub question: String,
-    /// `open`, `answered`, or `withdrawn` (the marker was edited away).
-    pub state: String,
+    pub state: ClarificationState,
     pub answer: Option<String>,
     pub answered_by: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
@@ -116,17 +115,21 @@ pub async fn list(
     query: ClarificationQuery,
 ) -> Result<Vec<Clarification>> {
     projects::authorize(db, actor, project_id, Permission::Read).await?;
-    let state = query.state.as_deref().unwrap_or("open");
-    if !["open", "answered", "withdrawn", "all"].contains(&state) {
-        return Err(Error::BadRequest("state is one of open, answered, withdrawn or all".into()));
-    }
+    // `None`: every state.
+    let state = match query.state.as_deref() {
+        None => Some(ClarificationState::Open),
+        Some("all") => None,
+        Some(state) => Some(
+            state.parse().map_err(|_| Error::BadRequest("state is one of open, answered, withdrawn or all".into()))?,
+        ),
+    };
     let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let mut tx = db.begin().await?;
     let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
     sync(&mut tx, project_id, branch_id, &corpus).await?;
     tx.commit().await?;
     let mut found: Vec<Clarification> = sqlx::query_as(&format!(
-        "{CLARIFICATION_QUERY} WHERE c.branch_id = $1 AND ($2 = 'all' OR c.state = $2)
+        "{CLARIFICATION_QUERY} WHERE c.branch_id = $1 AND ($2::text IS NULL OR c.state = $2)
              AND ($3::uuid IS NULL OR c.document_id = $3)
          ORDER BY bd.position, c.document_id, c.state, c.created_at, c.occurrence"
     ))
@@ -142,7 +145,7 @@ pub async fn list(
             asked.entry((doc.id, marker.question.as_str())).or_insert(marker.line);
         }
     }
-    for clarification in found.iter_mut().filter(|c| c.state == "open") {
+    for clarification in found.iter_mut().filter(|c| c.state == ClarificationState::Open) {
         clarification.line = asked.get(&(clarification.document_id, clarification.question.as_str())).copied();
     }
     Ok(found)
@@ -271,12 +274,13 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     if !answering {
         return Err(Error::Conflict("someone is answering this question right now".into()));
     }
-    let question_state: Option<(String,)> = sqlx::query_as("SELECT state FROM clarifications WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (question_state,) = question_state.ok_or_else(|| Error::not_found("clarification"))?;
-    if question_state != "open" {
+    let question_state: Option<ClarificationState> =
+        sqlx::query_scalar("SELECT state FROM clarifications WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let question_state = question_state.ok_or_else(|| Error::not_found("clarification"))?;
+    if question_state != ClarificationState::Open {
         return Err(Error::Conflict(format!("this question is {question_state} already")));
     }
     let key = DocKey { branch_id: row.branch_id, document_id: row.document_id };

@@ -7,8 +7,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use axum::extract::State;
-use charter_types::Kind;
-use charter_types::Permission;
+use charter_types::{Kind, Permission, RequirementStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -40,8 +39,7 @@ pub struct RequirementView {
     /// The heading path it sits under.
     pub section: String,
     pub line: usize,
-    /// `ready`, `needs_clarification` (an open marker) or `incomplete` (no scenario).
-    pub status: String,
+    pub status: RequirementStatus,
     /// From the latest traceability report of the branch, if any.
     pub coverage: Option<Coverage>,
 }
@@ -255,14 +253,14 @@ pub(crate) async fn record(conn: &mut PgConnection, project_id: Uuid, branch_id:
     Ok(())
 }
 
-fn status(requirement: &Requirement) -> &'static str {
+fn status(requirement: &Requirement) -> RequirementStatus {
     let marker = |text: &str| text.to_uppercase().contains("[NEEDS CLARIFICATION");
     if marker(&requirement.text) || requirement.acceptance.iter().any(|scenario| marker(scenario)) {
-        "needs_clarification"
+        RequirementStatus::NeedsClarification
     } else if requirement.acceptance.is_empty() {
-        "incomplete"
+        RequirementStatus::Incomplete
     } else {
-        "ready"
+        RequirementStatus::Ready
     }
 }
 
@@ -288,7 +286,7 @@ async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corp
                 document: doc.title.clone(),
                 section: requirement.section.clone(),
                 line: requirement.line,
-                status: status(requirement).to_owned(),
+                status: status(requirement),
                 coverage: coverage.as_ref().and_then(|all| all.get(&requirement.key.to_ascii_uppercase()).cloned()),
             })
         })

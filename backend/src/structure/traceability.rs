@@ -8,6 +8,7 @@ use std::path::Path as FsPath;
 use axum::extract::State;
 use axum::http::StatusCode;
 use charter_types::Permission;
+use charter_types::TraceStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -24,17 +25,6 @@ use crate::error::{Error, Result};
 use crate::projects;
 use crate::{branches, AppState};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Named by at least one test.
-    Tested,
-    /// Named by code, by no test.
-    CodeOnly,
-    /// Named nowhere.
-    Untested,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Location {
     pub path: String,
@@ -45,7 +35,7 @@ pub struct Location {
 pub struct RequirementTrace {
     pub key: String,
     pub priority: Option<String>,
-    pub status: Status,
+    pub status: TraceStatus,
     pub tests: Vec<Location>,
     pub code: Vec<Location>,
 }
@@ -82,11 +72,11 @@ impl Report {
         let mut summary = Summary { unknown: self.unknown.len(), ..Summary::default() };
         for requirement in &self.requirements {
             match requirement.status {
-                Status::Tested => summary.tested += 1,
-                Status::CodeOnly => summary.code_only += 1,
-                Status::Untested => summary.untested += 1,
+                TraceStatus::Tested => summary.tested += 1,
+                TraceStatus::CodeOnly => summary.code_only += 1,
+                TraceStatus::Untested => summary.untested += 1,
             }
-            if requirement.status != Status::Tested && requirement.priority.as_deref() == Some("P1") {
+            if requirement.status != TraceStatus::Tested && requirement.priority.as_deref() == Some("P1") {
                 summary.untested_p1 += 1;
             }
         }
@@ -111,7 +101,7 @@ impl Report {
 /// A requirement's verdict in the latest report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Coverage {
-    pub status: Status,
+    pub status: TraceStatus,
     /// How many places in tests name it.
     pub tests: usize,
     /// How many places in code name it.
@@ -195,11 +185,11 @@ pub fn scan(root: &FsPath, known: &[(String, Option<String>)], commit: String) -
             key: key.clone(),
             priority: priority.clone(),
             status: if !tests.is_empty() {
-                Status::Tested
+                TraceStatus::Tested
             } else if !code.is_empty() {
-                Status::CodeOnly
+                TraceStatus::CodeOnly
             } else {
-                Status::Untested
+                TraceStatus::Untested
             },
             tests,
             code,
@@ -410,8 +400,8 @@ mod tests {
             .collect();
         let report = scan(&root, &known, "abc".into()).unwrap();
         std::fs::remove_dir_all(&root).unwrap();
-        let statuses: Vec<Status> = report.requirements.iter().map(|r| r.status).collect();
-        assert_eq!(statuses, [Status::Tested, Status::CodeOnly, Status::Tested, Status::Untested]);
+        let statuses: Vec<TraceStatus> = report.requirements.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [TraceStatus::Tested, TraceStatus::CodeOnly, TraceStatus::Tested, TraceStatus::Untested]);
         assert_eq!(report.requirements[0].tests, [Location { path: "tests/login.rs".into(), line: 1 }]);
         assert_eq!(report.unknown.len(), 1);
         assert_eq!(report.unknown[0].key, "AUTH-999");
