@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{ErrorView, Loading};
+use crate::components::Loaded;
 use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,29 +56,22 @@ pub fn ApiDocsPage() -> impl IntoView {
                 <a href="/api/openapi.json">"OpenAPI 3.1 document"</a> "."
             </p>
         </div>
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match operations.await {
-                    Ok(list) => view! {
-                        <table class="api-reference">
-                            <thead><tr><th scope="col">"Area"</th><th scope="col">"Method"</th><th scope="col">"Path"</th>
-                                <th scope="col">"What it does"</th><th scope="col">"Responses"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|op| view! {
-                                    <tr>
-                                        <td>{op.tag}</td>
-                                        <td><span class=format!("method method-{}", op.method.to_lowercase())>{op.method.clone()}</span></td>
-                                        <td><code>{op.path}</code></td>
-                                        <td>{op.summary}</td>
-                                        <td>{op.statuses.join(", ")}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded load=move || async move { operations.await } let:list>
+            <table class="api-reference">
+                <thead><tr><th scope="col">"Area"</th><th scope="col">"Method"</th><th scope="col">"Path"</th>
+                    <th scope="col">"What it does"</th><th scope="col">"Responses"</th></tr></thead>
+                <tbody>
+                    {list.into_iter().map(|op| view! {
+                        <tr>
+                            <td>{op.tag}</td>
+                            <td><span class=format!("method method-{}", op.method.to_lowercase())>{op.method.clone()}</span></td>
+                            <td><code>{op.path}</code></td>
+                            <td>{op.summary}</td>
+                            <td>{op.statuses.join(", ")}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </Loaded>
     }
 }

@@ -1,5 +1,8 @@
 //! Small pieces every page uses: loading, empty and error states, and timestamps.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -10,6 +13,64 @@ use crate::error::AppError;
 #[component]
 pub fn Loading(#[prop(default = "Loading…")] label: &'static str) -> impl IntoView {
     view! { <p class="loading" role="status" aria-live="polite">{label}</p> }
+}
+
+/// What a page shows of what it loads: a loading note until `load` is done, the error
+/// said plainly if it fails, otherwise `children` given the value. The resources
+/// `load` awaits belong to this boundary, so a change to one keeps showing the old
+/// value until the new one is ready.
+#[component]
+pub fn Loaded<T, Fut, Load, F, V>(load: Load, children: F) -> impl IntoView
+where
+    T: Send + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+    Load: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let (load, children) = (Arc::new(load), Arc::new(children));
+    view! {
+        <Transition fallback=|| view! { <Loading /> }>
+            {move || {
+                let (load, children) = (load.clone(), children.clone());
+                Suspend::new(async move {
+                    match load().await {
+                        Ok(value) => children(value).into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// [`Loaded`] for a list: `empty` says what an empty one means and how to fill it.
+#[component]
+pub fn LoadedList<T, Fut, Load, F, V>(
+    load: Load,
+    /// The empty state's heading.
+    empty_title: &'static str,
+    /// The empty state's explanation.
+    #[prop(into)]
+    empty: ViewFn,
+    children: F,
+) -> impl IntoView
+where
+    T: Send + 'static,
+    Fut: Future<Output = Result<Vec<T>, AppError>> + Send + 'static,
+    Load: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(Vec<T>) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let show = move |list: Vec<T>| {
+        if list.is_empty() {
+            let empty = empty.clone();
+            view! { <EmptyState title=empty_title>{empty.run()}</EmptyState> }.into_any()
+        } else {
+            children(list).into_any()
+        }
+    };
+    view! { <Loaded load children=show /> }
 }
 
 /// A failed load, said plainly, with a way forward for the common cases.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::account::{Auth, UserInfo};
-use crate::components::{user_color, EmptyState, ErrorView, FormError, Loading, Time};
+use crate::components::{user_color, FormError, Loaded, LoadedList, Time};
 use crate::error::AppError;
 use crate::projects::{on_branch, ProjectCtx};
 
@@ -211,15 +211,13 @@ fn tree_level(
 pub fn DocumentTree() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     view! {
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match ctx.tree.await {
-                    Ok(nodes) if nodes.is_empty() => view! { <p class="muted">"No documents yet."</p> }.into_any(),
-                    Ok(nodes) => tree_level(&children_of(&nodes), None, &ctx.slug.get_untracked(), &ctx.branch.get_untracked()),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded load=move || async move { ctx.tree.await } let:nodes>
+            {if nodes.is_empty() {
+                view! { <p class="muted">"No documents yet."</p> }.into_any()
+            } else {
+                tree_level(&children_of(&nodes), None, &ctx.slug.get_untracked(), &ctx.branch.get_untracked())
+            }}
+        </Loaded>
     }
 }
 
@@ -332,8 +330,8 @@ pub fn DocumentPage() -> impl IntoView {
         }
     });
     view! {
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
+        <Loaded
+            load=move || async move {
                 let project = ctx.project.await;
                 let nodes = ctx.tree.await.unwrap_or_default();
                 let user = auth.user.await;
@@ -341,106 +339,108 @@ pub fn DocumentPage() -> impl IntoView {
                 let versions_list = versions.await.unwrap_or_default();
                 let open_questions = questions.await.unwrap_or_default();
                 let linked_from = backlinks.await.unwrap_or_default();
-                match (project, document.await, user) {
-                    (Ok(project), Ok(doc), Ok(Some(user))) => {
-                        let writable = project.role.allows(Permission::Write) && !doc.deleted && !doc.protected;
-                        let doc_id = doc.id.to_string();
-                        let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
-                        let (title, title_field) = (doc.title.clone(), doc.title.clone());
-                        let (parent_id, this_id, slug) = (doc.parent_id, doc.id, project.slug.clone());
-                        let branch = ctx.branch.get_untracked();
-                        let (branch_restore, branch_rename, branch_move, branch_delete) =
-                            (branch.clone(), branch.clone(), branch.clone(), branch.clone());
-                        let can_restore = project.role.allows(Permission::Write);
-                        view! {
-                            <Title text=title.clone() />
-                            <article class="document">
-                                <header class="document-head">
-                                    <div>
-                                        <span class=format!("badge kind-{}", doc.kind)>{doc.kind.as_str()}</span>
-                                        <h1>{title}</h1>
-                                        <small class="muted">"Updated " <Time at=doc.updated_at /></small>
-                                    </div>
-                                </header>
-                                {doc.deleted.then(|| view! {
-                                    <div class="notice" role="status">
-                                        <p>"This document is in the trash."</p>
-                                        {can_restore.then(|| view! {
-                                            <ActionForm action=restore attr:class="inline">
-                                                <input type="hidden" name="id" value=id_restore />
-                                                <input type="hidden" name="branch" value=branch_restore />
-                                                <button type="submit">"Restore"</button>
-                                            </ActionForm>
-                                        })}
-                                        <FormError result=restore.value().into() />
-                                    </div>
+                let (project, doc) = (project?, document.await?);
+                let user = user?.ok_or(AppError::Unauthorized)?;
+                Ok((project, doc, user, nodes, versions_list, open_questions, linked_from))
+            }
+            let:loaded
+        >
+            {
+                let (project, doc, user, nodes, versions_list, open_questions, linked_from) = loaded;
+                let writable = project.role.allows(Permission::Write) && !doc.deleted && !doc.protected;
+                let doc_id = doc.id.to_string();
+                let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
+                let (title, title_field) = (doc.title.clone(), doc.title.clone());
+                let (parent_id, this_id, slug) = (doc.parent_id, doc.id, project.slug.clone());
+                let branch = ctx.branch.get_untracked();
+                let (branch_restore, branch_rename, branch_move, branch_delete) =
+                    (branch.clone(), branch.clone(), branch.clone(), branch.clone());
+                let can_restore = project.role.allows(Permission::Write);
+                view! {
+                    <Title text=title.clone() />
+                    <article class="document">
+                        <header class="document-head">
+                            <div>
+                                <span class=format!("badge kind-{}", doc.kind)>{doc.kind.as_str()}</span>
+                                <h1>{title}</h1>
+                                <small class="muted">"Updated " <Time at=doc.updated_at /></small>
+                            </div>
+                        </header>
+                        {doc.deleted.then(|| view! {
+                            <div class="notice" role="status">
+                                <p>"This document is in the trash."</p>
+                                {can_restore.then(|| view! {
+                                    <ActionForm action=restore attr:class="inline">
+                                        <input type="hidden" name="id" value=id_restore />
+                                        <input type="hidden" name="branch" value=branch_restore />
+                                        <button type="submit">"Restore"</button>
+                                    </ActionForm>
                                 })}
-                                {doc.protected.then(|| view! {
-                                    <div class="notice" role="status">
-                                        <p>"This document changes only through reviewed change requests, so it is read-only here."</p>
-                                    </div>
-                                })}
-                                <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=doc.html.clone() />
-                                {(!open_questions.is_empty()).then(|| view! {
-                                    <section class="document-questions" aria-labelledby="open-questions">
-                                        <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
-                                        <FormError result=answer.value().into() />
-                                        <crate::structure::QuestionList questions=open_questions can_answer=writable answer show_document=false />
-                                    </section>
-                                })}
-                                {(!linked_from.is_empty()).then(|| {
-                                    let (slug, branch) = (project.slug.clone(), branch.clone());
-                                    view! {
-                                        <details class="document-backlinks">
-                                            <summary>{format!("Linked from {} place(s)", linked_from.len())}</summary>
-                                            <ul class="backlinks">
-                                                {linked_from.into_iter().map(|(target, link)| {
-                                                    let href = on_branch(&format!("/p/{slug}/doc/{}", link.document_id), &branch);
-                                                    view! { <li><A href=href>{link.title}</A>
-                                                        <small class="muted">{format!(" line {} → {target}", link.line)}</small></li> }
-                                                }).collect_view()}
-                                            </ul>
-                                        </details>
-                                    }
-                                })}
-                                <DocumentVersions document=this_id versions=versions_list />
-                                {writable.then(|| view! {
-                                    <details class="document-settings">
-                                        <summary>"Rename, move or delete"</summary>
-                                        <div class="settings-grid">
-                                            <ActionForm action=rename attr:class="stack">
-                                                <input type="hidden" name="id" value=id_rename />
-                                                <input type="hidden" name="branch" value=branch_rename />
-                                                <label>"Title" <input name="title" value=title_field required maxlength="200" /></label>
-                                                <FormError result=rename.value().into() />
-                                                <button type="submit">"Rename"</button>
-                                            </ActionForm>
-                                            <ActionForm action=move_to attr:class="stack">
-                                                <input type="hidden" name="id" value=id_move />
-                                                <input type="hidden" name="branch" value=branch_move />
-                                                <label>"Under" <ParentSelect nodes=nodes.clone() exclude=Some(this_id) selected=parent_id /></label>
-                                                <FormError result=move_to.value().into() />
-                                                <button type="submit">"Move"</button>
-                                            </ActionForm>
-                                            <ActionForm action=delete attr:class="stack">
-                                                <input type="hidden" name="slug" value=slug />
-                                                <input type="hidden" name="id" value=id_delete />
-                                                <input type="hidden" name="branch" value=branch_delete />
-                                                <p class="muted">"Deleting moves this document and those under it to the trash."</p>
-                                                <FormError result=delete.value().into() />
-                                                <button type="submit" class="danger">"Delete"</button>
-                                            </ActionForm>
-                                        </div>
-                                    </details>
-                                })}
-                            </article>
-                        }.into_any()
-                    }
-                    (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => view! { <ErrorView error /> }.into_any(),
-                    (_, _, Ok(None)) => view! { <ErrorView error=AppError::Unauthorized /> }.into_any(),
-                }
-            })}
-        </Transition>
+                                <FormError result=restore.value().into() />
+                            </div>
+                        })}
+                        {doc.protected.then(|| view! {
+                            <div class="notice" role="status">
+                                <p>"This document changes only through reviewed change requests, so it is read-only here."</p>
+                            </div>
+                        })}
+                        <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=doc.html.clone() />
+                        {(!open_questions.is_empty()).then(|| view! {
+                            <section class="document-questions" aria-labelledby="open-questions">
+                                <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
+                                <FormError result=answer.value().into() />
+                                <crate::structure::QuestionList questions=open_questions can_answer=writable answer show_document=false />
+                            </section>
+                        })}
+                        {(!linked_from.is_empty()).then(|| {
+                            let (slug, branch) = (project.slug.clone(), branch.clone());
+                            view! {
+                                <details class="document-backlinks">
+                                    <summary>{format!("Linked from {} place(s)", linked_from.len())}</summary>
+                                    <ul class="backlinks">
+                                        {linked_from.into_iter().map(|(target, link)| {
+                                            let href = on_branch(&format!("/p/{slug}/doc/{}", link.document_id), &branch);
+                                            view! { <li><A href=href>{link.title}</A>
+                                                <small class="muted">{format!(" line {} → {target}", link.line)}</small></li> }
+                                        }).collect_view()}
+                                    </ul>
+                                </details>
+                            }
+                        })}
+                        <DocumentVersions document=this_id versions=versions_list />
+                        {writable.then(|| view! {
+                            <details class="document-settings">
+                                <summary>"Rename, move or delete"</summary>
+                                <div class="settings-grid">
+                                    <ActionForm action=rename attr:class="stack">
+                                        <input type="hidden" name="id" value=id_rename />
+                                        <input type="hidden" name="branch" value=branch_rename />
+                                        <label>"Title" <input name="title" value=title_field required maxlength="200" /></label>
+                                        <FormError result=rename.value().into() />
+                                        <button type="submit">"Rename"</button>
+                                    </ActionForm>
+                                    <ActionForm action=move_to attr:class="stack">
+                                        <input type="hidden" name="id" value=id_move />
+                                        <input type="hidden" name="branch" value=branch_move />
+                                        <label>"Under" <ParentSelect nodes=nodes.clone() exclude=Some(this_id) selected=parent_id /></label>
+                                        <FormError result=move_to.value().into() />
+                                        <button type="submit">"Move"</button>
+                                    </ActionForm>
+                                    <ActionForm action=delete attr:class="stack">
+                                        <input type="hidden" name="slug" value=slug />
+                                        <input type="hidden" name="id" value=id_delete />
+                                        <input type="hidden" name="branch" value=branch_delete />
+                                        <p class="muted">"Deleting moves this document and those under it to the trash."</p>
+                                        <FormError result=delete.value().into() />
+                                        <button type="submit" class="danger">"Delete"</button>
+                                    </ActionForm>
+                                </div>
+                            </details>
+                        })}
+                    </article>
+                }.into_any()
+            }
+        </Loaded>
     }
 }
 
@@ -505,35 +505,34 @@ pub fn TrashPage() -> impl IntoView {
         <Title text="Trash" />
         <div class="page-head"><h1>"Trash"</h1></div>
         <FormError result=restore.value().into() />
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                let can_write = matches!(ctx.project.await, Ok(project) if project.role.allows(Permission::Write));
-                match deleted.await {
-                    Ok(nodes) if nodes.is_empty() => view! {
-                        <EmptyState title="The trash is empty"><p>"Deleted documents appear here and can be restored."</p></EmptyState>
-                    }.into_any(),
-                    Ok(nodes) => view! {
-                        <ul class="card-list">
-                            {nodes.into_iter().map(|node| view! {
-                                <li class="card">
-                                    <A href=on_branch(&format!("/p/{}/doc/{}", ctx.slug.get_untracked(), node.id), &ctx.branch.get_untracked())>{node.title.clone()}</A>
-                                    <span class=format!("badge kind-{}", node.kind)>{node.kind.as_str()}</span>
-                                    {node.deleted_at.map(|at| view! { <small class="muted">"Deleted " <Time at /></small> })}
-                                    {can_write.then(|| view! {
-                                        <ActionForm action=restore attr:class="inline">
-                                            <input type="hidden" name="id" value=node.id.to_string() />
-                                            <input type="hidden" name="branch" value=ctx.branch.get_untracked() />
-                                            <button type="submit">"Restore"</button>
-                                        </ActionForm>
-                                    })}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
+        <LoadedList
+            load=move || async move { ctx.loaded().await; deleted.await }
+            empty_title="The trash is empty"
+            empty=|| view! { <p>"Deleted documents appear here and can be restored."</p> }
+            let:nodes
+        >
+            {
+                let can_write = ctx.allows(Permission::Write);
+                view! {
+                    <ul class="card-list">
+                        {nodes.into_iter().map(|node| view! {
+                            <li class="card">
+                                <A href=on_branch(&format!("/p/{}/doc/{}", ctx.slug.get_untracked(), node.id), &ctx.branch.get_untracked())>{node.title.clone()}</A>
+                                <span class=format!("badge kind-{}", node.kind)>{node.kind.as_str()}</span>
+                                {node.deleted_at.map(|at| view! { <small class="muted">"Deleted " <Time at /></small> })}
+                                {can_write.then(|| view! {
+                                    <ActionForm action=restore attr:class="inline">
+                                        <input type="hidden" name="id" value=node.id.to_string() />
+                                        <input type="hidden" name="branch" value=ctx.branch.get_untracked() />
+                                        <button type="submit">"Restore"</button>
+                                    </ActionForm>
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
                 }
-            })}
-        </Transition>
+            }
+        </LoadedList>
     }
 }
 

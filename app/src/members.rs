@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{ErrorView, FormError, Loading, Time};
+use crate::components::{FormError, Loaded, Time};
 use crate::error::AppError;
 use crate::projects::ProjectCtx;
 
@@ -122,69 +122,66 @@ pub fn MembersPage() -> impl IntoView {
         </div>
         <FormError result=set.value().into() />
         <FormError result=remove.value().into() />
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                let project = ctx.project.await.ok();
+        <Loaded load=move || async move { ctx.loaded().await; members.await } let:list>
+            {
+                let project = ctx.project.get_untracked().and_then(Result::ok);
                 let manage = project.as_ref().is_some_and(|project| project.role.allows(Permission::Manage));
                 let settings = project.filter(|_| manage).map(|project| view! {
                     <Settings slug=project.slug.clone() required_approvals=project.required_approvals protect_main=project.protect_main />
                 });
                 let slug = ctx.slug.get_untracked();
-                match members.await {
-                    Ok(list) => view! {
-                        <table class="members">
-                            <thead><tr><th scope="col">"Member"</th><th scope="col">"Role"</th><th scope="col">"Since"</th>
-                                {manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|member| {
-                                    let (slug_set, slug_remove) = (slug.clone(), slug.clone());
-                                    let (name_set, name_remove) = (member.username.clone(), member.username.clone());
-                                    view! {
-                                        <tr>
-                                            <td>{member.username.clone()}</td>
-                                            <td>{if manage {
-                                                view! {
-                                                    <ActionForm action=set attr:class="inline">
-                                                        <input type="hidden" name="slug" value=slug_set />
-                                                        <input type="hidden" name="username" value=name_set />
-                                                        <RoleSelect selected=member.role />
-                                                        <button type="submit" class="small">"Change"</button>
-                                                    </ActionForm>
-                                                }.into_any()
-                                            } else {
-                                                view! { <span class="badge">{member.role.as_str()}</span> }.into_any()
-                                            }}</td>
-                                            <td><Time at=member.added_at /></td>
-                                            {manage.then(|| view! {
-                                                <td>
-                                                    <ActionForm action=remove attr:class="inline">
-                                                        <input type="hidden" name="slug" value=slug_remove />
-                                                        <input type="hidden" name="username" value=name_remove />
-                                                        <button type="submit" class="small danger">"Remove"</button>
-                                                    </ActionForm>
-                                                </td>
-                                            })}
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        {settings}
-                        {manage.then(|| view! {
-                            <section class="card" aria-labelledby="add-member">
-                                <h2 id="add-member">"Add a member"</h2>
-                                <ActionForm action=set attr:class="row">
-                                    <input type="hidden" name="slug" value=slug.clone() />
-                                    <label>"Username" <input name="username" required /></label>
-                                    <label>"Role" <RoleSelect selected=Role::Editor /></label>
-                                    <button type="submit" class="primary">"Add"</button>
-                                </ActionForm>
-                            </section>
-                        })}
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
-        </Transition>
+                view! {
+                    <table class="members">
+                        <thead><tr><th scope="col">"Member"</th><th scope="col">"Role"</th><th scope="col">"Since"</th>
+                            {manage.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}</tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|member| {
+                                let (slug_set, slug_remove) = (slug.clone(), slug.clone());
+                                let (name_set, name_remove) = (member.username.clone(), member.username.clone());
+                                view! {
+                                    <tr>
+                                        <td>{member.username.clone()}</td>
+                                        <td>{if manage {
+                                            view! {
+                                                <ActionForm action=set attr:class="inline">
+                                                    <input type="hidden" name="slug" value=slug_set />
+                                                    <input type="hidden" name="username" value=name_set />
+                                                    <RoleSelect selected=member.role />
+                                                    <button type="submit" class="small">"Change"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        } else {
+                                            view! { <span class="badge">{member.role.as_str()}</span> }.into_any()
+                                        }}</td>
+                                        <td><Time at=member.added_at /></td>
+                                        {manage.then(|| view! {
+                                            <td>
+                                                <ActionForm action=remove attr:class="inline">
+                                                    <input type="hidden" name="slug" value=slug_remove />
+                                                    <input type="hidden" name="username" value=name_remove />
+                                                    <button type="submit" class="small danger">"Remove"</button>
+                                                </ActionForm>
+                                            </td>
+                                        })}
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    {settings}
+                    {manage.then(|| view! {
+                        <section class="card" aria-labelledby="add-member">
+                            <h2 id="add-member">"Add a member"</h2>
+                            <ActionForm action=set attr:class="row">
+                                <input type="hidden" name="slug" value=slug.clone() />
+                                <label>"Username" <input name="username" required /></label>
+                                <label>"Role" <RoleSelect selected=Role::Editor /></label>
+                                <button type="submit" class="primary">"Add"</button>
+                            </ActionForm>
+                        </section>
+                    })}
+                }.into_any()
+            }
+        </Loaded>
     }
 }

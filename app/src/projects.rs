@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::components::{ErrorView, FormError, LoadedList, Loading, Time};
 use crate::documents::{DocumentTree, NewDocumentForm, TreeNode};
 use crate::error::AppError;
 
@@ -122,29 +122,22 @@ pub fn ProjectListPage() -> impl IntoView {
         <div class="two-column">
             <section aria-labelledby="your-projects">
                 <h2 id="your-projects" class="visually-hidden">"Your projects"</h2>
-                <Transition fallback=|| view! { <Loading /> }>
-                    {move || Suspend::new(async move {
-                        match projects.await {
-                            Ok(list) if list.is_empty() => view! {
-                                <EmptyState title="No projects yet">
-                                    <p>"Create your first project: it starts with a constitution, the principles every spec must honour."</p>
-                                </EmptyState>
-                            }.into_any(),
-                            Ok(list) => view! {
-                                <ul class="card-list">
-                                    {list.into_iter().map(|project| view! {
-                                        <li class="card">
-                                            <A href=format!("/p/{}", project.slug)>{project.name.clone()}</A>
-                                            <span class="badge">{project.role.as_str()}</span>
-                                            <small class="muted">"Created " <Time at=project.created_at /></small>
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                            Err(error) => view! { <ErrorView error /> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                <LoadedList
+                    load=move || async move { projects.await }
+                    empty_title="No projects yet"
+                    empty=|| view! { <p>"Create your first project: it starts with a constitution, the principles every spec must honour."</p> }
+                    let:list
+                >
+                    <ul class="card-list">
+                        {list.into_iter().map(|project| view! {
+                            <li class="card">
+                                <A href=format!("/p/{}", project.slug)>{project.name.clone()}</A>
+                                <span class="badge">{project.role.as_str()}</span>
+                                <small class="muted">"Created " <Time at=project.created_at /></small>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </LoadedList>
             </section>
             <section class="card" aria-labelledby="new-project">
                 <h2 id="new-project">"New project"</h2>
@@ -171,6 +164,17 @@ pub struct ProjectCtx {
 }
 
 impl ProjectCtx {
+    /// Waits for the project. A boundary whose load awaits this renders again when the
+    /// project changes, so what [`ProjectCtx::allows`] says in its view is current.
+    pub async fn loaded(self) {
+        let _ = self.project.await;
+    }
+
+    /// Whether the viewer's role allows `permission`, as of the project's last load.
+    pub fn allows(self, permission: Permission) -> bool {
+        matches!(self.project.get_untracked(), Some(Ok(project)) if project.role.allows(permission))
+    }
+
     /// Reloads what depends on the project's documents.
     pub fn touch(&self) {
         self.changed.update(|n| *n += 1);

@@ -11,7 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::components::{EmptyState, FormError, Loaded, LoadedList, Time};
 use crate::error::AppError;
 use crate::projects::{on_branch, ProjectCtx};
 
@@ -323,20 +323,22 @@ pub fn RequirementsPage() -> impl IntoView {
             <input type="search" placeholder="ID, title or text" prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev)) />
         </label>
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
+        <Loaded load=move || async move { list.await } let:items>
+            {
                 let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
-                match list.await {
-                    Ok(items) if items.is_empty() && query.get_untracked().trim().is_empty() => view! {
+                if items.is_empty() && query.get_untracked().trim().is_empty() {
+                    view! {
                         <EmptyState title="No requirements yet">
                             <p>"Write requirements in a spec with an ID, as a list item "
                                <code>"- **AUTH-001** The system SHALL …"</code>
                                " or a heading " <code>"### AUTH-001: Title"</code>
                                ". New specs start from a template that shows both."</p>
                         </EmptyState>
-                    }.into_any(),
-                    Ok(items) if items.is_empty() => view! { <p class="muted">"No requirement matches."</p> }.into_any(),
-                    Ok(items) => view! {
+                    }.into_any()
+                } else if items.is_empty() {
+                    view! { <p class="muted">"No requirement matches."</p> }.into_any()
+                } else {
+                    view! {
                         <table class="requirements">
                             <thead><tr><th scope="col">"ID"</th><th scope="col">"Requirement"</th><th scope="col">"Spec"</th>
                                 <th scope="col">"Status"</th><th scope="col">"Coverage"</th></tr></thead>
@@ -360,11 +362,10 @@ pub fn RequirementsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                    }.into_any()
                 }
-            })}
-        </Transition>
+            }
+        </Loaded>
     }
 }
 
@@ -378,103 +379,99 @@ pub fn RequirementPage() -> impl IntoView {
         |(slug, branch, key, _)| requirement_by_key(slug, branch, key),
     );
     view! {
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
+        <Loaded load=move || async move { data.await } let:page>
+            {
                 let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
-                match data.await {
-                    Ok(page) => {
-                        let r = page.requirement.clone();
-                        let doc_href = on_branch(&format!("/p/{slug}/doc/{}", r.document_id), &branch);
-                        let heading = format!("{}: {}", r.key, r.title);
-                        let coverage = match (r.coverage, page.checked_commit.clone()) {
-                            (Some(coverage), Some(commit)) => view! {
-                                <p><span class=format!("badge coverage-{coverage}")>{coverage_label(coverage)}</span>
-                                   {format!(" Named in {} test place(s) and {} code place(s), checked at commit {}", r.tests, r.code, commit.chars().take(12).collect::<String>())}
-                                   {page.checked_at.map(|at| view! { " " <Time at /> })}</p>
-                            }.into_any(),
-                            (None, Some(commit)) => view! { <p class="muted">{format!("The report for commit {} does not mention it.", commit.chars().take(12).collect::<String>())}</p> }.into_any(),
-                            _ => view! { <p class="muted">"No traceability report yet: run " <code>"charter check --upload"</code> " in CI."</p> }.into_any(),
-                        };
-                        view! {
-                            <Title text=heading.clone() />
-                            <article class="requirement">
-                                <header class="document-head">
-                                    <div>
-                                        <span class="badge">"Requirement"</span>
-                                        {r.priority.clone().map(|p| view! { <span class="badge">{p}</span> })}
-                                        <span class=format!("badge status-{}", r.status)>{status_label(r.status)}</span>
-                                        <h1>{heading}</h1>
-                                        <p class="muted">"In " <A href=doc_href>{r.document.clone()}</A>
-                                            {(!r.section.is_empty()).then(|| format!(" › {}", r.section))}</p>
-                                    </div>
-                                </header>
-                                <p class="requirement-text">{r.text.clone()}</p>
-                                <section aria-labelledby="acceptance">
-                                    <h2 id="acceptance">"Acceptance scenarios"</h2>
-                                    {if r.acceptance.is_empty() {
-                                        view! { <p class="muted">"None yet: add Given / When / Then scenarios below the requirement."</p> }.into_any()
-                                    } else {
-                                        view! { <ol class="scenarios">{r.acceptance.clone().into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol> }.into_any()
-                                    }}
-                                </section>
-                                <section aria-labelledby="coverage">
-                                    <h2 id="coverage">"Coverage"</h2>
-                                    {coverage}
-                                </section>
-                                <section aria-labelledby="history">
-                                    <h2 id="history">"History"</h2>
-                                    {if page.history.is_empty() {
-                                        view! { <p class="muted">"Not in any version of this branch yet: history starts when a change request with it is merged."</p> }.into_any()
-                                    } else {
-                                        view! {
-                                            <ol class="activity requirement-history">
-                                                {page.history.clone().into_iter().map(|entry| {
-                                                    let cr = entry.change_request.map(|n| {
-                                                        let href = format!("/p/{slug}/changes/{n}");
-                                                        view! { " from " <A href=href>{format!("change request #{n}")}</A> }
-                                                    });
-                                                    let approvers = (!entry.approvers.is_empty()).then(|| format!(", approved by {}", entry.approvers.join(", ")));
-                                                    view! {
-                                                        <li>
-                                                            <strong>{format!("Version {}", entry.version)}</strong>
-                                                            " " {entry.changes.join(", ")} " by " {entry.author.clone()} {cr} {approvers}
-                                                            " " <small class="muted"><Time at=entry.created_at /></small>
-                                                            <div class="muted">{entry.message.clone()}</div>
-                                                            {entry.previous_key.clone().map(|before| view! { <div>{format!("Was {before}, now {}", entry.key)}</div> })}
-                                                            {entry.previous_text.clone().map(|before| view! {
-                                                                <div class="history-text"><del>{before}</del><ins>{entry.text.clone()}</ins></div>
-                                                            })}
-                                                        </li>
-                                                    }
-                                                }).collect_view()}
-                                            </ol>
-                                        }.into_any()
-                                    }}
-                                </section>
-                                <section aria-labelledby="backlinks">
-                                    <h2 id="backlinks">"Linked from"</h2>
-                                    {if page.backlinks.is_empty() {
-                                        view! { <p class="muted">"Nothing links here yet. Link with " <code>{format!("[[{}]]", r.key)}</code> "."</p> }.into_any()
-                                    } else {
-                                        view! {
-                                            <ul class="backlinks">
-                                                {page.backlinks.clone().into_iter().map(|link| {
-                                                    let href = on_branch(&format!("/p/{slug}/doc/{}", link.document_id), &branch);
-                                                    view! { <li><A href=href>{link.title.clone()}</A>
-                                                        <span class=format!("badge kind-{}", link.kind)>{link.kind.as_str()}</span>
-                                                        <small class="muted">{format!(" line {}", link.line)}</small></li> }
-                                                }).collect_view()}
-                                            </ul>
-                                        }.into_any()
-                                    }}
-                                </section>
-                            </article>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
-        </Transition>
+                let r = page.requirement.clone();
+                let doc_href = on_branch(&format!("/p/{slug}/doc/{}", r.document_id), &branch);
+                let heading = format!("{}: {}", r.key, r.title);
+                let coverage = match (r.coverage, page.checked_commit.clone()) {
+                    (Some(coverage), Some(commit)) => view! {
+                        <p><span class=format!("badge coverage-{coverage}")>{coverage_label(coverage)}</span>
+                           {format!(" Named in {} test place(s) and {} code place(s), checked at commit {}", r.tests, r.code, commit.chars().take(12).collect::<String>())}
+                           {page.checked_at.map(|at| view! { " " <Time at /> })}</p>
+                    }.into_any(),
+                    (None, Some(commit)) => view! { <p class="muted">{format!("The report for commit {} does not mention it.", commit.chars().take(12).collect::<String>())}</p> }.into_any(),
+                    _ => view! { <p class="muted">"No traceability report yet: run " <code>"charter check --upload"</code> " in CI."</p> }.into_any(),
+                };
+                view! {
+                    <Title text=heading.clone() />
+                    <article class="requirement">
+                        <header class="document-head">
+                            <div>
+                                <span class="badge">"Requirement"</span>
+                                {r.priority.clone().map(|p| view! { <span class="badge">{p}</span> })}
+                                <span class=format!("badge status-{}", r.status)>{status_label(r.status)}</span>
+                                <h1>{heading}</h1>
+                                <p class="muted">"In " <A href=doc_href>{r.document.clone()}</A>
+                                    {(!r.section.is_empty()).then(|| format!(" › {}", r.section))}</p>
+                            </div>
+                        </header>
+                        <p class="requirement-text">{r.text.clone()}</p>
+                        <section aria-labelledby="acceptance">
+                            <h2 id="acceptance">"Acceptance scenarios"</h2>
+                            {if r.acceptance.is_empty() {
+                                view! { <p class="muted">"None yet: add Given / When / Then scenarios below the requirement."</p> }.into_any()
+                            } else {
+                                view! { <ol class="scenarios">{r.acceptance.clone().into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol> }.into_any()
+                            }}
+                        </section>
+                        <section aria-labelledby="coverage">
+                            <h2 id="coverage">"Coverage"</h2>
+                            {coverage}
+                        </section>
+                        <section aria-labelledby="history">
+                            <h2 id="history">"History"</h2>
+                            {if page.history.is_empty() {
+                                view! { <p class="muted">"Not in any version of this branch yet: history starts when a change request with it is merged."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ol class="activity requirement-history">
+                                        {page.history.clone().into_iter().map(|entry| {
+                                            let cr = entry.change_request.map(|n| {
+                                                let href = format!("/p/{slug}/changes/{n}");
+                                                view! { " from " <A href=href>{format!("change request #{n}")}</A> }
+                                            });
+                                            let approvers = (!entry.approvers.is_empty()).then(|| format!(", approved by {}", entry.approvers.join(", ")));
+                                            view! {
+                                                <li>
+                                                    <strong>{format!("Version {}", entry.version)}</strong>
+                                                    " " {entry.changes.join(", ")} " by " {entry.author.clone()} {cr} {approvers}
+                                                    " " <small class="muted"><Time at=entry.created_at /></small>
+                                                    <div class="muted">{entry.message.clone()}</div>
+                                                    {entry.previous_key.clone().map(|before| view! { <div>{format!("Was {before}, now {}", entry.key)}</div> })}
+                                                    {entry.previous_text.clone().map(|before| view! {
+                                                        <div class="history-text"><del>{before}</del><ins>{entry.text.clone()}</ins></div>
+                                                    })}
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ol>
+                                }.into_any()
+                            }}
+                        </section>
+                        <section aria-labelledby="backlinks">
+                            <h2 id="backlinks">"Linked from"</h2>
+                            {if page.backlinks.is_empty() {
+                                view! { <p class="muted">"Nothing links here yet. Link with " <code>{format!("[[{}]]", r.key)}</code> "."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="backlinks">
+                                        {page.backlinks.clone().into_iter().map(|link| {
+                                            let href = on_branch(&format!("/p/{slug}/doc/{}", link.document_id), &branch);
+                                            view! { <li><A href=href>{link.title.clone()}</A>
+                                                <span class=format!("badge kind-{}", link.kind)>{link.kind.as_str()}</span>
+                                                <small class="muted">{format!(" line {}", link.line)}</small></li> }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                    </article>
+                }.into_any()
+
+            }
+        </Loaded>
     }
 }
 
@@ -554,19 +551,19 @@ pub fn QuestionsPage() -> impl IntoView {
         <p class="muted">"Every " <code>"[NEEDS CLARIFICATION: …]"</code> " marker in the project's documents. Answering one replaces the marker with the answer and records it under the document's Clarifications heading."</p>
         <nav class="filters" aria-label="Which questions">{filter("open", "Open")}{filter("answered", "Answered")}</nav>
         <FormError result=answer.value().into() />
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                let can_answer = matches!(ctx.project.await, Ok(project) if project.role.allows(Permission::Write));
-                match list.await {
-                    Ok(items) if items.is_empty() => view! {
-                        <EmptyState title="No questions here"><p>"Mark unclear intent in a spec with "
-                            <code>"[NEEDS CLARIFICATION: question]"</code> "; it shows up here until answered."</p></EmptyState>
-                    }.into_any(),
-                    Ok(items) => view! { <QuestionList questions=items can_answer answer /> }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
+        <LoadedList
+            load=move || async move { ctx.loaded().await; list.await }
+            empty_title="No questions here"
+            empty=|| view! { <p>"Mark unclear intent in a spec with "
+                            <code>"[NEEDS CLARIFICATION: question]"</code> "; it shows up here until answered."</p> }
+            let:items
+        >
+            {
+                let can_answer = ctx.allows(Permission::Write);
+                view! { <QuestionList questions=items can_answer answer />
                 }
-            })}
-        </Transition>
+            }
+        </LoadedList>
     }
 }
 
@@ -581,65 +578,61 @@ pub fn ChecksPage() -> impl IntoView {
         <Title text="Checks" />
         <div class="page-head"><h1>"Checks"</h1></div>
         <SpecTabs current="checks" />
-        <Transition fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
+        <Loaded load=move || async move { data.await } let:checks>
+            {
                 let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
-                match data.await {
-                    Ok(checks) => {
-                        let errors = checks.findings.iter().filter(|f| f.severity == Severity::Error).count();
-                        let summary = match checks.findings.len() {
-                            0 => "No findings: every document passes the checks.".to_owned(),
-                            n => format!("{n} finding(s), {errors} of them error(s). Errors block merging a change request that touches their document."),
-                        };
-                        let trace = match checks.trace.clone() {
-                            Some(t) => view! {
-                                <p>{format!("Commit {}: {} tested, {} named only by code, {} untested", t.commit.chars().take(12).collect::<String>(), t.tested, t.code_only, t.untested)}
-                                   {(!t.unknown.is_empty()).then(|| format!("; IDs no spec defines: {}", t.unknown.join(", ")))}
-                                   " — uploaded by " {t.uploaded_by.clone()} " " <Time at=t.created_at /></p>
-                            }.into_any(),
-                            None => view! { <p class="muted">"No report yet. In CI, run "
-                                <code>"charter check --project <id> --server <url> --token <token> --upload <repo>"</code>
-                                " to see which requirements tests and code name."</p> }.into_any(),
-                        };
-                        view! {
-                            <p role="status">{summary}</p>
-                            {(!checks.findings.is_empty()).then(|| view! {
-                                <ul class="findings">
-                                    {checks.findings.clone().into_iter().map(|f| {
-                                        let href = on_branch(&format!("/p/{slug}/doc/{}", f.document_id), &branch);
-                                        view! {
-                                            <li class=format!("finding severity-{}", f.severity)>
-                                                <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
-                                                " " <A href=href>{format!("{} line {}", f.document, f.line)}</A>
-                                                " " {f.message.clone()} " " <code class="muted">{f.rule.clone()}</code>
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                            })}
-                            <section aria-labelledby="traceability">
-                                <h2 id="traceability">"Traceability"</h2>
-                                {trace}
-                            </section>
-                            <section aria-labelledby="rules">
-                                <h2 id="rules">"Rules"</h2>
-                                <p class="muted">"The constitution's Checks heading turns rules off or changes their severity, e.g. "
-                                    <code>"- `vague-term`: error"</code> "."</p>
-                                <table class="rules">
-                                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Checks that"</th><th scope="col">"Severity"</th></tr></thead>
-                                    <tbody>
-                                        {checks.rules.clone().into_iter().map(|(id, summary, severity)| view! {
-                                            <tr><td><code>{id.clone()}</code></td><td>{summary.clone()}</td>
-                                                <td><span class=format!("badge severity-{severity}")>{severity.clone()}</span></td></tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </section>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
-        </Transition>
+                let errors = checks.findings.iter().filter(|f| f.severity == Severity::Error).count();
+                let summary = match checks.findings.len() {
+                    0 => "No findings: every document passes the checks.".to_owned(),
+                    n => format!("{n} finding(s), {errors} of them error(s). Errors block merging a change request that touches their document."),
+                };
+                let trace = match checks.trace.clone() {
+                    Some(t) => view! {
+                        <p>{format!("Commit {}: {} tested, {} named only by code, {} untested", t.commit.chars().take(12).collect::<String>(), t.tested, t.code_only, t.untested)}
+                           {(!t.unknown.is_empty()).then(|| format!("; IDs no spec defines: {}", t.unknown.join(", ")))}
+                           " — uploaded by " {t.uploaded_by.clone()} " " <Time at=t.created_at /></p>
+                    }.into_any(),
+                    None => view! { <p class="muted">"No report yet. In CI, run "
+                        <code>"charter check --project <id> --server <url> --token <token> --upload <repo>"</code>
+                        " to see which requirements tests and code name."</p> }.into_any(),
+                };
+                view! {
+                    <p role="status">{summary}</p>
+                    {(!checks.findings.is_empty()).then(|| view! {
+                        <ul class="findings">
+                            {checks.findings.clone().into_iter().map(|f| {
+                                let href = on_branch(&format!("/p/{slug}/doc/{}", f.document_id), &branch);
+                                view! {
+                                    <li class=format!("finding severity-{}", f.severity)>
+                                        <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
+                                        " " <A href=href>{format!("{} line {}", f.document, f.line)}</A>
+                                        " " {f.message.clone()} " " <code class="muted">{f.rule.clone()}</code>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    })}
+                    <section aria-labelledby="traceability">
+                        <h2 id="traceability">"Traceability"</h2>
+                        {trace}
+                    </section>
+                    <section aria-labelledby="rules">
+                        <h2 id="rules">"Rules"</h2>
+                        <p class="muted">"The constitution's Checks heading turns rules off or changes their severity, e.g. "
+                            <code>"- `vague-term`: error"</code> "."</p>
+                        <table class="rules">
+                            <thead><tr><th scope="col">"Rule"</th><th scope="col">"Checks that"</th><th scope="col">"Severity"</th></tr></thead>
+                            <tbody>
+                                {checks.rules.clone().into_iter().map(|(id, summary, severity)| view! {
+                                    <tr><td><code>{id.clone()}</code></td><td>{summary.clone()}</td>
+                                        <td><span class=format!("badge severity-{severity}")>{severity.clone()}</span></td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }.into_any()
+
+            }
+        </Loaded>
     }
 }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::components::{EmptyState, ErrorView, FormError, Loading, Time};
+use crate::components::{FormError, LoadedList, Time};
 use crate::error::AppError;
 
 /// What a scope allows, as the page explains it.
@@ -88,37 +88,32 @@ pub fn TokensPage() -> impl IntoView {
             <section aria-labelledby="your-tokens">
                 <h2 id="your-tokens">"Your tokens"</h2>
                 <FormError result=revoke.value().into() />
-                <Transition fallback=|| view! { <Loading /> }>
-                    {move || Suspend::new(async move {
-                        match tokens.await {
-                            Ok(list) if list.is_empty() => view! {
-                                <EmptyState title="No tokens"><p>"Create one to use the API from a script or an agent."</p></EmptyState>
-                            }.into_any(),
-                            Ok(list) => view! {
-                                <ul class="card-list">
-                                    {list.into_iter().map(|token| view! {
-                                        <li class="card token">
-                                            <strong>{token.name.clone()}</strong>
-                                            <code>{format!("charter_{}_…", token.prefix)}</code>
-                                            <span>{token.scopes.iter().map(|scope| view! { <span class="badge">{scope.as_str()}</span> }).collect_view()}</span>
-                                            <small class="muted">"Created " <Time at=token.created_at />
-                                                {match token.last_used_at {
-                                                    Some(at) => view! { ", last used " <Time at /> }.into_any(),
-                                                    None => view! { ", never used" }.into_any(),
-                                                }}
-                                            </small>
-                                            <ActionForm action=revoke attr:class="inline">
-                                                <input type="hidden" name="id" value=token.id.to_string() />
-                                                <button type="submit" class="small danger">"Revoke"</button>
-                                            </ActionForm>
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any(),
-                            Err(error) => view! { <ErrorView error /> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                <LoadedList
+                    load=move || async move { tokens.await }
+                    empty_title="No tokens"
+                    empty=|| view! { <p>"Create one to use the API from a script or an agent."</p> }
+                    let:list
+                >
+                    <ul class="card-list">
+                        {list.into_iter().map(|token| view! {
+                            <li class="card token">
+                                <strong>{token.name.clone()}</strong>
+                                <code>{format!("charter_{}_…", token.prefix)}</code>
+                                <span>{token.scopes.iter().map(|scope| view! { <span class="badge">{scope.as_str()}</span> }).collect_view()}</span>
+                                <small class="muted">"Created " <Time at=token.created_at />
+                                    {match token.last_used_at {
+                                        Some(at) => view! { ", last used " <Time at /> }.into_any(),
+                                        None => view! { ", never used" }.into_any(),
+                                    }}
+                                </small>
+                                <ActionForm action=revoke attr:class="inline">
+                                    <input type="hidden" name="id" value=token.id.to_string() />
+                                    <button type="submit" class="small danger">"Revoke"</button>
+                                </ActionForm>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </LoadedList>
             </section>
             <section class="card" aria-labelledby="new-token">
                 <h2 id="new-token">"New token"</h2>
