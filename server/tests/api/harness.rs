@@ -1,6 +1,7 @@
 //! Starting Charter for a test, and browser-like clients to talk to it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use charter_backend::{AppState, Settings};
 use leptos::config::LeptosOptions;
@@ -15,6 +16,10 @@ pub const PASSWORD: &str = "correct horse battery";
 pub fn test_settings() -> Settings {
     Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username_and_ip: 10_000, ..Settings::default() }
 }
+
+/// How long a test waits for one answer: a request the server never finishes fails its
+/// test, naming the request, instead of stalling the whole run.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct TestApp {
     pub base: String,
@@ -60,12 +65,12 @@ impl TestApp {
     pub fn browser(&self) -> Client {
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
-        Client::builder().cookie_store(true).default_headers(headers).build().unwrap()
+        Client::builder().cookie_store(true).default_headers(headers).timeout(REQUEST_TIMEOUT).build().unwrap()
     }
 
     /// A client with no cookies and no Origin, as a script with a token is.
     pub fn bare(&self) -> Client {
-        Client::new()
+        Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap()
     }
 
     pub async fn signup(&self, username: &str) -> Client {
@@ -77,7 +82,12 @@ impl TestApp {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
-        let client = Client::builder().cookie_provider(jar.clone()).default_headers(headers).build().unwrap();
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .default_headers(headers)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap();
         let response = client
             .post(self.url("/api/v1/auth/signup"))
             .json(&json!({ "username": username, "password": PASSWORD }))
@@ -155,14 +165,14 @@ pub fn error_code(body: &Value) -> &str {
 }
 
 /// Polls `check` until it holds, for at most `within`.
-pub async fn eventually<F, Fut>(what: &str, within: std::time::Duration, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     let polled = tokio::time::timeout(within, async {
         while !check().await {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await;
