@@ -4,21 +4,21 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use charter_types::{Kind, Permission, Role, Scope};
+use charter_types::{Kind, Permission, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+mod routes;
+
+pub(crate) use routes::router;
+
 use crate::access::{self, Change};
-use crate::api::{Json, Path, Query};
 use crate::audit::{self, Entry};
 use crate::auth::Actor;
-use crate::collab::{DocKey, Holder};
+use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects;
 use crate::{branches, content, structure, AppState};
@@ -189,6 +189,11 @@ macro_rules! protected_sql {
         "b.name = 'main' AND (p.protect_main OR d.kind = 'constitution')"
     };
 }
+
+// After `protected_sql!`, which it uses.
+mod live;
+
+pub use live::{collab_access, collab_recheck, CollabAccess};
 
 const DOCUMENT_QUERY: &str = concat!(
     "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at, ",
@@ -465,55 +470,6 @@ pub async fn set_content(
     fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await
 }
 
-/// What a real-time editing connection may do with a document.
-pub struct CollabAccess {
-    pub key: DocKey,
-    pub project_id: Uuid,
-    /// Viewers, read-only tokens, deleted and protected documents: follow along, never write.
-    pub can_write: bool,
-}
-
-/// Authorizes a co-editing connection to a document on a branch: members may read;
-/// those with write access may also edit live documents.
-pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<CollabAccess> {
-    let (project_id, _) = authorized_project(db, actor, document_id, Permission::Read).await?;
-    let branch_id = branches::resolve(db, project_id, branch).await?;
-    let key = DocKey { branch_id, document_id };
-    let holder = Holder { user_id: actor.user_id, key, may_write: actor.require_scope(Scope::Write).is_ok() };
-    let access = collab_recheck(db, &[holder]).await?.pop().flatten();
-    let can_write = access.ok_or_else(|| Error::not_found("document"))?;
-    Ok(CollabAccess { key, project_id, can_write })
-}
-
-/// What the holders of open co-editing connections may do now, in one query: for each,
-/// `None` when they may no longer read the document on its branch, else whether they
-/// may write (by the rules of [`collab_access`]).
-pub async fn collab_recheck(db: &PgPool, holders: &[Holder]) -> Result<Vec<Option<bool>>> {
-    let users: Vec<Uuid> = holders.iter().map(|holder| holder.user_id).collect();
-    let branches: Vec<Uuid> = holders.iter().map(|holder| holder.key.branch_id).collect();
-    let documents: Vec<Uuid> = holders.iter().map(|holder| holder.key.document_id).collect();
-    let rows: Vec<(i64, Role, bool, bool)> = sqlx::query_as(concat!(
-        "SELECT h.at, m.role, bd.deleted_at IS NOT NULL, ",
-        protected_sql!(),
-        " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS h(user_id, branch_id, document_id, at)
-         JOIN branch_documents bd ON bd.branch_id = h.branch_id AND bd.document_id = h.document_id
-         JOIN documents d ON d.id = bd.document_id
-         JOIN branches b ON b.id = bd.branch_id JOIN projects p ON p.id = d.project_id
-         JOIN project_members m ON m.project_id = d.project_id AND m.user_id = h.user_id"
-    ))
-    .bind(&users)
-    .bind(&branches)
-    .bind(&documents)
-    .fetch_all(db)
-    .await?;
-    let mut access = vec![None; holders.len()];
-    for (at, role, deleted, protected) in rows {
-        let at = usize::try_from(at - 1).map_err(Error::internal)?;
-        access[at] = Some(role.allows(Permission::Write) && holders[at].may_write && !deleted && !protected);
-    }
-    Ok(access)
-}
-
 /// Soft-deletes a document and every live document below it, marking all of them with
 /// one timestamp so that restoring brings back exactly this subtree.
 pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<()> {
@@ -588,110 +544,6 @@ pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str
     let document = load(&mut tx, branch_id, document_id).await?;
     tx.commit().await?;
     Ok(document)
-}
-
-pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(tree_handler, create_handler))
-        .routes(routes!(get_handler, update_handler, delete_handler))
-        .routes(routes!(content_handler))
-        .routes(routes!(restore_handler))
-}
-
-/// The project's documents as a tree: each entry names its parent.
-#[utoipa::path(get, path = "/projects/{id}/documents", tag = "documents",
-    params(("id" = Uuid, Path), TreeQuery),
-    responses((status = 200, body = Vec<TreeEntry>), (status = 404, body = crate::error::ErrorBody)))]
-async fn tree_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(query): Query<TreeQuery>,
-) -> Result<Json<Vec<TreeEntry>>> {
-    Ok(Json(tree(&state.db, &actor, id, query).await?))
-}
-
-/// Create a document (editors and above).
-#[utoipa::path(post, path = "/projects/{id}/documents", tag = "documents",
-    params(("id" = Uuid, Path), BranchQuery), request_body = NewDocument,
-    responses((status = 201, body = Document), (status = 403, body = crate::error::ErrorBody),
-              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(branch): Query<BranchQuery>,
-    Json(new): Json<NewDocument>,
-) -> Result<(StatusCode, Json<Document>)> {
-    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new, branch.name()).await?)))
-}
-
-/// A document with its Markdown content.
-#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
-    responses((status = 200, body = Document), (status = 404, body = crate::error::ErrorBody)))]
-async fn get_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(branch): Query<BranchQuery>,
-) -> Result<Json<Document>> {
-    Ok(Json(get(&state.db, &actor, id, branch.name()).await?))
-}
-
-/// Rename a document or move it in the tree.
-#[utoipa::path(patch, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
-    request_body = DocumentPatch,
-    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn update_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(branch): Query<BranchQuery>,
-    Json(patch): Json<DocumentPatch>,
-) -> Result<Json<Document>> {
-    Ok(Json(update(&state.db, &actor, id, patch, branch.name()).await?))
-}
-
-/// Replace a document's Markdown content.
-#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
-    request_body = ContentBody,
-    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn content_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(branch): Query<BranchQuery>,
-    Json(body): Json<ContentBody>,
-) -> Result<Json<Document>> {
-    Ok(Json(set_content(&state, &actor, id, &body.content, branch.name()).await?))
-}
-
-/// Move a document, and the documents under it, to the trash.
-#[utoipa::path(delete, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-async fn delete_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(branch): Query<BranchQuery>,
-) -> Result<StatusCode> {
-    delete(&state.db, &actor, id, branch.name()).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Bring a deleted document, and what was deleted with it, back.
-#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
-    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-async fn restore_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-    Query(branch): Query<BranchQuery>,
-) -> Result<Json<Document>> {
-    Ok(Json(restore(&state.db, &actor, id, branch.name()).await?))
 }
 
 #[cfg(test)]

@@ -1,0 +1,396 @@
+//! Change requests in the browser: the list, opening one, and its page with the
+//! per-document changes, conflicts (and their resolution), reviews, discussion and
+//! merging.
+
+use charter_types::{ChangeKind, ChangeRequestState, Permission};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+mod page;
+
+pub use page::ChangePage;
+
+use crate::components::{FormError, Loaded, LoadedList, Loading, Time};
+use crate::diff::{diff_view, DiffHunk};
+use crate::error::AppError;
+use crate::projects::{on_branch, project_branches, ProjectCtx};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSummary {
+    pub number: i32,
+    pub title: String,
+    pub state: ChangeRequestState,
+    pub source: String,
+    pub target: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangedDocument {
+    pub document_id: Uuid,
+    pub title: String,
+    pub changes: Vec<ChangeKind>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    pub sections: Vec<String>,
+    pub hunks: Vec<DiffHunk>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConflictInfo {
+    pub document_id: Uuid,
+    pub title: String,
+    pub base: String,
+    pub ours: String,
+    pub theirs: String,
+    /// The source's whole text, to edit into the resolution.
+    pub source_text: String,
+    /// The source's whole text with the target's version of this region.
+    pub target_pick: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewInfo {
+    pub user: String,
+    pub approve: bool,
+    pub comment: String,
+    pub stale: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommentInfo {
+    pub author: String,
+    pub body: String,
+    /// Where the comment points: a document's title and a line of its diff.
+    pub place: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeDetail {
+    pub summary: ChangeSummary,
+    pub description: String,
+    pub approvals: Vec<(String, bool)>,
+    pub required_approvals: i32,
+    pub approved: bool,
+    pub documents: Vec<ChangedDocument>,
+    pub conflicts: Vec<ConflictInfo>,
+    pub overlaps: Vec<(i32, String, String)>,
+    pub reviews: Vec<ReviewInfo>,
+    pub comments: Vec<CommentInfo>,
+    /// Lint findings in the changed documents.
+    pub findings: Vec<crate::structure::FindingInfo>,
+    pub lint_errors: usize,
+    /// Who merged despite errors, and why.
+    pub lint_override: Option<(String, String)>,
+    pub constitution: Option<ConstitutionInfo>,
+}
+
+/// A change to the constitution: the version bump it implies and its impact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstitutionInfo {
+    pub current_version: Option<String>,
+    pub proposed_bump: String,
+    pub proposed_version: String,
+    /// What changed per principle, e.g. "P-03 removed (major)".
+    pub reasons: Vec<String>,
+    /// Confirmed bump, by whom, and whether the source changed since.
+    pub confirmed: Option<(String, String, bool)>,
+    pub next_version: Option<String>,
+    /// Affected specs: id, title, principles named, violations.
+    pub impact: Vec<(Uuid, String, Vec<String>, Vec<String>)>,
+}
+
+#[cfg(feature = "ssr")]
+fn summary(summary: charter_backend::change_requests::Summary) -> ChangeSummary {
+    ChangeSummary {
+        number: summary.number,
+        title: summary.title,
+        state: summary.state,
+        source: summary.source,
+        target: summary.target,
+        author: summary.author,
+        created_at: summary.created_at,
+    }
+}
+
+#[server]
+pub async fn list_changes(slug: String) -> Result<Vec<ChangeSummary>, AppError> {
+    use charter_backend::change_requests::{self, StateQuery};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let list = change_requests::list(&state.db, &actor, project.id, StateQuery::default()).await?;
+    Ok(list.into_iter().map(summary).collect())
+}
+
+#[server]
+pub async fn open_change(
+    slug: String,
+    source: String,
+    target: String,
+    title: String,
+    description: String,
+) -> Result<i32, AppError> {
+    use charter_backend::change_requests::{self, NewChangeRequest};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let new = NewChangeRequest { source, target, title, description: Some(description) };
+    let created = change_requests::create(&state.db, &actor, project.id, new).await?;
+    leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
+    Ok(created.number)
+}
+
+#[server]
+pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppError> {
+    use charter_backend::change_requests;
+    use charter_backend::collab::DocKey;
+    use charter_types::Verdict;
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let view = change_requests::get(&state.db, &actor, project.id, number).await?;
+    let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
+    let constitution = view.constitution.clone().map(|change| {
+        let mut reasons: Vec<String> = change
+            .proposal
+            .principles
+            .iter()
+            .map(|p| format!("{} {} — {} ({})", p.key, p.title, p.change, p.bump))
+            .collect();
+        if change.proposal.other_text_changed {
+            reasons.push("Text outside the principles changed (patch)".into());
+        }
+        ConstitutionInfo {
+            current_version: change.current_version.clone(),
+            proposed_bump: change.proposal.bump.to_string(),
+            proposed_version: change.proposed_version.clone(),
+            reasons,
+            confirmed: change.confirmed.clone().map(|c| (c.bump.to_string(), c.by, c.stale)),
+            next_version: change.next_version.clone(),
+            impact: change
+                .impact
+                .into_iter()
+                .map(|i| (i.document_id, i.title, i.references, i.findings.into_iter().map(|f| f.message).collect()))
+                .collect(),
+        }
+    });
+    let lint_override = view.checks.lint_override.clone().map(|o| (o.by, o.reason));
+    let lint_errors = view.checks.errors;
+    let findings = view.checks.findings.clone().into_iter().map(crate::structure::finding).collect();
+    let titles: std::collections::HashMap<Uuid, String> =
+        view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
+    let mut conflicts = Vec::new();
+    for conflict in view.conflicts {
+        let mut conn = state.db.acquire().await.map_err(charter_backend::Error::from)?;
+        let key = DocKey { branch_id: source, document_id: conflict.document_id };
+        let source_text = charter_backend::content::read(&mut conn, key).await?;
+        // The source holds its side of the region verbatim; an empty side (a pure
+        // insertion) has no place to swap, and the pick leaves the text as it is.
+        let target_pick = if conflict.theirs.is_empty() {
+            source_text.clone()
+        } else {
+            source_text.replacen(&conflict.theirs, &conflict.ours, 1)
+        };
+        conflicts.push(ConflictInfo {
+            target_pick,
+            document_id: conflict.document_id,
+            title: conflict.title,
+            base: conflict.base,
+            ours: conflict.ours,
+            theirs: conflict.theirs,
+            source_text,
+        });
+    }
+    Ok(ChangeDetail {
+        findings,
+        lint_errors,
+        lint_override,
+        constitution,
+        summary: summary(view.summary),
+        description: view.description,
+        approvals: view.approvals.into_iter().map(|approval| (approval.user, approval.stale)).collect(),
+        required_approvals: view.required_approvals,
+        approved: view.approved,
+        documents: view
+            .documents
+            .into_iter()
+            .map(|document| ChangedDocument {
+                document_id: document.document_id,
+                title: document.title,
+                changes: document.changes,
+                lines_added: document.lines_added,
+                lines_removed: document.lines_removed,
+                sections: document
+                    .sections
+                    .added
+                    .iter()
+                    .map(|section| format!("+ {section}"))
+                    .chain(document.sections.modified.iter().map(|section| format!("~ {section}")))
+                    .chain(document.sections.removed.iter().map(|section| format!("− {section}")))
+                    .collect(),
+                hunks: document.diff.into_iter().map(crate::diff::hunk).collect(),
+            })
+            .collect(),
+        conflicts,
+        overlaps: view.overlaps.into_iter().map(|overlap| (overlap.number, overlap.title, overlap.document)).collect(),
+        reviews: view
+            .reviews
+            .into_iter()
+            .map(|review| ReviewInfo {
+                user: review.user,
+                approve: review.verdict == Verdict::Approve,
+                comment: review.comment,
+                stale: review.stale,
+            })
+            .collect(),
+        comments: view
+            .comments
+            .into_iter()
+            .map(|comment| {
+                let title =
+                    comment.document_id.map(|id| titles.get(&id).cloned().unwrap_or_else(|| "a document".into()));
+                let place = match (title, comment.line) {
+                    (Some(title), Some(line)) => Some(format!("on {title}, line {line}")),
+                    (Some(title), None) => Some(format!("on {title}")),
+                    _ => None,
+                };
+                CommentInfo { author: comment.author, body: comment.body, place, created_at: comment.created_at }
+            })
+            .collect(),
+    })
+}
+
+#[server]
+pub async fn review_change(slug: String, number: i32, verdict: String, comment: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, NewReview};
+    use charter_types::Verdict;
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let verdict = if verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
+    change_requests::review(&state.db, &actor, project.id, number, NewReview { verdict, comment: Some(comment) })
+        .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn comment_change(
+    slug: String,
+    number: i32,
+    body: String,
+    document_id: Option<String>,
+    line: Option<String>,
+) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, NewComment};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let document_id =
+        document_id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
+    let line = match line.as_deref().map(str::trim).filter(|line| !line.is_empty()) {
+        Some(line) => {
+            Some(line.parse::<i32>().map_err(|_| AppError::Invalid(format!("`{line}` is not a line number")))?)
+        }
+        None => None,
+    };
+    let new = NewComment { body, document_id, line };
+    change_requests::comment(&state.db, &actor, project.id, number, new).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn resolve_change(slug: String, number: i32, document_id: String, content: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, Resolution};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let document_id = crate::ssr::parse_id(&document_id, "document")?;
+    change_requests::resolve(&state, &actor, project.id, number, Resolution { document_id, content }).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn merge_change(
+    slug: String,
+    number: i32,
+    message: String,
+    override_reason: Option<String>,
+) -> Result<i32, AppError> {
+    use charter_backend::change_requests::{self, MergeRequest};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let merged = change_requests::merge(
+        &state,
+        &actor,
+        project.id,
+        number,
+        MergeRequest { message: Some(message), override_reason },
+    )
+    .await?;
+    Ok(merged.version.number)
+}
+
+#[server]
+pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, BumpConfirmation};
+    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let bump = bump.parse().map_err(|_| AppError::Invalid("choose major, minor or patch".into()))?;
+    change_requests::confirm_bump(&state.db, &actor, project.id, number, BumpConfirmation { bump }).await?;
+    Ok(())
+}
+
+#[component]
+pub fn ChangesPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let open = ServerAction::<OpenChange>::new();
+    let changes = Resource::new(move || (ctx.slug.get(), open.version().get()), |(slug, _)| list_changes(slug));
+    let branches = Resource::new(move || ctx.slug.get(), project_branches);
+    view! {
+        <Title text="Change requests" />
+        <div class="page-head"><h1>"Change requests"</h1></div>
+        <div class="two-column">
+            <section aria-label="Change requests">
+                <LoadedList
+                    load=move || async move { changes.await }
+                    empty_title="No change requests yet"
+                    empty=|| view! { <p>"Draft a change on a branch, then open a change request to have it reviewed and merged."</p> }
+                    let:list
+                >
+                    {
+                        let slug = ctx.slug.get_untracked();
+                        view! {
+                            <ul class="card-list">
+                                {list.into_iter().map(|change| view! {
+                                    <li class="card">
+                                        <A href=format!("/p/{slug}/changes/{}", change.number)>{format!("#{} {}", change.number, change.title)}</A>
+                                        <span class=format!("badge state-{}", change.state)>{change.state.as_str()}</span>
+                                        <small class="muted">{format!("{} → {}, by {}", change.source, change.target, change.author)}</small>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }
+                    }
+                </LoadedList>
+            </section>
+            <section class="card" aria-labelledby="open-change">
+                <h2 id="open-change">"Open a change request"</h2>
+                <Transition fallback=|| view! { <Loading /> }>
+                    {move || Suspend::new(async move {
+                        let names: Vec<String> = branches.await.unwrap_or_default().into_iter().map(|branch| branch.name).collect();
+                        let current = ctx.branch.get_untracked();
+                        let options = move |selected: String| names.clone().into_iter().map(move |name| {
+                            let is = name == selected;
+                            view! { <option value=name.clone() selected=is>{name.clone()}</option> }
+                        }).collect_view();
+                        view! {
+                            <ActionForm action=open attr:class="stack">
+                                <input type="hidden" name="slug" value=ctx.slug.get_untracked() />
+                                <label>"From" <select name="source">{options(current.clone())}</select></label>
+                                <label>"Into" <select name="target">{options("main".into())}</select></label>
+                                <label>"Title" <input name="title" required maxlength="200" /></label>
+                                <label>"Why" <textarea name="description" rows="4"></textarea></label>
+                                <FormError result=open.value().into() />
+                                <button type="submit" class="primary">"Open change request"</button>
+                            </ActionForm>
+                        }
+                    })}
+                </Transition>
+            </section>
+        </div>
+    }
+}

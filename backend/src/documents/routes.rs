@@ -1,0 +1,117 @@
+//! The `/projects/{id}/documents` and `/documents/{id}` routes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{create, delete, get, restore, set_content, tree, update};
+use super::{BranchQuery, ContentBody, Document, DocumentPatch, NewDocument, TreeEntry, TreeQuery};
+use crate::api::{Json, Path, Query};
+use crate::auth::Actor;
+use crate::error::Result;
+use crate::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tree_handler, create_handler))
+        .routes(routes!(get_handler, update_handler, delete_handler))
+        .routes(routes!(content_handler))
+        .routes(routes!(restore_handler))
+}
+
+/// The project's documents as a tree: each entry names its parent.
+#[utoipa::path(get, path = "/projects/{id}/documents", tag = "documents",
+    params(("id" = Uuid, Path), TreeQuery),
+    responses((status = 200, body = Vec<TreeEntry>), (status = 404, body = crate::error::ErrorBody)))]
+async fn tree_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<TreeQuery>,
+) -> Result<Json<Vec<TreeEntry>>> {
+    Ok(Json(tree(&state.db, &actor, id, query).await?))
+}
+
+/// Create a document (editors and above).
+#[utoipa::path(post, path = "/projects/{id}/documents", tag = "documents",
+    params(("id" = Uuid, Path), BranchQuery), request_body = NewDocument,
+    responses((status = 201, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+    Json(new): Json<NewDocument>,
+) -> Result<(StatusCode, Json<Document>)> {
+    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new, branch.name()).await?)))
+}
+
+/// A document with its Markdown content.
+#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Document>> {
+    Ok(Json(get(&state.db, &actor, id, branch.name()).await?))
+}
+
+/// Rename a document or move it in the tree.
+#[utoipa::path(patch, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+    request_body = DocumentPatch,
+    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+    Json(patch): Json<DocumentPatch>,
+) -> Result<Json<Document>> {
+    Ok(Json(update(&state.db, &actor, id, patch, branch.name()).await?))
+}
+
+/// Replace a document's Markdown content.
+#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+    request_body = ContentBody,
+    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn content_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+    Json(body): Json<ContentBody>,
+) -> Result<Json<Document>> {
+    Ok(Json(set_content(&state, &actor, id, &body.content, branch.name()).await?))
+}
+
+/// Move a document, and the documents under it, to the trash.
+#[utoipa::path(delete, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<StatusCode> {
+    delete(&state.db, &actor, id, branch.name()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Bring a deleted document, and what was deleted with it, back.
+#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn restore_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Document>> {
+    Ok(Json(restore(&state.db, &actor, id, branch.name()).await?))
+}
