@@ -304,10 +304,10 @@ pub fn DocumentPage() -> impl IntoView {
     let move_to = ServerAction::<MoveDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let restore = ServerAction::<RestoreDocument>::new();
-    let answer = ServerAction::<crate::structure::AnswerQuestion>::new();
+    let answer = ServerAction::<crate::questions::AnswerQuestion>::new();
     let questions = Resource::new(
         move || (ctx.slug.get(), ctx.branch.get(), id.get(), answer.version().get()),
-        |(slug, branch, id, _)| crate::structure::list_questions(slug, branch, "open".into(), Some(id)),
+        |(slug, branch, id, _)| crate::questions::list_questions(slug, branch, "open".into(), Some(id)),
     );
     let backlinks = Resource::new(
         move || (id.get(), ctx.branch.get(), ctx.changed.get()),
@@ -319,7 +319,7 @@ pub fn DocumentPage() -> impl IntoView {
     );
     let versions = Resource::new(
         move || (ctx.slug.get(), ctx.branch.get()),
-        |(slug, branch)| crate::changes::project_versions(slug, branch),
+        |(slug, branch)| crate::history::project_versions(slug, branch),
     );
     // The tree shows titles and places: reload it after anything that changes them.
     Effect::new(move |_| {
@@ -389,7 +389,7 @@ pub fn DocumentPage() -> impl IntoView {
                             <section class="document-questions" aria-labelledby="open-questions">
                                 <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
                                 <FormError result=answer.value().into() />
-                                <crate::structure::QuestionList questions=open_questions can_answer=writable answer show_document=false />
+                                <crate::questions::QuestionList questions=open_questions can_answer=writable answer show_document=false />
                             </section>
                         })}
                         {(!linked_from.is_empty()).then(|| {
@@ -446,7 +446,7 @@ pub fn DocumentPage() -> impl IntoView {
 
 /// The versions of the document's branch, each a link to the document as it was then.
 #[component]
-fn DocumentVersions(document: Uuid, versions: Vec<crate::changes::VersionInfo>) -> impl IntoView {
+fn DocumentVersions(document: Uuid, versions: Vec<crate::history::VersionInfo>) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
     (!versions.is_empty()).then(|| {

@@ -8,11 +8,15 @@ pub mod account;
 pub mod activity;
 pub mod api_docs;
 pub mod changes;
+pub mod checks;
 pub mod components;
+pub mod diff;
 pub mod documents;
 pub mod error;
+pub mod history;
 pub mod members;
 pub mod projects;
+pub mod questions;
 #[cfg(feature = "ssr")]
 mod ssr;
 pub mod structure;
@@ -75,17 +79,17 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/p/:slug") view=projects::ProjectPage>
                         <Route path=path!("") view=projects::ProjectOverview />
                         <Route path=path!("doc/:doc") view=documents::DocumentPage />
-                        <Route path=path!("doc/:doc/at/:version") view=changes::DocumentAtVersionPage />
+                        <Route path=path!("doc/:doc/at/:version") view=history::DocumentAtVersionPage />
                         <Route path=path!("activity") view=activity::ActivityPage />
                         <Route path=path!("members") view=members::MembersPage />
                         <Route path=path!("trash") view=documents::TrashPage />
                         <Route path=path!("changes") view=changes::ChangesPage />
                         <Route path=path!("changes/:number") view=changes::ChangePage />
-                        <Route path=path!("history") view=changes::HistoryPage />
+                        <Route path=path!("history") view=history::HistoryPage />
                         <Route path=path!("requirements") view=structure::RequirementsPage />
                         <Route path=path!("req/:key") view=structure::RequirementPage />
-                        <Route path=path!("questions") view=structure::QuestionsPage />
-                        <Route path=path!("checks") view=structure::ChecksPage />
+                        <Route path=path!("questions") view=questions::QuestionsPage />
+                        <Route path=path!("checks") view=checks::ChecksPage />
                     </ParentRoute>
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage />
                     <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />

@@ -248,7 +248,7 @@ fn ProjectSidebar(project: ProjectInfo) -> AnyView {
                 <A href=format!("{base}/changes")>"Change requests"</A>
                 <A href={
                     let slug = project.slug.clone();
-                    move || crate::changes::history_path(&slug, &ctx.branch.get())
+                    move || crate::history::history_path(&slug, &ctx.branch.get())
                 }>"History"</A>
                 <A href=format!("{base}/activity")>"Activity"</A>
                 <A href=format!("{base}/members")>"Members"</A>

@@ -1,17 +1,17 @@
 //! Spec structure in the UI: the requirements list and each requirement's page (text,
-//! scenarios, coverage, history, backlinks), open questions with their answers, and the
-//! project's checks (lint findings, rule settings, the latest traceability report).
+//! scenarios, coverage, history, backlinks); the tabs it shares with the questions and
+//! checks pages.
 
-use charter_types::{ClarificationState, Kind, Permission, RequirementStatus, Severity, TraceStatus};
+use charter_types::{Kind, RequirementStatus, Severity, TraceStatus};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::components::{EmptyState, FormError, Loaded, LoadedList, Time};
+use crate::components::{EmptyState, Loaded, Time};
 use crate::error::AppError;
 use crate::projects::{on_branch, ProjectCtx};
 
@@ -73,38 +73,6 @@ pub struct RequirementPageData {
     pub checked_at: Option<DateTime<Utc>>,
     pub history: Vec<HistoryItem>,
     pub backlinks: Vec<BacklinkItem>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct QuestionItem {
-    pub id: Uuid,
-    pub document_id: Uuid,
-    pub document: String,
-    pub question: String,
-    pub state: ClarificationState,
-    pub answer: Option<String>,
-    pub answered_by: Option<String>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub line: Option<usize>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TraceSummary {
-    pub commit: String,
-    pub uploaded_by: String,
-    pub created_at: DateTime<Utc>,
-    pub tested: usize,
-    pub code_only: usize,
-    pub untested: usize,
-    pub unknown: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChecksData {
-    pub findings: Vec<FindingInfo>,
-    /// Rule ID, what it checks, and the severity it runs at (`off` when disabled).
-    pub rules: Vec<(String, String, String)>,
-    pub trace: Option<TraceSummary>,
 }
 
 #[cfg(feature = "ssr")]
@@ -191,34 +159,6 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
     })
 }
 
-#[server]
-pub async fn list_questions(
-    slug: String,
-    branch: String,
-    state: String,
-    document: Option<String>,
-) -> Result<Vec<QuestionItem>, AppError> {
-    use charter_backend::structure::clarifications::{self, ClarificationQuery};
-    let (app, actor, project) = crate::projects::resolve(&slug).await?;
-    let document = document.map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
-    let query = ClarificationQuery { state: Some(state), branch: Some(branch), document };
-    Ok(clarifications::list(&app.db, &actor, project.id, query)
-        .await?
-        .into_iter()
-        .map(|c| QuestionItem {
-            id: c.id,
-            document_id: c.document_id,
-            document: c.document,
-            question: c.question,
-            state: c.state,
-            answer: c.answer,
-            answered_by: c.answered_by,
-            answered_at: c.answered_at,
-            line: c.line,
-        })
-        .collect())
-}
-
 /// What links to a document or its requirements: (target, from document, its kind, line).
 #[server]
 pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(String, BacklinkItem)>, AppError> {
@@ -233,44 +173,6 @@ pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(Strin
             (link.target, item)
         })
         .collect())
-}
-
-#[server]
-pub async fn answer_question(id: String, answer: String) -> Result<(), AppError> {
-    use charter_backend::structure::clarifications::{self, NewAnswer};
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "question")?;
-    clarifications::answer(&state, &actor, id, NewAnswer { answer }).await?;
-    Ok(())
-}
-
-#[server]
-pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, AppError> {
-    use charter_backend::structure::{self, traceability};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let report = structure::project_lint(&state.db, &actor, project.id, &branch).await?;
-    let trace = match traceability::get(&state.db, &actor, project.id, &branch).await {
-        Ok(stored) => Some(TraceSummary {
-            commit: stored.commit,
-            uploaded_by: stored.uploaded_by,
-            created_at: stored.created_at,
-            tested: stored.summary.tested,
-            code_only: stored.summary.code_only,
-            untested: stored.summary.untested,
-            unknown: stored.report.unknown.into_iter().map(|unknown| unknown.key).collect(),
-        }),
-        Err(charter_backend::Error::NotFound(_)) => None,
-        Err(error) => return Err(error.into()),
-    };
-    Ok(ChecksData {
-        findings: report.findings.into_iter().map(finding).collect(),
-        rules: report
-            .rules
-            .into_iter()
-            .map(|rule| (rule.id, rule.summary, rule.severity.map_or("off", Severity::as_str).to_owned()))
-            .collect(),
-        trace,
-    })
 }
 
 fn status_label(status: RequirementStatus) -> &'static str {
@@ -291,7 +193,7 @@ fn coverage_label(coverage: TraceStatus) -> &'static str {
 
 /// Tabs between the spec-structure pages.
 #[component]
-fn SpecTabs(current: &'static str) -> impl IntoView {
+pub(crate) fn SpecTabs(current: &'static str) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let tab = move |path: &'static str, label: &'static str| {
         let href = move || on_branch(&format!("/p/{}/{path}", ctx.slug.get()), &ctx.branch.get());
@@ -468,168 +370,6 @@ pub fn RequirementPage() -> impl IntoView {
                             }}
                         </section>
                     </article>
-                }.into_any()
-
-            }
-        </Loaded>
-    }
-}
-
-/// Questions with, for open ones, a form to answer them (for those who can edit).
-#[component]
-pub fn QuestionList(
-    questions: Vec<QuestionItem>,
-    can_answer: bool,
-    answer: ServerAction<AnswerQuestion>,
-    #[prop(default = true)] show_document: bool,
-) -> impl IntoView {
-    let ctx = expect_context::<ProjectCtx>();
-    let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
-    view! {
-        <ul class="questions">
-            {questions.into_iter().map(|q| {
-                let doc_href = on_branch(&format!("/p/{slug}/doc/{}", q.document_id), &branch);
-                let place = q.line.map(|line| format!(" · line {line}")).unwrap_or_default();
-                let form = (can_answer && q.state == ClarificationState::Open).then(|| {
-                    let label = format!("Answer: {}", q.question);
-                    view! {
-                        <ActionForm action=answer attr:class="row answer-form">
-                            <input type="hidden" name="id" value=q.id.to_string() />
-                            <label class="grow"><span class="visually-hidden">{label}</span>
-                                <input name="answer" required maxlength="2000" placeholder="Your answer" /></label>
-                            <button type="submit">"Answer"</button>
-                        </ActionForm>
-                    }
-                });
-                view! {
-                    <li class="card question" data-state=q.state.as_str()>
-                        <p class="question-text">{q.question.clone()}</p>
-                        <small class="muted">
-                            {show_document.then(|| view! { <A href=doc_href>{q.document.clone()}</A> })}
-                            {place}
-                        </small>
-                        {q.answer.clone().map(|a| view! {
-                            <p class="answer">"Answered: " {a}
-                                {q.answered_by.clone().map(|by| format!(" — {by}"))}
-                                {q.answered_at.map(|at| view! { " " <small class="muted"><Time at /></small> })}</p>
-                        })}
-                        {form}
-                    </li>
-                }
-            }).collect_view()}
-        </ul>
-    }
-}
-
-#[component]
-pub fn QuestionsPage() -> impl IntoView {
-    let ctx = expect_context::<ProjectCtx>();
-    let query = use_query_map();
-    let state =
-        Memo::new(move |_| query.read().get("state").filter(|s| s == "answered").unwrap_or_else(|| "open".into()));
-    let answer = ServerAction::<AnswerQuestion>::new();
-    let list = Resource::new(
-        move || (ctx.slug.get(), ctx.branch.get(), state.get(), answer.version().get(), ctx.changed.get()),
-        |(slug, branch, state, ..)| list_questions(slug, branch, state, None),
-    );
-    let filter = move |value: &'static str, label: &'static str| {
-        let href = move || {
-            let path = on_branch(&format!("/p/{}/questions", ctx.slug.get()), &ctx.branch.get());
-            let sep = if path.contains('?') { '&' } else { '?' };
-            if value == "open" {
-                path
-            } else {
-                format!("{path}{sep}state={value}")
-            }
-        };
-        view! { <A href=href attr:aria-current=move || (state.get() == value).then_some("page")>{label}</A> }
-    };
-    view! {
-        <Title text="Open questions" />
-        <div class="page-head"><h1>"Open questions"</h1></div>
-        <SpecTabs current="questions" />
-        <p class="muted">"Every " <code>"[NEEDS CLARIFICATION: …]"</code> " marker in the project's documents. Answering one replaces the marker with the answer and records it under the document's Clarifications heading."</p>
-        <nav class="filters" aria-label="Which questions">{filter("open", "Open")}{filter("answered", "Answered")}</nav>
-        <FormError result=answer.value().into() />
-        <LoadedList
-            load=move || async move { ctx.loaded().await; list.await }
-            empty_title="No questions here"
-            empty=|| view! { <p>"Mark unclear intent in a spec with "
-                            <code>"[NEEDS CLARIFICATION: question]"</code> "; it shows up here until answered."</p> }
-            let:items
-        >
-            {
-                let can_answer = ctx.allows(Permission::Write);
-                view! { <QuestionList questions=items can_answer answer />
-                }
-            }
-        </LoadedList>
-    }
-}
-
-#[component]
-pub fn ChecksPage() -> impl IntoView {
-    let ctx = expect_context::<ProjectCtx>();
-    let data = Resource::new(
-        move || (ctx.slug.get(), ctx.branch.get(), ctx.changed.get()),
-        |(slug, branch, _)| project_checks(slug, branch),
-    );
-    view! {
-        <Title text="Checks" />
-        <div class="page-head"><h1>"Checks"</h1></div>
-        <SpecTabs current="checks" />
-        <Loaded load=move || async move { data.await } let:checks>
-            {
-                let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
-                let errors = checks.findings.iter().filter(|f| f.severity == Severity::Error).count();
-                let summary = match checks.findings.len() {
-                    0 => "No findings: every document passes the checks.".to_owned(),
-                    n => format!("{n} finding(s), {errors} of them error(s). Errors block merging a change request that touches their document."),
-                };
-                let trace = match checks.trace.clone() {
-                    Some(t) => view! {
-                        <p>{format!("Commit {}: {} tested, {} named only by code, {} untested", t.commit.chars().take(12).collect::<String>(), t.tested, t.code_only, t.untested)}
-                           {(!t.unknown.is_empty()).then(|| format!("; IDs no spec defines: {}", t.unknown.join(", ")))}
-                           " — uploaded by " {t.uploaded_by.clone()} " " <Time at=t.created_at /></p>
-                    }.into_any(),
-                    None => view! { <p class="muted">"No report yet. In CI, run "
-                        <code>"charter check --project <id> --server <url> --token <token> --upload <repo>"</code>
-                        " to see which requirements tests and code name."</p> }.into_any(),
-                };
-                view! {
-                    <p role="status">{summary}</p>
-                    {(!checks.findings.is_empty()).then(|| view! {
-                        <ul class="findings">
-                            {checks.findings.clone().into_iter().map(|f| {
-                                let href = on_branch(&format!("/p/{slug}/doc/{}", f.document_id), &branch);
-                                view! {
-                                    <li class=format!("finding severity-{}", f.severity)>
-                                        <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
-                                        " " <A href=href>{format!("{} line {}", f.document, f.line)}</A>
-                                        " " {f.message.clone()} " " <code class="muted">{f.rule.clone()}</code>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    })}
-                    <section aria-labelledby="traceability">
-                        <h2 id="traceability">"Traceability"</h2>
-                        {trace}
-                    </section>
-                    <section aria-labelledby="rules">
-                        <h2 id="rules">"Rules"</h2>
-                        <p class="muted">"The constitution's Checks heading turns rules off or changes their severity, e.g. "
-                            <code>"- `vague-term`: error"</code> "."</p>
-                        <table class="rules">
-                            <thead><tr><th scope="col">"Rule"</th><th scope="col">"Checks that"</th><th scope="col">"Severity"</th></tr></thead>
-                            <tbody>
-                                {checks.rules.clone().into_iter().map(|(id, summary, severity)| view! {
-                                    <tr><td><code>{id.clone()}</code></td><td>{summary.clone()}</td>
-                                        <td><span class=format!("badge severity-{severity}")>{severity.clone()}</span></td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </section>
                 }.into_any()
 
             }

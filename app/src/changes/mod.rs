@@ -2,12 +2,11 @@
 //! per-document changes, conflicts (and their resolution), reviews, discussion and
 //! merging.
 
-use charter_types::{ChangeKind, ChangeRequestState, Permission};
+use charter_types::{ChangeKind, ChangeRequestState};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,10 +14,10 @@ mod page;
 
 pub use page::ChangePage;
 
-use crate::components::{FormError, Loaded, LoadedList, Loading, Time};
-use crate::diff::{diff_view, DiffHunk};
+use crate::components::{FormError, LoadedList, Loading};
+use crate::diff::DiffHunk;
 use crate::error::AppError;
-use crate::projects::{on_branch, project_branches, ProjectCtx};
+use crate::projects::{project_branches, ProjectCtx};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeSummary {

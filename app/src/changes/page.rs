@@ -1,0 +1,308 @@
+//! One change request's page: what it changes per document, its conflicts and their
+//! resolution, the checks and the constitution's bump, reviews, discussion and merging.
+
+use charter_types::{ChangeRequestState, Permission};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use super::{change_view, CommentChange, ConfirmBump, MergeChange, ResolveChange, ReviewChange};
+use crate::components::{FormError, Loaded, Time};
+use crate::diff::diff_view;
+use crate::projects::{on_branch, ProjectCtx};
+
+#[component]
+pub fn ChangePage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let params = use_params_map();
+    let number =
+        Memo::new(move |_| params.read().get("number").and_then(|number| number.parse::<i32>().ok()).unwrap_or(0));
+    let review = ServerAction::<ReviewChange>::new();
+    let comment = ServerAction::<CommentChange>::new();
+    let resolve = ServerAction::<ResolveChange>::new();
+    let merge = ServerAction::<MergeChange>::new();
+    let confirm = ServerAction::<ConfirmBump>::new();
+    let side_by_side = RwSignal::new(false);
+    let view_resource = Resource::new(
+        move || {
+            (
+                ctx.slug.get(),
+                number.get(),
+                review.version().get(),
+                comment.version().get(),
+                resolve.version().get(),
+                merge.version().get(),
+                confirm.version().get(),
+            )
+        },
+        |(slug, number, ..)| change_view(slug, number),
+    );
+    view! {
+        <Loaded load=move || async move { Ok((ctx.project.await?, view_resource.await?)) } let:loaded>
+            {
+                let (project, change) = loaded;
+                let slug = project.slug.clone();
+                let number = change.summary.number;
+                let open = change.summary.state == ChangeRequestState::Open;
+                let can_review = project.role.allows(Permission::Review);
+                let can_write = project.role.allows(Permission::Write);
+                let can_manage = project.role.allows(Permission::Manage);
+                let bump_ready = change.constitution.as_ref().is_none_or(|c| c.confirmed.as_ref().is_some_and(|(_, _, stale)| !stale));
+                let lint_ready = change.lint_errors == 0 || can_manage;
+                let mergeable = open && change.approved && change.conflicts.is_empty() && can_write && bump_ready && lint_ready;
+                let needs_override = change.lint_errors > 0;
+                let checks_view = view! {
+                    <section class="card" aria-labelledby="checks">
+                        <h2 id="checks">"Checks"</h2>
+                        {if change.findings.is_empty() {
+                            view! { <p role="status">"The changed documents pass every check."</p> }.into_any()
+                        } else {
+                            view! {
+                                <p role="status">{format!("{} finding(s) in the changed documents, {} error(s).", change.findings.len(), change.lint_errors)}
+                                    {(change.lint_errors > 0).then_some(" Errors block merging unless an owner merges with a recorded reason.")}</p>
+                                <ul class="findings">
+                                    {change.findings.clone().into_iter().map(|f| view! {
+                                        <li class=format!("finding severity-{}", f.severity)>
+                                            <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
+                                            {format!(" {} line {}: {} ", f.document, f.line, f.message)}
+                                            <code class="muted">{f.rule.clone()}</code>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                        {change.lint_override.clone().map(|(by, reason)| view! {
+                            <p class="notice">{format!("Merged despite lint errors by {by}: {reason}")}</p>
+                        })}
+                    </section>
+                };
+                let constitution_view = change.constitution.clone().map(|c| {
+                    let slug = slug.clone();
+                    let current = c.current_version.clone().unwrap_or_else(|| "none".into());
+                    let confirm_form = (open && can_review).then(|| {
+                        let proposed = c.proposed_bump.clone();
+                        view! {
+                            <ActionForm action=confirm attr:class="row">
+                                <input type="hidden" name="slug" value=slug />
+                                <input type="hidden" name="number" value=number.to_string() />
+                                <label>"Bump"
+                                    <select name="bump">
+                                        {["major", "minor", "patch"].into_iter().map(|b| view! {
+                                            <option value=b selected=b == proposed>{b}</option>
+                                        }).collect_view()}
+                                    </select>
+                                </label>
+                                <button type="submit">"Confirm bump"</button>
+                            </ActionForm>
+                            <FormError result=confirm.value().into() />
+                        }
+                    });
+                    view! {
+                        <section class="card constitution-change" aria-labelledby="constitution-change">
+                            <h2 id="constitution-change">"Constitution version"</h2>
+                            <p>{format!("This change proposes a {} bump: {} → {}.", c.proposed_bump.to_uppercase(), current, c.proposed_version)}</p>
+                            <ul>{c.reasons.clone().into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                            {match c.confirmed.clone() {
+                                Some((bump, by, false)) => view! { <p role="status" class="confirmed">{format!("{by} confirmed a {bump} bump: merging makes it {}.", c.next_version.clone().unwrap_or_default())}</p> }.into_any(),
+                                Some((bump, by, true)) => view! { <p role="status" class="notice">{format!("{by} confirmed a {bump} bump, but the change has moved on since: confirm again.")}</p> }.into_any(),
+                                None => view! { <p role="status" class="muted">"A reviewer confirms the bump before merging."</p> }.into_any(),
+                            }}
+                            {confirm_form}
+                            {(!c.impact.is_empty()).then(|| view! {
+                                <h3>"Impact report"</h3>
+                                <p class="muted">"Specs that name a removed or redefined principle, or break the new constitution:"</p>
+                                <ul class="impact">
+                                    {c.impact.clone().into_iter().map(|(id, title, refs, findings)| {
+                                        let href = on_branch(&format!("/p/{}/doc/{id}", project.slug), &change.summary.source);
+                                        view! {
+                                            <li><A href=href>{title.clone()}</A>
+                                                {(!refs.is_empty()).then(|| format!(" names {}", refs.join(", ")))}
+                                                <ul>{findings.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            })}
+                        </section>
+                    }
+                });
+                let (slug_review, slug_comment, slug_merge) = (slug.clone(), slug.clone(), slug.clone());
+                let (target, source) = (change.summary.target.clone(), change.summary.source.clone());
+                let items = change.conflicts.clone().into_iter().map(|conflict| {
+                    let (slug, document) = (slug.clone(), conflict.document_id.to_string());
+                    let text = RwSignal::new(conflict.source_text.clone());
+                    let (ours_pick, theirs_pick) = (conflict.target_pick.clone(), conflict.source_text.clone());
+                    let (use_target, use_source) = (format!("Use {target}'s text"), format!("Use {source}'s text"));
+                    let resolution = open.then(|| view! {
+                        <ActionForm action=resolve attr:class="stack">
+                            <input type="hidden" name="slug" value=slug />
+                            <input type="hidden" name="number" value=number.to_string() />
+                            <input type="hidden" name="document_id" value=document />
+                            <div class="actions">
+                                <button type="button" class="small" on:click=move |_| text.set(ours_pick.clone())>
+                                    {use_target}
+                                </button>
+                                <button type="button" class="small" on:click=move |_| text.set(theirs_pick.clone())>
+                                    {use_source}
+                                </button>
+                            </div>
+                            <label>"Resolved text of the whole document"
+                                <textarea name="content" rows="10" prop:value=move || text.get()
+                                    on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                            </label>
+                            <FormError result=resolve.value().into() />
+                            <button type="submit">"Record resolution"</button>
+                        </ActionForm>
+                    });
+                    view! {
+                        <article class="card conflict">
+                            <h3>{conflict.title.clone()}</h3>
+                            <div class="conflict-sides">
+                                <div><h4>"Before"</h4><pre>{conflict.base.clone()}</pre></div>
+                                <div><h4>{format!("On {target}")}</h4><pre>{conflict.ours.clone()}</pre></div>
+                                <div><h4>{format!("On {source}")}</h4><pre>{conflict.theirs.clone()}</pre></div>
+                            </div>
+                            {resolution}
+                        </article>
+                    }
+                }).collect_view();
+                let documents_view = change.documents.clone().into_iter().map(|document| {
+                    let line_form = can_write.then(|| {
+                        let (slug, id) = (slug.clone(), document.document_id.to_string());
+                        view! {
+                            <details class="line-comment">
+                                <summary>"Comment on a line"</summary>
+                                <ActionForm action=comment attr:class="row">
+                                    <input type="hidden" name="slug" value=slug />
+                                    <input type="hidden" name="number" value=number.to_string() />
+                                    <input type="hidden" name="document_id" value=id />
+                                    <label>"Line" <input name="line" type="number" min="1" required /></label>
+                                    <label>"Comment on the line" <input name="body" required /></label>
+                                    <button type="submit" class="small">"Comment"</button>
+                                </ActionForm>
+                            </details>
+                        }
+                    });
+                    let sections = (!document.sections.is_empty()).then(|| format!(" · sections: {}", document.sections.join(", ")));
+                    view! {
+                        <article class="card changed-document">
+                            <h3>{document.title.clone()} " "
+                                {document.changes.iter().map(|c| view! { <span class="badge">{c.as_str()}</span> }).collect_view()}
+                            </h3>
+                            <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)} {sections}</p>
+                            {diff_view(&document.hunks, side_by_side)}
+                            {line_form}
+                        </article>
+                    }
+                }).collect_view();
+                let conflicts_view = (!change.conflicts.is_empty()).then(|| view! {
+                    <section aria-labelledby="conflicts">
+                        <h2 id="conflicts">"Conflicts"</h2>
+                        {items}
+                    </section>
+                });
+                view! {
+                    <Title text=format!("#{number} {}", change.summary.title) />
+                    <div class="page-head">
+                        <h1>{format!("#{number} {}", change.summary.title)}</h1>
+                        <p class="muted">
+                            <span class=format!("badge state-{}", change.summary.state)>{change.summary.state.as_str()}</span>
+                            {format!(" {} → {}, opened by {} ", change.summary.source, change.summary.target, change.summary.author)}
+                            <Time at=change.summary.created_at />
+                        </p>
+                        {(!change.description.is_empty()).then(|| view! { <p>{change.description.clone()}</p> })}
+                    </div>
+                    <section class="card approvals" aria-label="Approvals">
+                        <p>{format!("Approvals: {} of {} needed", change.approvals.iter().filter(|(_, stale)| !stale).count(), change.required_approvals)}</p>
+                        <ul>
+                            {change.approvals.iter().map(|(user, stale)| view! {
+                                <li>{user.clone()} {stale.then_some(" (stale: the branch changed since)")}</li>
+                            }).collect_view()}
+                        </ul>
+                        {change.overlaps.iter().map(|(other, title, document)| view! {
+                            <p class="notice">{format!("Overlaps with #{other} {title} in {document}.")}</p>
+                        }).collect_view()}
+                    </section>
+                    {conflicts_view}
+                    <section aria-labelledby="changed-documents">
+                        <h2 id="changed-documents">"Documents"</h2>
+                        <div class="actions" role="group" aria-label="Diff layout">
+                            <button type="button" class="small" aria-pressed=move || (!side_by_side.get()).to_string()
+                                on:click=move |_| side_by_side.set(false)>"Inline"</button>
+                            <button type="button" class="small" aria-pressed=move || side_by_side.get().to_string()
+                                on:click=move |_| side_by_side.set(true)>"Side by side"</button>
+                        </div>
+                        {documents_view}
+                    </section>
+                    <section aria-labelledby="reviews">
+                        <h2 id="reviews">"Reviews"</h2>
+                        <ul class="activity">
+                            {change.reviews.iter().map(|review| view! {
+                                <li><strong>{review.user.clone()}</strong>
+                                    {if review.approve { " approved" } else { " requested changes" }}
+                                    {review.stale.then_some(" (stale)")}
+                                    {(!review.comment.is_empty()).then(|| format!(": {}", review.comment))}</li>
+                            }).collect_view()}
+                        </ul>
+                        {(open && can_review).then(|| view! {
+                            <ActionForm action=review attr:class="stack">
+                                <input type="hidden" name="slug" value=slug_review />
+                                <input type="hidden" name="number" value=number.to_string() />
+                                <label>"Review comment" <textarea name="comment" rows="3"></textarea></label>
+                                <FormError result=review.value().into() />
+                                <fieldset>
+                                    <legend>"Verdict"</legend>
+                                    <label class="check"><input type="radio" name="verdict" value="approve" checked=true /> "Approve"</label>
+                                    <label class="check"><input type="radio" name="verdict" value="request_changes" /> "Request changes"</label>
+                                </fieldset>
+                                <button type="submit" class="primary">"Submit review"</button>
+                            </ActionForm>
+                        })}
+                    </section>
+                    <section aria-labelledby="discussion">
+                        <h2 id="discussion">"Discussion"</h2>
+                        <ul class="activity">
+                            {change.comments.iter().map(|comment| view! {
+                                <li><strong>{comment.author.clone()}</strong>
+                                    {comment.place.clone().map(|place| view! { <em>{format!(" {place}")}</em> })}
+                                    " " {comment.body.clone()}
+                                    <small class="muted"><Time at=comment.created_at /></small></li>
+                            }).collect_view()}
+                        </ul>
+                        {can_write.then(|| view! {
+                            <ActionForm action=comment attr:class="stack">
+                                <input type="hidden" name="slug" value=slug_comment />
+                                <input type="hidden" name="number" value=number.to_string() />
+                                <label>"Comment" <textarea name="body" rows="3" required></textarea></label>
+                                <FormError result=comment.value().into() />
+                                <button type="submit">"Comment"</button>
+                            </ActionForm>
+                        })}
+                    </section>
+                    {checks_view}
+                    {constitution_view}
+                    {open.then(|| view! {
+                        <section class="card" aria-labelledby="merge">
+                            <h2 id="merge">"Merge"</h2>
+                            {(!mergeable).then(|| view! {
+                                <p class="muted">"Merging needs enough approvals that are not stale, no conflicts, no lint errors (or an owner's reason), and a confirmed constitution bump when the constitution changes."</p>
+                            })}
+                            <ActionForm action=merge attr:class="row">
+                                <input type="hidden" name="slug" value=slug_merge />
+                                <input type="hidden" name="number" value=number.to_string() />
+                                <label>"Message" <input name="message" value=change.summary.title.clone() /></label>
+                                {(needs_override && can_manage).then(|| view! {
+                                    <label>"Reason to merge despite lint errors"
+                                        <input name="override_reason" required maxlength="1000" /></label>
+                                })}
+                                <button type="submit" class="primary" disabled=!mergeable>"Merge"</button>
+                            </ActionForm>
+                            <FormError result=merge.value().into() />
+                        </section>
+                    })}
+                }.into_any()
+            }
+        </Loaded>
+    }
+}

@@ -1,0 +1,158 @@
+//! Open questions in the browser: every `[NEEDS CLARIFICATION: …]` marker of a project,
+//! answered in place.
+
+use charter_types::{ClarificationState, Permission};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::components::{FormError, LoadedList, Time};
+use crate::error::AppError;
+use crate::projects::{on_branch, ProjectCtx};
+use crate::structure::SpecTabs;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuestionItem {
+    pub id: Uuid,
+    pub document_id: Uuid,
+    pub document: String,
+    pub question: String,
+    pub state: ClarificationState,
+    pub answer: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub line: Option<usize>,
+}
+
+#[server]
+pub async fn list_questions(
+    slug: String,
+    branch: String,
+    state: String,
+    document: Option<String>,
+) -> Result<Vec<QuestionItem>, AppError> {
+    use charter_backend::structure::clarifications::{self, ClarificationQuery};
+    let (app, actor, project) = crate::projects::resolve(&slug).await?;
+    let document = document.map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
+    let query = ClarificationQuery { state: Some(state), branch: Some(branch), document };
+    Ok(clarifications::list(&app.db, &actor, project.id, query)
+        .await?
+        .into_iter()
+        .map(|c| QuestionItem {
+            id: c.id,
+            document_id: c.document_id,
+            document: c.document,
+            question: c.question,
+            state: c.state,
+            answer: c.answer,
+            answered_by: c.answered_by,
+            answered_at: c.answered_at,
+            line: c.line,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn answer_question(id: String, answer: String) -> Result<(), AppError> {
+    use charter_backend::structure::clarifications::{self, NewAnswer};
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(&id, "question")?;
+    clarifications::answer(&state, &actor, id, NewAnswer { answer }).await?;
+    Ok(())
+}
+
+/// Questions with, for open ones, a form to answer them (for those who can edit).
+#[component]
+pub fn QuestionList(
+    questions: Vec<QuestionItem>,
+    can_answer: bool,
+    answer: ServerAction<AnswerQuestion>,
+    #[prop(default = true)] show_document: bool,
+) -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
+    view! {
+        <ul class="questions">
+            {questions.into_iter().map(|q| {
+                let doc_href = on_branch(&format!("/p/{slug}/doc/{}", q.document_id), &branch);
+                let place = q.line.map(|line| format!(" · line {line}")).unwrap_or_default();
+                let form = (can_answer && q.state == ClarificationState::Open).then(|| {
+                    let label = format!("Answer: {}", q.question);
+                    view! {
+                        <ActionForm action=answer attr:class="row answer-form">
+                            <input type="hidden" name="id" value=q.id.to_string() />
+                            <label class="grow"><span class="visually-hidden">{label}</span>
+                                <input name="answer" required maxlength="2000" placeholder="Your answer" /></label>
+                            <button type="submit">"Answer"</button>
+                        </ActionForm>
+                    }
+                });
+                view! {
+                    <li class="card question" data-state=q.state.as_str()>
+                        <p class="question-text">{q.question.clone()}</p>
+                        <small class="muted">
+                            {show_document.then(|| view! { <A href=doc_href>{q.document.clone()}</A> })}
+                            {place}
+                        </small>
+                        {q.answer.clone().map(|a| view! {
+                            <p class="answer">"Answered: " {a}
+                                {q.answered_by.clone().map(|by| format!(" — {by}"))}
+                                {q.answered_at.map(|at| view! { " " <small class="muted"><Time at /></small> })}</p>
+                        })}
+                        {form}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+pub fn QuestionsPage() -> impl IntoView {
+    let ctx = expect_context::<ProjectCtx>();
+    let query = use_query_map();
+    let state =
+        Memo::new(move |_| query.read().get("state").filter(|s| s == "answered").unwrap_or_else(|| "open".into()));
+    let answer = ServerAction::<AnswerQuestion>::new();
+    let list = Resource::new(
+        move || (ctx.slug.get(), ctx.branch.get(), state.get(), answer.version().get(), ctx.changed.get()),
+        |(slug, branch, state, ..)| list_questions(slug, branch, state, None),
+    );
+    let filter = move |value: &'static str, label: &'static str| {
+        let href = move || {
+            let path = on_branch(&format!("/p/{}/questions", ctx.slug.get()), &ctx.branch.get());
+            let sep = if path.contains('?') { '&' } else { '?' };
+            if value == "open" {
+                path
+            } else {
+                format!("{path}{sep}state={value}")
+            }
+        };
+        view! { <A href=href attr:aria-current=move || (state.get() == value).then_some("page")>{label}</A> }
+    };
+    view! {
+        <Title text="Open questions" />
+        <div class="page-head"><h1>"Open questions"</h1></div>
+        <SpecTabs current="questions" />
+        <p class="muted">"Every " <code>"[NEEDS CLARIFICATION: …]"</code> " marker in the project's documents. Answering one replaces the marker with the answer and records it under the document's Clarifications heading."</p>
+        <nav class="filters" aria-label="Which questions">{filter("open", "Open")}{filter("answered", "Answered")}</nav>
+        <FormError result=answer.value().into() />
+        <LoadedList
+            load=move || async move { ctx.loaded().await; list.await }
+            empty_title="No questions here"
+            empty=|| view! { <p>"Mark unclear intent in a spec with "
+                            <code>"[NEEDS CLARIFICATION: question]"</code> "; it shows up here until answered."</p> }
+            let:items
+        >
+            {
+                let can_answer = ctx.allows(Permission::Write);
+                view! { <QuestionList questions=items can_answer answer />
+                }
+            }
+        </LoadedList>
+    }
+}
