@@ -32,6 +32,10 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
 
+mod frames;
+
+use frames::{classify, wrap, write_var};
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Target {
     Charter,
@@ -160,55 +164,6 @@ async fn sign_up(http: &reqwest::Client, base: &str, username: &str) -> Result<S
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Hocuspocus prefixes every message with the document's name.
-fn wrap(endpoint: &Endpoint, message: Vec<u8>) -> Vec<u8> {
-    if endpoint.target != Target::Hocuspocus {
-        return message;
-    }
-    let mut framed = Vec::with_capacity(message.len() + endpoint.name.len() + 4);
-    write_var(&mut framed, endpoint.name.len() as u64);
-    framed.extend_from_slice(endpoint.name.as_bytes());
-    framed.extend(message);
-    framed
-}
-
-fn write_var(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn read_var(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return Some(value);
-        }
-    }
-    None
-}
-
-/// A received message: its y-protocol type, sync step (if a sync message) and payload.
-fn classify(endpoint: &Endpoint, frame: &[u8]) -> Option<(u64, Option<u64>, Vec<u8>)> {
-    let mut at = 0;
-    if endpoint.target == Target::Hocuspocus {
-        let name_len = read_var(frame, &mut at)? as usize;
-        at += name_len;
-    }
-    let kind = read_var(frame, &mut at)?;
-    if kind != 0 {
-        return Some((kind, None, Vec::new()));
-    }
-    let step = read_var(frame, &mut at)?;
-    let len = read_var(frame, &mut at)? as usize;
-    Some((kind, Some(step), frame.get(at..at + len)?.to_vec()))
-}
 
 async fn send(socket: &mut Socket, endpoint: &Endpoint, message: Message) -> Result<()> {
     socket.send(Ws::Binary(wrap(endpoint, message.encode_v1()).into())).await?;
