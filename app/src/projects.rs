@@ -44,7 +44,7 @@ impl From<charter_backend::projects::Project> for ProjectInfo {
 #[cfg(feature = "ssr")]
 pub(crate) async fn resolve(
     slug: &str,
-) -> Result<(charter_backend::AppState, charter_backend::auth::Actor, charter_backend::projects::Project), AppError> {
+) -> Result<(charter_backend::AppState, charter_backend::access::Actor, charter_backend::projects::Project), AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let project = charter_backend::projects::get_by_slug(&state.db, &actor, slug).await?;
     Ok((state, actor, project))

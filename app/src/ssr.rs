@@ -2,7 +2,8 @@
 //! session and the client address. Server-side only.
 
 use axum::http::request::Parts;
-use charter_backend::auth::{Actor, ClientIp};
+use charter_backend::access::Actor;
+use charter_backend::auth::ClientIp;
 use charter_backend::AppState;
 use leptos::prelude::use_context;
 use tower_sessions::Session;

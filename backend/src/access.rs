@@ -1,14 +1,60 @@
-//! Announcements that access changed, for whoever holds access open (the real-time
+//! Held access: who is calling and with which credential (authenticated by `auth`),
+//! and announcements that access changed, for whoever holds access open (the real-time
 //! connections of every instance). A writer of access calls [`changed`] inside its
 //! transaction: Postgres delivers the notification only when that transaction commits,
 //! to every instance listening on [`CHANNEL`].
 
+use charter_types::Scope;
 use sqlx::PgConnection;
+use tower_sessions::session::Id as SessionId;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub const CHANNEL: &str = "charter_access";
+
+/// What a caller authenticated with.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// A browser session, and the user's session epoch it began in.
+    Session {
+        id: SessionId,
+        epoch: i64,
+    },
+    Token {
+        token_id: Uuid,
+        scopes: Vec<Scope>,
+    },
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub username: String,
+    pub credential: Credential,
+}
+
+impl Actor {
+    pub fn require_scope(&self, scope: Scope) -> Result<()> {
+        match &self.credential {
+            Credential::Token { scopes, .. } if !scopes.contains(&scope) => {
+                Err(Error::Forbidden(format!("this API token lacks the `{}` scope", scope.as_str())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Some things (managing API tokens) need a person at a browser, not a token.
+    pub fn require_session(&self) -> Result<()> {
+        match self.credential {
+            Credential::Session { .. } => Ok(()),
+            Credential::Token { .. } => {
+                Err(Error::Forbidden("API tokens cannot do this; sign in to Charter instead".into()))
+            }
+        }
+    }
+}
 
 /// What may have lost access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,11 +10,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::access::{self, Change};
-use crate::api::Json;
 use crate::audit::{self, Entry};
-use crate::auth::{password, Actor, Attempt, ClientIp, SESSION_EPOCH_KEY, SESSION_USER_KEY};
+use crate::auth::{password, Attempt, ClientIp, SESSION_EPOCH_KEY, SESSION_USER_KEY};
 use crate::error::{Error, Result};
+use crate::extract::Json;
 use crate::AppState;
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]

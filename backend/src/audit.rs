@@ -10,9 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::api::{Json, Path, Query};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path, Query};
 use crate::projects;
 use crate::AppState;
 
@@ -87,7 +87,12 @@ const LIVE_EDIT_WINDOW: &str = "10 minutes";
 
 /// Records live (co-editing) edits: at most one `document.edit` entry per person and
 /// document in each window, rather than one per keystroke.
-pub(crate) async fn record_live_edits(db: &PgPool, branch_id: Uuid, document_id: Uuid, authors: &[Uuid]) -> Result<()> {
+pub(crate) async fn record_live_edits(
+    db: impl PgExecutor<'_>,
+    branch_id: Uuid,
+    document_id: Uuid,
+    authors: &[Uuid],
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary)
          SELECT d.project_id, a.author, 'document.edit', 'document', d.id::text, 'edited ' || bd.title

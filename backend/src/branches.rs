@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::access::{self, Change};
-use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path};
 use crate::projects;
 use crate::AppState;
 use crate::{change_requests, content};

@@ -65,6 +65,23 @@ pub(crate) async fn fork(tx: &mut PgConnection, from: DocKey, to: DocKey) -> Res
     Ok(store::text_of(&doc))
 }
 
+/// Stores the Markdown projection used by lists, rendering and (later) search. True
+/// when it changed.
+pub async fn project(db: &mut PgConnection, key: DocKey, text: &str, author: Option<Uuid>) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE branch_documents SET content = $3, updated_at = now(), updated_by = coalesce($4, updated_by)
+         WHERE branch_id = $1 AND document_id = $2 AND content <> $3",
+    )
+    .bind(key.branch_id)
+    .bind(key.document_id)
+    .bind(text)
+    .bind(author)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
 /// Gives documents written before real-time editing their CRDT state (once).
 pub async fn convert_legacy(db: &PgPool) -> Result<u64> {
     store::convert_legacy(db).await

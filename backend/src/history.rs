@@ -12,14 +12,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::api::{Json, Path, Query};
+use crate::access::Actor;
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::branches::{Branch, NewBranch};
 use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
 use crate::documents::BranchQuery;
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path, Query};
 use crate::merge::{self, LineChange};
 use crate::projects;
 use crate::{branches, content, AppState};

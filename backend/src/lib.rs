@@ -14,6 +14,7 @@ pub mod collab;
 pub mod content;
 pub mod documents;
 pub mod error;
+pub mod extract;
 pub mod history;
 pub mod markdown;
 pub mod merge;

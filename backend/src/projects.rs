@@ -12,14 +12,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::access::{self, Change};
 use crate::accounts;
-use crate::api::{Json, Path};
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::branches;
 use crate::documents::{self, NewDocument};
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path};
 use crate::AppState;
 
 /// [`authorize`] for a change to the project itself (its members, its settings), inside

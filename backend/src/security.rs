@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::Error;
 use crate::state::Settings;
 use crate::AppState;

@@ -63,9 +63,7 @@ impl AppState {
     /// run inside the Tokio runtime).
     pub fn new(db: PgPool, settings: Settings) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
-        let collab = Hub::start(db.clone(), settings.collab.clone(), |db, holders| {
-            Box::pin(async move { crate::documents::collab_recheck(&db, &holders).await })
-        });
+        let collab = Hub::start(db.clone(), settings.collab.clone(), crate::documents::collab_rules());
         AppState { db, settings: Arc::new(settings), limiter, collab }
     }
 }

@@ -15,10 +15,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::access::{self, Change};
-use crate::api::{Json, Path};
+use crate::access::{Actor, Credential};
 use crate::audit::{self, Entry};
-use crate::auth::{Actor, Credential};
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path};
 use crate::AppState;
 
 const TOKEN_PREFIX: &str = "charter_";

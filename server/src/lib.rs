@@ -73,7 +73,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
     let db = state.db.clone();
     let mut app = Router::new()
         .merge(api::router(state.clone()))
-        .merge(charter_backend::collab::router().with_state(state.clone()))
+        .merge(charter_backend::documents::live_router().with_state(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(pages(state.clone(), leptos));
     if !settings.serve_source_maps {

@@ -12,7 +12,6 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sqlx::PgPool;
-use tower_sessions::session::Id as SessionId;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -20,6 +19,7 @@ pub use ratelimit::{Attempt, RateLimiter};
 
 use charter_types::Scope;
 
+use crate::access::{Actor, Credential};
 use crate::error::{Error, Result};
 use crate::{accounts, tokens, AppState};
 
@@ -28,47 +28,7 @@ pub(crate) const SESSION_USER_KEY: &str = "user_id";
 /// The session key that holds the user's session epoch when the session began.
 pub(crate) const SESSION_EPOCH_KEY: &str = "epoch";
 
-#[derive(Clone, Debug)]
-pub enum Credential {
-    /// A browser session, and the user's session epoch it began in.
-    Session {
-        id: SessionId,
-        epoch: i64,
-    },
-    Token {
-        token_id: Uuid,
-        scopes: Vec<Scope>,
-    },
-}
-
-/// An authenticated caller.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub user_id: Uuid,
-    pub username: String,
-    pub credential: Credential,
-}
-
 impl Actor {
-    pub fn require_scope(&self, scope: Scope) -> Result<()> {
-        match &self.credential {
-            Credential::Token { scopes, .. } if !scopes.contains(&scope) => {
-                Err(Error::Forbidden(format!("this API token lacks the `{}` scope", scope.as_str())))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Some things (managing API tokens) need a person at a browser, not a token.
-    pub fn require_session(&self) -> Result<()> {
-        match self.credential {
-            Credential::Session { .. } => Ok(()),
-            Credential::Token { .. } => {
-                Err(Error::Forbidden("API tokens cannot do this; sign in to Charter instead".into()))
-            }
-        }
-    }
-
     /// Authenticates from request parts: a `Bearer` token when the header is present
     /// (never falling back to the cookie), else the session.
     pub async fn from_parts(parts: &mut Parts, state: &AppState) -> Result<Actor> {

@@ -11,8 +11,8 @@ use super::{
     busy, ensure_open, get, record, try_claim, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange,
 };
 use super::{MergeRequest, Merged, Record, Resolution};
+use crate::access::Actor;
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects;

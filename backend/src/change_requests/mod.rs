@@ -20,8 +20,8 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
 use crate::projects;

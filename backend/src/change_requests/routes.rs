@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::{comment, confirm_bump, create, get, list, merge, resolve, review};
 use super::{BumpConfirmation, ChangeRequest, Comment, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
 use super::{NewReview, Resolution, StateQuery, Summary};
-use crate::api::{Json, Path, Query};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::Result;
+use crate::extract::{Json, Path, Query};
 use crate::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -16,7 +16,6 @@ use yrs::updates::encoder::Encode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
 use super::{diff, lock, presence, store, DocKey, Grant, Inner};
-use crate::audit;
 use crate::error::Error;
 
 /// At most this many commands are handled (and committed) together.
@@ -275,15 +274,7 @@ impl Actor {
     async fn project(&mut self) {
         let Some(inner) = self.hub.upgrade() else { return };
         let text = store::text_of(self.awareness.doc());
-        let stored = async {
-            if store::project(&inner.db, self.key, &text, self.authors.last().copied()).await?
-                && !self.authors.is_empty()
-            {
-                audit::record_live_edits(&inner.db, self.key.branch_id, self.key.document_id, &self.authors).await?;
-            }
-            Ok::<_, Error>(())
-        };
-        match stored.await {
+        match (inner.rules.project)(inner.db.clone(), self.key, text, self.authors.clone()).await {
             Ok(()) => {
                 self.dirty = None;
                 self.authors.clear();
@@ -349,7 +340,7 @@ impl Actor {
             }
         };
         let connection = Conn {
-            user: grant.user,
+            user: grant.holder.user_id,
             username: grant.username,
             can_write: grant.can_write,
             out: join.out,
@@ -379,7 +370,7 @@ impl Actor {
         if self.conns.len() >= settings.max_connections_per_document {
             return full("this document has too many connections");
         }
-        if self.conns.values().filter(|other| other.user == grant.user).count()
+        if self.conns.values().filter(|other| other.user == grant.holder.user_id).count()
             >= settings.max_connections_per_user_per_document
         {
             return full("you have too many connections to this document; close some tabs");

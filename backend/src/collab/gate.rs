@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use uuid::Uuid;
 
 use super::actor::{Command, ConnId, Revision};
-use super::{lock, Grant, Holder, Inner, Recheck};
+use super::{lock, Grant, Inner, Standing};
 use crate::access::Change;
-use crate::auth::{self, Credential};
 use crate::error::Result;
 
 /// Close codes (private range) a client can tell apart: sign in again, or give up.
@@ -36,15 +34,15 @@ impl Target {
         match self {
             Target::All => true,
             Target::Connection(id) => id == conn,
-            Target::Change(Change::User(user)) => grant.user == user,
+            Target::Change(Change::User(user)) => grant.holder.user_id == user,
             Target::Change(Change::Project(project)) => grant.project == project,
-            Target::Change(Change::Branch(branch)) => grant.key.branch_id == branch,
+            Target::Change(Change::Branch(branch)) => grant.holder.key.branch_id == branch,
         }
     }
 }
 
+#[derive(Default)]
 pub(super) struct Gate {
-    recheck: Recheck,
     /// Counts the access changes heard of: a connection whose access was checked across
     /// a change is checked again (the change may have committed after its check read,
     /// and been heard before its grant was there to be found).
@@ -54,10 +52,6 @@ pub(super) struct Gate {
 }
 
 impl Gate {
-    pub(super) fn new(recheck: Recheck) -> Gate {
-        Gate { recheck, generation: AtomicU64::new(0), pending: Mutex::new(Vec::new()), wake: Arc::new(Notify::new()) }
-    }
-
     pub(super) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
@@ -99,8 +93,8 @@ pub(super) async fn run(hub: Weak<Inner>) {
     }
 }
 
-/// Checks the targets' connections (one query for credentials, one for access) and
-/// closes or restricts those that lost access. Access is never raised on an open
+/// Checks the targets' connections (by the hub's rules, in one batch) and closes or
+/// restricts those that lost access. Access is never raised on an open
 /// connection: its page was drawn for what it had.
 async fn enforce(inner: &Inner, targets: &[Target]) -> Result<()> {
     let selected: Vec<(ConnId, Grant)> = lock(&inner.grants)
@@ -111,22 +105,18 @@ async fn enforce(inner: &Inner, targets: &[Target]) -> Result<()> {
     if selected.is_empty() {
         return Ok(());
     }
-    let credentials: Vec<(Uuid, &Credential)> =
-        selected.iter().map(|(_, grant)| (grant.user, &grant.credential)).collect();
-    let valid = auth::still_valid(&inner.db, &credentials).await?;
-    let holders = selected
-        .iter()
-        .map(|(_, grant)| Holder { user_id: grant.user, key: grant.key, may_write: grant.may_write })
-        .collect();
-    let access = (inner.gate.recheck)(inner.db.clone(), holders).await?;
-    for (((conn, grant), valid), access) in selected.into_iter().zip(valid).zip(access) {
-        let revision = match (valid, access) {
-            (false, _) => Revision::Close { code: SIGNED_OUT, reason: "your sign-in ended; sign in again".into() },
-            (true, None) => {
+    let holders = selected.iter().map(|(_, grant)| grant.holder.clone()).collect();
+    let standings = (inner.rules.standing)(inner.db.clone(), holders).await?;
+    for ((conn, grant), standing) in selected.into_iter().zip(standings) {
+        let revision = match standing {
+            Standing::SignedOut => {
+                Revision::Close { code: SIGNED_OUT, reason: "your sign-in ended; sign in again".into() }
+            }
+            Standing::NoAccess => {
                 Revision::Close { code: NO_ACCESS, reason: "you no longer have access to this document".into() }
             }
-            (true, Some(false)) if grant.can_write => Revision::ReadOnly,
-            (true, Some(_)) => continue,
+            Standing::ReadOnly if grant.can_write => Revision::ReadOnly,
+            Standing::ReadOnly | Standing::Write => continue,
         };
         revise(inner, conn, &grant, revision).await;
     }
@@ -149,8 +139,8 @@ async fn revise(inner: &Inner, conn: ConnId, grant: &Grant, revision: Revision) 
             }
         }
     }
-    tracing::debug!(conn, user = %grant.user, ?revision, "access to an open document changed");
-    let actor = lock(&inner.docs).get(&grant.key).cloned();
+    tracing::debug!(conn, user = %grant.holder.user_id, ?revision, "access to an open document changed");
+    let actor = lock(&inner.docs).get(&grant.holder.key).cloned();
     if let Some(actor) = actor {
         let _ = actor.send(Command::Revise { conn, revision }).await;
     }

@@ -27,11 +27,11 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::auth::Credential;
+use crate::access::Credential;
 use crate::error::{Error, Result};
 use crate::merge::Conflict;
 use actor::{Command, ConnId, Join, Refusal};
-pub use socket::router;
+pub use socket::accept;
 
 /// One document's content on one branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,27 +91,43 @@ impl Default for CollabSettings {
 #[derive(Clone, Debug)]
 pub struct Holder {
     pub user_id: Uuid,
+    pub credential: Credential,
     pub key: DocKey,
     /// Their credential lets them write (a token without the `write` scope does not).
     pub may_write: bool,
 }
 
-/// Answers for open connections what their holders may do now, in order: `None` when
-/// they may no longer read, else whether they may write. The rules belong to the
-/// documents; the hub is handed them when it starts.
-pub type Recheck = fn(PgPool, Vec<Holder>) -> BoxFuture<'static, Result<Vec<Option<bool>>>>;
+/// What the holder of an open connection may do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Their credential no longer authenticates them.
+    SignedOut,
+    /// They may no longer read the document on its branch.
+    NoAccess,
+    ReadOnly,
+    Write,
+}
+
+/// What the engine needs from the rest of Charter and does not decide itself: who may
+/// do what, and what becomes of a document's text besides its CRDT state. Handed to
+/// the hub when it starts.
+#[derive(Clone, Copy)]
+pub struct Rules {
+    /// The standing of each holder, in order.
+    pub standing: fn(PgPool, Vec<Holder>) -> BoxFuture<'static, Result<Vec<Standing>>>,
+    /// Keeps the Markdown projection of a document in step with its text, crediting
+    /// whoever edited it since the last call (in the order they first edited).
+    pub project: fn(PgPool, DocKey, String, Vec<Uuid>) -> BoxFuture<'static, Result<()>>,
+}
 
 /// An open connection's standing: who holds it, with which credential, and what it may
 /// do. The actor of its document reads it when the connection joins; `gate` lowers it.
 #[derive(Clone, Debug)]
-struct Grant {
-    user: Uuid,
-    username: String,
-    credential: Credential,
-    key: DocKey,
-    project: Uuid,
-    may_write: bool,
-    can_write: bool,
+pub struct Grant {
+    pub holder: Holder,
+    pub username: String,
+    pub project: Uuid,
+    pub can_write: bool,
 }
 
 /// The open documents of this instance.
@@ -131,6 +147,7 @@ struct Inner {
     /// Every open connection's grant; a revoked connection's is gone.
     grants: Mutex<HashMap<ConnId, Grant>>,
     next_connection: AtomicU64,
+    rules: Rules,
     gate: gate::Gate,
 }
 
@@ -143,8 +160,8 @@ const RETRIES: usize = 3;
 
 impl Hub {
     /// Starts the hub with its relay (other instances' edits and access changes), access
-    /// checks (by `recheck`) and compaction tasks.
-    pub fn start(db: PgPool, settings: CollabSettings, recheck: Recheck) -> Hub {
+    /// checks (by `rules`) and compaction tasks.
+    pub fn start(db: PgPool, settings: CollabSettings, rules: Rules) -> Hub {
         let instance = Uuid::new_v4();
         let hub = Hub {
             inner: Arc::new(Inner {
@@ -155,7 +172,8 @@ impl Hub {
                 docs: Mutex::new(HashMap::new()),
                 grants: Mutex::new(HashMap::new()),
                 next_connection: AtomicU64::new(1),
-                gate: gate::Gate::new(recheck),
+                rules,
+                gate: gate::Gate::default(),
             }),
         };
         tokio::spawn(relay::run(Arc::downgrade(&hub.inner)));
@@ -236,18 +254,18 @@ impl Hub {
 
     /// How many access changes this instance has heard of: read before a new
     /// connection's access is checked, and given to [`Hub::admit`].
-    fn access_generation(&self) -> u64 {
+    pub fn access_generation(&self) -> u64 {
         self.inner.gate.generation()
     }
 
     /// Registers a connection's grant, within the user's limit; the admission gives it
     /// back when dropped. If access changed since `generation`, it is checked again.
-    fn admit(&self, grant: Grant, generation: u64) -> Result<Admission> {
+    pub fn admit(&self, grant: Grant, generation: u64) -> Result<Admission> {
         let conn = self.inner.next_connection.fetch_add(1, Ordering::Relaxed);
-        let (key, can_write) = (grant.key, grant.can_write);
+        let (key, can_write) = (grant.holder.key, grant.can_write);
         {
             let mut grants = lock(&self.inner.grants);
-            let open = grants.values().filter(|other| other.user == grant.user).count();
+            let open = grants.values().filter(|other| other.holder.user_id == grant.holder.user_id).count();
             if open >= self.inner.settings.max_connections_per_user {
                 return Err(Error::Conflict("you have too many open editor connections; close some tabs".into()));
             }
@@ -266,7 +284,7 @@ impl Hub {
 }
 
 /// An admitted connection; its grant goes when this is dropped.
-struct Admission {
+pub struct Admission {
     hub: Hub,
     conn: ConnId,
     key: DocKey,

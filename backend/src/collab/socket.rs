@@ -1,26 +1,19 @@
-//! The WebSocket endpoint `/collab/{document_id}?branch=`: authentication and
-//! authorization at the upgrade, then one task reading (and decoding) the client's
-//! messages and one writing what the document's actor sends. The server pings; a
-//! connection that stops answering, or sends a message too slowly, is closed.
+//! A co-editing WebSocket, once its holder is admitted: one task reading (and
+//! decoding) the client's messages and one writing what the document's actor sends.
+//! The server pings; a connection that stops answering, or sends a message too slowly,
+//! is closed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use bytes::Bytes;
-use charter_types::Scope;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use uuid::Uuid;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::sync::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
@@ -28,54 +21,19 @@ use yrs::{StateVector, Update};
 
 use super::actor::{Command, ConnId, Incoming, Join, Outgoing, OUTBOX};
 use super::gate::NO_ACCESS;
-use super::{Admission, Grant, Hub};
-use crate::api::{Path, Query};
-use crate::auth::{Actor, Credential};
-use crate::error::{Error, Result};
-use crate::{documents, security, AppState};
+use super::Admission;
+use crate::error::Error;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/collab/{document_id}", get(upgrade))
-}
-
-#[derive(Deserialize)]
-struct CollabQuery {
-    branch: Option<String>,
-}
-
-async fn upgrade(
-    State(state): State<AppState>,
-    Path(document_id): Path<Uuid>,
-    Query(query): Query<CollabQuery>,
-    headers: HeaderMap,
-    actor: Actor,
-    upgrade: WebSocketUpgrade,
-) -> Result<Response> {
-    // A page on another site must not open a socket with this user's cookie.
-    if matches!(actor.credential, Credential::Session { .. }) && !security::is_same_origin(&headers, &state.settings) {
-        return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
-    }
-    let branch = query.branch.as_deref().unwrap_or(crate::branches::MAIN);
-    let hub = state.collab.clone();
-    let generation = hub.access_generation();
-    let access = documents::collab_access(&state.db, &actor, document_id, branch).await?;
-    let grant = Grant {
-        may_write: actor.require_scope(Scope::Write).is_ok(),
-        user: actor.user_id,
-        username: actor.username,
-        credential: actor.credential,
-        key: access.key,
-        project: access.project_id,
-        can_write: access.can_write,
-    };
-    let admission = hub.admit(grant, generation)?;
-    let limit = hub.settings().max_message_bytes;
-    Ok(upgrade
+/// Takes over an admitted connection's WebSocket: the document's messages flow until
+/// either side closes, the connection falls silent, or its access ends.
+pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
+    let limit = admission.hub.settings().max_message_bytes;
+    upgrade
         // Twice the limit: larger frames and messages are cut off by the codec; up to it
         // we read the message and close with a clear reason.
         .max_message_size(limit * 2)
         .max_frame_size(limit * 2)
-        .on_upgrade(move |socket| serve(socket, hub, admission, limit)))
+        .on_upgrade(move |socket| serve(socket, admission, limit))
 }
 
 /// Close codes (RFC 6455).
@@ -86,7 +44,8 @@ const TOO_BIG: u16 = 1009;
 const UNAVAILABLE: u16 = 1011;
 const TRY_AGAIN: u16 = 1013;
 
-async fn serve(socket: WebSocket, hub: Hub, admission: Admission, limit: usize) {
+async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
+    let hub = admission.hub.clone();
     let (mut sink, mut stream) = socket.split();
     let (out, outgoing) = mpsc::channel(OUTBOX);
     let conn = admission.conn;

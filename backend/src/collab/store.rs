@@ -223,23 +223,6 @@ pub(crate) async fn compaction_candidates(db: &PgPool, threshold: i64) -> Result
     Ok(rows.into_iter().map(|(branch_id, document_id)| DocKey { branch_id, document_id }).collect())
 }
 
-/// Stores the Markdown projection used by lists, rendering and (later) search. True
-/// when it changed.
-pub(crate) async fn project(db: &PgPool, key: DocKey, text: &str, author: Option<Uuid>) -> Result<bool> {
-    let changed = sqlx::query(
-        "UPDATE branch_documents SET content = $3, updated_at = now(), updated_by = coalesce($4, updated_by)
-         WHERE branch_id = $1 AND document_id = $2 AND content <> $3",
-    )
-    .bind(key.branch_id)
-    .bind(key.document_id)
-    .bind(text)
-    .bind(author)
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(changed > 0)
-}
-
 /// Gives every document that has no CRDT state yet (written before real-time editing)
 /// its state from the stored Markdown. Runs once per database in effect: afterwards
 /// every document has state and this finds nothing. Never reseeds existing state.

@@ -15,9 +15,9 @@ mod routes;
 
 pub(crate) use routes::router;
 
+use crate::access::Actor;
 use crate::access::{self, Change};
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects;
@@ -193,7 +193,7 @@ macro_rules! protected_sql {
 // After `protected_sql!`, which it uses.
 mod live;
 
-pub use live::{collab_access, collab_recheck, CollabAccess};
+pub use live::{collab_access, router as live_router, rules as collab_rules, CollabAccess};
 
 const DOCUMENT_QUERY: &str = concat!(
     "SELECT d.id, d.project_id, bd.title, d.kind, bd.parent_id, bd.position, bd.updated_at, bd.deleted_at, ",

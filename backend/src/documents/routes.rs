@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::{create, delete, get, restore, set_content, tree, update};
 use super::{BranchQuery, ContentBody, Document, DocumentPatch, NewDocument, TreeEntry, TreeQuery};
-use crate::api::{Json, Path, Query};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::Result;
+use crate::extract::{Json, Path, Query};
 use crate::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::api::Json;
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::budget::{self, Budget};
 use crate::error::Result;
+use crate::extract::Json;
 use crate::{content, AppState};
 
 /// Renders Markdown as sanitized HTML, off the async workers; `[[links]]` stay as written.

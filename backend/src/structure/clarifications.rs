@@ -15,11 +15,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{parse, Corpus, Text};
-use crate::api::{Json, Path, Query};
+use crate::access::Actor;
 use crate::audit::{self, Entry};
-use crate::auth::Actor;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path, Query};
 use crate::projects;
 use crate::{branches, content, documents, AppState};
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::parse::{self, Requirement, Structure};
 use super::{cache, corpus, lint};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::collab::DocKey;
 use crate::error::Result;
 use crate::markdown::LinkTarget;

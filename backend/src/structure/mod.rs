@@ -22,10 +22,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::api::{Json, Path, Query};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::documents::BranchQuery;
 use crate::error::Result;
+use crate::extract::{Json, Path, Query};
 use crate::projects;
 use crate::{branches, budget, content, AppState};
 pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};

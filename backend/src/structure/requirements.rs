@@ -18,9 +18,9 @@ use uuid::Uuid;
 use super::parse::Requirement;
 use super::traceability::{self, Coverage};
 use super::{Corpus, Doc, Text};
-use crate::api::{Json, Path, Query};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::{Error, Result};
+use crate::extract::{Json, Path, Query};
 use crate::projects;
 use crate::{branches, history, AppState};
 

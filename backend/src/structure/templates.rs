@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::api::{Json, Path};
-use crate::auth::Actor;
+use crate::access::Actor;
 use crate::error::Result;
+use crate::extract::{Json, Path};
 use crate::projects;
 use crate::AppState;
 
