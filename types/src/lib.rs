@@ -12,7 +12,7 @@ mod roles;
 mod structure;
 mod tokens;
 
-pub use change_requests::{ChangeKind, ChangeRequestState, Verdict};
+pub use change_requests::{Actions, ChangeKind, ChangeRequestState, MergeBlocker, Verdict};
 pub use documents::Kind;
 pub use roles::{Permission, Role};
 pub use structure::{Bump, ClarificationState, RequirementStatus, Severity, TraceStatus};

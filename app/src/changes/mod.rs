@@ -2,7 +2,7 @@
 //! per-document changes, conflicts (and their resolution), reviews, discussion and
 //! merging.
 
-use charter_types::{ChangeKind, ChangeRequestState};
+use charter_types::{Actions, ChangeKind, ChangeRequestState};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -77,7 +77,6 @@ pub struct ChangeDetail {
     pub description: String,
     pub approvals: Vec<(String, bool)>,
     pub required_approvals: i32,
-    pub approved: bool,
     pub documents: Vec<ChangedDocument>,
     pub conflicts: Vec<ConflictInfo>,
     pub overlaps: Vec<(i32, String, String)>,
@@ -89,6 +88,8 @@ pub struct ChangeDetail {
     /// Who merged despite errors, and why.
     pub lint_override: Option<(String, String)>,
     pub constitution: Option<ConstitutionInfo>,
+    /// What the viewer may do with it now.
+    pub actions: Actions,
 }
 
 /// A change to the constitution: the version bump it implies and its impact.
@@ -203,6 +204,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
         });
     }
     Ok(ChangeDetail {
+        actions: view.actions,
         findings,
         lint_errors,
         lint_override,
@@ -211,7 +213,6 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
         description: view.description,
         approvals: view.approvals.into_iter().map(|approval| (approval.user, approval.stale)).collect(),
         required_approvals: view.required_approvals,
-        approved: view.approved,
         documents: view
             .documents
             .into_iter()

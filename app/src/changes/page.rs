@@ -1,7 +1,7 @@
 //! One change request's page: what it changes per document, its conflicts and their
 //! resolution, the checks and the constitution's bump, reviews, discussion and merging.
 
-use charter_types::{ChangeRequestState, Permission};
+use charter_types::ChangeRequestState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -45,13 +45,8 @@ pub fn ChangePage() -> impl IntoView {
                 let slug = project.slug.clone();
                 let number = change.summary.number;
                 let open = change.summary.state == ChangeRequestState::Open;
-                let can_review = project.role.allows(Permission::Review);
-                let can_write = project.role.allows(Permission::Write);
-                let can_manage = project.role.allows(Permission::Manage);
-                let bump_ready = change.constitution.as_ref().is_none_or(|c| c.confirmed.as_ref().is_some_and(|(_, _, stale)| !stale));
-                let lint_ready = change.lint_errors == 0 || can_manage;
-                let mergeable = open && change.approved && change.conflicts.is_empty() && can_write && bump_ready && lint_ready;
-                let needs_override = change.lint_errors > 0;
+                let actions = change.actions.clone();
+                let mergeable = actions.may_merge();
                 let checks_view = view! {
                     <section class="card" aria-labelledby="checks">
                         <h2 id="checks">"Checks"</h2>
@@ -80,7 +75,7 @@ pub fn ChangePage() -> impl IntoView {
                 let constitution_view = change.constitution.clone().map(|c| {
                     let slug = slug.clone();
                     let current = c.current_version.clone().unwrap_or_else(|| "none".into());
-                    let confirm_form = (open && can_review).then(|| {
+                    let confirm_form = actions.confirm_bump.then(|| {
                         let proposed = c.proposed_bump.clone();
                         view! {
                             <ActionForm action=confirm attr:class="row">
@@ -134,7 +129,7 @@ pub fn ChangePage() -> impl IntoView {
                     let text = RwSignal::new(conflict.source_text.clone());
                     let (ours_pick, theirs_pick) = (conflict.target_pick.clone(), conflict.source_text.clone());
                     let (use_target, use_source) = (format!("Use {target}'s text"), format!("Use {source}'s text"));
-                    let resolution = open.then(|| view! {
+                    let resolution = (open && actions.write).then(|| view! {
                         <ActionForm action=resolve attr:class="stack">
                             <input type="hidden" name="slug" value=slug />
                             <input type="hidden" name="number" value=number.to_string() />
@@ -168,7 +163,7 @@ pub fn ChangePage() -> impl IntoView {
                     }
                 }).collect_view();
                 let documents_view = change.documents.clone().into_iter().map(|document| {
-                    let line_form = can_write.then(|| {
+                    let line_form = actions.write.then(|| {
                         let (slug, id) = (slug.clone(), document.document_id.to_string());
                         view! {
                             <details class="line-comment">
@@ -245,7 +240,7 @@ pub fn ChangePage() -> impl IntoView {
                                     {(!review.comment.is_empty()).then(|| format!(": {}", review.comment))}</li>
                             }).collect_view()}
                         </ul>
-                        {(open && can_review).then(|| view! {
+                        {actions.review.then(|| view! {
                             <ActionForm action=review attr:class="stack">
                                 <input type="hidden" name="slug" value=slug_review />
                                 <input type="hidden" name="number" value=number.to_string() />
@@ -253,8 +248,10 @@ pub fn ChangePage() -> impl IntoView {
                                 <FormError result=review.value().into() />
                                 <fieldset>
                                     <legend>"Verdict"</legend>
-                                    <label class="check"><input type="radio" name="verdict" value="approve" checked=true /> "Approve"</label>
-                                    <label class="check"><input type="radio" name="verdict" value="request_changes" /> "Request changes"</label>
+                                    {actions.approve.then(|| view! {
+                                        <label class="check"><input type="radio" name="verdict" value="approve" checked=true /> "Approve"</label>
+                                    })}
+                                    <label class="check"><input type="radio" name="verdict" value="request_changes" checked=!actions.approve /> "Request changes"</label>
                                 </fieldset>
                                 <button type="submit" class="primary">"Submit review"</button>
                             </ActionForm>
@@ -270,7 +267,7 @@ pub fn ChangePage() -> impl IntoView {
                                     <small class="muted"><Time at=comment.created_at /></small></li>
                             }).collect_view()}
                         </ul>
-                        {can_write.then(|| view! {
+                        {actions.write.then(|| view! {
                             <ActionForm action=comment attr:class="stack">
                                 <input type="hidden" name="slug" value=slug_comment />
                                 <input type="hidden" name="number" value=number.to_string() />
@@ -286,13 +283,15 @@ pub fn ChangePage() -> impl IntoView {
                         <section class="card" aria-labelledby="merge">
                             <h2 id="merge">"Merge"</h2>
                             {(!mergeable).then(|| view! {
-                                <p class="muted">"Merging needs enough approvals that are not stale, no conflicts, no lint errors (or an owner's reason), and a confirmed constitution bump when the constitution changes."</p>
+                                <ul class="muted merge-blockers">
+                                    {actions.merge_blockers.iter().map(|blocker| view! { <li>{capitalized(&blocker.to_string())}</li> }).collect_view()}
+                                </ul>
                             })}
                             <ActionForm action=merge attr:class="row">
                                 <input type="hidden" name="slug" value=slug_merge />
                                 <input type="hidden" name="number" value=number.to_string() />
                                 <label>"Message" <input name="message" value=change.summary.title.clone() /></label>
-                                {(needs_override && can_manage).then(|| view! {
+                                {actions.merge_needs_reason.then(|| view! {
                                     <label>"Reason to merge despite lint errors"
                                         <input name="override_reason" required maxlength="1000" /></label>
                                 })}
@@ -305,4 +304,10 @@ pub fn ChangePage() -> impl IntoView {
             }
         </Loaded>
     }
+}
+
+/// `text` with its first letter in upper case, to stand as a sentence of its own.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

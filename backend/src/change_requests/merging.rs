@@ -1,11 +1,12 @@
 //! Changing a change request's outcome: resolving conflicts, confirming the
 //! constitution's bump, and merging.
 
-use charter_types::{ChangeKind, Permission};
+use charter_types::{ChangeKind, MergeBlocker, Permission, Severity};
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::actions::Caller;
 use super::compare::{compare, find_source, SourceState};
 use super::{
     busy, ensure_open, get, record, try_claim, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange,
@@ -16,7 +17,8 @@ use crate::audit::{self, Entry};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::projects;
-use crate::structure::review::{self, Checks};
+use crate::structure::lint::Finding;
+use crate::structure::review::{self, Checks, ConstitutionChange};
 use crate::{content, documents, history, AppState};
 
 /// Claims the open change request until the returned transaction ends (see
@@ -101,29 +103,23 @@ pub async fn merge(
     request: MergeRequest,
 ) -> Result<Merged> {
     let db = &state.db;
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let role = projects::authorize(db, actor, project_id, Permission::Write).await?;
     let (mut tx, record) = claim(db, project_id, number).await?;
-    let (view, sources) = view(db, project_id, &record).await?;
-    if !view.conflicts.is_empty() {
-        return Err(conflicts_error(&view.conflicts));
+    let caller = Caller { role, is_author: record.author_id == actor.user_id };
+    let (view, sources) = view(db, project_id, &record, caller).await?;
+    let reason = request.override_reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
+    if let Some(blocker) = view.actions.merge_blockers.first() {
+        return Err(blocked(blocker, &view, reason.is_some()));
     }
-    if !view.approved {
-        let fresh = view.approvals.iter().filter(|approval| !approval.stale).count();
-        return Err(Error::Forbidden(format!(
-            "merging needs {} approval(s) that are not stale; this change request has {fresh}",
-            view.required_approvals
-        )));
-    }
-    let bump = match &view.constitution {
-        None => None,
-        Some(change) => Some(change.confirmed_bump().ok_or_else(|| {
-            Error::Forbidden(format!(
-                "a reviewer must confirm the constitution's version bump first (proposed: {} to {})",
-                change.proposal.bump, change.proposed_version
-            ))
-        })?),
+    let override_reason = match reason {
+        _ if view.checks.errors == 0 => None,
+        None => return Err(lint_errors(&view.checks)),
+        Some(reason) if reason.chars().count() > 1000 => {
+            return Err(Error::Invalid("an override reason may have at most 1,000 characters".into()))
+        }
+        Some(reason) => Some(reason.to_owned()),
     };
-    let override_reason = lint_gate(db, actor, project_id, &view.checks, request.override_reason.as_deref()).await?;
+    let bump = view.constitution.as_ref().and_then(ConstitutionChange::confirmed_bump);
     let (source, target) = (record.source_branch_id, record.target_branch_id);
     let compared = |document_id: Uuid| {
         find_source(&sources, document_id).ok_or_else(|| Error::internal("a changed document was not compared"))
@@ -274,36 +270,28 @@ async fn apply_change(
     Ok(())
 }
 
-/// Lets error findings through only with an owner's reason; returns the reason used.
-async fn lint_gate(
-    db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
-    checks: &Checks,
-    reason: Option<&str>,
-) -> Result<Option<String>> {
-    let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
-    if checks.errors == 0 {
-        return Ok(None);
+/// The error merging answers with when `blocker` stands in its way; `with_reason` when
+/// the caller gave a reason to merge despite lint errors.
+fn blocked(blocker: &MergeBlocker, view: &ChangeRequest, with_reason: bool) -> Error {
+    match blocker {
+        MergeBlocker::Conflicts { .. } => conflicts_error(&view.conflicts),
+        MergeBlocker::LintErrors { .. } if with_reason => {
+            Error::Forbidden("only an owner can merge despite lint errors".into())
+        }
+        MergeBlocker::LintErrors { .. } => lint_errors(&view.checks),
+        MergeBlocker::NotOpen { .. } => Error::Conflict(blocker.to_string()),
+        MergeBlocker::Role { .. } | MergeBlocker::Approvals { .. } | MergeBlocker::BumpUnconfirmed { .. } => {
+            Error::Forbidden(blocker.to_string())
+        }
     }
-    let Some(reason) = reason else {
-        let errors: Vec<&crate::structure::lint::Finding> =
-            checks.findings.iter().filter(|f| f.severity == charter_types::Severity::Error).collect();
-        return Err(Error::ConflictWith {
-            message: format!(
-                "{} lint error(s) block merging: fix them, or an owner can merge with a recorded reason",
-                checks.errors
-            ),
-            details: serde_json::json!({ "findings": errors }),
-        });
-    };
-    if reason.chars().count() > 1000 {
-        return Err(Error::Invalid("an override reason may have at most 1,000 characters".into()));
+}
+
+fn lint_errors(checks: &Checks) -> Error {
+    let errors: Vec<&Finding> = checks.findings.iter().filter(|f| f.severity == Severity::Error).collect();
+    Error::ConflictWith {
+        message: MergeBlocker::LintErrors { count: checks.errors }.to_string(),
+        details: serde_json::json!({ "findings": errors }),
     }
-    projects::authorize(db, actor, project_id, Permission::Manage)
-        .await
-        .map_err(|_| Error::Forbidden("only an owner can merge despite lint errors".into()))?;
-    Ok(Some(reason.to_owned()))
 }
 
 /// Confirms (or changes) the version bump of the constitution change: reviewers and

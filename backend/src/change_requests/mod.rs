@@ -9,11 +9,12 @@
 //! row locked: merging and resolving claim it (`merging`); reviews and bump
 //! confirmations arriving meanwhile are told it is busy, and afterwards that it is merged.
 
+mod actions;
 mod compare;
 mod merging;
 mod routes;
 
-use charter_types::{Bump, ChangeKind, ChangeRequestState, Kind, Permission, Verdict};
+use charter_types::{Actions, Bump, ChangeKind, ChangeRequestState, Kind, Permission, Verdict};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -27,6 +28,7 @@ use crate::merge::LineChange;
 use crate::projects;
 use crate::structure::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
 use crate::{branches, history};
+use actions::{actions, Caller};
 use compare::{compare, find_source, overlaps, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
 pub(crate) use routes::router;
@@ -62,6 +64,8 @@ pub struct ChangeRequest {
     pub checks: Checks,
     /// The constitution's change and the version bump it implies, if it changes.
     pub constitution: Option<ConstitutionChange>,
+    /// What the caller may do with it now.
+    pub actions: Actions,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -342,13 +346,19 @@ struct ReviewRow {
 }
 
 pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let role = projects::authorize(db, actor, project_id, Permission::Read).await?;
     let record = record(db, project_id, number).await?;
-    Ok(view(db, project_id, &record).await?.0)
+    let caller = Caller { role, is_author: record.author_id == actor.user_id };
+    Ok(view(db, project_id, &record, caller).await?.0)
 }
 
 /// The change request as it stands, and the source documents it was compared with.
-async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeRequest, Vec<SourceState>)> {
+async fn view(
+    db: &PgPool,
+    project_id: Uuid,
+    record: &Record,
+    caller: Caller,
+) -> Result<(ChangeRequest, Vec<SourceState>)> {
     let summary: Summary =
         sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
     let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
@@ -425,7 +435,17 @@ async fn view(db: &PgPool, project_id: Uuid, record: &Record) -> Result<(ChangeR
             review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
         }
     };
+    let actions = actions(
+        caller,
+        summary.state,
+        comparison.conflicts.len(),
+        &approvals,
+        required_approvals,
+        constitution.as_ref(),
+        checks.errors,
+    );
     let view = ChangeRequest {
+        actions,
         checks,
         constitution,
         summary,

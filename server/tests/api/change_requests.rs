@@ -1,3 +1,4 @@
+use charter_types::{Actions, ChangeRequestState, MergeBlocker, Role};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -535,4 +536,54 @@ async fn restoring_a_version_proposes_a_forward_change(db: PgPool) {
     assert!(!tree.as_array().unwrap().iter().any(|doc| doc["id"] == later["id"]), "the later document is in the trash");
     let (status, _) = call(&s.ada, Method::POST, &s.url("/versions/nope/restore"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Each caller is told what they may do with a change request, by the rules the actions
+/// enforce: the author may not approve, a viewer may do nothing, and merging is refused
+/// for exactly the blockers the view lists, in its words.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
+    let s = setup(db).await;
+    let vic = s.app.signup("vic").await;
+    s.app.add_member(&s.ada, &json!({ "id": s.id }), "vic", "viewer").await;
+    s.five_lines().await;
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
+    let number = s.open().await;
+    let actions = |client: &Client| {
+        let (client, url) = (client.clone(), s.url(&format!("/change-requests/{number}")));
+        async move {
+            let (status, view) = call(&client, Method::GET, &url, None).await;
+            assert_eq!(status, StatusCode::OK, "{view}");
+            serde_json::from_value::<Actions>(view["actions"].clone()).unwrap()
+        }
+    };
+
+    let author = actions(&s.ada).await;
+    assert!(author.review && !author.approve && author.write && !author.confirm_bump);
+    assert_eq!(author.merge_blockers, [MergeBlocker::Approvals { required: 1, fresh: 0 }]);
+    let reviewer = actions(&s.rita).await;
+    assert!(reviewer.review && reviewer.approve && reviewer.write);
+    assert_eq!(reviewer.merge_blockers, author.merge_blockers);
+    let viewer = actions(&vic).await;
+    assert!(!viewer.review && !viewer.approve && !viewer.write);
+    assert_eq!(
+        viewer.merge_blockers,
+        [MergeBlocker::Role { role: Role::Viewer }, MergeBlocker::Approvals { required: 1, fresh: 0 }]
+    );
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["message"], author.merge_blockers[0].to_string());
+
+    s.approve(number).await;
+    s.write(&s.login, "main", "line 1\nLine 2 (main)\nline 3\nline 4\nline 5\n").await;
+    assert_eq!(actions(&s.ada).await.merge_blockers, [MergeBlocker::Conflicts { count: 1 }]);
+    s.write(&s.login, "main", "line 1\nline 2\nline 3\nline 4\nline 5\n").await;
+    let author = actions(&s.ada).await;
+    assert!(author.may_merge() && !author.merge_needs_reason, "{author:?}");
+    let (status, body) = s.merge(number).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let merged = actions(&s.ada).await;
+    assert_eq!(merged.merge_blockers, [MergeBlocker::NotOpen { state: ChangeRequestState::Merged }]);
+    assert!(!merged.review && !actions(&s.rita).await.review);
 }

@@ -203,6 +203,8 @@ async fn lint_reports_findings_and_errors_block_merging_unless_an_owner_override
     let number = s.approved("Login").await;
     let view = s.view(number).await;
     assert_eq!(view["checks"]["errors"], 1);
+    assert_eq!(view["actions"]["merge_blockers"], json!([]), "an owner may merge, {view}");
+    assert_eq!(view["actions"]["merge_needs_reason"], true, "with a reason");
     let (status, body) = s.merge(&s.ada, number, json!({})).await;
     assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "conflict"));
     assert_eq!(body["error"]["details"]["findings"][0]["rule"], "dangling-link");

@@ -1,0 +1,67 @@
+//! What a caller may do with a change request, read from its view: the one statement
+//! of the rules that reviewing, confirming a bump, resolving and merging enforce, sent
+//! with the view so that no client re-derives them.
+
+use charter_types::{Actions, ChangeRequestState, MergeBlocker, Permission, Role};
+
+use super::Approval;
+use crate::structure::review::ConstitutionChange;
+
+/// Who is asking, as far as the rules care.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Caller {
+    pub role: Role,
+    /// They opened the change request.
+    pub is_author: bool,
+}
+
+/// The caller's actions on a change request in `state`, with `conflicts` unresolved,
+/// `approvals` (stale ones included) of `required`, a constitution change if it makes
+/// one, and `lint_errors` in its documents.
+pub(super) fn actions(
+    caller: Caller,
+    state: ChangeRequestState,
+    conflicts: usize,
+    approvals: &[Approval],
+    required: i32,
+    constitution: Option<&ConstitutionChange>,
+    lint_errors: usize,
+) -> Actions {
+    let Caller { role, is_author } = caller;
+    let open = state == ChangeRequestState::Open;
+    let review = open && role.allows(Permission::Review);
+    let owner = role.allows(Permission::Manage);
+
+    // What stands between the caller and merging, in the order merging checks it.
+    let mut blockers = Vec::new();
+    if !open {
+        blockers.push(MergeBlocker::NotOpen { state });
+    }
+    if !role.allows(Permission::Write) {
+        blockers.push(MergeBlocker::Role { role });
+    }
+    if conflicts > 0 {
+        blockers.push(MergeBlocker::Conflicts { count: conflicts });
+    }
+    let fresh = approvals.iter().filter(|approval| !approval.stale).count();
+    let required = usize::try_from(required).unwrap_or_default();
+    if fresh < required {
+        blockers.push(MergeBlocker::Approvals { required, fresh });
+    }
+    if let Some(change) = constitution.filter(|change| change.confirmed_bump().is_none()) {
+        let (proposed, to_version) = (change.proposal.bump, change.proposed_version.clone());
+        blockers.push(MergeBlocker::BumpUnconfirmed { proposed, to_version });
+    }
+    // Owners may merge despite errors, with a reason.
+    if lint_errors > 0 && !owner {
+        blockers.push(MergeBlocker::LintErrors { count: lint_errors });
+    }
+    Actions {
+        review,
+        approve: review && !is_author,
+        confirm_bump: review && !is_author && constitution.is_some(),
+        write: role.allows(Permission::Write),
+        merge_blockers: blockers,
+        merge_needs_reason: lint_errors > 0 && owner,
+    }
+}
