@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{EmptyState, ErrorView, Loading, Time};
+use crate::context::ProjectCtx;
 use crate::error::AppError;
-use crate::projects::ProjectCtx;
 
 const PAGE: i64 = 50;
 
@@ -24,9 +24,9 @@ pub struct ActivityItem {
 
 #[server]
 pub async fn project_activity(slug: String, before: Option<i64>, limit: i64) -> Result<Vec<ActivityItem>, AppError> {
-    use charter_backend::audit::{self, ActivityQuery};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let entries = audit::list(&state.db, &actor, project.id, ActivityQuery { before, limit: Some(limit) }).await?;
+    use charter_backend::activity::{self, ActivityQuery};
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let entries = activity::list(&state.db, &actor, project.id, ActivityQuery { before, limit: Some(limit) }).await?;
     Ok(entries
         .into_iter()
         .map(|entry| ActivityItem {

@@ -9,8 +9,8 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{Loaded, Time};
+use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
-use crate::projects::{on_branch, ProjectCtx};
 use crate::structure::{FindingInfo, SpecTabs};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,7 +35,7 @@ pub struct ChecksData {
 #[server]
 pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, AppError> {
     use charter_backend::structure::{self, traceability};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let report = structure::project_lint(&state.db, &actor, project.id, &branch).await?;
     let trace = match traceability::get(&state.db, &actor, project.id, &branch).await {
         Ok(stored) => Some(TraceSummary {

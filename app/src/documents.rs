@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::account::{Auth, UserInfo};
 use crate::components::{user_color, FormError, Loaded, LoadedList, Time};
+use crate::context::{on_branch, ProjectCtx, TreeNode};
 use crate::error::AppError;
-use crate::projects::{on_branch, ProjectCtx};
 
 /// Document kinds in the order the page offers them.
 const OFFERED_KINDS: [Kind; 4] = [Kind::Spec, Kind::Plan, Kind::Tasks, Kind::Constitution];
@@ -27,15 +27,6 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::Tasks => "Tasks",
         Kind::Constitution => "Constitution",
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TreeNode {
-    pub id: Uuid,
-    pub title: String,
-    pub kind: Kind,
-    pub parent_id: Option<Uuid>,
-    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,7 +77,7 @@ fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError>
 #[server]
 pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result<Vec<TreeNode>, AppError> {
     use charter_backend::documents::{self, TreeQuery};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted, branch: Some(branch) }).await?;
     Ok(entries
         .into_iter()
@@ -122,7 +113,7 @@ pub async fn create_document(
     template: Option<String>,
 ) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, NewDocument};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let kind = kind.parse().map_err(|unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string()))?;
     let parent_id = optional_id(parent_id, "parent document")?;
     // A checkbox: present when ticked.

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::components::{FormError, Loaded, LoadedList, Time};
+use crate::context::{on_branch, ProjectCtx};
 use crate::diff::{diff_view, DiffHunk};
 use crate::error::AppError;
-use crate::projects::{on_branch, ProjectCtx};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionInfo {
@@ -28,7 +28,7 @@ pub struct VersionInfo {
 
 #[server]
 pub async fn project_versions(slug: String, branch: String) -> Result<Vec<VersionInfo>, AppError> {
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let versions = charter_backend::history::list(&state.db, &actor, project.id, &branch).await?;
     Ok(versions
         .into_iter()
@@ -47,7 +47,7 @@ pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Versio
 #[server]
 pub async fn tag_version(slug: String, version: String, name: String) -> Result<String, AppError> {
     use charter_backend::history::{self, NewTag};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let version = crate::ssr::parse_id(&version, "version")?;
     let tag = history::tag(&state.db, &actor, project.id, NewTag { name, version }).await?;
     Ok(tag.name)
@@ -55,8 +55,8 @@ pub async fn tag_version(slug: String, version: String, name: String) -> Result<
 
 #[server]
 pub async fn restore_version(slug: String, version: String) -> Result<i32, AppError> {
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
-    let created = charter_backend::history::restore(&state, &actor, project.id, &version).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let created = charter_backend::restore::restore(&state, &actor, project.id, &version).await?;
     leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
     Ok(created.number)
 }

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{FormError, Loaded, Time};
+use crate::context::ProjectCtx;
 use crate::error::AppError;
-use crate::projects::ProjectCtx;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberView {
@@ -24,7 +24,7 @@ fn parse_role(role: String) -> Result<Role, AppError> {
 
 #[server]
 pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> {
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let members = charter_backend::projects::members(&state.db, &actor, project.id).await?;
     Ok(members
         .into_iter()
@@ -34,7 +34,7 @@ pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> 
 
 #[server]
 pub async fn set_member(slug: String, username: String, role: String) -> Result<(), AppError> {
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let username = username.trim();
     if username.is_empty() {
         return Err(AppError::Invalid("enter a username".into()));
@@ -45,7 +45,7 @@ pub async fn set_member(slug: String, username: String, role: String) -> Result<
 
 #[server]
 pub async fn remove_member(slug: String, username: String) -> Result<(), AppError> {
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     charter_backend::projects::remove_member(&state.db, &actor, project.id, &username).await?;
     Ok(())
 }
@@ -57,7 +57,7 @@ pub async fn update_settings(
     protect_main: Option<String>,
 ) -> Result<(), AppError> {
     use charter_backend::projects::{self, SettingsPatch};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     // An unticked checkbox sends nothing.
     let patch =
         SettingsPatch { required_approvals: Some(required_approvals), protect_main: Some(protect_main.is_some()) };

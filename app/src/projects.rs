@@ -1,63 +1,17 @@
 //! Projects: the list, creating one, and the project frame (sidebar with the document
 //! tree) around every page inside a project.
 
-use charter_types::{Permission, Role};
-use chrono::{DateTime, Utc};
+use charter_types::Permission;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::components::{ErrorView, FormError, LoadedList, Loading, Time};
-use crate::documents::{DocumentTree, NewDocumentForm, TreeNode};
+use crate::context::{on_branch, project_by_slug, ProjectCtx, ProjectInfo};
+use crate::documents::{DocumentTree, NewDocumentForm};
 use crate::error::AppError;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProjectInfo {
-    pub id: Uuid,
-    pub name: String,
-    pub slug: String,
-    pub role: Role,
-    pub created_at: DateTime<Utc>,
-    pub required_approvals: i32,
-    pub protect_main: bool,
-}
-
-#[cfg(feature = "ssr")]
-impl From<charter_backend::projects::Project> for ProjectInfo {
-    fn from(project: charter_backend::projects::Project) -> ProjectInfo {
-        ProjectInfo {
-            id: project.id,
-            name: project.name,
-            slug: project.slug,
-            role: project.role,
-            created_at: project.created_at,
-            required_approvals: project.required_approvals,
-            protect_main: project.protect_main,
-        }
-    }
-}
-
-/// The project a slug names, for the signed-in caller (server side).
-#[cfg(feature = "ssr")]
-pub(crate) async fn resolve(
-    slug: &str,
-) -> Result<(charter_backend::AppState, charter_backend::access::Actor, charter_backend::projects::Project), AppError> {
-    let (state, actor) = crate::ssr::actor().await?;
-    let project = charter_backend::projects::get_by_slug(&state.db, &actor, slug).await?;
-    Ok((state, actor, project))
-}
-
-/// A project page's address on a branch: `main` needs no mention.
-pub fn on_branch(path: &str, branch: &str) -> String {
-    if branch == "main" {
-        path.to_owned()
-    } else {
-        format!("{path}?branch={}", crate::components::urlencode(branch))
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BranchInfo {
@@ -67,7 +21,7 @@ pub struct BranchInfo {
 
 #[server]
 pub async fn project_branches(slug: String) -> Result<Vec<BranchInfo>, AppError> {
-    let (state, actor, project) = resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let branches = charter_backend::branches::list(&state.db, &actor, project.id).await?;
     Ok(branches.into_iter().map(|branch| BranchInfo { name: branch.name, from: branch.from }).collect())
 }
@@ -75,7 +29,7 @@ pub async fn project_branches(slug: String) -> Result<Vec<BranchInfo>, AppError>
 #[server]
 pub async fn create_branch(slug: String, name: String, from: String) -> Result<BranchInfo, AppError> {
     use charter_backend::branches::{self, NewBranch};
-    let (state, actor, project) = resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let branch = branches::create(&state.db, &actor, project.id, NewBranch { name, from: Some(from) }).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}"), &branch.name));
     Ok(BranchInfo { name: branch.name, from: branch.from })
@@ -83,7 +37,7 @@ pub async fn create_branch(slug: String, name: String, from: String) -> Result<B
 
 #[server]
 pub async fn delete_branch(slug: String, name: String) -> Result<(), AppError> {
-    let (state, actor, project) = resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     charter_backend::branches::delete(&state.db, &actor, project.id, &name).await?;
     leptos_axum::redirect(&format!("/p/{slug}"));
     Ok(())
@@ -103,11 +57,6 @@ pub async fn create_project(name: String) -> Result<ProjectInfo, AppError> {
     let project = projects::create(&state.db, &actor, NewProject { name }).await?;
     leptos_axum::redirect(&format!("/p/{}", project.slug));
     Ok(project.into())
-}
-
-#[server]
-pub async fn project_by_slug(slug: String) -> Result<ProjectInfo, AppError> {
-    Ok(resolve(&slug).await?.2.into())
 }
 
 #[component]
@@ -148,36 +97,6 @@ pub fn ProjectListPage() -> impl IntoView {
                 </ActionForm>
             </section>
         </div>
-    }
-}
-
-/// What every page inside a project shares: the project, its document tree, and a
-/// counter that pages bump after a change so the tree and lists reload.
-#[derive(Clone, Copy)]
-pub struct ProjectCtx {
-    pub slug: Memo<String>,
-    /// The branch the pages show, from `?branch=` (`main` without one).
-    pub branch: Memo<String>,
-    pub project: Resource<Result<ProjectInfo, AppError>>,
-    pub tree: Resource<Result<Vec<TreeNode>, AppError>>,
-    pub changed: RwSignal<u32>,
-}
-
-impl ProjectCtx {
-    /// Waits for the project. A boundary whose load awaits this renders again when the
-    /// project changes, so what [`ProjectCtx::allows`] says in its view is current.
-    pub async fn loaded(self) {
-        let _ = self.project.await;
-    }
-
-    /// Whether the viewer's role allows `permission`, as of the project's last load.
-    pub fn allows(self, permission: Permission) -> bool {
-        matches!(self.project.get_untracked(), Some(Ok(project)) if project.role.allows(permission))
-    }
-
-    /// Reloads what depends on the project's documents.
-    pub fn touch(&self) {
-        self.changed.update(|n| *n += 1);
     }
 }
 

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::components::{FormError, LoadedList, Time};
+use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
-use crate::projects::{on_branch, ProjectCtx};
 use crate::structure::SpecTabs;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ pub async fn list_questions(
     document: Option<String>,
 ) -> Result<Vec<QuestionItem>, AppError> {
     use charter_backend::structure::clarifications::{self, ClarificationQuery};
-    let (app, actor, project) = crate::projects::resolve(&slug).await?;
+    let (app, actor, project) = crate::context::resolve(&slug).await?;
     let document = document.map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
     let query = ClarificationQuery { state: Some(state), branch: Some(branch), document };
     Ok(clarifications::list(&app.db, &actor, project.id, query)

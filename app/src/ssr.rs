@@ -3,7 +3,7 @@
 
 use axum::http::request::Parts;
 use charter_backend::access::Actor;
-use charter_backend::auth::ClientIp;
+use charter_backend::extract::ClientIp;
 use charter_backend::AppState;
 use leptos::prelude::use_context;
 use tower_sessions::Session;
@@ -21,7 +21,7 @@ pub fn state() -> Result<AppState, AppError> {
 /// The signed-in caller, or `Unauthorized`.
 pub async fn actor() -> Result<(AppState, Actor), AppError> {
     let state = state()?;
-    let actor = Actor::from_parts(&mut parts()?, &state).await?;
+    let actor = charter_backend::auth::authenticate(&mut parts()?, &state).await?;
     Ok((state, actor))
 }
 

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::components::{EmptyState, Loaded, Time};
+use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
-use crate::projects::{on_branch, ProjectCtx};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingInfo {
@@ -109,7 +109,7 @@ fn requirement_item(view: charter_backend::structure::requirements::RequirementV
 #[server]
 pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementItem>, AppError> {
     use charter_backend::structure::requirements::{self, RequirementQuery};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let query = RequirementQuery { branch: Some(branch), q: Some(q) };
     Ok(requirements::list(&state.db, &actor, project.id, query).await?.into_iter().map(requirement_item).collect())
 }
@@ -117,7 +117,7 @@ pub async fn list_requirements(slug: String, branch: String, q: String) -> Resul
 #[server]
 pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Result<RequirementPageData, AppError> {
     use charter_backend::structure::requirements::{self, RequirementQuery};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let query = RequirementQuery { branch: Some(branch.clone()), q: Some(key.clone()) };
     let found = requirements::list(&state.db, &actor, project.id, query)
         .await?

@@ -11,7 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
 use crate::{
-    accounts, audit, branches, change_requests, documents, history, markdown, projects, structure, tokens, AppState,
+    accounts, activity, branches, change_requests, documents, history, preview, projects, restore, structure,
+    templates, tokens, AppState,
 };
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -55,11 +56,13 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(branches::router())
             .merge(change_requests::router())
             .merge(history::router())
+            .merge(restore::router())
             .merge(projects::router())
             .merge(documents::router())
-            .merge(audit::router())
-            .merge(markdown::router())
-            .merge(structure::router()),
+            .merge(activity::router())
+            .merge(preview::router())
+            .merge(structure::router())
+            .merge(templates::router()),
     )
 }
 

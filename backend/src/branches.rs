@@ -9,21 +9,34 @@ use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, PgPool};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::access::{self, Change};
 use crate::audit::{self, Entry};
+use crate::authorization;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path};
-use crate::projects;
 use crate::AppState;
-use crate::{change_requests, content};
+use crate::{claims, content};
 
 pub const MAIN: &str = "main";
+
+/// Which branch an operation applies to (`?branch=`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct BranchQuery {
+    /// `main` when left out.
+    pub branch: Option<String>,
+}
+
+impl BranchQuery {
+    pub fn name(&self) -> &str {
+        self.branch.as_deref().unwrap_or(MAIN)
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Branch {
@@ -93,7 +106,7 @@ const BRANCH_QUERY: &str = "SELECT b.id, b.name, f.name AS \"from\", u.username 
      FROM branches b LEFT JOIN branches f ON f.id = b.forked_from LEFT JOIN users u ON u.id = b.created_by";
 
 pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Branch>> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     Ok(sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.project_id = $1 ORDER BY b.name <> 'main', b.name"))
         .bind(project_id)
         .fetch_all(db)
@@ -103,7 +116,7 @@ pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Br
 /// Forks every document of `from` (`main` by default) into a new branch, all as of one
 /// moment even while people are editing.
 pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch) -> Result<Branch> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let name = new.name.trim();
     validate_name(name)?;
     let from = new.from.as_deref().unwrap_or(MAIN);
@@ -176,7 +189,7 @@ async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &s
 }
 
 pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) -> Result<()> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     if name == MAIN {
         return Err(Error::Conflict("`main` is the project's source of truth and cannot be deleted".into()));
     }
@@ -194,8 +207,8 @@ pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) ->
     .fetch_all(&mut *tx)
     .await?;
     for (change_request, number) in open {
-        if !change_requests::try_claim(&mut tx, change_request).await? {
-            return Err(change_requests::busy(number));
+        if !claims::try_claim(&mut tx, change_request).await? {
+            return Err(claims::busy(number));
         }
     }
     // Its documents' state goes with it (cascading from branch_documents).

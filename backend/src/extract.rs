@@ -1,10 +1,13 @@
-//! Request extractors for JSON, path and query values whose rejections use the API's
+//! Request extractors: JSON, path and query values whose rejections use the API's
 //! error format, and which refuse U+0000 in any text (Postgres `text` cannot store it:
-//! see [`Error::nul_character`]).
+//! see [`Error::nul_character`]); and the client's address.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -113,5 +116,29 @@ impl From<PathRejection> for Error {
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Error {
         Error::BadRequest(rejection.body_text())
+    }
+}
+
+/// The peer address of the connection. Charter does not trust forwarding headers; a
+/// deployment behind a proxy limits attempts at the proxy too.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+impl ClientIp {
+    pub fn of(parts: &Parts) -> ClientIp {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        ClientIp(ip)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(ClientIp::of(parts))
     }
 }

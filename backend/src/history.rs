@@ -14,14 +14,12 @@ use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::audit::{self, Entry};
-use crate::branches::{Branch, NewBranch};
-use crate::change_requests::{self, Created, NewChangeRequest};
+use crate::authorization;
+use crate::branches::BranchQuery;
 use crate::collab::DocKey;
-use crate::documents::BranchQuery;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::merge::{self, LineChange};
-use crate::projects;
 use crate::{branches, content, AppState};
 
 /// A version of a branch: what a merge made of it.
@@ -51,7 +49,8 @@ const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message,
      FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
      LEFT JOIN change_requests c ON c.id = v.change_request_id";
 
-/// Records the branch as it stands now as its next version.
+/// Records the branch as it stands now as its next version (its requirements are
+/// recorded beside it by `structure::requirements::record`, in the same transaction).
 pub(crate) async fn record_version(
     tx: &mut sqlx::PgConnection,
     actor: &Actor,
@@ -92,7 +91,6 @@ pub(crate) async fn record_version(
         .execute(&mut *tx)
         .await?;
     }
-    crate::structure::requirements::record(&mut *tx, project_id, branch_id, id).await?;
     Ok(id)
 }
 
@@ -102,7 +100,7 @@ pub(crate) async fn version(db: &PgPool, id: Uuid) -> Result<Version> {
 
 /// The branch's versions, newest first.
 pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<Vec<Version>> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     Ok(sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.branch_id = $1 ORDER BY v.number DESC"))
         .bind(branch_id)
@@ -124,7 +122,7 @@ pub struct Tag {
 }
 
 pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> Result<Tag> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let name = new.name.trim();
     let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
     if name.is_empty() || name.len() > 100 || !allowed {
@@ -178,7 +176,7 @@ pub(crate) async fn tag_in(
 }
 
 /// A version named by its id or by a tag, in the document's project.
-async fn resolve_version(db: &PgPool, project_id: Uuid, reference: &str) -> Result<Version> {
+pub(crate) async fn resolve_version(db: &PgPool, project_id: Uuid, reference: &str) -> Result<Version> {
     let id: Option<(Uuid,)> = match reference.parse::<Uuid>() {
         Ok(id) => {
             sqlx::query_as("SELECT id FROM versions WHERE id = $1 AND project_id = $2")
@@ -210,7 +208,7 @@ pub struct DocumentAtVersion {
 
 /// A document as it stood at a version (by id or tag).
 pub async fn at(db: &PgPool, actor: &Actor, document_id: Uuid, reference: &str) -> Result<DocumentAtVersion> {
-    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
     let version = resolve_version(db, project_id, reference).await?;
     let row: Option<(String, bool, String)> = sqlx::query_as(
         "SELECT title, deleted, content FROM version_documents WHERE version_id = $1 AND document_id = $2",
@@ -244,7 +242,7 @@ pub struct DocumentDiff {
 
 /// The line changes to a document between two versions (or up to now).
 pub async fn diff(db: &PgPool, actor: &Actor, document_id: Uuid, query: DiffQuery) -> Result<DocumentDiff> {
-    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
     let side = |reference: Option<String>| async move {
         match reference {
             Some(reference) => {
@@ -267,112 +265,12 @@ pub async fn diff(db: &PgPool, actor: &Actor, document_id: Uuid, query: DiffQuer
     Ok(DocumentDiff { document_id, from, to, changes: merge::line_changes(&old, &new) })
 }
 
-/// Brings a branch back to a version as a forward change, never by rewriting history:
-/// a new branch from the version's branch with every document as it stood at the
-/// version, and a change request to merge it (reviewed like any other).
-pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, reference: &str) -> Result<Created> {
-    let db = &state.db;
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
-    let version = resolve_version(db, project_id, reference).await?;
-    let branch = restore_branch(db, actor, project_id, &version).await?;
-    let documents: Vec<(Uuid, String, Option<Uuid>, i32, bool, String)> = sqlx::query_as(
-        "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
-    )
-    .bind(version.id)
-    .fetch_all(db)
-    .await?;
-    for (document_id, title, parent_id, position, deleted, text) in &documents {
-        content::replace(
-            &state.collab,
-            DocKey { branch_id: branch.id, document_id: *document_id },
-            text,
-            actor.user_id,
-        )
-        .await?;
-        sqlx::query(
-            "UPDATE branch_documents SET title = $3, parent_id = $4, position = $5,
-                 deleted_at = CASE WHEN $6 THEN coalesce(deleted_at, now()) END
-             WHERE branch_id = $1 AND document_id = $2",
-        )
-        .bind(branch.id)
-        .bind(document_id)
-        .bind(title)
-        .bind(parent_id)
-        .bind(position)
-        .bind(deleted)
-        .execute(db)
-        .await?;
-    }
-    // What was written after the version goes.
-    let kept: Vec<Uuid> = documents.iter().map(|(id, ..)| *id).collect();
-    sqlx::query(
-        "UPDATE branch_documents SET deleted_at = coalesce(deleted_at, now())
-         WHERE branch_id = $1 AND NOT (document_id = ANY($2))",
-    )
-    .bind(branch.id)
-    .bind(&kept)
-    .execute(db)
-    .await?;
-    let summary = format!("proposed restoring {} to version {}", version.branch, version.number);
-    audit::record(db, Entry::project(project_id, actor, "version.restore", ("version", version.id), summary)).await?;
-    let proposal = NewChangeRequest {
-        source: branch.name,
-        target: version.branch.clone(),
-        title: format!("Restore version {}: {}", version.number, version.message),
-        description: Some(format!(
-            "Brings every document of `{}` back to version {}. Merging records a new version; history is unchanged.",
-            version.branch, version.number
-        )),
-    };
-    change_requests::create(db, actor, project_id, proposal).await
-}
-
-/// A new branch from the version's branch, named `restore/vN` (or `restore/vN-2`, ... when
-/// taken). A name taken between looking and creating, by a restore running alongside,
-/// moves on to the next.
-async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &Version) -> Result<Branch> {
-    const ATTEMPTS: usize = 5;
-    let base_name = format!("restore/v{}", version.number);
-    for _ in 0..ATTEMPTS {
-        let taken: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
-                .bind(project_id)
-                .bind(&base_name)
-                .fetch_all(db)
-                .await?;
-        let name = std::iter::once(base_name.clone())
-            .chain((2..).map(|n| format!("{base_name}-{n}")))
-            .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
-            .expect("an unbounded sequence has a free name");
-        let new = NewBranch { name, from: Some(version.branch.clone()) };
-        match branches::create(db, actor, project_id, new).await {
-            Err(Error::Conflict(_)) => continue,
-            created => return created,
-        }
-    }
-    Err(Error::Conflict("too many restores at once; try again".into()))
-}
-
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_handler))
         .routes(routes!(tag_handler))
         .routes(routes!(at_handler))
         .routes(routes!(diff_handler))
-        .routes(routes!(restore_handler))
-}
-
-/// Propose bringing the version's branch back to it: opens a change request.
-#[utoipa::path(post, path = "/projects/{id}/versions/{version}/restore", tag = "history",
-    params(("id" = Uuid, Path), ("version" = String, Path, description = "version id or tag")),
-    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody)))]
-async fn restore_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path((id, version)): Path<(Uuid, String)>,
-) -> Result<(StatusCode, Json<Created>)> {
-    Ok((StatusCode::CREATED, Json(restore(&state, &actor, id, &version).await?)))
 }
 
 /// The branch's versions (one per merge), newest first.

@@ -4,12 +4,15 @@
 
 pub mod access;
 pub mod accounts;
+pub mod activity;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod authorization;
 pub mod branches;
 pub mod budget;
 pub mod change_requests;
+pub mod claims;
 pub mod collab;
 pub mod content;
 pub mod documents;
@@ -18,10 +21,14 @@ pub mod extract;
 pub mod history;
 pub mod markdown;
 pub mod merge;
+pub mod preview;
 pub mod projects;
+pub mod ratelimit;
+pub mod restore;
 pub mod security;
 mod state;
 pub mod structure;
+pub mod templates;
 pub mod tokens;
 
 pub use error::{Error, Result};

@@ -1,13 +1,11 @@
-//! Projects and their members. [`authorize`] is the one gate every project-scoped
-//! service passes: non-members get 404 (they may not know the project exists),
-//! members whose role falls short get 403.
+//! Projects and their members (whose roles [`authorize`] reads).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use charter_types::{Kind, Permission, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -16,6 +14,7 @@ use crate::access::Actor;
 use crate::access::{self, Change};
 use crate::accounts;
 use crate::audit::{self, Entry};
+use crate::authorization::authorize;
 use crate::branches;
 use crate::documents::{self, NewDocument};
 use crate::error::{Error, Result};
@@ -29,20 +28,6 @@ use crate::AppState;
 async fn authorize_change(tx: &mut PgConnection, actor: &Actor, project_id: Uuid) -> Result<Role> {
     sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
     authorize(&mut *tx, actor, project_id, Permission::Manage).await
-}
-
-/// The caller's role in a project, or 404 / 403 as described above.
-pub async fn authorize<'e>(db: impl PgExecutor<'e>, actor: &Actor, project_id: Uuid, need: Permission) -> Result<Role> {
-    let role: Role = sqlx::query_scalar("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
-        .bind(project_id)
-        .bind(actor.user_id)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| Error::not_found("project"))?;
-    if !role.allows(need) {
-        return Err(Error::Forbidden(format!("your role ({role}) does not allow {need}")));
-    }
-    Ok(role)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 
-use crate::access::Actor;
+use crate::auth;
 use crate::error::Error;
 use crate::state::Settings;
 use crate::AppState;
@@ -47,7 +47,7 @@ pub async fn require_same_origin(State(state): State<AppState>, request: Request
     }
     if request.headers().contains_key(AUTHORIZATION) {
         let (mut parts, body) = request.into_parts();
-        return match Actor::from_parts(&mut parts, &state).await {
+        return match auth::authenticate(&mut parts, &state).await {
             Ok(actor) => {
                 parts.extensions.insert(actor);
                 next.run(Request::from_parts(parts, body)).await

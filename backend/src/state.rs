@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::auth::RateLimiter;
-use crate::collab::{CollabSettings, Hub};
+use crate::collab::{CollabSettings, Hub, Rules};
+use crate::ratelimit::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -60,10 +60,10 @@ impl Default for Settings {
 
 impl AppState {
     /// Builds the state and starts the co-editing hub's background tasks (so it must
-    /// run inside the Tokio runtime).
-    pub fn new(db: PgPool, settings: Settings) -> Self {
+    /// run inside the Tokio runtime), with the rules it runs by (`documents::collab_rules`).
+    pub fn new(db: PgPool, settings: Settings, rules: Rules) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
-        let collab = Hub::start(db.clone(), settings.collab.clone(), crate::documents::collab_rules());
+        let collab = Hub::start(db.clone(), settings.collab.clone(), rules);
         AppState { db, settings: Arc::new(settings), limiter, collab }
     }
 }

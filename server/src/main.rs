@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         );
     }
     let header_timeout = settings.http_header_timeout;
-    let app = charter_server::router(AppState::new(db, settings), leptos);
+    let app = charter_server::router(AppState::new(db, settings, charter_backend::documents::collab_rules()), leptos);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("Charter is ready at http://{addr}");
     println!("Charter is ready at http://{addr}");

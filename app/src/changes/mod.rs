@@ -15,9 +15,10 @@ mod page;
 pub use page::ChangePage;
 
 use crate::components::{FormError, LoadedList, Loading};
+use crate::context::ProjectCtx;
 use crate::diff::DiffHunk;
 use crate::error::AppError;
-use crate::projects::{project_branches, ProjectCtx};
+use crate::projects::project_branches;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeSummary {
@@ -123,7 +124,7 @@ fn summary(summary: charter_backend::change_requests::Summary) -> ChangeSummary 
 #[server]
 pub async fn list_changes(slug: String) -> Result<Vec<ChangeSummary>, AppError> {
     use charter_backend::change_requests::{self, StateQuery};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let list = change_requests::list(&state.db, &actor, project.id, StateQuery::default()).await?;
     Ok(list.into_iter().map(summary).collect())
 }
@@ -137,7 +138,7 @@ pub async fn open_change(
     description: String,
 ) -> Result<i32, AppError> {
     use charter_backend::change_requests::{self, NewChangeRequest};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let new = NewChangeRequest { source, target, title, description: Some(description) };
     let created = change_requests::create(&state.db, &actor, project.id, new).await?;
     leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
@@ -149,7 +150,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     use charter_backend::change_requests;
     use charter_backend::collab::DocKey;
     use charter_types::Verdict;
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let view = change_requests::get(&state.db, &actor, project.id, number).await?;
     let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
     let constitution = view.constitution.clone().map(|change| {
@@ -266,7 +267,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
 pub async fn review_change(slug: String, number: i32, verdict: String, comment: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, NewReview};
     use charter_types::Verdict;
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let verdict = if verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
     change_requests::review(&state.db, &actor, project.id, number, NewReview { verdict, comment: Some(comment) })
         .await?;
@@ -282,7 +283,7 @@ pub async fn comment_change(
     line: Option<String>,
 ) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, NewComment};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let document_id =
         document_id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
     let line = match line.as_deref().map(str::trim).filter(|line| !line.is_empty()) {
@@ -299,7 +300,7 @@ pub async fn comment_change(
 #[server]
 pub async fn resolve_change(slug: String, number: i32, document_id: String, content: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, Resolution};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let document_id = crate::ssr::parse_id(&document_id, "document")?;
     change_requests::resolve(&state, &actor, project.id, number, Resolution { document_id, content }).await?;
     Ok(())
@@ -313,7 +314,7 @@ pub async fn merge_change(
     override_reason: Option<String>,
 ) -> Result<i32, AppError> {
     use charter_backend::change_requests::{self, MergeRequest};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let merged = change_requests::merge(
         &state,
         &actor,
@@ -328,7 +329,7 @@ pub async fn merge_change(
 #[server]
 pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, BumpConfirmation};
-    let (state, actor, project) = crate::projects::resolve(&slug).await?;
+    let (state, actor, project) = crate::context::resolve(&slug).await?;
     let bump = bump.parse().map_err(|_| AppError::Invalid("choose major, minor or patch".into()))?;
     change_requests::confirm_bump(&state.db, &actor, project.id, number, BumpConfirmation { bump }).await?;
     Ok(())

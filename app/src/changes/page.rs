@@ -9,8 +9,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::{change_view, CommentChange, ConfirmBump, MergeChange, ResolveChange, ReviewChange};
 use crate::components::{FormError, Loaded, Time};
+use crate::context::{on_branch, ProjectCtx};
 use crate::diff::diff_view;
-use crate::projects::{on_branch, ProjectCtx};
 
 #[component]
 pub fn ChangePage() -> impl IntoView {

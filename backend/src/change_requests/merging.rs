@@ -8,16 +8,16 @@ use uuid::Uuid;
 
 use super::actions::Caller;
 use super::compare::{compare, find_source, SourceState};
-use super::{
-    busy, ensure_open, get, record, try_claim, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange,
-};
+use super::{ensure_open, get, record, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange};
 use super::{MergeRequest, Merged, Record, Resolution};
 use crate::access::Actor;
 use crate::audit::{self, Entry};
+use crate::authorization;
+use crate::claims::{busy, try_claim};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
-use crate::projects;
 use crate::structure::lint::Finding;
+use crate::structure::requirements;
 use crate::structure::review::{self, Checks, ConstitutionChange};
 use crate::{content, documents, history, AppState};
 
@@ -50,7 +50,7 @@ pub async fn resolve(
     resolution: Resolution,
 ) -> Result<ChangeRequest> {
     let db = &state.db;
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     content::validate(&resolution.content)?;
     let (mut tx, record) = claim(db, project_id, number).await?;
     let document_id = resolution.document_id;
@@ -103,7 +103,7 @@ pub async fn merge(
     request: MergeRequest,
 ) -> Result<Merged> {
     let db = &state.db;
-    let role = projects::authorize(db, actor, project_id, Permission::Write).await?;
+    let role = authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let (mut tx, record) = claim(db, project_id, number).await?;
     let caller = Caller { role, is_author: record.author_id == actor.user_id };
     let (view, sources) = view(db, project_id, &record, caller).await?;
@@ -181,6 +181,7 @@ pub async fn merge(
     let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
     let message = message.unwrap_or_else(|| view.summary.title.clone());
     let version = history::record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
+    requirements::record(&mut tx, project_id, target, version).await?;
     sqlx::query(
         "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
              lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END
@@ -303,7 +304,7 @@ pub async fn confirm_bump(
     number: i32,
     confirmation: BumpConfirmation,
 ) -> Result<ChangeRequest> {
-    projects::authorize(db, actor, project_id, Permission::Review).await?;
+    authorization::authorize(db, actor, project_id, Permission::Review).await?;
     let record = record(db, project_id, number).await?;
     if record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot confirm the version bump of their own change".into()));

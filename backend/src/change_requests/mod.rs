@@ -23,9 +23,10 @@ use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::audit::{self, Entry};
+use crate::authorization;
+use crate::claims::busy;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
-use crate::projects;
 use crate::structure::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
 use crate::{branches, history};
 use actions::{actions, Caller};
@@ -209,7 +210,7 @@ const SUMMARY_QUERY: &str = "SELECT c.number, c.title, c.state, s.name AS source
      JOIN users u ON u.id = c.author_id";
 
 pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChangeRequest) -> Result<Created> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let title = new.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(Error::Invalid("a change request needs a title of 1 to 200 characters".into()));
@@ -251,7 +252,7 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
 }
 
 pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: StateQuery) -> Result<Vec<Summary>> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let state: Option<ChangeRequestState> = query
         .state
         .as_deref()
@@ -298,22 +299,6 @@ async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
     .ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))
 }
 
-/// Takes the change request's claim until `tx` ends, unless someone holds it: one merge
-/// or resolution at a time, and no deleting its branches under one. A second claimant
-/// is told at once (false) rather than queued behind the first, holding a connection.
-pub(crate) async fn try_claim(tx: &mut PgConnection, id: Uuid) -> Result<bool> {
-    let (claimed,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 12))")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(claimed)
-}
-
-/// Why a claim was refused.
-pub(crate) fn busy(number: i32) -> Error {
-    Error::Conflict(format!("change request #{number} is being merged or resolved right now; try again in a moment"))
-}
-
 /// Fails unless the change request is open, holding its row with `lock` until `tx`
 /// ends. Reviews and bump confirmations lock `NOWAIT`: during a merge they are told at
 /// once, rather than holding a connection until it ends (and then finding it merged).
@@ -346,7 +331,7 @@ struct ReviewRow {
 }
 
 pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
-    let role = projects::authorize(db, actor, project_id, Permission::Read).await?;
+    let role = authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let record = record(db, project_id, number).await?;
     let caller = Caller { role, is_author: record.author_id == actor.user_id };
     Ok(view(db, project_id, &record, caller).await?.0)
@@ -470,7 +455,7 @@ pub async fn review(
     number: i32,
     review: NewReview,
 ) -> Result<ChangeRequest> {
-    projects::authorize(db, actor, project_id, Permission::Review).await?;
+    authorization::authorize(db, actor, project_id, Permission::Review).await?;
     let record = record(db, project_id, number).await?;
     if review.verdict == Verdict::Approve && record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot approve their own change requests".into()));
@@ -508,7 +493,7 @@ pub async fn review(
 
 /// Adds a comment to the discussion, or to a line of a document's diff.
 pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, new: NewComment) -> Result<Comment> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let record = record(db, project_id, number).await?;
     let body = new.body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {

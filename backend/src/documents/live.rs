@@ -14,9 +14,9 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::authorized_project;
 use crate::access::{Actor, Credential};
 use crate::auth;
+use crate::authorization::authorized_project;
 use crate::collab::{self, DocKey, Grant, Holder, Rules, Standing};
 use crate::error::{Error, Result};
 use crate::extract::{Path, Query};

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{Kind, Permission, Role};
+use charter_types::{Kind, Permission};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -18,10 +18,10 @@ pub(crate) use routes::router;
 use crate::access::Actor;
 use crate::access::{self, Change};
 use crate::audit::{self, Entry};
+use crate::authorization;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
-use crate::projects;
-use crate::{branches, content, structure, AppState};
+use crate::{branches, content, templates, AppState};
 
 /// A document's place in the project tree.
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
@@ -95,19 +95,6 @@ pub struct TreeQuery {
     pub branch: Option<String>,
 }
 
-/// Which branch a document operation applies to.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-pub struct BranchQuery {
-    /// `main` when left out.
-    pub branch: Option<String>,
-}
-
-impl BranchQuery {
-    pub fn name(&self) -> &str {
-        self.branch.as_deref().unwrap_or(branches::MAIN)
-    }
-}
-
 fn validate_title(title: &str) -> Result<&str> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > 200 {
@@ -116,32 +103,9 @@ fn validate_title(title: &str) -> Result<&str> {
     Ok(title)
 }
 
-/// The project of a document, or 404 when there is no such document.
-async fn project_of(db: &PgPool, document_id: Uuid) -> Result<Uuid> {
-    let row: Option<(Uuid,)> =
-        sqlx::query_as("SELECT project_id FROM documents WHERE id = $1").bind(document_id).fetch_optional(db).await?;
-    row.map(|(id,)| id).ok_or_else(|| Error::not_found("document"))
-}
-
-/// The project of a document, for a caller who needs `need` there. A document in a
-/// project the caller can't see is, for them, no document at all (404).
-pub(crate) async fn authorized_project(
-    db: &PgPool,
-    actor: &Actor,
-    document_id: Uuid,
-    need: Permission,
-) -> Result<(Uuid, Role)> {
-    let project_id = project_of(db, document_id).await?;
-    let role = projects::authorize(db, actor, project_id, need).await.map_err(|err| match err {
-        Error::NotFound(_) => Error::not_found("document"),
-        other => other,
-    })?;
-    Ok((project_id, role))
-}
-
 /// Resolves a document for a caller who needs `need`: its project and the branch's id.
 async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission, branch: &str) -> Result<(Uuid, Uuid)> {
-    let (project_id, _) = authorized_project(db, actor, document_id, need).await?;
+    let (project_id, _) = authorization::authorized_project(db, actor, document_id, need).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     Ok((project_id, branch_id))
 }
@@ -149,7 +113,7 @@ async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission,
 /// The project's documents in tree order: each parent before its children, siblings by
 /// position, then title.
 pub async fn tree(db: &PgPool, actor: &Actor, project_id: Uuid, query: TreeQuery) -> Result<Vec<TreeEntry>> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let entries = sqlx::query_as(
         "SELECT d.id, bd.title, d.kind, bd.parent_id, bd.position, bd.deleted_at
@@ -282,7 +246,7 @@ pub(crate) async fn insert(
                     .fetch_optional(&mut *tx)
                     .await?;
             let parent = parent.map(|(title,)| title);
-            structure::templates::render(new.kind, title, parent.as_deref(), Utc::now().date_naive())
+            templates::render(new.kind, title, parent.as_deref(), Utc::now().date_naive())
         }
         (false, content) => content.unwrap_or_default(),
     };
@@ -317,7 +281,7 @@ pub(crate) async fn insert(
 }
 
 pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocument, branch: &str) -> Result<Document> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let (protect_main,): (bool,) =
         sqlx::query_as("SELECT protect_main FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;

@@ -6,8 +6,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{create, delete, get, restore, set_content, tree, update};
-use super::{BranchQuery, ContentBody, Document, DocumentPatch, NewDocument, TreeEntry, TreeQuery};
+use super::{ContentBody, Document, DocumentPatch, NewDocument, TreeEntry, TreeQuery};
 use crate::access::Actor;
+use crate::branches::BranchQuery;
 use crate::error::Result;
 use crate::extract::{Json, Path, Query};
 use crate::AppState;

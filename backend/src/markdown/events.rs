@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
+use super::syntax::link_regex;
 use super::{escape, slug, Resolver};
 use crate::budget::Budget;
 use crate::error::Result;
-use crate::structure::parse::link_regex;
 
 /// Block containers (quotes, lists, list items, footnotes) nest at most this deep, and
 /// emphasis at most `MAX_INLINE_DEPTH`: the HTML parser behind the sanitizer does work

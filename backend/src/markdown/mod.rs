@@ -10,17 +10,11 @@ mod html;
 #[cfg(test)]
 mod pathological;
 mod sanitize;
+pub mod syntax;
 mod tables;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
-
-use crate::access::Actor;
 use crate::budget::{self, Budget};
 use crate::error::Result;
-use crate::extract::Json;
-use crate::{content, AppState};
 
 /// Renders Markdown as sanitized HTML, off the async workers; `[[links]]` stay as written.
 pub async fn render(markdown: String) -> Result<String> {
@@ -76,7 +70,7 @@ pub fn sections(markdown: &str) -> Vec<(String, String)> {
             }
         } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = Some(&trimmed[..3]);
-        } else if let Some((_, heading)) = crate::structure::parse::heading(trimmed) {
+        } else if let Some((_, heading)) = syntax::heading(trimmed) {
             sections.push((heading, String::new()));
         }
         if let Some((_, body)) = sections.last_mut() {
@@ -114,45 +108,6 @@ pub(crate) fn slugify(text: &str, keep: impl Fn(char) -> bool, max_len: usize) -
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct RenderRequest {
-    pub markdown: String,
-    /// With `branch`: resolve `[[links]]` against this document's project on that branch.
-    pub document_id: Option<uuid::Uuid>,
-    pub branch: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Rendered {
-    /// Sanitized HTML, safe to insert into a page.
-    pub html: String,
-}
-
-pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(render_handler))
-}
-
-/// Render Markdown the way Charter shows documents: sanitized HTML (for live previews).
-#[utoipa::path(post, path = "/render", tag = "documents", request_body = RenderRequest,
-    responses((status = 200, body = Rendered), (status = 401, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
-async fn render_handler(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    actor: Actor,
-    Json(request): Json<RenderRequest>,
-) -> Result<Json<Rendered>> {
-    content::validate(&request.markdown)?;
-    let html = match request.document_id {
-        Some(document_id) => {
-            let branch = request.branch.as_deref().unwrap_or(crate::branches::MAIN);
-            let links = crate::structure::Links::for_document(&state.db, &actor, document_id, branch).await?;
-            render_linked(request.markdown, move |target| links.resolve(target)).await?
-        }
-        None => render(request.markdown).await?,
-    };
-    Ok(Json(Rendered { html }))
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::{to_html, LinkTarget};
 use crate::budget::{Budget, LIMIT};
-use crate::structure::{lint, templates, Corpus, Doc};
+use crate::structure::{lint, Corpus, Doc};
+use crate::templates;
 
 const SIZE: usize = 100 * 1024;
 

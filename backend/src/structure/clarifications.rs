@@ -17,10 +17,10 @@ use uuid::Uuid;
 use super::{parse, Corpus, Text};
 use crate::access::Actor;
 use crate::audit::{self, Entry};
+use crate::authorization;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
-use crate::projects;
 use crate::{branches, content, documents, AppState};
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
@@ -114,7 +114,7 @@ pub async fn list(
     project_id: Uuid,
     query: ClarificationQuery,
 ) -> Result<Vec<Clarification>> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     // `None`: every state.
     let state = match query.state.as_deref() {
         None => Some(ClarificationState::Open),
@@ -245,7 +245,7 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found("clarification"))?;
-    projects::authorize(db, actor, row.project_id, Permission::Read).await.map_err(|err| match err {
+    authorization::authorize(db, actor, row.project_id, Permission::Read).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("clarification"),
         other => other,
     })?;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::parse::{self, Requirement, Structure};
 use super::{cache, corpus, lint};
 use crate::access::Actor;
+use crate::authorization;
 use crate::collab::DocKey;
 use crate::error::Result;
 use crate::markdown::LinkTarget;
@@ -313,7 +314,7 @@ impl Links {
     /// The links of the branch a document is on, for a reader of it (rendering runs as
     /// people type: the other documents' projected text will do).
     pub async fn for_document(db: &sqlx::PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Links> {
-        let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+        let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
         let (_, corpus) = corpus(db, actor, project_id, branch, Text::Projected).await?;
         let (slug,): (String,) =
             sqlx::query_as("SELECT slug FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;

@@ -550,12 +550,8 @@ mod tests {
 
     #[test]
     fn the_spec_template_lints_with_only_its_placeholders() {
-        let text = crate::structure::templates::render(
-            Kind::Spec,
-            "Login",
-            None,
-            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
-        );
+        let text =
+            crate::templates::render(Kind::Spec, "Login", None, chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
         let corpus = Corpus::new(vec![doc(1, Kind::Spec, "Login", &text)]);
         let rules: Vec<String> = document(&corpus, &corpus.docs[0]).into_iter().map(|f| f.rule).collect();
         assert_eq!(rules, [OPEN_CLARIFICATION, OPEN_CLARIFICATION], "only the template's open questions");

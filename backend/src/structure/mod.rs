@@ -11,7 +11,6 @@ pub mod lint;
 pub mod parse;
 pub mod requirements;
 pub mod review;
-pub mod templates;
 pub mod traceability;
 
 use axum::extract::State;
@@ -23,10 +22,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::access::Actor;
-use crate::documents::BranchQuery;
+use crate::authorization;
+use crate::branches::BranchQuery;
 use crate::error::Result;
 use crate::extract::{Json, Path, Query};
-use crate::projects;
 use crate::{branches, budget, content, AppState};
 pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
 use lint::Finding;
@@ -49,7 +48,7 @@ pub async fn document_backlinks(
     document_id: Uuid,
     branch: &str,
 ) -> Result<Vec<Backlink>> {
-    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
     let (_, corpus) = corpus(db, actor, project_id, branch, Text::Live).await?;
     let Some(doc) = corpus.doc(document_id) else { return Ok(Vec::new()) };
     let mut all = corpus.backlinks();
@@ -128,7 +127,7 @@ pub async fn corpus(
     branch: &str,
     source: Text,
 ) -> Result<(Uuid, Corpus)> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let corpus = Corpus::load(&mut *db.acquire().await?, branch_id, source).await?;
     Ok((branch_id, corpus))
@@ -155,7 +154,7 @@ pub async fn document_lint(
     if let Some(text) = &text {
         content::validate(text)?;
     }
-    let (project_id, _) = crate::documents::authorized_project(db, actor, document_id, Permission::Read).await?;
+    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
     // The editor lints on every pause in typing: with its text, the rest as projected.
     let source = if text.is_some() { Text::Projected } else { Text::Live };
     let (_, mut corpus) = corpus(db, actor, project_id, branch, source).await?;
@@ -179,7 +178,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(backlinks_handler))
         .merge(requirements::router())
         .merge(clarifications::router())
-        .merge(templates::router())
         .merge(traceability::router())
 }
 

@@ -19,9 +19,9 @@ use super::parse::Requirement;
 use super::traceability::{self, Coverage};
 use super::{Corpus, Doc, Text};
 use crate::access::Actor;
+use crate::authorization;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
-use crate::projects;
 use crate::{branches, history, AppState};
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -300,7 +300,7 @@ pub async fn list(
     project_id: Uuid,
     query: RequirementQuery,
 ) -> Result<Vec<RequirementView>> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let (_, views) = current(db, project_id, branch_id).await?;
     let wanted = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
@@ -331,7 +331,7 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
         .fetch_optional(db)
         .await?;
     let (project_id,) = project.ok_or_else(|| Error::not_found("requirement"))?;
-    projects::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
+    authorization::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("requirement"),
         other => other,
     })?;
@@ -434,13 +434,13 @@ async fn list_handler(
 
 /// A requirement with its history across versions and what links to it.
 #[utoipa::path(get, path = "/requirements/{id}", tag = "specs",
-    params(("id" = Uuid, Path), crate::documents::BranchQuery),
+    params(("id" = Uuid, Path), crate::branches::BranchQuery),
     responses((status = 200, body = RequirementDetail), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
-    Query(branch): Query<crate::documents::BranchQuery>,
+    Query(branch): Query<crate::branches::BranchQuery>,
 ) -> Result<Json<RequirementDetail>> {
     Ok(Json(get(&state.db, &actor, id, branch.branch.as_deref()).await?))
 }

@@ -19,10 +19,10 @@ use uuid::Uuid;
 use super::parse;
 use crate::access::Actor;
 use crate::audit::{self, Entry};
-use crate::documents::BranchQuery;
+use crate::authorization;
+use crate::branches::BranchQuery;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
-use crate::projects;
 use crate::{branches, AppState};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -283,7 +283,7 @@ pub async fn upload(
     branch: &str,
     report: Report,
 ) -> Result<StoredReport> {
-    projects::authorize(db, actor, project_id, Permission::Write).await?;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let commit = report.commit.trim();
     if commit.is_empty() || commit.len() > 100 {
@@ -322,7 +322,7 @@ pub async fn upload(
 }
 
 pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<StoredReport> {
-    projects::authorize(db, actor, project_id, Permission::Read).await?;
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let branch_id = branches::resolve(db, project_id, branch).await?;
     latest(db, project_id, branch_id)
         .await?

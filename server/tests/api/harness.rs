@@ -52,7 +52,10 @@ impl TestApp {
             .site_root(site_root.to_string_lossy().into_owned())
             .build();
         let header_timeout = settings.http_header_timeout;
-        let app = charter_server::router(AppState::new(db.clone(), settings), leptos);
+        let app = charter_server::router(
+            AppState::new(db.clone(), settings, charter_backend::documents::collab_rules()),
+            leptos,
+        );
         tokio::spawn(charter_server::serve(listener, app, header_timeout));
         TestApp { base: format!("http://{addr}"), db }
     }

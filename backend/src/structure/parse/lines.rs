@@ -1,5 +1,5 @@
-//! A document as lines: fenced code left out, code spans blanked, ATX headings read, and
-//! places counted in UTF-16 columns, as the editor counts them.
+//! A document as lines: fenced code left out, code spans blanked, and places counted
+//! in UTF-16 columns, as the editor counts them.
 
 /// 1-based column of byte offset `at` in `line`, in UTF-16 code units.
 pub fn column(line: &str, at: usize) -> usize {
@@ -92,20 +92,6 @@ impl Line<'_> {
     pub(super) fn is_blank(&self) -> bool {
         self.text.trim().is_empty()
     }
-}
-
-/// An ATX heading's level and text (`## Title ##` gives `(2, "Title")`), if the line is one.
-pub(crate) fn heading(line: &str) -> Option<(usize, String)> {
-    let trimmed = line.trim_start();
-    if line.len() - trimmed.len() > 3 {
-        return None;
-    }
-    let level = trimmed.chars().take_while(|c| *c == '#').count();
-    let rest = &trimmed[level..];
-    if !(1..=6).contains(&level) || !(rest.starts_with(' ') || rest.trim().is_empty()) {
-        return None;
-    }
-    Some((level, rest.trim().trim_end_matches('#').trim().to_owned()))
 }
 
 pub(super) fn indent_of(line: &str) -> usize {

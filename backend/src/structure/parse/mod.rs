@@ -12,9 +12,11 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub(crate) use crate::markdown::syntax::heading;
+use crate::markdown::syntax::link_regex;
 use lines::indent_of;
 pub use lines::{column, utf16_len};
-pub(crate) use lines::{covered_lines, heading, lines, Columns, Line};
+pub(crate) use lines::{covered_lines, lines, Columns, Line};
 
 /// A requirement (a principle, in a constitution), in either accepted form:
 /// `- **AUTH-001** The system SHALL …` with its scenarios in an indented sub-list, or a
@@ -151,13 +153,6 @@ fn priority_regex() -> &'static Regex {
 fn marker_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?i)\[NEEDS CLARIFICATION:\s*([^\]\n]*?)\s*\]").unwrap())
-}
-
-/// `[[target]]` or `[[target|label]]`: the target, then the label if any. The renderer
-/// reads links with it too, so what lint checks is what readers click.
-pub(crate) fn link_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\[\[([^\[\]\n|]+)(?:\|([^\[\]\n]*))?\]\]").unwrap())
 }
 
 fn metadata_regex() -> &'static Regex {

@@ -1,7 +1,7 @@
 use charter_types::Kind;
 
 use super::*;
-use crate::structure::templates;
+use crate::templates;
 
 fn keys(structure: &Structure) -> Vec<&str> {
     structure.requirements.iter().map(|r| r.key.as_str()).collect()

@@ -10,9 +10,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::access::Actor;
+use crate::authorization;
 use crate::error::Result;
 use crate::extract::{Json, Path};
-use crate::projects;
 use crate::AppState;
 
 /// How requirements are written; shown beside the templates.
@@ -89,6 +89,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/projects/{id}/templates", tag = "specs", params(("id" = Uuid, Path)),
     responses((status = 200, body = Templates), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Templates>> {
-    projects::authorize(&state.db, &actor, id, Permission::Read).await?;
+    authorization::authorize(&state.db, &actor, id, Permission::Read).await?;
     Ok(Json(Templates { templates: TEMPLATES.to_vec(), help: HELP }))
 }

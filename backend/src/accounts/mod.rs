@@ -1,5 +1,7 @@
 //! Accounts: sign-up, log-in and log-out, shared by the JSON API and the UI.
 
+pub mod password;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -13,10 +15,16 @@ use uuid::Uuid;
 use crate::access::Actor;
 use crate::access::{self, Change};
 use crate::audit::{self, Entry};
-use crate::auth::{password, Attempt, ClientIp, SESSION_EPOCH_KEY, SESSION_USER_KEY};
 use crate::error::{Error, Result};
+use crate::extract::ClientIp;
 use crate::extract::Json;
+use crate::ratelimit::Attempt;
 use crate::AppState;
+
+/// The session key that holds the signed-in user's id.
+pub(crate) const SESSION_USER_KEY: &str = "user_id";
+/// The session key that holds the user's session epoch when the session began.
+pub(crate) const SESSION_EPOCH_KEY: &str = "epoch";
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct User {

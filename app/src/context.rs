@@ -1,0 +1,100 @@
+//! The project a page is in: who the viewer is there, the branch it shows, its
+//! document tree, and finding the project on the server. Every page inside a project
+//! reads it; it knows no page.
+
+use charter_types::{Kind, Permission, Role};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub required_approvals: i32,
+    pub protect_main: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl From<charter_backend::projects::Project> for ProjectInfo {
+    fn from(project: charter_backend::projects::Project) -> ProjectInfo {
+        ProjectInfo {
+            id: project.id,
+            name: project.name,
+            slug: project.slug,
+            role: project.role,
+            created_at: project.created_at,
+            required_approvals: project.required_approvals,
+            protect_main: project.protect_main,
+        }
+    }
+}
+
+/// The project a slug names, for the signed-in caller (server side).
+#[cfg(feature = "ssr")]
+pub(crate) async fn resolve(
+    slug: &str,
+) -> Result<(charter_backend::AppState, charter_backend::access::Actor, charter_backend::projects::Project), AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let project = charter_backend::projects::get_by_slug(&state.db, &actor, slug).await?;
+    Ok((state, actor, project))
+}
+
+/// A project page's address on a branch: `main` needs no mention.
+pub fn on_branch(path: &str, branch: &str) -> String {
+    if branch == "main" {
+        path.to_owned()
+    } else {
+        format!("{path}?branch={}", crate::components::urlencode(branch))
+    }
+}
+
+#[server]
+pub async fn project_by_slug(slug: String) -> Result<ProjectInfo, AppError> {
+    Ok(resolve(&slug).await?.2.into())
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeNode {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: Kind,
+    pub parent_id: Option<Uuid>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// What every page inside a project shares: the project, its document tree, and a
+/// counter that pages bump after a change so the tree and lists reload.
+#[derive(Clone, Copy)]
+pub struct ProjectCtx {
+    pub slug: Memo<String>,
+    /// The branch the pages show, from `?branch=` (`main` without one).
+    pub branch: Memo<String>,
+    pub project: Resource<Result<ProjectInfo, AppError>>,
+    pub tree: Resource<Result<Vec<TreeNode>, AppError>>,
+    pub changed: RwSignal<u32>,
+}
+
+impl ProjectCtx {
+    /// Waits for the project. A boundary whose load awaits this renders again when the
+    /// project changes, so what [`ProjectCtx::allows`] says in its view is current.
+    pub async fn loaded(self) {
+        let _ = self.project.await;
+    }
+
+    /// Whether the viewer's role allows `permission`, as of the project's last load.
+    pub fn allows(self, permission: Permission) -> bool {
+        matches!(self.project.get_untracked(), Some(Ok(project)) if project.role.allows(permission))
+    }
+
+    /// Reloads what depends on the project's documents.
+    pub fn touch(&self) {
+        self.changed.update(|n| *n += 1);
+    }
+}

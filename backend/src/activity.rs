@@ -1,0 +1,77 @@
+//! A project's activity: its audit trail, newest first, as the API and the UI show it.
+
+use axum::extract::State;
+use charter_types::Permission;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::access::Actor;
+use crate::authorization;
+use crate::error::{Error, Result};
+use crate::extract::{Json, Path, Query};
+use crate::AppState;
+
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Activity {
+    /// Pass as `before` to page back in time.
+    pub id: i64,
+    /// Username of whoever did it.
+    pub actor: Option<String>,
+    /// Dotted verb, e.g. `document.create`, `member.remove`.
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub summary: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ActivityQuery {
+    /// Only entries older than this entry id.
+    pub before: Option<i64>,
+    /// At most this many entries (1 to 200; default 50).
+    pub limit: Option<i64>,
+}
+
+/// The project's audit trail, newest first.
+pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: ActivityQuery) -> Result<Vec<Activity>> {
+    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::Invalid("limit must be between 1 and 200".into()));
+    }
+    Ok(sqlx::query_as(
+        "SELECT a.id, u.username AS actor, a.action, a.object_type, a.object_id, a.summary, a.details, a.created_at
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+         WHERE a.project_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
+         ORDER BY a.id DESC LIMIT $3",
+    )
+    .bind(project_id)
+    .bind(query.before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(activity_handler))
+}
+
+/// The project's activity (audit trail), newest first.
+#[utoipa::path(get, path = "/projects/{id}/activity", tag = "activity",
+    params(("id" = Uuid, Path, description = "Project id"), ActivityQuery),
+    responses((status = 200, body = Vec<Activity>), (status = 404, body = crate::error::ErrorBody)))]
+async fn activity_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(project_id): Path<Uuid>,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Json<Vec<Activity>>> {
+    Ok(Json(list(&state.db, &actor, project_id, query).await?))
+}

@@ -1,0 +1,51 @@
+//! Live previews: Markdown rendered the way Charter shows documents, with `[[links]]`
+//! resolved against a document's project on a branch when one is named.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::access::Actor;
+use crate::error::Result;
+use crate::extract::Json;
+use crate::{branches, content, markdown, structure, AppState};
+
+#[derive(Deserialize, ToSchema)]
+pub struct RenderRequest {
+    pub markdown: String,
+    /// With `branch`: resolve `[[links]]` against this document's project on that branch.
+    pub document_id: Option<uuid::Uuid>,
+    pub branch: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Rendered {
+    /// Sanitized HTML, safe to insert into a page.
+    pub html: String,
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(render_handler))
+}
+
+/// Render Markdown the way Charter shows documents: sanitized HTML (for live previews).
+#[utoipa::path(post, path = "/render", tag = "documents", request_body = RenderRequest,
+    responses((status = 200, body = Rendered), (status = 401, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn render_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(request): Json<RenderRequest>,
+) -> Result<Json<Rendered>> {
+    content::validate(&request.markdown)?;
+    let html = match request.document_id {
+        Some(document_id) => {
+            let branch = request.branch.as_deref().unwrap_or(branches::MAIN);
+            let links = structure::Links::for_document(&state.db, &actor, document_id, branch).await?;
+            markdown::render_linked(request.markdown, move |target| links.resolve(target)).await?
+        }
+        None => markdown::render(request.markdown).await?,
+    };
+    Ok(Json(Rendered { html }))
+}

@@ -1,0 +1,122 @@
+//! Restoring a version: a forward change, never a rewrite of history. A new branch
+//! from the version's branch holds every document as it stood at the version, and a
+//! change request proposes merging it (reviewed like any other).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use charter_types::Permission;
+use sqlx::PgPool;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::access::Actor;
+use crate::audit::{self, Entry};
+use crate::authorization;
+use crate::branches::{self, Branch, NewBranch};
+use crate::change_requests::{self, Created, NewChangeRequest};
+use crate::collab::DocKey;
+use crate::error::{Error, Result};
+use crate::extract::{Json, Path};
+use crate::history::{resolve_version, Version};
+use crate::{content, AppState};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(restore_handler))
+}
+
+/// Brings a branch back to a version: see the module's description.
+pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, reference: &str) -> Result<Created> {
+    let db = &state.db;
+    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+    let version = resolve_version(db, project_id, reference).await?;
+    let branch = restore_branch(db, actor, project_id, &version).await?;
+    let documents: Vec<(Uuid, String, Option<Uuid>, i32, bool, String)> = sqlx::query_as(
+        "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
+    )
+    .bind(version.id)
+    .fetch_all(db)
+    .await?;
+    for (document_id, title, parent_id, position, deleted, text) in &documents {
+        content::replace(
+            &state.collab,
+            DocKey { branch_id: branch.id, document_id: *document_id },
+            text,
+            actor.user_id,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE branch_documents SET title = $3, parent_id = $4, position = $5,
+                 deleted_at = CASE WHEN $6 THEN coalesce(deleted_at, now()) END
+             WHERE branch_id = $1 AND document_id = $2",
+        )
+        .bind(branch.id)
+        .bind(document_id)
+        .bind(title)
+        .bind(parent_id)
+        .bind(position)
+        .bind(deleted)
+        .execute(db)
+        .await?;
+    }
+    // What was written after the version goes.
+    let kept: Vec<Uuid> = documents.iter().map(|(id, ..)| *id).collect();
+    sqlx::query(
+        "UPDATE branch_documents SET deleted_at = coalesce(deleted_at, now())
+         WHERE branch_id = $1 AND NOT (document_id = ANY($2))",
+    )
+    .bind(branch.id)
+    .bind(&kept)
+    .execute(db)
+    .await?;
+    let summary = format!("proposed restoring {} to version {}", version.branch, version.number);
+    audit::record(db, Entry::project(project_id, actor, "version.restore", ("version", version.id), summary)).await?;
+    let proposal = NewChangeRequest {
+        source: branch.name,
+        target: version.branch.clone(),
+        title: format!("Restore version {}: {}", version.number, version.message),
+        description: Some(format!(
+            "Brings every document of `{}` back to version {}. Merging records a new version; history is unchanged.",
+            version.branch, version.number
+        )),
+    };
+    change_requests::create(db, actor, project_id, proposal).await
+}
+
+/// A new branch from the version's branch, named `restore/vN` (or `restore/vN-2`, ... when
+/// taken). A name taken between looking and creating, by a restore running alongside,
+/// moves on to the next.
+async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &Version) -> Result<Branch> {
+    const ATTEMPTS: usize = 5;
+    let base_name = format!("restore/v{}", version.number);
+    for _ in 0..ATTEMPTS {
+        let taken: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
+                .bind(project_id)
+                .bind(&base_name)
+                .fetch_all(db)
+                .await?;
+        let name = std::iter::once(base_name.clone())
+            .chain((2..).map(|n| format!("{base_name}-{n}")))
+            .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
+            .expect("an unbounded sequence has a free name");
+        let new = NewBranch { name, from: Some(version.branch.clone()) };
+        match branches::create(db, actor, project_id, new).await {
+            Err(Error::Conflict(_)) => continue,
+            created => return created,
+        }
+    }
+    Err(Error::Conflict("too many restores at once; try again".into()))
+}
+
+/// Propose bringing the version's branch back to it: opens a change request.
+#[utoipa::path(post, path = "/projects/{id}/versions/{version}/restore", tag = "history",
+    params(("id" = Uuid, Path), ("version" = String, Path, description = "version id or tag")),
+    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+async fn restore_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, version)): Path<(Uuid, String)>,
+) -> Result<(StatusCode, Json<Created>)> {
+    Ok((StatusCode::CREATED, Json(restore(&state, &actor, id, &version).await?)))
+}
