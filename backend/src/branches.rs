@@ -172,7 +172,7 @@ async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &s
         let from_key = DocKey { branch_id: source, document_id: *document_id };
         let text = content::fork(&mut tx, from_key, DocKey { branch_id: id, document_id: *document_id }).await?;
         sqlx::query(
-            "UPDATE branch_documents SET content = $3, fork_base = $3, fork_title = title, fork_parent_id = parent_id,
+            "UPDATE branch_documents SET fork_base = $3, fork_title = title, fork_parent_id = parent_id,
                  fork_deleted = deleted_at IS NOT NULL
              WHERE branch_id = $1 AND document_id = $2",
         )

@@ -42,6 +42,11 @@ pub async fn read_at(conn: &mut PgConnection, key: DocKey) -> Result<(String, i6
 pub(crate) async fn init(tx: &mut PgConnection, key: DocKey, text: &str) -> Result<()> {
     validate(text)?;
     store::seed(tx, key, text).await?;
+    set_projection(tx, key, text).await
+}
+
+/// Sets a document's Markdown projection to what its new state holds.
+async fn set_projection(tx: &mut PgConnection, key: DocKey, text: &str) -> Result<()> {
     sqlx::query("UPDATE branch_documents SET content = $3 WHERE branch_id = $1 AND document_id = $2")
         .bind(key.branch_id)
         .bind(key.document_id)
@@ -58,11 +63,13 @@ pub async fn replace(hub: &Hub, key: DocKey, text: &str, author: Uuid) -> Result
 }
 
 /// Gives the document `to` (on a new branch) the state `from` has now, as its starting
-/// point; returns the text at that point.
+/// point, and its Markdown; returns the text at that point.
 pub(crate) async fn fork(tx: &mut PgConnection, from: DocKey, to: DocKey) -> Result<String> {
     let (doc, _) = store::load(tx, from).await?;
     store::seed_state(tx, to, &doc).await?;
-    Ok(store::text_of(&doc))
+    let text = store::text_of(&doc);
+    set_projection(tx, to, &text).await?;
+    Ok(text)
 }
 
 /// Stores the Markdown projection used by lists, rendering and (later) search. True
