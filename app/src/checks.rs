@@ -1,7 +1,7 @@
 //! The project's checks in the browser: lint findings across its documents, the rules
 //! and how the constitution sets them, and the latest traceability report.
 
-use charter_types::Severity;
+use charter_types::{Finding, Severity};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::{Loaded, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
-use crate::structure::{FindingInfo, SpecTabs};
+use crate::structure::SpecTabs;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceSummary {
@@ -26,7 +26,7 @@ pub struct TraceSummary {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChecksData {
-    pub findings: Vec<FindingInfo>,
+    pub findings: Vec<Finding>,
     /// Rule ID, what it checks, and the severity it runs at (`off` when disabled).
     pub rules: Vec<(String, String, String)>,
     pub trace: Option<TraceSummary>,
@@ -51,7 +51,7 @@ pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, 
         Err(error) => return Err(error.into()),
     };
     Ok(ChecksData {
-        findings: report.findings.into_iter().map(crate::structure::finding).collect(),
+        findings: report.findings,
         rules: report
             .rules
             .into_iter()

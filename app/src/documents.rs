@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use charter_types::{Kind, Permission};
+use charter_types::{Kind, Permission, Version};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -437,7 +437,7 @@ pub fn DocumentPage() -> impl IntoView {
 
 /// The versions of the document's branch, each a link to the document as it was then.
 #[component]
-fn DocumentVersions(document: Uuid, versions: Vec<crate::history::VersionInfo>) -> impl IntoView {
+fn DocumentVersions(document: Uuid, versions: Vec<Version>) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
     (!versions.is_empty()).then(|| {

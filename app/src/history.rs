@@ -1,47 +1,23 @@
 //! The history of a branch in the browser: its versions (tag one, restore one through a
 //! change request) and a document as it stood at a version, compared with any other.
 
-use charter_types::Permission;
-use chrono::{DateTime, Utc};
+use charter_types::{Permission, Version};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::components::{FormError, Loaded, LoadedList, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::diff::{diff_view, DiffHunk};
 use crate::error::AppError;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VersionInfo {
-    pub id: Uuid,
-    pub number: i32,
-    pub message: String,
-    pub author: String,
-    pub change_request: Option<i32>,
-    pub created_at: DateTime<Utc>,
-    pub approvers: Vec<String>,
-}
-
 #[server]
-pub async fn project_versions(slug: String, branch: String) -> Result<Vec<VersionInfo>, AppError> {
+pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Version>, AppError> {
     let (state, actor, project) = crate::context::resolve(&slug).await?;
     let versions = charter_backend::history::list(&state.db, &actor, project.id, &branch).await?;
-    Ok(versions
-        .into_iter()
-        .map(|version| VersionInfo {
-            id: version.id,
-            number: version.number,
-            message: version.message,
-            author: version.author,
-            change_request: version.change_request,
-            created_at: version.created_at,
-            approvers: version.approvers,
-        })
-        .collect())
+    Ok(versions)
 }
 
 #[server]

@@ -1,32 +1,16 @@
 //! Open questions in the browser: every `[NEEDS CLARIFICATION: …]` marker of a project,
 //! answered in place.
 
-use charter_types::{ClarificationState, Permission};
-use chrono::{DateTime, Utc};
+use charter_types::{Clarification, ClarificationState, Permission};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::components::{FormError, LoadedList, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 use crate::structure::SpecTabs;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct QuestionItem {
-    pub id: Uuid,
-    pub document_id: Uuid,
-    pub document: String,
-    pub question: String,
-    pub state: ClarificationState,
-    pub answer: Option<String>,
-    pub answered_by: Option<String>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub line: Option<usize>,
-}
 
 #[server]
 pub async fn list_questions(
@@ -34,26 +18,12 @@ pub async fn list_questions(
     branch: String,
     state: String,
     document: Option<String>,
-) -> Result<Vec<QuestionItem>, AppError> {
+) -> Result<Vec<Clarification>, AppError> {
     use charter_backend::structure::clarifications::{self, ClarificationQuery};
     let (app, actor, project) = crate::context::resolve(&slug).await?;
     let document = document.map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
     let query = ClarificationQuery { state: Some(state), branch: Some(branch), document };
-    Ok(clarifications::list(&app.db, &actor, project.id, query)
-        .await?
-        .into_iter()
-        .map(|c| QuestionItem {
-            id: c.id,
-            document_id: c.document_id,
-            document: c.document,
-            question: c.question,
-            state: c.state,
-            answer: c.answer,
-            answered_by: c.answered_by,
-            answered_at: c.answered_at,
-            line: c.line,
-        })
-        .collect())
+    Ok(clarifications::list(&app.db, &actor, project.id, query).await?)
 }
 
 #[server]
@@ -68,7 +38,7 @@ pub async fn answer_question(id: String, answer: String) -> Result<(), AppError>
 /// Questions with, for open ones, a form to answer them (for those who can edit).
 #[component]
 pub fn QuestionList(
-    questions: Vec<QuestionItem>,
+    questions: Vec<Clarification>,
     can_answer: bool,
     answer: ServerAction<AnswerQuestion>,
     #[prop(default = true)] show_document: bool,

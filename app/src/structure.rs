@@ -2,116 +2,33 @@
 //! scenarios, coverage, history, backlinks); the tabs it shares with the questions and
 //! checks pages.
 
-use charter_types::{Kind, RequirementStatus, Severity, TraceStatus};
+use charter_types::{Backlink, HistoryEntry, RequirementStatus, RequirementView, TraceStatus};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::components::{EmptyState, Loaded, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FindingInfo {
-    pub rule: String,
-    pub severity: Severity,
-    pub message: String,
-    pub document_id: Uuid,
-    pub document: String,
-    pub line: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RequirementItem {
-    pub id: Uuid,
-    pub key: String,
-    pub title: String,
-    pub text: String,
-    pub acceptance: Vec<String>,
-    pub priority: Option<String>,
-    pub document_id: Uuid,
-    pub document: String,
-    pub section: String,
-    pub status: RequirementStatus,
-    /// From the latest traceability report.
-    pub coverage: Option<TraceStatus>,
-    pub tests: usize,
-    pub code: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HistoryItem {
-    pub version: i32,
-    pub message: String,
-    pub author: String,
-    pub change_request: Option<i32>,
-    pub approvers: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub changes: Vec<String>,
-    pub key: String,
-    pub text: String,
-    pub previous_key: Option<String>,
-    pub previous_text: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BacklinkItem {
-    pub document_id: Uuid,
-    pub title: String,
-    pub kind: Kind,
-    pub line: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequirementPageData {
-    pub requirement: RequirementItem,
+    pub requirement: RequirementView,
     pub checked_commit: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
-    pub history: Vec<HistoryItem>,
-    pub backlinks: Vec<BacklinkItem>,
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) fn finding(finding: charter_backend::structure::lint::Finding) -> FindingInfo {
-    FindingInfo {
-        severity: finding.severity,
-        rule: finding.rule,
-        message: finding.message,
-        document_id: finding.document_id,
-        document: finding.document,
-        line: finding.line,
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn requirement_item(view: charter_backend::structure::requirements::RequirementView) -> RequirementItem {
-    RequirementItem {
-        id: view.id,
-        key: view.key,
-        title: view.title,
-        text: view.text,
-        acceptance: view.acceptance,
-        priority: view.priority,
-        document_id: view.document_id,
-        document: view.document,
-        section: view.section,
-        status: view.status,
-        coverage: view.coverage.as_ref().map(|coverage| coverage.status),
-        tests: view.coverage.as_ref().map_or(0, |c| c.tests),
-        code: view.coverage.as_ref().map_or(0, |c| c.code),
-    }
+    pub history: Vec<HistoryEntry>,
+    pub backlinks: Vec<Backlink>,
 }
 
 #[server]
-pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementItem>, AppError> {
+pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementView>, AppError> {
     use charter_backend::structure::requirements::{self, RequirementQuery};
     let (state, actor, project) = crate::context::resolve(&slug).await?;
     let query = RequirementQuery { branch: Some(branch), q: Some(q) };
-    Ok(requirements::list(&state.db, &actor, project.id, query).await?.into_iter().map(requirement_item).collect())
+    Ok(requirements::list(&state.db, &actor, project.id, query).await?)
 }
 
 #[server]
@@ -126,50 +43,24 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
         .ok_or_else(|| AppError::NotFound(format!("no requirement {key} on branch {branch}")))?;
     let detail = requirements::get(&state.db, &actor, found.id, Some(&branch)).await?;
     Ok(RequirementPageData {
-        requirement: requirement_item(detail.requirement),
+        requirement: detail.requirement,
         checked_commit: detail.checked_commit,
         checked_at: detail.checked_at,
-        history: detail
-            .history
-            .into_iter()
-            .map(|entry| HistoryItem {
-                version: entry.version,
-                message: entry.message,
-                author: entry.author,
-                change_request: entry.change_request,
-                approvers: entry.approvers,
-                created_at: entry.created_at,
-                changes: entry.changes,
-                key: entry.key,
-                text: entry.text,
-                previous_key: entry.previous_key,
-                previous_text: entry.previous_text,
-            })
-            .collect(),
-        backlinks: detail
-            .backlinks
-            .into_iter()
-            .map(|link| BacklinkItem {
-                document_id: link.document_id,
-                title: link.title,
-                kind: link.kind,
-                line: link.line,
-            })
-            .collect(),
+        history: detail.history,
+        backlinks: detail.backlinks,
     })
 }
 
 /// What links to a document or its requirements: (target, from document, its kind, line).
 #[server]
-pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(String, BacklinkItem)>, AppError> {
+pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(String, Backlink)>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(&id, "document")?;
     Ok(charter_backend::structure::document_backlinks(&state.db, &actor, id, &branch)
         .await?
         .into_iter()
         .map(|link| {
-            let item =
-                BacklinkItem { document_id: link.document_id, title: link.title, kind: link.kind, line: link.line };
+            let item = Backlink { document_id: link.document_id, title: link.title, kind: link.kind, line: link.line };
             (link.target, item)
         })
         .collect())
@@ -255,7 +146,7 @@ pub fn RequirementsPage() -> impl IntoView {
                                             <td>{item.title.clone()}</td>
                                             <td><A href=doc_href>{item.document.clone()}</A></td>
                                             <td><span class=format!("badge status-{}", item.status)>{status_label(item.status)}</span></td>
-                                            <td>{match item.coverage {
+                                            <td>{match item.coverage.as_ref().map(|coverage| coverage.status) {
                                                 Some(coverage) => view! { <span class=format!("badge coverage-{coverage}")>{coverage_label(coverage)}</span> }.into_any(),
                                                 None => view! { <span class="muted">"Not checked"</span> }.into_any(),
                                             }}</td>
@@ -287,10 +178,10 @@ pub fn RequirementPage() -> impl IntoView {
                 let r = page.requirement.clone();
                 let doc_href = on_branch(&format!("/p/{slug}/doc/{}", r.document_id), &branch);
                 let heading = format!("{}: {}", r.key, r.title);
-                let coverage = match (r.coverage, page.checked_commit.clone()) {
+                let coverage = match (r.coverage.clone(), page.checked_commit.clone()) {
                     (Some(coverage), Some(commit)) => view! {
-                        <p><span class=format!("badge coverage-{coverage}")>{coverage_label(coverage)}</span>
-                           {format!(" Named in {} test place(s) and {} code place(s), checked at commit {}", r.tests, r.code, commit.chars().take(12).collect::<String>())}
+                        <p><span class=format!("badge coverage-{}", coverage.status)>{coverage_label(coverage.status)}</span>
+                           {format!(" Named in {} test place(s) and {} code place(s), checked at commit {}", coverage.tests, coverage.code, commit.chars().take(12).collect::<String>())}
                            {page.checked_at.map(|at| view! { " " <Time at /> })}</p>
                     }.into_any(),
                     (None, Some(commit)) => view! { <p class="muted">{format!("The report for commit {} does not mention it.", commit.chars().take(12).collect::<String>())}</p> }.into_any(),

@@ -1,11 +1,9 @@
 //! Personal API tokens: create (the secret is shown once), list and revoke.
 
-use charter_types::Scope;
-use chrono::{DateTime, Utc};
+use charter_types::{ApiToken, Scope};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::components::{FormError, LoadedList, Time};
 use crate::error::AppError;
@@ -20,36 +18,16 @@ fn scope_label(scope: Scope) -> &'static str {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TokenView {
-    pub id: Uuid,
-    pub name: String,
-    pub prefix: String,
-    pub scopes: Vec<Scope>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewTokenView {
     pub name: String,
     pub token: String,
 }
 
 #[server]
-pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let tokens = charter_backend::tokens::list(&state.db, &actor).await?;
-    Ok(tokens
-        .into_iter()
-        .map(|token| TokenView {
-            id: token.id,
-            name: token.name,
-            prefix: token.prefix,
-            scopes: token.scopes,
-            created_at: token.created_at,
-            last_used_at: token.last_used_at,
-        })
-        .collect())
+    Ok(tokens)
 }
 
 #[server]

@@ -4,8 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::Permission;
-use chrono::{DateTime, Utc};
+use charter_types::{Permission, Version};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -21,22 +20,6 @@ use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::merge::{self, LineChange};
 use crate::{branches, content, AppState};
-
-/// A version of a branch: what a merge made of it.
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-pub struct Version {
-    pub id: Uuid,
-    /// Counts the branch's versions from 1.
-    pub number: i32,
-    pub branch: String,
-    pub message: String,
-    pub author: String,
-    /// The change request it merged.
-    pub change_request: Option<i32>,
-    pub created_at: DateTime<Utc>,
-    /// Who had approved the change request (their latest verdict).
-    pub approvers: Vec<String>,
-}
 
 const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message, u.username AS author,
          c.number AS change_request, v.created_at,

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::Permission;
+use charter_types::{Permission, Version};
 use sqlx::PgPool;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path};
-use crate::history::{resolve_version, Version};
+use crate::history::resolve_version;
 use crate::{content, AppState};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

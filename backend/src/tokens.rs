@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::Scope;
+use charter_types::{ApiToken, Scope};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -22,17 +22,6 @@ use crate::extract::{Json, Path};
 use crate::AppState;
 
 const TOKEN_PREFIX: &str = "charter_";
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct ApiToken {
-    pub id: Uuid,
-    pub name: String,
-    /// Identifies the token in lists; it is not secret and cannot authenticate.
-    pub prefix: String,
-    pub scopes: Vec<Scope>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewToken {

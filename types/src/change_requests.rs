@@ -1,5 +1,6 @@
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{Bump, Role};
@@ -96,4 +97,18 @@ impl fmt::Display for MergeBlocker {
             }
         }
     }
+}
+
+/// A change request in lists, and at the head of its page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema), schema(as = Summary))]
+pub struct ChangeRequestSummary {
+    pub number: i32,
+    pub title: String,
+    pub state: ChangeRequestState,
+    pub source: String,
+    pub target: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
 }

@@ -1,20 +1,25 @@
 //! Charter's shared vocabulary, compiled into the server and the browser alike: the
-//! domain's enums, each with one spelling on the wire, in the database and in the UI.
-//! Nothing here touches storage or HTTP; `sqlx` and `utoipa` support are features the
-//! server turns on.
+//! domain's enums, each with one spelling on the wire, in the database and in the UI,
+//! and the views that the API sends and the UI shows as they are. Nothing here touches
+//! storage or HTTP; `sqlx` and `utoipa` support are features the server turns on.
 
 #[macro_use]
 mod text;
 
 mod change_requests;
 mod documents;
+mod history;
 mod roles;
 mod structure;
 mod tokens;
 
-pub use change_requests::{Actions, ChangeKind, ChangeRequestState, MergeBlocker, Verdict};
+pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
 pub use documents::Kind;
+pub use history::Version;
 pub use roles::{Permission, Role};
-pub use structure::{Bump, ClarificationState, RequirementStatus, Severity, TraceStatus};
+pub use structure::{
+    Backlink, Bump, Clarification, ClarificationState, Coverage, Finding, HistoryEntry, RequirementStatus,
+    RequirementView, Severity, TraceStatus,
+};
 pub use text::Unknown;
-pub use tokens::Scope;
+pub use tokens::{ApiToken, Scope};

@@ -2,7 +2,7 @@
 //! per-document changes, conflicts (and their resolution), reviews, discussion and
 //! merging.
 
-use charter_types::{Actions, ChangeKind, ChangeRequestState};
+use charter_types::{Actions, ChangeKind, ChangeRequestSummary, Finding};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,17 +19,6 @@ use crate::context::ProjectCtx;
 use crate::diff::DiffHunk;
 use crate::error::AppError;
 use crate::projects::project_branches;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChangeSummary {
-    pub number: i32,
-    pub title: String,
-    pub state: ChangeRequestState,
-    pub source: String,
-    pub target: String,
-    pub author: String,
-    pub created_at: DateTime<Utc>,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangedDocument {
@@ -74,7 +63,7 @@ pub struct CommentInfo {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeDetail {
-    pub summary: ChangeSummary,
+    pub summary: ChangeRequestSummary,
     pub description: String,
     pub approvals: Vec<(String, bool)>,
     pub required_approvals: i32,
@@ -84,7 +73,7 @@ pub struct ChangeDetail {
     pub reviews: Vec<ReviewInfo>,
     pub comments: Vec<CommentInfo>,
     /// Lint findings in the changed documents.
-    pub findings: Vec<crate::structure::FindingInfo>,
+    pub findings: Vec<Finding>,
     pub lint_errors: usize,
     /// Who merged despite errors, and why.
     pub lint_override: Option<(String, String)>,
@@ -108,25 +97,12 @@ pub struct ConstitutionInfo {
     pub impact: Vec<(Uuid, String, Vec<String>, Vec<String>)>,
 }
 
-#[cfg(feature = "ssr")]
-fn summary(summary: charter_backend::change_requests::Summary) -> ChangeSummary {
-    ChangeSummary {
-        number: summary.number,
-        title: summary.title,
-        state: summary.state,
-        source: summary.source,
-        target: summary.target,
-        author: summary.author,
-        created_at: summary.created_at,
-    }
-}
-
 #[server]
-pub async fn list_changes(slug: String) -> Result<Vec<ChangeSummary>, AppError> {
+pub async fn list_changes(slug: String) -> Result<Vec<ChangeRequestSummary>, AppError> {
     use charter_backend::change_requests::{self, StateQuery};
     let (state, actor, project) = crate::context::resolve(&slug).await?;
     let list = change_requests::list(&state.db, &actor, project.id, StateQuery::default()).await?;
-    Ok(list.into_iter().map(summary).collect())
+    Ok(list)
 }
 
 #[server]
@@ -179,7 +155,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     });
     let lint_override = view.checks.lint_override.clone().map(|o| (o.by, o.reason));
     let lint_errors = view.checks.errors;
-    let findings = view.checks.findings.clone().into_iter().map(crate::structure::finding).collect();
+    let findings = view.checks.findings.clone();
     let titles: std::collections::HashMap<Uuid, String> =
         view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
@@ -210,7 +186,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
         lint_errors,
         lint_override,
         constitution,
-        summary: summary(view.summary),
+        summary: view.summary,
         description: view.description,
         approvals: view.approvals.into_iter().map(|approval| (approval.user, approval.stale)).collect(),
         required_approvals: view.required_approvals,

@@ -1,7 +1,7 @@
 //! Changing a change request's outcome: resolving conflicts, confirming the
 //! constitution's bump, and merging.
 
-use charter_types::{ChangeKind, MergeBlocker, Permission, Severity};
+use charter_types::{ChangeKind, Finding, MergeBlocker, Permission, Severity};
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -16,7 +16,6 @@ use crate::authorization;
 use crate::claims::{busy, try_claim};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
-use crate::structure::lint::Finding;
 use crate::structure::requirements;
 use crate::structure::review::{self, Checks, ConstitutionChange};
 use crate::{content, documents, history, AppState};

@@ -14,7 +14,9 @@ mod compare;
 mod merging;
 mod routes;
 
-use charter_types::{Actions, Bump, ChangeKind, ChangeRequestState, Kind, Permission, Verdict};
+use charter_types::{
+    Actions, Bump, ChangeKind, ChangeRequestState, ChangeRequestSummary, Kind, Permission, Verdict, Version,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -24,31 +26,20 @@ use uuid::Uuid;
 use crate::access::Actor;
 use crate::audit::{self, Entry};
 use crate::authorization;
+use crate::branches;
 use crate::claims::busy;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
 use crate::structure::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
-use crate::{branches, history};
 use actions::{actions, Caller};
 use compare::{compare, find_source, overlaps, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
 pub(crate) use routes::router;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Summary {
-    pub number: i32,
-    pub title: String,
-    pub state: ChangeRequestState,
-    pub source: String,
-    pub target: String,
-    pub author: String,
-    pub created_at: DateTime<Utc>,
-}
-
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ChangeRequest {
     #[serde(flatten)]
-    pub summary: Summary,
+    pub summary: ChangeRequestSummary,
     pub description: String,
     /// Everyone's latest approval; stale ones no longer count.
     pub approvals: Vec<Approval>,
@@ -194,7 +185,7 @@ pub struct BumpConfirmation {
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Merged {
-    pub version: history::Version,
+    pub version: Version,
 }
 
 /// Created change requests are numbered per project, as pull requests are.
@@ -251,7 +242,12 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
     Ok(Created { number })
 }
 
-pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: StateQuery) -> Result<Vec<Summary>> {
+pub async fn list(
+    db: &PgPool,
+    actor: &Actor,
+    project_id: Uuid,
+    query: StateQuery,
+) -> Result<Vec<ChangeRequestSummary>> {
     authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let state: Option<ChangeRequestState> = query
         .state
@@ -344,7 +340,7 @@ async fn view(
     record: &Record,
     caller: Caller,
 ) -> Result<(ChangeRequest, Vec<SourceState>)> {
-    let summary: Summary =
+    let summary: ChangeRequestSummary =
         sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
     let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
     let rows: Vec<ReviewRow> = sqlx::query_as(

@@ -2,12 +2,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::ChangeRequestSummary;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{comment, confirm_bump, create, get, list, merge, resolve, review};
 use super::{BumpConfirmation, ChangeRequest, Comment, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
-use super::{NewReview, Resolution, StateQuery, Summary};
+use super::{NewReview, Resolution, StateQuery};
 use crate::access::Actor;
 use crate::error::Result;
 use crate::extract::{Json, Path, Query};
@@ -71,13 +72,13 @@ async fn create_handler(
 /// The project's change requests, newest first.
 #[utoipa::path(get, path = "/projects/{id}/change-requests", tag = "change requests",
     params(("id" = Uuid, Path), StateQuery),
-    responses((status = 200, body = Vec<Summary>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ChangeRequestSummary>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<Uuid>,
     Query(query): Query<StateQuery>,
-) -> Result<Json<Vec<Summary>>> {
+) -> Result<Json<Vec<ChangeRequestSummary>>> {
     Ok(Json(list(&state.db, &actor, id, query).await?))
 }
 

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use charter_types::{ClarificationState, Permission};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use charter_types::{Clarification, ClarificationState, Permission};
+use chrono::Utc;
+use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -22,23 +22,6 @@ use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::{branches, content, documents, AppState};
-
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-pub struct Clarification {
-    pub id: Uuid,
-    pub document_id: Uuid,
-    pub document: String,
-    pub branch: String,
-    pub question: String,
-    pub state: ClarificationState,
-    pub answer: Option<String>,
-    pub answered_by: Option<String>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    /// Where the marker is now (open questions only).
-    #[sqlx(skip)]
-    pub line: Option<usize>,
-}
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ClarificationQuery {

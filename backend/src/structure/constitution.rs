@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
-use charter_types::{Bump, Kind};
+use charter_types::{Bump, Finding, Kind};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -233,7 +233,7 @@ pub struct Impact {
     /// Changed principles the document names.
     pub references: Vec<String>,
     /// Constitution violations the lint finds under the new constitution.
-    pub findings: Vec<lint::Finding>,
+    pub findings: Vec<Finding>,
 }
 
 /// The specs that name a removed or redefined principle, or fail the lint's
@@ -254,7 +254,7 @@ pub fn impact(corpus: &Corpus, proposal: &Proposal) -> Vec<Impact> {
                 .collect();
             references.sort();
             references.dedup();
-            let findings: Vec<lint::Finding> = lint::document(corpus, doc)
+            let findings: Vec<Finding> = lint::document(corpus, doc)
                 .into_iter()
                 .filter(|finding| finding.rule == lint::CONSTITUTION_VIOLATION)
                 .collect();

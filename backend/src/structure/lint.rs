@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use charter_types::{Kind, Severity};
+use charter_types::{Finding, Kind, Severity};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::parse::{self, Requirement};
 use super::{Corpus, Doc};
@@ -90,22 +89,6 @@ pub const PRINCIPLE_CHECKS: [(&str, &str); 4] = [
     ("requirements-have-priority", "every requirement has a priority (P1–P3)"),
     ("no-open-clarifications", "no spec keeps an open [NEEDS CLARIFICATION] marker"),
 ];
-
-/// One problem, pointed at a place in a document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Finding {
-    pub rule: String,
-    pub severity: Severity,
-    pub message: String,
-    pub document_id: Uuid,
-    pub document: String,
-    /// 1-based.
-    pub line: usize,
-    /// 1-based, in UTF-16 code units (as browsers count).
-    pub column: usize,
-    /// How much of the line the finding covers, in UTF-16 code units (at least 1).
-    pub length: usize,
-}
 
 /// Which rules run, at which severity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -405,6 +388,8 @@ pub fn all(corpus: &Corpus, budget: &Budget) -> Result<Vec<Finding>> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn doc(n: u128, kind: Kind, title: &str, text: &str) -> Doc {

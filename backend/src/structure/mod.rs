@@ -15,7 +15,7 @@ pub mod traceability;
 
 use axum::extract::State;
 use charter_types::Permission;
-use charter_types::{Kind, Severity};
+use charter_types::{Finding, Kind, Severity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -28,7 +28,6 @@ use crate::error::Result;
 use crate::extract::{Json, Path, Query};
 use crate::{branches, budget, content, AppState};
 pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
-use lint::Finding;
 
 /// A place that links to a document or to one of its requirements.
 #[derive(Clone, Debug, Serialize, ToSchema)]

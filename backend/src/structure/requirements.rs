@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use axum::extract::State;
-use charter_types::{Kind, Permission, RequirementStatus};
+use charter_types::{Backlink, HistoryEntry, Kind, Permission, RequirementStatus, RequirementView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -16,59 +16,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::parse::Requirement;
-use super::traceability::{self, Coverage};
+use super::traceability;
 use super::{Corpus, Doc, Text};
 use crate::access::Actor;
 use crate::authorization;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::{branches, history, AppState};
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct RequirementView {
-    /// The requirement's stable identity.
-    pub id: Uuid,
-    /// Its ID as written now, e.g. `AUTH-001`.
-    pub key: String,
-    pub title: String,
-    pub text: String,
-    pub acceptance: Vec<String>,
-    pub priority: Option<String>,
-    pub document_id: Uuid,
-    pub document: String,
-    /// The heading path it sits under.
-    pub section: String,
-    pub line: usize,
-    pub status: RequirementStatus,
-    /// From the latest traceability report of the branch, if any.
-    pub coverage: Option<Coverage>,
-}
-
-/// What happened to a requirement in one version of the branch.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryEntry {
-    pub version: i32,
-    pub version_id: Uuid,
-    pub message: String,
-    pub author: String,
-    pub change_request: Option<i32>,
-    pub approvers: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    /// Any of `added`, `renamed`, `reworded`, `scenarios`, `moved`, `removed`.
-    pub changes: Vec<String>,
-    pub key: String,
-    pub text: String,
-    pub previous_key: Option<String>,
-    pub previous_text: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Backlink {
-    pub document_id: Uuid,
-    pub title: String,
-    pub kind: Kind,
-    pub line: usize,
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RequirementDetail {

@@ -2,14 +2,14 @@
 //! documents it changes (errors block merging unless an owner overrides them), and, when
 //! it changes the constitution, the version bump the change implies and its impact.
 
-use charter_types::{Bump, Severity};
+use charter_types::{Bump, Finding, Severity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::constitution::{self, Impact, Proposal, Version};
-use super::lint::{self, Finding};
+use super::lint;
 use super::{Corpus, Text};
 use crate::collab::DocKey;
 use crate::content;

@@ -7,8 +7,7 @@ use std::path::Path as FsPath;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::Permission;
-use charter_types::TraceStatus;
+use charter_types::{Coverage, Permission, TraceStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -96,16 +95,6 @@ impl Report {
         }
         found
     }
-}
-
-/// A requirement's verdict in the latest report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Coverage {
-    pub status: TraceStatus,
-    /// How many places in tests name it.
-    pub tests: usize,
-    /// How many places in code name it.
-    pub code: usize,
 }
 
 /// Directories that hold no code of the project's own.
