@@ -29,8 +29,10 @@ use crate::extract::{Json, Path, Query};
 use crate::{branches, budget, content, AppState};
 pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
 
-/// A place that links to a document or to one of its requirements.
+/// A place that links to a document or to one of its requirements. Named apart in the
+/// OpenAPI document from a requirement's `Backlink`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = DocumentBacklink)]
 pub struct Backlink {
     /// What is linked: the document's title or a requirement's ID.
     pub target: String,

@@ -56,7 +56,10 @@ pub struct Report {
     pub files_scanned: usize,
 }
 
+/// Counts of a report's verdicts. Named apart in the OpenAPI document from a change
+/// request's `Summary`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = TraceSummary)]
 pub struct Summary {
     pub tested: usize,
     pub code_only: usize,

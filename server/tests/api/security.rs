@@ -1,7 +1,7 @@
 use leptos::server_fn::ServerFn;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use crate::harness::{call, error_code, read, TestApp, PASSWORD};
@@ -117,6 +117,54 @@ async fn limits_unknown_routes_and_health(db: PgPool) {
 
     let (status, body) = call(&app.bare(), Method::GET, &app.url("/healthz"), None).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+}
+
+/// Each schema name stands for one shape: two types under one name leave the document
+/// describing one of them with the other's fields (a change request's summary and a
+/// traceability summary, a document's backlinks and a requirement's).
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn each_schema_name_stands_for_one_shape(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (_, doc) = call(&app.bare(), Method::GET, &app.url("/api/openapi.json"), None).await;
+    let fields = |schema: &Value| -> Vec<String> {
+        let name = schema["$ref"].as_str().unwrap_or_else(|| panic!("a named schema: {schema}"));
+        let name = name.trim_start_matches("#/components/schemas/");
+        let properties = doc["components"]["schemas"][name]["properties"].as_object();
+        properties.unwrap_or_else(|| panic!("{name} has properties")).keys().cloned().collect()
+    };
+    let answer = |method: &str, path: &str| {
+        doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"].clone()
+    };
+
+    let change_requests = fields(&answer("get", "/api/v1/projects/{id}/change-requests")["items"]);
+    assert!(change_requests.contains(&"number".to_owned()), "{change_requests:?}");
+    let report = fields(&answer("get", "/api/v1/projects/{id}/traceability"));
+    let report_name = answer("get", "/api/v1/projects/{id}/traceability")["$ref"].as_str().unwrap().to_owned();
+    let report_name = report_name.trim_start_matches("#/components/schemas/");
+    assert!(report.contains(&"summary".to_owned()), "{report:?}");
+    let summary = fields(&doc["components"]["schemas"][report_name]["properties"]["summary"]);
+    assert!(summary.contains(&"untested_p1".to_owned()), "{summary:?}");
+
+    let document_backlinks = fields(&answer("get", "/api/v1/documents/{id}/backlinks")["items"]);
+    assert!(document_backlinks.contains(&"target".to_owned()), "{document_backlinks:?}");
+    let detail = answer("get", "/api/v1/requirements/{id}");
+    let detail_name = detail["$ref"].as_str().unwrap().trim_start_matches("#/components/schemas/");
+    let detail = &doc["components"]["schemas"][detail_name];
+    let backlinks = detail["properties"]["backlinks"]["items"].clone();
+    let backlinks = if backlinks.is_null() {
+        // A flattened struct is described as an `allOf` of its parts.
+        let parts = detail["allOf"].as_array().unwrap_or_else(|| panic!("{detail}"));
+        parts
+            .iter()
+            .find_map(|part| part["properties"]["backlinks"]["items"].as_object())
+            .map(|items| Value::Object(items.clone()))
+            .unwrap()
+    } else {
+        backlinks
+    };
+    let requirement_backlinks = fields(&backlinks);
+    assert!(!requirement_backlinks.contains(&"target".to_owned()), "{requirement_backlinks:?}");
+    assert!(requirement_backlinks.contains(&"kind".to_owned()), "{requirement_backlinks:?}");
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
