@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Takes the change request's claim until `tx` ends, unless someone holds it: one merge
 /// or resolution at a time, and no deleting its branches under one. A second claimant
 /// is told at once (false) rather than queued behind the first, holding a connection.
-pub async fn try_claim(tx: &mut PgConnection, id: Uuid) -> Result<bool> {
+pub(crate) async fn try_claim(tx: &mut PgConnection, id: Uuid) -> Result<bool> {
     let (claimed,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 12))")
         .bind(id)
         .fetch_one(&mut *tx)
@@ -18,6 +18,6 @@ pub async fn try_claim(tx: &mut PgConnection, id: Uuid) -> Result<bool> {
 }
 
 /// Why a claim was refused.
-pub fn busy(number: i32) -> Error {
+pub(crate) fn busy(number: i32) -> Error {
     Error::Conflict(format!("change request #{number} is being merged or resolved right now; try again in a moment"))
 }

@@ -74,7 +74,7 @@ pub(crate) async fn fork(tx: &mut PgConnection, from: DocKey, to: DocKey) -> Res
 
 /// Stores the Markdown projection used by lists, rendering and (later) search. True
 /// when it changed.
-pub async fn project(db: &mut PgConnection, key: DocKey, text: &str, author: Option<Uuid>) -> Result<bool> {
+pub(crate) async fn project(db: &mut PgConnection, key: DocKey, text: &str, author: Option<Uuid>) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE branch_documents SET content = $3, updated_at = now(), updated_by = coalesce($4, updated_by)
          WHERE branch_id = $1 AND document_id = $2 AND content <> $3",

@@ -32,51 +32,6 @@ const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message,
      FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
      LEFT JOIN change_requests c ON c.id = v.change_request_id";
 
-/// Records the branch as it stands now as its next version (its requirements are
-/// recorded beside it by `structure::requirements::record`, in the same transaction).
-pub(crate) async fn record_version(
-    tx: &mut sqlx::PgConnection,
-    actor: &Actor,
-    project_id: Uuid,
-    branch_id: Uuid,
-    message: &str,
-    change_request: Option<Uuid>,
-) -> Result<Uuid> {
-    sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO versions (id, project_id, branch_id, number, message, author_id, change_request_id)
-         SELECT $1, $2, $3, coalesce(max(number), 0) + 1, $4, $5, $6 FROM versions WHERE branch_id = $3",
-    )
-    .bind(id)
-    .bind(project_id)
-    .bind(branch_id)
-    .bind(message)
-    .bind(actor.user_id)
-    .bind(change_request)
-    .execute(&mut *tx)
-    .await?;
-    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
-        .bind(branch_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    for (document_id,) in documents {
-        let text = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
-        sqlx::query(
-            "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
-             SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
-             FROM branch_documents WHERE branch_id = $2 AND document_id = $3",
-        )
-        .bind(id)
-        .bind(branch_id)
-        .bind(document_id)
-        .bind(text)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(id)
-}
-
 pub(crate) async fn version(db: &PgPool, id: Uuid) -> Result<Version> {
     Ok(sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.id = $1")).bind(id).fetch_one(db).await?)
 }

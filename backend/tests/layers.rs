@@ -126,8 +126,16 @@ fn module_uses(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
             continue;
         }
         let entry = uses.entry(module.clone()).or_default();
-        let text = without_comments(&fs::read_to_string(file).unwrap());
-        for name in crate_paths(production_code(&text)) {
+        let text = code_only(&fs::read_to_string(file).unwrap());
+        let code = production_code(&text);
+        // In a file at the crate's root, `super::` is the crate too.
+        let top_level = relative.components().count() == 1;
+        let names = crate_paths(code, "crate::").into_iter().chain(if top_level {
+            crate_paths(code, "super::")
+        } else {
+            Vec::new()
+        });
+        for name in names {
             let target = reexports.get(&name).cloned().unwrap_or(name);
             if target != module {
                 entry.entry(target).or_insert_with(|| relative.display().to_string());
@@ -182,14 +190,15 @@ fn reexports(root: &str) -> BTreeMap<String, String> {
     names
 }
 
-/// The first segment of every `crate::` path, groups (`crate::{a, b::c}`) included.
-fn crate_paths(text: &str) -> Vec<String> {
+/// The first segment of every path that starts with `prefix` (`crate::`), groups
+/// (`crate::{a, b::c}`) included.
+fn crate_paths(text: &str, prefix: &str) -> Vec<String> {
     let mut names = Vec::new();
-    for (at, _) in text.match_indices("crate::") {
-        if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$') {
+    for (at, _) in text.match_indices(prefix) {
+        if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == ':') {
             continue;
         }
-        let rest = &text[at + "crate::".len()..];
+        let rest = &text[at + prefix.len()..];
         match rest.strip_prefix('{') {
             Some(group) => names.extend(group_items(group).into_iter().map(|item| leading_name(item).to_owned())),
             None => names.push(leading_name(rest).to_owned()),
@@ -226,9 +235,64 @@ fn leading_name(path: &str) -> &str {
     &path[..end]
 }
 
-/// The text with line comments (doc comments included) removed; they may name paths.
-fn without_comments(text: &str) -> String {
-    text.lines().map(|line| line.split_once("//").map_or(line, |(code, _)| code)).collect::<Vec<_>>().join("\n")
+/// The code of a source file: comments removed, and the insides of string and
+/// character literals blanked, so that neither can name a path or hide one.
+fn code_only(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut code = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < chars.len() {
+        let rest = &chars[at..];
+        let after_ident = at > 0 && (chars[at - 1].is_alphanumeric() || chars[at - 1] == '_');
+        if rest.starts_with(&['/', '/']) {
+            at += rest.iter().position(|&c| c == '\n').unwrap_or(rest.len());
+        } else if rest.starts_with(&['/', '*']) {
+            let mut depth = 0;
+            while at < chars.len() {
+                if chars[at..].starts_with(&['/', '*']) {
+                    depth += 1;
+                    at += 2;
+                } else if chars[at..].starts_with(&['*', '/']) {
+                    depth -= 1;
+                    at += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    at += 1;
+                }
+            }
+        } else if rest[0] == 'r' && !after_ident && matches!(rest.get(1), Some('"' | '#')) {
+            // A raw string: r"…", r#"…"#, … (not a name that ends in r).
+            let hashes = rest[1..].iter().take_while(|&&c| c == '#').count();
+            if rest.get(1 + hashes) != Some(&'"') {
+                code.push('r');
+                at += 1;
+                continue;
+            }
+            let closing: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+            let body = at + 2 + hashes;
+            let end = (body..chars.len()).find(|&i| chars[i..].starts_with(&closing)).unwrap_or(chars.len());
+            code.push_str("\"\"");
+            at = end + closing.len();
+        } else if rest[0] == '"' {
+            let mut end = at + 1;
+            while end < chars.len() && chars[end] != '"' {
+                end += if chars[end] == '\\' { 2 } else { 1 };
+            }
+            code.push_str("\"\"");
+            at = end + 1;
+        } else if rest[0] == '\'' && (rest.get(1) == Some(&'\\') || rest.get(2) == Some(&'\'')) {
+            // A character literal ('x', '\n', '\u{…}'), not a lifetime ('a).
+            let end = (at + 2..chars.len()).find(|&i| chars[i] == '\'' && chars[i - 1] != '\\').unwrap_or(chars.len());
+            code.push_str("' '");
+            at = end + 1;
+        } else {
+            code.push(rest[0]);
+            at += 1;
+        }
+    }
+    code
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

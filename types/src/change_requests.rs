@@ -33,8 +33,8 @@ text_enum! {
     }
 }
 
-/// What the caller may do with a change request now, decided by the same rules that the
-/// actions themselves enforce, so that a page offers exactly what would succeed.
+/// What the caller may do with a change request now, by the rules the actions enforce,
+/// so that a page offers what would succeed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Actions {
@@ -44,12 +44,14 @@ pub struct Actions {
     pub approve: bool,
     /// Confirm the constitution's version bump (reviewers who did not write it).
     pub confirm_bump: bool,
-    /// Comment and resolve conflicts (those who may write).
-    pub write: bool,
+    /// Comment on it (those who may write).
+    pub comment: bool,
+    /// Record the resolution of a conflict (those who may write, while it is open).
+    pub resolve: bool,
     /// What stands between the caller and merging, in the order merging checks it;
     /// empty when they may merge now.
     pub merge_blockers: Vec<MergeBlocker>,
-    /// Merging needs a recorded reason: an owner merging despite lint errors.
+    /// Merging now needs a recorded reason: an owner merging despite lint errors.
     pub merge_needs_reason: bool,
 }
 
@@ -68,6 +70,8 @@ pub enum MergeBlocker {
     NotOpen { state: ChangeRequestState },
     /// The caller's role does not let them merge.
     Role { role: Role },
+    /// The caller's API token may only read.
+    ReadOnlyToken,
     /// Regions both branches changed, to be resolved first.
     Conflicts { count: usize },
     /// Too few approvals that are not stale.
@@ -84,6 +88,7 @@ impl fmt::Display for MergeBlocker {
         match self {
             MergeBlocker::NotOpen { state } => write!(f, "this change request is {state}"),
             MergeBlocker::Role { role } => write!(f, "your role ({role}) does not allow merging"),
+            MergeBlocker::ReadOnlyToken => write!(f, "this API token lacks the `write` scope"),
             MergeBlocker::Conflicts { count } => write!(f, "{count} conflict(s) must be resolved before merging"),
             MergeBlocker::Approvals { required, fresh } => {
                 write!(f, "merging needs {required} approval(s) that are not stale; this change request has {fresh}")

@@ -129,7 +129,7 @@ pub fn ChangePage() -> impl IntoView {
                     let text = RwSignal::new(conflict.source_text.clone());
                     let (ours_pick, theirs_pick) = (conflict.target_pick.clone(), conflict.source_text.clone());
                     let (use_target, use_source) = (format!("Use {target}'s text"), format!("Use {source}'s text"));
-                    let resolution = (open && actions.write).then(|| view! {
+                    let resolution = actions.resolve.then(|| view! {
                         <ActionForm action=resolve attr:class="stack">
                             <input type="hidden" name="slug" value=slug />
                             <input type="hidden" name="number" value=number.to_string() />
@@ -163,7 +163,7 @@ pub fn ChangePage() -> impl IntoView {
                     }
                 }).collect_view();
                 let documents_view = change.documents.clone().into_iter().map(|document| {
-                    let line_form = actions.write.then(|| {
+                    let line_form = actions.comment.then(|| {
                         let (slug, id) = (slug.clone(), document.document_id.to_string());
                         view! {
                             <details class="line-comment">
@@ -267,7 +267,7 @@ pub fn ChangePage() -> impl IntoView {
                                     <small class="muted"><Time at=comment.created_at /></small></li>
                             }).collect_view()}
                         </ul>
-                        {actions.write.then(|| view! {
+                        {actions.comment.then(|| view! {
                             <ActionForm action=comment attr:class="stack">
                                 <input type="hidden" name="slug" value=slug_comment />
                                 <input type="hidden" name="number" value=number.to_string() />

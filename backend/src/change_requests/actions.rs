@@ -1,18 +1,29 @@
-//! What a caller may do with a change request, read from its view: the one statement
-//! of the rules that reviewing, confirming a bump, resolving and merging enforce, sent
-//! with the view so that no client re-derives them.
+//! What a caller may do with a change request, read from its view and sent with it so
+//! that no client re-derives the rules. Merging enforces exactly this list of
+//! blockers; reviewing, confirming a bump, resolving and commenting check the same
+//! rules where they write.
 
-use charter_types::{Actions, ChangeRequestState, MergeBlocker, Permission, Role};
+use charter_types::{Actions, ChangeRequestState, MergeBlocker, Permission, Role, Scope};
+use uuid::Uuid;
 
 use super::Approval;
+use crate::access::Actor;
 use crate::structure::review::ConstitutionChange;
 
 /// Who is asking, as far as the rules care.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Caller {
     pub role: Role,
+    /// Their credential may change things (an API token without `write` may not).
+    pub may_write: bool,
     /// They opened the change request.
     pub is_author: bool,
+}
+
+impl Caller {
+    pub(super) fn of(actor: &Actor, role: Role, author: Uuid) -> Caller {
+        Caller { role, may_write: actor.require_scope(Scope::Write).is_ok(), is_author: actor.user_id == author }
+    }
 }
 
 /// The caller's actions on a change request in `state`, with `conflicts` unresolved,
@@ -27,9 +38,10 @@ pub(super) fn actions(
     constitution: Option<&ConstitutionChange>,
     lint_errors: usize,
 ) -> Actions {
-    let Caller { role, is_author } = caller;
+    let Caller { role, may_write, is_author } = caller;
     let open = state == ChangeRequestState::Open;
-    let review = open && role.allows(Permission::Review);
+    let review = open && may_write && role.allows(Permission::Review);
+    let write = may_write && role.allows(Permission::Write);
     let owner = role.allows(Permission::Manage);
 
     // What stands between the caller and merging, in the order merging checks it.
@@ -39,6 +51,9 @@ pub(super) fn actions(
     }
     if !role.allows(Permission::Write) {
         blockers.push(MergeBlocker::Role { role });
+    }
+    if !may_write {
+        blockers.push(MergeBlocker::ReadOnlyToken);
     }
     if conflicts > 0 {
         blockers.push(MergeBlocker::Conflicts { count: conflicts });
@@ -60,8 +75,9 @@ pub(super) fn actions(
         review,
         approve: review && !is_author,
         confirm_bump: review && !is_author && constitution.is_some(),
-        write: role.allows(Permission::Write),
+        comment: write,
+        resolve: open && write,
+        merge_needs_reason: blockers.is_empty() && lint_errors > 0,
         merge_blockers: blockers,
-        merge_needs_reason: lint_errors > 0 && owner,
     }
 }

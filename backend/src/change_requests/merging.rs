@@ -104,19 +104,16 @@ pub async fn merge(
     let db = &state.db;
     let role = authorization::authorize(db, actor, project_id, Permission::Write).await?;
     let (mut tx, record) = claim(db, project_id, number).await?;
-    let caller = Caller { role, is_author: record.author_id == actor.user_id };
+    let caller = Caller::of(actor, role, record.author_id);
     let (view, sources) = view(db, project_id, &record, caller).await?;
     let reason = request.override_reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
     if let Some(blocker) = view.actions.merge_blockers.first() {
-        return Err(blocked(blocker, &view, reason.is_some()));
+        return Err(blocked(blocker, &view, reason));
     }
     let override_reason = match reason {
         _ if view.checks.errors == 0 => None,
         None => return Err(lint_errors(&view.checks)),
-        Some(reason) if reason.chars().count() > 1000 => {
-            return Err(Error::Invalid("an override reason may have at most 1,000 characters".into()))
-        }
-        Some(reason) => Some(reason.to_owned()),
+        Some(reason) => Some(override_reason(reason)?.to_owned()),
     };
     let bump = view.constitution.as_ref().and_then(ConstitutionChange::confirmed_bump);
     let (source, target) = (record.source_branch_id, record.target_branch_id);
@@ -179,8 +176,7 @@ pub async fn merge(
     }
     let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
     let message = message.unwrap_or_else(|| view.summary.title.clone());
-    let version = history::record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
-    requirements::record(&mut tx, project_id, target, version).await?;
+    let version = record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
     sqlx::query(
         "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
              lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END
@@ -210,6 +206,52 @@ pub async fn merge(
     .await?;
     tx.commit().await?;
     Ok(Merged { version: history::version(db, version).await? })
+}
+
+/// Records the branch as it stands now as its next version, with each document's text
+/// and the requirements they hold.
+async fn record_version(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    project_id: Uuid,
+    branch_id: Uuid,
+    message: &str,
+    change_request: Option<Uuid>,
+) -> Result<Uuid> {
+    sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO versions (id, project_id, branch_id, number, message, author_id, change_request_id)
+         SELECT $1, $2, $3, coalesce(max(number), 0) + 1, $4, $5, $6 FROM versions WHERE branch_id = $3",
+    )
+    .bind(id)
+    .bind(project_id)
+    .bind(branch_id)
+    .bind(message)
+    .bind(actor.user_id)
+    .bind(change_request)
+    .execute(&mut *tx)
+    .await?;
+    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+        .bind(branch_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    for (document_id,) in documents {
+        let text = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
+        sqlx::query(
+            "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
+             SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
+             FROM branch_documents WHERE branch_id = $2 AND document_id = $3",
+        )
+        .bind(id)
+        .bind(branch_id)
+        .bind(document_id)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    requirements::record(&mut *tx, project_id, branch_id, id).await?;
+    Ok(id)
 }
 
 /// Brings one document's addition, deletion, rename or move over to the target, as the
@@ -270,20 +312,33 @@ async fn apply_change(
     Ok(())
 }
 
-/// The error merging answers with when `blocker` stands in its way; `with_reason` when
-/// the caller gave a reason to merge despite lint errors.
-fn blocked(blocker: &MergeBlocker, view: &ChangeRequest, with_reason: bool) -> Error {
-    match blocker {
-        MergeBlocker::Conflicts { .. } => conflicts_error(&view.conflicts),
-        MergeBlocker::LintErrors { .. } if with_reason => {
-            Error::Forbidden("only an owner can merge despite lint errors".into())
-        }
-        MergeBlocker::LintErrors { .. } => lint_errors(&view.checks),
-        MergeBlocker::NotOpen { .. } => Error::Conflict(blocker.to_string()),
-        MergeBlocker::Role { .. } | MergeBlocker::Approvals { .. } | MergeBlocker::BumpUnconfirmed { .. } => {
-            Error::Forbidden(blocker.to_string())
-        }
+/// The error merging answers with when `blocker` stands in its way, given the reason
+/// the caller sent to merge despite lint errors, if any.
+fn blocked(blocker: &MergeBlocker, view: &ChangeRequest, reason: Option<&str>) -> Error {
+    match (blocker, reason) {
+        (MergeBlocker::Conflicts { .. }, _) => conflicts_error(&view.conflicts),
+        (MergeBlocker::LintErrors { .. }, Some(reason)) => match override_reason(reason) {
+            Ok(_) => Error::Forbidden("only an owner can merge despite lint errors".into()),
+            Err(err) => err,
+        },
+        (MergeBlocker::LintErrors { .. }, None) => lint_errors(&view.checks),
+        (MergeBlocker::NotOpen { .. }, _) => Error::Conflict(blocker.to_string()),
+        (
+            MergeBlocker::Role { .. }
+            | MergeBlocker::ReadOnlyToken
+            | MergeBlocker::Approvals { .. }
+            | MergeBlocker::BumpUnconfirmed { .. },
+            _,
+        ) => Error::Forbidden(blocker.to_string()),
     }
+}
+
+/// A reason to merge despite lint errors, if it is short enough to keep.
+fn override_reason(reason: &str) -> Result<&str> {
+    if reason.chars().count() > 1000 {
+        return Err(Error::Invalid("an override reason may have at most 1,000 characters".into()));
+    }
+    Ok(reason)
 }
 
 fn lint_errors(checks: &Checks) -> Error {

@@ -329,7 +329,7 @@ struct ReviewRow {
 pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
     let role = authorization::authorize(db, actor, project_id, Permission::Read).await?;
     let record = record(db, project_id, number).await?;
-    let caller = Caller { role, is_author: record.author_id == actor.user_id };
+    let caller = Caller::of(actor, role, record.author_id);
     Ok(view(db, project_id, &record, caller).await?.0)
 }
 

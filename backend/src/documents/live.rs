@@ -10,32 +10,27 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use charter_types::{Permission, Role, Scope};
-use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::access::{Actor, Credential};
 use crate::auth;
 use crate::authorization::authorized_project;
+use crate::branches::{self, BranchQuery};
 use crate::collab::{self, DocKey, Grant, Holder, Rules, Standing};
 use crate::error::{Error, Result};
 use crate::extract::{Path, Query};
-use crate::{audit, branches, content, security, AppState};
+use crate::{audit, content, security, AppState};
 
 /// `/collab/{document_id}?branch=`: the y-websocket endpoint of one document.
 pub fn router() -> Router<AppState> {
     Router::new().route("/collab/{document_id}", get(upgrade))
 }
 
-#[derive(Deserialize)]
-struct CollabQuery {
-    branch: Option<String>,
-}
-
 async fn upgrade(
     State(state): State<AppState>,
     Path(document_id): Path<Uuid>,
-    Query(query): Query<CollabQuery>,
+    Query(branch): Query<BranchQuery>,
     headers: HeaderMap,
     actor: Actor,
     upgrade: WebSocketUpgrade,
@@ -44,9 +39,8 @@ async fn upgrade(
     if matches!(actor.credential, Credential::Session { .. }) && !security::is_same_origin(&headers, &state.settings) {
         return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
     }
-    let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
     let generation = state.collab.access_generation();
-    let access = collab_access(&state.db, &actor, document_id, branch).await?;
+    let access = collab_access(&state.db, &actor, document_id, branch.name()).await?;
     let holder =
         Holder { user_id: actor.user_id, credential: actor.credential, key: access.key, may_write: access.may_write };
     let grant = Grant { holder, username: actor.username, project: access.project_id, can_write: access.can_write };

@@ -1,4 +1,5 @@
 use charter_types::{Actions, ChangeRequestState, MergeBlocker, Role};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -559,16 +560,26 @@ async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
     };
 
     let author = actions(&s.ada).await;
-    assert!(author.review && !author.approve && author.write && !author.confirm_bump);
+    assert!(author.review && !author.approve && author.comment && author.resolve && !author.confirm_bump);
     assert_eq!(author.merge_blockers, [MergeBlocker::Approvals { required: 1, fresh: 0 }]);
     let reviewer = actions(&s.rita).await;
-    assert!(reviewer.review && reviewer.approve && reviewer.write);
+    assert!(reviewer.review && reviewer.approve && reviewer.comment);
     assert_eq!(reviewer.merge_blockers, author.merge_blockers);
     let viewer = actions(&vic).await;
-    assert!(!viewer.review && !viewer.approve && !viewer.write);
+    assert!(!viewer.review && !viewer.approve && !viewer.comment && !viewer.resolve);
     assert_eq!(
         viewer.merge_blockers,
         [MergeBlocker::Role { role: Role::Viewer }, MergeBlocker::Approvals { required: 1, fresh: 0 }]
+    );
+    // The owner's token that may only read is offered nothing that would be refused.
+    let token = s.app.token(&s.ada, &["read"]).await;
+    let headers = [(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap())];
+    let reader = Client::builder().default_headers(headers.into_iter().collect()).build().unwrap();
+    let read_only = actions(&reader).await;
+    assert!(!read_only.review && !read_only.comment && !read_only.resolve && !read_only.merge_needs_reason);
+    assert_eq!(
+        read_only.merge_blockers,
+        [MergeBlocker::ReadOnlyToken, MergeBlocker::Approvals { required: 1, fresh: 0 }]
     );
     let (status, body) = s.merge(number).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -585,5 +596,5 @@ async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
 
     let merged = actions(&s.ada).await;
     assert_eq!(merged.merge_blockers, [MergeBlocker::NotOpen { state: ChangeRequestState::Merged }]);
-    assert!(!merged.review && !actions(&s.rita).await.review);
+    assert!(!merged.review && !merged.resolve && merged.comment && !actions(&s.rita).await.review);
 }
