@@ -200,8 +200,8 @@ async fn shutdown_signal() {
 }
 
 /// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, `CHARTER_IMG_SRC`, and the
-/// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER` and
-/// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT`.
+/// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER`,
+/// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
     let image_sources: Vec<String> =
         std::env::var("CHARTER_IMG_SRC").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
@@ -223,5 +223,9 @@ pub fn settings_from_env() -> anyhow::Result<Settings> {
         limit("CHARTER_MAX_CONNECTIONS_PER_USER", settings.collab.max_connections_per_user)?;
     settings.collab.max_connections_per_document =
         limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", settings.collab.max_connections_per_document)?;
+    settings.collab.max_connections_per_user_per_document = limit(
+        "CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT",
+        settings.collab.max_connections_per_user_per_document,
+    )?;
     Ok(settings)
 }

@@ -19,8 +19,9 @@ environment:
   CHARTER_PUBLIC_ORIGIN  the site's public origin, e.g. https://charter.example.com;
                          production must set it (behind TLS, and on any non-loopback address)
   CHARTER_IMG_SRC        extra image sources the CSP allows, space-separated (default: none)
-  CHARTER_MAX_CONNECTIONS_PER_USER, CHARTER_MAX_CONNECTIONS_PER_DOCUMENT
-                         co-editing connection limits (default 100 and 200)
+  CHARTER_MAX_CONNECTIONS_PER_USER, CHARTER_MAX_CONNECTIONS_PER_DOCUMENT,
+  CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT
+                         co-editing connection limits (default 100, 200 and 20)
   RUST_LOG               log filter (default info); CHARTER_LOG_FORMAT=json for JSON logs";
 
 #[tokio::main]
