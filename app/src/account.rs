@@ -5,14 +5,13 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::components::FormError;
 use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
-    pub id: Uuid,
+    pub id: charter_types::UserId,
     pub username: String,
 }
 

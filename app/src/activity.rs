@@ -25,8 +25,8 @@ pub struct ActivityItem {
 #[server]
 pub async fn project_activity(slug: String, before: Option<i64>, limit: i64) -> Result<Vec<ActivityItem>, AppError> {
     use charter_backend::activity::{self, ActivityQuery};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let entries = activity::list(&state.db, &actor, project.id, ActivityQuery { before, limit: Some(limit) }).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let entries = activity::list(&state.db, &project, ActivityQuery { before, limit: Some(limit) }).await?;
     Ok(entries
         .into_iter()
         .map(|entry| ActivityItem {

@@ -35,9 +35,9 @@ pub struct ChecksData {
 #[server]
 pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, AppError> {
     use charter_backend::structure::{self, traceability};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let report = structure::project_lint(&state.db, &actor, project.id, &branch).await?;
-    let trace = match traceability::get(&state.db, &actor, project.id, &branch).await {
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let report = structure::project_lint(&state.db, &project, &branch).await?;
+    let trace = match traceability::get(&state.db, &project, &branch).await {
         Ok(stored) => Some(TraceSummary {
             commit: stored.commit,
             uploaded_by: stored.uploaded_by,

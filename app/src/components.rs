@@ -137,11 +137,11 @@ pub fn NotFound() -> impl IntoView {
 
 /// A stable colour per person (cursor, selection and presence), readable on light and
 /// dark backgrounds.
-pub fn user_color(id: uuid::Uuid) -> &'static str {
+pub fn user_color(id: charter_types::UserId) -> &'static str {
     const PALETTE: [&str; 10] =
         ["#d7263d", "#1b998b", "#2e5eaa", "#f46036", "#8e44ad", "#0f8b8d", "#c2185b", "#7a6f00", "#1e88e5", "#6d4c41"];
     // UUIDv7 ends in random bits: the low ones pick the colour.
-    PALETTE[(id.as_u128() % PALETTE.len() as u128) as usize]
+    PALETTE[(id.uuid().as_u128() % PALETTE.len() as u128) as usize]
 }
 
 /// The same text on the server and in the browser (a local time zone would differ and

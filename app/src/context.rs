@@ -2,17 +2,16 @@
 //! document tree, and finding the project on the server. Every page inside a project
 //! reads it; it knows no page.
 
-use charter_types::{Kind, Permission, Role};
+use charter_types::{DocumentId, Kind, Permission, ProjectId, Role};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProjectInfo {
-    pub id: Uuid,
+    pub id: ProjectId,
     pub name: String,
     pub slug: String,
     pub role: Role,
@@ -36,14 +35,28 @@ impl From<charter_backend::projects::Project> for ProjectInfo {
     }
 }
 
-/// The project a slug names, for the signed-in caller (server side).
+/// The signed-in caller's access to the project a slug names, for what they need to
+/// do there (server side): every server function of a project page starts here.
 #[cfg(feature = "ssr")]
 pub(crate) async fn resolve(
     slug: &str,
-) -> Result<(charter_backend::AppState, charter_backend::access::Actor, charter_backend::projects::Project), AppError> {
+    need: Permission,
+) -> Result<(charter_backend::AppState, charter_backend::authorization::ProjectAccess), AppError> {
     let (state, actor) = crate::ssr::actor().await?;
-    let project = charter_backend::projects::get_by_slug(&state.db, &actor, slug).await?;
-    Ok((state, actor, project))
+    let project = charter_backend::authorization::authorize_slug(&state.db, &actor, slug, need).await?;
+    Ok((state, project))
+}
+
+/// The caller's access to the project of the document `id` names (server side).
+#[cfg(feature = "ssr")]
+pub(crate) async fn resolve_document(
+    id: &str,
+    need: Permission,
+) -> Result<(charter_backend::AppState, charter_backend::authorization::ProjectAccess, DocumentId), AppError> {
+    let (state, actor) = crate::ssr::actor().await?;
+    let id = crate::ssr::parse_id(id, "document")?;
+    let project = charter_backend::authorization::authorize_document(&state.db, &actor, id, need).await?;
+    Ok((state, project, id))
 }
 
 /// A project page's address on a branch: `main` needs no mention.
@@ -57,15 +70,16 @@ pub fn on_branch(path: &str, branch: &str) -> String {
 
 #[server]
 pub async fn project_by_slug(slug: String) -> Result<ProjectInfo, AppError> {
-    Ok(resolve(&slug).await?.2.into())
+    let (state, project) = resolve(&slug, charter_types::Permission::Read).await?;
+    Ok(charter_backend::projects::get(&state.db, &project).await?.into())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TreeNode {
-    pub id: Uuid,
+    pub id: DocumentId,
     pub title: String,
     pub kind: Kind,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<DocumentId>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
 

@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use charter_types::{Kind, Permission, Version};
+use charter_types::{DocumentId, Kind, Permission, Version};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::account::{Auth, UserInfo};
 use crate::components::{user_color, FormError, Loaded, LoadedList, Time};
@@ -31,10 +30,10 @@ fn kind_label(kind: Kind) -> &'static str {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DocView {
-    pub id: Uuid,
+    pub id: DocumentId,
     pub title: String,
     pub kind: Kind,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<DocumentId>,
     pub content: String,
     /// The content rendered and sanitized on the server.
     pub html: String,
@@ -70,15 +69,15 @@ impl DocView {
 
 /// An optional id from a form: empty means none.
 #[cfg(feature = "ssr")]
-fn optional_id(id: Option<String>, what: &str) -> Result<Option<Uuid>, AppError> {
+fn optional_id(id: Option<String>, what: &str) -> Result<Option<DocumentId>, AppError> {
     id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, what)).transpose()
 }
 
 #[server]
 pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result<Vec<TreeNode>, AppError> {
     use charter_backend::documents::{self, TreeQuery};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let entries = documents::tree(&state.db, &actor, project.id, TreeQuery { deleted, branch: Some(branch) }).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let entries = documents::tree(&state.db, &project, TreeQuery { deleted, branch: Some(branch) }).await?;
     Ok(entries
         .into_iter()
         .map(|entry| TreeNode {
@@ -93,11 +92,10 @@ pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result
 
 #[server]
 pub async fn document_view(id: String, branch: String) -> Result<DocView, AppError> {
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
-    let document = charter_backend::documents::get(&state.db, &actor, id, &branch).await?;
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Read).await?;
+    let document = charter_backend::documents::get(&state.db, &project, id, &branch).await?;
     // [[links]] resolve against the branch (a deleted document has nothing to link from).
-    let links = charter_backend::structure::Links::for_document(&state.db, &actor, id, &branch).await?;
+    let links = charter_backend::structure::Links::load(&state.db, &project, &branch).await?;
     let html =
         charter_backend::markdown::render_linked(document.content.clone(), move |target| links.resolve(target)).await?;
     Ok(DocView::with_html(document, html))
@@ -113,13 +111,13 @@ pub async fn create_document(
     template: Option<String>,
 ) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, NewDocument};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let kind = kind.parse().map_err(|unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string()))?;
     let parent_id = optional_id(parent_id, "parent document")?;
     // A checkbox: present when ticked.
     let template = template.is_some();
     let new = NewDocument { title, kind, parent_id, content: None, template };
-    let document = documents::create(&state.db, &actor, project.id, new, &branch).await?;
+    let document = documents::create(&state.db, &project, new, &branch).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}/doc/{}", document.id), &branch));
     DocView::rendered(document).await
 }
@@ -127,41 +125,37 @@ pub async fn create_document(
 #[server]
 pub async fn rename_document(id: String, title: String, branch: String) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, DocumentPatch};
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Write).await?;
     let patch = DocumentPatch { title: Some(title), ..DocumentPatch::default() };
-    DocView::rendered(documents::update(&state.db, &actor, id, patch, &branch).await?).await
+    DocView::rendered(documents::update(&state.db, &project, id, patch, &branch).await?).await
 }
 
 #[server]
 pub async fn move_document(id: String, parent_id: Option<String>, branch: String) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, DocumentPatch};
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Write).await?;
     let parent_id = optional_id(parent_id, "parent document")?;
     let patch = DocumentPatch { parent_id: Some(parent_id), ..DocumentPatch::default() };
-    DocView::rendered(documents::update(&state.db, &actor, id, patch, &branch).await?).await
+    DocView::rendered(documents::update(&state.db, &project, id, patch, &branch).await?).await
 }
 
 #[server]
 pub async fn delete_document(slug: String, id: String, branch: String) -> Result<(), AppError> {
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
-    charter_backend::documents::delete(&state.db, &actor, id, &branch).await?;
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Write).await?;
+    charter_backend::documents::delete(&state.db, &project, id, &branch).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}/trash"), &branch));
     Ok(())
 }
 
 #[server]
 pub async fn restore_document(id: String, branch: String) -> Result<DocView, AppError> {
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
-    DocView::rendered(charter_backend::documents::restore(&state.db, &actor, id, &branch).await?).await
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Write).await?;
+    DocView::rendered(charter_backend::documents::restore(&state.db, &project, id, &branch).await?).await
 }
 
 /// Children by parent, each list in tree order.
-fn children_of(nodes: &[TreeNode]) -> HashMap<Option<Uuid>, Vec<&TreeNode>> {
-    let mut children: HashMap<Option<Uuid>, Vec<&TreeNode>> = HashMap::new();
+fn children_of(nodes: &[TreeNode]) -> HashMap<Option<DocumentId>, Vec<&TreeNode>> {
+    let mut children: HashMap<Option<DocumentId>, Vec<&TreeNode>> = HashMap::new();
     for node in nodes {
         children.entry(node.parent_id).or_default().push(node);
     }
@@ -169,8 +163,8 @@ fn children_of(nodes: &[TreeNode]) -> HashMap<Option<Uuid>, Vec<&TreeNode>> {
 }
 
 fn tree_level(
-    children: &HashMap<Option<Uuid>, Vec<&TreeNode>>,
-    parent: Option<Uuid>,
+    children: &HashMap<Option<DocumentId>, Vec<&TreeNode>>,
+    parent: Option<DocumentId>,
     slug: &str,
     branch: &str,
 ) -> AnyView {
@@ -214,13 +208,13 @@ pub fn DocumentTree() -> impl IntoView {
 
 /// Options for choosing a parent: every live document but `exclude` and its subtree,
 /// indented by depth.
-fn parent_options(nodes: &[TreeNode], exclude: Option<Uuid>) -> Vec<(Uuid, String)> {
+fn parent_options(nodes: &[TreeNode], exclude: Option<DocumentId>) -> Vec<(DocumentId, String)> {
     fn walk(
-        children: &HashMap<Option<Uuid>, Vec<&TreeNode>>,
-        parent: Option<Uuid>,
+        children: &HashMap<Option<DocumentId>, Vec<&TreeNode>>,
+        parent: Option<DocumentId>,
         depth: usize,
-        exclude: Option<Uuid>,
-        out: &mut Vec<(Uuid, String)>,
+        exclude: Option<DocumentId>,
+        out: &mut Vec<(DocumentId, String)>,
     ) {
         for node in children.get(&parent).into_iter().flatten() {
             if Some(node.id) == exclude {
@@ -236,7 +230,7 @@ fn parent_options(nodes: &[TreeNode], exclude: Option<Uuid>) -> Vec<(Uuid, Strin
 }
 
 #[component]
-fn ParentSelect(nodes: Vec<TreeNode>, exclude: Option<Uuid>, selected: Option<Uuid>) -> impl IntoView {
+fn ParentSelect(nodes: Vec<TreeNode>, exclude: Option<DocumentId>, selected: Option<DocumentId>) -> impl IntoView {
     view! {
         <select name="parent_id">
             <option value="" selected=selected.is_none()>"(top level)"</option>
@@ -437,7 +431,7 @@ pub fn DocumentPage() -> impl IntoView {
 
 /// The versions of the document's branch, each a link to the document as it was then.
 #[component]
-fn DocumentVersions(document: Uuid, versions: Vec<Version>) -> impl IntoView {
+fn DocumentVersions(document: DocumentId, versions: Vec<Version>) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
     (!versions.is_empty()).then(|| {
@@ -459,7 +453,7 @@ fn DocumentVersions(document: Uuid, versions: Vec<Version>) -> impl IntoView {
 /// into it after hydration and fills in the connection state, the people present and
 /// the live preview; until then it shows the server-rendered preview.
 #[component]
-fn CollabEditor(document: Uuid, branch: String, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
+fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
     view! {
         <section class="collab" aria-label="Editor" data-collab-editor=""
             data-document=document.to_string() data-branch=branch data-readonly=read_only.to_string()
@@ -533,10 +527,10 @@ mod tests {
 
     fn node(id: u128, parent: Option<u128>, title: &str) -> TreeNode {
         TreeNode {
-            id: Uuid::from_u128(id),
+            id: DocumentId::from_uuid(uuid::Uuid::from_u128(id)),
             title: title.into(),
             kind: Kind::Spec,
-            parent_id: parent.map(Uuid::from_u128),
+            parent_id: parent.map(|parent| DocumentId::from_uuid(uuid::Uuid::from_u128(parent))),
             deleted_at: None,
         }
     }
@@ -549,8 +543,10 @@ mod tests {
             node(3, Some(2), "Login plan"),
             node(4, None, "Billing"),
         ];
-        let labels: Vec<String> =
-            parent_options(&nodes, Some(Uuid::from_u128(2))).into_iter().map(|(_, label)| label).collect();
+        let labels: Vec<String> = parent_options(&nodes, Some(DocumentId::from_uuid(uuid::Uuid::from_u128(2))))
+            .into_iter()
+            .map(|(_, label)| label)
+            .collect();
         assert_eq!(labels, vec!["Constitution".to_owned(), "Billing".to_owned()]);
         let all = parent_options(&nodes, None);
         assert_eq!(all[2].1, "\u{2003}\u{2003}Login plan");

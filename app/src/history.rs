@@ -15,24 +15,24 @@ use crate::error::AppError;
 
 #[server]
 pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Version>, AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let versions = charter_backend::history::list(&state.db, &actor, project.id, &branch).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let versions = charter_backend::history::list(&state.db, &project, &branch).await?;
     Ok(versions)
 }
 
 #[server]
 pub async fn tag_version(slug: String, version: String, name: String) -> Result<String, AppError> {
     use charter_backend::history::{self, NewTag};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let version = crate::ssr::parse_id(&version, "version")?;
-    let tag = history::tag(&state.db, &actor, project.id, NewTag { name, version }).await?;
+    let tag = history::tag(&state.db, &project, NewTag { name, version }).await?;
     Ok(tag.name)
 }
 
 #[server]
 pub async fn restore_version(slug: String, version: String) -> Result<i32, AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let created = charter_backend::restore::restore(&state, &actor, project.id, &version).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    let created = charter_backend::restore::restore(&state, &project, &version).await?;
     leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
     Ok(created.number)
 }
@@ -54,12 +54,11 @@ pub async fn document_at_version(
     to: Option<String>,
 ) -> Result<VersionedDocument, AppError> {
     use charter_backend::history::{self, DiffQuery};
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
-    let at = history::at(&state.db, &actor, id, &version).await?;
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Read).await?;
+    let at = history::at(&state.db, &project, id, &version).await?;
     let to = to.filter(|to| !to.is_empty());
     let diff =
-        history::diff(&state.db, &actor, id, DiffQuery { from: Some(version), to, branch: Some(branch) }).await?;
+        history::diff(&state.db, &project, id, DiffQuery { from: Some(version), to, branch: Some(branch) }).await?;
     Ok(VersionedDocument {
         title: at.title,
         version: at.version.number,

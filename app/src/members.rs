@@ -24,8 +24,8 @@ fn parse_role(role: String) -> Result<Role, AppError> {
 
 #[server]
 pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let members = charter_backend::projects::members(&state.db, &actor, project.id).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let members = charter_backend::projects::members(&state.db, &project).await?;
     Ok(members
         .into_iter()
         .map(|member| MemberView { username: member.username, role: member.role, added_at: member.added_at })
@@ -34,19 +34,19 @@ pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> 
 
 #[server]
 pub async fn set_member(slug: String, username: String, role: String) -> Result<(), AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Manage).await?;
     let username = username.trim();
     if username.is_empty() {
         return Err(AppError::Invalid("enter a username".into()));
     }
-    charter_backend::projects::set_member(&state.db, &actor, project.id, username, parse_role(role)?).await?;
+    charter_backend::projects::set_member(&state.db, &project, username, parse_role(role)?).await?;
     Ok(())
 }
 
 #[server]
 pub async fn remove_member(slug: String, username: String) -> Result<(), AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    charter_backend::projects::remove_member(&state.db, &actor, project.id, &username).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Manage).await?;
+    charter_backend::projects::remove_member(&state.db, &project, &username).await?;
     Ok(())
 }
 
@@ -57,11 +57,11 @@ pub async fn update_settings(
     protect_main: Option<String>,
 ) -> Result<(), AppError> {
     use charter_backend::projects::{self, SettingsPatch};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Manage).await?;
     // An unticked checkbox sends nothing.
     let patch =
         SettingsPatch { required_approvals: Some(required_approvals), protect_main: Some(protect_main.is_some()) };
-    projects::update_settings(&state.db, &actor, project.id, patch).await?;
+    projects::update_settings(&state.db, &project, patch).await?;
     Ok(())
 }
 

@@ -21,24 +21,24 @@ pub struct BranchInfo {
 
 #[server]
 pub async fn project_branches(slug: String) -> Result<Vec<BranchInfo>, AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let branches = charter_backend::branches::list(&state.db, &actor, project.id).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let branches = charter_backend::branches::list(&state.db, &project).await?;
     Ok(branches.into_iter().map(|branch| BranchInfo { name: branch.name, from: branch.from }).collect())
 }
 
 #[server]
 pub async fn create_branch(slug: String, name: String, from: String) -> Result<BranchInfo, AppError> {
     use charter_backend::branches::{self, NewBranch};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let branch = branches::create(&state.db, &actor, project.id, NewBranch { name, from: Some(from) }).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    let branch = branches::create(&state.db, &project, NewBranch { name, from: Some(from) }).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}"), &branch.name));
     Ok(BranchInfo { name: branch.name, from: branch.from })
 }
 
 #[server]
 pub async fn delete_branch(slug: String, name: String) -> Result<(), AppError> {
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    charter_backend::branches::delete(&state.db, &actor, project.id, &name).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    charter_backend::branches::delete(&state.db, &project, &name).await?;
     leptos_axum::redirect(&format!("/p/{slug}"));
     Ok(())
 }

@@ -20,10 +20,10 @@ pub async fn list_questions(
     document: Option<String>,
 ) -> Result<Vec<Clarification>, AppError> {
     use charter_backend::structure::clarifications::{self, ClarificationQuery};
-    let (app, actor, project) = crate::context::resolve(&slug).await?;
+    let (app, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let document = document.map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
     let query = ClarificationQuery { state: Some(state), branch: Some(branch), document };
-    Ok(clarifications::list(&app.db, &actor, project.id, query).await?)
+    Ok(clarifications::list(&app.db, &project, query).await?)
 }
 
 #[server]

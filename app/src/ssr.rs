@@ -34,6 +34,6 @@ pub fn client_ip() -> Result<ClientIp, AppError> {
 }
 
 /// Ids arrive from the page as text; a malformed one names nothing.
-pub fn parse_id(id: &str, what: &str) -> Result<uuid::Uuid, AppError> {
+pub fn parse_id<T: std::str::FromStr>(id: &str, what: &str) -> Result<T, AppError> {
     id.parse().map_err(|_| AppError::NotFound(format!("{what} not found")))
 }

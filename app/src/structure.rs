@@ -26,22 +26,22 @@ pub struct RequirementPageData {
 #[server]
 pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementView>, AppError> {
     use charter_backend::structure::requirements::{self, RequirementQuery};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let query = RequirementQuery { branch: Some(branch), q: Some(q) };
-    Ok(requirements::list(&state.db, &actor, project.id, query).await?)
+    Ok(requirements::list(&state.db, &project, query).await?)
 }
 
 #[server]
 pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Result<RequirementPageData, AppError> {
     use charter_backend::structure::requirements::{self, RequirementQuery};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let query = RequirementQuery { branch: Some(branch.clone()), q: Some(key.clone()) };
-    let found = requirements::list(&state.db, &actor, project.id, query)
+    let found = requirements::list(&state.db, &project, query)
         .await?
         .into_iter()
         .find(|requirement| requirement.key.eq_ignore_ascii_case(&key))
         .ok_or_else(|| AppError::NotFound(format!("no requirement {key} on branch {branch}")))?;
-    let detail = requirements::get(&state.db, &actor, found.id, Some(&branch)).await?;
+    let detail = requirements::get(&state.db, project.actor(), found.id, Some(&branch)).await?;
     Ok(RequirementPageData {
         requirement: detail.requirement,
         checked_commit: detail.checked_commit,
@@ -54,9 +54,8 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
 /// What links to a document or its requirements: (target, from document, its kind, line).
 #[server]
 pub async fn document_backlinks(id: String, branch: String) -> Result<Vec<(String, Backlink)>, AppError> {
-    let (state, actor) = crate::ssr::actor().await?;
-    let id = crate::ssr::parse_id(&id, "document")?;
-    Ok(charter_backend::structure::document_backlinks(&state.db, &actor, id, &branch)
+    let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Read).await?;
+    Ok(charter_backend::structure::document_backlinks(&state.db, &project, id, &branch)
         .await?
         .into_iter()
         .map(|link| {

@@ -4,7 +4,7 @@
 //! transaction: Postgres delivers the notification only when that transaction commits,
 //! to every instance listening on [`CHANNEL`].
 
-use charter_types::Scope;
+use charter_types::{BranchId, ProjectId, Scope, UserId};
 use sqlx::PgConnection;
 use tower_sessions::session::Id as SessionId;
 use uuid::Uuid;
@@ -30,7 +30,7 @@ pub enum Credential {
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub username: String,
     pub credential: Credential,
 }
@@ -60,11 +60,11 @@ impl Actor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     /// A user's credentials: a token revoked, a session ended, all sessions ended.
-    User(Uuid),
+    User(UserId),
     /// A project's members or roles, or a setting that decides who may write.
-    Project(Uuid),
+    Project(ProjectId),
     /// A branch, or documents on it, deleted.
-    Branch(Uuid),
+    Branch(BranchId),
 }
 
 impl Change {
@@ -78,11 +78,10 @@ impl Change {
 
     pub fn parse(payload: &str) -> Option<Change> {
         let (kind, id) = payload.split_once(':')?;
-        let id = id.parse().ok()?;
         match kind {
-            "user" => Some(Change::User(id)),
-            "project" => Some(Change::Project(id)),
-            "branch" => Some(Change::Branch(id)),
+            "user" => id.parse().ok().map(Change::User),
+            "project" => id.parse().ok().map(Change::Project),
+            "branch" => id.parse().ok().map(Change::Branch),
             _ => None,
         }
     }
@@ -101,7 +100,12 @@ mod tests {
     #[test]
     fn payloads_read_back() {
         let id = Uuid::new_v4();
-        for change in [Change::User(id), Change::Project(id), Change::Branch(id)] {
+        let changes = [
+            Change::User(UserId::from_uuid(id)),
+            Change::Project(ProjectId::from_uuid(id)),
+            Change::Branch(BranchId::from_uuid(id)),
+        ];
+        for change in changes {
             assert_eq!(Change::parse(&change.payload()), Some(change));
         }
         assert_eq!(Change::parse("user:nonsense"), None);

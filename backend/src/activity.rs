@@ -1,18 +1,15 @@
 //! A project's activity: its audit trail, newest first, as the API and the UI show it.
 
 use axum::extract::State;
-use charter_types::Permission;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::authorization;
+use crate::authorization::{need, Project, ProjectAccess};
 use crate::error::{Error, Result};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Query};
 use crate::AppState;
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
@@ -40,8 +37,7 @@ pub struct ActivityQuery {
 }
 
 /// The project's audit trail, newest first.
-pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: ActivityQuery) -> Result<Vec<Activity>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn list(db: &PgPool, project: &ProjectAccess, query: ActivityQuery) -> Result<Vec<Activity>> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Error::Invalid("limit must be between 1 and 200".into()));
@@ -52,7 +48,7 @@ pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, query: ActivityQ
          WHERE a.project_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
          ORDER BY a.id DESC LIMIT $3",
     )
-    .bind(project_id)
+    .bind(project.project())
     .bind(query.before)
     .bind(limit)
     .fetch_all(db)
@@ -69,9 +65,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<Activity>), (status = 404, body = crate::error::ErrorBody)))]
 async fn activity_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(project_id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Json<Vec<Activity>>> {
-    Ok(Json(list(&state.db, &actor, project_id, query).await?))
+    Ok(Json(list(&state.db, &project, query).await?))
 }

@@ -2,15 +2,15 @@
 //! transaction as the change, so the trail can't disagree with the data. A project's
 //! trail is read as its `activity`.
 
+use charter_types::{BranchId, DocumentId, ProjectId, UserId};
 use sqlx::PgExecutor;
-use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::error::Result;
 
 pub struct Entry {
-    project_id: Option<Uuid>,
-    actor_id: Uuid,
+    project_id: Option<ProjectId>,
+    actor_id: UserId,
     action: &'static str,
     object_type: &'static str,
     object_id: String,
@@ -20,7 +20,7 @@ pub struct Entry {
 
 impl Entry {
     /// Something a user did to their own account.
-    pub fn account(user_id: Uuid, action: &'static str, summary: String) -> Entry {
+    pub fn account(user_id: UserId, action: &'static str, summary: String) -> Entry {
         Entry {
             project_id: None,
             actor_id: user_id,
@@ -34,7 +34,7 @@ impl Entry {
 
     /// Something done inside a project.
     pub fn project(
-        project_id: Uuid,
+        project_id: ProjectId,
         actor: &Actor,
         action: &'static str,
         object: (&'static str, impl ToString),
@@ -81,9 +81,9 @@ const LIVE_EDIT_WINDOW: &str = "10 minutes";
 /// document in each window, rather than one per keystroke.
 pub(crate) async fn record_live_edits(
     db: impl PgExecutor<'_>,
-    branch_id: Uuid,
-    document_id: Uuid,
-    authors: &[Uuid],
+    branch_id: BranchId,
+    document_id: DocumentId,
+    authors: &[UserId],
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary)

@@ -9,9 +9,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sqlx::PgPool;
 use tower_sessions::Session;
-use uuid::Uuid;
 
-use charter_types::Scope;
+use charter_types::{Scope, UserId};
 
 use crate::access::{Actor, Credential};
 use crate::accounts::{self, SESSION_EPOCH_KEY, SESSION_USER_KEY};
@@ -41,7 +40,7 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor> 
         return Ok(actor);
     }
     let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| Error::internal(why))?;
-    let user_id: Uuid = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?.ok_or(Error::Unauthorized)?;
+    let user_id: UserId = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?.ok_or(Error::Unauthorized)?;
     // Sessions from before epochs existed have none: they began in the first one.
     let epoch: i64 = session.get(SESSION_EPOCH_KEY).await.map_err(Error::internal)?.unwrap_or(0);
     let id = session.id().ok_or(Error::Unauthorized)?;
@@ -58,7 +57,7 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor> 
 /// current epoch. A session is bound to a user only under a fresh id (signing in cycles
 /// it) and logging out deletes it, so an id that still exists is still bound to the user
 /// it was bound to.
-pub async fn still_valid(db: &PgPool, held: &[(Uuid, &Credential)]) -> Result<Vec<bool>> {
+pub async fn still_valid(db: &PgPool, held: &[(UserId, &Credential)]) -> Result<Vec<bool>> {
     let mut tokens = Vec::new();
     let (mut sessions, mut session_ids, mut session_users, mut session_epochs) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -73,7 +72,7 @@ pub async fn still_valid(db: &PgPool, held: &[(Uuid, &Credential)]) -> Result<Ve
             }
         }
     }
-    let live_tokens: HashSet<Uuid> = if tokens.is_empty() {
+    let live_tokens: HashSet<uuid::Uuid> = if tokens.is_empty() {
         HashSet::new()
     } else {
         sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = ANY($1) AND revoked_at IS NULL")

@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::Permission;
+use charter_types::{BranchId, ChangeRequestId, DocumentId, ProjectId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -13,10 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::access::Actor;
 use crate::access::{self, Change};
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::{need, Isolation, Project, ProjectAccess};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path};
@@ -40,7 +39,7 @@ impl BranchQuery {
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Branch {
-    pub id: Uuid,
+    pub id: BranchId,
     pub name: String,
     /// The branch it was made from (`null` for `main`).
     pub from: Option<String>,
@@ -67,56 +66,53 @@ fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn create_main(tx: &mut PgConnection, project_id: Uuid, actor: &Actor) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+pub(crate) async fn create_main(tx: &mut PgConnection, project: &ProjectAccess) -> Result<BranchId> {
+    let id = BranchId::from_uuid(Uuid::now_v7());
     sqlx::query("INSERT INTO branches (id, project_id, name, created_by) VALUES ($1, $2, $3, $4)")
         .bind(id)
-        .bind(project_id)
+        .bind(project.project())
         .bind(MAIN)
-        .bind(actor.user_id)
+        .bind(project.actor().user_id)
         .execute(&mut *tx)
         .await?;
-    let entry = Entry::project(project_id, actor, "branch.create", ("branch", id), format!("created branch {MAIN}"));
-    audit::record(&mut *tx, entry).await?;
+    audit::record(&mut *tx, project.audit("branch.create", ("branch", id), format!("created branch {MAIN}"))).await?;
     Ok(id)
 }
 
 /// The id of the project's branch called `name`.
-pub async fn resolve(db: &PgPool, project_id: Uuid, name: &str) -> Result<Uuid> {
+pub async fn resolve(db: &PgPool, project_id: ProjectId, name: &str) -> Result<BranchId> {
     find(db, project_id, name, "").await
 }
 
 /// The id of the project's branch called `name`, which cannot be deleted until the
 /// transaction ends (a deletion under way is waited for, and then it is not found).
-pub(crate) async fn resolve_locked(tx: &mut PgConnection, project_id: Uuid, name: &str) -> Result<Uuid> {
+pub(crate) async fn resolve_locked(tx: &mut PgConnection, project_id: ProjectId, name: &str) -> Result<BranchId> {
     find(tx, project_id, name, "FOR KEY SHARE").await
 }
 
-async fn find<'e>(db: impl PgExecutor<'e>, project_id: Uuid, name: &str, lock: &str) -> Result<Uuid> {
-    let id: Option<(Uuid,)> =
-        sqlx::query_as(&format!("SELECT id FROM branches WHERE project_id = $1 AND name = $2 {lock}"))
+async fn find<'e>(db: impl PgExecutor<'e>, project_id: ProjectId, name: &str, lock: &str) -> Result<BranchId> {
+    let id: Option<BranchId> =
+        sqlx::query_scalar(&format!("SELECT id FROM branches WHERE project_id = $1 AND name = $2 {lock}"))
             .bind(project_id)
             .bind(name)
             .fetch_optional(db)
             .await?;
-    id.map(|(id,)| id).ok_or_else(|| Error::NotFound(format!("branch `{name}` not found")))
+    id.ok_or_else(|| Error::NotFound(format!("branch `{name}` not found")))
 }
 
 const BRANCH_QUERY: &str = "SELECT b.id, b.name, f.name AS \"from\", u.username AS created_by, b.created_at
      FROM branches b LEFT JOIN branches f ON f.id = b.forked_from LEFT JOIN users u ON u.id = b.created_by";
 
-pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Branch>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn list(db: &PgPool, project: &ProjectAccess) -> Result<Vec<Branch>> {
     Ok(sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.project_id = $1 ORDER BY b.name <> 'main', b.name"))
-        .bind(project_id)
+        .bind(project.project())
         .fetch_all(db)
         .await?)
 }
 
 /// Forks every document of `from` (`main` by default) into a new branch, all as of one
 /// moment even while people are editing.
-pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch) -> Result<Branch> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewBranch) -> Result<Branch> {
     let name = new.name.trim();
     validate_name(name)?;
     let from = new.from.as_deref().unwrap_or(MAIN);
@@ -125,7 +121,7 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch
     let mut attempts = 0;
     let id = loop {
         attempts += 1;
-        match fork(db, actor, project_id, name, from).await {
+        match fork(db, project, name, from).await {
             Err(err) if err.is_sqlstate("40001") && attempts < 3 => continue,
             forked => break forked?,
         }
@@ -133,18 +129,17 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewBranch
     sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.id = $1")).bind(id).fetch_one(db).await.map_err(Error::from)
 }
 
-async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &str) -> Result<Uuid> {
-    let mut tx = db.begin().await?;
+async fn fork(db: &PgPool, project: &ProjectAccess, name: &str, from: &str) -> Result<BranchId> {
     // One consistent moment for every document read below.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    let mut tx = project.begin_with(db, Isolation::RepeatableRead).await?;
     // Kept from being deleted until the fork is made.
-    let source = resolve_locked(&mut tx, project_id, from).await?;
-    let id = Uuid::now_v7();
+    let source = resolve_locked(&mut tx, project.project(), from).await?;
+    let id = BranchId::from_uuid(Uuid::now_v7());
     sqlx::query("INSERT INTO branches (id, project_id, name, created_by, forked_from) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
-        .bind(project_id)
+        .bind(project.project())
         .bind(name)
-        .bind(actor.user_id)
+        .bind(project.actor().user_id)
         .bind(source)
         .execute(&mut *tx)
         .await
@@ -153,11 +148,12 @@ async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &s
             true => Error::Conflict(format!("a branch named `{name}` already exists")),
             false => err,
         })?;
-    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
-        .bind(source)
-        .fetch_all(&mut *tx)
-        .await?;
-    for (document_id,) in &documents {
+    let documents: Vec<DocumentId> =
+        sqlx::query_scalar("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+            .bind(source)
+            .fetch_all(&mut *tx)
+            .await?;
+    for &document_id in &documents {
         sqlx::query(
             "INSERT INTO branch_documents (branch_id, document_id, title, parent_id, position, deleted_at, updated_by)
              SELECT $1, document_id, title, parent_id, position, deleted_at, $3
@@ -165,12 +161,11 @@ async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &s
         )
         .bind(id)
         .bind(source)
-        .bind(actor.user_id)
+        .bind(project.actor().user_id)
         .bind(document_id)
         .execute(&mut *tx)
         .await?;
-        let from_key = DocKey { branch_id: source, document_id: *document_id };
-        let text = content::fork(&mut tx, from_key, DocKey { branch_id: id, document_id: *document_id }).await?;
+        let text = content::fork(&mut tx, DocKey::new(source, document_id), DocKey::new(id, document_id)).await?;
         sqlx::query(
             "UPDATE branch_documents SET fork_base = $3, fork_title = title, fork_parent_id = parent_id,
                  fork_deleted = deleted_at IS NOT NULL
@@ -183,23 +178,22 @@ async fn fork(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str, from: &s
         .await?;
     }
     let summary = format!("created branch {name} from {from} ({} documents)", documents.len());
-    audit::record(&mut *tx, Entry::project(project_id, actor, "branch.create", ("branch", id), summary)).await?;
+    audit::record(&mut *tx, project.audit("branch.create", ("branch", id), summary)).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) -> Result<()> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+pub async fn delete(db: &PgPool, project: &ProjectAccess, name: &str) -> Result<()> {
     if name == MAIN {
         return Err(Error::Conflict("`main` is the project's source of truth and cannot be deleted".into()));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     // Locked first: a change request opened or a fork made from it meanwhile is waited
     // for, and then seen below.
-    let id = find(&mut *tx, project_id, name, "FOR UPDATE").await?;
+    let id = find(&mut *tx, project.project(), name, "FOR UPDATE").await?;
     // Its open change requests go with it, but not from under a merge or resolution:
     // their claims are held until the deletion is done.
-    let open: Vec<(Uuid, i32)> = sqlx::query_as(
+    let open: Vec<(ChangeRequestId, i32)> = sqlx::query_as(
         "SELECT id, number FROM change_requests
          WHERE state = 'open' AND (source_branch_id = $1 OR target_branch_id = $1) ORDER BY number",
     )
@@ -213,8 +207,7 @@ pub async fn delete(db: &PgPool, actor: &Actor, project_id: Uuid, name: &str) ->
     }
     // Its documents' state goes with it (cascading from branch_documents).
     sqlx::query("DELETE FROM branches WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    let entry = Entry::project(project_id, actor, "branch.delete", ("branch", id), format!("deleted branch {name}"));
-    audit::record(&mut *tx, entry).await?;
+    audit::record(&mut *tx, project.audit("branch.delete", ("branch", id), format!("deleted branch {name}"))).await?;
     access::changed(&mut tx, Change::Branch(id)).await?;
     tx.commit().await?;
     Ok(())
@@ -227,8 +220,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// The project's branches, `main` first.
 #[utoipa::path(get, path = "/projects/{id}/branches", tag = "branches", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Branch>), (status = 404, body = crate::error::ErrorBody)))]
-async fn list_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Vec<Branch>>> {
-    Ok(Json(list(&state.db, &actor, id).await?))
+async fn list_handler(State(state): State<AppState>, project: Project<need::Read>) -> Result<Json<Vec<Branch>>> {
+    Ok(Json(list(&state.db, &project).await?))
 }
 
 /// Create a branch of the whole project from `main` or another branch (editors and above).
@@ -239,11 +232,10 @@ async fn list_handler(State(state): State<AppState>, actor: Actor, Path(id): Pat
               (status = 422, body = crate::error::ErrorBody)))]
 async fn create_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Write>,
     Json(new): Json<NewBranch>,
 ) -> Result<(StatusCode, Json<Branch>)> {
-    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+    Ok((StatusCode::CREATED, Json(create(&state.db, &project, new).await?)))
 }
 
 /// Delete a branch and its documents' state (`main` cannot be deleted).
@@ -253,10 +245,10 @@ async fn create_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn delete_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, name)): Path<(Uuid, String)>,
+    project: Project<need::Write>,
+    Path((_id, name)): Path<(Uuid, String)>,
 ) -> Result<StatusCode> {
-    delete(&state.db, &actor, id, &name).await?;
+    delete(&state.db, &project, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,8 +2,8 @@
 //! state behind it is yrs CRDT state (`collab::store`: update log and snapshots), with
 //! `branch_documents.content` as a projection refreshed from it, never the reverse.
 
+use charter_types::UserId;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::collab::{store, DocKey, Hub};
 use crate::error::{Error, Result};
@@ -57,7 +57,7 @@ async fn set_projection(tx: &mut PgConnection, key: DocKey, text: &str) -> Resul
 }
 
 /// Makes the document's text `text` with a minimal edit that live editors receive.
-pub async fn replace(hub: &Hub, key: DocKey, text: &str, author: Uuid) -> Result<()> {
+pub async fn replace(hub: &Hub, key: DocKey, text: &str, author: UserId) -> Result<()> {
     validate(text)?;
     hub.replace_text(key, text.to_owned(), author).await
 }
@@ -74,7 +74,7 @@ pub(crate) async fn fork(tx: &mut PgConnection, from: DocKey, to: DocKey) -> Res
 
 /// Stores the Markdown projection used by lists, rendering and (later) search. True
 /// when it changed.
-pub(crate) async fn project(db: &mut PgConnection, key: DocKey, text: &str, author: Option<Uuid>) -> Result<bool> {
+pub(crate) async fn project(db: &mut PgConnection, key: DocKey, text: &str, author: Option<UserId>) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE branch_documents SET content = $3, updated_at = now(), updated_by = coalesce($4, updated_by)
          WHERE branch_id = $1 AND document_id = $2 AND content <> $3",

@@ -4,16 +4,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{Permission, Version};
+use charter_types::{DocumentId, ProjectId, Version};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::{need, Document, Project, ProjectAccess};
 use crate::branches::BranchQuery;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
@@ -37,9 +36,8 @@ pub(crate) async fn version(db: &PgPool, id: Uuid) -> Result<Version> {
 }
 
 /// The branch's versions, newest first.
-pub async fn list(db: &PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<Vec<Version>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
-    let branch_id = branches::resolve(db, project_id, branch).await?;
+pub async fn list(db: &PgPool, project: &ProjectAccess, branch: &str) -> Result<Vec<Version>> {
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
     Ok(sqlx::query_as(&format!("{VERSION_QUERY} WHERE v.branch_id = $1 ORDER BY v.number DESC"))
         .bind(branch_id)
         .fetch_all(db)
@@ -59,8 +57,7 @@ pub struct Tag {
     pub version: Version,
 }
 
-pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> Result<Tag> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+pub async fn tag(db: &PgPool, project: &ProjectAccess, new: NewTag) -> Result<Tag> {
     let name = new.name.trim();
     let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
     if name.is_empty() || name.len() > 100 || !allowed {
@@ -68,16 +65,16 @@ pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> R
             "a tag is 1 to 100 letters, digits, '.', '_', '-', '/' or '+', like `v1.2.0`".into(),
         ));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     // Locked, so that deleting its branch (and with it the version) waits for the tag.
     let owned: Option<(Uuid,)> =
         sqlx::query_as("SELECT id FROM versions WHERE id = $1 AND project_id = $2 FOR KEY SHARE")
             .bind(new.version)
-            .bind(project_id)
+            .bind(project.project())
             .fetch_optional(&mut *tx)
             .await?;
     owned.ok_or_else(|| Error::not_found("version"))?;
-    if !tag_in(&mut tx, actor, project_id, name, new.version).await? {
+    if !tag_in(&mut tx, project, name, new.version).await? {
         return Err(Error::Conflict(format!("the tag `{name}` exists already")));
     }
     tx.commit().await?;
@@ -88,8 +85,7 @@ pub async fn tag(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewTag) -> R
 /// the project has a tag of that name already.
 pub(crate) async fn tag_in(
     tx: &mut sqlx::PgConnection,
-    actor: &Actor,
-    project_id: Uuid,
+    project: &ProjectAccess,
     name: &str,
     version_id: Uuid,
 ) -> Result<bool> {
@@ -97,24 +93,23 @@ pub(crate) async fn tag_in(
         "INSERT INTO tags (project_id, name, version_id, created_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (project_id, name) DO NOTHING",
     )
-    .bind(project_id)
+    .bind(project.project())
     .bind(name)
     .bind(version_id)
-    .bind(actor.user_id)
+    .bind(project.actor().user_id)
     .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
     if created {
         let summary = format!("tagged a version {name}");
-        let entry = Entry::project(project_id, actor, "version.tag", ("version", version_id), summary);
-        audit::record(&mut *tx, entry).await?;
+        audit::record(&mut *tx, project.audit("version.tag", ("version", version_id), summary)).await?;
     }
     Ok(created)
 }
 
 /// A version named by its id or by a tag, in the document's project.
-pub(crate) async fn resolve_version(db: &PgPool, project_id: Uuid, reference: &str) -> Result<Version> {
+pub(crate) async fn resolve_version(db: &PgPool, project_id: ProjectId, reference: &str) -> Result<Version> {
     let id: Option<(Uuid,)> = match reference.parse::<Uuid>() {
         Ok(id) => {
             sqlx::query_as("SELECT id FROM versions WHERE id = $1 AND project_id = $2")
@@ -137,7 +132,7 @@ pub(crate) async fn resolve_version(db: &PgPool, project_id: Uuid, reference: &s
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct DocumentAtVersion {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub version: Version,
     pub title: String,
     pub deleted: bool,
@@ -145,9 +140,13 @@ pub struct DocumentAtVersion {
 }
 
 /// A document as it stood at a version (by id or tag).
-pub async fn at(db: &PgPool, actor: &Actor, document_id: Uuid, reference: &str) -> Result<DocumentAtVersion> {
-    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
-    let version = resolve_version(db, project_id, reference).await?;
+pub async fn at(
+    db: &PgPool,
+    project: &ProjectAccess,
+    document_id: DocumentId,
+    reference: &str,
+) -> Result<DocumentAtVersion> {
+    let version = resolve_version(db, project.project(), reference).await?;
     let row: Option<(String, bool, String)> = sqlx::query_as(
         "SELECT title, deleted, content FROM version_documents WHERE version_id = $1 AND document_id = $2",
     )
@@ -172,19 +171,23 @@ pub struct DiffQuery {
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DocumentDiff {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub from: Option<Version>,
     pub to: Option<Version>,
     pub changes: Vec<LineChange>,
 }
 
 /// The line changes to a document between two versions (or up to now).
-pub async fn diff(db: &PgPool, actor: &Actor, document_id: Uuid, query: DiffQuery) -> Result<DocumentDiff> {
-    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
+pub async fn diff(
+    db: &PgPool,
+    project: &ProjectAccess,
+    document_id: DocumentId,
+    query: DiffQuery,
+) -> Result<DocumentDiff> {
     let side = |reference: Option<String>| async move {
         match reference {
             Some(reference) => {
-                let found = at(db, actor, document_id, &reference).await?;
+                let found = at(db, project, document_id, &reference).await?;
                 Ok::<_, Error>((Some(found.version), found.content))
             }
             None => Ok((None, String::new())),
@@ -195,9 +198,9 @@ pub async fn diff(db: &PgPool, actor: &Actor, document_id: Uuid, query: DiffQuer
         Some(reference) => side(Some(reference)).await?,
         None => {
             let branch = BranchQuery { branch: query.branch };
-            let branch_id = branches::resolve(db, project_id, branch.name()).await?;
+            let branch_id = branches::resolve(db, project.project(), branch.name()).await?;
             let mut conn = db.acquire().await?;
-            (None, content::read(&mut conn, DocKey { branch_id, document_id }).await?)
+            (None, content::read(&mut conn, DocKey::new(branch_id, document_id)).await?)
         }
     };
     Ok(DocumentDiff { document_id, from, to, changes: merge::line_changes(&old, &new) })
@@ -216,11 +219,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<Version>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Vec<Version>>> {
-    Ok(Json(list(&state.db, &actor, id, branch.name()).await?))
+    Ok(Json(list(&state.db, &project, branch.name()).await?))
 }
 
 /// Name a version, e.g. `v1.2.0` (editors and above).
@@ -230,11 +232,10 @@ async fn list_handler(
               (status = 422, body = crate::error::ErrorBody)))]
 async fn tag_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Write>,
     Json(new): Json<NewTag>,
 ) -> Result<(StatusCode, Json<Tag>)> {
-    Ok((StatusCode::CREATED, Json(tag(&state.db, &actor, id, new).await?)))
+    Ok((StatusCode::CREATED, Json(tag(&state.db, &project, new).await?)))
 }
 
 /// A document as it stood at a version (its id or a tag).
@@ -243,10 +244,10 @@ async fn tag_handler(
     responses((status = 200, body = DocumentAtVersion), (status = 404, body = crate::error::ErrorBody)))]
 async fn at_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, version)): Path<(Uuid, String)>,
+    document: Document<need::Read>,
+    Path((_id, version)): Path<(Uuid, String)>,
 ) -> Result<Json<DocumentAtVersion>> {
-    Ok(Json(at(&state.db, &actor, id, &version).await?))
+    Ok(Json(at(&state.db, &document, document.id(), &version).await?))
 }
 
 /// A document's line changes between two versions, or from a version to now.
@@ -254,9 +255,8 @@ async fn at_handler(
     responses((status = 200, body = DocumentDiff), (status = 404, body = crate::error::ErrorBody)))]
 async fn diff_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: Document<need::Read>,
     Query(query): Query<DiffQuery>,
 ) -> Result<Json<DocumentDiff>> {
-    Ok(Json(diff(&state.db, &actor, id, query).await?))
+    Ok(Json(diff(&state.db, &document, document.id(), query).await?))
 }

@@ -2,11 +2,13 @@
 //! resolved against a document's project on a branch when one is named.
 
 use axum::extract::State;
+use charter_types::{DocumentId, Permission};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::access::Actor;
+use crate::authorization::authorize_document;
 use crate::error::Result;
 use crate::extract::Json;
 use crate::{branches, content, markdown, structure, AppState};
@@ -15,7 +17,7 @@ use crate::{branches, content, markdown, structure, AppState};
 pub struct RenderRequest {
     pub markdown: String,
     /// With `branch`: resolve `[[links]]` against this document's project on that branch.
-    pub document_id: Option<uuid::Uuid>,
+    pub document_id: Option<DocumentId>,
     pub branch: Option<String>,
 }
 
@@ -42,7 +44,8 @@ async fn render_handler(
     let html = match request.document_id {
         Some(document_id) => {
             let branch = request.branch.as_deref().unwrap_or(branches::MAIN);
-            let links = structure::Links::for_document(&state.db, &actor, document_id, branch).await?;
+            let document = authorize_document(&state.db, &actor, document_id, Permission::Read).await?;
+            let links = structure::Links::load(&state.db, &document, branch).await?;
             markdown::render_linked(request.markdown, move |target| links.resolve(target)).await?
         }
         None => markdown::render(request.markdown).await?,

@@ -2,37 +2,41 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{Kind, Permission, Role};
+use charter_types::{Kind, Permission, ProjectId, Role, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::access::{self, Change};
+use crate::access::{self, Actor, Change};
 use crate::accounts;
-use crate::audit::{self, Entry};
-use crate::authorization::authorize;
+use crate::audit;
+use crate::authorization::{authorize_in, need, Project as InProject, ProjectAccess};
 use crate::branches;
 use crate::documents::{self, NewDocument};
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path};
 use crate::AppState;
 
-/// [`authorize`] for a change to the project itself (its members, its settings), inside
-/// the changing transaction with the project's row locked: such changes run one at a
-/// time, each seeing the roles the one before left, so an owner demoted meanwhile
+/// The transaction of a change to the project itself (its members, its settings), with
+/// the project's row locked before the owner's role is confirmed: such changes run one
+/// at a time, each seeing the roles the one before left, so an owner demoted meanwhile
 /// changes nothing more.
-async fn authorize_change(tx: &mut PgConnection, actor: &Actor, project_id: Uuid) -> Result<Role> {
-    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
-    authorize(&mut *tx, actor, project_id, Permission::Manage).await
+async fn begin_change(db: &PgPool, project: &ProjectAccess) -> Result<Transaction<'static, Postgres>> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(project.project())
+        .execute(&mut *tx)
+        .await?;
+    project.confirm(&mut tx).await?;
+    Ok(tx)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Project {
-    pub id: Uuid,
+    pub id: ProjectId,
     pub name: String,
     pub slug: String,
     pub created_at: DateTime<Utc>,
@@ -58,7 +62,7 @@ pub struct NewProject {
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Member {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub username: String,
     pub role: Role,
     pub added_at: DateTime<Utc>,
@@ -91,7 +95,7 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Proje
         .find(|candidate| !taken.iter().any(|(slug,)| slug == candidate))
         .expect("an unbounded sequence has a free slug");
 
-    let id = Uuid::now_v7();
+    let id = ProjectId::from_uuid(Uuid::now_v7());
     let mut tx = db.begin().await?;
     sqlx::query("INSERT INTO projects (id, name, slug, created_by) VALUES ($1, $2, $3, $4)")
         .bind(id)
@@ -110,12 +114,10 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Proje
         .bind(actor.user_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut *tx,
-        Entry::project(id, actor, "project.create", ("project", id), format!("created project {name}")),
-    )
-    .await?;
-    let main = branches::create_main(&mut tx, id, actor).await?;
+    let project = authorize_in(&mut tx, actor, id, Permission::Manage).await?;
+    audit::record(&mut *tx, project.audit("project.create", ("project", id), format!("created project {name}")))
+        .await?;
+    let main = branches::create_main(&mut tx, &project).await?;
     let constitution = NewDocument {
         title: "Constitution".into(),
         kind: Kind::Constitution,
@@ -123,9 +125,9 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Proje
         content: None,
         template: true,
     };
-    documents::insert(&mut tx, actor, id, main, constitution).await?;
+    documents::insert(&mut tx, &project, main, constitution).await?;
     tx.commit().await?;
-    get(db, actor, id).await
+    get(db, &project).await
 }
 
 pub async fn list(db: &PgPool, actor: &Actor) -> Result<Vec<Project>> {
@@ -138,33 +140,21 @@ pub async fn list(db: &PgPool, actor: &Actor) -> Result<Vec<Project>> {
     .await?)
 }
 
-pub async fn get(db: &PgPool, actor: &Actor, id: Uuid) -> Result<Project> {
-    find(db, actor, "p.id = $2", id).await
-}
-
-/// The UI names projects by slug.
-pub async fn get_by_slug(db: &PgPool, actor: &Actor, slug: &str) -> Result<Project> {
-    find(db, actor, "p.slug = $2", slug).await
-}
-
-async fn find<T>(db: &PgPool, actor: &Actor, condition: &str, key: T) -> Result<Project>
-where
-    T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
-{
+pub async fn get(db: &PgPool, project: &ProjectAccess) -> Result<Project> {
     sqlx::query_as(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects p JOIN project_members m ON m.project_id = p.id
-         WHERE m.user_id = $1 AND {condition}"
+         WHERE m.user_id = $1 AND p.id = $2"
     ))
-    .bind(actor.user_id)
-    .bind(key)
+    .bind(project.actor().user_id)
+    .bind(project.project())
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found("project"))
 }
 
-pub async fn update_settings(db: &PgPool, actor: &Actor, project_id: Uuid, patch: SettingsPatch) -> Result<Project> {
-    let mut tx = db.begin().await?;
-    authorize_change(&mut tx, actor, project_id).await?;
+pub async fn update_settings(db: &PgPool, project: &ProjectAccess, patch: SettingsPatch) -> Result<Project> {
+    let project_id = project.project();
+    let mut tx = begin_change(db, project).await?;
     if patch.required_approvals.is_some_and(|count| !(0..=10).contains(&count)) {
         return Err(Error::Invalid("required approvals are between 0 and 10".into()));
     }
@@ -185,42 +175,40 @@ pub async fn update_settings(db: &PgPool, actor: &Actor, project_id: Uuid, patch
             .map(|on| format!(" main {}", if on { "protected" } else { "unprotected" }))
             .unwrap_or_default()
     );
-    audit::record(&mut *tx, Entry::project(project_id, actor, "project.settings", ("project", project_id), summary))
-        .await?;
+    audit::record(&mut *tx, project.audit("project.settings", ("project", project_id), summary)).await?;
     // Protecting `main` takes writing away from its open editors.
     access::changed(&mut tx, Change::Project(project_id)).await?;
     tx.commit().await?;
-    get(db, actor, project_id).await
+    get(db, project).await
 }
 
-pub async fn members(db: &PgPool, actor: &Actor, project_id: Uuid) -> Result<Vec<Member>> {
-    authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn members(db: &PgPool, project: &ProjectAccess) -> Result<Vec<Member>> {
     Ok(sqlx::query_as(
         "SELECT m.user_id, u.username, m.role, m.added_at FROM project_members m JOIN users u ON u.id = m.user_id
          WHERE m.project_id = $1 ORDER BY lower(u.username)",
     )
-    .bind(project_id)
+    .bind(project.project())
     .fetch_all(db)
     .await?)
 }
 
 /// Fails when `user_id` is the project's last owner: a project always keeps one.
-async fn ensure_not_last_owner(tx: &mut PgConnection, project_id: Uuid, user_id: Uuid) -> Result<()> {
-    let owners: Vec<(Uuid,)> =
-        sqlx::query_as("SELECT user_id FROM project_members WHERE project_id = $1 AND role = 'owner' FOR UPDATE")
+async fn ensure_not_last_owner(tx: &mut PgConnection, project_id: ProjectId, user_id: UserId) -> Result<()> {
+    let owners: Vec<UserId> =
+        sqlx::query_scalar("SELECT user_id FROM project_members WHERE project_id = $1 AND role = 'owner' FOR UPDATE")
             .bind(project_id)
             .fetch_all(&mut *tx)
             .await?;
-    if owners.len() == 1 && owners[0].0 == user_id {
+    if owners == [user_id] {
         return Err(Error::Conflict("a project needs at least one owner; make someone else owner first".into()));
     }
     Ok(())
 }
 
 /// Adds `username` to the project or changes their role.
-pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: &str, role: Role) -> Result<Member> {
-    let mut tx = db.begin().await?;
-    authorize_change(&mut tx, actor, project_id).await?;
+pub async fn set_member(db: &PgPool, project: &ProjectAccess, username: &str, role: Role) -> Result<Member> {
+    let project_id = project.project();
+    let mut tx = begin_change(db, project).await?;
     let user = accounts::find_by_username(db, username)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no user is named `{username}`")))?;
@@ -250,15 +238,15 @@ pub async fn set_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: 
         None => ("member.add", format!("added {} as {role}", user.username)),
         Some((old,)) => ("member.role", format!("changed {} from {old} to {role}", user.username)),
     };
-    audit::record(&mut *tx, Entry::project(project_id, actor, action, ("user", user.id), summary)).await?;
+    audit::record(&mut *tx, project.audit(action, ("user", user.id), summary)).await?;
     access::changed(&mut tx, Change::Project(project_id)).await?;
     tx.commit().await?;
     Ok(member)
 }
 
-pub async fn remove_member(db: &PgPool, actor: &Actor, project_id: Uuid, username: &str) -> Result<()> {
-    let mut tx = db.begin().await?;
-    authorize_change(&mut tx, actor, project_id).await?;
+pub async fn remove_member(db: &PgPool, project: &ProjectAccess, username: &str) -> Result<()> {
+    let project_id = project.project();
+    let mut tx = begin_change(db, project).await?;
     let not_member = || Error::NotFound(format!("`{username}` is not a member of this project"));
     let user = accounts::find_by_username(db, username).await?.ok_or_else(not_member)?;
     ensure_not_last_owner(&mut tx, project_id, user.id).await?;
@@ -271,7 +259,7 @@ pub async fn remove_member(db: &PgPool, actor: &Actor, project_id: Uuid, usernam
         return Err(not_member());
     }
     let summary = format!("removed {}", user.username);
-    audit::record(&mut *tx, Entry::project(project_id, actor, "member.remove", ("user", user.id), summary)).await?;
+    audit::record(&mut *tx, project.audit("member.remove", ("user", user.id), summary)).await?;
     access::changed(&mut tx, Change::Project(project_id)).await?;
     tx.commit().await?;
     Ok(())
@@ -306,8 +294,8 @@ async fn list_handler(State(state): State<AppState>, actor: Actor) -> Result<Jso
 /// One project, with your role in it.
 #[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = Uuid, Path)),
     responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
-async fn get_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Project>> {
-    Ok(Json(get(&state.db, &actor, id).await?))
+async fn get_handler(State(state): State<AppState>, project: InProject<need::Read>) -> Result<Json<Project>> {
+    Ok(Json(get(&state.db, &project).await?))
 }
 
 /// Change the project's settings (owners only): required approvals, protected `main`.
@@ -317,22 +305,17 @@ async fn get_handler(State(state): State<AppState>, actor: Actor, Path(id): Path
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn settings_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: InProject<need::Manage>,
     Json(patch): Json<SettingsPatch>,
 ) -> Result<Json<Project>> {
-    Ok(Json(update_settings(&state.db, &actor, id, patch).await?))
+    Ok(Json(update_settings(&state.db, &project, patch).await?))
 }
 
 /// The project's members and their roles.
 #[utoipa::path(get, path = "/projects/{id}/members", tag = "projects", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Member>), (status = 404, body = crate::error::ErrorBody)))]
-async fn members_handler(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
-) -> Result<Json<Vec<Member>>> {
-    Ok(Json(members(&state.db, &actor, id).await?))
+async fn members_handler(State(state): State<AppState>, project: InProject<need::Read>) -> Result<Json<Vec<Member>>> {
+    Ok(Json(members(&state.db, &project).await?))
 }
 
 /// Add a member by username, or change their role (owners only).
@@ -342,11 +325,11 @@ async fn members_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn set_member_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, username)): Path<(Uuid, String)>,
+    project: InProject<need::Manage>,
+    Path((_id, username)): Path<(Uuid, String)>,
     Json(body): Json<MemberRole>,
 ) -> Result<Json<Member>> {
-    Ok(Json(set_member(&state.db, &actor, id, &username, body.role).await?))
+    Ok(Json(set_member(&state.db, &project, &username, body.role).await?))
 }
 
 /// Remove a member (owners only). The last owner cannot be removed.
@@ -356,10 +339,10 @@ async fn set_member_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn remove_member_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, username)): Path<(Uuid, String)>,
+    project: InProject<need::Manage>,
+    Path((_id, username)): Path<(Uuid, String)>,
 ) -> Result<StatusCode> {
-    remove_member(&state.db, &actor, id, &username).await?;
+    remove_member(&state.db, &project, &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

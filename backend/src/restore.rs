@@ -4,14 +4,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{Permission, Version};
+use charter_types::{DocumentId, Version};
 use sqlx::PgPool;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::{need, Project, ProjectAccess};
 use crate::branches::{self, Branch, NewBranch};
 use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
@@ -25,25 +24,18 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Brings a branch back to a version: see the module's description.
-pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, reference: &str) -> Result<Created> {
+pub async fn restore(state: &AppState, project: &ProjectAccess, reference: &str) -> Result<Created> {
     let db = &state.db;
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
-    let version = resolve_version(db, project_id, reference).await?;
-    let branch = restore_branch(db, actor, project_id, &version).await?;
-    let documents: Vec<(Uuid, String, Option<Uuid>, i32, bool, String)> = sqlx::query_as(
+    let version = resolve_version(db, project.project(), reference).await?;
+    let branch = restore_branch(db, project, &version).await?;
+    let documents: Vec<(DocumentId, String, Option<DocumentId>, i32, bool, String)> = sqlx::query_as(
         "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
     )
     .bind(version.id)
     .fetch_all(db)
     .await?;
     for (document_id, title, parent_id, position, deleted, text) in &documents {
-        content::replace(
-            &state.collab,
-            DocKey { branch_id: branch.id, document_id: *document_id },
-            text,
-            actor.user_id,
-        )
-        .await?;
+        content::replace(&state.collab, DocKey::new(branch.id, *document_id), text, project.actor().user_id).await?;
         sqlx::query(
             "UPDATE branch_documents SET title = $3, parent_id = $4, position = $5,
                  deleted_at = CASE WHEN $6 THEN coalesce(deleted_at, now()) END
@@ -59,7 +51,7 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
         .await?;
     }
     // What was written after the version goes.
-    let kept: Vec<Uuid> = documents.iter().map(|(id, ..)| *id).collect();
+    let kept: Vec<DocumentId> = documents.iter().map(|(id, ..)| *id).collect();
     sqlx::query(
         "UPDATE branch_documents SET deleted_at = coalesce(deleted_at, now())
          WHERE branch_id = $1 AND NOT (document_id = ANY($2))",
@@ -69,7 +61,7 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
     .execute(db)
     .await?;
     let summary = format!("proposed restoring {} to version {}", version.branch, version.number);
-    audit::record(db, Entry::project(project_id, actor, "version.restore", ("version", version.id), summary)).await?;
+    audit::record(db, project.audit("version.restore", ("version", version.id), summary)).await?;
     let proposal = NewChangeRequest {
         source: branch.name,
         target: version.branch.clone(),
@@ -79,19 +71,19 @@ pub async fn restore(state: &AppState, actor: &Actor, project_id: Uuid, referenc
             version.branch, version.number
         )),
     };
-    change_requests::create(db, actor, project_id, proposal).await
+    change_requests::create(db, project, proposal).await
 }
 
 /// A new branch from the version's branch, named `restore/vN` (or `restore/vN-2`, ... when
 /// taken). A name taken between looking and creating, by a restore running alongside,
 /// moves on to the next.
-async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &Version) -> Result<Branch> {
+async fn restore_branch(db: &PgPool, project: &ProjectAccess, version: &Version) -> Result<Branch> {
     const ATTEMPTS: usize = 5;
     let base_name = format!("restore/v{}", version.number);
     for _ in 0..ATTEMPTS {
         let taken: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
-                .bind(project_id)
+                .bind(project.project())
                 .bind(&base_name)
                 .fetch_all(db)
                 .await?;
@@ -100,7 +92,7 @@ async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &
             .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
             .expect("an unbounded sequence has a free name");
         let new = NewBranch { name, from: Some(version.branch.clone()) };
-        match branches::create(db, actor, project_id, new).await {
+        match branches::create(db, project, new).await {
             Err(Error::Conflict(_)) => continue,
             created => return created,
         }
@@ -115,8 +107,8 @@ async fn restore_branch(db: &PgPool, actor: &Actor, project_id: Uuid, version: &
               (status = 404, body = crate::error::ErrorBody)))]
 async fn restore_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, version)): Path<(Uuid, String)>,
+    project: Project<need::Write>,
+    Path((_id, version)): Path<(Uuid, String)>,
 ) -> Result<(StatusCode, Json<Created>)> {
-    Ok((StatusCode::CREATED, Json(restore(&state, &actor, id, &version).await?)))
+    Ok((StatusCode::CREATED, Json(restore(&state, &project, &version).await?)))
 }

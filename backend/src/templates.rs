@@ -1,18 +1,14 @@
 //! Starting points for new documents, one per kind, written so that Charter can read
 //! them: requirement IDs in both accepted forms, scenarios, success criteria, markers.
 
-use axum::extract::State;
 use charter_types::Kind;
-use charter_types::Permission;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::authorization;
+use crate::authorization::{need, Project};
 use crate::error::Result;
-use crate::extract::{Json, Path};
+use crate::extract::Json;
 use crate::AppState;
 
 /// How requirements are written; shown beside the templates.
@@ -88,7 +84,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// The document templates, and how requirements are written in them.
 #[utoipa::path(get, path = "/projects/{id}/templates", tag = "specs", params(("id" = Uuid, Path)),
     responses((status = 200, body = Templates), (status = 404, body = crate::error::ErrorBody)))]
-async fn list_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<Json<Templates>> {
-    authorization::authorize(&state.db, &actor, id, Permission::Read).await?;
+async fn list_handler(_project: Project<need::Read>) -> Result<Json<Templates>> {
     Ok(Json(Templates { templates: TEMPLATES.to_vec(), help: HELP }))
 }

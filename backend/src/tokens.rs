@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{ApiToken, Scope};
+use charter_types::{ApiToken, Scope, UserId};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -143,7 +143,7 @@ pub async fn authenticate(db: &PgPool, token: &str) -> Result<Option<Actor>> {
     let Some(prefix) = token.strip_prefix(TOKEN_PREFIX).and_then(|rest| rest.split('_').next()) else {
         return Ok(None);
     };
-    let row: Option<(Uuid, Uuid, String, Vec<u8>, Vec<String>)> = sqlx::query_as(
+    let row: Option<(Uuid, UserId, String, Vec<u8>, Vec<String>)> = sqlx::query_as(
         "SELECT t.id, t.user_id, u.username, t.token_hash, t.scopes
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.prefix = $1 AND t.revoked_at IS NULL",

@@ -223,9 +223,7 @@ pub fn settings_from_env() -> anyhow::Result<Settings> {
         limit("CHARTER_MAX_CONNECTIONS_PER_USER", settings.collab.max_connections_per_user)?;
     settings.collab.max_connections_per_document =
         limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", settings.collab.max_connections_per_document)?;
-    settings.collab.max_connections_per_user_per_document = limit(
-        "CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT",
-        settings.collab.max_connections_per_user_per_document,
-    )?;
+    settings.collab.max_connections_per_user_per_document =
+        limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", settings.collab.max_connections_per_user_per_document)?;
     Ok(settings)
 }

@@ -9,6 +9,7 @@ mod text;
 mod change_requests;
 mod documents;
 mod history;
+mod ids;
 mod roles;
 mod structure;
 mod tokens;
@@ -16,6 +17,7 @@ mod tokens;
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
 pub use documents::Kind;
 pub use history::Version;
+pub use ids::{BranchId, ChangeRequestId, DocumentId, ProjectId, UserId};
 pub use roles::{Permission, Role};
 pub use structure::{
     Backlink, Bump, Clarification, ClarificationState, Coverage, Finding, HistoryEntry, RequirementStatus,

@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::DocumentId;
+
 use crate::Kind;
 
 text_enum! {
@@ -66,7 +68,7 @@ pub struct Finding {
     pub rule: String,
     pub severity: Severity,
     pub message: String,
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub document: String,
     /// 1-based.
     pub line: usize,
@@ -99,7 +101,7 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Backlink {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     pub kind: Kind,
     pub line: usize,
@@ -111,7 +113,7 @@ pub struct Backlink {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Clarification {
     pub id: Uuid,
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub document: String,
     pub branch: String,
     pub question: String,
@@ -137,7 +139,7 @@ pub struct RequirementView {
     pub text: String,
     pub acceptance: Vec<String>,
     pub priority: Option<String>,
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub document: String,
     /// The heading path it sits under.
     pub section: String,

@@ -2,13 +2,12 @@
 //! per-document changes, conflicts (and their resolution), reviews, discussion and
 //! merging.
 
-use charter_types::{Actions, ChangeKind, ChangeRequestSummary, Finding};
+use charter_types::{Actions, ChangeKind, ChangeRequestSummary, DocumentId, Finding};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 mod page;
 
@@ -22,7 +21,7 @@ use crate::projects::project_branches;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangedDocument {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     pub changes: Vec<ChangeKind>,
     pub lines_added: usize,
@@ -33,7 +32,7 @@ pub struct ChangedDocument {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConflictInfo {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     pub base: String,
     pub ours: String,
@@ -94,14 +93,14 @@ pub struct ConstitutionInfo {
     pub confirmed: Option<(String, String, bool)>,
     pub next_version: Option<String>,
     /// Affected specs: id, title, principles named, violations.
-    pub impact: Vec<(Uuid, String, Vec<String>, Vec<String>)>,
+    pub impact: Vec<(DocumentId, String, Vec<String>, Vec<String>)>,
 }
 
 #[server]
 pub async fn list_changes(slug: String) -> Result<Vec<ChangeRequestSummary>, AppError> {
     use charter_backend::change_requests::{self, StateQuery};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let list = change_requests::list(&state.db, &actor, project.id, StateQuery::default()).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let list = change_requests::list(&state.db, &project, StateQuery::default()).await?;
     Ok(list)
 }
 
@@ -114,9 +113,9 @@ pub async fn open_change(
     description: String,
 ) -> Result<i32, AppError> {
     use charter_backend::change_requests::{self, NewChangeRequest};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let new = NewChangeRequest { source, target, title, description: Some(description) };
-    let created = change_requests::create(&state.db, &actor, project.id, new).await?;
+    let created = change_requests::create(&state.db, &project, new).await?;
     leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
     Ok(created.number)
 }
@@ -126,9 +125,9 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     use charter_backend::change_requests;
     use charter_backend::collab::DocKey;
     use charter_types::Verdict;
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let view = change_requests::get(&state.db, &actor, project.id, number).await?;
-    let source = charter_backend::branches::resolve(&state.db, project.id, &view.summary.source).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    let view = change_requests::get(&state.db, &project, number).await?;
+    let source = charter_backend::branches::resolve(&state.db, project.project(), &view.summary.source).await?;
     let constitution = view.constitution.clone().map(|change| {
         let mut reasons: Vec<String> = change
             .proposal
@@ -156,12 +155,12 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     let lint_override = view.checks.lint_override.clone().map(|o| (o.by, o.reason));
     let lint_errors = view.checks.errors;
     let findings = view.checks.findings.clone();
-    let titles: std::collections::HashMap<Uuid, String> =
+    let titles: std::collections::HashMap<DocumentId, String> =
         view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
     for conflict in view.conflicts {
         let mut conn = state.db.acquire().await.map_err(charter_backend::Error::from)?;
-        let key = DocKey { branch_id: source, document_id: conflict.document_id };
+        let key = DocKey::new(source, conflict.document_id);
         let source_text = charter_backend::content::read(&mut conn, key).await?;
         // The source holds its side of the region verbatim; an empty side (a pure
         // insertion) has no place to swap, and the pick leaves the text as it is.
@@ -243,10 +242,9 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
 pub async fn review_change(slug: String, number: i32, verdict: String, comment: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, NewReview};
     use charter_types::Verdict;
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Review).await?;
     let verdict = if verdict == "approve" { Verdict::Approve } else { Verdict::RequestChanges };
-    change_requests::review(&state.db, &actor, project.id, number, NewReview { verdict, comment: Some(comment) })
-        .await?;
+    change_requests::review(&state.db, &project, number, NewReview { verdict, comment: Some(comment) }).await?;
     Ok(())
 }
 
@@ -259,7 +257,7 @@ pub async fn comment_change(
     line: Option<String>,
 ) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, NewComment};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let document_id =
         document_id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
     let line = match line.as_deref().map(str::trim).filter(|line| !line.is_empty()) {
@@ -269,16 +267,16 @@ pub async fn comment_change(
         None => None,
     };
     let new = NewComment { body, document_id, line };
-    change_requests::comment(&state.db, &actor, project.id, number, new).await?;
+    change_requests::comment(&state.db, &project, number, new).await?;
     Ok(())
 }
 
 #[server]
 pub async fn resolve_change(slug: String, number: i32, document_id: String, content: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, Resolution};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let document_id = crate::ssr::parse_id(&document_id, "document")?;
-    change_requests::resolve(&state, &actor, project.id, number, Resolution { document_id, content }).await?;
+    change_requests::resolve(&state, &project, number, Resolution { document_id, content }).await?;
     Ok(())
 }
 
@@ -290,24 +288,19 @@ pub async fn merge_change(
     override_reason: Option<String>,
 ) -> Result<i32, AppError> {
     use charter_backend::change_requests::{self, MergeRequest};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
-    let merged = change_requests::merge(
-        &state,
-        &actor,
-        project.id,
-        number,
-        MergeRequest { message: Some(message), override_reason },
-    )
-    .await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    let merged =
+        change_requests::merge(&state, &project, number, MergeRequest { message: Some(message), override_reason })
+            .await?;
     Ok(merged.version.number)
 }
 
 #[server]
 pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, BumpConfirmation};
-    let (state, actor, project) = crate::context::resolve(&slug).await?;
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Review).await?;
     let bump = bump.parse().map_err(|_| AppError::Invalid("choose major, minor or patch".into()))?;
-    change_requests::confirm_bump(&state.db, &actor, project.id, number, BumpConfirmation { bump }).await?;
+    change_requests::confirm_bump(&state.db, &project, number, BumpConfirmation { bump }).await?;
     Ok(())
 }
 

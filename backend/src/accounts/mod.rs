@@ -4,6 +4,7 @@ pub mod password;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::UserId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -28,7 +29,7 @@ pub(crate) const SESSION_EPOCH_KEY: &str = "epoch";
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct User {
-    pub id: Uuid,
+    pub id: UserId,
     pub username: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[sqlx(default)]
@@ -120,7 +121,7 @@ pub fn redirect_after_login(next: Option<&str>) -> String {
     }
 }
 
-pub async fn find_by_id(db: &PgPool, id: Uuid) -> Result<Option<User>> {
+pub async fn find_by_id(db: &PgPool, id: UserId) -> Result<Option<User>> {
     Ok(sqlx::query_as("SELECT id, username, created_at, session_epoch FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
@@ -164,7 +165,7 @@ pub async fn signup(state: &AppState, ip: ClientIp, credentials: Credentials) ->
 pub async fn login(state: &AppState, ip: ClientIp, credentials: Credentials) -> Result<User> {
     let username = credentials.username.trim();
     let attempt = limit_attempt(state, ip, username)?;
-    let row: Option<(Uuid, String, String, i64)> = sqlx::query_as(
+    let row: Option<(UserId, String, String, i64)> = sqlx::query_as(
         "SELECT id, username, password_hash, session_epoch FROM users WHERE lower(username) = lower($1)",
     )
     .bind(username)
@@ -195,7 +196,7 @@ pub async fn start_session(session: &Session, user: &User) -> Result<()> {
 
 /// Deletes the session; what was opened with it (editor connections) closes.
 pub async fn end_session(db: &PgPool, session: &Session) -> Result<()> {
-    let user: Option<Uuid> = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?;
+    let user: Option<UserId> = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?;
     session.flush().await.map_err(Error::internal)?;
     if let Some(user) = user {
         access::changed(&mut *db.acquire().await?, Change::User(user)).await?;
@@ -206,7 +207,7 @@ pub async fn end_session(db: &PgPool, session: &Session) -> Result<()> {
 /// Ends all of the user's sessions, on every device, by moving the user to a new session
 /// epoch; returns it. A caller that keeps its own session (a password change) starts it
 /// again (`start_session`) with the user as they now are.
-pub async fn end_other_sessions(tx: &mut PgConnection, user_id: Uuid) -> Result<i64> {
+pub async fn end_other_sessions(tx: &mut PgConnection, user_id: UserId) -> Result<i64> {
     let epoch =
         sqlx::query_scalar("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch")
             .bind(user_id)

@@ -3,11 +3,10 @@
 //! blockers; reviewing, confirming a bump, resolving and commenting check the same
 //! rules where they write.
 
-use charter_types::{Actions, ChangeRequestState, MergeBlocker, Permission, Role, Scope};
-use uuid::Uuid;
+use charter_types::{Actions, ChangeRequestState, MergeBlocker, Permission, Role, Scope, UserId};
 
 use super::Approval;
-use crate::access::Actor;
+use crate::authorization::ProjectAccess;
 use crate::structure::review::ConstitutionChange;
 
 /// Who is asking, as far as the rules care.
@@ -21,8 +20,13 @@ pub(super) struct Caller {
 }
 
 impl Caller {
-    pub(super) fn of(actor: &Actor, role: Role, author: Uuid) -> Caller {
-        Caller { role, may_write: actor.require_scope(Scope::Write).is_ok(), is_author: actor.user_id == author }
+    pub(super) fn of(project: &ProjectAccess, author: UserId) -> Caller {
+        let actor = project.actor();
+        Caller {
+            role: project.role(),
+            may_write: actor.require_scope(Scope::Write).is_ok(),
+            is_author: actor.user_id == author,
+        }
     }
 }
 

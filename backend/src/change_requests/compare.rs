@@ -1,10 +1,9 @@
 //! What a change request changes: each source document against its fork point (and the
 //! target, for conflicts), and other open change requests touching the same sections.
 
-use charter_types::{ChangeKind, Kind};
+use charter_types::{BranchId, ChangeKind, ChangeRequestId, DocumentId, Kind, ProjectId};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::{ConflictView, DocumentChange, Overlap, SectionChanges};
 use crate::collab::DocKey;
@@ -50,23 +49,23 @@ impl SectionChanges {
 /// A source document as it stands, with what it was at the fork.
 #[derive(sqlx::FromRow)]
 struct SourceDocument {
-    document_id: Uuid,
+    document_id: DocumentId,
     title: String,
     kind: Kind,
-    parent_id: Option<Uuid>,
+    parent_id: Option<DocumentId>,
     deleted: bool,
     fork_base: Option<String>,
     fork_title: Option<String>,
-    fork_parent_id: Option<Uuid>,
+    fork_parent_id: Option<DocumentId>,
     fork_deleted: Option<bool>,
 }
 
 /// A source document exactly as compared (and digested, so as approved): what a merge
 /// brings over, whatever is typed on the source meanwhile.
 pub(super) struct SourceState {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<DocumentId>,
     pub deleted: bool,
     pub text: String,
     /// Its text at the fork.
@@ -83,11 +82,11 @@ pub(super) struct Comparison {
 }
 
 /// One document among those compared.
-pub(super) fn find_source(sources: &[SourceState], document_id: Uuid) -> Option<&SourceState> {
+pub(super) fn find_source(sources: &[SourceState], document_id: DocumentId) -> Option<&SourceState> {
     sources.iter().find(|source| source.document_id == document_id)
 }
 
-pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<Comparison> {
+pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> Result<Comparison> {
     let rows: Vec<SourceDocument> = sqlx::query_as(
         "SELECT bd.document_id, bd.title, d.kind, bd.parent_id, bd.deleted_at IS NOT NULL AS deleted,
                 bd.fork_base, bd.fork_title, bd.fork_parent_id, bd.fork_deleted
@@ -101,14 +100,17 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
     let mut hasher = Sha256::new();
     let (mut documents, mut conflicts, mut sources) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
-        let text = content::read(&mut conn, DocKey { branch_id: source, document_id: row.document_id }).await?;
-        for part in
-            [row.document_id.as_bytes().as_slice(), row.title.as_bytes(), &[u8::from(row.deleted)], text.as_bytes()]
-        {
+        let text = content::read(&mut conn, DocKey::new(source, row.document_id)).await?;
+        for part in [
+            row.document_id.uuid().as_bytes().as_slice(),
+            row.title.as_bytes(),
+            &[u8::from(row.deleted)],
+            text.as_bytes(),
+        ] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        hasher.update(row.parent_id.map(|id| *id.as_bytes()).unwrap_or_default());
+        hasher.update(row.parent_id.map(|id| *id.uuid().as_bytes()).unwrap_or_default());
         sources.push(SourceState {
             document_id: row.document_id,
             title: row.title.clone(),
@@ -145,8 +147,7 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
             changes.push(ChangeKind::Modified);
             // The target may have moved on since the fork: where both changed the same
             // lines differently, the merge cannot decide.
-            let ours = match content::read(&mut conn, DocKey { branch_id: target, document_id: row.document_id }).await
-            {
+            let ours = match content::read(&mut conn, DocKey::new(target, row.document_id)).await {
                 Ok(ours) => Some(ours),
                 // Not on the target (deleted there for good): nothing to conflict with.
                 Err(Error::NotFound(_)) => None,
@@ -190,12 +191,12 @@ pub(super) async fn compare(db: &PgPool, source: Uuid, target: Uuid) -> Result<C
 /// one touches (or the same document, when either changes its place or existence).
 pub(super) async fn overlaps(
     db: &PgPool,
-    project_id: Uuid,
-    this: Uuid,
+    project_id: ProjectId,
+    this: ChangeRequestId,
     documents: &[DocumentChange],
 ) -> Result<Vec<Overlap>> {
-    let others: Vec<(Uuid, i32, String, Uuid, Uuid)> = sqlx::query_as(
-        "SELECT id, number, title, source_branch_id, target_branch_id FROM change_requests
+    let others: Vec<(i32, String, BranchId, BranchId)> = sqlx::query_as(
+        "SELECT number, title, source_branch_id, target_branch_id FROM change_requests
          WHERE project_id = $1 AND state = 'open' AND id <> $2 ORDER BY number",
     )
     .bind(project_id)
@@ -206,7 +207,7 @@ pub(super) async fn overlaps(
         change.changes.iter().any(|c| matches!(c, ChangeKind::Deleted | ChangeKind::Renamed | ChangeKind::Moved))
     };
     let mut found = Vec::new();
-    for (_, number, title, source, target) in others {
+    for (number, title, source, target) in others {
         for theirs in compare(db, source, target).await?.documents {
             let Some(ours) = documents.iter().find(|ours| ours.document_id == theirs.document_id) else { continue };
             let sections: Vec<String> = if structural(ours) || structural(&theirs) {

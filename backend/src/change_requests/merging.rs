@@ -1,7 +1,7 @@
 //! Changing a change request's outcome: resolving conflicts, confirming the
 //! constitution's bump, and merging.
 
-use charter_types::{ChangeKind, Finding, MergeBlocker, Permission, Severity};
+use charter_types::{BranchId, ChangeKind, ChangeRequestId, DocumentId, Finding, MergeBlocker, Severity, UserId};
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -10,9 +10,8 @@ use super::actions::Caller;
 use super::compare::{compare, find_source, SourceState};
 use super::{ensure_open, get, record, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange};
 use super::{MergeRequest, Merged, Record, Resolution};
-use crate::access::Actor;
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::ProjectAccess;
 use crate::claims::{busy, try_claim};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
@@ -25,9 +24,10 @@ use crate::{content, documents, history, AppState};
 /// claimant checked stays true until it commits. However the transaction ends (an
 /// error, a dropped request, a lost connection) releases the claim: a failed merge
 /// leaves the request open.
-async fn claim(db: &PgPool, project_id: Uuid, number: i32) -> Result<(Transaction<'static, Postgres>, Record)> {
+async fn claim(db: &PgPool, project: &ProjectAccess, number: i32) -> Result<(Transaction<'static, Postgres>, Record)> {
+    let project_id = project.project();
     let id = record(db, project_id, number).await?.id;
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     if !try_claim(&mut tx, id).await? {
         return Err(busy(number));
     }
@@ -43,25 +43,21 @@ async fn claim(db: &PgPool, project_id: Uuid, number: i32) -> Result<(Transactio
 /// Merging then finds the target unchanged since that point and takes `content`.
 pub async fn resolve(
     state: &AppState,
-    actor: &Actor,
-    project_id: Uuid,
+    project: &ProjectAccess,
     number: i32,
     resolution: Resolution,
 ) -> Result<ChangeRequest> {
     let db = &state.db;
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
     content::validate(&resolution.content)?;
-    let (mut tx, record) = claim(db, project_id, number).await?;
+    let (mut tx, record) = claim(db, project, number).await?;
     let document_id = resolution.document_id;
-    let (source, target) = (
-        DocKey { branch_id: record.source_branch_id, document_id },
-        DocKey { branch_id: record.target_branch_id, document_id },
-    );
+    let (source, target) =
+        (DocKey::new(record.source_branch_id, document_id), DocKey::new(record.target_branch_id, document_id));
     let not_on_both = |_| Error::Invalid("that document is not on both branches of this change request".into());
     let ours = content::read(&mut *db.acquire().await?, target).await.map_err(not_on_both)?;
     content::read(&mut *db.acquire().await?, source).await.map_err(not_on_both)?;
     // Content first: should the second step fail, the conflict simply remains.
-    content::replace(&state.collab, source, &resolution.content, actor.user_id).await?;
+    content::replace(&state.collab, source, &resolution.content, project.actor().user_id).await?;
     sqlx::query("UPDATE branch_documents SET fork_base = $3 WHERE branch_id = $1 AND document_id = $2")
         .bind(source.branch_id)
         .bind(document_id)
@@ -69,13 +65,9 @@ pub async fn resolve(
         .execute(&mut *tx)
         .await?;
     let summary = format!("resolved a conflict in change request #{number}");
-    audit::record(
-        &mut *tx,
-        Entry::project(project_id, actor, "change_request.resolve", ("document", document_id), summary),
-    )
-    .await?;
+    audit::record(&mut *tx, project.audit("change_request.resolve", ("document", document_id), summary)).await?;
     tx.commit().await?;
-    get(db, actor, project_id, number).await
+    get(db, project, number).await
 }
 
 fn conflicts_error(conflicts: &[ConflictView]) -> Error {
@@ -94,17 +86,11 @@ fn conflicts_error(conflicts: &[ConflictView]) -> Error {
 /// approvals' digest covers; whatever is typed on the source meanwhile stays there for a
 /// later change request. The change request is claimed first, so a concurrent merge
 /// changes nothing, not even the live text.
-pub async fn merge(
-    state: &AppState,
-    actor: &Actor,
-    project_id: Uuid,
-    number: i32,
-    request: MergeRequest,
-) -> Result<Merged> {
+pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, request: MergeRequest) -> Result<Merged> {
     let db = &state.db;
-    let role = authorization::authorize(db, actor, project_id, Permission::Write).await?;
-    let (mut tx, record) = claim(db, project_id, number).await?;
-    let caller = Caller::of(actor, role, record.author_id);
+    let (project_id, actor) = (project.project(), project.actor());
+    let (mut tx, record) = claim(db, project, number).await?;
+    let caller = Caller::of(project, record.author_id);
     let (view, sources) = view(db, project_id, &record, caller).await?;
     let reason = request.override_reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
     if let Some(blocker) = view.actions.merge_blockers.first() {
@@ -117,7 +103,7 @@ pub async fn merge(
     };
     let bump = view.constitution.as_ref().and_then(ConstitutionChange::confirmed_bump);
     let (source, target) = (record.source_branch_id, record.target_branch_id);
-    let compared = |document_id: Uuid| {
+    let compared = |document_id: DocumentId| {
         find_source(&sources, document_id).ok_or_else(|| Error::internal("a changed document was not compared"))
     };
 
@@ -125,7 +111,7 @@ pub async fn merge(
     // view above), before anything else is changed.
     for change in view.documents.iter().filter(|change| change.changes.contains(&ChangeKind::Modified)) {
         let theirs = compared(change.document_id)?;
-        let target_key = DocKey { branch_id: target, document_id: change.document_id };
+        let target_key = DocKey::new(target, change.document_id);
         let base = theirs.fork_base.as_deref().unwrap_or_default();
         if let Err(found) = state.collab.merge_text(target_key, base, &theirs.text, actor.user_id).await? {
             let found: Vec<ConflictView> = found
@@ -144,7 +130,7 @@ pub async fn merge(
     // The constitution's new version goes into its text before the version is recorded.
     let new_tag = match (bump, &view.constitution) {
         (Some(bump), Some(change)) => {
-            let key = DocKey { branch_id: target, document_id: change.document_id };
+            let key = DocKey::new(target, change.document_id);
             let text = content::read(&mut *db.acquire().await?, key).await?;
             let (version, stamped) = review::stamped(&text, bump, Utc::now().date_naive());
             content::replace(&state.collab, key, &stamped, actor.user_id).await?;
@@ -156,7 +142,7 @@ pub async fn merge(
     // The target's tree changes shape one change at a time (see `documents::lock_tree`).
     documents::lock_tree(&mut tx, target).await?;
     for change in &view.documents {
-        apply_change(&mut tx, actor, source, target, change, compared(change.document_id)?).await?;
+        apply_change(&mut tx, actor.user_id, source, target, change, compared(change.document_id)?).await?;
     }
     // The source now forks from what was merged: a later change request from it shows
     // what was done since, including anything typed during this merge.
@@ -176,7 +162,7 @@ pub async fn merge(
     }
     let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
     let message = message.unwrap_or_else(|| view.summary.title.clone());
-    let version = record_version(&mut tx, actor, project_id, target, &message, Some(record.id)).await?;
+    let version = record_version(&mut tx, project, target, &message, Some(record.id)).await?;
     sqlx::query(
         "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
              lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END
@@ -190,20 +176,15 @@ pub async fn merge(
     .await?;
     if let Some(reason) = &override_reason {
         let summary = format!("merged change request #{number} despite {} lint error(s): {reason}", view.checks.errors);
-        let entry =
-            Entry::project(project_id, actor, "change_request.lint_override", ("change_request", record.id), summary);
-        audit::record(&mut *tx, entry).await?;
+        audit::record(&mut *tx, project.audit("change_request.lint_override", ("change_request", record.id), summary))
+            .await?;
     }
     if let Some(name) = &new_tag {
         // A tag of that name made by hand earlier keeps its place; the version is recorded all the same.
-        history::tag_in(&mut tx, actor, project_id, name, version).await?;
+        history::tag_in(&mut tx, project, name, version).await?;
     }
     let summary = format!("merged change request #{number} into {}", view.summary.target);
-    audit::record(
-        &mut *tx,
-        Entry::project(project_id, actor, "change_request.merge", ("change_request", record.id), summary),
-    )
-    .await?;
+    audit::record(&mut *tx, project.audit("change_request.merge", ("change_request", record.id), summary)).await?;
     tx.commit().await?;
     Ok(Merged { version: history::version(db, version).await? })
 }
@@ -212,11 +193,10 @@ pub async fn merge(
 /// and the requirements they hold.
 async fn record_version(
     tx: &mut sqlx::PgConnection,
-    actor: &Actor,
-    project_id: Uuid,
-    branch_id: Uuid,
+    project: &ProjectAccess,
+    branch_id: BranchId,
     message: &str,
-    change_request: Option<Uuid>,
+    change_request: Option<ChangeRequestId>,
 ) -> Result<Uuid> {
     sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
     let id = Uuid::now_v7();
@@ -225,19 +205,20 @@ async fn record_version(
          SELECT $1, $2, $3, coalesce(max(number), 0) + 1, $4, $5, $6 FROM versions WHERE branch_id = $3",
     )
     .bind(id)
-    .bind(project_id)
+    .bind(project.project())
     .bind(branch_id)
     .bind(message)
-    .bind(actor.user_id)
+    .bind(project.actor().user_id)
     .bind(change_request)
     .execute(&mut *tx)
     .await?;
-    let documents: Vec<(Uuid,)> = sqlx::query_as("SELECT document_id FROM branch_documents WHERE branch_id = $1")
-        .bind(branch_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    for (document_id,) in documents {
-        let text = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
+    let documents: Vec<DocumentId> =
+        sqlx::query_scalar("SELECT document_id FROM branch_documents WHERE branch_id = $1")
+            .bind(branch_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for document_id in documents {
+        let text = content::read(&mut *tx, DocKey::new(branch_id, document_id)).await?;
         sqlx::query(
             "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
              SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
@@ -250,7 +231,7 @@ async fn record_version(
         .execute(&mut *tx)
         .await?;
     }
-    requirements::record(&mut *tx, project_id, branch_id, id).await?;
+    requirements::record(&mut *tx, project.project(), branch_id, id).await?;
     Ok(id)
 }
 
@@ -258,9 +239,9 @@ async fn record_version(
 /// source had it when compared.
 async fn apply_change(
     tx: &mut PgConnection,
-    actor: &Actor,
-    source: Uuid,
-    target: Uuid,
+    author: UserId,
+    source: BranchId,
+    target: BranchId,
     change: &DocumentChange,
     compared: &SourceState,
 ) -> Result<()> {
@@ -278,11 +259,11 @@ async fn apply_change(
         .bind(source)
         .bind(&compared.title)
         .bind(compared.parent_id)
-        .bind(actor.user_id)
+        .bind(author)
         .bind(document_id)
         .execute(&mut *tx)
         .await?;
-        return content::init(tx, DocKey { branch_id: target, document_id }, &compared.text).await;
+        return content::init(tx, DocKey::new(target, document_id), &compared.text).await;
     }
     if change.changes.contains(&ChangeKind::Deleted) {
         sqlx::query(
@@ -353,23 +334,22 @@ fn lint_errors(checks: &Checks) -> Error {
 /// owners who did not write the change request.
 pub async fn confirm_bump(
     db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
+    project: &ProjectAccess,
     number: i32,
     confirmation: BumpConfirmation,
 ) -> Result<ChangeRequest> {
-    authorization::authorize(db, actor, project_id, Permission::Review).await?;
-    let record = record(db, project_id, number).await?;
+    let actor = project.actor();
+    let record = record(db, project.project(), number).await?;
     if record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot confirm the version bump of their own change".into()));
     }
-    let view = get(db, actor, project_id, number).await?;
+    let view = get(db, project, number).await?;
     let change = view
         .constitution
         .as_ref()
         .ok_or_else(|| Error::Conflict("this change request does not change the constitution".into()))?;
     let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     ensure_open(&mut tx, record.id, number, "FOR NO KEY UPDATE NOWAIT").await?;
     sqlx::query(
         "UPDATE change_requests SET bump_confirmed = $2, bump_confirmed_by = $3, bump_digest = $4 WHERE id = $1",
@@ -384,9 +364,8 @@ pub async fn confirm_bump(
         "confirmed a {} bump of the constitution in change request #{number} (proposed: {})",
         confirmation.bump, change.proposal.bump
     );
-    let entry =
-        Entry::project(project_id, actor, "change_request.confirm_bump", ("change_request", record.id), summary);
-    audit::record(&mut *tx, entry).await?;
+    audit::record(&mut *tx, project.audit("change_request.confirm_bump", ("change_request", record.id), summary))
+        .await?;
     tx.commit().await?;
-    get(db, actor, project_id, number).await
+    get(db, project, number).await
 }

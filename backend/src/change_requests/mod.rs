@@ -15,7 +15,8 @@ mod merging;
 mod routes;
 
 use charter_types::{
-    Actions, Bump, ChangeKind, ChangeRequestState, ChangeRequestSummary, Kind, Permission, Verdict, Version,
+    Actions, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, DocumentId, Kind,
+    ProjectId, UserId, Verdict, Version,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,9 +24,8 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::ProjectAccess;
 use crate::branches;
 use crate::claims::busy;
 use crate::error::{Error, Result};
@@ -78,7 +78,7 @@ pub struct ReviewView {
 /// How one document differs on the source from when the branch was made.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DocumentChange {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     pub kind: Kind,
     pub changes: Vec<ChangeKind>,
@@ -106,7 +106,7 @@ pub struct SectionChanges {
 pub struct Overlap {
     pub number: i32,
     pub title: String,
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub document: String,
     /// The sections both change; `["(the document itself)"]` when either renames,
     /// moves or deletes it.
@@ -115,7 +115,7 @@ pub struct Overlap {
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ConflictView {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     pub base: String,
     /// The target's text of the region.
@@ -129,7 +129,7 @@ pub struct Comment {
     pub id: Uuid,
     pub author: String,
     pub body: String,
-    pub document_id: Option<Uuid>,
+    pub document_id: Option<DocumentId>,
     pub line: Option<i32>,
     pub created_at: DateTime<Utc>,
 }
@@ -151,7 +151,7 @@ pub struct NewReview {
 #[derive(Deserialize, ToSchema)]
 pub struct NewComment {
     pub body: String,
-    pub document_id: Option<Uuid>,
+    pub document_id: Option<DocumentId>,
     /// A line of the document's diff, for comments on a line.
     pub line: Option<i32>,
 }
@@ -165,7 +165,7 @@ pub struct StateQuery {
 /// A conflict's resolution: the document's whole text as it should be after merging.
 #[derive(Deserialize, ToSchema)]
 pub struct Resolution {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub content: String,
 }
 
@@ -200,8 +200,8 @@ const SUMMARY_QUERY: &str = "SELECT c.number, c.title, c.state, s.name AS source
      JOIN branches s ON s.id = c.source_branch_id JOIN branches t ON t.id = c.target_branch_id
      JOIN users u ON u.id = c.author_id";
 
-pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChangeRequest) -> Result<Created> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewChangeRequest) -> Result<Created> {
+    let (project_id, actor) = (project.project(), project.actor());
     let title = new.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(Error::Invalid("a change request needs a title of 1 to 200 characters".into()));
@@ -209,7 +209,7 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
     if new.source == new.target {
         return Err(Error::Invalid("the source and target branches must differ".into()));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     // Neither branch can be deleted under the new change request.
     let source = branches::resolve_locked(&mut tx, project_id, &new.source).await?;
     let target = branches::resolve_locked(&mut tx, project_id, &new.target).await?;
@@ -220,7 +220,7 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
             .bind(project_id)
             .fetch_one(&mut *tx)
             .await?;
-    let id = Uuid::now_v7();
+    let id = ChangeRequestId::from_uuid(Uuid::now_v7());
     sqlx::query(
         "INSERT INTO change_requests (id, project_id, number, source_branch_id, target_branch_id, title, description, author_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -236,19 +236,12 @@ pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewChange
     .execute(&mut *tx)
     .await?;
     let summary = format!("opened change request #{number} {title} ({} into {})", new.source, new.target);
-    audit::record(&mut *tx, Entry::project(project_id, actor, "change_request.open", ("change_request", id), summary))
-        .await?;
+    audit::record(&mut *tx, project.audit("change_request.open", ("change_request", id), summary)).await?;
     tx.commit().await?;
     Ok(Created { number })
 }
 
-pub async fn list(
-    db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
-    query: StateQuery,
-) -> Result<Vec<ChangeRequestSummary>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn list(db: &PgPool, project: &ProjectAccess, query: StateQuery) -> Result<Vec<ChangeRequestSummary>> {
     let state: Option<ChangeRequestState> = query
         .state
         .as_deref()
@@ -258,7 +251,7 @@ pub async fn list(
     Ok(sqlx::query_as(&format!(
         "{SUMMARY_QUERY} WHERE c.project_id = $1 AND ($2::text IS NULL OR c.state = $2) ORDER BY c.number DESC"
     ))
-    .bind(project_id)
+    .bind(project.project())
     .bind(state)
     .fetch_all(db)
     .await?)
@@ -267,10 +260,10 @@ pub async fn list(
 /// The stored facts of a change request.
 #[derive(sqlx::FromRow)]
 struct Record {
-    id: Uuid,
-    source_branch_id: Uuid,
-    target_branch_id: Uuid,
-    author_id: Uuid,
+    id: ChangeRequestId,
+    source_branch_id: BranchId,
+    target_branch_id: BranchId,
+    author_id: UserId,
     description: String,
     lint_override_reason: Option<String>,
     lint_override_by: Option<String>,
@@ -279,7 +272,7 @@ struct Record {
     bump_digest: Option<Vec<u8>>,
 }
 
-async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
+async fn record(db: &PgPool, project_id: ProjectId, number: i32) -> Result<Record> {
     sqlx::query_as(
         "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description,
                 c.lint_override_reason, o.username AS lint_override_by,
@@ -298,7 +291,7 @@ async fn record(db: &PgPool, project_id: Uuid, number: i32) -> Result<Record> {
 /// Fails unless the change request is open, holding its row with `lock` until `tx`
 /// ends. Reviews and bump confirmations lock `NOWAIT`: during a merge they are told at
 /// once, rather than holding a connection until it ends (and then finding it merged).
-async fn ensure_open(tx: &mut PgConnection, id: Uuid, number: i32, lock: &str) -> Result<()> {
+async fn ensure_open(tx: &mut PgConnection, id: ChangeRequestId, number: i32, lock: &str) -> Result<()> {
     let state: Option<ChangeRequestState> =
         sqlx::query_scalar(&format!("SELECT state FROM change_requests WHERE id = $1 {lock}"))
             .bind(id)
@@ -318,7 +311,7 @@ async fn ensure_open(tx: &mut PgConnection, id: Uuid, number: i32, lock: &str) -
 
 #[derive(sqlx::FromRow)]
 struct ReviewRow {
-    reviewer_id: Uuid,
+    reviewer_id: UserId,
     username: String,
     verdict: Verdict,
     comment: String,
@@ -326,17 +319,16 @@ struct ReviewRow {
     created_at: DateTime<Utc>,
 }
 
-pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32) -> Result<ChangeRequest> {
-    let role = authorization::authorize(db, actor, project_id, Permission::Read).await?;
-    let record = record(db, project_id, number).await?;
-    let caller = Caller::of(actor, role, record.author_id);
-    Ok(view(db, project_id, &record, caller).await?.0)
+pub async fn get(db: &PgPool, project: &ProjectAccess, number: i32) -> Result<ChangeRequest> {
+    let record = record(db, project.project(), number).await?;
+    let caller = Caller::of(project, record.author_id);
+    Ok(view(db, project.project(), &record, caller).await?.0)
 }
 
 /// The change request as it stands, and the source documents it was compared with.
 async fn view(
     db: &PgPool,
-    project_id: Uuid,
+    project_id: ProjectId,
     record: &Record,
     caller: Caller,
 ) -> Result<(ChangeRequest, Vec<SourceState>)> {
@@ -350,7 +342,7 @@ async fn view(
     .bind(record.id)
     .fetch_all(db)
     .await?;
-    let reviews: Vec<(Uuid, ReviewView)> = rows
+    let reviews: Vec<(UserId, ReviewView)> = rows
         .into_iter()
         .map(|row| {
             let stale = row.source_digest != comparison.digest;
@@ -385,7 +377,7 @@ async fn view(
     .bind(record.id)
     .fetch_all(db)
     .await?;
-    let changed: Vec<Uuid> = comparison
+    let changed: Vec<DocumentId> = comparison
         .documents
         .iter()
         .filter(|change| !change.changes.contains(&ChangeKind::Deleted))
@@ -444,14 +436,8 @@ async fn view(
 }
 
 /// Records a review. Reviewers and owners review; nobody approves their own change.
-pub async fn review(
-    db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
-    number: i32,
-    review: NewReview,
-) -> Result<ChangeRequest> {
-    authorization::authorize(db, actor, project_id, Permission::Review).await?;
+pub async fn review(db: &PgPool, project: &ProjectAccess, number: i32, review: NewReview) -> Result<ChangeRequest> {
+    let (project_id, actor) = (project.project(), project.actor());
     let record = record(db, project_id, number).await?;
     if review.verdict == Verdict::Approve && record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot approve their own change requests".into()));
@@ -462,7 +448,7 @@ pub async fn review(
     }
     // What is approved is the source exactly as it is now.
     let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     ensure_open(&mut tx, record.id, number, "FOR SHARE NOWAIT").await?;
     sqlx::query(
         "INSERT INTO reviews (id, change_request_id, reviewer_id, verdict, comment, source_digest)
@@ -481,15 +467,14 @@ pub async fn review(
         Verdict::RequestChanges => "requested changes on",
     };
     let summary = format!("{verb} change request #{number}");
-    let entry = Entry::project(project_id, actor, "change_request.review", ("change_request", record.id), summary);
-    audit::record(&mut *tx, entry).await?;
+    audit::record(&mut *tx, project.audit("change_request.review", ("change_request", record.id), summary)).await?;
     tx.commit().await?;
-    get(db, actor, project_id, number).await
+    get(db, project, number).await
 }
 
 /// Adds a comment to the discussion, or to a line of a document's diff.
-pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, new: NewComment) -> Result<Comment> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+pub async fn comment(db: &PgPool, project: &ProjectAccess, number: i32, new: NewComment) -> Result<Comment> {
+    let (project_id, actor) = (project.project(), project.actor());
     let record = record(db, project_id, number).await?;
     let body = new.body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {
@@ -510,7 +495,7 @@ pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, 
         known.ok_or_else(|| Error::Invalid("that document is not in this project".into()))?;
     }
     let id = Uuid::now_v7();
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     sqlx::query(
         "INSERT INTO change_request_comments (id, change_request_id, author_id, body, document_id, line)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -523,14 +508,8 @@ pub async fn comment(db: &PgPool, actor: &Actor, project_id: Uuid, number: i32, 
     .bind(new.line)
     .execute(&mut *tx)
     .await?;
-    let entry = Entry::project(
-        project_id,
-        actor,
-        "change_request.comment",
-        ("change_request", record.id),
-        format!("commented on change request #{number}"),
-    );
-    audit::record(&mut *tx, entry).await?;
+    let summary = format!("commented on change request #{number}");
+    audit::record(&mut *tx, project.audit("change_request.comment", ("change_request", record.id), summary)).await?;
     tx.commit().await?;
     Ok(sqlx::query_as(
         "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at

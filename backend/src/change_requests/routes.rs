@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{comment, confirm_bump, create, get, list, merge, resolve, review};
 use super::{BumpConfirmation, ChangeRequest, Comment, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
 use super::{NewReview, Resolution, StateQuery};
-use crate::access::Actor;
+use crate::authorization::{need, Project};
 use crate::error::Result;
 use crate::extract::{Json, Path, Query};
 use crate::AppState;
@@ -33,11 +33,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
               (status = 422, body = crate::error::ErrorBody)))]
 async fn resolve_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, number)): Path<(Uuid, i32)>,
+    project: Project<need::Write>,
+    Path((_id, number)): Path<(Uuid, i32)>,
     Json(resolution): Json<Resolution>,
 ) -> Result<Json<ChangeRequest>> {
-    Ok(Json(resolve(&state, &actor, id, number, resolution).await?))
+    Ok(Json(resolve(&state, &project, number, resolution).await?))
 }
 
 /// Merge the change request: needs enough approvals that are not stale and no conflicts.
@@ -48,11 +48,11 @@ async fn resolve_handler(
               (status = 409, description = "conflicts to resolve first, listed in `error.details.conflicts`", body = crate::error::ErrorBody)))]
 async fn merge_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, number)): Path<(Uuid, i32)>,
+    project: Project<need::Write>,
+    Path((_id, number)): Path<(Uuid, i32)>,
     Json(request): Json<MergeRequest>,
 ) -> Result<Json<Merged>> {
-    Ok(Json(merge(&state, &actor, id, number, request).await?))
+    Ok(Json(merge(&state, &project, number, request).await?))
 }
 
 /// Open a change request from a source branch into a target branch (editors and above).
@@ -62,11 +62,10 @@ async fn merge_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Write>,
     Json(new): Json<NewChangeRequest>,
 ) -> Result<(StatusCode, Json<Created>)> {
-    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new).await?)))
+    Ok((StatusCode::CREATED, Json(create(&state.db, &project, new).await?)))
 }
 
 /// The project's change requests, newest first.
@@ -75,11 +74,10 @@ async fn create_handler(
     responses((status = 200, body = Vec<ChangeRequestSummary>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<StateQuery>,
 ) -> Result<Json<Vec<ChangeRequestSummary>>> {
-    Ok(Json(list(&state.db, &actor, id, query).await?))
+    Ok(Json(list(&state.db, &project, query).await?))
 }
 
 /// A change request with its per-document changes, conflicts, reviews and discussion.
@@ -88,10 +86,10 @@ async fn list_handler(
     responses((status = 200, body = ChangeRequest), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, number)): Path<(Uuid, i32)>,
+    project: Project<need::Read>,
+    Path((_id, number)): Path<(Uuid, i32)>,
 ) -> Result<Json<ChangeRequest>> {
-    Ok(Json(get(&state.db, &actor, id, number).await?))
+    Ok(Json(get(&state.db, &project, number).await?))
 }
 
 /// Approve or request changes (reviewers and owners; not on one's own change request).
@@ -101,11 +99,11 @@ async fn get_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn review_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, number)): Path<(Uuid, i32)>,
+    project: Project<need::Review>,
+    Path((_id, number)): Path<(Uuid, i32)>,
     Json(new): Json<NewReview>,
 ) -> Result<Json<ChangeRequest>> {
-    Ok(Json(review(&state.db, &actor, id, number, new).await?))
+    Ok(Json(review(&state.db, &project, number, new).await?))
 }
 
 /// Comment on a change request, or on a line of one of its documents.
@@ -115,11 +113,11 @@ async fn review_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn comment_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, number)): Path<(Uuid, i32)>,
+    project: Project<need::Write>,
+    Path((_id, number)): Path<(Uuid, i32)>,
     Json(new): Json<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>)> {
-    Ok((StatusCode::CREATED, Json(comment(&state.db, &actor, id, number, new).await?)))
+    Ok((StatusCode::CREATED, Json(comment(&state.db, &project, number, new).await?)))
 }
 
 /// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers.
@@ -129,9 +127,9 @@ async fn comment_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn confirm_bump_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path((id, number)): Path<(Uuid, i32)>,
+    project: Project<need::Review>,
+    Path((_id, number)): Path<(Uuid, i32)>,
     Json(confirmation): Json<BumpConfirmation>,
 ) -> Result<Json<ChangeRequest>> {
-    Ok(Json(confirm_bump(&state.db, &actor, id, number, confirmation).await?))
+    Ok(Json(confirm_bump(&state.db, &project, number, confirmation).await?))
 }

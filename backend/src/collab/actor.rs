@@ -8,9 +8,9 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use bytes::Bytes;
+use charter_types::UserId;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use uuid::Uuid;
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
@@ -69,13 +69,13 @@ pub(super) enum Command {
     },
     Replace {
         text: String,
-        author: Uuid,
+        author: UserId,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
     /// An update made elsewhere (a merge) to apply, store and pass on like a client's.
     Apply {
         update: Vec<u8>,
-        author: Uuid,
+        author: UserId,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
     /// The log may have rows from other instances.
@@ -97,7 +97,7 @@ pub(super) enum Outgoing {
 }
 
 struct Conn {
-    user: Uuid,
+    user: UserId,
     username: String,
     can_write: bool,
     out: mpsc::Sender<Outgoing>,
@@ -168,7 +168,7 @@ struct Actor {
     /// When the Markdown projection fell behind the CRDT state.
     dirty: Option<Instant>,
     /// Who edited since the projection was last refreshed.
-    authors: Vec<Uuid>,
+    authors: Vec<UserId>,
     idle_since: Instant,
 }
 
@@ -263,7 +263,7 @@ impl Actor {
         true
     }
 
-    fn credit(&mut self, author: Uuid) {
+    fn credit(&mut self, author: UserId) {
         if !self.authors.contains(&author) {
             self.authors.push(author);
         }

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use charter_types::{BranchId, DocumentId, ProjectId, UserId};
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -36,8 +37,14 @@ pub use socket::accept;
 /// One document's content on one branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DocKey {
-    pub branch_id: Uuid,
-    pub document_id: Uuid,
+    pub branch_id: BranchId,
+    pub document_id: DocumentId,
+}
+
+impl DocKey {
+    pub fn new(branch_id: BranchId, document_id: DocumentId) -> DocKey {
+        DocKey { branch_id, document_id }
+    }
 }
 
 /// Limits and timings of co-editing.
@@ -90,7 +97,7 @@ impl Default for CollabSettings {
 /// Whose open connection to which document, for checking their access again.
 #[derive(Clone, Debug)]
 pub struct Holder {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub credential: Credential,
     pub key: DocKey,
     /// Their credential lets them write (a token without the `write` scope does not).
@@ -117,7 +124,7 @@ pub struct Rules {
     pub standing: fn(PgPool, Vec<Holder>) -> BoxFuture<'static, Result<Vec<Standing>>>,
     /// Keeps the Markdown projection of a document in step with its text, crediting
     /// whoever edited it since the last call (in the order they first edited).
-    pub project: fn(PgPool, DocKey, String, Vec<Uuid>) -> BoxFuture<'static, Result<()>>,
+    pub project: fn(PgPool, DocKey, String, Vec<UserId>) -> BoxFuture<'static, Result<()>>,
 }
 
 /// An open connection's standing: who holds it, with which credential, and what it may
@@ -126,7 +133,7 @@ pub struct Rules {
 pub struct Grant {
     pub holder: Holder,
     pub username: String,
-    pub project: Uuid,
+    pub project: ProjectId,
     pub can_write: bool,
 }
 
@@ -223,7 +230,7 @@ impl Hub {
 
     /// Replaces the document's text with `text` as a minimal edit that connected
     /// editors see arrive live. Returns once the edit is stored.
-    pub async fn replace_text(&self, key: DocKey, text: String, author: Uuid) -> Result<()> {
+    pub async fn replace_text(&self, key: DocKey, text: String, author: UserId) -> Result<()> {
         self.request(key, |reply| Command::Replace { text: text.clone(), author, reply }).await
     }
 
@@ -236,7 +243,7 @@ impl Hub {
         key: DocKey,
         base: &str,
         theirs: &str,
-        author: Uuid,
+        author: UserId,
     ) -> Result<std::result::Result<String, Vec<Conflict>>> {
         let (doc, _) = {
             let mut conn = self.inner.db.acquire().await?;

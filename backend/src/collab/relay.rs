@@ -75,10 +75,12 @@ fn parse(payload: &str) -> Option<(Uuid, DocKey)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use charter_types::{BranchId, DocumentId};
 
     #[test]
     fn payloads_name_the_instance_and_the_document() {
-        let (instance, branch, document) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let instance = Uuid::new_v4();
+        let (branch, document) = (BranchId::from_uuid(Uuid::new_v4()), DocumentId::from_uuid(Uuid::new_v4()));
         let parsed = parse(&format!("{instance}:{branch}:{document}")).unwrap();
         assert_eq!(parsed, (instance, DocKey { branch_id: branch, document_id: document }));
         assert!(parse("garbage").is_none());

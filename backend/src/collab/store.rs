@@ -3,6 +3,7 @@
 //! within a document the log's order is commit order and a reader that has applied
 //! everything up to some `seq` never misses an earlier row.
 
+use charter_types::{BranchId, DocumentId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use yrs::updates::decoder::Decode;
@@ -130,8 +131,8 @@ pub(crate) async fn append_many(db: &PgPool, batch: &[Pending], instance: Uuid) 
     // Every batch, in every instance, locks documents in the same order.
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&i| (batch[i].key.branch_id, batch[i].key.document_id));
-    let branches: Vec<Uuid> = order.iter().map(|&i| batch[i].key.branch_id).collect();
-    let documents: Vec<Uuid> = order.iter().map(|&i| batch[i].key.document_id).collect();
+    let branches: Vec<BranchId> = order.iter().map(|&i| batch[i].key.branch_id).collect();
+    let documents: Vec<DocumentId> = order.iter().map(|&i| batch[i].key.document_id).collect();
     let afters: Vec<i64> = order.iter().map(|&i| batch[i].after).collect();
     let (mut owners, mut updates) = (Vec::new(), Vec::new());
     for (position, &i) in order.iter().enumerate() {
@@ -213,7 +214,7 @@ pub async fn compact(db: &PgPool, key: DocKey) -> Result<u64> {
 
 /// Documents whose logs have grown past `threshold` rows, whether open or not.
 pub(crate) async fn compaction_candidates(db: &PgPool, threshold: i64) -> Result<Vec<DocKey>> {
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let rows: Vec<(BranchId, DocumentId)> = sqlx::query_as(
         "SELECT branch_id, document_id FROM document_updates
          GROUP BY branch_id, document_id HAVING count(*) > $1",
     )
@@ -230,7 +231,7 @@ pub async fn convert_legacy(db: &PgPool) -> Result<u64> {
     let mut tx = db.begin().await?;
     // One converter at a time across instances.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('charter.collab.convert_legacy'))").execute(&mut *tx).await?;
-    let legacy: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+    let legacy: Vec<(BranchId, DocumentId, String)> = sqlx::query_as(
         "SELECT bd.branch_id, bd.document_id, bd.content FROM branch_documents bd
          WHERE NOT EXISTS (SELECT 1 FROM document_snapshots s WHERE s.branch_id = bd.branch_id AND s.document_id = bd.document_id)
            AND NOT EXISTS (SELECT 1 FROM document_updates u WHERE u.branch_id = bd.branch_id AND u.document_id = bd.document_id)",

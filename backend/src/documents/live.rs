@@ -9,13 +9,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use charter_types::{Permission, Role, Scope};
+use charter_types::{BranchId, DocumentId, Permission, ProjectId, Role, Scope, UserId};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::access::{Actor, Credential};
 use crate::auth;
-use crate::authorization::authorized_project;
+use crate::authorization::{authorize_document, ProjectAccess};
 use crate::branches::{self, BranchQuery};
 use crate::collab::{self, DocKey, Grant, Holder, Rules, Standing};
 use crate::error::{Error, Result};
@@ -29,7 +28,7 @@ pub fn router() -> Router<AppState> {
 
 async fn upgrade(
     State(state): State<AppState>,
-    Path(document_id): Path<Uuid>,
+    Path(document_id): Path<DocumentId>,
     Query(branch): Query<BranchQuery>,
     headers: HeaderMap,
     actor: Actor,
@@ -40,7 +39,8 @@ async fn upgrade(
         return Err(Error::Forbidden("cross-origin WebSocket refused".into()));
     }
     let generation = state.collab.access_generation();
-    let access = collab_access(&state.db, &actor, document_id, branch.name()).await?;
+    let document = authorize_document(&state.db, &actor, document_id, Permission::Read).await?;
+    let access = collab_access(&state.db, &document, document_id, branch.name()).await?;
     let holder =
         Holder { user_id: actor.user_id, credential: actor.credential, key: access.key, may_write: access.may_write };
     let grant = Grant { holder, username: actor.username, project: access.project_id, can_write: access.can_write };
@@ -58,7 +58,7 @@ pub fn rules() -> Rules {
 /// What a real-time editing connection may do with a document.
 pub struct CollabAccess {
     pub key: DocKey,
-    pub project_id: Uuid,
+    pub project_id: ProjectId,
     /// The credential allows writing (a token without the `write` scope does not).
     pub may_write: bool,
     /// Viewers, read-only tokens, deleted and protected documents: follow along, never write.
@@ -67,10 +67,16 @@ pub struct CollabAccess {
 
 /// Authorizes a co-editing connection to a document on a branch: members may read;
 /// those with write access may also edit live documents.
-pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<CollabAccess> {
-    let (project_id, _) = authorized_project(db, actor, document_id, Permission::Read).await?;
+pub async fn collab_access(
+    db: &PgPool,
+    project: &ProjectAccess,
+    document_id: DocumentId,
+    branch: &str,
+) -> Result<CollabAccess> {
+    let project_id = project.project();
     let branch_id = branches::resolve(db, project_id, branch).await?;
-    let key = DocKey { branch_id, document_id };
+    let key = DocKey::new(branch_id, document_id);
+    let actor = project.actor();
     let may_write = actor.require_scope(Scope::Write).is_ok();
     let holder = Holder { user_id: actor.user_id, credential: actor.credential.clone(), key, may_write };
     let can_write = match access(db, &[holder]).await?.pop() {
@@ -84,7 +90,7 @@ pub async fn collab_access(db: &PgPool, actor: &Actor, document_id: Uuid, branch
 /// What the holders of open connections may do now: signed out when their credential
 /// no longer authenticates them, else by [`access`].
 async fn standing(db: &PgPool, holders: &[Holder]) -> Result<Vec<Standing>> {
-    let credentials: Vec<(Uuid, &Credential)> =
+    let credentials: Vec<(UserId, &Credential)> =
         holders.iter().map(|holder| (holder.user_id, &holder.credential)).collect();
     let valid = auth::still_valid(db, &credentials).await?;
     let access = access(db, holders).await?;
@@ -94,9 +100,9 @@ async fn standing(db: &PgPool, holders: &[Holder]) -> Result<Vec<Standing>> {
 /// What each holder may do with their document on its branch, in one query, by the
 /// rules of [`collab_access`] (their credential is taken as valid).
 async fn access(db: &PgPool, holders: &[Holder]) -> Result<Vec<Standing>> {
-    let users: Vec<Uuid> = holders.iter().map(|holder| holder.user_id).collect();
-    let branches: Vec<Uuid> = holders.iter().map(|holder| holder.key.branch_id).collect();
-    let documents: Vec<Uuid> = holders.iter().map(|holder| holder.key.document_id).collect();
+    let users: Vec<UserId> = holders.iter().map(|holder| holder.user_id).collect();
+    let branches: Vec<BranchId> = holders.iter().map(|holder| holder.key.branch_id).collect();
+    let documents: Vec<DocumentId> = holders.iter().map(|holder| holder.key.document_id).collect();
     let rows: Vec<(i64, Role, bool, bool)> = sqlx::query_as(concat!(
         "SELECT h.at, m.role, bd.deleted_at IS NOT NULL, ",
         protected_sql!(),
@@ -122,7 +128,7 @@ async fn access(db: &PgPool, holders: &[Holder]) -> Result<Vec<Standing>> {
 
 /// Refreshes a live document's Markdown projection and credits its editors in the
 /// activity, in one transaction: whoever sees the new text also sees who wrote it.
-async fn project(db: &PgPool, key: DocKey, text: &str, authors: &[Uuid]) -> Result<()> {
+async fn project(db: &PgPool, key: DocKey, text: &str, authors: &[UserId]) -> Result<()> {
     let mut tx = db.begin().await?;
     if content::project(&mut tx, key, text, authors.last().copied()).await? && !authors.is_empty() {
         audit::record_live_edits(&mut *tx, key.branch_id, key.document_id, authors).await?;

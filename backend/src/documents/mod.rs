@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{Kind, Permission};
+use charter_types::{BranchId, DocumentId, Kind, ProjectId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -15,10 +15,9 @@ mod routes;
 
 pub(crate) use routes::router;
 
-use crate::access::Actor;
 use crate::access::{self, Change};
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::{branches, content, templates, AppState};
@@ -26,10 +25,10 @@ use crate::{branches, content, templates, AppState};
 /// A document's place in the project tree.
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct TreeEntry {
-    pub id: Uuid,
+    pub id: DocumentId,
     pub title: String,
     pub kind: Kind,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<DocumentId>,
     pub position: i32,
     /// Set only in the list of deleted documents.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,11 +37,11 @@ pub struct TreeEntry {
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Document {
-    pub id: Uuid,
-    pub project_id: Uuid,
+    pub id: DocumentId,
+    pub project_id: ProjectId,
     pub title: String,
     pub kind: Kind,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<DocumentId>,
     pub position: i32,
     /// The Markdown text.
     #[sqlx(skip)]
@@ -58,7 +57,7 @@ pub struct Document {
 pub struct NewDocument {
     pub title: String,
     pub kind: Kind,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<DocumentId>,
     pub content: Option<String>,
     /// Start from the kind's template (`GET /projects/{id}/templates`) instead of
     /// `content`.
@@ -71,8 +70,8 @@ pub struct NewDocument {
 pub struct DocumentPatch {
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
-    pub parent_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<DocumentId>)]
+    pub parent_id: Option<Option<DocumentId>>,
     pub position: Option<i32>,
 }
 
@@ -103,18 +102,10 @@ fn validate_title(title: &str) -> Result<&str> {
     Ok(title)
 }
 
-/// Resolves a document for a caller who needs `need`: its project and the branch's id.
-async fn locate(db: &PgPool, actor: &Actor, document_id: Uuid, need: Permission, branch: &str) -> Result<(Uuid, Uuid)> {
-    let (project_id, _) = authorization::authorized_project(db, actor, document_id, need).await?;
-    let branch_id = branches::resolve(db, project_id, branch).await?;
-    Ok((project_id, branch_id))
-}
-
 /// The project's documents in tree order: each parent before its children, siblings by
 /// position, then title.
-pub async fn tree(db: &PgPool, actor: &Actor, project_id: Uuid, query: TreeQuery) -> Result<Vec<TreeEntry>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
-    let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
+pub async fn tree(db: &PgPool, project: &ProjectAccess, query: TreeQuery) -> Result<Vec<TreeEntry>> {
+    let branch_id = branches::resolve(db, project.project(), query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let entries = sqlx::query_as(
         "SELECT d.id, bd.title, d.kind, bd.parent_id, bd.position, bd.deleted_at
          FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
@@ -131,8 +122,8 @@ pub async fn tree(db: &PgPool, actor: &Actor, project_id: Uuid, query: TreeQuery
 /// Orders entries sorted among siblings into depth-first tree order. An entry whose
 /// parent is not in the list (in the trash, say) counts as a root.
 fn depth_first(entries: Vec<TreeEntry>) -> Vec<TreeEntry> {
-    let present: HashSet<Uuid> = entries.iter().map(|entry| entry.id).collect();
-    let mut children: HashMap<Option<Uuid>, Vec<TreeEntry>> = HashMap::new();
+    let present: HashSet<DocumentId> = entries.iter().map(|entry| entry.id).collect();
+    let mut children: HashMap<Option<DocumentId>, Vec<TreeEntry>> = HashMap::new();
     for entry in entries {
         let parent = entry.parent_id.filter(|parent| present.contains(parent));
         children.entry(parent).or_default().push(entry);
@@ -170,29 +161,29 @@ const DOCUMENT_QUERY: &str = concat!(
 
 /// Loads a document on a branch and locks its row until the transaction ends, so
 /// concurrent changes to one document apply one after the other.
-async fn load(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+async fn load(tx: &mut PgConnection, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
     fetch(tx, &format!("{DOCUMENT_QUERY} FOR UPDATE OF bd"), branch_id, document_id).await
 }
 
-async fn fetch(tx: &mut PgConnection, query: &str, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+async fn fetch(tx: &mut PgConnection, query: &str, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
     let mut document: Document = sqlx::query_as(query)
         .bind(branch_id)
         .bind(document_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| Error::not_found("document"))?;
-    document.content = content::read(&mut *tx, DocKey { branch_id, document_id }).await?;
+    document.content = content::read(&mut *tx, DocKey::new(branch_id, document_id)).await?;
     Ok(document)
 }
 
-pub async fn get(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Document> {
-    let (_, branch_id) = locate(db, actor, document_id, Permission::Read, branch).await?;
+pub async fn get(db: &PgPool, project: &ProjectAccess, document_id: DocumentId, branch: &str) -> Result<Document> {
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
     let mut conn = db.acquire().await?;
     fetch(&mut conn, DOCUMENT_QUERY, branch_id, document_id).await
 }
 
 /// Checks that `parent_id` names a live document on the branch (and so in the project).
-async fn check_parent(tx: &mut PgConnection, branch_id: Uuid, parent_id: Uuid) -> Result<()> {
+async fn check_parent(tx: &mut PgConnection, branch_id: BranchId, parent_id: DocumentId) -> Result<()> {
     let live: Option<(bool,)> =
         sqlx::query_as("SELECT deleted_at IS NULL FROM branch_documents WHERE branch_id = $1 AND document_id = $2")
             .bind(branch_id)
@@ -207,7 +198,7 @@ async fn check_parent(tx: &mut PgConnection, branch_id: Uuid, parent_id: Uuid) -
 }
 
 /// A project has one constitution: refuses a second live one on the branch.
-async fn check_single_constitution(tx: &mut PgConnection, branch_id: Uuid, except: Uuid) -> Result<()> {
+async fn check_single_constitution(tx: &mut PgConnection, branch_id: BranchId, except: DocumentId) -> Result<()> {
     // Serialises constitution changes on this branch so two can't slip in together.
     sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE").bind(branch_id).execute(&mut *tx).await?;
     let (exists,): (bool,) = sqlx::query_as(
@@ -227,11 +218,10 @@ async fn check_single_constitution(tx: &mut PgConnection, branch_id: Uuid, excep
 /// Creates a document on a branch inside the caller's transaction.
 pub(crate) async fn insert(
     tx: &mut PgConnection,
-    actor: &Actor,
-    project_id: Uuid,
-    branch_id: Uuid,
+    project: &ProjectAccess,
+    branch_id: BranchId,
     new: NewDocument,
-) -> Result<Uuid> {
+) -> Result<DocumentId> {
     let title = validate_title(&new.title)?;
     if let Some(parent_id) = new.parent_id {
         check_parent(tx, branch_id, parent_id).await?;
@@ -251,15 +241,15 @@ pub(crate) async fn insert(
         (false, content) => content.unwrap_or_default(),
     };
     content::validate(&text)?;
-    let id = Uuid::now_v7();
+    let id = DocumentId::from_uuid(Uuid::now_v7());
     if new.kind == Kind::Constitution {
         check_single_constitution(tx, branch_id, id).await?;
     }
     sqlx::query("INSERT INTO documents (id, project_id, kind, created_by) VALUES ($1, $2, $3, $4)")
         .bind(id)
-        .bind(project_id)
+        .bind(project.project())
         .bind(new.kind)
-        .bind(actor.user_id)
+        .bind(project.actor().user_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
@@ -271,25 +261,26 @@ pub(crate) async fn insert(
     .bind(id)
     .bind(title)
     .bind(new.parent_id)
-    .bind(actor.user_id)
+    .bind(project.actor().user_id)
     .execute(&mut *tx)
     .await?;
-    content::init(tx, DocKey { branch_id, document_id: id }, &text).await?;
+    content::init(tx, DocKey::new(branch_id, id), &text).await?;
     let summary = format!("created {} {title}", new.kind);
-    audit::record(&mut *tx, Entry::project(project_id, actor, "document.create", ("document", id), summary)).await?;
+    audit::record(&mut *tx, project.audit("document.create", ("document", id), summary)).await?;
     Ok(id)
 }
 
-pub async fn create(db: &PgPool, actor: &Actor, project_id: Uuid, new: NewDocument, branch: &str) -> Result<Document> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
-    let branch_id = branches::resolve(db, project_id, branch).await?;
-    let (protect_main,): (bool,) =
-        sqlx::query_as("SELECT protect_main FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewDocument, branch: &str) -> Result<Document> {
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
+    let mut tx = project.begin(db).await?;
+    let protect_main: bool = sqlx::query_scalar("SELECT protect_main FROM projects WHERE id = $1")
+        .bind(project.project())
+        .fetch_one(&mut *tx)
+        .await?;
     if branch == branches::MAIN && (protect_main || new.kind == Kind::Constitution) {
         return Err(protected_error());
     }
-    let mut tx = db.begin().await?;
-    let id = insert(&mut tx, actor, project_id, branch_id, new).await?;
+    let id = insert(&mut tx, project, branch_id, new).await?;
     let document = load(&mut tx, branch_id, id).await?;
     tx.commit().await?;
     Ok(document)
@@ -310,7 +301,7 @@ fn ensure_unprotected(document: &Document) -> Result<()> {
 }
 
 /// Loads a document for a change, refusing deleted and protected ones.
-async fn load_live(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) -> Result<Document> {
+async fn load_live(tx: &mut PgConnection, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
     let document = load(tx, branch_id, document_id).await?;
     ensure_unprotected(&document)?;
     if document.deleted_at.is_some() {
@@ -322,7 +313,7 @@ async fn load_live(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid) ->
 /// Makes changes to the shape of a branch's tree (moves, a merge's moves) one at a time
 /// until the transaction ends: two moves, each checked alone, could otherwise close a
 /// cycle together. Taken before any document's row, by everyone who takes it.
-pub(crate) async fn lock_tree(tx: &mut PgConnection, branch_id: Uuid) -> Result<()> {
+pub(crate) async fn lock_tree(tx: &mut PgConnection, branch_id: BranchId) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 13))")
         .bind(branch_id)
         .execute(&mut *tx)
@@ -331,7 +322,12 @@ pub(crate) async fn lock_tree(tx: &mut PgConnection, branch_id: Uuid) -> Result<
 }
 
 /// True when `ancestor` is `document_id` or above it in the tree.
-async fn is_within(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid, ancestor: Uuid) -> Result<bool> {
+async fn is_within(
+    tx: &mut PgConnection,
+    branch_id: BranchId,
+    document_id: DocumentId,
+    ancestor: DocumentId,
+) -> Result<bool> {
     let (found,): (bool,) = sqlx::query_as(
         "WITH RECURSIVE up AS (
              SELECT document_id, parent_id FROM branch_documents WHERE branch_id = $1 AND document_id = $2
@@ -351,13 +347,13 @@ async fn is_within(tx: &mut PgConnection, branch_id: Uuid, document_id: Uuid, an
 /// Renames or moves a document.
 pub async fn update(
     db: &PgPool,
-    actor: &Actor,
-    document_id: Uuid,
+    project: &ProjectAccess,
+    document_id: DocumentId,
     patch: DocumentPatch,
     branch: &str,
 ) -> Result<Document> {
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
-    let mut tx = db.begin().await?;
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
+    let mut tx = project.begin(db).await?;
     if patch.parent_id.is_some() {
         lock_tree(&mut tx, branch_id).await?;
     }
@@ -374,7 +370,7 @@ pub async fn update(
                 .execute(&mut *tx)
                 .await?;
             let summary = format!("renamed {} to {title}", before.title);
-            audit::record(&mut *tx, Entry::project(project_id, actor, "document.rename", object, summary)).await?;
+            audit::record(&mut *tx, project.audit("document.rename", object, summary)).await?;
         }
     }
 
@@ -398,8 +394,7 @@ pub async fn update(
         .await?;
         let summary = format!("moved {}", patch.title.as_deref().map(str::trim).unwrap_or(&before.title));
         let details = serde_json::json!({ "parent_id": parent_id, "position": position });
-        audit::record(&mut *tx, Entry::project(project_id, actor, "document.move", object, summary).details(details))
-            .await?;
+        audit::record(&mut *tx, project.audit("document.move", object, summary).details(details)).await?;
     }
     let document = load(&mut tx, branch_id, document_id).await?;
     tx.commit().await?;
@@ -410,14 +405,14 @@ pub async fn update(
 /// it live see the change arrive and keep their cursors.
 pub async fn set_content(
     state: &AppState,
-    actor: &Actor,
-    document_id: Uuid,
+    project: &ProjectAccess,
+    document_id: DocumentId,
     text: &str,
     branch: &str,
 ) -> Result<Document> {
     content::validate(text)?;
     let db = &state.db;
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
     let before = fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await?;
     ensure_unprotected(&before)?;
     if before.deleted_at.is_some() {
@@ -426,19 +421,18 @@ pub async fn set_content(
     // No transaction is held here: the edit is stored by the document's actor, which
     // locks the document itself.
     if before.content != text {
-        content::replace(&state.collab, DocKey { branch_id, document_id }, text, actor.user_id).await?;
+        content::replace(&state.collab, DocKey::new(branch_id, document_id), text, project.actor().user_id).await?;
         let summary = format!("edited {}", before.title);
-        audit::record(db, Entry::project(project_id, actor, "document.edit", ("document", document_id), summary))
-            .await?;
+        audit::record(db, project.audit("document.edit", ("document", document_id), summary)).await?;
     }
     fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await
 }
 
 /// Soft-deletes a document and every live document below it, marking all of them with
 /// one timestamp so that restoring brings back exactly this subtree.
-pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<()> {
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
-    let mut tx = db.begin().await?;
+pub async fn delete(db: &PgPool, project: &ProjectAccess, document_id: DocumentId, branch: &str) -> Result<()> {
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
+    let mut tx = project.begin(db).await?;
     let document = load(&mut tx, branch_id, document_id).await?;
     ensure_unprotected(&document)?;
     if document.deleted_at.is_some() {
@@ -461,17 +455,16 @@ pub async fn delete(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str)
         1 => format!("deleted {}", document.title),
         n => format!("deleted {} and {} documents under it", document.title, n - 1),
     };
-    audit::record(&mut *tx, Entry::project(project_id, actor, "document.delete", ("document", document_id), summary))
-        .await?;
+    audit::record(&mut *tx, project.audit("document.delete", ("document", document_id), summary)).await?;
     // Its open editors (and those of the documents under it) may only read now.
     access::changed(&mut tx, Change::Branch(branch_id)).await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Document> {
-    let (project_id, branch_id) = locate(db, actor, document_id, Permission::Write, branch).await?;
-    let mut tx = db.begin().await?;
+pub async fn restore(db: &PgPool, project: &ProjectAccess, document_id: DocumentId, branch: &str) -> Result<Document> {
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
+    let mut tx = project.begin(db).await?;
     let document = load(&mut tx, branch_id, document_id).await?;
     ensure_unprotected(&document)?;
     let Some(deleted_at) = document.deleted_at else {
@@ -503,8 +496,7 @@ pub async fn restore(db: &PgPool, actor: &Actor, document_id: Uuid, branch: &str
         1 => format!("restored {}", document.title),
         n => format!("restored {} and {} documents under it", document.title, n - 1),
     };
-    let entry = Entry::project(project_id, actor, "document.restore", ("document", document_id), summary);
-    audit::record(&mut *tx, entry).await?;
+    audit::record(&mut *tx, project.audit("document.restore", ("document", document_id), summary)).await?;
     let document = load(&mut tx, branch_id, document_id).await?;
     tx.commit().await?;
     Ok(document)
@@ -516,10 +508,10 @@ mod tests {
 
     fn entry(id: u128, parent: Option<u128>, position: i32) -> TreeEntry {
         TreeEntry {
-            id: Uuid::from_u128(id),
+            id: DocumentId::from_uuid(Uuid::from_u128(id)),
             title: format!("doc {id}"),
             kind: Kind::Spec,
-            parent_id: parent.map(Uuid::from_u128),
+            parent_id: parent.map(|parent| DocumentId::from_uuid(Uuid::from_u128(parent))),
             position,
             deleted_at: None,
         }
@@ -535,14 +527,14 @@ mod tests {
             entry(2, None, 1),
             entry(4, Some(2), 1),
         ];
-        let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.as_u128()).collect();
+        let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.uuid().as_u128()).collect();
         assert_eq!(ids, vec![1, 5, 2, 3, 4]);
     }
 
     #[test]
     fn entries_whose_parent_is_absent_are_roots() {
         let rows = vec![entry(7, Some(99), 0), entry(8, Some(7), 0)];
-        let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.as_u128()).collect();
+        let ids: Vec<u128> = depth_first(rows).iter().map(|e| e.id.uuid().as_u128()).collect();
         assert_eq!(ids, vec![7, 8]);
     }
 }

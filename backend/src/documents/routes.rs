@@ -3,14 +3,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
 use super::{create, delete, get, restore, set_content, tree, update};
 use super::{ContentBody, Document, DocumentPatch, NewDocument, TreeEntry, TreeQuery};
-use crate::access::Actor;
+use crate::authorization::{need, Document as InDocument, Project};
 use crate::branches::BranchQuery;
 use crate::error::Result;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Query};
 use crate::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -27,11 +26,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<TreeEntry>), (status = 404, body = crate::error::ErrorBody)))]
 async fn tree_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<TreeQuery>,
 ) -> Result<Json<Vec<TreeEntry>>> {
-    Ok(Json(tree(&state.db, &actor, id, query).await?))
+    Ok(Json(tree(&state.db, &project, query).await?))
 }
 
 /// Create a document (editors and above).
@@ -41,12 +39,11 @@ async fn tree_handler(
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Write>,
     Query(branch): Query<BranchQuery>,
     Json(new): Json<NewDocument>,
 ) -> Result<(StatusCode, Json<Document>)> {
-    Ok((StatusCode::CREATED, Json(create(&state.db, &actor, id, new, branch.name()).await?)))
+    Ok((StatusCode::CREATED, Json(create(&state.db, &project, new, branch.name()).await?)))
 }
 
 /// A document with its Markdown content.
@@ -54,11 +51,10 @@ async fn create_handler(
     responses((status = 200, body = Document), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: InDocument<need::Read>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Document>> {
-    Ok(Json(get(&state.db, &actor, id, branch.name()).await?))
+    Ok(Json(get(&state.db, &document, document.id(), branch.name()).await?))
 }
 
 /// Rename a document or move it in the tree.
@@ -68,12 +64,11 @@ async fn get_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn update_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: InDocument<need::Write>,
     Query(branch): Query<BranchQuery>,
     Json(patch): Json<DocumentPatch>,
 ) -> Result<Json<Document>> {
-    Ok(Json(update(&state.db, &actor, id, patch, branch.name()).await?))
+    Ok(Json(update(&state.db, &document, document.id(), patch, branch.name()).await?))
 }
 
 /// Replace a document's Markdown content.
@@ -83,12 +78,11 @@ async fn update_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn content_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: InDocument<need::Write>,
     Query(branch): Query<BranchQuery>,
     Json(body): Json<ContentBody>,
 ) -> Result<Json<Document>> {
-    Ok(Json(set_content(&state, &actor, id, &body.content, branch.name()).await?))
+    Ok(Json(set_content(&state, &document, document.id(), &body.content, branch.name()).await?))
 }
 
 /// Move a document, and the documents under it, to the trash.
@@ -96,11 +90,10 @@ async fn content_handler(
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn delete_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: InDocument<need::Write>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<StatusCode> {
-    delete(&state.db, &actor, id, branch.name()).await?;
+    delete(&state.db, &document, document.id(), branch.name()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -110,9 +103,8 @@ async fn delete_handler(
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn restore_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: InDocument<need::Write>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Document>> {
-    Ok(Json(restore(&state.db, &actor, id, branch.name()).await?))
+    Ok(Json(restore(&state.db, &document, document.id(), branch.name()).await?))
 }

@@ -94,7 +94,12 @@ fn render(text: &str) -> String {
 }
 
 fn read(text: &str) -> usize {
-    let corpus = Corpus::new(vec![Doc::new(uuid::Uuid::nil(), "Doc".into(), Kind::Spec, text.to_owned())]);
+    let corpus = Corpus::new(vec![Doc::new(
+        charter_types::DocumentId::from_uuid(uuid::Uuid::nil()),
+        "Doc".into(),
+        Kind::Spec,
+        text.to_owned(),
+    )]);
     lint::all(&corpus, &Budget::new(LIMIT)).unwrap().len()
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use charter_types::{Clarification, ClarificationState, Permission};
+use charter_types::{BranchId, Clarification, ClarificationState, DocumentId, Permission, ProjectId};
 use chrono::Utc;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::{parse, Corpus, Text};
 use crate::access::Actor;
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::{self, need, Project, ProjectAccess};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
@@ -30,7 +30,7 @@ pub struct ClarificationQuery {
     /// `main` when left out.
     pub branch: Option<String>,
     /// Only this document's questions.
-    pub document: Option<Uuid>,
+    pub document: Option<DocumentId>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,12 +40,17 @@ pub struct NewAnswer {
 
 /// Brings the branch's rows in line with its markers: new markers become open
 /// questions, markers that are gone withdraw theirs.
-pub(crate) async fn sync(conn: &mut PgConnection, project_id: Uuid, branch_id: Uuid, corpus: &Corpus) -> Result<()> {
+pub(crate) async fn sync(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    branch_id: BranchId,
+    corpus: &Corpus,
+) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 11))")
         .bind(branch_id)
         .execute(&mut *conn)
         .await?;
-    let mut present: Vec<(Uuid, String, i32)> = Vec::new();
+    let mut present: Vec<(DocumentId, String, i32)> = Vec::new();
     for doc in &corpus.docs {
         let mut seen: HashMap<&str, i32> = HashMap::new();
         for marker in &doc.structure().clarifications {
@@ -54,7 +59,7 @@ pub(crate) async fn sync(conn: &mut PgConnection, project_id: Uuid, branch_id: U
             *occurrence += 1;
         }
     }
-    let (documents, questions, occurrences): (Vec<Uuid>, Vec<String>, Vec<i32>) =
+    let (documents, questions, occurrences): (Vec<DocumentId>, Vec<String>, Vec<i32>) =
         present.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |(mut d, mut q, mut o), (id, question, n)| {
             d.push(id);
             q.push(question);
@@ -91,13 +96,8 @@ const CLARIFICATION_QUERY: &str =
      JOIN branch_documents bd ON bd.branch_id = c.branch_id AND bd.document_id = c.document_id
      LEFT JOIN users u ON u.id = c.answered_by";
 
-pub async fn list(
-    db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
-    query: ClarificationQuery,
-) -> Result<Vec<Clarification>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn list(db: &PgPool, project: &ProjectAccess, query: ClarificationQuery) -> Result<Vec<Clarification>> {
+    let project_id = project.project();
     // `None`: every state.
     let state = match query.state.as_deref() {
         None => Some(ClarificationState::Open),
@@ -122,7 +122,7 @@ pub async fn list(
     .fetch_all(db)
     .await?;
     // Where each question is asked first, per document.
-    let mut asked: HashMap<(Uuid, &str), usize> = HashMap::new();
+    let mut asked: HashMap<(DocumentId, &str), usize> = HashMap::new();
     for doc in &corpus.docs {
         for marker in &doc.structure().clarifications {
             asked.entry((doc.id, marker.question.as_str())).or_insert(marker.line);
@@ -210,10 +210,10 @@ pub fn answered(
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    project_id: Uuid,
-    branch_id: Uuid,
+    project_id: ProjectId,
+    branch_id: BranchId,
     branch: String,
-    document_id: Uuid,
+    document_id: DocumentId,
     question: String,
     occurrence: i32,
 }
@@ -228,10 +228,11 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found("clarification"))?;
-    authorization::authorize(db, actor, row.project_id, Permission::Read).await.map_err(|err| match err {
-        Error::NotFound(_) => Error::not_found("clarification"),
-        other => other,
-    })?;
+    let project =
+        authorization::authorize(db, actor, row.project_id, Permission::Read).await.map_err(|err| match err {
+            Error::NotFound(_) => Error::not_found("clarification"),
+            other => other,
+        })?;
     let answer = new.answer.split_whitespace().collect::<Vec<_>>().join(" ");
     if answer.is_empty() || answer.chars().count() > 2000 {
         return Err(Error::Invalid("an answer needs 1 to 2,000 characters".into()));
@@ -239,14 +240,14 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     if answer.to_uppercase().contains("[NEEDS CLARIFICATION") {
         return Err(Error::Invalid("an answer cannot ask a new question; add a marker in the document instead".into()));
     }
-    let access = documents::collab_access(db, actor, row.document_id, &row.branch).await?;
+    let access = documents::collab_access(db, &project, row.document_id, &row.branch).await?;
     if !access.can_write {
         return Err(Error::Forbidden(
             "you cannot edit this document here (it may be protected: answer on a branch and open a change request)"
                 .into(),
         ));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     // One answer at a time, until it is recorded: a second is refused at once and never
     // edits the document. The row lock keeps the marker sync from withdrawing the
     // question under the answer that removes its marker.
@@ -266,7 +267,7 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     if question_state != ClarificationState::Open {
         return Err(Error::Conflict(format!("this question is {question_state} already")));
     }
-    let key = DocKey { branch_id: row.branch_id, document_id: row.document_id };
+    let key = DocKey::new(row.branch_id, row.document_id);
     let before = content::read(&mut *db.acquire().await?, key).await?;
     let today = Utc::now().date_naive();
     let after = answered(&before, &row.question, row.occurrence as usize, &answer, today)
@@ -284,11 +285,7 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     .execute(&mut *tx)
     .await?;
     let summary = format!("answered \"{}\"", row.question);
-    audit::record(
-        &mut *tx,
-        Entry::project(row.project_id, actor, "clarification.answer", ("document", row.document_id), summary),
-    )
-    .await?;
+    audit::record(&mut *tx, project.audit("clarification.answer", ("document", row.document_id), summary)).await?;
     tx.commit().await?;
     Ok(sqlx::query_as(&format!("{CLARIFICATION_QUERY} WHERE c.id = $1")).bind(id).fetch_one(db).await?)
 }
@@ -303,11 +300,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
               (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<ClarificationQuery>,
 ) -> Result<Json<Vec<Clarification>>> {
-    Ok(Json(list(&state.db, &actor, id, query).await?))
+    Ok(Json(list(&state.db, &project, query).await?))
 }
 
 /// Answer a question: the marker becomes the answer, and the Q&A is recorded in the

@@ -6,11 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
-use charter_types::{Bump, Finding, Kind};
+use charter_types::{Bump, DocumentId, Finding, Kind};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::parse::{self, Requirement};
 use super::{lint, Corpus};
@@ -228,7 +227,7 @@ pub fn stamp(text: &str, version: Version, today: chrono::NaiveDate) -> String {
 /// A spec a MAJOR constitution change affects.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Impact {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     /// Changed principles the document names.
     pub references: Vec<String>,
@@ -272,6 +271,7 @@ pub fn impact(corpus: &Corpus, proposal: &Proposal) -> Vec<Impact> {
 mod tests {
     use super::*;
     use crate::structure::Doc;
+    use uuid::Uuid;
 
     const BASE: &str = "# Constitution\n\n**Version**: 1.4.2 | **Ratified**: 2026-01-01 | **Last Amended**: 2026-02-01\n\n\
         ## Core principles\n\n\
@@ -368,22 +368,22 @@ mod tests {
         let proposal = propose(BASE, &new).unwrap();
         assert_eq!(proposal.bump, Bump::Major);
         let docs = vec![
-            Doc::new(Uuid::from_u128(9), "Constitution".into(), Kind::Constitution, new.clone()),
+            Doc::new(DocumentId::from_uuid(Uuid::from_u128(9)), "Constitution".into(), Kind::Constitution, new.clone()),
             Doc::new(
-                Uuid::from_u128(1),
+                DocumentId::from_uuid(Uuid::from_u128(1)),
                 "Login".into(),
                 Kind::Spec,
                 "Follows [[P-01]].\n\n- **AUTH-001** (P1) The system SHALL log in.\n  - Given a, When b, Then c.\n"
                     .into(),
             ),
             Doc::new(
-                Uuid::from_u128(2),
+                DocumentId::from_uuid(Uuid::from_u128(2)),
                 "Export".into(),
                 Kind::Spec,
                 "- **EXP-001** The system SHALL export.\n  - Given a, When b, Then c.\n".into(),
             ),
             Doc::new(
-                Uuid::from_u128(3),
+                DocumentId::from_uuid(Uuid::from_u128(3)),
                 "Fine".into(),
                 Kind::Spec,
                 "- **FIN-001** (P2) The system SHALL be fine.\n  - Given a, When b, Then c.\n".into(),

@@ -4,15 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use charter_types::Kind;
-use charter_types::Permission;
+use charter_types::{BranchId, DocumentId, Kind};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::parse::{self, Requirement, Structure};
 use super::{cache, corpus, lint};
-use crate::access::Actor;
-use crate::authorization;
+use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
 use crate::error::Result;
 use crate::markdown::LinkTarget;
@@ -65,14 +62,14 @@ impl Parsed {
 /// A document with its structure.
 #[derive(Clone, Debug)]
 pub struct Doc {
-    pub id: Uuid,
+    pub id: DocumentId,
     pub title: String,
     pub kind: Kind,
     parsed: Arc<Parsed>,
 }
 
 impl Doc {
-    pub fn new(id: Uuid, title: String, kind: Kind, text: String) -> Doc {
+    pub fn new(id: DocumentId, title: String, kind: Kind, text: String) -> Doc {
         Doc { id, title, kind, parsed: Arc::new(Parsed::new(text)) }
     }
 
@@ -117,7 +114,7 @@ pub struct Corpus {
 
 #[derive(sqlx::FromRow)]
 struct Listed {
-    id: Uuid,
+    id: DocumentId,
     title: String,
     kind: Kind,
     /// The Markdown projection, when that is the text wanted.
@@ -138,7 +135,7 @@ impl Corpus {
     /// The live documents of a branch, in tree order, with their text from `source`.
     /// Documents parsed before at the same log position (or from the same projected
     /// text) come from the parse cache; only the others are read and parsed.
-    pub async fn load(conn: &mut PgConnection, branch_id: Uuid, source: Text) -> Result<Corpus> {
+    pub async fn load(conn: &mut PgConnection, branch_id: BranchId, source: Text) -> Result<Corpus> {
         let listed: Vec<Listed> = sqlx::query_as(
             "SELECT d.id, bd.title, d.kind, CASE WHEN $2 THEN bd.content END AS projected,
                  greatest(s.seq, (SELECT max(u.seq) FROM document_updates u
@@ -153,7 +150,7 @@ impl Corpus {
         .await?;
         let mut docs = Vec::with_capacity(listed.len());
         for Listed { id, title, kind, projected, seq } in listed {
-            let key = DocKey { branch_id, document_id: id };
+            let key = DocKey::new(branch_id, id);
             let parsed = match projected {
                 Some(text) => match cache::with_text(key, &text) {
                     Some(parsed) => parsed,
@@ -173,14 +170,14 @@ impl Corpus {
     }
 
     /// The same corpus with one document's text replaced (an editor's unsaved text).
-    pub async fn with_text(mut self, document_id: Uuid, text: String) -> Result<Corpus> {
+    pub async fn with_text(mut self, document_id: DocumentId, text: String) -> Result<Corpus> {
         if let Some(doc) = self.docs.iter_mut().find(|doc| doc.id == document_id) {
             doc.parsed = Parsed::spawn(text).await?;
         }
         Ok(Corpus::new(self.docs))
     }
 
-    pub fn doc(&self, id: Uuid) -> Option<&Doc> {
+    pub fn doc(&self, id: DocumentId) -> Option<&Doc> {
         self.docs.iter().find(|doc| doc.id == id)
     }
 
@@ -245,8 +242,8 @@ impl Corpus {
 
     /// Where each document is linked from or mentioned: `(from document, line)` for
     /// each key (uppercased) or document id.
-    pub fn backlinks(&self) -> HashMap<String, Vec<(Uuid, usize)>> {
-        let mut found: HashMap<String, Vec<(Uuid, usize)>> = HashMap::new();
+    pub fn backlinks(&self) -> HashMap<String, Vec<(DocumentId, usize)>> {
+        let mut found: HashMap<String, Vec<(DocumentId, usize)>> = HashMap::new();
         for doc in &self.docs {
             let structure = doc.structure();
             for link in &structure.links {
@@ -311,13 +308,12 @@ impl Links {
         Links { corpus, slug: slug.to_owned(), query }
     }
 
-    /// The links of the branch a document is on, for a reader of it (rendering runs as
-    /// people type: the other documents' projected text will do).
-    pub async fn for_document(db: &sqlx::PgPool, actor: &Actor, document_id: Uuid, branch: &str) -> Result<Links> {
-        let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
-        let (_, corpus) = corpus(db, actor, project_id, branch, Text::Projected).await?;
-        let (slug,): (String,) =
-            sqlx::query_as("SELECT slug FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+    /// The links of a branch, for a reader of the project (rendering runs as people type:
+    /// the documents' projected text will do).
+    pub async fn load(db: &sqlx::PgPool, project: &ProjectAccess, branch: &str) -> Result<Links> {
+        let (_, corpus) = corpus(db, project, branch, Text::Projected).await?;
+        let slug: String =
+            sqlx::query_scalar("SELECT slug FROM projects WHERE id = $1").bind(project.project()).fetch_one(db).await?;
         Ok(Links::new(corpus, &slug, branch))
     }
 
@@ -349,18 +345,19 @@ impl Links {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn links_point_at_requirement_pages_documents_and_principles() {
         let corpus = Corpus::new(vec![
             Doc::new(
-                Uuid::from_u128(1),
+                DocumentId::from_uuid(Uuid::from_u128(1)),
                 "Constitution".into(),
                 Kind::Constitution,
                 "### P-01: Specs first\n\nRule.\n".into(),
             ),
             Doc::new(
-                Uuid::from_u128(2),
+                DocumentId::from_uuid(Uuid::from_u128(2)),
                 "Login".into(),
                 Kind::Spec,
                 "# Login\n\n- **AUTH-001** The system SHALL lock accounts.\n".into(),
@@ -372,10 +369,13 @@ mod tests {
         assert_eq!(requirement.title, "AUTH-001: The system SHALL lock accounts. (Login)");
         assert_eq!(requirement.preview, "The system SHALL lock accounts.");
         let document = on_main.resolve(" login ").unwrap();
-        assert_eq!(document.href, format!("/p/pay/doc/{}", Uuid::from_u128(2)));
+        assert_eq!(document.href, format!("/p/pay/doc/{}", DocumentId::from_uuid(Uuid::from_u128(2))));
         assert_eq!(document.preview, "- **AUTH-001** The system SHALL lock accounts.");
         let on_draft = Links::new(corpus, "pay", "draft");
-        assert_eq!(on_draft.resolve("P-01").unwrap().href, format!("/p/pay/doc/{}?branch=draft", Uuid::from_u128(1)));
+        assert_eq!(
+            on_draft.resolve("P-01").unwrap().href,
+            format!("/p/pay/doc/{}?branch=draft", DocumentId::from_uuid(Uuid::from_u128(1)))
+        );
         assert!(on_main.resolve("Nowhere").is_none());
     }
 }

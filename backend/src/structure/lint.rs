@@ -393,7 +393,7 @@ mod tests {
     use super::*;
 
     fn doc(n: u128, kind: Kind, title: &str, text: &str) -> Doc {
-        Doc::new(Uuid::from_u128(n), title.to_owned(), kind, text.to_owned())
+        Doc::new(charter_types::DocumentId::from_uuid(Uuid::from_u128(n)), title.to_owned(), kind, text.to_owned())
     }
 
     /// Lints `text` as a spec in a project with `others`; the rule's findings.

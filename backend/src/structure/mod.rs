@@ -14,18 +14,15 @@ pub mod review;
 pub mod traceability;
 
 use axum::extract::State;
-use charter_types::Permission;
-use charter_types::{Finding, Kind, Severity};
+use charter_types::{BranchId, DocumentId, Finding, Kind, Severity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use crate::access::Actor;
-use crate::authorization;
+use crate::authorization::{need, Document, Project, ProjectAccess};
 use crate::branches::BranchQuery;
 use crate::error::Result;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Query};
 use crate::{branches, budget, content, AppState};
 pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
 
@@ -36,7 +33,7 @@ pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
 pub struct Backlink {
     /// What is linked: the document's title or a requirement's ID.
     pub target: String,
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     pub title: String,
     pub kind: Kind,
     pub line: usize,
@@ -45,12 +42,11 @@ pub struct Backlink {
 /// What links to a document, or to the requirements it defines, from other documents.
 pub async fn document_backlinks(
     db: &sqlx::PgPool,
-    actor: &Actor,
-    document_id: Uuid,
+    project: &ProjectAccess,
+    document_id: DocumentId,
     branch: &str,
 ) -> Result<Vec<Backlink>> {
-    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
-    let (_, corpus) = corpus(db, actor, project_id, branch, Text::Live).await?;
+    let (_, corpus) = corpus(db, project, branch, Text::Live).await?;
     let Some(doc) = corpus.doc(document_id) else { return Ok(Vec::new()) };
     let mut all = corpus.backlinks();
     let targets = std::iter::once((doc.title.clone(), doc.id.to_string()))
@@ -123,19 +119,17 @@ pub struct LintText {
 /// A branch's corpus for a reader of the project.
 pub async fn corpus(
     db: &sqlx::PgPool,
-    actor: &Actor,
-    project_id: Uuid,
+    project: &ProjectAccess,
     branch: &str,
     source: Text,
-) -> Result<(Uuid, Corpus)> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
-    let branch_id = branches::resolve(db, project_id, branch).await?;
+) -> Result<(BranchId, Corpus)> {
+    let branch_id = branches::resolve(db, project.project(), branch).await?;
     let corpus = Corpus::load(&mut *db.acquire().await?, branch_id, source).await?;
     Ok((branch_id, corpus))
 }
 
-pub async fn project_lint(db: &sqlx::PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<LintReport> {
-    let (_, corpus) = corpus(db, actor, project_id, branch, Text::Live).await?;
+pub async fn project_lint(db: &sqlx::PgPool, project: &ProjectAccess, branch: &str) -> Result<LintReport> {
+    let (_, corpus) = corpus(db, project, branch, Text::Live).await?;
     budget::run(move |budget| {
         let findings = lint::all(&corpus, budget)?;
         Ok(LintReport::new(&corpus, findings))
@@ -147,18 +141,17 @@ pub async fn project_lint(db: &sqlx::PgPool, actor: &Actor, project_id: Uuid, br
 /// editor lints what is on screen, against the rest of the project as stored).
 pub async fn document_lint(
     db: &sqlx::PgPool,
-    actor: &Actor,
-    document_id: Uuid,
+    project: &ProjectAccess,
+    document_id: DocumentId,
     branch: &str,
     text: Option<String>,
 ) -> Result<LintReport> {
     if let Some(text) = &text {
         content::validate(text)?;
     }
-    let (project_id, _) = authorization::authorized_project(db, actor, document_id, Permission::Read).await?;
     // The editor lints on every pause in typing: with its text, the rest as projected.
     let source = if text.is_some() { Text::Projected } else { Text::Live };
-    let (_, mut corpus) = corpus(db, actor, project_id, branch, source).await?;
+    let (_, mut corpus) = corpus(db, project, branch, source).await?;
     if let Some(text) = text {
         corpus = corpus.with_text(document_id, text).await?;
     }
@@ -187,11 +180,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<Backlink>), (status = 404, body = crate::error::ErrorBody)))]
 async fn backlinks_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: Document<need::Read>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Vec<Backlink>>> {
-    Ok(Json(document_backlinks(&state.db, &actor, id, branch.name()).await?))
+    Ok(Json(document_backlinks(&state.db, &document, document.id(), branch.name()).await?))
 }
 
 /// Lint every document of a branch: the findings, document by document.
@@ -199,12 +191,11 @@ async fn backlinks_handler(
     responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
 async fn project_lint_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<LintQuery>,
 ) -> Result<Json<Vec<Finding>>> {
     let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
-    Ok(Json(project_lint(&state.db, &actor, id, branch).await?.findings))
+    Ok(Json(project_lint(&state.db, &project, branch).await?.findings))
 }
 
 /// The lint rules, and the severity each runs at on the branch (its constitution's
@@ -213,12 +204,11 @@ async fn project_lint_handler(
     responses((status = 200, body = Vec<RuleSetting>), (status = 404, body = crate::error::ErrorBody)))]
 async fn rules_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<LintQuery>,
 ) -> Result<Json<Vec<RuleSetting>>> {
     let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
-    let (_, corpus) = corpus(&state.db, &actor, id, branch, Text::Projected).await?;
+    let (_, corpus) = corpus(&state.db, &project, branch, Text::Projected).await?;
     Ok(Json(rule_settings(&corpus)))
 }
 
@@ -227,11 +217,10 @@ async fn rules_handler(
     responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
 async fn document_lint_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: Document<need::Read>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Vec<Finding>>> {
-    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), None).await?.findings))
+    Ok(Json(document_lint(&state.db, &document, document.id(), branch.name(), None).await?.findings))
 }
 
 /// Lint a document's unsaved text against the rest of the project (what the editor
@@ -242,10 +231,9 @@ async fn document_lint_handler(
               (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn document_lint_text_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    document: Document<need::Read>,
     Query(branch): Query<BranchQuery>,
     Json(body): Json<LintText>,
 ) -> Result<Json<Vec<Finding>>> {
-    Ok(Json(document_lint(&state.db, &actor, id, branch.name(), Some(body.content)).await?.findings))
+    Ok(Json(document_lint(&state.db, &document, document.id(), branch.name(), Some(body.content)).await?.findings))
 }

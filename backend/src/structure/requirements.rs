@@ -7,7 +7,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use axum::extract::State;
-use charter_types::{Backlink, HistoryEntry, Kind, Permission, RequirementStatus, RequirementView};
+use charter_types::{
+    Backlink, BranchId, DocumentId, HistoryEntry, Kind, Permission, ProjectId, RequirementStatus, RequirementView,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -19,7 +21,7 @@ use super::parse::Requirement;
 use super::traceability;
 use super::{Corpus, Doc, Text};
 use crate::access::Actor;
-use crate::authorization;
+use crate::authorization::{self, need, Project, ProjectAccess};
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::{branches, history, AppState};
@@ -65,7 +67,7 @@ struct Stored {
     body: String,
     acceptance: sqlx::types::Json<Vec<String>>,
     priority: Option<String>,
-    document_id: Uuid,
+    document_id: DocumentId,
     line: i32,
 }
 
@@ -78,8 +80,8 @@ fn parsed(corpus: &Corpus) -> Vec<(&Doc, &Requirement)> {
 /// current requirements; returns each key's (uppercased) identity.
 pub(crate) async fn index(
     conn: &mut PgConnection,
-    project_id: Uuid,
-    branch_id: Uuid,
+    project_id: ProjectId,
+    branch_id: BranchId,
     corpus: &Corpus,
 ) -> Result<HashMap<String, Uuid>> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
@@ -193,7 +195,12 @@ fn identities(found: &[(&Doc, &Requirement)], pools: [&[Known]; 2]) -> Vec<Optio
 }
 
 /// Records the branch's requirements as version `version_id` has them.
-pub(crate) async fn record(conn: &mut PgConnection, project_id: Uuid, branch_id: Uuid, version_id: Uuid) -> Result<()> {
+pub(crate) async fn record(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    branch_id: BranchId,
+    version_id: Uuid,
+) -> Result<()> {
     let corpus = Corpus::load(&mut *conn, branch_id, Text::Live).await?;
     index(&mut *conn, project_id, branch_id, &corpus).await?;
     sqlx::query(
@@ -219,7 +226,7 @@ fn status(requirement: &Requirement) -> RequirementStatus {
 }
 
 /// The branch's requirements, indexed now, with their coverage.
-async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corpus, Vec<RequirementView>)> {
+async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<(Corpus, Vec<RequirementView>)> {
     let mut tx = db.begin().await?;
     let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
     let keys = index(&mut tx, project_id, branch_id, &corpus).await?;
@@ -248,13 +255,8 @@ async fn current(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<(Corp
     Ok((corpus, views))
 }
 
-pub async fn list(
-    db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
-    query: RequirementQuery,
-) -> Result<Vec<RequirementView>> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn list(db: &PgPool, project: &ProjectAccess, query: RequirementQuery) -> Result<Vec<RequirementView>> {
+    let project_id = project.project();
     let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
     let (_, views) = current(db, project_id, branch_id).await?;
     let wanted = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
@@ -274,18 +276,18 @@ struct Recorded {
     key: String,
     body: String,
     acceptance: sqlx::types::Json<Vec<String>>,
-    document_id: Uuid,
+    document_id: DocumentId,
 }
 
 /// A requirement on a branch: as it stands, its history over the branch's versions, and
 /// what links to it.
 pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Option<&str>) -> Result<RequirementDetail> {
-    let project: Option<(Uuid,)> = sqlx::query_as("SELECT project_id FROM requirements WHERE id = $1")
+    let project_id: ProjectId = sqlx::query_scalar("SELECT project_id FROM requirements WHERE id = $1")
         .bind(requirement_id)
         .fetch_optional(db)
-        .await?;
-    let (project_id,) = project.ok_or_else(|| Error::not_found("requirement"))?;
-    authorization::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
+        .await?
+        .ok_or_else(|| Error::not_found("requirement"))?;
+    let project = authorization::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("requirement"),
         other => other,
     })?;
@@ -316,7 +318,7 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
     .fetch_all(db)
     .await?;
     let recorded: HashMap<Uuid, Recorded> = recorded.into_iter().map(|row| (row.version_id, row)).collect();
-    let mut versions = history::list(db, actor, project_id, branch).await?;
+    let mut versions = history::list(db, &project, branch).await?;
     versions.reverse();
     let mut history = Vec::new();
     let mut previous: Option<&Recorded> = None;
@@ -379,11 +381,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Vec<RequirementView>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(query): Query<RequirementQuery>,
 ) -> Result<Json<Vec<RequirementView>>> {
-    Ok(Json(list(&state.db, &actor, id, query).await?))
+    Ok(Json(list(&state.db, &project, query).await?))
 }
 
 /// A requirement with its history across versions and what links to it.

@@ -2,11 +2,10 @@
 //! documents it changes (errors block merging unless an owner overrides them), and, when
 //! it changes the constitution, the version bump the change implies and its impact.
 
-use charter_types::{Bump, Finding, Severity};
+use charter_types::{BranchId, Bump, DocumentId, Finding, Severity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::constitution::{self, Impact, Proposal, Version};
 use super::lint;
@@ -42,7 +41,7 @@ pub struct ConfirmedBump {
 /// A change request's change to the constitution.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConstitutionChange {
-    pub document_id: Uuid,
+    pub document_id: DocumentId,
     /// The target's version now.
     pub current_version: Option<String>,
     /// The bump read from the diff, and why.
@@ -64,7 +63,7 @@ impl ConstitutionChange {
 }
 
 /// The lint findings of the documents the change request adds or modifies.
-pub(crate) async fn checks(db: &PgPool, source: Uuid, changed: &[Uuid]) -> Result<(Corpus, Vec<Finding>)> {
+pub(crate) async fn checks(db: &PgPool, source: BranchId, changed: &[DocumentId]) -> Result<(Corpus, Vec<Finding>)> {
     let corpus = Corpus::load(&mut *db.acquire().await?, source, Text::Live).await?;
     let findings = corpus
         .docs
@@ -87,7 +86,7 @@ fn version_of(text: &str) -> Option<Version> {
 pub(crate) async fn constitution_change(
     db: &PgPool,
     source_corpus: &Corpus,
-    target: Uuid,
+    target: BranchId,
     fork_base: Option<String>,
     confirmed: Option<ConfirmedBump>,
 ) -> Result<Option<ConstitutionChange>> {

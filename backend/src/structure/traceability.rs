@@ -7,7 +7,7 @@ use std::path::Path as FsPath;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{Coverage, Permission, TraceStatus};
+use charter_types::{BranchId, Coverage, ProjectId, TraceStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -16,12 +16,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::parse;
-use crate::access::Actor;
-use crate::audit::{self, Entry};
-use crate::authorization;
+use crate::audit;
+use crate::authorization::{need, Project, ProjectAccess};
 use crate::branches::BranchQuery;
 use crate::error::{Error, Result};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Query};
 use crate::{branches, AppState};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -257,7 +256,7 @@ const REPORT_QUERY: &str = "SELECT t.id, b.name AS branch, t.commit, u.username 
      FROM traceability_reports t JOIN branches b ON b.id = t.branch_id JOIN users u ON u.id = t.uploaded_by";
 
 /// The branch's latest report, if one was uploaded.
-pub(crate) async fn latest(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Result<Option<StoredReport>> {
+pub(crate) async fn latest(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<Option<StoredReport>> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "{REPORT_QUERY} WHERE t.project_id = $1 AND t.branch_id = $2 ORDER BY t.created_at DESC, t.id DESC LIMIT 1"
     ))
@@ -268,14 +267,8 @@ pub(crate) async fn latest(db: &PgPool, project_id: Uuid, branch_id: Uuid) -> Re
     Ok(row.map(StoredReport::from))
 }
 
-pub async fn upload(
-    db: &PgPool,
-    actor: &Actor,
-    project_id: Uuid,
-    branch: &str,
-    report: Report,
-) -> Result<StoredReport> {
-    authorization::authorize(db, actor, project_id, Permission::Write).await?;
+pub async fn upload(db: &PgPool, project: &ProjectAccess, branch: &str, report: Report) -> Result<StoredReport> {
+    let (project_id, actor) = (project.project(), project.actor());
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let commit = report.commit.trim();
     if commit.is_empty() || commit.len() > 100 {
@@ -285,7 +278,7 @@ pub async fn upload(
         return Err(Error::Invalid(format!("`{}` is not a requirement ID (letters, a dash, digits)", bad.key)));
     }
     let id = Uuid::now_v7();
-    let mut tx = db.begin().await?;
+    let mut tx = project.begin(db).await?;
     sqlx::query(
         "INSERT INTO traceability_reports (id, project_id, branch_id, commit, report, uploaded_by)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -303,18 +296,14 @@ pub async fn upload(
         "uploaded a traceability report for {commit}: {} tested, {} code only, {} untested",
         summary.tested, summary.code_only, summary.untested
     );
-    audit::record(
-        &mut *tx,
-        Entry::project(project_id, actor, "traceability.upload", ("traceability_report", id), text),
-    )
-    .await?;
+    audit::record(&mut *tx, project.audit("traceability.upload", ("traceability_report", id), text)).await?;
     tx.commit().await?;
     let row: Row = sqlx::query_as(&format!("{REPORT_QUERY} WHERE t.id = $1")).bind(id).fetch_one(db).await?;
     Ok(row.into())
 }
 
-pub async fn get(db: &PgPool, actor: &Actor, project_id: Uuid, branch: &str) -> Result<StoredReport> {
-    authorization::authorize(db, actor, project_id, Permission::Read).await?;
+pub async fn get(db: &PgPool, project: &ProjectAccess, branch: &str) -> Result<StoredReport> {
+    let project_id = project.project();
     let branch_id = branches::resolve(db, project_id, branch).await?;
     latest(db, project_id, branch_id)
         .await?
@@ -332,12 +321,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn upload_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Write>,
     Query(branch): Query<BranchQuery>,
     Json(report): Json<Report>,
 ) -> Result<(StatusCode, Json<StoredReport>)> {
-    Ok((StatusCode::CREATED, Json(upload(&state.db, &actor, id, branch.name(), report).await?)))
+    Ok((StatusCode::CREATED, Json(upload(&state.db, &project, branch.name(), report).await?)))
 }
 
 /// The branch's latest traceability report.
@@ -345,11 +333,10 @@ async fn upload_handler(
     responses((status = 200, body = StoredReport), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,
-    actor: Actor,
-    Path(id): Path<Uuid>,
+    project: Project<need::Read>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<StoredReport>> {
-    Ok(Json(get(&state.db, &actor, id, branch.name()).await?))
+    Ok(Json(get(&state.db, &project, branch.name()).await?))
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
 //! Every project-scoped route against every kind of caller.
 
+use std::time::Duration;
+
+use charter_backend::access::{Actor, Credential};
+use charter_backend::authorization::{self, ProjectAccess};
+use charter_types::{Permission, ProjectId, Scope, UserId};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -177,5 +182,59 @@ async fn account_level_routes_need_a_signed_in_caller(db: PgPool) {
         let (status, answer) = call(&anonymous, method.clone(), &app.url(path), body).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {answer}");
         assert_eq!(answer["error"]["code"], "unauthorized");
+    }
+}
+
+/// A member's access to write, as a service receives it.
+async fn access_of(db: &PgPool, project: &Value, username: &str) -> ProjectAccess {
+    let user: UserId =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_one(db).await.unwrap();
+    let actor = Actor {
+        user_id: user,
+        username: username.to_owned(),
+        credential: Credential::Token { token_id: uuid::Uuid::nil(), scopes: vec![Scope::Read, Scope::Write] },
+    };
+    let project: ProjectId = project["id"].as_str().unwrap().parse().unwrap();
+    authorization::authorize(db, &actor, project, Permission::Write).await.unwrap()
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_write_confirms_the_role_inside_its_own_transaction(db: PgPool) {
+    let app = TestApp::spawn(db.clone()).await;
+    let ada = app.signup("ada").await;
+    app.signup("bob").await;
+    let project = app.project(&ada, "Payments").await;
+    app.add_member(&ada, &project, "bob", "editor").await;
+    let bob = access_of(&db, &project, "bob").await;
+    let role_url = app.url(&format!("/api/v1/projects/{}/members/bob", project["id"].as_str().unwrap()));
+
+    // While bob's write is under way, his demotion waits for it to end.
+    let writing = bob.begin(&db).await.expect("an editor may write");
+    let demote = call(&ada, Method::PUT, &role_url, Some(json!({ "role": "viewer" })));
+    tokio::pin!(demote);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut demote).await.is_err(),
+        "the demotion waits for the write that began before it"
+    );
+    writing.commit().await.unwrap();
+    let (status, body) = demote.await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The access he was granted before no longer opens a write.
+    let refused = bob.begin(&db).await.expect_err("a viewer may not write");
+    assert!(matches!(refused, charter_backend::Error::Forbidden(_)), "{refused:?}");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_malformed_id_in_a_path_is_named_in_a_400(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    for (path, message) in [
+        ("/api/v1/projects/nonsense/branches", "`nonsense` is not a project id"),
+        ("/api/v1/documents/nonsense", "`nonsense` is not a document id"),
+    ] {
+        let (status, body) = call(&ada, Method::GET, &app.url(path), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["message"], message, "{path}");
     }
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use charter_backend::collab::{store, DocKey};
+use charter_types::BranchId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -28,7 +29,7 @@ pub async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Val
 }
 
 async fn key_of(app: &TestApp, document: &str) -> DocKey {
-    let (branch_id,): (Uuid,) = sqlx::query_as(
+    let branch_id: BranchId = sqlx::query_scalar(
         "SELECT b.id FROM branches b JOIN documents d ON d.project_id = b.project_id WHERE d.id = $1::uuid AND b.name = 'main'",
     )
     .bind(document)

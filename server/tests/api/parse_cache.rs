@@ -3,23 +3,23 @@
 
 use charter_backend::collab::{store, DocKey};
 use charter_backend::structure::{Corpus, Text};
+use charter_types::{BranchId, DocumentId, ProjectId};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::harness::{call, eventually, TestApp};
 
-async fn load(db: &PgPool, branch_id: Uuid, source: Text) -> Corpus {
+async fn load(db: &PgPool, branch_id: BranchId, source: Text) -> Corpus {
     Corpus::load(&mut db.acquire().await.unwrap(), branch_id, source).await.unwrap()
 }
 
 /// Whether two loads of a document share one parse.
-fn same_parse(before: &Corpus, after: &Corpus, document: Uuid) -> bool {
+fn same_parse(before: &Corpus, after: &Corpus, document: DocumentId) -> bool {
     std::ptr::eq(before.doc(document).unwrap().structure(), after.doc(document).unwrap().structure())
 }
 
-fn keys(corpus: &Corpus, document: Uuid) -> Vec<String> {
+fn keys(corpus: &Corpus, document: DocumentId) -> Vec<String> {
     corpus.doc(document).unwrap().structure().requirements.iter().map(|r| r.key.clone()).collect()
 }
 
@@ -30,9 +30,9 @@ async fn parsed_documents_are_reused_until_they_change(db: PgPool) {
     let project = app.project(&ada, "Payments").await;
     let [login, big] =
         [app.document(&ada, &project, "Login", None).await, app.document(&ada, &project, "Big", None).await]
-            .map(|document| Uuid::parse_str(document["id"].as_str().unwrap()).unwrap());
-    let project_id = Uuid::parse_str(project["id"].as_str().unwrap()).unwrap();
-    let (branch_id,): (Uuid,) = sqlx::query_as("SELECT id FROM branches WHERE project_id = $1 AND name = 'main'")
+            .map(|document| document["id"].as_str().unwrap().parse::<DocumentId>().unwrap());
+    let project_id: ProjectId = project["id"].as_str().unwrap().parse().unwrap();
+    let branch_id: BranchId = sqlx::query_scalar("SELECT id FROM branches WHERE project_id = $1 AND name = 'main'")
         .bind(project_id)
         .fetch_one(&db)
         .await
@@ -45,7 +45,7 @@ async fn parsed_documents_are_reused_until_they_change(db: PgPool) {
     let projected = load(&db, branch_id, Text::Projected).await;
     assert!(same_parse(&first, &projected, login) && same_parse(&first, &projected, big));
     // Compaction folds the log into the snapshot: the same state at the same position.
-    store::compact(&db, DocKey { branch_id, document_id: big }).await.unwrap();
+    store::compact(&db, DocKey::new(branch_id, big)).await.unwrap();
     assert!(same_parse(&first, &load(&db, branch_id, Text::Live).await, big));
 
     let url = app.url(&format!("/api/v1/documents/{login}/content"));

@@ -8,7 +8,6 @@ use std::time::Duration;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::collab::{spec, stored_text};
 use crate::harness::{call, test_settings, TestApp};
@@ -132,8 +131,8 @@ async fn ending_a_users_sessions_closes_their_sockets_and_signs_them_out(db: PgP
     let client = present(&mut bob_peer, &mut witness).await;
 
     // What a password change does.
-    let (bob_id,): (Uuid,) =
-        sqlx::query_as("SELECT id FROM users WHERE username = 'bob'").fetch_one(&app.db).await.unwrap();
+    let bob_id: charter_types::UserId =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'bob'").fetch_one(&app.db).await.unwrap();
     let mut tx = app.db.begin().await.unwrap();
     charter_backend::accounts::end_other_sessions(&mut tx, bob_id).await.unwrap();
     tx.commit().await.unwrap();
