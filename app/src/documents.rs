@@ -93,7 +93,7 @@ pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result
 #[server]
 pub async fn document_view(id: String, branch: String) -> Result<DocView, AppError> {
     let (state, project, id) = crate::context::resolve_document(&id, charter_types::Permission::Read).await?;
-    let document = charter_backend::documents::get(&state.db, &project, id, &branch).await?;
+    let document = charter_backend::documents::get(&state, &project, id, &branch).await?;
     // [[links]] resolve against the branch (a deleted document has nothing to link from).
     let links = charter_backend::structure::Links::load(&state.db, &project, &branch).await?;
     let html =

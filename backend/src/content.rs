@@ -31,6 +31,18 @@ pub async fn read(conn: &mut PgConnection, key: DocKey) -> Result<String> {
     Ok(read_at(conn, key).await?.0)
 }
 
+/// The document's current text, from its live actor when it is open on this instance
+/// and holds everything stored (no rebuilding of the CRDT state from the log), else
+/// from storage.
+pub async fn read_current(hub: &Hub, conn: &mut PgConnection, key: DocKey) -> Result<String> {
+    if let Some((text, seq)) = hub.text_if_open(key).await {
+        if seq >= store::head(conn, key).await? {
+            return Ok(text);
+        }
+    }
+    read(conn, key).await
+}
+
 /// The document's current text and the last update-log position its state includes:
 /// two reads at the same position give the same text.
 pub async fn read_at(conn: &mut PgConnection, key: DocKey) -> Result<(String, i64)> {

@@ -78,6 +78,11 @@ pub(super) enum Command {
         author: UserId,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
+    /// The text as stored, and the log position it includes: answered once the
+    /// batch it arrives in is stored, so it never shows what is not.
+    Read {
+        reply: oneshot::Sender<(String, i64)>,
+    },
     /// The log may have rows from other instances.
     CatchUp,
 }
@@ -153,7 +158,11 @@ async fn refuse_all(mut receiver: mpsc::Receiver<Command>, err: Error) {
             Command::Join { reply, .. } | Command::Replace { reply, .. } | Command::Apply { reply, .. } => {
                 let _ = reply.send(Err(failure()));
             }
-            Command::Incoming { .. } | Command::Leave { .. } | Command::Revise { .. } | Command::CatchUp => {}
+            Command::Incoming { .. }
+            | Command::Leave { .. }
+            | Command::Revise { .. }
+            | Command::Read { .. }
+            | Command::CatchUp => {}
         }
     }
 }
@@ -178,6 +187,7 @@ struct Batch {
     updates: Vec<Vec<u8>>,
     frames: Vec<(To, Bytes)>,
     replies: Vec<oneshot::Sender<Result<(), Refusal>>>,
+    reads: Vec<oneshot::Sender<(String, i64)>>,
     closes: Vec<(ConnId, u16, String)>,
     catch_up: bool,
     /// An update panicked while being applied: the in-memory doc is suspect.
@@ -317,6 +327,7 @@ impl Actor {
                         let _ = reply.send(Err(Refusal::Failed(err)));
                     }
                 },
+                Command::Read { reply } => batch.reads.push(reply),
                 Command::CatchUp => batch.catch_up = true,
             }
         }
@@ -575,6 +586,12 @@ impl Actor {
         for id in slow {
             if let Some(connection) = self.conns.remove(&id) {
                 let _ = connection.out.try_send(Outgoing::Close { code: 1013, reason: "too slow; reconnect".into() });
+            }
+        }
+        if !batch.reads.is_empty() {
+            let text = store::text_of(self.awareness.doc());
+            for read in batch.reads {
+                let _ = read.send((text.clone(), self.seq));
             }
         }
         for reply in batch.replies {

@@ -234,6 +234,15 @@ impl Hub {
         self.request(key, |reply| Command::Replace { text: text.clone(), author, reply }).await
     }
 
+    /// The text of a document open on this instance and the log position it includes;
+    /// `None` when it is not open here (nothing is loaded for the asking).
+    pub async fn text_if_open(&self, key: DocKey) -> Option<(String, i64)> {
+        let sender = lock(&self.inner.docs).get(&key).cloned()?;
+        let (reply, answer) = oneshot::channel();
+        sender.send(Command::Read { reply }).await.ok()?;
+        answer.await.ok()
+    }
+
     /// Merges `theirs` into the document with `base` as their common ancestor, using
     /// git's rules on lines. The edit is made against the document's stored state and
     /// then applied to the live one as a CRDT update, so anything typed meanwhile stays.

@@ -79,6 +79,21 @@ pub(crate) async fn since(conn: &mut PgConnection, key: DocKey, after: i64) -> R
     Ok((updates, seq))
 }
 
+/// The last log position stored for the document (its snapshot's, or a newer row's).
+/// Fails with `NotFound` when the document has no state on the branch.
+pub(crate) async fn head(conn: &mut PgConnection, key: DocKey) -> Result<i64> {
+    let head: Option<i64> = sqlx::query_scalar(
+        "SELECT greatest(s.seq, (SELECT max(u.seq) FROM document_updates u
+                                 WHERE u.branch_id = s.branch_id AND u.document_id = s.document_id))
+         FROM document_snapshots s WHERE s.branch_id = $1 AND s.document_id = $2",
+    )
+    .bind(key.branch_id)
+    .bind(key.document_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    head.ok_or_else(|| Error::not_found("document"))
+}
+
 /// The document's current state, and the `seq` it includes.
 pub async fn load(conn: &mut PgConnection, key: DocKey) -> Result<(Doc, i64)> {
     // Below every seq: a first snapshot has seq 0.

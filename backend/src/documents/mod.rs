@@ -166,20 +166,29 @@ async fn load(tx: &mut PgConnection, branch_id: BranchId, document_id: DocumentI
 }
 
 async fn fetch(tx: &mut PgConnection, query: &str, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
-    let mut document: Document = sqlx::query_as(query)
-        .bind(branch_id)
-        .bind(document_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found("document"))?;
+    let mut document = row(tx, query, branch_id, document_id).await?;
     document.content = content::read(&mut *tx, DocKey::new(branch_id, document_id)).await?;
     Ok(document)
 }
 
-pub async fn get(db: &PgPool, project: &ProjectAccess, document_id: DocumentId, branch: &str) -> Result<Document> {
-    let branch_id = branches::resolve(db, project.project(), branch).await?;
-    let mut conn = db.acquire().await?;
-    fetch(&mut conn, DOCUMENT_QUERY, branch_id, document_id).await
+/// The document's row, without its text.
+async fn row(conn: &mut PgConnection, query: &str, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
+    sqlx::query_as(query)
+        .bind(branch_id)
+        .bind(document_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::not_found("document"))
+}
+
+/// A document with its current text (from its live actor when it is open here).
+pub async fn get(state: &AppState, project: &ProjectAccess, document_id: DocumentId, branch: &str) -> Result<Document> {
+    let branch_id = branches::resolve(&state.db, project.project(), branch).await?;
+    let mut conn = state.db.acquire().await?;
+    let mut document = row(&mut conn, DOCUMENT_QUERY, branch_id, document_id).await?;
+    let key = DocKey::new(branch_id, document_id);
+    document.content = content::read_current(&state.collab, &mut conn, key).await?;
+    Ok(document)
 }
 
 /// Checks that `parent_id` names a live document on the branch (and so in the project).

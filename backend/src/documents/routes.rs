@@ -54,7 +54,7 @@ async fn get_handler(
     document: InDocument<need::Read>,
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Document>> {
-    Ok(Json(get(&state.db, &document, document.id(), branch.name()).await?))
+    Ok(Json(get(&state, &document, document.id(), branch.name()).await?))
 }
 
 /// Rename a document or move it in the tree.

@@ -14,7 +14,7 @@ use yrs::sync::awareness::AwarenessUpdateEntry;
 use yrs::sync::{AwarenessUpdate, Message};
 use yrs::{ClientID, IndexedSequence, ReadTxn, Text, Transact};
 
-use crate::harness::{call, eventually, test_settings, TestApp};
+use crate::harness::{call, eventually, read, test_settings, TestApp};
 use crate::peer::{closed_by_server, raw_socket, Peer};
 
 /// A project owned by "ada" with one spec: ada's client and cookie, the project, the document id.
@@ -527,4 +527,42 @@ async fn hostile_presence_reaches_others_sanitized_or_not_at_all(db: PgPool) {
     late.until("a newcomer learns who is here", |peer| peer.awareness.contains_key(&client)).await;
     assert!(!late.awareness.contains_key(&4242));
     assert!(!late.awareness[&client].contains("evil"), "{}", late.awareness[&client]);
+}
+
+/// A document open for editing is read from its live state, not rebuilt from storage,
+/// and never older than what is stored, whichever instance stored it.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn an_open_document_is_read_from_its_live_state(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (ada, cookie, _, doc) = spec(&app, "one").await;
+    let _editor = Peer::joined(&app, &cookie, &doc).await;
+    let url = app.url(&format!("/api/v1/documents/{doc}"));
+
+    // With its stored state unreadable, the open document still reads: from memory.
+    let key = key_of(&app, &doc).await;
+    let snapshot = "UPDATE document_snapshots SET state = $3 WHERE branch_id = $1 AND document_id = $2";
+    let (stored,): (Vec<u8>,) =
+        sqlx::query_as("SELECT state FROM document_snapshots WHERE branch_id = $1 AND document_id = $2")
+            .bind(key.branch_id)
+            .bind(key.document_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let garbage = vec![0xff_u8; 8];
+    sqlx::query(snapshot).bind(key.branch_id).bind(key.document_id).bind(&garbage).execute(&app.db).await.unwrap();
+    let (status, body) = call(&ada, Method::GET, &url, None).await;
+    assert_eq!((status, body["content"].as_str()), (StatusCode::OK, Some("one")), "{body}");
+    sqlx::query(snapshot).bind(key.branch_id).bind(key.document_id).bind(&stored).execute(&app.db).await.unwrap();
+
+    // Written through another instance (by a script with a token), it reads back at once here.
+    let other = app.another(test_settings()).await;
+    let token = app.token(&ada, &["read", "write"]).await;
+    for text in ["two", "three", "four"] {
+        let other_url = other.url(&format!("/api/v1/documents/{doc}/content"));
+        let put = other.bare().put(other_url).bearer_auth(&token).json(&json!({ "content": text }));
+        let (status, body) = read(put.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, body) = call(&ada, Method::GET, &url, None).await;
+        assert_eq!(body["content"], text, "read right after another instance stored it");
+    }
 }
