@@ -1,3 +1,4 @@
+use charter_types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
@@ -10,16 +11,16 @@ async fn every_change_lands_in_the_activity_newest_first(db: PgPool) {
     let ada = app.signup("ada").await;
     app.signup("grace").await;
     let project = app.project(&ada, "Payments").await;
-    let id = project["id"].as_str().unwrap();
+    let id = project.id;
     let doc = app.document(&ada, &project, "Login", None).await;
-    let doc_url = app.url(&format!("/api/v1/documents/{}", doc["id"].as_str().unwrap()));
+    let doc_url = app.url(&format!("/api/v1/documents/{}", doc.id));
     call(&ada, Method::PUT, &format!("{doc_url}/content"), Some(json!({ "content": "v2" }))).await;
     call(&ada, Method::PATCH, &doc_url, Some(json!({ "title": "Sign in" }))).await;
     call(&ada, Method::PATCH, &doc_url, Some(json!({ "position": 3 }))).await;
     call(&ada, Method::DELETE, &doc_url, None).await;
     call(&ada, Method::POST, &format!("{doc_url}/restore"), None).await;
-    app.add_member(&ada, &project, "grace", "viewer").await;
-    app.add_member(&ada, &project, "grace", "editor").await;
+    app.add_member(&ada, &project, "grace", Role::Viewer).await;
+    app.add_member(&ada, &project, "grace", Role::Editor).await;
     call(&ada, Method::DELETE, &app.url(&format!("/api/v1/projects/{id}/members/grace")), None).await;
 
     let activity_url = app.url(&format!("/api/v1/projects/{id}/activity"));

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use charter_backend::access::{Actor, Credential};
 use charter_backend::authorization::{self, ProjectAccess};
-use charter_types::{Permission, ProjectId, Scope, UserId};
+use charter_backend::projects::Project;
+use charter_types::{Permission, Role, Scope, UserId};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -105,22 +106,18 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
     for actor in ACTORS {
         let client = if actor == "owner" { owner.clone() } else { app.signup(actor).await };
         if !matches!(actor, "owner" | "outsider") {
-            app.add_member(&owner, &project, actor, actor).await;
+            app.add_member(&owner, &project, actor, actor.parse().unwrap()).await;
         }
         clients.push(client);
     }
     // Change request #1, opened by the editor, for the review and comment routes.
     let editor = &clients[1];
-    let branches = app.url(&format!("/api/v1/projects/{}/branches", project["id"].as_str().unwrap()));
+    let branches = app.url(&format!("/api/v1/projects/{}/branches", project.id));
     call(&owner, Method::POST, &branches, Some(json!({ "name": "proposal" }))).await;
     let opened = json!({ "source": "proposal", "target": "main", "title": "Proposal" });
-    let (status, _) = call(
-        editor,
-        Method::POST,
-        &app.url(&format!("/api/v1/projects/{}/change-requests", project["id"].as_str().unwrap())),
-        Some(opened),
-    )
-    .await;
+    let (status, _) =
+        call(editor, Method::POST, &app.url(&format!("/api/v1/projects/{}/change-requests", project.id)), Some(opened))
+            .await;
     assert_eq!(status, StatusCode::CREATED);
     // The outsider owns a project of their own: owning something elsewhere grants nothing here.
     app.project(&clients[4], "Elsewhere").await;
@@ -134,9 +131,9 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
             // Fresh objects for every attempt, so one caller's change can't decide the next.
             let live = app.document(&owner, &project, "Target", None).await;
             let deleted = app.document(&owner, &project, "Binned", None).await;
-            let deleted_url = app.url(&format!("/api/v1/documents/{}", deleted["id"].as_str().unwrap()));
+            let deleted_url = app.url(&format!("/api/v1/documents/{}", deleted.id));
             call(&owner, Method::DELETE, &deleted_url, None).await;
-            app.add_member(&owner, &project, "target", "viewer").await;
+            app.add_member(&owner, &project, "target", Role::Viewer).await;
             fresh += 1;
             let branch = format!("b{fresh}");
             call(&owner, Method::POST, &branches, Some(json!({ "name": branch }))).await;
@@ -144,9 +141,9 @@ async fn every_route_answers_each_role_as_the_rules_say(db: PgPool) {
 
             let path = case
                 .path
-                .replace("{p}", project["id"].as_str().unwrap())
-                .replace("{d}", live["id"].as_str().unwrap())
-                .replace("{x}", deleted["id"].as_str().unwrap())
+                .replace("{p}", &project.id.to_string())
+                .replace("{d}", &live.id.to_string())
+                .replace("{x}", &deleted.id.to_string())
                 .replace("{u}", "target")
                 .replace("{b}", &branch);
             let body: Option<Value> = case.body.as_ref().map(|body| {
@@ -186,7 +183,7 @@ async fn account_level_routes_need_a_signed_in_caller(db: PgPool) {
 }
 
 /// A member's access to write, as a service receives it.
-async fn access_of(db: &PgPool, project: &Value, username: &str) -> ProjectAccess {
+async fn access_of(db: &PgPool, project: &Project, username: &str) -> ProjectAccess {
     let user: UserId =
         sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_one(db).await.unwrap();
     let actor = Actor {
@@ -194,8 +191,7 @@ async fn access_of(db: &PgPool, project: &Value, username: &str) -> ProjectAcces
         username: username.to_owned(),
         credential: Credential::Token { token_id: uuid::Uuid::nil(), scopes: vec![Scope::Read, Scope::Write] },
     };
-    let project: ProjectId = project["id"].as_str().unwrap().parse().unwrap();
-    authorization::authorize(db, &actor, project, Permission::Write).await.unwrap()
+    authorization::authorize(db, &actor, project.id, Permission::Write).await.unwrap()
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
@@ -204,9 +200,9 @@ async fn a_write_confirms_the_role_inside_its_own_transaction(db: PgPool) {
     let ada = app.signup("ada").await;
     app.signup("bob").await;
     let project = app.project(&ada, "Payments").await;
-    app.add_member(&ada, &project, "bob", "editor").await;
+    app.add_member(&ada, &project, "bob", Role::Editor).await;
     let bob = access_of(&db, &project, "bob").await;
-    let role_url = app.url(&format!("/api/v1/projects/{}/members/bob", project["id"].as_str().unwrap()));
+    let role_url = app.url(&format!("/api/v1/projects/{}/members/bob", project.id));
 
     // While bob's write is under way, his demotion waits for it to end.
     let writing = bob.begin(&db).await.expect("an editor may write");

@@ -1,3 +1,4 @@
+use charter_types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -14,9 +15,9 @@ async fn a_branch_forks_every_document_and_edits_stay_on_their_branch(db: PgPool
     let app = TestApp::spawn(db).await;
     let (ada, cookie) = app.signup_with_cookie("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let id = project["id"].as_str().unwrap();
+    let id = project.id;
     let login = app.document(&ada, &project, "Login", None).await;
-    let doc = login["id"].as_str().unwrap();
+    let doc = login.id;
     let branches = app.url(&format!("/api/v1/projects/{id}/branches"));
 
     let (status, draft) =
@@ -91,8 +92,8 @@ async fn branch_names_deletion_and_roles(db: PgPool) {
     let vera = app.signup("vera").await;
     let mallory = app.signup("mallory").await;
     let project = app.project(&ada, "Payments").await;
-    app.add_member(&ada, &project, "vera", "viewer").await;
-    let id = project["id"].as_str().unwrap();
+    app.add_member(&ada, &project, "vera", Role::Viewer).await;
+    let id = project.id;
     let branches = app.url(&format!("/api/v1/projects/{id}/branches"));
     let doc = app.document(&ada, &project, "Login", None).await;
 
@@ -121,7 +122,7 @@ async fn branch_names_deletion_and_roles(db: PgPool) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = call(&ada, Method::DELETE, &format!("{branches}/draft"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let url = app.url(&format!("/api/v1/documents/{}?branch=draft", doc["id"].as_str().unwrap()));
+    let url = app.url(&format!("/api/v1/documents/{}?branch=draft", doc.id));
     let (status, _) = call(&ada, Method::GET, &url, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "its documents went with it");
     let (status, _) = call(&ada, Method::DELETE, &format!("{branches}/draft"), None).await;

@@ -1,4 +1,7 @@
-use charter_types::{Actions, ChangeRequestState, MergeBlocker, Role};
+use std::fmt::Display;
+
+use charter_backend::projects::Project;
+use charter_types::{Actions, ChangeRequestState, DocumentId, MergeBlocker, ProjectId, Role};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -11,9 +14,10 @@ struct Setup {
     app: TestApp,
     ada: Client,
     rita: Client,
-    id: String,
-    login: String,
-    billing: String,
+    project: Project,
+    id: ProjectId,
+    login: DocumentId,
+    billing: DocumentId,
 }
 
 async fn setup(db: PgPool) -> Setup {
@@ -21,14 +25,14 @@ async fn setup(db: PgPool) -> Setup {
     let ada = app.signup("ada").await;
     let rita = app.signup("rita").await;
     let project = app.project(&ada, "Payments").await;
-    app.add_member(&ada, &project, "rita", "reviewer").await;
-    let id = project["id"].as_str().unwrap().to_owned();
-    let login = app.document(&ada, &project, "Login", None).await["id"].as_str().unwrap().to_owned();
-    let billing = app.document(&ada, &project, "Billing", None).await["id"].as_str().unwrap().to_owned();
+    app.add_member(&ada, &project, "rita", Role::Reviewer).await;
+    let id = project.id;
+    let login = app.document(&ada, &project, "Login", None).await.id;
+    let billing = app.document(&ada, &project, "Billing", None).await.id;
     let branches = app.url(&format!("/api/v1/projects/{id}/branches"));
     let (status, _) = call(&ada, Method::POST, &branches, Some(json!({ "name": "draft" }))).await;
     assert_eq!(status, StatusCode::CREATED);
-    Setup { app, ada, rita, id, login, billing }
+    Setup { app, ada, rita, project, id, login, billing }
 }
 
 impl Setup {
@@ -36,7 +40,7 @@ impl Setup {
         self.app.url(&format!("/api/v1/projects/{}{path}", self.id))
     }
 
-    async fn write(&self, document: &str, branch: &str, content: &str) {
+    async fn write(&self, document: impl Display, branch: &str, content: &str) {
         let url = self.app.url(&format!("/api/v1/documents/{document}/content?branch={branch}"));
         let (status, body) = call(&self.ada, Method::PUT, &url, Some(json!({ "content": content }))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -69,10 +73,9 @@ fn change<'a>(view: &'a Value, title: &str) -> &'a Value {
 async fn a_change_request_shows_what_the_branch_changed_per_document(db: PgPool) {
     let s = setup(db).await;
     s.write(&s.login, "draft", "# Login\n\nThe system SHALL lock after 5 failures.\n").await;
-    let doc = |id: &str| s.app.url(&format!("/api/v1/documents/{id}?branch=draft"));
+    let doc = |id: DocumentId| s.app.url(&format!("/api/v1/documents/{id}?branch=draft"));
     let (status, _) =
-        call(&s.ada, Method::PATCH, &doc(&s.billing), Some(json!({ "title": "Invoicing", "parent_id": s.login })))
-            .await;
+        call(&s.ada, Method::PATCH, &doc(s.billing), Some(json!({ "title": "Invoicing", "parent_id": s.login }))).await;
     assert_eq!(status, StatusCode::OK);
     let created = s.app.url(&format!("/api/v1/projects/{}/documents?branch=draft", s.id));
     call(
@@ -82,8 +85,8 @@ async fn a_change_request_shows_what_the_branch_changed_per_document(db: PgPool)
         Some(json!({ "title": "Lockout plan", "kind": "plan", "content": "Plan.\n" })),
     )
     .await;
-    let constitution = s.app.constitution(&s.ada, &json!({ "id": s.id })).await;
-    let (status, _) = call(&s.ada, Method::DELETE, &doc(constitution["id"].as_str().unwrap()), None).await;
+    let constitution = s.app.constitution(&s.ada, &s.project).await;
+    let (status, _) = call(&s.ada, Method::DELETE, &doc(constitution.id), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
     let number = s.open().await;
@@ -148,7 +151,7 @@ async fn approvals_need_a_reviewer_other_than_the_author_and_go_stale_on_new_edi
 
     // Editors may not review; strangers don't see the change request at all.
     let eddie = s.app.signup("eddie").await;
-    s.app.add_member(&s.ada, &json!({ "id": s.id }), "eddie", "editor").await;
+    s.app.add_member(&s.ada, &s.project, "eddie", Role::Editor).await;
     let (status, _) = call(&eddie, Method::POST, &reviews, Some(json!({ "verdict": "approve" }))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let mallory = s.app.signup("mallory").await;
@@ -192,13 +195,13 @@ async fn discussion_comments_and_line_comments(db: PgPool) {
     let on_line = json!({ "body": "Say SHALL.", "document_id": s.login, "line": 3 });
     let (status, comment) = call(&s.ada, Method::POST, &comments, Some(on_line)).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!((comment["line"].as_i64(), comment["document_id"].as_str()), (Some(3), Some(s.login.as_str())));
+    assert_eq!((comment["line"].as_i64(), &comment["document_id"]), (Some(3), &json!(s.login)));
     let view = s.view(number).await;
     assert_eq!(view["comments"].as_array().unwrap().len(), 2);
 
     let foreign = {
         let other = s.app.project(&s.ada, "Other").await;
-        s.app.constitution(&s.ada, &other).await["id"].as_str().unwrap().to_owned()
+        s.app.constitution(&s.ada, &other).await.id
     };
     for body in [
         json!({ "body": "" }),
@@ -210,7 +213,7 @@ async fn discussion_comments_and_line_comments(db: PgPool) {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {answer}");
     }
     let vera = s.app.signup("vera").await;
-    s.app.add_member(&s.ada, &json!({ "id": s.id }), "vera", "viewer").await;
+    s.app.add_member(&s.ada, &s.project, "vera", Role::Viewer).await;
     let (status, _) = call(&vera, Method::POST, &comments, Some(json!({ "body": "me too" }))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "viewers read the discussion but don't join it");
 
@@ -225,7 +228,7 @@ async fn discussion_comments_and_line_comments(db: PgPool) {
 }
 
 impl Setup {
-    async fn text(&self, document: &str, branch: &str) -> String {
+    async fn text(&self, document: impl Display, branch: &str) -> String {
         let url = self.app.url(&format!("/api/v1/documents/{document}?branch={branch}"));
         let (_, doc) = call(&self.ada, Method::GET, &url, None).await;
         doc["content"].as_str().unwrap().to_owned()
@@ -256,8 +259,8 @@ async fn a_clean_merge_lands_on_main_as_a_version(db: PgPool) {
     let s = setup(db).await;
     s.five_lines().await;
     s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
-    let branch_doc = |id: &str| s.app.url(&format!("/api/v1/documents/{id}?branch=draft"));
-    call(&s.ada, Method::PATCH, &branch_doc(&s.billing), Some(json!({ "title": "Invoicing" }))).await;
+    let branch_doc = |id: DocumentId| s.app.url(&format!("/api/v1/documents/{id}?branch=draft"));
+    call(&s.ada, Method::PATCH, &branch_doc(s.billing), Some(json!({ "title": "Invoicing" }))).await;
     let created = s.app.url(&format!("/api/v1/projects/{}/documents?branch=draft", s.id));
     let (_, plan) = call(
         &s.ada,
@@ -327,7 +330,7 @@ async fn a_merge_reaches_live_editors_of_the_target_who_keep_what_they_typed(db:
 
     let cookie = {
         let (_, cookie) = s.app.signup_with_cookie("eve").await;
-        s.app.add_member(&s.ada, &json!({ "id": s.id }), "eve", "editor").await;
+        s.app.add_member(&s.ada, &s.project, "eve", Role::Editor).await;
         cookie
     };
     let mut editor = crate::peer::Peer::joined(&s.app, &cookie, &s.login).await;
@@ -423,7 +426,7 @@ async fn versions_can_be_tagged_read_and_compared(db: PgPool) {
 
     // Viewers read history; strangers see nothing of it.
     let vera = s.app.signup("vera").await;
-    s.app.add_member(&s.ada, &json!({ "id": s.id }), "vera", "viewer").await;
+    s.app.add_member(&s.ada, &s.project, "vera", Role::Viewer).await;
     let (status, _) = call(&vera, Method::GET, &at("v1.0.0"), None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = call(&vera, Method::POST, &tags, Some(json!({ "name": "v1.0.1", "version": first }))).await;
@@ -455,7 +458,7 @@ async fn a_protected_main_changes_only_through_change_requests(db: PgPool) {
 
     // Live edits to main are dropped, as a viewer's are.
     let (_, cookie) = s.app.signup_with_cookie("eve").await;
-    s.app.add_member(&s.ada, &json!({ "id": s.id }), "eve", "editor").await;
+    s.app.add_member(&s.ada, &s.project, "eve", Role::Editor).await;
     let mut editor = crate::peer::Peer::joined(&s.app, &cookie, &s.login).await;
     editor.insert(0, "sneaky ").await;
     assert!(editor.quiet_for(std::time::Duration::from_millis(300)).await);
@@ -515,7 +518,7 @@ async fn restoring_a_version_proposes_a_forward_change(db: PgPool) {
     let settings = s.url("/settings");
     call(&s.ada, Method::PATCH, &settings, Some(json!({ "required_approvals": 1 }))).await;
     s.write(&s.login, "main", "rewritten entirely\n").await;
-    let later = s.app.document(&s.ada, &json!({ "id": s.id }), "Later", None).await;
+    let later = s.app.document(&s.ada, &s.project, "Later", None).await;
 
     let restore = s.url(&format!("/versions/{version}/restore"));
     let (status, created) = call(&s.ada, Method::POST, &restore, None).await;
@@ -534,7 +537,10 @@ async fn restoring_a_version_proposes_a_forward_change(db: PgPool) {
     assert_eq!(merged["version"]["number"], 2, "a new version; version 1 stays as it was");
     assert_eq!(s.text(&s.login, "main").await, version_text);
     let (_, tree) = call(&s.ada, Method::GET, &s.url("/documents"), None).await;
-    assert!(!tree.as_array().unwrap().iter().any(|doc| doc["id"] == later["id"]), "the later document is in the trash");
+    assert!(
+        !tree.as_array().unwrap().iter().any(|doc| doc["id"] == json!(later.id)),
+        "the later document is in the trash"
+    );
     let (status, _) = call(&s.ada, Method::POST, &s.url("/versions/nope/restore"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -546,7 +552,7 @@ async fn restoring_a_version_proposes_a_forward_change(db: PgPool) {
 async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
     let s = setup(db).await;
     let vic = s.app.signup("vic").await;
-    s.app.add_member(&s.ada, &json!({ "id": s.id }), "vic", "viewer").await;
+    s.app.add_member(&s.ada, &s.project, "vic", Role::Viewer).await;
     s.five_lines().await;
     s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5\n").await;
     let number = s.open().await;

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use charter_backend::collab::{store, DocKey};
-use charter_types::BranchId;
+use charter_backend::documents::Document;
+use charter_backend::projects::Project;
+use charter_types::{BranchId, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -14,18 +16,16 @@ use yrs::sync::awareness::AwarenessUpdateEntry;
 use yrs::sync::{AwarenessUpdate, Message};
 use yrs::{ClientID, IndexedSequence, ReadTxn, Text, Transact};
 
-use crate::harness::{call, eventually, read, test_settings, TestApp};
+use crate::harness::{call, eventually, expect, read, test_settings, TestApp};
 use crate::peer::{closed_by_server, raw_socket, Peer};
 
 /// A project owned by "ada" with one spec: ada's client and cookie, the project, the document id.
-pub async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Value, String) {
+pub async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Project, String) {
     let (ada, cookie) = app.signup_with_cookie("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
     let body = json!({ "title": "Login", "kind": "spec", "content": content });
-    let (status, doc) = call(&ada, Method::POST, &url, Some(body)).await;
-    assert_eq!(status, StatusCode::CREATED);
-    (ada, cookie, project, doc["id"].as_str().unwrap().to_owned())
+    let doc: Document = expect(&ada, Method::POST, &app.tree_url(&project), Some(body)).await;
+    (ada, cookie, project, doc.id.to_string())
 }
 
 async fn key_of(app: &TestApp, document: &str) -> DocKey {
@@ -92,7 +92,7 @@ async fn viewers_follow_along_but_their_updates_are_dropped(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let (ada, cookie, project, doc) = spec(&app, "base").await;
     let (_, viewer_cookie) = app.signup_with_cookie("vera").await;
-    app.add_member(&ada, &project, "vera", "viewer").await;
+    app.add_member(&ada, &project, "vera", Role::Viewer).await;
 
     let mut editor = Peer::joined(&app, &cookie, &doc).await;
     let mut viewer = Peer::joined(&app, &viewer_cookie, &doc).await;
@@ -134,7 +134,7 @@ async fn hostile_frames_close_only_their_own_connection(db: PgPool) {
     let app = TestApp::spawn_with(db, settings).await;
     let (ada, cookie, project, doc) = spec(&app, "steady").await;
     let other = app.document(&ada, &project, "Other", None).await;
-    let mut elsewhere = Peer::joined(&app, &cookie, other["id"].as_str().unwrap()).await;
+    let mut elsewhere = Peer::joined(&app, &cookie, other.id).await;
     let mut bystander = Peer::joined(&app, &cookie, &doc).await;
 
     let frames: Vec<(&str, Vec<u8>)> = vec![
@@ -160,7 +160,7 @@ async fn hostile_frames_close_only_their_own_connection(db: PgPool) {
     let mut check = Peer::joined(&app, &cookie, &doc).await;
     check.until("the bystander's edit lands", |peer| peer.text() == "still steady").await;
     elsewhere.insert(0, "fine").await;
-    let mut other_check = Peer::joined(&app, &cookie, other["id"].as_str().unwrap()).await;
+    let mut other_check = Peer::joined(&app, &cookie, other.id).await;
     other_check.until("other documents keep working", |peer| peer.text().starts_with("fine")).await;
     let (status, _) = call(&app.bare(), Method::GET, &app.url("/healthz"), None).await;
     assert_eq!(status, StatusCode::OK, "the server stays up");
@@ -318,7 +318,7 @@ async fn the_markdown_projection_follows_live_edits_and_credits_the_editor(db: P
         content == "one two"
     })
     .await;
-    let activity = app.url(&format!("/api/v1/projects/{}/activity", project["id"].as_str().unwrap()));
+    let activity = app.url(&format!("/api/v1/projects/{}/activity", project.id));
     let (_, entries) = call(&ada, Method::GET, &activity, None).await;
     assert_eq!(entries[0]["action"], "document.edit");
     assert_eq!(entries[0]["actor"], "ada");
@@ -401,7 +401,7 @@ async fn viewers_cannot_lock_writers_out_of_a_document(db: PgPool) {
     let mut viewers = Vec::new();
     for name in ["vera", "wendy"] {
         let (_, viewer_cookie) = app.signup_with_cookie(name).await;
-        app.add_member(&ada, &project, name, "viewer").await;
+        app.add_member(&ada, &project, name, Role::Viewer).await;
         viewers.push(viewer_cookie);
     }
 
@@ -430,9 +430,9 @@ async fn one_person_cannot_take_all_of_a_documents_connections(db: PgPool) {
     assert!(third.closed.as_ref().unwrap().1.contains("too many connections to this document"), "{:?}", third.closed);
     // Another document, and another person, still get in.
     let other = app.document(&ada, &project, "Other", None).await;
-    Peer::joined(&app, &cookie, other["id"].as_str().unwrap()).await;
+    Peer::joined(&app, &cookie, other.id).await;
     let (_, bob) = app.signup_with_cookie("bob").await;
-    app.add_member(&ada, &project, "bob", "editor").await;
+    app.add_member(&ada, &project, "bob", Role::Editor).await;
     Peer::joined(&app, &bob, &doc).await;
 }
 
@@ -492,7 +492,7 @@ async fn hostile_presence_reaches_others_sanitized_or_not_at_all(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let (ada, cookie, project, doc) = spec(&app, "").await;
     let (_, viewer_cookie) = app.signup_with_cookie("vera").await;
-    app.add_member(&ada, &project, "vera", "viewer").await;
+    app.add_member(&ada, &project, "vera", Role::Viewer).await;
     let mut watcher = Peer::joined(&app, &cookie, &doc).await;
     let mut mallory = Peer::joined(&app, &viewer_cookie, &doc).await;
 

@@ -1,3 +1,4 @@
+use charter_types::DocumentId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -13,35 +14,35 @@ async fn documents_form_a_tree_that_can_be_renamed_and_rearranged(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let tree_url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+    let tree_url = app.tree_url(&project);
     let constitution = app.constitution(&ada, &project).await;
-    let constitution_id = constitution["id"].as_str().unwrap();
+    let constitution_id = constitution.id;
 
     let login = app.document(&ada, &project, "Login", Some(constitution_id)).await;
-    let login_id = login["id"].as_str().unwrap();
-    assert_eq!(login["parent_id"], constitution_id);
-    assert_eq!(login["project_id"], project["id"]);
-    assert_eq!(login["content"], "# Login\n");
+    let login_id = login.id;
+    assert_eq!(login.parent_id, Some(constitution_id));
+    assert_eq!(login.project_id, project.id);
+    assert_eq!(login.content, "# Login\n");
     let body = json!({ "title": "Login plan", "kind": "plan", "parent_id": login_id });
     let (status, plan) = call(&ada, Method::POST, &tree_url, Some(body)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(plan["kind"], "plan");
     assert_eq!(plan["content"], "");
-    let plan_id = plan["id"].as_str().unwrap();
+    let plan_id: DocumentId = plan["id"].as_str().unwrap().parse().unwrap();
 
     let (status, tree) = call(&ada, Method::GET, &tree_url, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(titles(&tree), vec!["Constitution", "Login", "Login plan"]);
-    let entry = tree.as_array().unwrap().iter().find(|doc| doc["id"] == plan_id).unwrap();
-    assert_eq!(entry["parent_id"], login_id);
+    let entry = tree.as_array().unwrap().iter().find(|doc| doc["id"] == json!(plan_id)).unwrap();
+    assert_eq!(entry["parent_id"], json!(login_id));
     assert!(entry.get("position").is_some() && entry.get("kind").is_some());
 
-    let doc_url = |id: &str| app.url(&format!("/api/v1/documents/{id}"));
+    let doc_url = |id: DocumentId| app.url(&format!("/api/v1/documents/{id}"));
     let (status, renamed) =
         call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "title": "  Sign in  " }))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(renamed["title"], "Sign in");
-    assert_eq!(renamed["parent_id"], constitution_id, "renaming leaves the place alone");
+    assert_eq!(renamed["parent_id"], json!(constitution_id), "renaming leaves the place alone");
 
     let (status, moved) =
         call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": null, "position": 5 }))).await;
@@ -58,10 +59,9 @@ async fn documents_form_a_tree_that_can_be_renamed_and_rearranged(db: PgPool) {
     // A parent from another project is no parent here.
     let other = app.project(&ada, "Search").await;
     let foreign = app.constitution(&ada, &other).await;
-    let (status, body) =
-        call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": foreign["id"] }))).await;
+    let (status, body) = call(&ada, Method::PATCH, &doc_url(login_id), Some(json!({ "parent_id": foreign.id }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let body = json!({ "title": "Stray", "kind": "spec", "parent_id": foreign["id"] });
+    let body = json!({ "title": "Stray", "kind": "spec", "parent_id": foreign.id });
     let (status, _) = call(&ada, Method::POST, &tree_url, Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -86,16 +86,16 @@ async fn deleting_takes_the_subtree_to_the_trash_and_restoring_brings_it_back(db
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let tree_url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+    let tree_url = app.tree_url(&project);
     let login = app.document(&ada, &project, "Login", None).await;
-    let login_id = login["id"].as_str().unwrap();
+    let login_id = login.id;
     let plan = app.document(&ada, &project, "Login plan", Some(login_id)).await;
-    let plan_id = plan["id"].as_str().unwrap();
-    let doc_url = |id: &str| app.url(&format!("/api/v1/documents/{id}"));
+    let plan_id = plan.id;
+    let doc_url = |id: DocumentId| app.url(&format!("/api/v1/documents/{id}"));
 
     // The plan was deleted on its own earlier; it must not come back with its parent.
     let lone = app.document(&ada, &project, "Old notes", Some(login_id)).await;
-    let lone_id = lone["id"].as_str().unwrap();
+    let lone_id = lone.id;
     let (status, _) = call(&ada, Method::DELETE, &doc_url(lone_id), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
@@ -136,9 +136,9 @@ async fn a_project_has_one_constitution_changed_only_through_review_on_main(db: 
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let id = project["id"].as_str().unwrap();
+    let id = project.id;
     let first = app.constitution(&ada, &project).await;
-    let first_id = first["id"].as_str().unwrap();
+    let first_id = first.id;
     let body = json!({ "title": "Second constitution", "kind": "constitution" });
 
     // On main the constitution changes only through change requests.
@@ -177,9 +177,9 @@ async fn bad_input_gets_a_clear_4xx(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let tree_url = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+    let tree_url = app.tree_url(&project);
     let doc = app.document(&ada, &project, "Login", None).await;
-    let content_url = app.url(&format!("/api/v1/documents/{}/content", doc["id"].as_str().unwrap()));
+    let content_url = app.url(&format!("/api/v1/documents/{}/content", doc.id));
 
     let raw =
         |url: &str, body: &'static str| ada.post(url).header("content-type", "application/json").body(body).send();
@@ -210,7 +210,6 @@ async fn bad_input_gets_a_clear_4xx(db: PgPool) {
     let response = ada.put(&content_url).json(&json!({ "content": huge })).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    let (_, fetched) =
-        call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", doc["id"].as_str().unwrap())), None).await;
+    let (_, fetched) = call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", doc.id)), None).await;
     assert_eq!(fetched["content"], "# Login\n", "refused writes change nothing");
 }

@@ -3,10 +3,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use charter_backend::documents::{Document, TreeEntry};
+use charter_backend::projects::Project;
 use charter_backend::{AppState, Settings};
+use charter_types::{DocumentId, Kind, Role};
 use leptos::config::LeptosOptions;
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::{Client, Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -106,26 +110,28 @@ impl TestApp {
         (client, cookie)
     }
 
-    /// A project owned by `owner`, returned as JSON.
-    pub async fn project(&self, owner: &Client, name: &str) -> Value {
-        let (status, body) =
-            call(owner, Method::POST, &self.url("/api/v1/projects"), Some(json!({ "name": name }))).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
+    /// A project owned by `owner`.
+    pub async fn project(&self, owner: &Client, name: &str) -> Project {
+        expect(owner, Method::POST, &self.url("/api/v1/projects"), Some(json!({ "name": name }))).await
     }
 
-    pub async fn add_member(&self, owner: &Client, project: &Value, username: &str, role: &str) {
-        let url = self.url(&format!("/api/v1/projects/{}/members/{username}", project["id"].as_str().unwrap()));
-        let (status, body) = call(owner, Method::PUT, &url, Some(json!({ "role": role }))).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+    pub async fn add_member(&self, owner: &Client, project: &Project, username: &str, role: Role) {
+        let url = self.url(&format!("/api/v1/projects/{}/members/{username}", project.id));
+        let _: Value = expect(owner, Method::PUT, &url, Some(json!({ "role": role }))).await;
     }
 
-    pub async fn document(&self, client: &Client, project: &Value, title: &str, parent: Option<&str>) -> Value {
-        let url = self.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
-        let body = json!({ "title": title, "kind": "spec", "parent_id": parent, "content": format!("# {title}\n") });
-        let (status, body) = call(client, Method::POST, &url, Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
+    /// A spec titled `title`, its text a heading of that title.
+    pub async fn document(
+        &self,
+        client: &Client,
+        project: &Project,
+        title: &str,
+        parent: Option<DocumentId>,
+    ) -> Document {
+        let url = self.url(&format!("/api/v1/projects/{}/documents", project.id));
+        let body =
+            json!({ "title": title, "kind": Kind::Spec, "parent_id": parent, "content": format!("# {title}\n") });
+        expect(client, Method::POST, &url, Some(body)).await
     }
 
     pub async fn token(&self, owner: &Client, scopes: &[&str]) -> String {
@@ -137,11 +143,23 @@ impl TestApp {
     }
 
     /// The constitution every project starts with.
-    pub async fn constitution(&self, client: &Client, project: &Value) -> Value {
-        let url = self.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
-        let (_, tree) = call(client, Method::GET, &url, None).await;
-        tree.as_array().unwrap().iter().find(|doc| doc["kind"] == "constitution").cloned().expect("a constitution")
+    pub async fn constitution(&self, client: &Client, project: &Project) -> TreeEntry {
+        let tree: Vec<TreeEntry> = expect(client, Method::GET, &self.tree_url(project), None).await;
+        tree.into_iter().find(|entry| entry.kind == Kind::Constitution).expect("a constitution")
     }
+
+    /// The address of the project's document tree (`?deleted=true`: its trash).
+    pub fn tree_url(&self, project: &Project) -> String {
+        self.url(&format!("/api/v1/projects/{}/documents", project.id))
+    }
+}
+
+/// Sends a request that must succeed and reads its answer as a `T`; any other outcome
+/// fails the test, naming the request and the answer.
+pub async fn expect<T: DeserializeOwned>(client: &Client, method: Method, url: &str, body: Option<Value>) -> T {
+    let (status, answer) = call(client, method.clone(), url, body).await;
+    assert!(status.is_success(), "{method} {url}: {status} {answer}");
+    serde_json::from_value(answer.clone()).unwrap_or_else(|err| panic!("{method} {url}: {err} in {answer}"))
 }
 
 /// Sends a request and reads the JSON answer (`null` for an empty body).

@@ -23,8 +23,8 @@ async fn nul_in_any_text_input_is_refused_with_a_4xx(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let id = project["id"].as_str().unwrap();
-    let login = app.document(&ada, &project, "Login", None).await["id"].as_str().unwrap().to_owned();
+    let id = project.id;
+    let login = app.document(&ada, &project, "Login", None).await.id;
     let api = |path: &str| app.url(&format!("/api/v1{path}"));
     let (status, _) =
         call(&ada, Method::POST, &api(&format!("/projects/{id}/branches")), Some(json!({ "name": "draft" }))).await;
@@ -124,13 +124,13 @@ async fn a_nul_typed_live_leaves_branching_reading_reviewing_and_merging_working
     let app = TestApp::spawn(db).await;
     let (ada, cookie) = app.signup_with_cookie("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let id = project["id"].as_str().unwrap().to_owned();
+    let id = project.id;
     let api = |path: &str| app.url(&format!("/api/v1{path}"));
     let (status, _) =
         call(&ada, Method::PATCH, &api(&format!("/projects/{id}/settings")), Some(json!({ "required_approvals": 0 })))
             .await;
     assert_eq!(status, StatusCode::OK);
-    let doc = app.document(&ada, &project, "Login", None).await["id"].as_str().unwrap().to_owned();
+    let doc = app.document(&ada, &project, "Login", None).await.id;
 
     let mut editor = Peer::joined(&app, &cookie, &doc).await;
     editor.insert(8, "\nThe system SHALL\u{0} lock.\n").await;

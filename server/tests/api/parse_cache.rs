@@ -3,7 +3,7 @@
 
 use charter_backend::collab::{store, DocKey};
 use charter_backend::structure::{Corpus, Text};
-use charter_types::{BranchId, DocumentId, ProjectId};
+use charter_types::{BranchId, DocumentId};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
@@ -30,10 +30,9 @@ async fn parsed_documents_are_reused_until_they_change(db: PgPool) {
     let project = app.project(&ada, "Payments").await;
     let [login, big] =
         [app.document(&ada, &project, "Login", None).await, app.document(&ada, &project, "Big", None).await]
-            .map(|document| document["id"].as_str().unwrap().parse::<DocumentId>().unwrap());
-    let project_id: ProjectId = project["id"].as_str().unwrap().parse().unwrap();
+            .map(|document| document.id);
     let branch_id: BranchId = sqlx::query_scalar("SELECT id FROM branches WHERE project_id = $1 AND name = 'main'")
-        .bind(project_id)
+        .bind(project.id)
         .fetch_one(&db)
         .await
         .unwrap();
@@ -62,7 +61,7 @@ async fn parsed_documents_are_reused_until_they_change(db: PgPool) {
     })
     .await;
     let (status, requirements) =
-        call(&ada, Method::GET, &app.url(&format!("/api/v1/projects/{project_id}/requirements")), None).await;
+        call(&ada, Method::GET, &app.url(&format!("/api/v1/projects/{}/requirements", project.id)), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(requirements[0]["key"], "AUTH-001", "{requirements}");
 }

@@ -2,6 +2,7 @@
 //! same messages a stock Yjs client does.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -33,7 +34,12 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 impl Peer {
     /// Connects with a session cookie, from the site's own origin unless told otherwise.
-    pub async fn connect(app: &TestApp, cookie: &str, document: &str, origin: Option<&str>) -> Result<Peer, String> {
+    pub async fn connect(
+        app: &TestApp,
+        cookie: &str,
+        document: impl Display,
+        origin: Option<&str>,
+    ) -> Result<Peer, String> {
         Peer::connect_to(app, cookie, &format!("/collab/{document}"), origin).await
     }
 
@@ -43,7 +49,7 @@ impl Peer {
     }
 
     /// Connects with an API token, as a script does (no cookie, no Origin).
-    pub async fn with_token(app: &TestApp, token: &str, document: &str) -> Result<Peer, String> {
+    pub async fn with_token(app: &TestApp, token: &str, document: impl Display) -> Result<Peer, String> {
         Peer::open(app, &format!("/collab/{document}"), &[("authorization", format!("Bearer {token}"))]).await
     }
 
@@ -58,7 +64,7 @@ impl Peer {
     }
 
     /// Connects and completes the initial sync.
-    pub async fn joined(app: &TestApp, cookie: &str, document: &str) -> Peer {
+    pub async fn joined(app: &TestApp, cookie: &str, document: impl Display) -> Peer {
         let mut peer = Peer::connect(app, cookie, document, None).await.expect("the socket opens");
         peer.sync().await;
         peer
@@ -208,7 +214,7 @@ impl Peer {
 
 /// A WebSocket opened by hand, for writing frames no client library would: the
 /// handshake is done and the server's answer read; the stream is at the first frame.
-pub async fn raw_socket(app: &TestApp, cookie: &str, document: &str) -> TcpStream {
+pub async fn raw_socket(app: &TestApp, cookie: &str, document: impl Display) -> TcpStream {
     let host = app.base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).await.unwrap();
     let request = format!(

@@ -1,3 +1,4 @@
+use charter_types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
@@ -9,20 +10,18 @@ async fn a_new_project_has_a_constitution_a_main_branch_and_its_creator_as_owner
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments Platform").await;
-    assert_eq!(project["name"], "Payments Platform");
-    assert_eq!(project["slug"], "payments-platform");
-    assert_eq!(project["role"], "owner");
-    let id = project["id"].as_str().unwrap();
+    assert_eq!(project.name, "Payments Platform");
+    assert_eq!(project.slug, "payments-platform");
+    assert_eq!(project.role, Role::Owner);
+    let id = project.id;
 
     let (status, fetched) = call(&ada, Method::GET, &app.url(&format!("/api/v1/projects/{id}")), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched["slug"], "payments-platform");
 
     let constitution = app.constitution(&ada, &project).await;
-    assert_eq!(constitution["title"], "Constitution");
-    let (_, doc) =
-        call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", constitution["id"].as_str().unwrap())), None)
-            .await;
+    assert_eq!(constitution.title, "Constitution");
+    let (_, doc) = call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", constitution.id)), None).await;
     assert!(doc["content"].as_str().unwrap().contains("## Core principles"), "{doc}");
 
     let (branches,): (Vec<String>,) =
@@ -35,7 +34,7 @@ async fn a_new_project_has_a_constitution_a_main_branch_and_its_creator_as_owner
 
     // Same name again: a distinct slug.
     let again = app.project(&ada, "Payments platform").await;
-    assert_eq!(again["slug"], "payments-platform-2");
+    assert_eq!(again.slug, "payments-platform-2");
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
@@ -50,7 +49,7 @@ async fn people_see_only_the_projects_they_belong_to(db: PgPool) {
     let names: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Payments"]);
 
-    let url = app.url(&format!("/api/v1/projects/{}", payments["id"].as_str().unwrap()));
+    let url = app.url(&format!("/api/v1/projects/{}", payments.id));
     let (status, body) = call(&grace, Method::GET, &url, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a stranger can't tell the project exists");
     assert_eq!(error_code(&body), "not_found");
@@ -74,7 +73,7 @@ async fn owners_manage_members_and_a_project_keeps_an_owner(db: PgPool) {
     let ada = app.signup("ada").await;
     let grace = app.signup("grace").await;
     let project = app.project(&ada, "Payments").await;
-    let id = project["id"].as_str().unwrap();
+    let id = project.id;
     let member = |name: &str| app.url(&format!("/api/v1/projects/{id}/members/{name}"));
     let members = app.url(&format!("/api/v1/projects/{id}/members"));
 

@@ -2,6 +2,7 @@
 //! times at once, or two requests whose checks each pass alone, must leave the data as
 //! one of them in turn would have.
 
+use charter_types::{DocumentId, ProjectId, Role};
 use futures_util::future::join_all;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -18,8 +19,8 @@ struct Setup {
     app: TestApp,
     ada: Client,
     rita: Client,
-    id: String,
-    login: String,
+    id: ProjectId,
+    login: DocumentId,
 }
 
 async fn setup(db: PgPool) -> Setup {
@@ -27,9 +28,9 @@ async fn setup(db: PgPool) -> Setup {
     let ada = app.signup("ada").await;
     let rita = app.signup("rita").await;
     let project = app.project(&ada, "Payments").await;
-    app.add_member(&ada, &project, "rita", "reviewer").await;
-    let id = project["id"].as_str().unwrap().to_owned();
-    let login = app.document(&ada, &project, "Login", None).await["id"].as_str().unwrap().to_owned();
+    app.add_member(&ada, &project, "rita", Role::Reviewer).await;
+    let id = project.id;
+    let login = app.document(&ada, &project, "Login", None).await.id;
     let s = Setup { app, ada, rita, id, login };
     s.write("main", "# Login\n\nline 1\nline 2\nline 3\n").await;
     let (status, _) = call(&s.ada, Method::POST, &s.url("/branches"), Some(json!({ "name": "draft" }))).await;
@@ -174,11 +175,11 @@ async fn two_owners_demoting_or_removing_each_other_at_once_leave_one(db: PgPool
     let ada = app.signup("ada").await;
     let bob = app.signup("bob").await;
     let project = app.project(&ada, "Payments").await;
-    let members = app.url(&format!("/api/v1/projects/{}/members", project["id"].as_str().unwrap()));
+    let members = app.url(&format!("/api/v1/projects/{}/members", project.id));
     let owners = || async {
         let (count,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM project_members WHERE project_id = $1::uuid AND role = 'owner'")
-                .bind(project["id"].as_str().unwrap())
+                .bind(project.id)
                 .fetch_one(&app.db)
                 .await
                 .unwrap();
@@ -210,15 +211,15 @@ async fn two_documents_moved_under_each_other_at_once_make_no_cycle(db: PgPool) 
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let a = app.document(&ada, &project, "A", None).await["id"].as_str().unwrap().to_owned();
-    let b = app.document(&ada, &project, "B", None).await["id"].as_str().unwrap().to_owned();
-    let doc = |id: &str| app.url(&format!("/api/v1/documents/{id}"));
+    let a = app.document(&ada, &project, "A", None).await.id;
+    let b = app.document(&ada, &project, "B", None).await.id;
+    let doc = |id: DocumentId| app.url(&format!("/api/v1/documents/{id}"));
     for round in 0..6 {
-        for id in [&a, &b] {
+        for id in [a, b] {
             let (status, body) = call(&ada, Method::PATCH, &doc(id), Some(json!({ "parent_id": null }))).await;
             assert_eq!(status, StatusCode::OK, "{body}");
         }
-        let (a_url, b_url) = (doc(&a), doc(&b));
+        let (a_url, b_url) = (doc(a), doc(b));
         let (under_b, under_a) = tokio::join!(
             call(&ada, Method::PATCH, &a_url, Some(json!({ "parent_id": b }))),
             call(&ada, Method::PATCH, &b_url, Some(json!({ "parent_id": a })))

@@ -76,7 +76,7 @@ async fn a_document_holding_a_bomb_keeps_its_pages_lint_and_previews_fast(db: Pg
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
-    let (id, slug) = (project["id"].as_str().unwrap(), project["slug"].as_str().unwrap());
+    let (id, slug) = (project.id, project.slug.as_str());
     let mut documents = Vec::new();
     for (title, content) in [("Payments", ordinary()), ("Bomb", quote_bomb())] {
         let url = app.url(&format!("/api/v1/projects/{id}/documents"));

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use charter_backend::projects::Project;
+use charter_types::Role;
 use reqwest::{Client, Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::collab::{spec, stored_text};
@@ -18,15 +20,15 @@ const SIGNED_OUT: u16 = 4401;
 const NO_ACCESS: u16 = 4403;
 
 /// ada's spec "base" with bob as an editor of the project.
-async fn shared_spec(app: &TestApp) -> (Client, String, Value, String, Client, String) {
+async fn shared_spec(app: &TestApp) -> (Client, String, Project, String, Client, String) {
     let (ada, ada_cookie, project, doc) = spec(app, "base").await;
     let (bob, bob_cookie) = app.signup_with_cookie("bob").await;
-    app.add_member(&ada, &project, "bob", "editor").await;
+    app.add_member(&ada, &project, "bob", Role::Editor).await;
     (ada, ada_cookie, project, doc, bob, bob_cookie)
 }
 
-fn project_url(app: &TestApp, project: &Value, rest: &str) -> String {
-    app.url(&format!("/api/v1/projects/{}{rest}", project["id"].as_str().unwrap()))
+fn project_url(app: &TestApp, project: &Project, rest: &str) -> String {
+    app.url(&format!("/api/v1/projects/{}{rest}", project.id))
 }
 
 /// Has `peer` show its presence and waits until `witness` sees it; returns its client id.
@@ -86,7 +88,7 @@ async fn a_member_made_viewer_keeps_reading_but_no_longer_writes(db: PgPool) {
     bob.insert(0, "ok ").await;
     witness.until("an editor's edit lands", |w| w.text() == "ok base").await;
 
-    app.add_member(&ada, &project, "bob", "viewer").await;
+    app.add_member(&ada, &project, "bob", Role::Viewer).await;
     made_read_only(&app, &doc, &mut bob, &mut witness).await;
 }
 

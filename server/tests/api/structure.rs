@@ -2,6 +2,10 @@
 //! lint (and its merge gate), clarifications, templates, constitution bumps and
 //! traceability with the `charter check` command.
 
+use std::fmt::Display;
+
+use charter_backend::projects::Project;
+use charter_types::{ProjectId, Role};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -14,7 +18,8 @@ struct Setup {
     ada: Client,
     rita: Client,
     vic: Client,
-    id: String,
+    project: Project,
+    id: ProjectId,
 }
 
 async fn setup(db: PgPool) -> Setup {
@@ -23,10 +28,10 @@ async fn setup(db: PgPool) -> Setup {
     let rita = app.signup("rita").await;
     let vic = app.signup("vic").await;
     let project = app.project(&ada, "Payments").await;
-    app.add_member(&ada, &project, "rita", "reviewer").await;
-    app.add_member(&ada, &project, "vic", "viewer").await;
-    let id = project["id"].as_str().unwrap().to_owned();
-    let s = Setup { app, ada, rita, vic, id };
+    app.add_member(&ada, &project, "rita", Role::Reviewer).await;
+    app.add_member(&ada, &project, "vic", Role::Viewer).await;
+    let id = project.id;
+    let s = Setup { app, ada, rita, vic, project, id };
     let (status, body) = call(&s.ada, Method::POST, &s.url("/branches"), Some(json!({ "name": "draft" }))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     s
@@ -49,13 +54,13 @@ impl Setup {
         doc["id"].as_str().unwrap().to_owned()
     }
 
-    async fn write(&self, document: &str, branch: &str, content: &str) {
+    async fn write(&self, document: impl Display, branch: &str, content: &str) {
         let url = self.api(&format!("/documents/{document}/content?branch={branch}"));
         let (status, body) = call(&self.ada, Method::PUT, &url, Some(json!({ "content": content }))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
-    async fn text(&self, document: &str, branch: &str) -> String {
+    async fn text(&self, document: impl Display, branch: &str) -> String {
         let (status, doc) =
             call(&self.ada, Method::GET, &self.api(&format!("/documents/{document}?branch={branch}")), None).await;
         assert_eq!(status, StatusCode::OK, "{doc}");
@@ -301,7 +306,7 @@ async fn documents_start_from_templates(db: PgPool) {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn constitution_changes_bump_the_version_through_review(db: PgPool) {
     let s = setup(db).await;
-    let constitution = s.app.constitution(&s.ada, &json!({ "id": s.id })).await["id"].as_str().unwrap().to_owned();
+    let constitution = s.app.constitution(&s.ada, &s.project).await.id;
     let before = s.text(&constitution, "draft").await;
     assert!(before.contains("**Version**: 1.0.0"));
     // P-03 goes; a spec that names it, and one without scenarios (P-02 checks that), are affected.
@@ -365,7 +370,7 @@ async fn constitution_changes_bump_the_version_through_review(db: PgPool) {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_wording_change_proposes_a_patch_and_editing_after_confirming_needs_a_new_confirmation(db: PgPool) {
     let s = setup(db).await;
-    let constitution = s.app.constitution(&s.ada, &json!({ "id": s.id })).await["id"].as_str().unwrap().to_owned();
+    let constitution = s.app.constitution(&s.ada, &s.project).await.id;
     let before = s.text(&constitution, "draft").await;
     s.write(
         &constitution,
@@ -412,7 +417,7 @@ async fn charter_check_traces_a_checkout_and_uploads_its_report(db: PgPool) {
 
     let check = |args: &[&str]| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_charter"));
-        command.arg("check").args(["--project", &s.id, "--server", &s.app.base]).args(args);
+        command.arg("check").args(["--project", &s.id.to_string(), "--server", &s.app.base]).args(args);
         command
     };
     let run = |mut command: std::process::Command| async move {
@@ -495,7 +500,7 @@ async fn a_tag_made_by_hand_keeps_its_version_when_a_bump_reaches_its_name(db: P
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // A new principle: MINOR, 1.0.0 → 1.1.0, a name already taken.
-    let constitution = s.app.constitution(&s.ada, &json!({ "id": s.id })).await["id"].as_str().unwrap().to_owned();
+    let constitution = s.app.constitution(&s.ada, &s.project).await.id;
     let before = s.text(&constitution, "draft").await;
     let added = "### P-04: Small changes\n\n**Rule:** Changes MUST be small.\n\n## Governance";
     s.write(&constitution, "draft", &before.replace("## Governance", added)).await;

@@ -42,7 +42,7 @@ async fn scopes_decide_what_a_token_may_do(db: PgPool) {
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Payments").await;
     let projects = app.url("/api/v1/projects");
-    let docs = app.url(&format!("/api/v1/projects/{}/documents", project["id"].as_str().unwrap()));
+    let docs = app.tree_url(&project);
     let bearer = |token: &str| format!("Bearer {token}");
 
     let read_only = app.token(&ada, &["read"]).await;

@@ -1,6 +1,7 @@
 //! Every user-controlled string, rendered by the server in every page that shows it,
 //! arrives as text: never as markup in the body, the `<head>`, an attribute or a script.
 
+use charter_types::Role;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
@@ -32,9 +33,9 @@ async fn user_strings_never_become_markup_in_server_rendered_pages(db: PgPool) {
     let ada = app.signup("ada").await;
     let rita = app.signup("rita").await;
     let project = app.project(&ada, PAYLOAD).await;
-    let id = project["id"].as_str().unwrap().to_owned();
-    let slug = project["slug"].as_str().unwrap().to_owned();
-    app.add_member(&ada, &project, "rita", "reviewer").await;
+    let id = project.id;
+    let slug = project.slug.clone();
+    app.add_member(&ada, &project, "rita", Role::Reviewer).await;
 
     let api = |path: &str| app.url(&format!("/api/v1{path}"));
     let content = format!(
