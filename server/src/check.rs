@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use charter_backend::structure::traceability::{self, Report};
-use charter_types::TraceStatus;
+use charter_types::{RequirementView, TraceStatus};
 use serde::Deserialize;
 
 pub const USAGE: &str = "usage: charter check --project <id> --server <url> --token <token> [options] <path>
@@ -85,12 +85,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
         fail_on_unknown,
         path: path.ok_or("the path of the code checkout is required")?,
     })
-}
-
-#[derive(Deserialize)]
-struct Requirement {
-    key: String,
-    priority: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +188,7 @@ async fn check(options: &Options) -> Result<bool, String> {
     if !response.status().is_success() {
         return Err(failure(response).await);
     }
-    let requirements: Vec<Requirement> =
+    let requirements: Vec<RequirementView> =
         response.json().await.map_err(|err| format!("unexpected answer from the server: {err}"))?;
     let known: Vec<(String, Option<String>)> = requirements.into_iter().map(|r| (r.key, r.priority)).collect();
     let commit = options.commit.clone().unwrap_or_else(|| commit_of(&options.path));
