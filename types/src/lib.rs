@@ -10,6 +10,7 @@ mod change_requests;
 mod documents;
 mod history;
 mod ids;
+mod review;
 mod roles;
 mod structure;
 mod tokens;
@@ -18,6 +19,10 @@ pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequest
 pub use documents::Kind;
 pub use history::Version;
 pub use ids::{BranchId, ChangeRequestId, DocumentId, ProjectId, UserId};
+pub use review::{
+    Approval, Checks, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,
+    PrincipleChangeKind, Proposal,
+};
 pub use roles::{Permission, Role};
 pub use structure::{
     Backlink, Bump, Clarification, ClarificationState, Coverage, Finding, HistoryEntry, RequirementStatus,

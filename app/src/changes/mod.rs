@@ -2,7 +2,9 @@
 //! per-document changes, conflicts (and their resolution), reviews, discussion and
 //! merging.
 
-use charter_types::{Actions, ChangeKind, ChangeRequestSummary, DocumentId, Finding};
+use charter_types::{
+    Actions, Approval, ChangeKind, ChangeRequestSummary, Checks, ConstitutionChange, DocumentId, Overlap,
+};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -64,36 +66,18 @@ pub struct CommentInfo {
 pub struct ChangeDetail {
     pub summary: ChangeRequestSummary,
     pub description: String,
-    pub approvals: Vec<(String, bool)>,
+    pub approvals: Vec<Approval>,
     pub required_approvals: i32,
     pub documents: Vec<ChangedDocument>,
     pub conflicts: Vec<ConflictInfo>,
-    pub overlaps: Vec<(i32, String, String)>,
+    pub overlaps: Vec<Overlap>,
     pub reviews: Vec<ReviewInfo>,
     pub comments: Vec<CommentInfo>,
-    /// Lint findings in the changed documents.
-    pub findings: Vec<Finding>,
-    pub lint_errors: usize,
-    /// Who merged despite errors, and why.
-    pub lint_override: Option<(String, String)>,
-    pub constitution: Option<ConstitutionInfo>,
+    /// Lint findings in the changed documents, and an owner's decision to merge despite errors.
+    pub checks: Checks,
+    pub constitution: Option<ConstitutionChange>,
     /// What the viewer may do with it now.
     pub actions: Actions,
-}
-
-/// A change to the constitution: the version bump it implies and its impact.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConstitutionInfo {
-    pub current_version: Option<String>,
-    pub proposed_bump: String,
-    pub proposed_version: String,
-    /// What changed per principle, e.g. "P-03 removed (major)".
-    pub reasons: Vec<String>,
-    /// Confirmed bump, by whom, and whether the source changed since.
-    pub confirmed: Option<(String, String, bool)>,
-    pub next_version: Option<String>,
-    /// Affected specs: id, title, principles named, violations.
-    pub impact: Vec<(DocumentId, String, Vec<String>, Vec<String>)>,
 }
 
 #[server]
@@ -128,33 +112,6 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let view = change_requests::get(&state.db, &project, number).await?;
     let source = charter_backend::branches::resolve(&state.db, project.project(), &view.summary.source).await?;
-    let constitution = view.constitution.clone().map(|change| {
-        let mut reasons: Vec<String> = change
-            .proposal
-            .principles
-            .iter()
-            .map(|p| format!("{} {} — {} ({})", p.key, p.title, p.change, p.bump))
-            .collect();
-        if change.proposal.other_text_changed {
-            reasons.push("Text outside the principles changed (patch)".into());
-        }
-        ConstitutionInfo {
-            current_version: change.current_version.clone(),
-            proposed_bump: change.proposal.bump.to_string(),
-            proposed_version: change.proposed_version.clone(),
-            reasons,
-            confirmed: change.confirmed.clone().map(|c| (c.bump.to_string(), c.by, c.stale)),
-            next_version: change.next_version.clone(),
-            impact: change
-                .impact
-                .into_iter()
-                .map(|i| (i.document_id, i.title, i.references, i.findings.into_iter().map(|f| f.message).collect()))
-                .collect(),
-        }
-    });
-    let lint_override = view.checks.lint_override.clone().map(|o| (o.by, o.reason));
-    let lint_errors = view.checks.errors;
-    let findings = view.checks.findings.clone();
     let titles: std::collections::HashMap<DocumentId, String> =
         view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
@@ -181,13 +138,11 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     }
     Ok(ChangeDetail {
         actions: view.actions,
-        findings,
-        lint_errors,
-        lint_override,
-        constitution,
+        checks: view.checks,
+        constitution: view.constitution,
         summary: view.summary,
         description: view.description,
-        approvals: view.approvals.into_iter().map(|approval| (approval.user, approval.stale)).collect(),
+        approvals: view.approvals,
         required_approvals: view.required_approvals,
         documents: view
             .documents
@@ -210,7 +165,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
             })
             .collect(),
         conflicts,
-        overlaps: view.overlaps.into_iter().map(|overlap| (overlap.number, overlap.title, overlap.document)).collect(),
+        overlaps: view.overlaps,
         reviews: view
             .reviews
             .into_iter()

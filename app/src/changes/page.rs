@@ -1,7 +1,7 @@
 //! One change request's page: what it changes per document, its conflicts and their
 //! resolution, the checks and the constitution's bump, reviews, discussion and merging.
 
-use charter_types::ChangeRequestState;
+use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LintOverride};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -50,14 +50,14 @@ pub fn ChangePage() -> impl IntoView {
                 let checks_view = view! {
                     <section class="card" aria-labelledby="checks">
                         <h2 id="checks">"Checks"</h2>
-                        {if change.findings.is_empty() {
+                        {if change.checks.findings.is_empty() {
                             view! { <p role="status">"The changed documents pass every check."</p> }.into_any()
                         } else {
                             view! {
-                                <p role="status">{format!("{} finding(s) in the changed documents, {} error(s).", change.findings.len(), change.lint_errors)}
-                                    {(change.lint_errors > 0).then_some(" Errors block merging unless an owner merges with a recorded reason.")}</p>
+                                <p role="status">{format!("{} finding(s) in the changed documents, {} error(s).", change.checks.findings.len(), change.checks.errors)}
+                                    {(change.checks.errors > 0).then_some(" Errors block merging unless an owner merges with a recorded reason.")}</p>
                                 <ul class="findings">
-                                    {change.findings.clone().into_iter().map(|f| view! {
+                                    {change.checks.findings.clone().into_iter().map(|f| view! {
                                         <li class=format!("finding severity-{}", f.severity)>
                                             <span class=format!("badge severity-{}", f.severity)>{f.severity.as_str()}</span>
                                             {format!(" {} line {}: {} ", f.document, f.line, f.message)}
@@ -67,7 +67,7 @@ pub fn ChangePage() -> impl IntoView {
                                 </ul>
                             }.into_any()
                         }}
-                        {change.lint_override.clone().map(|(by, reason)| view! {
+                        {change.checks.lint_override.clone().map(|LintOverride { by, reason }| view! {
                             <p class="notice">{format!("Merged despite lint errors by {by}: {reason}")}</p>
                         })}
                     </section>
@@ -76,7 +76,7 @@ pub fn ChangePage() -> impl IntoView {
                     let slug = slug.clone();
                     let current = c.current_version.clone().unwrap_or_else(|| "none".into());
                     let confirm_form = actions.confirm_bump.then(|| {
-                        let proposed = c.proposed_bump.clone();
+                        let proposed = c.proposal.bump.as_str();
                         view! {
                             <ActionForm action=confirm attr:class="row">
                                 <input type="hidden" name="slug" value=slug />
@@ -96,11 +96,14 @@ pub fn ChangePage() -> impl IntoView {
                     view! {
                         <section class="card constitution-change" aria-labelledby="constitution-change">
                             <h2 id="constitution-change">"Constitution version"</h2>
-                            <p>{format!("This change proposes a {} bump: {} → {}.", c.proposed_bump.to_uppercase(), current, c.proposed_version)}</p>
-                            <ul>{c.reasons.clone().into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                            <p>{format!("This change proposes a {} bump: {} → {}.", c.proposal.bump.as_str().to_uppercase(), current, c.proposed_version)}</p>
+                            <ul>
+                                {c.proposal.principles.iter().map(|p| view! { <li>{format!("{} {} — {} ({})", p.key, p.title, p.change, p.bump)}</li> }).collect_view()}
+                                {c.proposal.other_text_changed.then(|| view! { <li>"Text outside the principles changed (patch)"</li> })}
+                            </ul>
                             {match c.confirmed.clone() {
-                                Some((bump, by, false)) => view! { <p role="status" class="confirmed">{format!("{by} confirmed a {bump} bump: merging makes it {}.", c.next_version.clone().unwrap_or_default())}</p> }.into_any(),
-                                Some((bump, by, true)) => view! { <p role="status" class="notice">{format!("{by} confirmed a {bump} bump, but the change has moved on since: confirm again.")}</p> }.into_any(),
+                                Some(ConfirmedBump { bump, by, stale: false }) => view! { <p role="status" class="confirmed">{format!("{by} confirmed a {bump} bump: merging makes it {}.", c.next_version.clone().unwrap_or_default())}</p> }.into_any(),
+                                Some(ConfirmedBump { bump, by, stale: true }) => view! { <p role="status" class="notice">{format!("{by} confirmed a {bump} bump, but the change has moved on since: confirm again.")}</p> }.into_any(),
                                 None => view! { <p role="status" class="muted">"A reviewer confirms the bump before merging."</p> }.into_any(),
                             }}
                             {confirm_form}
@@ -108,12 +111,12 @@ pub fn ChangePage() -> impl IntoView {
                                 <h3>"Impact report"</h3>
                                 <p class="muted">"Specs that name a removed or redefined principle, or break the new constitution:"</p>
                                 <ul class="impact">
-                                    {c.impact.clone().into_iter().map(|(id, title, refs, findings)| {
+                                    {c.impact.clone().into_iter().map(|Impact { document_id: id, title, references: refs, findings }| {
                                         let href = on_branch(&format!("/p/{}/doc/{id}", project.slug), &change.summary.source);
                                         view! {
                                             <li><A href=href>{title.clone()}</A>
                                                 {(!refs.is_empty()).then(|| format!(" names {}", refs.join(", ")))}
-                                                <ul>{findings.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                                                <ul>{findings.into_iter().map(|f| view! { <li>{f.message}</li> }).collect_view()}</ul>
                                             </li>
                                         }
                                     }).collect_view()}
@@ -209,14 +212,14 @@ pub fn ChangePage() -> impl IntoView {
                         {(!change.description.is_empty()).then(|| view! { <p>{change.description.clone()}</p> })}
                     </div>
                     <section class="card approvals" aria-label="Approvals">
-                        <p>{format!("Approvals: {} of {} needed", change.approvals.iter().filter(|(_, stale)| !stale).count(), change.required_approvals)}</p>
+                        <p>{format!("Approvals: {} of {} needed", change.approvals.iter().filter(|approval| !approval.stale).count(), change.required_approvals)}</p>
                         <ul>
-                            {change.approvals.iter().map(|(user, stale)| view! {
-                                <li>{user.clone()} {stale.then_some(" (stale: the branch changed since)")}</li>
+                            {change.approvals.iter().map(|approval| view! {
+                                <li>{approval.user.clone()} {approval.stale.then_some(" (stale: the branch changed since)")}</li>
                             }).collect_view()}
                         </ul>
-                        {change.overlaps.iter().map(|(other, title, document)| view! {
-                            <p class="notice">{format!("Overlaps with #{other} {title} in {document}.")}</p>
+                        {change.overlaps.iter().map(|overlap| view! {
+                            <p class="notice">{format!("Overlaps with #{} {} in {}.", overlap.number, overlap.title, overlap.document)}</p>
                         }).collect_view()}
                     </section>
                     {conflicts_view}

@@ -3,11 +3,11 @@
 //! blockers; reviewing, confirming a bump, resolving and commenting check the same
 //! rules where they write.
 
-use charter_types::{Actions, ChangeRequestState, MergeBlocker, Permission, Role, Scope, UserId};
+use charter_types::{
+    Actions, Approval, ChangeRequestState, ConstitutionChange, MergeBlocker, Permission, Role, Scope, UserId,
+};
 
-use super::Approval;
 use crate::authorization::ProjectAccess;
-use crate::structure::review::ConstitutionChange;
 
 /// Who is asking, as far as the rules care.
 #[derive(Clone, Copy, Debug)]

@@ -1,7 +1,10 @@
 //! Changing a change request's outcome: resolving conflicts, confirming the
 //! constitution's bump, and merging.
 
-use charter_types::{BranchId, ChangeKind, ChangeRequestId, DocumentId, Finding, MergeBlocker, Severity, UserId};
+use charter_types::{
+    BranchId, ChangeKind, ChangeRequestId, Checks, ConstitutionChange, DocumentId, Finding, MergeBlocker, Severity,
+    UserId,
+};
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -16,7 +19,7 @@ use crate::claims::{busy, try_claim};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::structure::requirements;
-use crate::structure::review::{self, Checks, ConstitutionChange};
+use crate::structure::review;
 use crate::{content, documents, history, AppState};
 
 /// Claims the open change request until the returned transaction ends (see

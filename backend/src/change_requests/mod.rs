@@ -15,8 +15,8 @@ mod merging;
 mod routes;
 
 use charter_types::{
-    Actions, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, DocumentId, Kind,
-    ProjectId, UserId, Verdict, Version,
+    Actions, Approval, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, Checks,
+    ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, ProjectId, UserId, Verdict, Version,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ use crate::branches;
 use crate::claims::busy;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
-use crate::structure::review::{self, Checks, ConfirmedBump, ConstitutionChange, LintOverride};
+use crate::structure::review;
 use actions::{actions, Caller};
 use compare::{compare, find_source, overlaps, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
@@ -58,12 +58,6 @@ pub struct ChangeRequest {
     pub constitution: Option<ConstitutionChange>,
     /// What the caller may do with it now.
     pub actions: Actions,
-}
-
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Approval {
-    pub user: String,
-    pub stale: bool,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -99,18 +93,6 @@ pub struct SectionChanges {
     pub added: Vec<String>,
     pub modified: Vec<String>,
     pub removed: Vec<String>,
-}
-
-/// Another open change request that touches the same document sections.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Overlap {
-    pub number: i32,
-    pub title: String,
-    pub document_id: DocumentId,
-    pub document: String,
-    /// The sections both change; `["(the document itself)"]` when either renames,
-    /// moves or deletes it.
-    pub sections: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

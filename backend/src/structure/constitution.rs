@@ -6,10 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
-use charter_types::{Bump, DocumentId, Finding, Kind};
+use charter_types::{Bump, Finding, Impact, Kind, PrincipleChange, PrincipleChangeKind, Proposal};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::parse::{self, Requirement};
 use super::{lint, Corpus};
@@ -36,32 +34,6 @@ impl Version {
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}", self.0, self.1, self.2)
-    }
-}
-
-/// How one principle changed, and the bump that implies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PrincipleChange {
-    pub key: String,
-    pub title: String,
-    /// `removed`, `redefined`, `added`, `expanded` or `reworded`.
-    pub change: String,
-    pub bump: Bump,
-}
-
-/// The bump a constitution change implies, with its reasons.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Proposal {
-    pub bump: Bump,
-    pub principles: Vec<PrincipleChange>,
-    /// Text outside the principles (governance, preamble, checks) changed.
-    pub other_text_changed: bool,
-}
-
-impl Proposal {
-    /// Principles a MAJOR change removed or redefined.
-    pub fn breaking(&self) -> impl Iterator<Item = &PrincipleChange> {
-        self.principles.iter().filter(|change| change.bump == Bump::Major)
     }
 }
 
@@ -101,29 +73,29 @@ fn missing(a: &[String], b: &[String]) -> usize {
 }
 
 /// How a principle present before and after changed: `None` when it did not.
-fn classify(old: &Requirement, new: &Requirement) -> Option<(&'static str, Bump)> {
+fn classify(old: &Requirement, new: &Requirement) -> Option<(PrincipleChangeKind, Bump)> {
     let (before, after) = (format!("{} {}", old.title, old.text), format!("{} {}", new.title, new.text));
     if parse_squash(&before) == parse_squash(&after) {
         return None;
     }
     if lint::principle_check(old) != lint::principle_check(new) {
-        return Some(("redefined", Bump::Major));
+        return Some((PrincipleChangeKind::Redefined, Bump::Major));
     }
     let (old_words, new_words) = (words(&old.text), words(&new.text));
     if normative(&old_words) != normative(&new_words) {
-        return Some(("redefined", Bump::Major));
+        return Some((PrincipleChangeKind::Redefined, Bump::Major));
     }
     let removed = missing(&old_words, &new_words);
     let added = missing(&new_words, &old_words);
     let size = old_words.len().max(1);
     if removed * 10 > size * 3 {
         // More than 30% of what it said is gone: it says something else now.
-        Some(("redefined", Bump::Major))
+        Some((PrincipleChangeKind::Redefined, Bump::Major))
     } else if added >= 5 && added * 4 >= size {
         // It keeps what it said and says a quarter more (at least five words).
-        Some(("expanded", Bump::Minor))
+        Some((PrincipleChangeKind::Expanded, Bump::Minor))
     } else {
-        Some(("reworded", Bump::Patch))
+        Some((PrincipleChangeKind::Reworded, Bump::Patch))
     }
 }
 
@@ -159,21 +131,21 @@ pub fn propose(old: &str, new: &str) -> Option<Proposal> {
             principles.push(PrincipleChange {
                 key: old_principle.key.clone(),
                 title: old_principle.title.clone(),
-                change: "removed".into(),
+                change: PrincipleChangeKind::Removed,
                 bump: Bump::Major,
             });
         }
     }
     for new_principle in &after.requirements {
         let found = match old_by_key.get(new_principle.key.as_str()) {
-            None => Some(("added", Bump::Minor)),
+            None => Some((PrincipleChangeKind::Added, Bump::Minor)),
             Some(old_principle) => classify(old_principle, new_principle),
         };
         if let Some((change, bump)) = found {
             principles.push(PrincipleChange {
                 key: new_principle.key.clone(),
                 title: new_principle.title.clone(),
-                change: change.into(),
+                change,
                 bump,
             });
         }
@@ -224,17 +196,6 @@ pub fn stamp(text: &str, version: Version, today: chrono::NaiveDate) -> String {
     }
 }
 
-/// A spec a MAJOR constitution change affects.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Impact {
-    pub document_id: DocumentId,
-    pub title: String,
-    /// Changed principles the document names.
-    pub references: Vec<String>,
-    /// Constitution violations the lint finds under the new constitution.
-    pub findings: Vec<Finding>,
-}
-
 /// The specs that name a removed or redefined principle, or fail the lint's
 /// constitution checks under the new constitution (`corpus` holds it).
 pub fn impact(corpus: &Corpus, proposal: &Proposal) -> Vec<Impact> {
@@ -270,8 +231,10 @@ pub fn impact(corpus: &Corpus, proposal: &Proposal) -> Vec<Impact> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::structure::Doc;
+    use charter_types::DocumentId;
     use uuid::Uuid;
+
+    use crate::structure::Doc;
 
     const BASE: &str = "# Constitution\n\n**Version**: 1.4.2 | **Ratified**: 2026-01-01 | **Last Amended**: 2026-02-01\n\n\
         ## Core principles\n\n\
@@ -291,7 +254,7 @@ mod tests {
         );
         let proposal = propose(BASE, &removed).unwrap();
         assert_eq!(proposal.bump, Bump::Major);
-        assert_eq!(proposal.principles[0].change, "removed");
+        assert_eq!(proposal.principles[0].change, PrincipleChangeKind::Removed);
         // A weaker rule (MUST → SHOULD) is a new rule.
         assert_eq!(bump(&BASE.replace("behaviour MUST be", "behaviour SHOULD be")), Some(Bump::Major));
         // Most of the rule rewritten.
@@ -320,7 +283,7 @@ mod tests {
             [PrincipleChange {
                 key: "P-03".into(),
                 title: "Clarify".into(),
-                change: "added".into(),
+                change: PrincipleChangeKind::Added,
                 bump: Bump::Minor
             }]
         );
@@ -328,7 +291,7 @@ mod tests {
             "before it is built.",
             "before it is built, including error handling, limits, and the behaviour of every background job.",
         );
-        assert_eq!(propose(BASE, &expanded).unwrap().principles[0].change, "expanded");
+        assert_eq!(propose(BASE, &expanded).unwrap().principles[0].change, PrincipleChangeKind::Expanded);
         assert_eq!(bump(&expanded), Some(Bump::Minor));
     }
 

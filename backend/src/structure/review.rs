@@ -2,65 +2,15 @@
 //! documents it changes (errors block merging unless an owner overrides them), and, when
 //! it changes the constitution, the version bump the change implies and its impact.
 
-use charter_types::{BranchId, Bump, DocumentId, Finding, Severity};
-use serde::{Deserialize, Serialize};
+use charter_types::{BranchId, Bump, ConfirmedBump, ConstitutionChange, DocumentId, Finding, Severity};
 use sqlx::PgPool;
-use utoipa::ToSchema;
 
-use super::constitution::{self, Impact, Proposal, Version};
+use super::constitution::{self, Version};
 use super::lint;
 use super::{Corpus, Text};
 use crate::collab::DocKey;
 use crate::content;
 use crate::error::Result;
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Checks {
-    /// Findings in the documents the change request adds or modifies, on its source.
-    pub findings: Vec<Finding>,
-    /// How many of them are errors (these block merging).
-    pub errors: usize,
-    /// An owner's decision to merge despite errors.
-    pub lint_override: Option<LintOverride>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct LintOverride {
-    pub by: String,
-    pub reason: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConfirmedBump {
-    pub bump: Bump,
-    pub by: String,
-    /// The source changed after confirming: confirm again.
-    pub stale: bool,
-}
-
-/// A change request's change to the constitution.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConstitutionChange {
-    pub document_id: DocumentId,
-    /// The target's version now.
-    pub current_version: Option<String>,
-    /// The bump read from the diff, and why.
-    pub proposal: Proposal,
-    /// The version the proposed bump gives.
-    pub proposed_version: String,
-    pub confirmed: Option<ConfirmedBump>,
-    /// The version merging gives (the confirmed bump applied).
-    pub next_version: Option<String>,
-    /// For a MAJOR change: the specs it affects.
-    pub impact: Vec<Impact>,
-}
-
-impl ConstitutionChange {
-    /// A confirmation that still holds.
-    pub fn confirmed_bump(&self) -> Option<Bump> {
-        self.confirmed.as_ref().filter(|confirmed| !confirmed.stale).map(|confirmed| confirmed.bump)
-    }
-}
 
 /// The lint findings of the documents the change request adds or modifies.
 pub(crate) async fn checks(db: &PgPool, source: BranchId, changed: &[DocumentId]) -> Result<(Corpus, Vec<Finding>)> {

@@ -167,6 +167,42 @@ async fn each_schema_name_stands_for_one_shape(db: PgPool) {
     assert!(requirement_backlinks.contains(&"kind".to_owned()), "{requirement_backlinks:?}");
 }
 
+/// Every `$ref` names a schema the document has: a type named in a view (an id type, an
+/// enum) whose schema is not collected would leave clients a hole.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn every_schema_reference_resolves(db: PgPool) {
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|child| refs(child, found));
+            }
+            Value::Array(items) => items.iter().for_each(|child| refs(child, found)),
+            _ => {}
+        }
+    }
+    let app = TestApp::spawn(db).await;
+    let (_, doc) = call(&app.bare(), Method::GET, &app.url("/api/openapi.json"), None).await;
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50, "the views are named schemas: {}", found.len());
+    let dangling: Vec<&str> = found
+        .into_iter()
+        .filter(|target| {
+            let name = target.trim_start_matches("#/components/schemas/");
+            doc["components"]["schemas"].get(name).is_none()
+        })
+        .collect();
+    assert!(dangling.is_empty(), "references to missing schemas: {dangling:?}");
+    for (name, format) in [("ProjectId", "uuid"), ("DocumentId", "uuid")] {
+        assert_eq!(doc["components"]["schemas"][name]["format"], format, "{name}");
+    }
+    let kinds = &doc["components"]["schemas"]["PrincipleChangeKind"]["enum"];
+    assert_eq!(kinds.as_array().map(Vec::len), Some(5), "{kinds}");
+}
+
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn the_openapi_document_describes_every_route(db: PgPool) {
     let app = TestApp::spawn(db).await;
