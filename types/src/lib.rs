@@ -20,8 +20,8 @@ pub use documents::Kind;
 pub use history::Version;
 pub use ids::{BranchId, ChangeRequestId, DocumentId, ProjectId, UserId};
 pub use review::{
-    Approval, Checks, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,
-    PrincipleChangeKind, Proposal,
+    Approval, Checks, Comment, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,
+    PrincipleChangeKind, Proposal, ReviewView,
 };
 pub use roles::{Permission, Role};
 pub use structure::{

@@ -2,9 +2,11 @@
 //! change requests, the lint gate, and a change to the constitution with the version
 //! bump it implies and the specs it affects.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::{Bump, DocumentId, Finding};
+use crate::{Bump, DocumentId, Finding, Verdict};
 
 /// A reviewer's latest approval; a stale one no longer counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +14,30 @@ use crate::{Bump, DocumentId, Finding};
 pub struct Approval {
     pub user: String,
     pub stale: bool,
+}
+
+/// A review as given; a stale one was given on an older state of the source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ReviewView {
+    pub user: String,
+    pub verdict: Verdict,
+    pub comment: String,
+    pub stale: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A comment in the discussion, or on a line of a document's diff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Comment {
+    pub id: Uuid,
+    pub author: String,
+    pub body: String,
+    pub document_id: Option<DocumentId>,
+    pub line: Option<i32>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Another open change request that touches the same document sections.

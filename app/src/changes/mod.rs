@@ -3,9 +3,9 @@
 //! merging.
 
 use charter_types::{
-    Actions, Approval, ChangeKind, ChangeRequestSummary, Checks, ConstitutionChange, DocumentId, Overlap,
+    Actions, Approval, ChangeKind, ChangeRequestSummary, Checks, Comment, ConstitutionChange, DocumentId, Overlap,
+    ReviewView,
 };
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -46,23 +46,6 @@ pub struct ConflictInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReviewInfo {
-    pub user: String,
-    pub approve: bool,
-    pub comment: String,
-    pub stale: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CommentInfo {
-    pub author: String,
-    pub body: String,
-    /// Where the comment points: a document's title and a line of its diff.
-    pub place: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeDetail {
     pub summary: ChangeRequestSummary,
     pub description: String,
@@ -71,13 +54,29 @@ pub struct ChangeDetail {
     pub documents: Vec<ChangedDocument>,
     pub conflicts: Vec<ConflictInfo>,
     pub overlaps: Vec<Overlap>,
-    pub reviews: Vec<ReviewInfo>,
-    pub comments: Vec<CommentInfo>,
+    pub reviews: Vec<ReviewView>,
+    pub comments: Vec<Comment>,
     /// Lint findings in the changed documents, and an owner's decision to merge despite errors.
     pub checks: Checks,
     pub constitution: Option<ConstitutionChange>,
     /// What the viewer may do with it now.
     pub actions: Actions,
+}
+
+impl ChangeDetail {
+    /// Where a comment points, in words: a document's title and a line of its diff.
+    pub fn place_of(&self, comment: &Comment) -> Option<String> {
+        let document = comment.document_id?;
+        let title = self
+            .documents
+            .iter()
+            .find(|changed| changed.document_id == document)
+            .map_or("a document", |changed| changed.title.as_str());
+        Some(match comment.line {
+            Some(line) => format!("on {title}, line {line}"),
+            None => format!("on {title}"),
+        })
+    }
 }
 
 #[server]
@@ -108,12 +107,9 @@ pub async fn open_change(
 pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppError> {
     use charter_backend::change_requests;
     use charter_backend::collab::DocKey;
-    use charter_types::Verdict;
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let view = change_requests::get(&state.db, &project, number).await?;
     let source = charter_backend::branches::resolve(&state.db, project.project(), &view.summary.source).await?;
-    let titles: std::collections::HashMap<DocumentId, String> =
-        view.documents.iter().map(|document| (document.document_id, document.title.clone())).collect();
     let mut conflicts = Vec::new();
     for conflict in view.conflicts {
         let mut conn = state.db.acquire().await.map_err(charter_backend::Error::from)?;
@@ -166,30 +162,8 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
             .collect(),
         conflicts,
         overlaps: view.overlaps,
-        reviews: view
-            .reviews
-            .into_iter()
-            .map(|review| ReviewInfo {
-                user: review.user,
-                approve: review.verdict == Verdict::Approve,
-                comment: review.comment,
-                stale: review.stale,
-            })
-            .collect(),
-        comments: view
-            .comments
-            .into_iter()
-            .map(|comment| {
-                let title =
-                    comment.document_id.map(|id| titles.get(&id).cloned().unwrap_or_else(|| "a document".into()));
-                let place = match (title, comment.line) {
-                    (Some(title), Some(line)) => Some(format!("on {title}, line {line}")),
-                    (Some(title), None) => Some(format!("on {title}")),
-                    _ => None,
-                };
-                CommentInfo { author: comment.author, body: comment.body, place, created_at: comment.created_at }
-            })
-            .collect(),
+        reviews: view.reviews,
+        comments: view.comments,
     })
 }
 

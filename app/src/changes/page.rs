@@ -1,7 +1,7 @@
 //! One change request's page: what it changes per document, its conflicts and their
 //! resolution, the checks and the constitution's bump, reviews, discussion and merging.
 
-use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LintOverride};
+use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LintOverride, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -238,7 +238,7 @@ pub fn ChangePage() -> impl IntoView {
                         <ul class="activity">
                             {change.reviews.iter().map(|review| view! {
                                 <li><strong>{review.user.clone()}</strong>
-                                    {if review.approve { " approved" } else { " requested changes" }}
+                                    {if review.verdict == Verdict::Approve { " approved" } else { " requested changes" }}
                                     {review.stale.then_some(" (stale)")}
                                     {(!review.comment.is_empty()).then(|| format!(": {}", review.comment))}</li>
                             }).collect_view()}
@@ -265,7 +265,7 @@ pub fn ChangePage() -> impl IntoView {
                         <ul class="activity">
                             {change.comments.iter().map(|comment| view! {
                                 <li><strong>{comment.author.clone()}</strong>
-                                    {comment.place.clone().map(|place| view! { <em>{format!(" {place}")}</em> })}
+                                    {change.place_of(comment).map(|place| view! { <em>{format!(" {place}")}</em> })}
                                     " " {comment.body.clone()}
                                     <small class="muted"><Time at=comment.created_at /></small></li>
                             }).collect_view()}

@@ -16,7 +16,8 @@ mod routes;
 
 use charter_types::{
     Actions, Approval, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, Checks,
-    ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, ProjectId, UserId, Verdict, Version,
+    Comment, ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, ProjectId, ReviewView, UserId,
+    Verdict, Version,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -60,15 +61,6 @@ pub struct ChangeRequest {
     pub actions: Actions,
 }
 
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ReviewView {
-    pub user: String,
-    pub verdict: Verdict,
-    pub comment: String,
-    pub stale: bool,
-    pub created_at: DateTime<Utc>,
-}
-
 /// How one document differs on the source from when the branch was made.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DocumentChange {
@@ -104,16 +96,6 @@ pub struct ConflictView {
     pub ours: String,
     /// The source's text of the region.
     pub theirs: String,
-}
-
-#[derive(Clone, Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Comment {
-    pub id: Uuid,
-    pub author: String,
-    pub body: String,
-    pub document_id: Option<DocumentId>,
-    pub line: Option<i32>,
-    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Deserialize, ToSchema)]

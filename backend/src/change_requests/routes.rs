@@ -2,12 +2,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::ChangeRequestSummary;
+use charter_types::{ChangeRequestSummary, Comment};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{comment, confirm_bump, create, get, list, merge, resolve, review};
-use super::{BumpConfirmation, ChangeRequest, Comment, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
+use super::{BumpConfirmation, ChangeRequest, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
 use super::{NewReview, Resolution, StateQuery};
 use crate::authorization::{need, Project};
 use crate::error::Result;
