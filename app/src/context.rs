@@ -2,38 +2,10 @@
 //! document tree, and finding the project on the server. Every page inside a project
 //! reads it; it knows no page.
 
-use charter_types::{DocumentId, Kind, Permission, ProjectId, Role};
-use chrono::{DateTime, Utc};
+use charter_types::{Permission, Project, TreeEntry};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProjectInfo {
-    pub id: ProjectId,
-    pub name: String,
-    pub slug: String,
-    pub role: Role,
-    pub created_at: DateTime<Utc>,
-    pub required_approvals: i32,
-    pub protect_main: bool,
-}
-
-#[cfg(feature = "ssr")]
-impl From<charter_backend::projects::Project> for ProjectInfo {
-    fn from(project: charter_backend::projects::Project) -> ProjectInfo {
-        ProjectInfo {
-            id: project.id,
-            name: project.name,
-            slug: project.slug,
-            role: project.role,
-            created_at: project.created_at,
-            required_approvals: project.required_approvals,
-            protect_main: project.protect_main,
-        }
-    }
-}
 
 /// The signed-in caller's access to the project a slug names, for what they need to
 /// do there (server side): every server function of a project page starts here.
@@ -52,7 +24,10 @@ pub(crate) async fn resolve(
 pub(crate) async fn resolve_document(
     id: &str,
     need: Permission,
-) -> Result<(charter_backend::AppState, charter_backend::authorization::ProjectAccess, DocumentId), AppError> {
+) -> Result<
+    (charter_backend::AppState, charter_backend::authorization::ProjectAccess, charter_types::DocumentId),
+    AppError,
+> {
     let (state, actor) = crate::ssr::actor().await?;
     let id = crate::ssr::parse_id(id, "document")?;
     let project = charter_backend::authorization::authorize_document(&state.db, &actor, id, need).await?;
@@ -69,18 +44,9 @@ pub fn on_branch(path: &str, branch: &str) -> String {
 }
 
 #[server]
-pub async fn project_by_slug(slug: String) -> Result<ProjectInfo, AppError> {
+pub async fn project_by_slug(slug: String) -> Result<Project, AppError> {
     let (state, project) = resolve(&slug, charter_types::Permission::Read).await?;
-    Ok(charter_backend::projects::get(&state.db, &project).await?.into())
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TreeNode {
-    pub id: DocumentId,
-    pub title: String,
-    pub kind: Kind,
-    pub parent_id: Option<DocumentId>,
-    pub deleted_at: Option<DateTime<Utc>>,
+    Ok(charter_backend::projects::get(&state.db, &project).await?)
 }
 
 /// What every page inside a project shares: the project, its document tree, and a
@@ -90,8 +56,8 @@ pub struct ProjectCtx {
     pub slug: Memo<String>,
     /// The branch the pages show, from `?branch=` (`main` without one).
     pub branch: Memo<String>,
-    pub project: Resource<Result<ProjectInfo, AppError>>,
-    pub tree: Resource<Result<Vec<TreeNode>, AppError>>,
+    pub project: Resource<Result<Project, AppError>>,
+    pub tree: Resource<Result<Vec<TreeEntry>, AppError>>,
     pub changed: RwSignal<u32>,
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use charter_types::{DocumentId, Kind, Permission, Version};
+use charter_types::{DocumentId, Kind, Permission, TreeEntry, Version};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{Auth, UserInfo};
 use crate::components::{user_color, FormError, Loaded, LoadedList, Time};
-use crate::context::{on_branch, ProjectCtx, TreeNode};
+use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 
 /// Document kinds in the order the page offers them.
@@ -74,20 +74,10 @@ fn optional_id(id: Option<String>, what: &str) -> Result<Option<DocumentId>, App
 }
 
 #[server]
-pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result<Vec<TreeNode>, AppError> {
+pub async fn project_tree(slug: String, deleted: bool, branch: String) -> Result<Vec<TreeEntry>, AppError> {
     use charter_backend::documents::{self, TreeQuery};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
-    let entries = documents::tree(&state.db, &project, TreeQuery { deleted, branch: Some(branch) }).await?;
-    Ok(entries
-        .into_iter()
-        .map(|entry| TreeNode {
-            id: entry.id,
-            title: entry.title,
-            kind: entry.kind,
-            parent_id: entry.parent_id,
-            deleted_at: entry.deleted_at,
-        })
-        .collect())
+    Ok(documents::tree(&state.db, &project, TreeQuery { deleted, branch: Some(branch) }).await?)
 }
 
 #[server]
@@ -154,8 +144,8 @@ pub async fn restore_document(id: String, branch: String) -> Result<DocView, App
 }
 
 /// Children by parent, each list in tree order.
-fn children_of(nodes: &[TreeNode]) -> HashMap<Option<DocumentId>, Vec<&TreeNode>> {
-    let mut children: HashMap<Option<DocumentId>, Vec<&TreeNode>> = HashMap::new();
+fn children_of(nodes: &[TreeEntry]) -> HashMap<Option<DocumentId>, Vec<&TreeEntry>> {
+    let mut children: HashMap<Option<DocumentId>, Vec<&TreeEntry>> = HashMap::new();
     for node in nodes {
         children.entry(node.parent_id).or_default().push(node);
     }
@@ -163,7 +153,7 @@ fn children_of(nodes: &[TreeNode]) -> HashMap<Option<DocumentId>, Vec<&TreeNode>
 }
 
 fn tree_level(
-    children: &HashMap<Option<DocumentId>, Vec<&TreeNode>>,
+    children: &HashMap<Option<DocumentId>, Vec<&TreeEntry>>,
     parent: Option<DocumentId>,
     slug: &str,
     branch: &str,
@@ -208,9 +198,9 @@ pub fn DocumentTree() -> impl IntoView {
 
 /// Options for choosing a parent: every live document but `exclude` and its subtree,
 /// indented by depth.
-fn parent_options(nodes: &[TreeNode], exclude: Option<DocumentId>) -> Vec<(DocumentId, String)> {
+fn parent_options(nodes: &[TreeEntry], exclude: Option<DocumentId>) -> Vec<(DocumentId, String)> {
     fn walk(
-        children: &HashMap<Option<DocumentId>, Vec<&TreeNode>>,
+        children: &HashMap<Option<DocumentId>, Vec<&TreeEntry>>,
         parent: Option<DocumentId>,
         depth: usize,
         exclude: Option<DocumentId>,
@@ -230,7 +220,7 @@ fn parent_options(nodes: &[TreeNode], exclude: Option<DocumentId>) -> Vec<(Docum
 }
 
 #[component]
-fn ParentSelect(nodes: Vec<TreeNode>, exclude: Option<DocumentId>, selected: Option<DocumentId>) -> impl IntoView {
+fn ParentSelect(nodes: Vec<TreeEntry>, exclude: Option<DocumentId>, selected: Option<DocumentId>) -> impl IntoView {
     view! {
         <select name="parent_id">
             <option value="" selected=selected.is_none()>"(top level)"</option>
@@ -244,7 +234,7 @@ fn ParentSelect(nodes: Vec<TreeNode>, exclude: Option<DocumentId>, selected: Opt
 /// `nodes`: the live documents, for choosing a parent (awaited by the page, so the form
 /// needs no suspense of its own inside the page's).
 #[component]
-pub fn NewDocumentForm(nodes: Vec<TreeNode>) -> impl IntoView {
+pub fn NewDocumentForm(nodes: Vec<TreeEntry>) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let create = ServerAction::<CreateDocument>::new();
     Effect::new(move |_| {
@@ -525,12 +515,13 @@ pub fn TrashPage() -> impl IntoView {
 mod tests {
     use super::*;
 
-    fn node(id: u128, parent: Option<u128>, title: &str) -> TreeNode {
-        TreeNode {
+    fn node(id: u128, parent: Option<u128>, title: &str) -> TreeEntry {
+        TreeEntry {
             id: DocumentId::from_uuid(uuid::Uuid::from_u128(id)),
             title: title.into(),
             kind: Kind::Spec,
             parent_id: parent.map(|parent| DocumentId::from_uuid(uuid::Uuid::from_u128(parent))),
+            position: 0,
             deleted_at: None,
         }
     }

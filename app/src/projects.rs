@@ -1,7 +1,7 @@
 //! Projects: the list, creating one, and the project frame (sidebar with the document
 //! tree) around every page inside a project.
 
-use charter_types::Permission;
+use charter_types::{Permission, Project};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::components::{ErrorView, FormError, LoadedList, Loading, Time};
-use crate::context::{on_branch, project_by_slug, ProjectCtx, ProjectInfo};
+use crate::context::{on_branch, project_by_slug, ProjectCtx};
 use crate::documents::{DocumentTree, NewDocumentForm};
 use crate::error::AppError;
 
@@ -44,19 +44,19 @@ pub async fn delete_branch(slug: String, name: String) -> Result<(), AppError> {
 }
 
 #[server]
-pub async fn list_projects() -> Result<Vec<ProjectInfo>, AppError> {
+pub async fn list_projects() -> Result<Vec<Project>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
     let projects = charter_backend::projects::list(&state.db, &actor).await?;
-    Ok(projects.into_iter().map(ProjectInfo::from).collect())
+    Ok(projects)
 }
 
 #[server]
-pub async fn create_project(name: String) -> Result<ProjectInfo, AppError> {
+pub async fn create_project(name: String) -> Result<Project, AppError> {
     use charter_backend::projects::{self, NewProject};
     let (state, actor) = crate::ssr::actor().await?;
     let project = projects::create(&state.db, &actor, NewProject { name }).await?;
     leptos_axum::redirect(&format!("/p/{}", project.slug));
-    Ok(project.into())
+    Ok(project)
 }
 
 #[component]
@@ -138,7 +138,7 @@ pub fn ProjectPage() -> impl IntoView {
 /// suspense, is deeper than rustc lays out in release builds (where components are not
 /// erased for us).
 #[component]
-fn ProjectSidebar(project: ProjectInfo) -> AnyView {
+fn ProjectSidebar(project: Project) -> AnyView {
     let ctx = expect_context::<ProjectCtx>();
     let base = format!("/p/{}", project.slug);
     view! {

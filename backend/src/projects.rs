@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{Kind, Permission, ProjectId, Role, UserId};
+use charter_types::{Kind, Permission, Project, ProjectId, Role, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -32,20 +32,6 @@ async fn begin_change(db: &PgPool, project: &ProjectAccess) -> Result<Transactio
         .await?;
     project.confirm(&mut tx).await?;
     Ok(tx)
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-pub struct Project {
-    pub id: ProjectId,
-    pub name: String,
-    pub slug: String,
-    pub created_at: DateTime<Utc>,
-    /// The caller's role.
-    pub role: Role,
-    /// Approvals (not stale) a change request needs before it can merge.
-    pub required_approvals: i32,
-    /// Whether `main` changes only through change requests (its constitution always does).
-    pub protect_main: bool,
 }
 
 /// Settings an owner may change; fields left out stay as they are.

@@ -1,3 +1,8 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::DocumentId;
+
 text_enum! {
     /// What a document is: it decides its template, its lint rules and its protection.
     pub enum Kind as "document kind" {
@@ -6,4 +11,19 @@ text_enum! {
         Plan = "plan",
         Tasks = "tasks",
     }
+}
+
+/// A document's place in the project tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct TreeEntry {
+    pub id: DocumentId,
+    pub title: String,
+    pub kind: Kind,
+    pub parent_id: Option<DocumentId>,
+    pub position: i32,
+    /// Set only in the list of deleted documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
 }

@@ -10,15 +10,17 @@ mod change_requests;
 mod documents;
 mod history;
 mod ids;
+mod projects;
 mod review;
 mod roles;
 mod structure;
 mod tokens;
 
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
-pub use documents::Kind;
+pub use documents::{Kind, TreeEntry};
 pub use history::Version;
 pub use ids::{BranchId, ChangeRequestId, DocumentId, ProjectId, UserId};
+pub use projects::Project;
 pub use review::{
     Approval, Checks, Comment, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,
     PrincipleChangeKind, Proposal, ReviewView,

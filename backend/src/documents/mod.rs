@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{BranchId, DocumentId, Kind, ProjectId};
+use charter_types::{BranchId, DocumentId, Kind, ProjectId, TreeEntry};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -21,19 +21,6 @@ use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::{branches, content, templates, AppState};
-
-/// A document's place in the project tree.
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-pub struct TreeEntry {
-    pub id: DocumentId,
-    pub title: String,
-    pub kind: Kind,
-    pub parent_id: Option<DocumentId>,
-    pub position: i32,
-    /// Set only in the list of deleted documents.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<DateTime<Utc>>,
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Document {

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use charter_backend::access::{Actor, Credential};
 use charter_backend::authorization::{self, ProjectAccess};
-use charter_backend::projects::Project;
-use charter_types::{Permission, Role, Scope, UserId};
+use charter_types::{Permission, Project, Role, Scope, UserId};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;

@@ -1,7 +1,6 @@
 use std::fmt::Display;
 
-use charter_backend::projects::Project;
-use charter_types::{Actions, ChangeRequestState, DocumentId, MergeBlocker, ProjectId, Role};
+use charter_types::{Actions, ChangeRequestState, DocumentId, MergeBlocker, Project, ProjectId, Role};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use charter_backend::collab::{store, DocKey};
 use charter_backend::documents::Document;
-use charter_backend::projects::Project;
-use charter_types::{BranchId, Role};
+use charter_types::{BranchId, Project, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;

@@ -3,10 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use charter_backend::documents::{Document, TreeEntry};
-use charter_backend::projects::Project;
+use charter_backend::documents::Document;
 use charter_backend::{AppState, Settings};
-use charter_types::{DocumentId, Kind, Role};
+use charter_types::{DocumentId, Kind, Project, Role, TreeEntry};
 use leptos::config::LeptosOptions;
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::{Client, Method, Response, StatusCode};

@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use charter_backend::projects::Project;
-use charter_types::Role;
+use charter_types::{Project, Role};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;

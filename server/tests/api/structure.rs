@@ -4,8 +4,7 @@
 
 use std::fmt::Display;
 
-use charter_backend::projects::Project;
-use charter_types::{ProjectId, Role};
+use charter_types::{Project, ProjectId, Role};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
