@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use charter_types::{DocumentId, Kind, Permission, TreeEntry, Version};
-use chrono::{DateTime, Utc};
+use charter_types::{Document, DocumentId, Kind, Permission, TreeEntry, Version};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -28,42 +27,19 @@ fn kind_label(kind: Kind) -> &'static str {
     }
 }
 
+/// A document with its text rendered and sanitized on the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DocView {
-    pub id: DocumentId,
-    pub title: String,
-    pub kind: Kind,
-    pub parent_id: Option<DocumentId>,
-    pub content: String,
-    /// The content rendered and sanitized on the server.
+    pub document: Document,
     pub html: String,
-    pub updated_at: DateTime<Utc>,
-    pub deleted: bool,
-    /// Changes only through change requests.
-    pub protected: bool,
 }
 
 #[cfg(feature = "ssr")]
 impl DocView {
     /// The document rendered (off the async workers), its `[[links]]` as written.
-    async fn rendered(doc: charter_backend::documents::Document) -> Result<DocView, AppError> {
-        let html = charter_backend::markdown::render(doc.content.clone()).await?;
-        Ok(DocView::with_html(doc, html))
-    }
-
-    /// The document with `html` as its rendering.
-    fn with_html(doc: charter_backend::documents::Document, html: String) -> DocView {
-        DocView {
-            id: doc.id,
-            html,
-            title: doc.title,
-            kind: doc.kind,
-            parent_id: doc.parent_id,
-            content: doc.content,
-            updated_at: doc.updated_at,
-            deleted: doc.deleted_at.is_some(),
-            protected: doc.protected,
-        }
+    async fn rendered(document: Document) -> Result<DocView, AppError> {
+        let html = charter_backend::markdown::render(document.content.clone()).await?;
+        Ok(DocView { document, html })
     }
 }
 
@@ -88,7 +64,7 @@ pub async fn document_view(id: String, branch: String) -> Result<DocView, AppErr
     let links = charter_backend::structure::Links::load(&state.db, &project, &branch).await?;
     let html =
         charter_backend::markdown::render_linked(document.content.clone(), move |target| links.resolve(target)).await?;
-    Ok(DocView::with_html(document, html))
+    Ok(DocView { document, html })
 }
 
 #[server]
@@ -321,8 +297,8 @@ pub fn DocumentPage() -> impl IntoView {
             let:loaded
         >
             {
-                let (project, doc, user, nodes, versions_list, open_questions, linked_from) = loaded;
-                let writable = project.role.allows(Permission::Write) && !doc.deleted && !doc.protected;
+                let (project, DocView { document: doc, html }, user, nodes, versions_list, open_questions, linked_from) = loaded;
+                let writable = project.role.allows(Permission::Write) && doc.deleted_at.is_none() && !doc.protected;
                 let doc_id = doc.id.to_string();
                 let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
                 let (title, title_field) = (doc.title.clone(), doc.title.clone());
@@ -341,7 +317,7 @@ pub fn DocumentPage() -> impl IntoView {
                                 <small class="muted">"Updated " <Time at=doc.updated_at /></small>
                             </div>
                         </header>
-                        {doc.deleted.then(|| view! {
+                        {doc.deleted_at.is_some().then(|| view! {
                             <div class="notice" role="status">
                                 <p>"This document is in the trash."</p>
                                 {can_restore.then(|| view! {
@@ -359,7 +335,7 @@ pub fn DocumentPage() -> impl IntoView {
                                 <p>"This document changes only through reviewed change requests, so it is read-only here."</p>
                             </div>
                         })}
-                        <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=doc.html.clone() />
+                        <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=html.clone() />
                         {(!open_questions.is_empty()).then(|| view! {
                             <section class="document-questions" aria-labelledby="open-questions">
                                 <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>

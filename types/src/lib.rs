@@ -17,7 +17,7 @@ mod structure;
 mod tokens;
 
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
-pub use documents::{Kind, TreeEntry};
+pub use documents::{Document, Kind, TreeEntry};
 pub use history::Version;
 pub use ids::{BranchId, ChangeRequestId, DocumentId, ProjectId, UserId};
 pub use projects::Project;

@@ -4,9 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{BranchId, DocumentId, Kind, ProjectId, TreeEntry};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use charter_types::{BranchId, Document, DocumentId, Kind, TreeEntry};
+use chrono::Utc;
+use serde::{Deserialize, Deserializer};
 use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -21,24 +21,6 @@ use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::{branches, content, templates, AppState};
-
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
-pub struct Document {
-    pub id: DocumentId,
-    pub project_id: ProjectId,
-    pub title: String,
-    pub kind: Kind,
-    pub parent_id: Option<DocumentId>,
-    pub position: i32,
-    /// The Markdown text.
-    #[sqlx(skip)]
-    pub content: String,
-    pub updated_at: DateTime<Utc>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    /// Changes only through change requests: `main`'s constitution always, and all of
-    /// `main` when the project protects it.
-    pub protected: bool,
-}
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewDocument {

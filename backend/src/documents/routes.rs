@@ -2,16 +2,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use charter_types::{Document, TreeEntry};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{create, delete, get, restore, set_content, tree, update};
-use super::{ContentBody, Document, DocumentPatch, NewDocument, TreeQuery};
+use super::{ContentBody, DocumentPatch, NewDocument, TreeQuery};
 use crate::authorization::{need, Document as InDocument, Project};
 use crate::branches::BranchQuery;
 use crate::error::Result;
 use crate::extract::{Json, Query};
 use crate::AppState;
-use charter_types::TreeEntry;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

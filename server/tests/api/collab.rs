@@ -4,8 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use charter_backend::collab::{store, DocKey};
-use charter_backend::documents::Document;
-use charter_types::{BranchId, Project, Role};
+use charter_types::{BranchId, Document, Project, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;

@@ -3,9 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use charter_backend::documents::Document;
 use charter_backend::{AppState, Settings};
-use charter_types::{DocumentId, Kind, Project, Role, TreeEntry};
+use charter_types::{Document, DocumentId, Kind, Project, Role, TreeEntry};
 use leptos::config::LeptosOptions;
 use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
 use reqwest::{Client, Method, Response, StatusCode};
