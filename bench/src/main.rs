@@ -22,7 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use charter_types::{Document, Kind, Project};
 use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -115,52 +119,22 @@ async fn endpoints(args: &Args, count: usize, prefix: &str) -> Result<Vec<Endpoi
             })
             .collect());
     }
-    let http = reqwest::Client::new();
-    let cookie = sign_up(&http, &args.url, &format!("bench{}", run % 1_000_000_000)).await?;
-    let post = |path: String, body: serde_json::Value| {
-        http.post(format!("{}/api/v1{path}", args.url))
-            .header("origin", &args.url)
-            .header("cookie", &cookie)
-            .json(&body)
-            .send()
-    };
-    let project: serde_json::Value =
-        post("/projects".into(), serde_json::json!({ "name": prefix })).await?.json().await?;
-    let project_id = project["id"].as_str().ok_or_else(|| anyhow!("no project: {project}"))?.to_owned();
+    let api = Api::sign_up(&args.url, &format!("bench{}", run % 1_000_000_000)).await?;
+    let project: Project = api.call(Method::POST, "/projects", Some(serde_json::json!({ "name": prefix }))).await?;
     let mut endpoints = Vec::with_capacity(count);
     for n in 0..count {
-        let body = serde_json::json!({ "title": format!("{prefix} {n}"), "kind": "spec" });
-        let document: serde_json::Value = post(format!("/projects/{project_id}/documents"), body).await?.json().await?;
-        let id = document["id"].as_str().ok_or_else(|| anyhow!("no document: {document}"))?;
+        let body = serde_json::json!({ "title": format!("{prefix} {n}"), "kind": Kind::Spec });
+        let document: Document =
+            api.call(Method::POST, &format!("/projects/{}/documents", project.id), Some(body)).await?;
         endpoints.push(Endpoint {
             target: Target::Charter,
-            ws_url: format!("{ws_base}/collab/{id}"),
-            name: id.to_owned(),
-            cookie: Some(cookie.clone()),
+            ws_url: format!("{ws_base}/collab/{}", document.id),
+            name: document.id.to_string(),
+            cookie: Some(api.cookie.clone()),
             origin: args.url.clone(),
         });
     }
     Ok(endpoints)
-}
-
-/// Signs up a fresh Charter account; returns its session cookie.
-async fn sign_up(http: &reqwest::Client, base: &str, username: &str) -> Result<String> {
-    let signup = http
-        .post(format!("{base}/api/v1/auth/signup"))
-        .header("origin", base)
-        .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
-        .send()
-        .await?;
-    if !signup.status().is_success() {
-        bail!("sign-up failed: {}", signup.text().await?);
-    }
-    signup
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("no session cookie"))
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -469,7 +443,7 @@ async fn cold_join(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Charter's JSON API with one signed-in user.
+/// Charter's JSON API with one signed-in user, answering in the API's own types.
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -477,12 +451,35 @@ struct Api {
 }
 
 impl Api {
-    async fn call(
+    /// Signs up a fresh account and keeps its session cookie.
+    async fn sign_up(base: &str, username: &str) -> Result<Api> {
+        let http = reqwest::Client::new();
+        let signup = http
+            .post(format!("{base}/api/v1/auth/signup"))
+            .header("origin", base)
+            .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
+            .send()
+            .await?;
+        if !signup.status().is_success() {
+            bail!("sign-up failed: {}", signup.text().await?);
+        }
+        let cookie = signup
+            .headers()
+            .get("set-cookie")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no session cookie"))?;
+        Ok(Api { http, base: base.to_owned(), cookie })
+    }
+
+    /// Sends a request that must succeed and reads its answer as a `T`.
+    async fn call<T: DeserializeOwned>(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<serde_json::Value>,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<T> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}/api/v1{path}", self.base))
@@ -497,7 +494,8 @@ impl Api {
         if !status.is_success() {
             bail!("{method} {path}: {status} {text}");
         }
-        Ok(if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text)? })
+        serde_json::from_str(if text.is_empty() { "null" } else { &text })
+            .with_context(|| format!("{method} {path}: {text}"))
     }
 }
 
@@ -505,13 +503,12 @@ async fn merge_workload(args: &Args) -> Result<()> {
     if args.target != Target::Charter {
         bail!("the merge workload measures Charter's change requests");
     }
-    use reqwest::Method;
-    let http = reqwest::Client::new();
-    let cookie = sign_up(&http, &args.url, &format!("merge{}", std::process::id())).await?;
-    let api = Api { http, base: args.url.clone(), cookie };
-    let project = api.call(Method::POST, "/projects", Some(serde_json::json!({ "name": "Merge benchmark" }))).await?;
-    let id = project["id"].as_str().ok_or_else(|| anyhow!("no project"))?.to_owned();
-    api.call(Method::PATCH, &format!("/projects/{id}/settings"), Some(serde_json::json!({ "required_approvals": 0 })))
+    let api = Api::sign_up(&args.url, &format!("merge{}", std::process::id())).await?;
+    let project: Project =
+        api.call(Method::POST, "/projects", Some(serde_json::json!({ "name": "Merge benchmark" }))).await?;
+    let id = project.id;
+    let _: Project = api
+        .call(Method::PATCH, &format!("/projects/{id}/settings"), Some(serde_json::json!({ "required_approvals": 0 })))
         .await?;
 
     // Documents of numbered lines, so that edits land on lines of their own.
@@ -520,35 +517,39 @@ async fn merge_workload(args: &Args) -> Result<()> {
         (0..line_count).map(|n| format!("{n:05} The system SHALL keep this requirement line at 64 bytes.\n")).collect();
     let mut documents = Vec::new();
     for n in 0..args.docs {
-        let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": "spec", "content": text });
-        let document = api.call(Method::POST, &format!("/projects/{id}/documents"), Some(body)).await?;
-        documents.push(document["id"].as_str().ok_or_else(|| anyhow!("no document"))?.to_owned());
+        let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": Kind::Spec, "content": text });
+        let document: Document = api.call(Method::POST, &format!("/projects/{id}/documents"), Some(body)).await?;
+        documents.push(document.id);
     }
-    api.call(Method::POST, &format!("/projects/{id}/branches"), Some(serde_json::json!({ "name": "bench" }))).await?;
+    let _: Value = api
+        .call(Method::POST, &format!("/projects/{id}/branches"), Some(serde_json::json!({ "name": "bench" })))
+        .await?;
     let third = line_count / 3;
     for (n, document) in documents.iter().enumerate() {
         let on_branch = text.replacen(&format!("{third:05} The system"), &format!("{third:05} The branch"), 1);
         let body = serde_json::json!({ "content": on_branch });
-        api.call(Method::PUT, &format!("/documents/{document}/content?branch=bench"), Some(body)).await?;
+        let _: Document =
+            api.call(Method::PUT, &format!("/documents/{document}/content?branch=bench"), Some(body)).await?;
         if n % 2 == 0 {
             let on_main =
                 text.replacen(&format!("{:05} The system", 2 * third), &format!("{:05} The main", 2 * third), 1);
-            api.call(
-                Method::PUT,
-                &format!("/documents/{document}/content"),
-                Some(serde_json::json!({ "content": on_main })),
-            )
-            .await?;
+            let _: Document = api
+                .call(
+                    Method::PUT,
+                    &format!("/documents/{document}/content"),
+                    Some(serde_json::json!({ "content": on_main })),
+                )
+                .await?;
         }
     }
     let body = serde_json::json!({ "source": "bench", "target": "main", "title": "Benchmark" });
-    let created = api.call(Method::POST, &format!("/projects/{id}/change-requests"), Some(body)).await?;
+    let created: Value = api.call(Method::POST, &format!("/projects/{id}/change-requests"), Some(body)).await?;
     let number = created["number"].as_i64().ok_or_else(|| anyhow!("no change request"))?;
 
     let mut views = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
-        let view = api.call(Method::GET, &format!("/projects/{id}/change-requests/{number}"), None).await?;
+        let view: Value = api.call(Method::GET, &format!("/projects/{id}/change-requests/{number}"), None).await?;
         views.push(started.elapsed().as_secs_f64() * 1000.0);
         let changed = view["documents"].as_array().map_or(0, Vec::len);
         if changed != args.docs {
@@ -557,7 +558,8 @@ async fn merge_workload(args: &Args) -> Result<()> {
     }
     views.sort_by(|a, b| a.total_cmp(b));
     let started = Instant::now();
-    api.call(Method::POST, &format!("/projects/{id}/change-requests/{number}/merge"), Some(serde_json::json!({})))
+    let _: Value = api
+        .call(Method::POST, &format!("/projects/{id}/change-requests/{number}/merge"), Some(serde_json::json!({})))
         .await?;
     let merge = started.elapsed().as_secs_f64() * 1000.0;
     println!(
