@@ -78,8 +78,7 @@ pub(super) enum Command {
         author: UserId,
         reply: oneshot::Sender<Result<(), Refusal>>,
     },
-    /// The text as stored, and the log position it includes: answered once the
-    /// batch it arrives in is stored, so it never shows what is not.
+    /// The text and its log position, answered once its batch is stored (never unstored text).
     Read {
         reply: oneshot::Sender<(String, i64)>,
     },
