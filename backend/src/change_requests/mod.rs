@@ -173,12 +173,15 @@ pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewChangeRequest)
     if new.source == new.target {
         return Err(Error::Invalid("the source and target branches must differ".into()));
     }
-    let mut tx = project.begin(db).await?;
+    let mut tx = db.begin().await?;
+    // Numbers are handed out one at a time per project. The project's row is taken before
+    // the caller's membership, in the order changes to the members take them: the other
+    // order deadlocks with an owner changing roles meanwhile.
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
+    project.confirm(&mut tx).await?;
     // Neither branch can be deleted under the new change request.
     let source = branches::resolve_locked(&mut tx, project_id, &new.source).await?;
     let target = branches::resolve_locked(&mut tx, project_id, &new.target).await?;
-    // Numbers are handed out one at a time per project.
-    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
     let (number,): (i32,) =
         sqlx::query_as("SELECT coalesce(max(number), 0) + 1 FROM change_requests WHERE project_id = $1")
             .bind(project_id)

@@ -300,3 +300,28 @@ async fn deleting_a_branch_while_it_is_forked_merged_or_proposed_never_fails_ins
         "one of them goes ahead: {merged:?} / {deleted:?}"
     );
 }
+
+/// Opening a change request and changing members both take the project's row and
+/// membership rows; an owner doing both at once gets both done, never a deadlock.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn opening_change_requests_while_roles_change_never_deadlocks(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    app.signup("bob").await;
+    let project = app.project(&ada, "Payments").await;
+    app.add_member(&ada, &project, "bob", Role::Editor).await;
+    let api = |path: &str| app.url(&format!("/api/v1/projects/{}{path}", project.id));
+    let (status, _) = call(&ada, Method::POST, &api("/branches"), Some(json!({ "name": "draft" }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (change_requests, bob) = (api("/change-requests"), api("/members/bob"));
+    for round in 0..12 {
+        let role = if round % 2 == 0 { "reviewer" } else { "editor" };
+        let opened = json!({ "source": "draft", "target": "main", "title": format!("Round {round}") });
+        let ((opening, opened), (changing, changed)) = tokio::join!(
+            call(&ada, Method::POST, &change_requests, Some(opened)),
+            call(&ada, Method::PUT, &bob, Some(json!({ "role": role }))),
+        );
+        assert_eq!(opening, StatusCode::CREATED, "round {round}: {opened}");
+        assert_eq!(changing, StatusCode::OK, "round {round}: {changed}");
+    }
+}
