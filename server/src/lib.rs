@@ -203,27 +203,78 @@ async fn shutdown_signal() {
 /// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER`,
 /// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
+    settings_from(|name| std::env::var(name).ok())
+}
+
+/// Settings from the variables `var` looks up, by the rules of [`settings_from_env`].
+fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
     let image_sources: Vec<String> =
-        std::env::var("CHARTER_IMG_SRC").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        var("CHARTER_IMG_SRC").unwrap_or_default().split_whitespace().map(str::to_owned).collect();
     if let Some(bad) = image_sources.iter().find(|source| !security::is_plain_source(source)) {
         anyhow::bail!("CHARTER_IMG_SRC: `{bad}` is not a CSP source (e.g. https://images.example.com)");
     }
     let mut settings = Settings {
-        public_origin: std::env::var("CHARTER_PUBLIC_ORIGIN").ok().filter(|origin| !origin.is_empty()),
+        public_origin: var("CHARTER_PUBLIC_ORIGIN").filter(|origin| !origin.is_empty()),
         image_sources,
         ..Settings::default()
     };
     let limit = |name: &str, default: usize| -> anyhow::Result<usize> {
-        match std::env::var(name) {
-            Ok(value) => value.parse().map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{value}`")),
-            Err(_) => Ok(default),
+        match var(name) {
+            Some(value) => value.parse().map_err(|_| anyhow::anyhow!("{name} must be a whole number, not `{value}`")),
+            None => Ok(default),
         }
     };
-    settings.collab.max_connections_per_user =
-        limit("CHARTER_MAX_CONNECTIONS_PER_USER", settings.collab.max_connections_per_user)?;
-    settings.collab.max_connections_per_document =
-        limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", settings.collab.max_connections_per_document)?;
-    settings.collab.max_connections_per_user_per_document =
-        limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", settings.collab.max_connections_per_user_per_document)?;
+    let collab = &mut settings.collab;
+    collab.max_connections_per_user = limit("CHARTER_MAX_CONNECTIONS_PER_USER", collab.max_connections_per_user)?;
+    collab.max_connections_per_document =
+        limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", collab.max_connections_per_document)?;
+    collab.max_connections_per_user_per_document =
+        limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", collab.max_connections_per_user_per_document)?;
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        settings_from(|name| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string()))
+    }
+
+    #[test]
+    fn each_connection_limit_is_read_from_its_own_variable() {
+        let defaults = from(&[]).unwrap().collab;
+        let set = from(&[
+            ("CHARTER_MAX_CONNECTIONS_PER_USER", "7"),
+            ("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", "300"),
+            ("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", "1000"),
+        ])
+        .unwrap()
+        .collab;
+        assert_eq!(
+            (set.max_connections_per_user, set.max_connections_per_document, set.max_connections_per_user_per_document),
+            (7, 300, 1000)
+        );
+        // Unset variables keep the defaults, and the defaults are not the values above.
+        let only_one = from(&[("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", "3")]).unwrap().collab;
+        assert_eq!(only_one.max_connections_per_user_per_document, 3);
+        assert_eq!(only_one.max_connections_per_user, defaults.max_connections_per_user);
+        assert_eq!(only_one.max_connections_per_document, defaults.max_connections_per_document);
+        assert_ne!(defaults.max_connections_per_user_per_document, 1000);
+    }
+
+    #[test]
+    fn a_limit_that_is_not_a_number_is_named_in_the_error() {
+        let err = from(&[("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", "lots")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT must be a whole number, not `lots`");
+    }
+
+    #[test]
+    fn an_image_source_that_is_not_a_csp_source_is_refused() {
+        let err = from(&[("CHARTER_IMG_SRC", "https://ok.example 'unsafe-inline'")]).unwrap_err();
+        assert!(err.to_string().contains("`'unsafe-inline'` is not a CSP source"), "{err}");
+        let ok = from(&[("CHARTER_IMG_SRC", "https://ok.example"), ("CHARTER_PUBLIC_ORIGIN", "")]).unwrap();
+        assert_eq!(ok.image_sources, ["https://ok.example"]);
+        assert_eq!(ok.public_origin, None);
+    }
 }

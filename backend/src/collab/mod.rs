@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use charter_types::{BranchId, DocumentId, ProjectId, UserId};
 use futures_util::future::BoxFuture;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -164,11 +165,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// How many times an operation retries on an actor that was just unloading.
 const RETRIES: usize = 3;
+/// The engine's connections: the relay's listener, the writers, loads and compaction.
+const ENGINE_CONNECTIONS: u32 = 8;
 
 impl Hub {
     /// Starts the hub with its relay (other instances' edits and access changes), access
     /// checks (by `rules`) and compaction tasks.
     pub fn start(db: PgPool, settings: CollabSettings, rules: Rules) -> Hub {
+        // The engine keeps connections of its own: a request may hold a transaction
+        // (its caller's role) until its edit is stored, and requests holding every
+        // connection of their pool must not leave the writer without one.
+        let db = PgPoolOptions::new()
+            .max_connections(ENGINE_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with((*db.connect_options()).clone());
         let instance = Uuid::new_v4();
         let hub = Hub {
             inner: Arc::new(Inner {

@@ -391,18 +391,21 @@ pub async fn set_content(
     content::validate(text)?;
     let db = &state.db;
     let branch_id = branches::resolve(db, project.project(), branch).await?;
-    let before = fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await?;
+    // The role is confirmed in this transaction and held (a demotion waits) until the
+    // edit is stored and credited. The edit itself is stored by the document's actor,
+    // which locks the document; this transaction locks nothing the actor takes.
+    let mut tx = project.begin(db).await?;
+    let before = fetch(&mut tx, DOCUMENT_QUERY, branch_id, document_id).await?;
     ensure_unprotected(&before)?;
     if before.deleted_at.is_some() {
         return Err(Error::Conflict("this document is deleted; restore it first".into()));
     }
-    // No transaction is held here: the edit is stored by the document's actor, which
-    // locks the document itself.
     if before.content != text {
         content::replace(&state.collab, DocKey::new(branch_id, document_id), text, project.actor().user_id).await?;
         let summary = format!("edited {}", before.title);
-        audit::record(db, project.audit("document.edit", ("document", document_id), summary)).await?;
+        audit::record(&mut *tx, project.audit("document.edit", ("document", document_id), summary)).await?;
     }
+    tx.commit().await?;
     fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await
 }
 

@@ -240,6 +240,9 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     if answer.to_uppercase().contains("[NEEDS CLARIFICATION") {
         return Err(Error::Invalid("an answer cannot ask a new question; add a marker in the document instead".into()));
     }
+    let mut tx = project.begin(db).await?;
+    // Checked once this transaction holds the caller's membership, so the role it reads
+    // stays until the answer is recorded.
     let access = documents::collab_access(db, &project, row.document_id, &row.branch).await?;
     if !access.can_write {
         return Err(Error::Forbidden(
@@ -247,7 +250,6 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
                 .into(),
         ));
     }
-    let mut tx = project.begin(db).await?;
     // One answer at a time, until it is recorded: a second is refused at once and never
     // edits the document. The row lock keeps the marker sync from withdrawing the
     // question under the answer that removes its marker.

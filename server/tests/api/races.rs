@@ -2,13 +2,13 @@
 //! times at once, or two requests whose checks each pass alone, must leave the data as
 //! one of them in turn would have.
 
-use charter_types::{DocumentId, ProjectId, Role};
+use charter_types::{Document, DocumentId, ProjectId, Role};
 use futures_util::future::join_all;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::harness::{call, error_code, TestApp};
+use crate::harness::{call, error_code, expect, TestApp};
 
 /// How many times the same request is sent at once.
 const AT_ONCE: usize = 5;
@@ -323,5 +323,33 @@ async fn opening_change_requests_while_roles_change_never_deadlocks(db: PgPool) 
         );
         assert_eq!(opening, StatusCode::CREATED, "round {round}: {opened}");
         assert_eq!(changing, StatusCode::OK, "round {round}: {changed}");
+    }
+}
+
+/// An edit holds its caller's role until the edit is stored, so a demotion cannot slip
+/// in between. More edits at once than the request pool has connections must still all
+/// be stored: the co-editing engine stores through connections of its own.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn more_edits_at_once_than_the_pool_has_connections_all_land(db: PgPool) {
+    let pool_size = db.options().get_max_connections() as usize;
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Payments").await;
+    let mut documents = Vec::new();
+    for n in 0..pool_size * 2 {
+        documents.push(app.document(&ada, &project, &format!("Spec {n}"), None).await.id);
+    }
+    let text = |n: usize| format!("# Spec {n}\n\nedited at once\n");
+    let edits = documents.iter().enumerate().map(|(n, id)| {
+        let url = app.url(&format!("/api/v1/documents/{id}/content"));
+        let ada = &ada;
+        async move { call(ada, Method::PUT, &url, Some(json!({ "content": text(n) }))).await }
+    });
+    for (status, body) in join_all(edits).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    for (n, id) in documents.iter().enumerate() {
+        let document: Document = expect(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{id}")), None).await;
+        assert_eq!(document.content, text(n));
     }
 }
