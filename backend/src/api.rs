@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
 use crate::{
-    accounts, activity, branches, change_requests, documents, history, preview, projects, restore, structure,
+    accounts, activity, branches, change_requests, documents, history, preview, projects, restore, search, structure,
     templates, tokens, AppState,
 };
 
@@ -62,6 +62,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(activity::router())
             .merge(preview::router())
             .merge(structure::router())
+            .merge(search::router())
             .merge(templates::router()),
     )
 }

@@ -25,6 +25,7 @@ pub mod preview;
 pub mod projects;
 pub mod ratelimit;
 pub mod restore;
+pub mod search;
 pub mod security;
 mod state;
 pub mod structure;

@@ -62,6 +62,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
             tracing::error!(error = %err, "expired-session cleanup stopped");
         }
     });
+    charter_backend::search::indexer::spawn(state.db.clone());
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

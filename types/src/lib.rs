@@ -13,6 +13,7 @@ mod ids;
 mod projects;
 mod review;
 mod roles;
+mod search;
 mod structure;
 mod tokens;
 
@@ -26,6 +27,7 @@ pub use review::{
     PrincipleChangeKind, Proposal, ReviewView,
 };
 pub use roles::{Permission, Role};
+pub use search::{HitKind, Matched, SearchHit, SearchResults, SnippetPart};
 pub use structure::{
     Backlink, Bump, Clarification, ClarificationState, Coverage, Finding, HistoryEntry, RequirementStatus,
     RequirementView, Severity, TraceStatus,

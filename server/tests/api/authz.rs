@@ -76,6 +76,7 @@ fn cases() -> Vec<Case> {
         case(Method::GET, "/projects/{p}/requirements", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/lint", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/lint/rules", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/search?q=login", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/documents/{d}/lint", None, [200, 200, 200, 200, 404]),
         case(
             Method::POST,

@@ -16,6 +16,7 @@ mod projects;
 mod races;
 mod render;
 mod revocation;
+mod search;
 mod security;
 mod structure;
 mod tokens;

@@ -341,7 +341,7 @@ fn heading_in(path: &[(usize, String)], needle: &str) -> bool {
     path.iter().any(|(_, text)| text.to_lowercase().contains(needle))
 }
 
-fn section_path(path: &[(usize, String)]) -> String {
+pub(crate) fn section_path(path: &[(usize, String)]) -> String {
     path.iter().filter(|(level, _)| *level > 1).map(|(_, text)| text.as_str()).collect::<Vec<_>>().join(" › ")
 }
 

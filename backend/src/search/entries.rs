@@ -1,0 +1,140 @@
+//! What the search index holds of a document: each requirement, and each section (a
+//! heading and the prose under it, the requirements it holds left out so that a
+//! requirement is found as itself, not also as its section).
+
+use charter_types::HitKind;
+
+use crate::structure::parse::{self, heading, lines, section_path};
+
+/// One indexed piece of a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: HitKind,
+    pub key: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub scenarios: Vec<String>,
+    pub priority: Option<String>,
+    /// The headings above it, joined with ` › ` as requirements' sections are.
+    pub section: String,
+    pub line: usize,
+}
+
+/// The entries of a document's Markdown, in the order they appear.
+pub fn entries(markdown: &str) -> Vec<Entry> {
+    let structure = parse::parse(markdown);
+    // Lines that belong to a requirement (its heading or list item and its body).
+    let mut owned: Vec<(usize, usize)> =
+        structure.requirements.iter().map(|requirement| (requirement.line, requirement.end_line)).collect();
+    owned.sort_unstable();
+    let in_requirement = |line: usize| owned.iter().any(|(start, end)| (*start..=*end).contains(&line));
+
+    let mut out: Vec<Entry> = structure
+        .requirements
+        .into_iter()
+        .map(|requirement| Entry {
+            kind: HitKind::Requirement,
+            key: Some(requirement.key),
+            title: requirement.title,
+            body: requirement.text,
+            scenarios: requirement.acceptance,
+            priority: requirement.priority,
+            section: requirement.section,
+            line: requirement.line,
+        })
+        .collect();
+
+    let mut path: Vec<(usize, String)> = Vec::new();
+    let mut open: Option<Entry> = None;
+    let close = |entry: Option<Entry>, out: &mut Vec<Entry>| {
+        if let Some(entry) = entry.filter(|entry| !entry.title.is_empty() || !entry.body.is_empty()) {
+            out.push(entry);
+        }
+    };
+    for line in lines(markdown) {
+        if let Some((level, _)) = heading(&line.text) {
+            let title = heading(line.raw).map(|(_, text)| text).unwrap_or_default();
+            path.retain(|(other, _)| *other < level);
+            let section = section_path(&path);
+            path.push((level, title.clone()));
+            close(open.take(), &mut out);
+            if !in_requirement(line.number) {
+                open = Some(section_entry(title, section, line.number));
+            }
+            continue;
+        }
+        if in_requirement(line.number) || line.text.trim().is_empty() {
+            continue;
+        }
+        let entry = open.get_or_insert_with(|| section_entry(String::new(), String::new(), line.number));
+        if !entry.body.is_empty() {
+            entry.body.push(' ');
+        }
+        entry.body.push_str(&line.raw.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    close(open.take(), &mut out);
+    out.sort_by_key(|entry| entry.line);
+    out
+}
+
+fn section_entry(title: String, section: String, line: usize) -> Entry {
+    Entry {
+        kind: HitKind::Section,
+        key: None,
+        title,
+        body: String::new(),
+        scenarios: Vec::new(),
+        priority: None,
+        section,
+        line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "# Payments\n\nHow we take money.\n\n## Requirements\n\n\
+        - **PAY-001** The system SHALL charge a card at most once per order.\n  \
+        - Given an order paid once, when the customer pays again, then no second charge is made\n\n\
+        Refunds go back to the card.\n\n### PAY-002: Receipts\n\nThe system SHALL email a receipt.\n\n\
+        ```\n# not a heading\n```\n\n## Edge cases\n\nA card that expires mid-order.\n";
+
+    #[test]
+    fn requirements_and_sections_are_entries_of_their_own() {
+        let found = entries(SPEC);
+        let summary: Vec<(HitKind, Option<&str>, &str, &str)> = found
+            .iter()
+            .map(|entry| (entry.kind, entry.key.as_deref(), entry.title.as_str(), entry.section.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (HitKind::Section, None, "Payments", ""),
+                (HitKind::Section, None, "Requirements", ""),
+                (
+                    HitKind::Requirement,
+                    Some("PAY-001"),
+                    "The system SHALL charge a card at most once per order.",
+                    "Requirements"
+                ),
+                (HitKind::Requirement, Some("PAY-002"), "Receipts", "Requirements"),
+                (HitKind::Section, None, "Edge cases", ""),
+            ]
+        );
+        assert_eq!(found[0].body, "How we take money.");
+        // The requirement's own lines stay out of its section; the prose after it stays in.
+        assert_eq!(found[1].body, "Refunds go back to the card.");
+        assert_eq!(found[2].scenarios.len(), 1);
+        assert_eq!(found[4].body, "A card that expires mid-order.");
+        assert_eq!(found.iter().map(|entry| entry.line).collect::<Vec<_>>(), [1, 5, 7, 12, 20]);
+    }
+
+    #[test]
+    fn prose_before_any_heading_is_a_section_without_a_title() {
+        let found = entries("Just a note.\n\nOn two lines.\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].title.as_str(), found[0].body.as_str()), ("", "Just a note. On two lines."));
+        assert!(entries("").is_empty());
+    }
+}

@@ -1,0 +1,135 @@
+//! Keeps the search index in step with the documents: claims queued documents (the
+//! projection's trigger queues them), reads each one's Markdown as it is now and
+//! rewrites its entries. Any number of instances may run it: a queued row is claimed
+//! by one of them (`SKIP LOCKED`), and one document is rewritten by one at a time.
+
+use std::time::Duration;
+
+use charter_types::{BranchId, DocumentId};
+use sqlx::{PgConnection, PgPool};
+
+use super::entries::{entries, Entry};
+use crate::budget;
+use crate::error::Result;
+
+/// How often an idle indexer looks for queued documents: an edit is searchable about
+/// this long after its projection is stored.
+const POLL: Duration = Duration::from_millis(500);
+/// Queued rows claimed at once.
+const BATCH: i64 = 32;
+
+/// Runs the indexer for as long as the process does.
+pub fn spawn(db: PgPool) {
+    tokio::spawn(async move {
+        loop {
+            match index_queued(&db).await {
+                Ok(claimed) if claimed as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(err) => err.log(),
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    });
+}
+
+/// Indexes one batch of queued documents; returns how many queued rows it took. The
+/// claim's transaction holds only the queue rows; each document is rewritten in a
+/// transaction of its own, so deleting a branch meanwhile waits for one document at most.
+pub async fn index_queued(db: &PgPool) -> Result<usize> {
+    let mut claim = db.begin().await?;
+    let claimed: Vec<(i64, BranchId, DocumentId)> = sqlx::query_as(
+        "SELECT id, branch_id, document_id FROM search_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(BATCH)
+    .fetch_all(&mut *claim)
+    .await?;
+    let mut documents: Vec<(BranchId, DocumentId)> = claimed.iter().map(|(_, branch, doc)| (*branch, *doc)).collect();
+    documents.sort_unstable();
+    documents.dedup();
+    for (branch, document) in documents {
+        let mut tx = db.begin().await?;
+        reindex(&mut tx, branch, document).await?;
+        tx.commit().await?;
+    }
+    let ids: Vec<i64> = claimed.iter().map(|(id, _, _)| *id).collect();
+    sqlx::query("DELETE FROM search_queue WHERE id = ANY($1)").bind(&ids).execute(&mut *claim).await?;
+    claim.commit().await?;
+    Ok(claimed.len())
+}
+
+/// Rewrites one document's entries from its Markdown as committed now. Whoever takes
+/// the document's lock second reads the text after the first has written, so the
+/// entries end up matching the latest text whatever order indexers run in. The
+/// document's row is held (`FOR KEY SHARE`) before its entries are touched: a branch
+/// being deleted then either waits for this or is waited for, never both.
+async fn reindex(tx: &mut PgConnection, branch: BranchId, document: DocumentId) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || $2::text, 15))")
+        .bind(branch)
+        .bind(document)
+        .execute(&mut *tx)
+        .await?;
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT content FROM branch_documents WHERE branch_id = $1 AND document_id = $2 FOR KEY SHARE",
+    )
+    .bind(branch)
+    .bind(document)
+    .fetch_optional(&mut *tx)
+    .await?;
+    // Gone with its branch: its entries went too.
+    let Some(text) = text else { return Ok(()) };
+    let found = match budget::run(move |_| Ok(entries(&text))).await {
+        Ok(found) => found,
+        Err(err) => {
+            // Its old entries stay; the next edit queues it again.
+            err.log();
+            return Ok(());
+        }
+    };
+    sqlx::query("DELETE FROM search_entries WHERE branch_id = $1 AND document_id = $2")
+        .bind(branch)
+        .bind(document)
+        .execute(&mut *tx)
+        .await?;
+    store(tx, branch, document, &found).await
+}
+
+async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, found: &[Entry]) -> Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let column = |pick: fn(&Entry) -> String| found.iter().map(pick).collect::<Vec<_>>();
+    let ordinals: Vec<i32> = (0..found.len() as i32).collect();
+    let kinds = column(|entry| entry.kind.as_str().to_owned());
+    let keys: Vec<Option<String>> = found.iter().map(|entry| entry.key.clone()).collect();
+    let titles = column(|entry| entry.title.clone());
+    let bodies = column(|entry| entry.body.clone());
+    // Postgres arrays are rectangular: each entry's scenarios travel as one JSON array.
+    let scenarios: Vec<sqlx::types::Json<&[String]>> =
+        found.iter().map(|entry| sqlx::types::Json(entry.scenarios.as_slice())).collect();
+    let priorities: Vec<Option<String>> = found.iter().map(|entry| entry.priority.clone()).collect();
+    let sections = column(|entry| entry.section.clone());
+    let lines: Vec<i32> = found.iter().map(|entry| i32::try_from(entry.line).unwrap_or(i32::MAX)).collect();
+    sqlx::query(
+        "INSERT INTO search_entries
+             (branch_id, document_id, ordinal, kind, key, title, body, scenarios, priority, section, line)
+         SELECT $1, $2, e.ordinal, e.kind, e.key, e.title, e.body,
+                ARRAY(SELECT jsonb_array_elements_text(e.scenarios)), e.priority, e.section, e.line
+         FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
+                     $10::text[], $11::int[])
+              AS e(ordinal, kind, key, title, body, scenarios, priority, section, line)",
+    )
+    .bind(branch)
+    .bind(document)
+    .bind(&ordinals)
+    .bind(&kinds)
+    .bind(&keys)
+    .bind(&titles)
+    .bind(&bodies)
+    .bind(&scenarios)
+    .bind(&priorities)
+    .bind(&sections)
+    .bind(&lines)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! What a search answers: the hits of one branch, ranked, each saying where it is and
+//! why it matched.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{DocumentId, Kind};
+
+text_enum! {
+    /// What a search hit is.
+    pub enum HitKind as "kind of search hit" {
+        /// A requirement, with its key.
+        Requirement = "requirement",
+        /// A heading and the prose under it.
+        Section = "section",
+    }
+}
+
+text_enum! {
+    /// Why a hit was found.
+    pub enum Matched as "way of matching" {
+        /// Its words match the query's.
+        Text = "text",
+        /// Its meaning is near the query's.
+        Meaning = "meaning",
+    }
+}
+
+/// A piece of a snippet; the pieces that match the query are `hit`. Sent as plain
+/// pieces so that every client shows the text as text, never as markup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SnippetPart {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SearchHit {
+    pub kind: HitKind,
+    /// The requirement's ID, e.g. `AUTH-001`; none for a section.
+    pub key: Option<String>,
+    /// The requirement's stable identity, once its branch's requirements are indexed.
+    pub requirement_id: Option<Uuid>,
+    pub document_id: DocumentId,
+    /// The document's title.
+    pub document: String,
+    pub document_kind: Kind,
+    /// The requirement's title, or the section's heading.
+    pub title: String,
+    /// The headings above it, e.g. `Requirements › Functional`.
+    pub section: String,
+    /// Where it starts in its document (1-based).
+    pub line: usize,
+    pub snippet: Vec<SnippetPart>,
+    /// Higher ranks first; comparable within one answer only.
+    pub score: f32,
+    pub matched: Vec<Matched>,
+}
+
+/// A search's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// Whether meaning (embedding) search took part in this answer.
+    pub meaning_search: bool,
+    /// Why not, when it did not, in words for the person searching.
+    pub notice: Option<String>,
+}
