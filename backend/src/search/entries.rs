@@ -27,7 +27,14 @@ pub fn entries(markdown: &str) -> Vec<Entry> {
     let mut owned: Vec<(usize, usize)> =
         structure.requirements.iter().map(|requirement| (requirement.line, requirement.end_line)).collect();
     owned.sort_unstable();
-    let in_requirement = |line: usize| owned.iter().any(|(start, end)| (*start..=*end).contains(&line));
+    // Lines come in order, so one cursor over the sorted ranges keeps this linear.
+    let mut next = 0;
+    let mut in_requirement = |line: usize| {
+        while owned.get(next).is_some_and(|(_, end)| *end < line) {
+            next += 1;
+        }
+        owned[next..].iter().take_while(|(start, _)| *start <= line).any(|(_, end)| *end >= line)
+    };
 
     let mut out: Vec<Entry> = structure
         .requirements
