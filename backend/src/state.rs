@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::collab::{CollabSettings, Hub, Rules};
+use crate::embeddings::{Meaning, Provider};
 use crate::ratelimit::RateLimiter;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The documents open for real-time editing on this instance.
     pub collab: Hub,
+    /// Search by meaning: the embedding model, or why there is none.
+    pub meaning: Meaning,
 }
 
 /// Knobs that deployments (and tests) set; everything else is fixed policy.
@@ -40,6 +43,9 @@ pub struct Settings {
     /// Whether `*.map` files are served (debug builds: yes; release builds: no).
     pub serve_source_maps: bool,
     pub collab: CollabSettings,
+    /// Where search's embeddings come from. Off by default here (tests that search by
+    /// meaning turn it on); the server's default is the local model.
+    pub embeddings: Provider,
 }
 
 impl Default for Settings {
@@ -54,6 +60,7 @@ impl Default for Settings {
             http_body_timeout: Duration::from_secs(30),
             serve_source_maps: cfg!(debug_assertions),
             collab: CollabSettings::default(),
+            embeddings: Provider::Off,
         }
     }
 }
@@ -61,10 +68,12 @@ impl Default for Settings {
 impl AppState {
     /// Builds the state and starts the co-editing hub's background tasks (so it must
     /// run inside the Tokio runtime), with the rules it runs by (`documents::collab_rules`).
+    /// Loads the embedding model, if any (a fraction of a second).
     pub fn new(db: PgPool, settings: Settings, rules: Rules) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
         let collab = Hub::start(db.clone(), settings.collab.clone(), rules);
-        AppState { db, settings: Arc::new(settings), limiter, collab }
+        let meaning = Meaning::load(&settings.embeddings);
+        AppState { db, settings: Arc::new(settings), limiter, collab, meaning }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod check;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
@@ -12,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
+use charter_backend::embeddings::Provider;
 use charter_backend::security::{self, CspNonce};
 use charter_backend::{api, AppState, Settings, MIGRATOR};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -34,6 +36,9 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "charter_session";
+/// Where the local embedding model is looked for, under the home folder, unless
+/// `CHARTER_MODEL_DIR` says otherwise (where `scripts/bootstrap` puts it).
+const DEFAULT_MODEL_DIR: &str = ".cache/charter/models/all-MiniLM-L6-v2";
 /// Sessions end after this long without a request.
 const SESSION_IDLE: time::Duration = time::Duration::days(7);
 
@@ -63,6 +68,9 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         }
     });
     charter_backend::search::indexer::spawn(state.db.clone());
+    if let Some(embedder) = state.meaning.embedder() {
+        charter_backend::search::vectors::spawn(state.db.clone(), embedder.clone());
+    }
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -200,9 +208,11 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-/// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, `CHARTER_IMG_SRC`, and the
+/// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, `CHARTER_IMG_SRC`, the
 /// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER`,
-/// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`.
+/// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`,
+/// and search's `CHARTER_EMBEDDINGS` (`local`, the default, or `off`) with
+/// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`).
 pub fn settings_from_env() -> anyhow::Result<Settings> {
     settings_from(|name| std::env::var(name).ok())
 }
@@ -231,6 +241,16 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
         limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", collab.max_connections_per_document)?;
     collab.max_connections_per_user_per_document =
         limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", collab.max_connections_per_user_per_document)?;
+    settings.embeddings = match var("CHARTER_EMBEDDINGS").as_deref().unwrap_or("local") {
+        "local" => Provider::Local {
+            model_dir: match var("CHARTER_MODEL_DIR").filter(|dir| !dir.is_empty()) {
+                Some(dir) => dir.into(),
+                None => PathBuf::from(var("HOME").unwrap_or_default()).join(DEFAULT_MODEL_DIR),
+            },
+        },
+        "off" => Provider::Off,
+        other => anyhow::bail!("CHARTER_EMBEDDINGS must be `local` or `off`, not `{other}`"),
+    };
     Ok(settings)
 }
 
@@ -268,6 +288,20 @@ mod tests {
     fn a_limit_that_is_not_a_number_is_named_in_the_error() {
         let err = from(&[("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", "lots")]).unwrap_err();
         assert_eq!(err.to_string(), "CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT must be a whole number, not `lots`");
+    }
+
+    #[test]
+    fn the_local_model_is_the_default_and_its_folder_can_be_moved() {
+        let home = from(&[("HOME", "/home/ada")]).unwrap();
+        assert_eq!(
+            home.embeddings,
+            Provider::Local { model_dir: "/home/ada/.cache/charter/models/all-MiniLM-L6-v2".into() }
+        );
+        let moved = from(&[("HOME", "/home/ada"), ("CHARTER_MODEL_DIR", "/models/minilm")]).unwrap();
+        assert_eq!(moved.embeddings, Provider::Local { model_dir: "/models/minilm".into() });
+        assert_eq!(from(&[("CHARTER_EMBEDDINGS", "off")]).unwrap().embeddings, Provider::Off);
+        let err = from(&[("CHARTER_EMBEDDINGS", "gpt")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_EMBEDDINGS must be `local` or `off`, not `gpt`");
     }
 
     #[test]

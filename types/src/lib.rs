@@ -27,7 +27,9 @@ pub use review::{
     PrincipleChangeKind, Proposal, ReviewView,
 };
 pub use roles::{Permission, Role};
-pub use search::{HitKind, Matched, SearchHit, SearchResults, SnippetPart};
+pub use search::{
+    HitKind, Matched, RelatedRequirement, RelatedRequirements, SearchHit, SearchMode, SearchResults, SnippetPart,
+};
 pub use structure::{
     Backlink, Bump, Clarification, ClarificationState, Coverage, Finding, HistoryEntry, RequirementStatus,
     RequirementView, Severity, TraceStatus,

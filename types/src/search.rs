@@ -26,6 +26,18 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Which rankings a search uses.
+    pub enum SearchMode as "way of searching" {
+        /// Words and meaning, fused (the default).
+        Hybrid = "hybrid",
+        /// Words only.
+        Text = "text",
+        /// Meaning only.
+        Meaning = "meaning",
+    }
+}
+
 /// A piece of a snippet; the pieces that match the query are `hit`. Sent as plain
 /// pieces so that every client shows the text as text, never as markup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,5 +80,32 @@ pub struct SearchResults {
     /// Whether meaning (embedding) search took part in this answer.
     pub meaning_search: bool,
     /// Why not, when it did not, in words for the person searching.
+    pub notice: Option<String>,
+}
+
+/// A requirement near another in meaning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RelatedRequirement {
+    pub key: String,
+    /// Its stable identity, once its branch's requirements are indexed.
+    pub requirement_id: Option<Uuid>,
+    pub document_id: DocumentId,
+    /// The document's title.
+    pub document: String,
+    pub title: String,
+    pub line: usize,
+    /// Cosine similarity of the two requirements' embeddings, up to 1.
+    pub similarity: f32,
+    /// Whether it is in the same document; those in other documents come first.
+    pub same_document: bool,
+}
+
+/// A requirement's neighbours by meaning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RelatedRequirements {
+    pub related: Vec<RelatedRequirement>,
+    /// Why the list is empty or partial, when it may be, in words for the reader.
     pub notice: Option<String>,
 }

@@ -3,6 +3,7 @@
 //! requirement is found as itself, not also as its section).
 
 use charter_types::HitKind;
+use sha2::{Digest, Sha256};
 
 use crate::structure::parse::{self, heading, lines, section_path};
 
@@ -18,6 +19,35 @@ pub struct Entry {
     /// The headings above it, joined with ` › ` as requirements' sections are.
     pub section: String,
     pub line: usize,
+}
+
+impl Entry {
+    /// What its embedding is made from (see [`meaning`]).
+    pub fn meaning(&self) -> String {
+        meaning(&self.title, &self.body, &self.scenarios)
+    }
+
+    /// Names its meaning text: entries with equal digests share an embedding.
+    pub fn digest(&self) -> Vec<u8> {
+        Sha256::digest(self.meaning().as_bytes()).to_vec()
+    }
+}
+
+/// An entry's text as a reader takes it in: its title, text and scenarios (the key
+/// carries no meaning).
+pub fn meaning(title: &str, body: &str, scenarios: &[String]) -> String {
+    let mut text = title.to_owned();
+    // A one-line requirement's text is its title.
+    for part in std::iter::once(body).chain(scenarios.iter().map(String::as_str)) {
+        if part.is_empty() || part == title {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(if text.ends_with(['.', ':', '!', '?']) { " " } else { ". " });
+        }
+        text.push_str(part);
+    }
+    text
 }
 
 /// The entries of a document's Markdown, in the order they appear.
@@ -135,6 +165,21 @@ mod tests {
         assert_eq!(found[2].scenarios.len(), 1);
         assert_eq!(found[4].body, "A card that expires mid-order.");
         assert_eq!(found.iter().map(|entry| entry.line).collect::<Vec<_>>(), [1, 5, 7, 12, 20]);
+    }
+
+    #[test]
+    fn meaning_is_title_text_and_scenarios_without_the_key() {
+        let found = entries(SPEC);
+        assert_eq!(
+            found[2].meaning(),
+            "The system SHALL charge a card at most once per order. Given an order paid once, \
+             when the customer pays again, then no second charge is made"
+        );
+        assert_eq!(found[3].meaning(), "Receipts. The system SHALL email a receipt.");
+        assert_eq!(found[0].meaning(), "Payments. How we take money.");
+        let moved = entries(&format!("\n\n{SPEC}"));
+        assert_eq!(moved[3].digest(), found[3].digest(), "where it is does not change what it means");
+        assert_ne!(found[3].digest(), found[2].digest());
     }
 
     #[test]

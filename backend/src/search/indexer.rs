@@ -57,7 +57,7 @@ pub async fn index_queued(db: &PgPool) -> Result<usize> {
     Ok(claimed.len())
 }
 
-/// Rewrites one document's entries from its Markdown as committed now. Whoever takes
+/// Brings one document's entries up to date with its Markdown as committed now. Whoever takes
 /// the document's lock second reads the text after the first has written, so the
 /// entries end up matching the latest text whatever order indexers run in. The
 /// document's row is held (`FOR KEY SHARE`) before its entries are touched: a branch
@@ -85,18 +85,13 @@ async fn reindex(tx: &mut PgConnection, branch: BranchId, document: DocumentId) 
             return Ok(());
         }
     };
-    sqlx::query("DELETE FROM search_entries WHERE branch_id = $1 AND document_id = $2")
-        .bind(branch)
-        .bind(document)
-        .execute(&mut *tx)
-        .await?;
     store(tx, branch, document, &found).await
 }
 
+/// Makes the document's entries `found`: entries that did not change stay as they
+/// are, with their embeddings; changed ones take the embedding of an entry with the same
+/// text where there is one (a fork's copies, a moved requirement), or wait for one.
 async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, found: &[Entry]) -> Result<()> {
-    if found.is_empty() {
-        return Ok(());
-    }
     let column = |pick: fn(&Entry) -> String| found.iter().map(pick).collect::<Vec<_>>();
     let ordinals: Vec<i32> = (0..found.len() as i32).collect();
     let kinds = column(|entry| entry.kind.as_str().to_owned());
@@ -109,14 +104,29 @@ async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, fo
     let priorities: Vec<Option<String>> = found.iter().map(|entry| entry.priority.clone()).collect();
     let sections = column(|entry| entry.section.clone());
     let lines: Vec<i32> = found.iter().map(|entry| i32::try_from(entry.line).unwrap_or(i32::MAX)).collect();
+    let digests: Vec<Vec<u8>> = found.iter().map(Entry::digest).collect();
     sqlx::query(
         "INSERT INTO search_entries
-             (branch_id, document_id, ordinal, kind, key, title, body, scenarios, priority, section, line)
+             (branch_id, document_id, ordinal, kind, key, title, body, scenarios, priority, section, line,
+              digest, embedding)
          SELECT $1, $2, e.ordinal, e.kind, e.key, e.title, e.body,
-                ARRAY(SELECT jsonb_array_elements_text(e.scenarios)), e.priority, e.section, e.line
+                ARRAY(SELECT jsonb_array_elements_text(e.scenarios)), e.priority, e.section, e.line, e.digest,
+                (SELECT s.embedding FROM search_entries s WHERE s.digest = e.digest AND s.embedding IS NOT NULL
+                 LIMIT 1)
          FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
-                     $10::text[], $11::int[])
-              AS e(ordinal, kind, key, title, body, scenarios, priority, section, line)",
+                     $10::text[], $11::int[], $12::bytea[])
+              AS e(ordinal, kind, key, title, body, scenarios, priority, section, line, digest)
+         ON CONFLICT (branch_id, document_id, ordinal) DO UPDATE SET
+             kind = excluded.kind, key = excluded.key, title = excluded.title, body = excluded.body,
+             scenarios = excluded.scenarios, priority = excluded.priority, section = excluded.section,
+             line = excluded.line, digest = excluded.digest,
+             embedding = CASE WHEN search_entries.digest = excluded.digest THEN search_entries.embedding
+                              ELSE excluded.embedding END
+         WHERE (search_entries.kind, search_entries.key, search_entries.title, search_entries.body,
+                search_entries.scenarios, search_entries.priority, search_entries.section, search_entries.line)
+               IS DISTINCT FROM
+               (excluded.kind, excluded.key, excluded.title, excluded.body, excluded.scenarios, excluded.priority,
+                excluded.section, excluded.line)",
     )
     .bind(branch)
     .bind(document)
@@ -129,7 +139,14 @@ async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, fo
     .bind(&priorities)
     .bind(&sections)
     .bind(&lines)
+    .bind(&digests)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("DELETE FROM search_entries WHERE branch_id = $1 AND document_id = $2 AND ordinal >= $3")
+        .bind(branch)
+        .bind(document)
+        .bind(found.len() as i32)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }

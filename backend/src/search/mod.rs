@@ -1,35 +1,90 @@
-//! Search over a branch's requirements and sections. The index (`search_entries`) is
-//! derived from the Markdown projection: `indexer` keeps it in step, `entries` says
-//! what a document contributes, `query` ranks what matches.
+//! Search over a branch's requirements and sections, by words and by meaning. The
+//! index (`search_entries`) is derived from the Markdown projection: `indexer` keeps it
+//! in step, `entries` says what a document contributes, `vectors` adds each entry's
+//! embedding (made by `crate::embeddings`), `query` ranks entries one way, `fusion` merges the
+//! ways into one answer.
 
 mod entries;
+mod fusion;
 pub mod indexer;
 mod query;
+mod related;
+pub mod vectors;
 
 use axum::extract::State;
-use charter_types::SearchResults;
+use charter_types::{BranchId, RelatedRequirements, SearchMode, SearchResults};
 use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
 
+use crate::access::Actor;
 use crate::authorization::{need, Project, ProjectAccess};
+use crate::embeddings::{Embedder, Meaning};
 use crate::error::Result;
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
+use crate::structure::requirements;
 use crate::{branches, AppState};
-use query::Request;
 pub use query::SearchQuery;
+use query::{Ranked, Ranking, Request};
+use related::RelatedQuery;
 
-/// Said with every answer until meaning search exists on this server.
-const WORDS_ONLY: &str = "Search matches words only: meaning search is not available on this server yet.";
-
-/// The hits of a project's branch for `query`, best first.
-pub async fn search(db: &sqlx::PgPool, project: &ProjectAccess, query: &SearchQuery) -> Result<SearchResults> {
+/// The hits of a project's branch for `query`, best first: by words and, where this
+/// server has an embedding model, by meaning.
+pub async fn search(
+    db: &sqlx::PgPool,
+    meaning: &Meaning,
+    project: &ProjectAccess,
+    query: &SearchQuery,
+) -> Result<SearchResults> {
     let request = Request::new(query)?;
     let branch = branches::resolve(db, project.project(), query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
-    let hits = query::by_text(db, branch, &request).await?;
-    Ok(SearchResults { hits, meaning_search: false, notice: Some(WORDS_ONLY.to_owned()) })
+    let text = match request.mode {
+        SearchMode::Hybrid | SearchMode::Text => query::ranked(db, branch, &request, Ranking::Text).await?,
+        SearchMode::Meaning => Vec::new(),
+    };
+    let (near, notice) = match meaning {
+        Meaning::Ready(_) if request.mode == SearchMode::Text => (Vec::new(), None),
+        Meaning::Ready(embedder) => {
+            let near = by_meaning(db, embedder, branch, &request).await?;
+            (near, catching_up(db, branch).await?)
+        }
+        Meaning::Off { why } => {
+            (Vec::new(), Some(format!("Search matches words only: meaning search is off because {why}.")))
+        }
+    };
+    let meaning_search = matches!(meaning, Meaning::Ready(_)) && request.mode != SearchMode::Text;
+    Ok(SearchResults { hits: fusion::fuse(text, near, request.limit), meaning_search, notice })
+}
+
+async fn by_meaning(
+    db: &sqlx::PgPool,
+    embedder: &Embedder,
+    branch: BranchId,
+    request: &Request,
+) -> Result<Vec<Ranked>> {
+    if request.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(vector) = embedder.embed(vec![request.text.clone()]).await?.pop() else { return Ok(Vec::new()) };
+    query::ranked(db, branch, request, Ranking::Meaning { query: &vector, dimensions: embedder.dimensions() }).await
+}
+
+/// Says so while some of the branch's entries still wait for their embedding (just
+/// edited, or all of them after a model change): those are found by their words only.
+async fn catching_up(db: &sqlx::PgPool, branch: BranchId) -> Result<Option<String>> {
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM search_entries WHERE branch_id = $1 AND embedding IS NULL")
+            .bind(branch)
+            .fetch_one(db)
+            .await?;
+    Ok((waiting > 0).then(|| {
+        format!(
+            "Meaning search is catching up: {waiting} entries of this branch are found by their words only for now."
+        )
+    }))
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(search_handler))
+    OpenApiRouter::new().routes(routes!(search_handler)).routes(routes!(related_handler))
 }
 
 /// Search a branch's requirements and sections: each hit with where it is, a snippet
@@ -42,5 +97,20 @@ async fn search_handler(
     project: Project<need::Read>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>> {
-    Ok(Json(search(&state.db, &project, &query).await?))
+    Ok(Json(search(&state.db, &state.meaning, &project, &query).await?))
+}
+
+/// The requirements nearest in meaning to this one, on a branch: those of other
+/// documents first.
+#[utoipa::path(get, path = "/requirements/{id}/related", tag = "search", params(("id" = Uuid, Path), RelatedQuery),
+    responses((status = 200, body = RelatedRequirements), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn related_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Query(query): Query<RelatedQuery>,
+) -> Result<Json<RelatedRequirements>> {
+    let project = requirements::authorize_reader(&state.db, &actor, id).await?;
+    Ok(Json(related::related(&state.db, &state.meaning, &project, id, &query).await?))
 }

@@ -1,8 +1,11 @@
-//! Searching a branch by its words: the query's words (the last one as a prefix, since
-//! people search as they type) against the index's full-text terms, an exact requirement
-//! ID first, with a snippet of each hit marked where it matched.
+//! Ranking a branch's entries for a query, one way at a time: by its words (the last
+//! one as a prefix, since people search as they type) against the full-text terms, or
+//! by its embedding against the entries' (nearest first, through the HNSW index). An
+//! exact requirement ID comes first either way; each hit has a snippet marked where the
+//! query's words matched.
 
-use charter_types::{BranchId, DocumentId, HitKind, Kind, Matched, SearchHit, SnippetPart};
+use charter_types::{BranchId, DocumentId, HitKind, Kind, SearchHit, SearchMode, SnippetPart};
+use pgvector::Vector;
 use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::IntoParams;
@@ -33,19 +36,24 @@ pub struct SearchQuery {
     pub kind: Option<Kind>,
     /// Only this document and the documents under it.
     pub under: Option<DocumentId>,
+    /// Words, meaning, or both fused (when left out).
+    pub mode: Option<SearchMode>,
     /// How many hits at most (1 to 50; 20 when left out).
     pub limit: Option<usize>,
 }
 
 /// What a query asks of the index, checked and reduced to what the database is given.
 pub struct Request {
+    /// The query as typed, trimmed: what its embedding is made of.
+    pub text: String,
     /// A `to_tsquery` expression: every word, the last one as a prefix.
     terms: String,
     /// The query itself, when it is a requirement ID.
     exact_key: Option<String>,
     kind: Option<Kind>,
     under: Option<DocumentId>,
-    limit: usize,
+    pub mode: SearchMode,
+    pub limit: usize,
 }
 
 impl Request {
@@ -59,10 +67,12 @@ impl Request {
             return Err(Error::Invalid(format!("`limit` must be between 1 and {MAX_LIMIT}")));
         }
         Ok(Request {
+            text: text.to_owned(),
             terms: terms(text),
             exact_key: is_id(text).then(|| text.to_uppercase()),
             kind: query.kind,
             under: query.under,
+            mode: query.mode.unwrap_or(SearchMode::Hybrid),
             limit,
         })
     }
@@ -85,48 +95,84 @@ fn terms(text: &str) -> String {
     out.join(" & ")
 }
 
+/// How candidates are ranked.
+pub enum Ranking<'a> {
+    /// By how well their words match the query's.
+    Text,
+    /// By how near their embedding is to the query's (made by a model of this many dimensions).
+    Meaning { query: &'a Vector, dimensions: usize },
+}
+
+/// A hit as one ranking found it, with its place in that ranking's list.
+pub struct Ranked {
+    pub hit: SearchHit,
+    /// Which entry it is: the same entry found by both rankings is one hit.
+    pub entry: (DocumentId, i32),
+    /// Whether the query is this requirement's key.
+    pub exact: bool,
+    /// The ranking's own measure: text rank, or cosine similarity.
+    pub rank: f32,
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     kind: HitKind,
     key: Option<String>,
     requirement_id: Option<Uuid>,
     document_id: DocumentId,
+    ordinal: i32,
     document: String,
     document_kind: Kind,
     title: String,
     section: String,
     line: i32,
     snippet: String,
-    score: f32,
+    rank: f32,
+    exact: bool,
 }
 
-/// The hits of `branch` for `request`, best first.
-pub async fn by_text(db: &PgPool, branch: BranchId, request: &Request) -> Result<Vec<SearchHit>> {
+/// The entries of `branch` that `request` may show (its filters, live documents).
+const CANDIDATES: &str = "
+    FROM search_entries e CROSS JOIN query
+    JOIN branch_documents bd ON bd.branch_id = e.branch_id AND bd.document_id = e.document_id
+    JOIN documents d ON d.id = e.document_id
+    WHERE e.branch_id = $1 AND bd.deleted_at IS NULL
+      AND ($4::text IS NULL OR d.kind = $4)
+      AND ($5::uuid IS NULL OR e.document_id IN (SELECT document_id FROM below))";
+
+/// The candidates of `branch` for `request` as `ranking` orders them, best first, at
+/// most `request.limit` of them.
+pub async fn ranked(db: &PgPool, branch: BranchId, request: &Request, ranking: Ranking<'_>) -> Result<Vec<Ranked>> {
     if request.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let found = match ranking {
+        Ranking::Text => format!(
+            "SELECT e.*, bd.title AS document, d.kind AS document_kind, ts_rank_cd(e.terms, query.q) AS rank,
+                    coalesce(upper(e.key) = $3, false) AS exact
+             {CANDIDATES} AND (e.terms @@ query.q OR upper(e.key) = $3)
+             ORDER BY exact DESC, rank DESC, e.document_id, e.ordinal LIMIT $6"
+        ),
+        // Ordered by distance alone so that the HNSW index serves it; the dimension is
+        // the model's, a number, never text from a request.
+        Ranking::Meaning { dimensions, .. } => format!(
+            "SELECT e.*, bd.title AS document, d.kind AS document_kind,
+                    (1 - (e.embedding::vector({dimensions}) <=> $7::vector({dimensions})))::real AS rank,
+                    coalesce(upper(e.key) = $3, false) AS exact
+             {CANDIDATES} AND vector_dims(e.embedding) = {dimensions}
+             ORDER BY e.embedding::vector({dimensions}) <=> $7::vector({dimensions}) LIMIT $6"
+        ),
+    };
+    let sql = format!(
         "WITH RECURSIVE below AS (
              SELECT $5::uuid AS document_id WHERE $5::uuid IS NOT NULL
              UNION ALL
              SELECT bd.document_id FROM branch_documents bd JOIN below ON bd.parent_id = below.document_id
              WHERE bd.branch_id = $1),
          query AS (SELECT to_tsquery('english', $2) AS q),
-         found AS (
-             SELECT e.*, bd.title AS document, d.kind AS document_kind,
-                    ts_rank_cd(e.terms, query.q) AS rank,
-                    coalesce(upper(e.key) = $3, false) AS exact
-             FROM search_entries e CROSS JOIN query
-             JOIN branch_documents bd ON bd.branch_id = e.branch_id AND bd.document_id = e.document_id
-             JOIN documents d ON d.id = e.document_id
-             WHERE e.branch_id = $1 AND bd.deleted_at IS NULL
-               AND (e.terms @@ query.q OR upper(e.key) = $3)
-               AND ($4::text IS NULL OR d.kind = $4)
-               AND ($5::uuid IS NULL OR e.document_id IN (SELECT document_id FROM below))
-             ORDER BY exact DESC, rank DESC, e.document_id, e.ordinal
-             LIMIT $6)
-         SELECT f.kind, f.key, br.requirement_id, f.document_id, f.document, f.document_kind, f.title,
-                f.section, f.line, f.rank + CASE WHEN f.exact THEN 1000::real ELSE 0::real END AS score,
+         found AS ({found})
+         SELECT f.kind, f.key, br.requirement_id, f.document_id, f.ordinal, f.document, f.document_kind, f.title,
+                f.section, f.line, f.rank, f.exact,
                 ts_headline('english',
                     translate(CASE WHEN f.body = '' THEN f.title ELSE f.body END, chr(57344) || chr(57345), ''),
                     query.q,
@@ -134,33 +180,54 @@ pub async fn by_text(db: &PgPool, branch: BranchId, request: &Request) -> Result
                            chr(57344), chr(57345))) AS snippet
          FROM found f CROSS JOIN query
          LEFT JOIN branch_requirements br ON br.branch_id = f.branch_id AND br.key = f.key
-         ORDER BY f.exact DESC, f.rank DESC, f.document_id, f.ordinal",
-    )
-    .bind(branch)
-    .bind(&request.terms)
-    .bind(&request.exact_key)
-    .bind(request.kind)
-    .bind(request.under)
-    .bind(request.limit as i64)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| SearchHit {
-            kind: row.kind,
-            key: row.key,
-            requirement_id: row.requirement_id,
-            document_id: row.document_id,
-            document: row.document,
-            document_kind: row.document_kind,
-            title: row.title,
-            section: row.section,
-            line: usize::try_from(row.line).unwrap_or(0),
-            snippet: snippet(&row.snippet),
-            score: row.score,
-            matched: vec![Matched::Text],
-        })
-        .collect())
+         ORDER BY f.exact DESC, f.rank DESC, f.document_id, f.ordinal"
+    );
+    let mut tx = db.begin().await?;
+    let query = sqlx::query_as::<_, Row>(&sql)
+        .bind(branch)
+        .bind(&request.terms)
+        .bind(&request.exact_key)
+        .bind(request.kind)
+        .bind(request.under)
+        .bind(request.limit as i64);
+    let query = match ranking {
+        Ranking::Text => query,
+        Ranking::Meaning { query: vector, .. } => {
+            // Filtered rows must not starve the answer: the index scan goes on until
+            // enough rows pass the filters.
+            sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
+            sqlx::query("SET LOCAL hnsw.ef_search = 100").execute(&mut *tx).await?;
+            query.bind(vector)
+        }
+    };
+    let rows = query.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(Ranked::from).collect())
+}
+
+impl From<Row> for Ranked {
+    fn from(row: Row) -> Ranked {
+        Ranked {
+            entry: (row.document_id, row.ordinal),
+            exact: row.exact,
+            rank: row.rank,
+            hit: SearchHit {
+                kind: row.kind,
+                key: row.key,
+                requirement_id: row.requirement_id,
+                document_id: row.document_id,
+                document: row.document,
+                document_kind: row.document_kind,
+                title: row.title,
+                section: row.section,
+                line: usize::try_from(row.line).unwrap_or(0),
+                snippet: snippet(&row.snippet),
+                score: row.rank,
+                // Said by the fusion of the rankings, which knows which found it.
+                matched: Vec::new(),
+            },
+        }
+    }
 }
 
 /// A headline with its marks turned into pieces.

@@ -281,16 +281,23 @@ struct Recorded {
 
 /// A requirement on a branch: as it stands, its history over the branch's versions, and
 /// what links to it.
-pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Option<&str>) -> Result<RequirementDetail> {
+/// The caller's access to the project of a requirement they may read; a requirement of
+/// a project they cannot read does not exist for them.
+pub async fn authorize_reader(db: &PgPool, actor: &Actor, requirement_id: Uuid) -> Result<ProjectAccess> {
     let project_id: ProjectId = sqlx::query_scalar("SELECT project_id FROM requirements WHERE id = $1")
         .bind(requirement_id)
         .fetch_optional(db)
         .await?
         .ok_or_else(|| Error::not_found("requirement"))?;
-    let project = authorization::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
+    authorization::authorize(db, actor, project_id, Permission::Read).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("requirement"),
         other => other,
-    })?;
+    })
+}
+
+pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Option<&str>) -> Result<RequirementDetail> {
+    let project = authorize_reader(db, actor, requirement_id).await?;
+    let project_id = project.project();
     let branch = branch.unwrap_or(branches::MAIN);
     let branch_id = branches::resolve(db, project_id, branch).await?;
     let (corpus, views) = current(db, project_id, branch_id).await?;

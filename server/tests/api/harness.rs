@@ -19,6 +19,13 @@ pub fn test_settings() -> Settings {
     Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username_and_ip: 10_000, ..Settings::default() }
 }
 
+/// [`test_settings`] with search by meaning on: the server's embedding model, where
+/// the server would look for it (`scripts/bootstrap` puts it there).
+pub fn meaning_settings() -> Settings {
+    let embeddings = charter_server::settings_from_env().expect("the environment's settings").embeddings;
+    Settings { embeddings, ..test_settings() }
+}
+
 /// How long a test waits for one answer: a request the server never finishes fails its
 /// test, naming the request, instead of stalling the whole run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);

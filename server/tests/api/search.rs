@@ -13,25 +13,25 @@ use crate::harness::{call, error_code, expect, TestApp};
 /// How long an edit may take to become searchable.
 const FRESH_WITHIN: Duration = Duration::from_secs(5);
 
-const PAYMENTS: &str = "# Payments\n\nHow the shop takes money.\n\n## Requirements\n\n\
+pub const PAYMENTS: &str = "# Payments\n\nHow the shop takes money.\n\n## Requirements\n\n\
     - **PAY-001** The system SHALL charge a card at most once per order.\n  \
     - Given an order paid once, when the customer pays again, then no second charge is made\n\
     - **PAY-002** The system SHALL email a receipt within one minute.\n\n\
     ## Edge cases\n\nA card that expires while the order is open.\n";
 
-async fn search(app: &TestApp, client: &Client, project: &Project, query: &str) -> SearchResults {
+pub async fn search(app: &TestApp, client: &Client, project: &Project, query: &str) -> SearchResults {
     let url = app.url(&format!("/api/v1/projects/{}/search?{query}", project.id));
     expect(client, Method::GET, &url, None).await
 }
 
-async fn write(app: &TestApp, client: &Client, document: impl std::fmt::Display, branch: &str, text: &str) {
+pub async fn write(app: &TestApp, client: &Client, document: impl std::fmt::Display, branch: &str, text: &str) {
     let url = app.url(&format!("/api/v1/documents/{document}/content?branch={branch}"));
     let (status, body) = call(client, Method::PUT, &url, Some(json!({ "content": text }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Searches until `done` holds of the answer, for at most [`FRESH_WITHIN`]; the answer.
-async fn until(
+pub async fn until(
     app: &TestApp,
     client: &Client,
     project: &Project,
