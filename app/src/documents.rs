@@ -18,7 +18,7 @@ use crate::error::AppError;
 /// Document kinds in the order the page offers them.
 const OFFERED_KINDS: [Kind; 4] = [Kind::Spec, Kind::Plan, Kind::Tasks, Kind::Constitution];
 
-fn kind_label(kind: Kind) -> &'static str {
+pub(crate) fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Spec => "Feature spec",
         Kind::Plan => "Plan",
@@ -174,7 +174,7 @@ pub fn DocumentTree() -> impl IntoView {
 
 /// Options for choosing a parent: every live document but `exclude` and its subtree,
 /// indented by depth.
-fn parent_options(nodes: &[TreeEntry], exclude: Option<DocumentId>) -> Vec<(DocumentId, String)> {
+pub(crate) fn parent_options(nodes: &[TreeEntry], exclude: Option<DocumentId>) -> Vec<(DocumentId, String)> {
     fn walk(
         children: &HashMap<Option<DocumentId>, Vec<&TreeEntry>>,
         parent: Option<DocumentId>,

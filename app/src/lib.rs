@@ -13,11 +13,13 @@ pub mod components;
 pub mod context;
 pub mod diff;
 pub mod documents;
+pub mod duplicates;
 pub mod error;
 pub mod history;
 pub mod members;
 pub mod projects;
 pub mod questions;
+pub mod search;
 #[cfg(feature = "ssr")]
 mod ssr;
 pub mod structure;
@@ -91,6 +93,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("req/:key") view=structure::RequirementPage />
                         <Route path=path!("questions") view=questions::QuestionsPage />
                         <Route path=path!("checks") view=checks::ChecksPage />
+                        <Route path=path!("search") view=search::SearchPage />
+                        <Route path=path!("duplicates") view=duplicates::DuplicatesPage />
                     </ParentRoute>
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage />
                     <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />

@@ -147,6 +147,7 @@ fn ProjectSidebar(project: Project) -> AnyView {
                 <A href=base.clone() attr:class="project-name">{project.name.clone()}</A>
                 <span class="badge">{project.role.as_str()}</span>
             </div>
+            <crate::search::SearchBox />
             <BranchSwitcher can_write=project.role.allows(Permission::Write) />
             <nav aria-label="Documents">
                 <DocumentTree />

@@ -2,7 +2,7 @@
 //! scenarios, coverage, history, backlinks); the tabs it shares with the questions and
 //! checks pages.
 
-use charter_types::{Backlink, HistoryEntry, RequirementStatus, RequirementView, TraceStatus};
+use charter_types::{Backlink, HistoryEntry, RelatedRequirements, RequirementStatus, RequirementView, TraceStatus};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,6 +21,8 @@ pub struct RequirementPageData {
     pub checked_at: Option<DateTime<Utc>>,
     pub history: Vec<HistoryEntry>,
     pub backlinks: Vec<Backlink>,
+    /// Requirements near this one in meaning, other specs first.
+    pub related: RelatedRequirements,
 }
 
 #[server]
@@ -33,6 +35,7 @@ pub async fn list_requirements(slug: String, branch: String, q: String) -> Resul
 
 #[server]
 pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Result<RequirementPageData, AppError> {
+    use charter_backend::search::{self, RelatedQuery};
     use charter_backend::structure::requirements::{self, RequirementQuery};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let query = RequirementQuery { branch: Some(branch.clone()), q: Some(key.clone()) };
@@ -42,12 +45,30 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
         .find(|requirement| requirement.key.eq_ignore_ascii_case(&key))
         .ok_or_else(|| AppError::NotFound(format!("no requirement {key} on branch {branch}")))?;
     let detail = requirements::get(&state.db, project.actor(), found.id, Some(&branch)).await?;
+    let nearby = RelatedQuery { branch: Some(branch), limit: None };
+    let related = match search::related(&state.db, &state.meaning, &project, found.id, &nearby).await {
+        // Just written: the search index has not read it yet.
+        Err(charter_backend::Error::NotFound(_)) => RelatedRequirements {
+            related: Vec::new(),
+            notice: Some("This requirement is being indexed; its neighbours show in a moment.".into()),
+        },
+        // The page stands without them.
+        Err(err) => {
+            err.log();
+            RelatedRequirements {
+                related: Vec::new(),
+                notice: Some("Related requirements could not be loaded just now; reload to try again.".into()),
+            }
+        }
+        Ok(related) => related,
+    };
     Ok(RequirementPageData {
         requirement: detail.requirement,
         checked_commit: detail.checked_commit,
         checked_at: detail.checked_at,
         history: detail.history,
         backlinks: detail.backlinks,
+        related,
     })
 }
 
@@ -95,6 +116,7 @@ pub(crate) fn SpecTabs(current: &'static str) -> impl IntoView {
             {tab("requirements", "Requirements")}
             {tab("questions", "Open questions")}
             {tab("checks", "Checks")}
+            {tab("duplicates", "Possible duplicates")}
         </nav>
     }
 }
@@ -254,6 +276,24 @@ pub fn RequirementPage() -> impl IntoView {
                                             view! { <li><A href=href>{link.title.clone()}</A>
                                                 <span class=format!("badge kind-{}", link.kind)>{link.kind.as_str()}</span>
                                                 <small class="muted">{format!(" line {}", link.line)}</small></li> }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                        <section aria-labelledby="related">
+                            <h2 id="related">"Related requirements"</h2>
+                            {page.related.notice.clone().map(|notice| view! { <p class="muted">{notice}</p> })}
+                            {if page.related.related.is_empty() && page.related.notice.is_none() {
+                                view! { <p class="muted">"No other requirement on this branch says anything close."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="related">
+                                        {page.related.related.clone().into_iter().map(|near| {
+                                            let href = on_branch(&format!("/p/{slug}/req/{}", crate::components::urlencode(&near.key)), &branch);
+                                            let place = if near.same_document { "this document".to_owned() } else { near.document.clone() };
+                                            view! { <li><A href=href attr:class="req-key">{near.key.clone()}</A> {near.title.clone()}
+                                                <small class="muted">{format!(" in {place} · {:.0}% alike", near.similarity * 100.0)}</small></li> }
                                         }).collect_view()}
                                     </ul>
                                 }.into_any()

@@ -28,7 +28,8 @@ pub use review::{
 };
 pub use roles::{Permission, Role};
 pub use search::{
-    HitKind, Matched, RelatedRequirement, RelatedRequirements, SearchHit, SearchMode, SearchResults, SnippetPart,
+    DismissDuplicate, Dismissal, DuplicatePair, DuplicateReport, DuplicateSide, HitKind, Matched, RelatedRequirement,
+    RelatedRequirements, SearchHit, SearchMode, SearchResults, SnippetPart,
 };
 pub use structure::{
     Backlink, Bump, Clarification, ClarificationState, Coverage, Finding, HistoryEntry, RequirementStatus,

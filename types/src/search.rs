@@ -109,3 +109,64 @@ pub struct RelatedRequirements {
     /// Why the list is empty or partial, when it may be, in words for the reader.
     pub notice: Option<String>,
 }
+
+/// One requirement of a possible duplicate pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DuplicateSide {
+    pub key: String,
+    pub requirement_id: Uuid,
+    pub document_id: DocumentId,
+    /// The document's title.
+    pub document: String,
+    pub title: String,
+    /// The requirement's whole text.
+    pub text: String,
+    pub line: usize,
+}
+
+/// Why a pair was judged distinct, by whom and when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Dismissal {
+    pub reason: String,
+    /// Who dismissed it; none once their account is gone.
+    pub by: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Two requirements that may say the same thing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DuplicatePair {
+    pub a: DuplicateSide,
+    pub b: DuplicateSide,
+    /// Cosine similarity of their embeddings, up to 1.
+    pub similarity: f32,
+    /// Set when someone judged them distinct.
+    pub dismissal: Option<Dismissal>,
+}
+
+/// A branch's possible duplicates, most alike first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DuplicateReport {
+    /// Pairs nobody has dismissed yet.
+    pub pairs: Vec<DuplicatePair>,
+    /// Pairs judged distinct, with why.
+    pub dismissed: Vec<DuplicatePair>,
+    /// How alike two requirements must be to be listed.
+    pub min_similarity: f32,
+    /// Why the report is empty or partial, when it may be, in words for the reader.
+    pub notice: Option<String>,
+}
+
+/// Judges two requirements distinct, so that the report leaves them out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DismissDuplicate {
+    pub a: Uuid,
+    pub b: Uuid,
+    /// Why they are not duplicates (1 to 500 characters).
+    pub reason: String,
+}

@@ -2,8 +2,9 @@
 //! index (`search_entries`) is derived from the Markdown projection: `indexer` keeps it
 //! in step, `entries` says what a document contributes, `vectors` adds each entry's
 //! embedding (made by `crate::embeddings`), `query` ranks entries one way, `fusion` merges the
-//! ways into one answer.
+//! ways into one answer. `related` and `duplicates` find requirements near each other.
 
+mod duplicates;
 mod entries;
 mod fusion;
 pub mod indexer;
@@ -12,7 +13,9 @@ mod related;
 pub mod vectors;
 
 use axum::extract::State;
-use charter_types::{BranchId, RelatedRequirements, SearchMode, SearchResults};
+use charter_types::{
+    BranchId, DismissDuplicate, Dismissal, DuplicateReport, RelatedRequirements, SearchMode, SearchResults,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -23,9 +26,10 @@ use crate::error::Result;
 use crate::extract::{Json, Path, Query};
 use crate::structure::requirements;
 use crate::{branches, AppState};
+pub use duplicates::{dismiss, report as duplicates, DuplicatesQuery};
 pub use query::SearchQuery;
 use query::{Ranked, Ranking, Request};
-use related::RelatedQuery;
+pub use related::{related, RelatedQuery};
 
 /// The hits of a project's branch for `query`, best first: by words and, where this
 /// server has an embedding model, by meaning.
@@ -84,7 +88,11 @@ async fn catching_up(db: &sqlx::PgPool, branch: BranchId) -> Result<Option<Strin
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(search_handler)).routes(routes!(related_handler))
+    OpenApiRouter::new()
+        .routes(routes!(search_handler))
+        .routes(routes!(related_handler))
+        .routes(routes!(duplicates_handler))
+        .routes(routes!(dismiss_handler))
 }
 
 /// Search a branch's requirements and sections: each hit with where it is, a snippet
@@ -113,4 +121,30 @@ async fn related_handler(
 ) -> Result<Json<RelatedRequirements>> {
     let project = requirements::authorize_reader(&state.db, &actor, id).await?;
     Ok(Json(related::related(&state.db, &state.meaning, &project, id, &query).await?))
+}
+
+/// A branch's possible duplicates: requirement pairs nearly alike in meaning, most alike
+/// first, and those judged distinct with why.
+#[utoipa::path(get, path = "/projects/{id}/duplicates", tag = "search", params(("id" = Uuid, Path), DuplicatesQuery),
+    responses((status = 200, body = DuplicateReport), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn duplicates_handler(
+    State(state): State<AppState>,
+    project: Project<need::Read>,
+    Query(query): Query<DuplicatesQuery>,
+) -> Result<Json<DuplicateReport>> {
+    Ok(Json(duplicates(&state.db, &state.meaning, &project, &query).await?))
+}
+
+/// Judge two requirements distinct, with why: the report lists them as dismissed.
+#[utoipa::path(post, path = "/projects/{id}/duplicates/dismiss", tag = "search", params(("id" = Uuid, Path)),
+    request_body = DismissDuplicate,
+    responses((status = 200, body = Dismissal), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn dismiss_handler(
+    State(state): State<AppState>,
+    project: Project<need::Write>,
+    Json(request): Json<DismissDuplicate>,
+) -> Result<Json<Dismissal>> {
+    Ok(Json(dismiss(&state.db, &project, request).await?))
 }

@@ -225,12 +225,23 @@ fn status(requirement: &Requirement) -> RequirementStatus {
     }
 }
 
-/// The branch's requirements, indexed now, with their coverage.
-async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<(Corpus, Vec<RequirementView>)> {
+/// Indexes the branch's requirements as its documents say now: the branch's corpus and
+/// each key's (uppercased) identity.
+pub(crate) async fn refresh(
+    db: &PgPool,
+    project_id: ProjectId,
+    branch_id: BranchId,
+) -> Result<(Corpus, HashMap<String, Uuid>)> {
     let mut tx = db.begin().await?;
     let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
     let keys = index(&mut tx, project_id, branch_id, &corpus).await?;
     tx.commit().await?;
+    Ok((corpus, keys))
+}
+
+/// The branch's requirements, indexed now, with their coverage.
+async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<(Corpus, Vec<RequirementView>)> {
+    let (corpus, keys) = refresh(db, project_id, branch_id).await?;
     let coverage = traceability::latest(db, project_id, branch_id).await?.map(|stored| stored.report.coverages());
     let views = parsed(&corpus)
         .into_iter()

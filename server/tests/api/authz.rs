@@ -77,6 +77,14 @@ fn cases() -> Vec<Case> {
         case(Method::GET, "/projects/{p}/lint", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/lint/rules", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/search?q=login", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/duplicates", None, [200, 200, 200, 200, 404]),
+        // Writers pass the gate and then find no such requirements.
+        case(
+            Method::POST,
+            "/projects/{p}/duplicates/dismiss",
+            Some(json!({ "a": uuid::Uuid::now_v7(), "b": uuid::Uuid::now_v7(), "reason": "distinct" })),
+            [403, 404, 404, 404, 404],
+        ),
         case(Method::GET, "/documents/{d}/lint", None, [200, 200, 200, 200, 404]),
         case(
             Method::POST,

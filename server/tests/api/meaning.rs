@@ -5,13 +5,28 @@
 use std::time::Duration;
 
 use charter_backend::embeddings::Provider;
-use charter_types::{Matched, RelatedRequirements, RequirementView, Role, SearchResults};
-use reqwest::{Method, StatusCode};
+use charter_types::{
+    DuplicatePair, DuplicateReport, Matched, Project, RelatedRequirements, RequirementView, Role, SearchResults,
+};
+use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::harness::{call, error_code, eventually, expect, meaning_settings, test_settings, TestApp};
 use crate::search::{search, until, write, PAYMENTS};
+
+/// A second spec: BILL-001 says what PAY-001 of `PAYMENTS` says, in other words.
+const BILLING: &str = "# Billing\n\n## Requirements\n\n\
+    - **BILL-001** A customer SHALL never be charged twice for the same order.\n\
+    - **BILL-002** Invoices SHALL be numbered without gaps.\n";
+
+/// Two specs with one rule in common, worded apart (all-MiniLM-L6-v2: 0.78 alike), and
+/// one on the same topic that is another rule (0.57).
+const ACCOUNTS: &str = "# Accounts\n\n## Requirements\n\n\
+    - **ACC-001** Users SHALL be able to reset their password by email.\n";
+const SUPPORT: &str = "# Support\n\n## Requirements\n\n\
+    - **SUP-001** A member who forgot their password SHALL get a reset link by email.\n\
+    - **SUP-002** Users SHALL log in with a password of at least 15 characters.\n";
 
 /// How long embedding a handful of entries may take on a loaded test machine.
 const EMBEDDED_WITHIN: Duration = Duration::from_secs(60);
@@ -26,13 +41,32 @@ async fn embedded(db: &PgPool) -> bool {
     waiting == 0
 }
 
-#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
-async fn a_paraphrase_is_found_by_meaning_and_each_hit_says_how_it_matched(db: PgPool) {
+/// A server with the local model, and ada's project Shop with the Payments spec on main.
+async fn shop_with_payments(db: &PgPool) -> (TestApp, Client, Project) {
     let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Shop").await;
     let spec = app.document(&ada, &project, "Payments", None).await;
     write(&app, &ada, spec.id, "main", PAYMENTS).await;
+    (app, ada, project)
+}
+
+/// Waits until every entry is embedded, those of `keys` among them.
+async fn embedded_with(db: &PgPool, keys: &[&str]) {
+    eventually("the specs are embedded", EMBEDDED_WITHIN, || async {
+        let found: i64 = sqlx::query_scalar("SELECT count(DISTINCT key) FROM search_entries WHERE key = ANY($1)")
+            .bind(keys)
+            .fetch_one(db)
+            .await
+            .unwrap();
+        embedded(db).await && found == keys.len() as i64
+    })
+    .await;
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_paraphrase_is_found_by_meaning_and_each_hit_says_how_it_matched(db: PgPool) {
+    let (app, ada, project) = shop_with_payments(&db).await;
 
     // Not one of the requirement's words, yet it is the answer.
     let found =
@@ -62,11 +96,7 @@ async fn a_paraphrase_is_found_by_meaning_and_each_hit_says_how_it_matched(db: P
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_fork_reuses_the_embeddings_of_what_it_copied(db: PgPool) {
-    let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
-    let ada = app.signup("ada").await;
-    let project = app.project(&ada, "Shop").await;
-    let spec = app.document(&ada, &project, "Payments", None).await;
-    write(&app, &ada, spec.id, "main", PAYMENTS).await;
+    let (app, ada, project) = shop_with_payments(&db).await;
     eventually("main is embedded", EMBEDDED_WITHIN, || async {
         embedded(&db).await && !search(&app, &ada, &project, "q=receipt").await.hits.is_empty()
     })
@@ -90,11 +120,7 @@ async fn a_fork_reuses_the_embeddings_of_what_it_copied(db: PgPool) {
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_new_model_embeds_everything_again_and_finds_the_same(db: PgPool) {
-    let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
-    let ada = app.signup("ada").await;
-    let project = app.project(&ada, "Shop").await;
-    let spec = app.document(&ada, &project, "Payments", None).await;
-    write(&app, &ada, spec.id, "main", PAYMENTS).await;
+    let (app, ada, project) = shop_with_payments(&db).await;
     let query = "q=customer%20was%20billed%20twice";
     until(&app, &ada, &project, query, |r| first_key(r) == Some("PAY-001")).await;
     eventually("every entry is embedded", EMBEDDED_WITHIN, || embedded(&db)).await;
@@ -133,30 +159,15 @@ async fn without_the_model_search_matches_words_and_says_so(db: PgPool) {
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_requirement_lists_its_neighbours_from_other_specs_first(db: PgPool) {
-    let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
-    let ada = app.signup("ada").await;
+    let (app, ada, project) = shop_with_payments(&db).await;
     let eve = app.signup("eve").await;
-    let project = app.project(&ada, "Shop").await;
-    let payments = app.document(&ada, &project, "Payments", None).await;
-    write(&app, &ada, payments.id, "main", PAYMENTS).await;
     let billing = app.document(&ada, &project, "Billing", None).await;
-    let text = "# Billing\n\n## Requirements\n\n\
-        - **BILL-001** A customer SHALL never be charged twice for the same order.\n\
-        - **BILL-002** Invoices SHALL be numbered without gaps.\n";
-    write(&app, &ada, billing.id, "main", text).await;
+    write(&app, &ada, billing.id, "main", BILLING).await;
     let listed: Vec<RequirementView> =
         expect(&ada, Method::GET, &app.url(&format!("/api/v1/projects/{}/requirements", project.id)), None).await;
     let id = listed.iter().find(|requirement| requirement.key == "PAY-001").expect("PAY-001 is listed").id;
     let url = app.url(&format!("/api/v1/requirements/{id}/related"));
-    eventually("every entry is embedded", EMBEDDED_WITHIN, || async {
-        embedded(&db).await
-            && sqlx::query_scalar::<_, i64>("SELECT count(*) FROM search_entries WHERE key IN ('PAY-001', 'BILL-001')")
-                .fetch_one(&db)
-                .await
-                .unwrap()
-                == 2
-    })
-    .await;
+    embedded_with(&db, &["PAY-001", "BILL-001"]).await;
 
     let near: RelatedRequirements = expect(&ada, Method::GET, &url, None).await;
     assert_eq!(near.notice, None);
@@ -179,4 +190,70 @@ async fn a_requirement_lists_its_neighbours_from_other_specs_first(db: PgPool) {
     app.add_member(&ada, &project, "eve", Role::Viewer).await;
     let seen: RelatedRequirements = expect(&eve, Method::GET, &url, None).await;
     assert_eq!(seen, near);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn the_duplicates_report_pairs_requirements_alike_until_someone_dismisses_them(db: PgPool) {
+    let (app, ada, project) = shop_with_payments(&db).await;
+    let accounts = app.document(&ada, &project, "Accounts", None).await;
+    write(&app, &ada, accounts.id, "main", ACCOUNTS).await;
+    let support = app.document(&ada, &project, "Support", None).await;
+    write(&app, &ada, support.id, "main", SUPPORT).await;
+    embedded_with(&db, &["ACC-001", "SUP-001", "SUP-002"]).await;
+    let url = app.url(&format!("/api/v1/projects/{}/duplicates", project.id));
+    let keys = |pair: &DuplicatePair| [pair.a.key.clone(), pair.b.key.clone()];
+
+    let report: DuplicateReport = expect(&ada, Method::GET, &url, None).await;
+    assert_eq!(report.notice, None);
+    let mut pairs: Vec<[String; 2]> = report.pairs.iter().map(keys).collect();
+    pairs.iter_mut().for_each(|pair| pair.sort());
+    let expected = [["ACC-001".to_owned(), "SUP-001".to_owned()]];
+    assert_eq!(pairs, expected, "one pair: the two ways of saying password reset; {report:?}");
+    let pair = report.pairs[0].clone();
+    assert!(pair.similarity >= report.min_similarity && pair.similarity <= 1.0, "{pair:?}");
+    assert!(report.dismissed.is_empty());
+    let strict: DuplicateReport = expect(&ada, Method::GET, &format!("{url}?min_similarity=0.99"), None).await;
+    assert!(strict.pairs.is_empty(), "{strict:?}");
+    let (status, body) = call(&ada, Method::GET, &format!("{url}?min_similarity=0.2"), None).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+
+    // Judging them distinct takes a reason and a writer.
+    let dismiss = app.url(&format!("/api/v1/projects/{}/duplicates/dismiss", project.id));
+    let request = |reason: &str| json!({ "a": pair.a.requirement_id, "b": pair.b.requirement_id, "reason": reason });
+    let (status, body) = call(&ada, Method::POST, &dismiss, Some(request("  "))).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+    let vic = app.signup("vic").await;
+    app.add_member(&ada, &project, "vic", Role::Viewer).await;
+    let (status, _) = call(&vic, Method::POST, &dismiss, Some(request("not mine to say"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let stranger = app.signup("sam").await;
+    let elsewhere = app.project(&stranger, "Elsewhere").await;
+    let foreign = app.url(&format!("/api/v1/projects/{}/duplicates/dismiss", elsewhere.id));
+    let (status, _) = call(&stranger, Method::POST, &foreign, Some(request("not theirs"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "requirements of another project are not found");
+
+    // Two people dismissing at once: one judgement stands, the last reason given.
+    let reason = "Support's is the e-mail a person receives; Accounts' is the feature.";
+    let (first, second) = tokio::join!(
+        call(&ada, Method::POST, &dismiss, Some(request(reason))),
+        call(&ada, Method::POST, &dismiss, Some(request(reason))),
+    );
+    assert_eq!((first.0, second.0), (StatusCode::OK, StatusCode::OK), "{first:?} {second:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM duplicate_dismissals").fetch_one(&db).await.unwrap();
+    assert_eq!(stored, 1);
+
+    let report: DuplicateReport = expect(&vic, Method::GET, &url, None).await;
+    assert!(report.pairs.is_empty(), "{report:?}");
+    let dismissal = report.dismissed[0].dismissal.clone().expect("the dismissal");
+    assert_eq!((dismissal.reason.as_str(), dismissal.by.as_deref()), (reason, Some("ada")));
+    let (status, _) = call(&stranger, Method::GET, &url, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The judgement is about the requirements, not their IDs: a new ID keeps it.
+    write(&app, &ada, support.id, "main", &SUPPORT.replace("SUP-001", "SUP-010")).await;
+    eventually("the new ID is indexed and embedded", EMBEDDED_WITHIN, || async {
+        let report: DuplicateReport = expect(&ada, Method::GET, &url, None).await;
+        report.dismissed.iter().any(|pair| keys(pair).contains(&"SUP-010".to_owned())) && report.pairs.is_empty()
+    })
+    .await;
 }

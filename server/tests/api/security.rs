@@ -264,6 +264,8 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/projects/{id}/lint/rules"),
         ("get", "/api/v1/projects/{id}/search"),
         ("get", "/api/v1/requirements/{id}/related"),
+        ("get", "/api/v1/projects/{id}/duplicates"),
+        ("post", "/api/v1/projects/{id}/duplicates/dismiss"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
