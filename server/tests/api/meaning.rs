@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::harness::{call, error_code, eventually, expect, meaning_settings, test_settings, TestApp};
-use crate::search::{search, until, write, PAYMENTS};
+use crate::search::{search, until, until_within, write, PAYMENTS};
 
 /// A second spec: BILL-001 says what PAY-001 of `PAYMENTS` says, in other words.
 const BILLING: &str = "# Billing\n\n## Requirements\n\n\
@@ -30,6 +30,17 @@ const SUPPORT: &str = "# Support\n\n## Requirements\n\n\
 
 /// How long embedding a handful of entries may take on a loaded test machine.
 const EMBEDDED_WITHIN: Duration = Duration::from_secs(60);
+
+/// Searches until `done` holds, for as long as embedding may take.
+async fn by_meaning(
+    app: &TestApp,
+    client: &Client,
+    project: &Project,
+    query: &str,
+    done: impl Fn(&SearchResults) -> bool,
+) -> SearchResults {
+    until_within(app, client, project, query, EMBEDDED_WITHIN, done).await
+}
 
 fn first_key(results: &SearchResults) -> Option<&str> {
     results.hits.first().and_then(|hit| hit.key.as_deref())
@@ -70,7 +81,8 @@ async fn a_paraphrase_is_found_by_meaning_and_each_hit_says_how_it_matched(db: P
 
     // Not one of the requirement's words, yet it is the answer.
     let found =
-        until(&app, &ada, &project, "q=customer%20was%20billed%20twice", |r| first_key(r) == Some("PAY-001")).await;
+        by_meaning(&app, &ada, &project, "q=customer%20was%20billed%20twice", |r| first_key(r) == Some("PAY-001"))
+            .await;
     assert!(found.meaning_search);
     assert_eq!(found.hits[0].matched, [Matched::Meaning]);
     assert!(found.hits[0].snippet.iter().all(|part| !part.hit), "no word of the query is in it");
@@ -107,7 +119,7 @@ async fn a_fork_reuses_the_embeddings_of_what_it_copied(db: PgPool) {
     let branches = app.url(&format!("/api/v1/projects/{}/branches", project.id));
     let (status, body) = call(&ada, Method::POST, &branches, Some(json!({ "name": "draft" }))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let found = until(&app, &ada, &project, "q=customer%20was%20billed%20twice&branch=draft", |r| {
+    let found = by_meaning(&app, &ada, &project, "q=customer%20was%20billed%20twice&branch=draft", |r| {
         first_key(r) == Some("PAY-001") && r.notice.is_none()
     })
     .await;
@@ -122,7 +134,7 @@ async fn a_fork_reuses_the_embeddings_of_what_it_copied(db: PgPool) {
 async fn a_new_model_embeds_everything_again_and_finds_the_same(db: PgPool) {
     let (app, ada, project) = shop_with_payments(&db).await;
     let query = "q=customer%20was%20billed%20twice";
-    until(&app, &ada, &project, query, |r| first_key(r) == Some("PAY-001")).await;
+    by_meaning(&app, &ada, &project, query, |r| first_key(r) == Some("PAY-001")).await;
     eventually("every entry is embedded", EMBEDDED_WITHIN, || embedded(&db)).await;
     let before = search(&app, &ada, &project, query).await;
 

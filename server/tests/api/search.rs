@@ -38,13 +38,25 @@ pub async fn until(
     query: &str,
     done: impl Fn(&SearchResults) -> bool,
 ) -> SearchResults {
+    until_within(app, client, project, query, FRESH_WITHIN, done).await
+}
+
+/// [`until`] for at most `within`.
+pub async fn until_within(
+    app: &TestApp,
+    client: &Client,
+    project: &Project,
+    query: &str,
+    within: Duration,
+    done: impl Fn(&SearchResults) -> bool,
+) -> SearchResults {
     let start = Instant::now();
     loop {
         let results = search(app, client, project, query).await;
         if done(&results) {
             return results;
         }
-        assert!(start.elapsed() < FRESH_WITHIN, "not searchable within {FRESH_WITHIN:?}: {query} gave {results:?}");
+        assert!(start.elapsed() < within, "not searchable within {within:?}: {query} gave {results:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
