@@ -11,10 +11,12 @@ use bytes::Bytes;
 use charter_types::UserId;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::sync::{Awareness, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
-use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
+use yrs::{ClientID, ReadTxn, Transact};
 
+use super::command::{Command, ConnId, Incoming, Join, Outgoing, Refusal, Revision};
+use super::projection::{self, Refresh};
 use super::{diff, lock, presence, store, DocKey, Grant, Inner};
 use crate::error::Error;
 
@@ -22,83 +24,6 @@ use crate::error::Error;
 const MAX_BATCH: usize = 512;
 /// Frames waiting for one slow connection before it is dropped.
 pub(super) const OUTBOX: usize = 1024;
-
-pub(super) type ConnId = u64;
-
-/// Why a request to the actor did not succeed.
-#[derive(Debug)]
-pub(super) enum Refusal {
-    /// The actor was shutting down; ask again (a fresh actor will answer).
-    Unloading,
-    Failed(Error),
-}
-
-/// A connection joining; who it is and what it may do are in its grant.
-#[derive(Clone)]
-pub(super) struct Join {
-    pub conn: ConnId,
-    pub out: mpsc::Sender<Outgoing>,
-}
-
-/// Access a connection lost while open.
-#[derive(Clone, Debug)]
-pub(super) enum Revision {
-    /// It may follow along but no longer write; the client is told.
-    ReadOnly,
-    Close {
-        code: u16,
-        reason: String,
-    },
-}
-
-pub(super) enum Command {
-    Join {
-        join: Join,
-        reply: oneshot::Sender<Result<(), Refusal>>,
-    },
-    Incoming {
-        conn: ConnId,
-        message: Incoming,
-    },
-    Leave {
-        conn: ConnId,
-    },
-    Revise {
-        conn: ConnId,
-        revision: Revision,
-    },
-    Replace {
-        text: String,
-        author: UserId,
-        reply: oneshot::Sender<Result<(), Refusal>>,
-    },
-    /// An update made elsewhere (a merge) to apply, store and pass on like a client's.
-    Apply {
-        update: Vec<u8>,
-        author: UserId,
-        reply: oneshot::Sender<Result<(), Refusal>>,
-    },
-    /// The text and its log position, answered once its batch is stored (never unstored text).
-    Read {
-        reply: oneshot::Sender<(String, i64)>,
-    },
-    /// The log may have rows from other instances.
-    CatchUp,
-}
-
-/// A decoded client message. Updates arrive decoded (decoding happens on the
-/// connection's task) along with their bytes, which are what gets stored and relayed.
-pub(super) enum Incoming {
-    SyncStep1(StateVector),
-    Update { raw: Vec<u8>, update: Update },
-    Awareness(AwarenessUpdate),
-    AwarenessQuery,
-}
-
-pub(super) enum Outgoing {
-    Frame(Bytes),
-    Close { code: u16, reason: String },
-}
 
 struct Conn {
     user: UserId,
@@ -137,6 +62,7 @@ pub(super) fn spawn(hub: Weak<Inner>, key: DocKey) -> mpsc::Sender<Command> {
                     conns: HashMap::new(),
                     dirty: None,
                     authors: Vec::new(),
+                    projecting: None,
                     idle_since: Instant::now(),
                 };
                 actor.run(receiver).await;
@@ -177,6 +103,7 @@ struct Actor {
     dirty: Option<Instant>,
     /// Who edited since the projection was last refreshed.
     authors: Vec<UserId>,
+    projecting: Option<Refresh>,
     idle_since: Instant,
 }
 
@@ -200,14 +127,21 @@ fn frame(message: Message) -> Bytes {
 impl Actor {
     async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
         loop {
+            let deadline = self.deadline();
             let command = tokio::select! {
                 command = receiver.recv() => match command {
                     Some(command) => command,
                     None => break,
                 },
-                _ = tokio::time::sleep_until(self.deadline()) => {
-                    self.on_timer().await;
-                    if self.conns.is_empty() && self.dirty.is_none() && self.idle_for() && self.unload(&mut receiver) {
+                outcome = projection::finished(&mut self.projecting) => {
+                    self.projected(outcome);
+                    continue;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    if self.dirty.is_some() {
+                        self.start_projection();
+                    } else if self.conns.is_empty() && self.projecting.is_none() && self.idle_for() && self.unload(&mut receiver)
+                    {
                         break;
                     }
                     continue;
@@ -227,7 +161,13 @@ impl Actor {
                 self.idle_since = Instant::now();
             }
         }
-        self.project().await;
+        // Leaving: the text as it is now is projected before the actor goes.
+        if self.projecting.is_some() {
+            let outcome = projection::finished(&mut self.projecting).await;
+            self.projected(outcome);
+        }
+        self.start_projection();
+        let _ = projection::finished(&mut self.projecting).await;
     }
 
     fn settings(&self) -> Option<(Duration, Duration)> {
@@ -236,7 +176,9 @@ impl Actor {
 
     fn deadline(&self) -> Instant {
         let Some((projection_delay, idle_unload)) = self.settings() else { return Instant::now() };
+        // While a refresh is under way, its end is what the actor waits for.
         match self.dirty {
+            _ if self.projecting.is_some() => Instant::now() + Duration::from_secs(3600),
             Some(since) => since + projection_delay,
             None if self.conns.is_empty() => self.idle_since + idle_unload,
             None => Instant::now() + Duration::from_secs(3600),
@@ -245,12 +187,6 @@ impl Actor {
 
     fn idle_for(&self) -> bool {
         self.settings().is_none_or(|(_, idle_unload)| self.idle_since.elapsed() >= idle_unload)
-    }
-
-    async fn on_timer(&mut self) {
-        if self.dirty.is_some() {
-            self.project().await;
-        }
     }
 
     /// Leaves the hub if nothing is waiting. Commands that slipped in are told to retry.
@@ -278,21 +214,22 @@ impl Actor {
         }
     }
 
-    /// Refreshes the Markdown projection from the CRDT state, and the activity with who
-    /// edited.
-    async fn project(&mut self) {
+    /// Starts refreshing the Markdown projection with the text as it is now, crediting
+    /// whoever edited since the last refresh.
+    fn start_projection(&mut self) {
         let Some(inner) = self.hub.upgrade() else { return };
         let text = store::text_of(self.awareness.doc());
-        match (inner.rules.project)(inner.db.clone(), self.key, text, self.authors.clone()).await {
-            Ok(()) => {
-                self.dirty = None;
-                self.authors.clear();
-            }
-            // Retried at the next deadline; the CRDT state itself is safe.
-            Err(err) => {
-                err.log();
-                self.dirty = Some(Instant::now());
-            }
+        self.dirty = None;
+        self.projecting = Some(Refresh::start(&inner, self.key, text, std::mem::take(&mut self.authors)));
+    }
+
+    /// A failed refresh is retried at the next deadline, its authors credited first (the
+    /// CRDT state itself is safe).
+    fn projected(&mut self, outcome: Result<(), Vec<UserId>>) {
+        if let Err(authors) = outcome {
+            let later = std::mem::replace(&mut self.authors, authors);
+            later.into_iter().for_each(|author| self.credit(author));
+            self.dirty.get_or_insert_with(Instant::now);
         }
     }
 

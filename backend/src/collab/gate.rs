@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::actor::{Command, ConnId, Revision};
+use super::command::{Command, ConnId, Revision};
 use super::{lock, Grant, Inner, Standing};
 use crate::access::Change;
 use crate::error::Result;

@@ -9,9 +9,11 @@
 //! access changes (`gate`), on any instance.
 
 mod actor;
+mod command;
 mod diff;
 mod gate;
 mod presence;
+mod projection;
 mod relay;
 mod socket;
 pub mod store;
@@ -32,7 +34,7 @@ use uuid::Uuid;
 use crate::access::Credential;
 use crate::error::{Error, Result};
 use crate::merge::Conflict;
-use actor::{Command, ConnId, Join, Refusal};
+use command::{Command, ConnId, Join, Refusal};
 pub use socket::accept;
 
 /// One document's content on one branch.
@@ -152,6 +154,8 @@ struct Inner {
     docs: Mutex<HashMap<DocKey, mpsc::Sender<Command>>>,
     /// The group-commit writers every actor stores its updates through.
     writer: mpsc::Sender<writer::Request>,
+    /// Slots for Markdown projections being written.
+    projections: Arc<tokio::sync::Semaphore>,
     /// Every open connection's grant; a revoked connection's is gone.
     grants: Mutex<HashMap<ConnId, Grant>>,
     next_connection: AtomicU64,
@@ -165,7 +169,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// How many times an operation retries on an actor that was just unloading.
 const RETRIES: usize = 3;
-/// The engine's connections: the relay's listener, the writers, loads and compaction.
+/// The engine's connections besides the writers': the relay's listener, loads,
+/// catch-ups, access checks, projections and compaction.
 const ENGINE_CONNECTIONS: u32 = 8;
 
 impl Hub {
@@ -175,15 +180,20 @@ impl Hub {
         // The engine keeps connections of its own: a request may hold a transaction
         // (its caller's role) until its edit is stored, and requests holding every
         // connection of their pool must not leave the writer without one.
-        let db = PgPoolOptions::new()
-            .max_connections(ENGINE_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with((*db.connect_options()).clone());
+        // The writers have theirs: every edit waits for its commit, and nothing else
+        // the engine does may stand in the way of one.
+        let pool = |size: u32| {
+            PgPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_lazy_with((*db.connect_options()).clone())
+        };
         let instance = Uuid::new_v4();
         let hub = Hub {
             inner: Arc::new(Inner {
-                writer: writer::spawn(db.clone(), instance),
-                db,
+                writer: writer::spawn(pool(writer::WRITERS as u32), instance),
+                projections: projection::slots(),
+                db: pool(ENGINE_CONNECTIONS),
                 settings,
                 instance,
                 docs: Mutex::new(HashMap::new()),

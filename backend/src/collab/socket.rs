@@ -19,7 +19,8 @@ use yrs::sync::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
 use yrs::{StateVector, Update};
 
-use super::actor::{Command, ConnId, Incoming, Join, Outgoing, OUTBOX};
+use super::actor::OUTBOX;
+use super::command::{Command, ConnId, Incoming, Join, Outgoing};
 use super::gate::NO_ACCESS;
 use super::Admission;
 use crate::error::Error;

@@ -13,7 +13,7 @@ use super::store::{self, Appended, Pending};
 use crate::error::{Error, Result};
 
 /// Writers working at once: one fills its next group while another commits.
-const WRITERS: usize = 2;
+pub(super) const WRITERS: usize = 2;
 /// Documents in one group at most.
 const MAX_GROUP: usize = 256;
 
