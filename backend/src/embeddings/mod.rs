@@ -5,7 +5,7 @@
 mod local;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pgvector::Vector;
 
@@ -78,17 +78,60 @@ impl Embedder {
         }
     }
 
-    /// One vector per text, in order, computed off the async runtime.
+    /// One vector per text, in order, computed off the async runtime for someone who
+    /// is waiting (a query).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vector>> {
-        match self {
-            Embedder::Local(model) => {
-                let model = Arc::clone(model);
-                let vectors = tokio::task::spawn_blocking(move || model.embed(&texts))
-                    .await
-                    .map_err(|err| Error::Internal(format!("embedding task: {err}")))?
-                    .map_err(Error::Internal)?;
-                Ok(vectors.into_iter().map(Vector::from).collect())
-            }
-        }
+        self.embed_on(texts, Cores::Shared).await
     }
+
+    /// The same for work nobody waits for (the index's backlog), at the lowest CPU
+    /// priority: on a busy machine it yields the cores to editing and requests.
+    pub async fn embed_in_background(&self, texts: Vec<String>) -> Result<Vec<Vector>> {
+        self.embed_on(texts, Cores::Background).await
+    }
+
+    async fn embed_on(&self, texts: Vec<String>, cores: Cores) -> Result<Vec<Vector>> {
+        let model = match self {
+            Embedder::Local(model) => Arc::clone(model),
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let work = move || {
+            let _ = reply.send(model.embed(&texts));
+        };
+        match cores {
+            Cores::Shared => drop(tokio::task::spawn_blocking(work)),
+            // The model's parallel parts run on the pool that calls them, so all of a
+            // background batch stays on the low-priority threads.
+            Cores::Background => background_pool()?.spawn(work),
+        }
+        let vectors =
+            answer.await.map_err(|_| Error::internal("the embedding task stopped"))?.map_err(Error::Internal)?;
+        Ok(vectors.into_iter().map(Vector::from).collect())
+    }
+}
+
+enum Cores {
+    Shared,
+    Background,
+}
+
+/// Threads for background embedding, one per core, each at the lowest priority.
+fn background_pool() -> Result<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<std::result::Result<rayon::ThreadPool, String>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|n| format!("embed-background-{n}"))
+            .start_handler(|_| lowest_priority())
+            .build()
+            .map_err(|err| err.to_string())
+    });
+    pool.as_ref().map_err(|err| Error::internal(format!("background embedding threads: {err}")))
+}
+
+/// Gives the calling thread the lowest scheduling priority (nice 19; Linux sets it per
+/// thread). Lowering one's own priority needs no privilege; should it fail anyway, the
+/// thread runs at normal priority, which is only slower for others.
+fn lowest_priority() {
+    // SAFETY: setpriority only reads its three integer arguments; `0` names the calling thread.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
 }

@@ -9,44 +9,42 @@ use charter_types::{BranchId, DocumentId};
 use sqlx::{PgConnection, PgPool};
 
 use super::entries::{entries, Entry};
+use super::pace;
 use crate::budget;
 use crate::error::Result;
 
-/// How often an idle indexer looks for queued documents: an edit is searchable about
-/// this long after its projection is stored.
-const POLL: Duration = Duration::from_millis(500);
-/// Queued rows claimed at once.
+/// Documents claimed at once, each with every change queued for it.
 const BATCH: i64 = 32;
+/// A document is indexed once its oldest queued change is this old: an edit is
+/// searchable within about a second and a half, and a document being typed in is
+/// indexed once for several projections.
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// Runs the indexer for as long as the process does.
 pub fn spawn(db: PgPool) {
-    tokio::spawn(async move {
-        loop {
-            match index_queued(&db).await {
-                Ok(claimed) if claimed as i64 == BATCH => continue,
-                Ok(_) => {}
-                Err(err) => err.log(),
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    });
+    tokio::spawn(async move { pace::forever(BATCH as usize, || index_queued(&db)).await });
 }
 
-/// Indexes one batch of queued documents; returns how many queued rows it took. The
+/// Indexes one batch of queued documents; returns how many documents it took. The
 /// claim's transaction holds only the queue rows; each document is rewritten in a
 /// transaction of its own, so deleting a branch meanwhile waits for one document at most.
-pub async fn index_queued(db: &PgPool) -> Result<usize> {
+async fn index_queued(db: &PgPool) -> Result<usize> {
     let mut claim = db.begin().await?;
     let claimed: Vec<(i64, BranchId, DocumentId)> = sqlx::query_as(
-        "SELECT id, branch_id, document_id FROM search_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        "WITH due AS (
+             SELECT branch_id, document_id FROM search_queue GROUP BY branch_id, document_id
+             HAVING min(queued_at) <= now() - $2::interval ORDER BY min(id) LIMIT $1)
+         SELECT q.id, q.branch_id, q.document_id FROM search_queue q JOIN due USING (branch_id, document_id)
+         FOR UPDATE OF q SKIP LOCKED",
     )
     .bind(BATCH)
+    .bind(SETTLE)
     .fetch_all(&mut *claim)
     .await?;
     let mut documents: Vec<(BranchId, DocumentId)> = claimed.iter().map(|(_, branch, doc)| (*branch, *doc)).collect();
     documents.sort_unstable();
     documents.dedup();
-    for (branch, document) in documents {
+    for &(branch, document) in &documents {
         let mut tx = db.begin().await?;
         reindex(&mut tx, branch, document).await?;
         tx.commit().await?;
@@ -54,7 +52,7 @@ pub async fn index_queued(db: &PgPool) -> Result<usize> {
     let ids: Vec<i64> = claimed.iter().map(|(id, _, _)| *id).collect();
     sqlx::query("DELETE FROM search_queue WHERE id = ANY($1)").bind(&ids).execute(&mut *claim).await?;
     claim.commit().await?;
-    Ok(claimed.len())
+    Ok(documents.len())
 }
 
 /// Brings one document's entries up to date with its Markdown as committed now. Whoever takes

@@ -8,6 +8,7 @@ mod duplicates;
 mod entries;
 mod fusion;
 pub mod indexer;
+mod pace;
 mod query;
 mod related;
 pub mod vectors;

@@ -3,17 +3,14 @@
 //! search never wait for the model. One batch at a time per instance (the model uses
 //! every core it is given); equal texts are embedded once.
 
-use std::time::Duration;
-
 use pgvector::Vector;
 use sqlx::PgPool;
 
 use super::entries::meaning;
+use super::pace;
 use crate::embeddings::Embedder;
 use crate::error::Result;
 
-/// How often an idle worker looks for entries without an embedding.
-const POLL: Duration = Duration::from_millis(500);
 /// Texts embedded at once: large enough to use the cores well, small enough that a
 /// query's own embedding never waits long behind a batch.
 const BATCH: i64 = 16;
@@ -24,16 +21,9 @@ pub fn spawn(db: PgPool, embedder: Embedder) {
     tokio::spawn(async move {
         while let Err(err) = adopt_model(&db, &embedder).await {
             err.log();
-            tokio::time::sleep(POLL * 10).await;
+            tokio::time::sleep(pace::RETRY).await;
         }
-        loop {
-            match embed_pending(&db, &embedder).await {
-                Ok(done) if done as i64 == BATCH => continue,
-                Ok(_) => {}
-                Err(err) => err.log(),
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        pace::forever(BATCH as usize, || embed_pending(&db, &embedder)).await;
     });
 }
 
@@ -66,10 +56,16 @@ struct Pending {
 }
 
 /// Embeds one batch of distinct texts still lacking an embedding; returns how many.
-pub async fn embed_pending(db: &PgPool, embedder: &Embedder) -> Result<usize> {
+/// Entries of a document edited in the last two seconds wait: text being typed is
+/// embedded once it settles, not at every keystroke.
+async fn embed_pending(db: &PgPool, embedder: &Embedder) -> Result<usize> {
     let pending: Vec<Pending> = sqlx::query_as(
-        "SELECT DISTINCT ON (digest) digest, title, body, scenarios FROM search_entries
-         WHERE embedding IS NULL ORDER BY digest LIMIT $1",
+        "SELECT DISTINCT ON (digest) digest, title, body, scenarios FROM search_entries e
+         WHERE embedding IS NULL
+           AND NOT EXISTS (SELECT 1 FROM branch_documents d
+                           WHERE d.branch_id = e.branch_id AND d.document_id = e.document_id
+                             AND d.updated_at > now() - interval '2 seconds')
+         ORDER BY digest LIMIT $1",
     )
     .bind(BATCH)
     .fetch_all(db)
@@ -78,7 +74,7 @@ pub async fn embed_pending(db: &PgPool, embedder: &Embedder) -> Result<usize> {
         return Ok(0);
     }
     let texts = pending.iter().map(|row| meaning(&row.title, &row.body, &row.scenarios)).collect();
-    let vectors: Vec<Vector> = embedder.embed(texts).await?;
+    let vectors: Vec<Vector> = embedder.embed_in_background(texts).await?;
     let digests: Vec<&[u8]> = pending.iter().map(|row| row.digest.as_slice()).collect();
     // Entries rewritten meanwhile have other digests and wait for the next batch.
     sqlx::query(
