@@ -161,13 +161,17 @@ impl Actor {
                 self.idle_since = Instant::now();
             }
         }
-        // Leaving: the text as it is now is projected before the actor goes.
+        // Leaving: what the projection lacks is written before the actor goes.
         if self.projecting.is_some() {
             let outcome = projection::finished(&mut self.projecting).await;
             self.projected(outcome);
         }
-        self.start_projection();
-        let _ = projection::finished(&mut self.projecting).await;
+        if self.dirty.is_some() || !self.authors.is_empty() {
+            self.start_projection();
+        }
+        if self.projecting.is_some() {
+            let _ = projection::finished(&mut self.projecting).await;
+        }
     }
 
     fn settings(&self) -> Option<(Duration, Duration)> {

@@ -4,6 +4,7 @@
 
 mod local;
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -95,14 +96,17 @@ impl Embedder {
             Embedder::Local(model) => Arc::clone(model),
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
+        // A panic in the model costs this batch, never the process.
         let work = move || {
-            let _ = reply.send(model.embed(&texts));
+            let embedded = std::panic::catch_unwind(AssertUnwindSafe(|| model.embed(&texts)))
+                .unwrap_or_else(|_| Err("the model panicked".to_owned()));
+            let _ = reply.send(embedded);
         };
-        match cores {
-            Cores::Shared => drop(tokio::task::spawn_blocking(work)),
+        match (cores, background_pool()) {
             // The model's parallel parts run on the pool that calls them, so all of a
             // background batch stays on the low-priority threads.
-            Cores::Background => background_pool()?.spawn(work),
+            (Cores::Background, Some(pool)) => pool.spawn(work),
+            _ => drop(tokio::task::spawn_blocking(work)),
         }
         let vectors =
             answer.await.map_err(|_| Error::internal("the embedding task stopped"))?.map_err(Error::Internal)?;
@@ -115,23 +119,30 @@ enum Cores {
     Background,
 }
 
-/// Threads for background embedding, one per core, each at the lowest priority.
-fn background_pool() -> Result<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<std::result::Result<rayon::ThreadPool, String>> = OnceLock::new();
-    let pool = POOL.get_or_init(|| {
+/// Threads for background embedding, one per core, each at the lowest priority; none
+/// (background work then shares the blocking pool) if they cannot be started.
+fn background_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
             .thread_name(|n| format!("embed-background-{n}"))
             .start_handler(|_| lowest_priority())
             .build()
-            .map_err(|err| err.to_string())
-    });
-    pool.as_ref().map_err(|err| Error::internal(format!("background embedding threads: {err}")))
+            .inspect_err(|err| tracing::warn!(%err, "no background embedding threads; embedding at normal priority"))
+            .ok()
+    })
+    .as_ref()
 }
 
-/// Gives the calling thread the lowest scheduling priority (nice 19; Linux sets it per
-/// thread). Lowering one's own priority needs no privilege; should it fail anyway, the
-/// thread runs at normal priority, which is only slower for others.
+/// Gives the calling thread the lowest scheduling priority (nice 19). Lowering one's own
+/// priority needs no privilege; should it fail anyway, the thread runs at normal
+/// priority, which is only slower for others.
+#[cfg(target_os = "linux")]
 fn lowest_priority() {
-    // SAFETY: setpriority only reads its three integer arguments; `0` names the calling thread.
+    // SAFETY: setpriority only reads its three integer arguments; on Linux `0` names the
+    // calling thread alone (elsewhere it would be the whole process).
     let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
 }
+
+#[cfg(not(target_os = "linux"))]
+fn lowest_priority() {}

@@ -13,7 +13,8 @@ use super::pace;
 use crate::budget;
 use crate::error::Result;
 
-/// Documents claimed at once, each with every change queued for it.
+/// Settled queue rows claimed at once, each with every later change queued for its
+/// document. Rows another instance holds are skipped, so instances share the queue.
 const BATCH: i64 = 32;
 /// A document is indexed once its oldest queued change is this old: an edit is
 /// searchable within about a second and a half, and a document being typed in is
@@ -25,17 +26,18 @@ pub fn spawn(db: PgPool) {
     tokio::spawn(async move { pace::forever(BATCH as usize, || index_queued(&db)).await });
 }
 
-/// Indexes one batch of queued documents; returns how many documents it took. The
+/// Indexes one batch of queued documents; returns how many queued rows it took. The
 /// claim's transaction holds only the queue rows; each document is rewritten in a
 /// transaction of its own, so deleting a branch meanwhile waits for one document at most.
 async fn index_queued(db: &PgPool) -> Result<usize> {
     let mut claim = db.begin().await?;
     let claimed: Vec<(i64, BranchId, DocumentId)> = sqlx::query_as(
         "WITH due AS (
-             SELECT branch_id, document_id FROM search_queue GROUP BY branch_id, document_id
-             HAVING min(queued_at) <= now() - $2::interval ORDER BY min(id) LIMIT $1)
-         SELECT q.id, q.branch_id, q.document_id FROM search_queue q JOIN due USING (branch_id, document_id)
-         FOR UPDATE OF q SKIP LOCKED",
+             SELECT branch_id, document_id FROM search_queue WHERE queued_at <= now() - $2::interval
+             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         SELECT id, branch_id, document_id FROM search_queue
+         WHERE (branch_id, document_id) IN (SELECT branch_id, document_id FROM due)
+         FOR UPDATE SKIP LOCKED",
     )
     .bind(BATCH)
     .bind(SETTLE)
@@ -44,7 +46,7 @@ async fn index_queued(db: &PgPool) -> Result<usize> {
     let mut documents: Vec<(BranchId, DocumentId)> = claimed.iter().map(|(_, branch, doc)| (*branch, *doc)).collect();
     documents.sort_unstable();
     documents.dedup();
-    for &(branch, document) in &documents {
+    for (branch, document) in documents {
         let mut tx = db.begin().await?;
         reindex(&mut tx, branch, document).await?;
         tx.commit().await?;
@@ -52,7 +54,7 @@ async fn index_queued(db: &PgPool) -> Result<usize> {
     let ids: Vec<i64> = claimed.iter().map(|(id, _, _)| *id).collect();
     sqlx::query("DELETE FROM search_queue WHERE id = ANY($1)").bind(&ids).execute(&mut *claim).await?;
     claim.commit().await?;
-    Ok(documents.len())
+    Ok(claimed.len())
 }
 
 /// Brings one document's entries up to date with its Markdown as committed now. Whoever takes
