@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! loadgen --target charter|y-websocket|hocuspocus --url http://127.0.0.1:PORT
-//!         --workload fanout|join [--docs N] [--clients N] [--rate UPDATES_PER_SECOND]
-//!         [--seconds N] [--server-pid PID] [--join-bytes N]
+//!         --workload fanout|join|merge|search|specs [--docs N] [--clients N] [--rate UPDATES_PER_SECOND]
+//!         [--seconds N] [--server-pid PID] [--join-bytes N] [--doc-bytes N]
+//!         [--entries N] [--database-url URL]
 //! ```
 //!
 //! `fanout`: `docs` documents with `clients` clients each; every client sends `rate`
@@ -16,6 +17,8 @@
 //! `merge` (Charter only): `docs` documents of `doc-bytes`, each changed on a branch
 //! (and half of them elsewhere on main too); the time to compute the change request's
 //! view and to merge it.
+//! `search` (Charter only, `--database-url`, `--entries`) and `specs` (Charter only): see
+//! their modules.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +28,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use charter_types::{Document, Kind, Project};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -36,8 +38,13 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
 
+mod api;
 mod frames;
+mod search;
+mod specs;
+mod synthetic;
 
+use api::Api;
 use frames::{classify, wrap, write_var};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,6 +65,9 @@ struct Args {
     server_pid: Option<u32>,
     join_bytes: usize,
     doc_bytes: usize,
+    /// `search`: synthetic index entries, and Charter's database (read and written directly).
+    entries: usize,
+    database_url: Option<String>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -87,6 +97,8 @@ fn parse_args() -> Result<Args> {
         server_pid: values.get("server-pid").map(|pid| pid.parse()).transpose().context("--server-pid")?,
         join_bytes: number("join-bytes", "1048576")? as usize,
         doc_bytes: number("doc-bytes", "20480")? as usize,
+        entries: number("entries", "100000")? as usize,
+        database_url: values.get("database-url").cloned(),
     })
 }
 
@@ -443,62 +455,6 @@ async fn cold_join(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Charter's JSON API with one signed-in user, answering in the API's own types.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-}
-
-impl Api {
-    /// Signs up a fresh account and keeps its session cookie.
-    async fn sign_up(base: &str, username: &str) -> Result<Api> {
-        let http = reqwest::Client::new();
-        let signup = http
-            .post(format!("{base}/api/v1/auth/signup"))
-            .header("origin", base)
-            .json(&serde_json::json!({ "username": username, "password": "benchmark password" }))
-            .send()
-            .await?;
-        if !signup.status().is_success() {
-            bail!("sign-up failed: {}", signup.text().await?);
-        }
-        let cookie = signup
-            .headers()
-            .get("set-cookie")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no session cookie"))?;
-        Ok(Api { http, base: base.to_owned(), cookie })
-    }
-
-    /// Sends a request that must succeed and reads its answer as a `T`.
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> Result<T> {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}/api/v1{path}", self.base))
-            .header("origin", &self.base)
-            .header("cookie", &self.cookie);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("{method} {path}: {status} {text}");
-        }
-        serde_json::from_str(if text.is_empty() { "null" } else { &text })
-            .with_context(|| format!("{method} {path}: {text}"))
-    }
-}
-
 async fn merge_workload(args: &Args) -> Result<()> {
     if args.target != Target::Charter {
         bail!("the merge workload measures Charter's change requests");
@@ -579,6 +535,14 @@ async fn main() -> Result<()> {
         "fanout" => fanout(&args).await,
         "join" => cold_join(&args).await,
         "merge" => merge_workload(&args).await,
-        other => bail!("unknown workload {other}: fanout, join or merge"),
+        "search" => {
+            if args.target != Target::Charter {
+                bail!("the search workload measures Charter's search");
+            }
+            let database_url = args.database_url.as_deref().ok_or_else(|| anyhow!("search needs --database-url"))?;
+            search::workload(&args.url, database_url, args.docs, args.entries).await
+        }
+        "specs" if args.target == Target::Charter => specs::workload(&args.url, args.docs).await,
+        other => bail!("unknown workload {other}: fanout, join, merge, search or specs (Charter only)"),
     }
 }
