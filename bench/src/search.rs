@@ -205,6 +205,8 @@ async fn recall(db: &mut PgConnection, branch: BranchId) -> Result<()> {
     let mut exact_times = Vec::with_capacity(probes.len());
     for probe in &probes {
         let mut tx = db.begin().await?;
+        // A plan cached under one setting would serve the other: plan each query afresh.
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
         sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
         let started = Instant::now();
         let ids: Vec<(DocumentId, i32)> = sqlx::query_as(&nearest).bind(branch).bind(probe).fetch_all(&mut *tx).await?;
@@ -230,6 +232,7 @@ async fn recall(db: &mut PgConnection, branch: BranchId) -> Result<()> {
         for (probe, truth) in probes.iter().zip(&exact) {
             let mut tx = db.begin().await?;
             // As Charter's own meaning queries run.
+            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
             sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut *tx).await?;
             sqlx::query(&format!("SET LOCAL hnsw.ef_search = {ef}")).execute(&mut *tx).await?;
             let started = Instant::now();
