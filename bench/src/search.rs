@@ -18,7 +18,7 @@ use reqwest::Method;
 use sqlx::{Connection, PgConnection};
 
 use crate::api::{percentiles, Api};
-use crate::synthetic::{prefix, Pick, NOUNS, VERBS};
+use crate::synthetic::{write_specs, Pick, NOUNS, VERBS};
 
 /// Requirements per spec in the embedding phase.
 const PER_SPEC: usize = 20;
@@ -89,13 +89,7 @@ async fn embedding(
     pick: &mut Pick,
 ) -> Result<(i64, f64)> {
     let started = Instant::now();
-    for n in 0..docs {
-        let requirements: String =
-            (1..=PER_SPEC).map(|r| format!("- **{}-{r:03}** {}\n", prefix(n), pick.sentence())).collect();
-        let content = format!("# Spec {n}\n\n## Requirements\n\n{requirements}");
-        let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": Kind::Spec, "content": content });
-        let _: Document = api.call(Method::POST, &format!("/projects/{}/documents", project.id), Some(body)).await?;
-    }
+    write_specs(api, project, docs, PER_SPEC, pick).await?;
     let expected = (docs * PER_SPEC) as i64;
     loop {
         let (requirements, unembedded, texts): (i64, i64, i64) = sqlx::query_as(

@@ -5,11 +5,11 @@
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use charter_types::{Document, Finding, Kind, Project, RequirementView};
+use charter_types::{Finding, Project, RequirementView};
 use reqwest::Method;
 
 use crate::api::{percentiles, Api};
-use crate::synthetic::{prefix, Pick};
+use crate::synthetic::{write_specs, Pick};
 
 const PER_SPEC: usize = 10;
 const READS: usize = 20;
@@ -20,13 +20,7 @@ pub async fn workload(url: &str, docs: usize) -> Result<()> {
         api.call(Method::POST, "/projects", Some(serde_json::json!({ "name": "Specs benchmark" }))).await?;
     let mut pick = Pick::default();
     let started = Instant::now();
-    for n in 0..docs {
-        let requirements: String =
-            (1..=PER_SPEC).map(|r| format!("- **{}-{r:02}** {}\n", prefix(n), pick.sentence())).collect();
-        let content = format!("# Spec {n}\n\n## Requirements\n\n{requirements}");
-        let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": Kind::Spec, "content": content });
-        let _: Document = api.call(Method::POST, &format!("/projects/{}/documents", project.id), Some(body)).await?;
-    }
+    write_specs(&api, &project, docs, PER_SPEC, &mut pick).await?;
     let writing = started.elapsed().as_secs_f64();
     let requirements = format!("/projects/{}/requirements", project.id);
     let lint = format!("/projects/{}/lint", project.id);

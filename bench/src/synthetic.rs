@@ -1,6 +1,12 @@
 //! Requirement texts for the workloads that need specs: deterministic, so every run
 //! indexes and parses the same texts.
 
+use anyhow::Result;
+use charter_types::{Document, Kind, Project};
+use reqwest::Method;
+
+use crate::api::Api;
+
 pub const VERBS: [&str; 16] = [
     "charge", "refund", "email", "archive", "encrypt", "validate", "export", "import", "notify", "approve", "reject",
     "retry", "log", "lock", "schedule", "cache",
@@ -71,7 +77,25 @@ impl Pick {
 }
 
 /// Document `n`'s requirement-ID prefix, in letters as IDs need (`AAA`, `AAB`, …).
-pub fn prefix(n: usize) -> String {
+fn prefix(n: usize) -> String {
     let letter = |place: u32| char::from(b'A' + (n / 26usize.pow(place) % 26) as u8);
     [letter(2), letter(1), letter(0)].iter().collect()
+}
+
+/// Writes `docs` specs of `requirements` requirements each (`AAA-001`, …) through the API.
+pub async fn write_specs(
+    api: &Api,
+    project: &Project,
+    docs: usize,
+    requirements: usize,
+    pick: &mut Pick,
+) -> Result<()> {
+    for n in 0..docs {
+        let list: String =
+            (1..=requirements).map(|r| format!("- **{}-{r:03}** {}\n", prefix(n), pick.sentence())).collect();
+        let content = format!("# Spec {n}\n\n## Requirements\n\n{list}");
+        let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": Kind::Spec, "content": content });
+        let _: Document = api.call(Method::POST, &format!("/projects/{}/documents", project.id), Some(body)).await?;
+    }
+    Ok(())
 }
