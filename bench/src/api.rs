@@ -43,6 +43,20 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<T> {
+        let text = self.text(method.clone(), path, body).await?;
+        serde_json::from_str(if text.is_empty() { "null" } else { &text })
+            .with_context(|| format!("{method} {path}: {text}"))
+    }
+
+    /// The answer's body as text (a successful one; else an error).
+    pub async fn text(&self, method: Method, path: &str, body: Option<serde_json::Value>) -> Result<String> {
+        let bytes = self.bytes(method, path, body).await?;
+        String::from_utf8(bytes.to_vec()).context("an answer that is not UTF-8")
+    }
+
+    /// The answer's body, read to its last byte and left as bytes (a successful one;
+    /// else an error).
+    pub async fn bytes(&self, method: Method, path: &str, body: Option<serde_json::Value>) -> Result<bytes::Bytes> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}/api/v1{path}", self.base))
@@ -53,12 +67,11 @@ impl Api {
         }
         let response = request.send().await?;
         let status = response.status();
-        let text = response.text().await?;
+        let bytes = response.bytes().await?;
         if !status.is_success() {
-            bail!("{method} {path}: {status} {text}");
+            bail!("{method} {path}: {status} {}", String::from_utf8_lossy(&bytes));
         }
-        serde_json::from_str(if text.is_empty() { "null" } else { &text })
-            .with_context(|| format!("{method} {path}: {text}"))
+        Ok(bytes)
     }
 }
 

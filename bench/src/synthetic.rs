@@ -77,25 +77,31 @@ impl Pick {
 }
 
 /// Document `n`'s requirement-ID prefix, in letters as IDs need (`AAA`, `AAB`, …).
-fn prefix(n: usize) -> String {
+pub fn prefix(n: usize) -> String {
     let letter = |place: u32| char::from(b'A' + (n / 26usize.pow(place) % 26) as u8);
     [letter(2), letter(1), letter(0)].iter().collect()
 }
 
-/// Writes `docs` specs of `requirements` requirements each (`AAA-001`, …) through the API.
+/// The text of spec `n`: `requirements` requirements (`AAA-001`, …) in sentences `pick` makes.
+pub fn spec_text(n: usize, requirements: usize, pick: &mut Pick) -> String {
+    let list: String =
+        (1..=requirements).map(|r| format!("- **{}-{r:03}** {}\n", prefix(n), pick.sentence())).collect();
+    format!("# Spec {n}\n\n## Requirements\n\n{list}")
+}
+
+/// Writes `docs` specs of `requirements` requirements each through the API; the documents.
 pub async fn write_specs(
     api: &Api,
     project: &Project,
     docs: usize,
     requirements: usize,
     pick: &mut Pick,
-) -> Result<()> {
+) -> Result<Vec<Document>> {
+    let mut written = Vec::with_capacity(docs);
     for n in 0..docs {
-        let list: String =
-            (1..=requirements).map(|r| format!("- **{}-{r:03}** {}\n", prefix(n), pick.sentence())).collect();
-        let content = format!("# Spec {n}\n\n## Requirements\n\n{list}");
+        let content = spec_text(n, requirements, pick);
         let body = serde_json::json!({ "title": format!("Spec {n}"), "kind": Kind::Spec, "content": content });
-        let _: Document = api.call(Method::POST, &format!("/projects/{}/documents", project.id), Some(body)).await?;
+        written.push(api.call(Method::POST, &format!("/projects/{}/documents", project.id), Some(body)).await?);
     }
-    Ok(())
+    Ok(written)
 }
