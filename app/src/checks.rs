@@ -51,11 +51,13 @@ pub async fn project_checks(slug: String, branch: String) -> Result<ChecksData, 
         Err(error) => return Err(error.into()),
     };
     Ok(ChecksData {
-        findings: report.findings,
+        findings: report.findings.clone(),
         rules: report
             .rules
-            .into_iter()
-            .map(|rule| (rule.id, rule.summary, rule.severity.map_or("off", Severity::as_str).to_owned()))
+            .iter()
+            .map(|rule| {
+                (rule.id.clone(), rule.summary.clone(), rule.severity.map_or("off", Severity::as_str).to_owned())
+            })
             .collect(),
         trace,
     })

@@ -2,6 +2,7 @@
 //! read through the parse cache so a request parses only what changed.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use charter_types::{BranchId, DocumentId, Kind};
@@ -108,8 +109,27 @@ pub struct Corpus {
     pub docs: Vec<Doc>,
     /// Lowercased titles, to the first document with each.
     titles: HashMap<String, usize>,
+    /// Where each key (uppercased) is defined, as (document, requirement) indexes in
+    /// corpus order: built when first asked for, so that a lint of thousands of
+    /// documents looks each key up once instead of in every document.
+    definitions: OnceLock<HashMap<String, Vec<(usize, usize)>>>,
     /// The ID prefixes in use, worked out when first asked for.
     prefixes: OnceLock<HashSet<String>>,
+    /// Names the exact texts a live corpus was read at (each document's log position,
+    /// title, kind and place): equal fingerprints mean equal corpora, so what is worked
+    /// out from one can be kept for the next request. `None` for other corpora.
+    fingerprint: Option<Fingerprint>,
+}
+
+/// See [`Corpus::fingerprint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    /// As Postgres stores it (`bigint`, the same bits).
+    pub fn stored(self) -> i64 {
+        self.0 as i64
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -129,7 +149,7 @@ impl Corpus {
         for (index, doc) in docs.iter().enumerate() {
             titles.entry(doc.title.to_lowercase()).or_insert(index);
         }
-        Corpus { docs, titles, prefixes: OnceLock::new() }
+        Corpus { docs, titles, definitions: OnceLock::new(), prefixes: OnceLock::new(), fingerprint: None }
     }
 
     /// The live documents of a branch, in tree order, with their text from `source`.
@@ -149,6 +169,8 @@ impl Corpus {
         .fetch_all(&mut *conn)
         .await?;
         let mut docs = Vec::with_capacity(listed.len());
+        let mut hasher = DefaultHasher::new();
+        (branch_id, listed.len()).hash(&mut hasher);
         for Listed { id, title, kind, projected, seq } in listed {
             let key = DocKey::new(branch_id, id);
             let parsed = match projected {
@@ -157,16 +179,29 @@ impl Corpus {
                     None => cache::parse(key, None, text).await?,
                 },
                 None => match seq.and_then(|seq| cache::at(key, seq)) {
-                    Some(parsed) => parsed,
+                    Some(parsed) => {
+                        (id, &title, kind, seq).hash(&mut hasher);
+                        parsed
+                    }
                     None => {
                         let (text, seq) = content::read_at(&mut *conn, key).await?;
+                        (id, &title, kind, Some(seq)).hash(&mut hasher);
                         cache::parse(key, Some(seq), text).await?
                     }
                 },
             };
             docs.push(Doc { id, title, kind, parsed });
         }
-        Ok(Corpus::new(docs))
+        let mut corpus = Corpus::new(docs);
+        if source == Text::Live {
+            corpus.fingerprint = Some(Fingerprint(hasher.finish()));
+        }
+        Ok(corpus)
+    }
+
+    /// Names this corpus exactly, when it was read live and is unchanged since.
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.fingerprint
     }
 
     /// The same corpus with one document's text replaced (an editor's unsaved text).
@@ -191,19 +226,31 @@ impl Corpus {
             .map_or_else(lint::Config::default, |doc| lint::Config::from_settings(&doc.structure().settings))
     }
 
+    /// Where `key` (uppercased) is defined, as (document, requirement) indexes.
+    fn places(&self, key: &str) -> &[(usize, usize)] {
+        let all = self.definitions.get_or_init(|| {
+            let mut all: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+            for (at, doc) in self.docs.iter().enumerate() {
+                for (key, indexes) in &doc.parsed.keys {
+                    all.entry(key.clone()).or_default().extend(indexes.iter().map(|&index| (at, index)));
+                }
+            }
+            all
+        });
+        all.get(&key.to_uppercase()).map_or(&[], Vec::as_slice)
+    }
+
     /// Every place `key` is defined (requirements and principles), in corpus order.
     pub fn definitions<'a>(&'a self, key: &str) -> impl Iterator<Item = (&'a Doc, &'a Requirement)> + 'a {
-        let key = key.to_uppercase();
-        self.docs.iter().flat_map(move |doc| {
-            let indexes = doc.parsed.keys.get(&key).map_or(&[][..], Vec::as_slice);
-            indexes.iter().map(move |&index| (doc, &doc.structure().requirements[index]))
+        self.places(key).iter().map(|&(at, index)| {
+            let doc = &self.docs[at];
+            (doc, &doc.structure().requirements[index])
         })
     }
 
     /// How many places define `key`.
     pub fn definition_count(&self, key: &str) -> usize {
-        let key = key.to_uppercase();
-        self.docs.iter().map(|doc| doc.parsed.keys.get(&key).map_or(0, Vec::len)).sum()
+        self.places(key).len()
     }
 
     /// Whether `key` is defined anywhere.

@@ -13,6 +13,8 @@ pub mod requirements;
 pub mod review;
 pub mod traceability;
 
+use std::sync::{Arc, LazyLock};
+
 use axum::extract::State;
 use charter_types::{BranchId, DocumentId, Finding, Kind, Severity};
 use serde::{Deserialize, Serialize};
@@ -24,7 +26,8 @@ use crate::branches::BranchQuery;
 use crate::error::Result;
 use crate::extract::{Json, Query};
 use crate::{branches, budget, content, AppState};
-pub use corpus::{Corpus, Doc, Links, Parsed, Target, Text};
+use cache::Derived;
+pub use corpus::{Corpus, Doc, Fingerprint, Links, Parsed, Target, Text};
 
 /// A place that links to a document or to one of its requirements. Named apart in the
 /// OpenAPI document from a requirement's `Backlink`.
@@ -128,13 +131,21 @@ pub async fn corpus(
     Ok((branch_id, corpus))
 }
 
-pub async fn project_lint(db: &sqlx::PgPool, project: &ProjectAccess, branch: &str) -> Result<LintReport> {
-    let (_, corpus) = corpus(db, project, branch, Text::Live).await?;
-    budget::run(move |budget| {
+pub async fn project_lint(db: &sqlx::PgPool, project: &ProjectAccess, branch: &str) -> Result<Arc<LintReport>> {
+    static LINTED: LazyLock<Derived<LintReport>> =
+        LazyLock::new(|| Derived::new(64 << 20, |report| 256 * report.findings.len() as u64 + 4096));
+    let (branch_id, corpus) = corpus(db, project, branch, Text::Live).await?;
+    let fingerprint = corpus.fingerprint();
+    if let Some(report) = LINTED.get(branch_id, fingerprint) {
+        return Ok(report);
+    }
+    let report = budget::run(move |budget| {
         let findings = lint::all(&corpus, budget)?;
-        Ok(LintReport::new(&corpus, findings))
+        Ok(Arc::new(LintReport::new(&corpus, findings)))
     })
-    .await
+    .await?;
+    LINTED.put(branch_id, fingerprint, Arc::clone(&report));
+    Ok(report)
 }
 
 /// A document's findings; with `text`, for that text instead of the stored one (the
@@ -195,7 +206,7 @@ async fn project_lint_handler(
     Query(query): Query<LintQuery>,
 ) -> Result<Json<Vec<Finding>>> {
     let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
-    Ok(Json(project_lint(&state.db, &project, branch).await?.findings))
+    Ok(Json(project_lint(&state.db, &project, branch).await?.findings.clone()))
 }
 
 /// The lint rules, and the severity each runs at on the branch (its constitution's

@@ -5,8 +5,12 @@
 //! spec, keeps one requirement with one history.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use charter_types::{
     Backlink, BranchId, DocumentId, HistoryEntry, Kind, Permission, ProjectId, RequirementStatus, RequirementView,
 };
@@ -17,9 +21,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use super::cache::Derived;
 use super::parse::Requirement;
 use super::traceability;
-use super::{Corpus, Doc, Text};
+use super::{Corpus, Doc, Fingerprint, Text};
 use crate::access::Actor;
 use crate::authorization::{self, need, Project, ProjectAccess};
 use crate::error::{Error, Result};
@@ -76,6 +81,17 @@ fn parsed(corpus: &Corpus) -> Vec<(&Doc, &Requirement)> {
     corpus.requirements().filter(|(doc, _)| doc.kind != Kind::Constitution).collect()
 }
 
+/// Holds the branch's requirements until the transaction ends: indexings of a branch
+/// take turns, and one that read its documents after taking its turn never writes an
+/// older state over a newer one. (Taken again by the same transaction, it is held once.)
+async fn lock(conn: &mut PgConnection, branch_id: BranchId) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))").bind(branch_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Each requirement key's (uppercased) identity on a branch.
+pub(crate) type Keys = HashMap<String, Uuid>;
+
 /// Matches the corpus's requirements to identities and stores them as the branch's
 /// current requirements; returns each key's (uppercased) identity.
 pub(crate) async fn index(
@@ -83,12 +99,9 @@ pub(crate) async fn index(
     project_id: ProjectId,
     branch_id: BranchId,
     corpus: &Corpus,
-) -> Result<HashMap<String, Uuid>> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
-        .bind(branch_id)
-        .execute(&mut *conn)
-        .await?;
-    let mut stored: Vec<Stored> = sqlx::query_as(
+) -> Result<Keys> {
+    lock(&mut *conn, branch_id).await?;
+    let stored: Vec<Stored> = sqlx::query_as(
         "SELECT requirement_id, key, title, body, acceptance, priority, document_id, line
          FROM branch_requirements WHERE branch_id = $1",
     )
@@ -122,7 +135,7 @@ pub(crate) async fn index(
             .await?;
     }
     let mut fresh = fresh.into_iter();
-    let mut now: Vec<Stored> = ids
+    let now: Vec<Stored> = ids
         .into_iter()
         .zip(&found)
         .map(|(id, (doc, requirement))| Stored {
@@ -137,13 +150,33 @@ pub(crate) async fn index(
         })
         .collect();
     let keys = now.iter().map(|row| (row.key.to_uppercase(), row.requirement_id)).collect();
-    // Reads index too: rewrite the branch's rows only when the documents say something new.
-    stored.sort_by_key(|row| row.requirement_id);
-    now.sort_by_key(|row| row.requirement_id);
-    if stored == now {
+    // Reads index too: rewrite only the rows that say something new (an edit to one spec
+    // touches its own requirements, not the project's thousands).
+    let before: HashMap<Uuid, &Stored> = stored.iter().map(|row| (row.requirement_id, row)).collect();
+    let after: HashMap<Uuid, &Stored> = now.iter().map(|row| (row.requirement_id, row)).collect();
+    let stale: Vec<Uuid> = stored
+        .iter()
+        .filter(|row| after.get(&row.requirement_id).copied() != Some(*row))
+        .map(|row| row.requirement_id)
+        .collect();
+    let written: Vec<&Stored> =
+        now.iter().filter(|row| before.get(&row.requirement_id).copied() != Some(*row)).collect();
+    sqlx::query(
+        "UPDATE branches SET requirements_fingerprint = $2 WHERE id = $1 AND requirements_fingerprint IS DISTINCT FROM $2",
+    )
+    .bind(branch_id)
+    .bind(corpus.fingerprint().map(Fingerprint::stored))
+    .execute(&mut *conn)
+    .await?;
+    if stale.is_empty() && written.is_empty() {
         return Ok(keys);
     }
-    sqlx::query("DELETE FROM branch_requirements WHERE branch_id = $1").bind(branch_id).execute(&mut *conn).await?;
+    // Stale rows go first, so a key passed from one requirement to another is free again.
+    sqlx::query("DELETE FROM branch_requirements WHERE branch_id = $1 AND requirement_id = ANY($2)")
+        .bind(branch_id)
+        .bind(&stale)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "INSERT INTO branch_requirements
              (branch_id, requirement_id, key, title, body, acceptance, priority, document_id, line)
@@ -151,14 +184,14 @@ pub(crate) async fn index(
                                   $8::uuid[], $9::int[])",
     )
     .bind(branch_id)
-    .bind(now.iter().map(|row| row.requirement_id).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| row.key.as_str()).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| row.title.as_str()).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| row.body.as_str()).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| &row.acceptance).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| row.priority.as_deref()).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| row.document_id).collect::<Vec<_>>())
-    .bind(now.iter().map(|row| row.line).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.requirement_id).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.key.as_str()).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.title.as_str()).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.body.as_str()).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| &row.acceptance).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.priority.as_deref()).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.document_id).collect::<Vec<_>>())
+    .bind(written.iter().map(|row| row.line).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(keys)
@@ -201,6 +234,7 @@ pub(crate) async fn record(
     branch_id: BranchId,
     version_id: Uuid,
 ) -> Result<()> {
+    lock(&mut *conn, branch_id).await?;
     let corpus = Corpus::load(&mut *conn, branch_id, Text::Live).await?;
     index(&mut *conn, project_id, branch_id, &corpus).await?;
     sqlx::query(
@@ -227,22 +261,68 @@ fn status(requirement: &Requirement) -> RequirementStatus {
 
 /// Indexes the branch's requirements as its documents say now: the branch's corpus and
 /// each key's (uppercased) identity.
-pub(crate) async fn refresh(
-    db: &PgPool,
-    project_id: ProjectId,
-    branch_id: BranchId,
-) -> Result<(Corpus, HashMap<String, Uuid>)> {
+pub(crate) async fn refresh(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<(Corpus, Arc<Keys>)> {
+    // Indexing an unchanged corpus again would store what is stored: skip it.
+    static INDEXED: LazyLock<Derived<Keys>> =
+        LazyLock::new(|| Derived::new(64 << 20, |keys| 64 * keys.len() as u64 + 64));
+    let corpus = Corpus::load(&mut *db.acquire().await?, branch_id, Text::Live).await?;
+    if let Some(keys) = INDEXED.get(branch_id, corpus.fingerprint()) {
+        // Kept here, and still what the branch's rows were written from.
+        let stored: Option<i64> = sqlx::query_scalar("SELECT requirements_fingerprint FROM branches WHERE id = $1")
+            .bind(branch_id)
+            .fetch_one(db)
+            .await?;
+        if stored == corpus.fingerprint().map(Fingerprint::stored) {
+            return Ok((corpus, keys));
+        }
+    }
     let mut tx = db.begin().await?;
+    lock(&mut tx, branch_id).await?;
     let corpus = Corpus::load(&mut tx, branch_id, Text::Live).await?;
-    let keys = index(&mut tx, project_id, branch_id, &corpus).await?;
+    let keys = Arc::new(index(&mut tx, project_id, branch_id, &corpus).await?);
     tx.commit().await?;
+    INDEXED.put(branch_id, corpus.fingerprint(), Arc::clone(&keys));
     Ok((corpus, keys))
 }
 
+/// A branch's requirements as listed, with their coverage: kept by the fingerprint of
+/// the corpus they come from, for the traceability report they were covered by.
+pub struct Listing {
+    report: Option<Uuid>,
+    pub views: Vec<RequirementView>,
+    /// The whole list as JSON, made when first asked for: the list of a large project
+    /// is sent many times for every time it changes.
+    json: OnceLock<Bytes>,
+}
+
+impl Listing {
+    /// The list as the API sends it.
+    pub fn json(&self) -> Result<Bytes> {
+        if let Some(json) = self.json.get() {
+            return Ok(json.clone());
+        }
+        let json = Bytes::from(serde_json::to_vec(&self.views).map_err(Error::internal)?);
+        Ok(self.json.get_or_init(|| json).clone())
+    }
+}
+
 /// The branch's requirements, indexed now, with their coverage.
-async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<(Corpus, Vec<RequirementView>)> {
+async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<(Corpus, Arc<Listing>)> {
+    static LISTED: LazyLock<Derived<Listing>> = LazyLock::new(|| {
+        Derived::new(128 << 20, |listing| {
+            let text: usize = listing.views.iter().map(|view| view.text.len() + view.acceptance.concat().len()).sum();
+            (2 * text + 512 * listing.views.len()) as u64
+        })
+    });
     let (corpus, keys) = refresh(db, project_id, branch_id).await?;
-    let coverage = traceability::latest(db, project_id, branch_id).await?.map(|stored| stored.report.coverages());
+    let report = traceability::latest_id(db, project_id, branch_id).await?;
+    if let Some(listing) = LISTED.get(branch_id, corpus.fingerprint()).filter(|listing| listing.report == report) {
+        return Ok((corpus, listing));
+    }
+    let coverage = match report {
+        Some(_) => traceability::latest(db, project_id, branch_id).await?.map(|stored| stored.report.coverages()),
+        None => None,
+    };
     let views = parsed(&corpus)
         .into_iter()
         .filter_map(|(doc, requirement)| {
@@ -263,22 +343,32 @@ async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Res
             })
         })
         .collect();
-    Ok((corpus, views))
+    let listing = Arc::new(Listing { report, views, json: OnceLock::new() });
+    LISTED.put(branch_id, corpus.fingerprint(), Arc::clone(&listing));
+    Ok((corpus, listing))
 }
 
+/// The branch's requirements whose ID, title or text contains `query.q`, or all of them.
 pub async fn list(db: &PgPool, project: &ProjectAccess, query: RequirementQuery) -> Result<Vec<RequirementView>> {
-    let project_id = project.project();
-    let branch_id = branches::resolve(db, project_id, query.branch.as_deref().unwrap_or(branches::MAIN)).await?;
-    let (_, views) = current(db, project_id, branch_id).await?;
+    let listing = listing(db, project, query.branch.as_deref()).await?;
     let wanted = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
-    Ok(views
-        .into_iter()
+    Ok(listing
+        .views
+        .iter()
         .filter(|view| {
             wanted.as_ref().is_none_or(|q| {
                 [&view.key, &view.title, &view.text].iter().any(|field| field.to_lowercase().contains(q.as_str()))
             })
         })
+        .cloned()
         .collect())
+}
+
+/// Every requirement of a branch (`main` when `None`).
+pub async fn listing(db: &PgPool, project: &ProjectAccess, branch: Option<&str>) -> Result<Arc<Listing>> {
+    let project_id = project.project();
+    let branch_id = branches::resolve(db, project_id, branch.unwrap_or(branches::MAIN)).await?;
+    Ok(current(db, project_id, branch_id).await?.1)
 }
 
 #[derive(sqlx::FromRow)]
@@ -311,8 +401,8 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
     let project_id = project.project();
     let branch = branch.unwrap_or(branches::MAIN);
     let branch_id = branches::resolve(db, project_id, branch).await?;
-    let (corpus, views) = current(db, project_id, branch_id).await?;
-    let requirement = views.into_iter().find(|view| view.id == requirement_id).ok_or_else(|| {
+    let (corpus, listing) = current(db, project_id, branch_id).await?;
+    let requirement = listing.views.iter().find(|view| view.id == requirement_id).cloned().ok_or_else(|| {
         Error::NotFound(format!(
             "this requirement is not in the documents of branch {branch} (it was removed or is elsewhere)"
         ))
@@ -401,8 +491,13 @@ async fn list_handler(
     State(state): State<AppState>,
     project: Project<need::Read>,
     Query(query): Query<RequirementQuery>,
-) -> Result<Json<Vec<RequirementView>>> {
-    Ok(Json(list(&state.db, &project, query).await?))
+) -> Result<Response> {
+    if query.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        return Ok(Json(list(&state.db, &project, query).await?).into_response());
+    }
+    // The whole list, as sent before while the branch is unchanged.
+    let json = listing(&state.db, &project, query.branch.as_deref()).await?.json()?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 /// A requirement with its history across versions and what links to it.

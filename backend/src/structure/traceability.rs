@@ -255,6 +255,19 @@ impl From<Row> for StoredReport {
 const REPORT_QUERY: &str = "SELECT t.id, b.name AS branch, t.commit, u.username AS uploaded_by, t.created_at, t.report
      FROM traceability_reports t JOIN branches b ON b.id = t.branch_id JOIN users u ON u.id = t.uploaded_by";
 
+/// The id of the branch's latest report, if one was uploaded: names the coverage that
+/// views of the branch's requirements show.
+pub(crate) async fn latest_id(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM traceability_reports WHERE project_id = $1 AND branch_id = $2
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(project_id)
+    .bind(branch_id)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// The branch's latest report, if one was uploaded.
 pub(crate) async fn latest(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Result<Option<StoredReport>> {
     let row: Option<Row> = sqlx::query_as(&format!(
