@@ -16,7 +16,8 @@ pub async fn possible_duplicates(slug: String, branch: String) -> Result<Duplica
     use charter_backend::search::{self, DuplicatesQuery};
     let (state, project) = crate::context::resolve(&slug, Permission::Read).await?;
     let query = DuplicatesQuery { branch: Some(branch), min_similarity: None };
-    Ok(search::duplicates(&state.db, &state.meaning, &project, &query).await?)
+    let meaning = search::provider::meaning(&state.db, &state.embeddings, project.project()).await?;
+    Ok(search::duplicates(&state.db, &meaning, &project, &query).await?)
 }
 
 #[server]

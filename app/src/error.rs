@@ -49,7 +49,8 @@ impl From<charter_backend::Error> for AppError {
             Error::Invalid(why) | Error::BadRequest(why) => AppError::Invalid(why),
             Error::PayloadTooLarge => AppError::Invalid(err.to_string()),
             Error::RateLimited { retry_after } => AppError::RateLimited(retry_after),
-            Error::Database(_) | Error::Internal(_) => AppError::Internal,
+            // A provider's own words are for the project's owners, who see them in its settings.
+            Error::Provider(_) | Error::Database(_) | Error::Internal(_) => AppError::Internal,
         }
     }
 }

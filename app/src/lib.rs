@@ -20,6 +20,7 @@ pub mod members;
 pub mod projects;
 pub mod questions;
 pub mod search;
+pub mod search_settings;
 #[cfg(feature = "ssr")]
 mod ssr;
 pub mod structure;
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("checks") view=checks::ChecksPage />
                         <Route path=path!("search") view=search::SearchPage />
                         <Route path=path!("duplicates") view=duplicates::DuplicatesPage />
+                        <Route path=path!("search-settings") view=search_settings::SearchSettingsPage />
                     </ParentRoute>
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage />
                     <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />

@@ -172,6 +172,7 @@ fn ProjectSidebar(project: Project) -> AnyView {
                 }>"History"</A>
                 <A href=format!("{base}/activity")>"Activity"</A>
                 <A href=format!("{base}/members")>"Members"</A>
+                <A href=format!("{base}/search-settings")>"Search settings"</A>
                 <A href=move || on_branch(&format!("{}/trash", base), &ctx.branch.get())>"Trash"</A>
             </nav>
         </aside>

@@ -36,7 +36,8 @@ pub async fn search_project(
         .transpose()?;
     let under = (!under.is_empty()).then(|| crate::ssr::parse_id(&under, "document")).transpose()?;
     let query = SearchQuery { q, branch: Some(branch), kind, under, mode: None, limit: Some(limit) };
-    Ok(search::search(&state.db, &state.meaning, &project, &query).await?)
+    let meaning = search::provider::meaning(&state.db, &state.embeddings, project.project()).await?;
+    Ok(search::search(&state.db, &meaning, &project, &query).await?)
 }
 
 /// Where a hit opens: a requirement's page, or the section's document.

@@ -46,7 +46,8 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
         .ok_or_else(|| AppError::NotFound(format!("no requirement {key} on branch {branch}")))?;
     let detail = requirements::get(&state.db, project.actor(), found.id, Some(&branch)).await?;
     let nearby = RelatedQuery { branch: Some(branch), limit: None };
-    let related = match search::related(&state.db, &state.meaning, &project, found.id, &nearby).await {
+    let meaning = search::provider::meaning(&state.db, &state.embeddings, project.project()).await?;
+    let related = match search::related(&state.db, &meaning, &project, found.id, &nearby).await {
         // Just written: the search index has not read it yet.
         Err(charter_backend::Error::NotFound(_)) => RelatedRequirements {
             related: Vec::new(),

@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
 use crate::{
-    accounts, activity, branches, change_requests, documents, history, preview, projects, restore, search, structure,
-    templates, tokens, AppState,
+    accounts, activity, branches, change_requests, checks, documents, history, preview, projects, restore, search,
+    structure, templates, tokens, AppState,
 };
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -62,6 +62,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(activity::router())
             .merge(preview::router())
             .merge(structure::router())
+            .merge(checks::router())
             .merge(search::router())
             .merge(templates::router()),
     )

@@ -31,6 +31,10 @@ pub enum Error {
     PayloadTooLarge,
     #[error("too many attempts; try again in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
+    /// An embedding provider this server asked failed or refused; the message says how,
+    /// for the project's owners (never shown to a mere reader).
+    #[error("{0}")]
+    Provider(String),
     #[error("a database error occurred")]
     Database(sqlx::Error),
     #[error("an internal error occurred")]
@@ -50,6 +54,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Provider(_) => StatusCode::BAD_GATEWAY,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,6 +70,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
+            Error::Provider(_) => "provider_failed",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
     }
@@ -127,7 +133,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `unauthorized`, `invalid_credentials`, `forbidden`, `not_found`, `conflict`,
-    /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `internal`.
+    /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `provider_failed`, `internal`.
     pub code: String,
     pub message: String,
     /// More about some errors (the conflicts that block a merge, say).

@@ -12,6 +12,7 @@ pub mod authorization;
 pub mod branches;
 pub mod budget;
 pub mod change_requests;
+pub mod checks;
 pub mod claims;
 pub mod collab;
 pub mod content;

@@ -1,5 +1,6 @@
 //! Shared server state, handed to handlers through axum's `FromRef`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::collab::{CollabSettings, Hub, Rules};
-use crate::embeddings::{Meaning, Provider};
+use crate::embeddings::{Embeddings, Provider};
 use crate::ratelimit::RateLimiter;
 
 #[derive(Clone)]
@@ -17,8 +18,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The documents open for real-time editing on this instance.
     pub collab: Hub,
-    /// Search by meaning: the embedding model, or why there is none.
-    pub meaning: Meaning,
+    /// Search by meaning: the server's embedding provider and those projects chose.
+    pub embeddings: Embeddings,
 }
 
 /// Knobs that deployments (and tests) set; everything else is fixed policy.
@@ -46,6 +47,11 @@ pub struct Settings {
     /// Where search's embeddings come from. Off by default here (tests that search by
     /// meaning turn it on); the server's default is the local model.
     pub embeddings: Provider,
+    /// Where the local model's folder is, for projects that choose it.
+    pub model_dir: PathBuf,
+    /// Hosts (`host` or `host:port`) a project's owners may point their own embedding
+    /// endpoint at; none by default.
+    pub embedding_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -61,6 +67,8 @@ impl Default for Settings {
             serve_source_maps: cfg!(debug_assertions),
             collab: CollabSettings::default(),
             embeddings: Provider::Off,
+            model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
+            embedding_hosts: Vec::new(),
         }
     }
 }
@@ -72,8 +80,9 @@ impl AppState {
     pub fn new(db: PgPool, settings: Settings, rules: Rules) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
         let collab = Hub::start(db.clone(), settings.collab.clone(), rules);
-        let meaning = Meaning::load(&settings.embeddings);
-        AppState { db, settings: Arc::new(settings), limiter, collab, meaning }
+        let embeddings =
+            Embeddings::new(settings.embeddings.clone(), settings.model_dir.clone(), &settings.embedding_hosts);
+        AppState { db, settings: Arc::new(settings), limiter, collab, embeddings }
     }
 }
 

@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The document tree (and who may co-edit a document), and versions.
     ("documents and history", &["documents", "history"]),
     // Requirements, links, lint, clarifications and the constitution; live previews.
-    ("spec structure", &["structure", "preview", "search"]),
+    ("spec structure", &["structure", "preview", "search", "checks"]),
     // Change requests, restoring versions through them, and projects as a whole.
     ("change requests and projects", &["change_requests", "restore", "projects"]),
     // Every module's routes under `/api/v1`, and the OpenAPI document.

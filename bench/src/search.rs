@@ -150,9 +150,10 @@ async fn scale(
         // Ordinals after the document's own entries (an empty document has one section).
         sqlx::query(
             "INSERT INTO search_entries (branch_id, document_id, ordinal, kind, key, title, body, scenarios, section,
-                                         line, digest, embedding)
+                                         line, digest, embedding, model)
              SELECT $1, $2, 1000 + o, 'requirement', format('SYN-%s', $3::int * 1000 + o), body, body, '{}', 'Synthetic',
-                    o, sha256(convert_to(body, 'UTF8')), vec
+                    o, sha256(convert_to(body, 'UTF8')), vec,
+                    (SELECT p.embedding_model FROM branches b JOIN projects p ON p.id = b.project_id WHERE b.id = $1)
              FROM generate_series(1, $4::int) o
              CROSS JOIN LATERAL (
                  SELECT 'The system SHALL ' || string_agg(($5::text[])[1 + floor(random() * cardinality($5::text[]))::int], ' ')

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
+use charter_backend::embeddings::openai::Endpoint;
 use charter_backend::embeddings::Provider;
 use charter_backend::security::{self, CspNonce};
 use charter_backend::{api, AppState, Settings, MIGRATOR};
@@ -68,9 +69,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         }
     });
     charter_backend::search::indexer::spawn(state.db.clone());
-    if let Some(embedder) = state.meaning.embedder() {
-        charter_backend::search::vectors::spawn(state.db.clone(), embedder.clone());
-    }
+    charter_backend::search::vectors::spawn(state.db.clone(), state.embeddings.clone());
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -211,8 +210,10 @@ async fn shutdown_signal() {
 /// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, `CHARTER_IMG_SRC`, the
 /// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER`,
 /// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`,
-/// and search's `CHARTER_EMBEDDINGS` (`local`, the default, or `off`) with
-/// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`).
+/// and search's `CHARTER_EMBEDDINGS` (`local`, the default, `openai` or `off`) with
+/// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`) and, for
+/// `openai`, `CHARTER_EMBEDDINGS_URL`, `_MODEL`, `_DIMENSIONS` and `_KEY` (optional);
+/// `CHARTER_EMBEDDINGS_ALLOWED_HOSTS` lists the hosts projects may choose endpoints on.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
     settings_from(|name| std::env::var(name).ok())
 }
@@ -241,15 +242,39 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
         limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", collab.max_connections_per_document)?;
     collab.max_connections_per_user_per_document =
         limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", collab.max_connections_per_user_per_document)?;
+    settings.model_dir = match var("CHARTER_MODEL_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => dir.into(),
+        None => PathBuf::from(var("HOME").unwrap_or_default()).join(DEFAULT_MODEL_DIR),
+    };
+    settings.embedding_hosts = var("CHARTER_EMBEDDINGS_ALLOWED_HOSTS")
+        .unwrap_or_default()
+        .split([',', ' '])
+        .filter(|host| !host.is_empty())
+        .map(str::to_owned)
+        .collect();
     settings.embeddings = match var("CHARTER_EMBEDDINGS").as_deref().unwrap_or("local") {
-        "local" => Provider::Local {
-            model_dir: match var("CHARTER_MODEL_DIR").filter(|dir| !dir.is_empty()) {
-                Some(dir) => dir.into(),
-                None => PathBuf::from(var("HOME").unwrap_or_default()).join(DEFAULT_MODEL_DIR),
-            },
-        },
+        "local" => Provider::Local { model_dir: settings.model_dir.clone() },
+        "openai" => {
+            let required = |name: &str| {
+                var(name).filter(|value| !value.trim().is_empty()).ok_or_else(|| {
+                    anyhow::anyhow!("CHARTER_EMBEDDINGS=openai needs {name} (see the README's settings)")
+                })
+            };
+            let dimensions = required("CHARTER_EMBEDDINGS_DIMENSIONS")?;
+            let dimensions = dimensions.parse().ok().filter(|d| (1..=2000).contains(d)).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "CHARTER_EMBEDDINGS_DIMENSIONS must be a whole number from 1 to 2000, not `{dimensions}`"
+                )
+            })?;
+            Provider::OpenAi(Endpoint {
+                url: required("CHARTER_EMBEDDINGS_URL")?,
+                model: required("CHARTER_EMBEDDINGS_MODEL")?,
+                key: var("CHARTER_EMBEDDINGS_KEY").filter(|key| !key.is_empty()),
+                dimensions,
+            })
+        }
         "off" => Provider::Off,
-        other => anyhow::bail!("CHARTER_EMBEDDINGS must be `local` or `off`, not `{other}`"),
+        other => anyhow::bail!("CHARTER_EMBEDDINGS must be `local`, `openai` or `off`, not `{other}`"),
     };
     Ok(settings)
 }
@@ -301,7 +326,36 @@ mod tests {
         assert_eq!(moved.embeddings, Provider::Local { model_dir: "/models/minilm".into() });
         assert_eq!(from(&[("CHARTER_EMBEDDINGS", "off")]).unwrap().embeddings, Provider::Off);
         let err = from(&[("CHARTER_EMBEDDINGS", "gpt")]).unwrap_err();
-        assert_eq!(err.to_string(), "CHARTER_EMBEDDINGS must be `local` or `off`, not `gpt`");
+        assert_eq!(err.to_string(), "CHARTER_EMBEDDINGS must be `local`, `openai` or `off`, not `gpt`");
+    }
+
+    #[test]
+    fn an_openai_compatible_provider_is_read_with_everything_it_needs() {
+        let set = [
+            ("CHARTER_EMBEDDINGS", "openai"),
+            ("CHARTER_EMBEDDINGS_URL", "http://127.0.0.1:11434/v1"),
+            ("CHARTER_EMBEDDINGS_MODEL", "nomic-embed-text"),
+            ("CHARTER_EMBEDDINGS_DIMENSIONS", "768"),
+        ];
+        let endpoint = Endpoint {
+            url: "http://127.0.0.1:11434/v1".into(),
+            model: "nomic-embed-text".into(),
+            key: None,
+            dimensions: 768,
+        };
+        assert_eq!(from(&set).unwrap().embeddings, Provider::OpenAi(endpoint.clone()));
+        let keyed = from(&[set.as_slice(), &[("CHARTER_EMBEDDINGS_KEY", "sk-test")]].concat()).unwrap();
+        assert!(keyed.embedding_hosts.is_empty(), "projects may choose no endpoint unless the operator says");
+        let hosts = from(&[("CHARTER_EMBEDDINGS_ALLOWED_HOSTS", "ollama.internal:11434, api.openai.com")]).unwrap();
+        assert_eq!(hosts.embedding_hosts, ["ollama.internal:11434", "api.openai.com"]);
+        assert_eq!(keyed.embeddings, Provider::OpenAi(Endpoint { key: Some("sk-test".into()), ..endpoint }));
+        let err = from(&set[..3]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CHARTER_EMBEDDINGS=openai needs CHARTER_EMBEDDINGS_DIMENSIONS (see the README's settings)"
+        );
+        let err = from(&[&set[..3], &[("CHARTER_EMBEDDINGS_DIMENSIONS", "9000")]].concat()).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_EMBEDDINGS_DIMENSIONS must be a whole number from 1 to 2000, not `9000`");
     }
 
     #[test]

@@ -54,6 +54,8 @@ id! {
     DocumentId;
     /// A change request.
     ChangeRequestId;
+    /// A background job (re-indexing a project's embeddings).
+    JobId;
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod text;
 
 mod change_requests;
 mod documents;
+mod embeddings;
 mod history;
 mod ids;
 mod projects;
@@ -19,8 +20,9 @@ mod tokens;
 
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
 pub use documents::{Document, Kind, TreeEntry};
+pub use embeddings::{EmbeddingSettings, Job, JobStarted, JobState, ProviderKind, SetEmbeddings};
 pub use history::Version;
-pub use ids::{BranchId, ChangeRequestId, DocumentId, ProjectId, UserId};
+pub use ids::{BranchId, ChangeRequestId, DocumentId, JobId, ProjectId, UserId};
 pub use projects::Project;
 pub use review::{
     Approval, Checks, Comment, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,

@@ -3,28 +3,34 @@
 //! matches words only and says so.
 
 mod local;
+pub mod openai;
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pgvector::Vector;
 
 use crate::error::{Error, Result};
 
-/// Where embeddings come from, as a deployment configures it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where embeddings come from, as a deployment or a project configures it (its `Debug`
+/// leaves out an endpoint's key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Provider {
     /// None: search matches words only.
     Off,
     /// all-MiniLM-L6-v2 in this process, from this folder.
     Local { model_dir: PathBuf },
+    /// An OpenAI-compatible `/embeddings` endpoint.
+    OpenAi(openai::Endpoint),
 }
 
 /// A provider ready to embed.
 #[derive(Clone)]
 pub enum Embedder {
     Local(Arc<local::Local>),
+    OpenAi(Arc<openai::OpenAi>),
 }
 
 /// Meaning search on this server: ready, or off and why.
@@ -54,6 +60,10 @@ impl Meaning {
                     Meaning::Off { why: format!("the local embedding model is not available ({why})") }
                 }
             },
+            Provider::OpenAi(endpoint) => match openai::OpenAi::new(endpoint.clone()) {
+                Ok(client) => Meaning::Ready(Embedder::OpenAi(Arc::new(client))),
+                Err(why) => Meaning::Off { why },
+            },
         }
     }
 
@@ -65,17 +75,90 @@ impl Meaning {
     }
 }
 
+/// Embedders of projects' own choice kept at most (clients are cheap to make again; the
+/// local model is kept whatever happens).
+const MADE: usize = 32;
+
+/// The embedders this server made: its own, and those its projects chose, each made
+/// once (a model is loaded once, a client keeps its connections).
+#[derive(Clone)]
+pub struct Embeddings {
+    server: (Provider, Meaning),
+    /// Where the local model lives, for projects that choose it.
+    model_dir: PathBuf,
+    /// The hosts (`host` or `host:port`) projects may send their texts to.
+    allowed_hosts: Arc<[String]>,
+    made: Arc<Mutex<HashMap<Provider, Meaning>>>,
+}
+
+impl Embeddings {
+    /// Loads the server's provider (`model_dir` is where the local model lives);
+    /// projects may choose endpoints on `allowed_hosts` only.
+    pub fn new(server: Provider, model_dir: PathBuf, allowed_hosts: &[String]) -> Embeddings {
+        let meaning = Meaning::load(&server);
+        let allowed_hosts = allowed_hosts.iter().map(|host| host.to_ascii_lowercase()).collect();
+        Embeddings { server: (server, meaning), model_dir, allowed_hosts, made: Arc::default() }
+    }
+
+    /// Whether a project may send its texts to `url`: the operator lists the hosts,
+    /// since anything else would let an owner make the server call into its own network.
+    pub fn allows(&self, url: &url::Url) -> bool {
+        let Some(host) = url.host_str().map(str::to_ascii_lowercase) else { return false };
+        let with_port = url.port_or_known_default().map(|port| format!("{host}:{port}"));
+        self.allowed_hosts.iter().any(|allowed| *allowed == host || Some(allowed) == with_port.as_ref())
+    }
+
+    /// The server's own provider: what projects that choose none use.
+    pub fn server(&self) -> &Meaning {
+        &self.server.1
+    }
+
+    /// What the server is configured with, in words.
+    pub fn server_provider(&self) -> String {
+        match &self.server.0 {
+            Provider::Off => "none (search matches words only)".into(),
+            Provider::Local { .. } => "the local model all-MiniLM-L6-v2".into(),
+            // Not its address: that may name an internal host or carry credentials.
+            Provider::OpenAi(endpoint) => format!("the model {} of an OpenAI-compatible endpoint", endpoint.model),
+        }
+    }
+
+    /// The local model, as a project may choose it.
+    pub fn local(&self) -> Provider {
+        Provider::Local { model_dir: self.model_dir.clone() }
+    }
+
+    /// Meaning search by `provider` (`None`: the server's).
+    pub fn of(&self, provider: Option<&Provider>) -> Meaning {
+        let Some(provider) = provider.filter(|provider| **provider != self.server.0) else {
+            return self.server.1.clone();
+        };
+        let mut made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Owners trying one endpoint after another leave clients behind: a few are kept.
+        if made.len() >= MADE && !made.contains_key(provider) {
+            made.retain(|kept, _| matches!(kept, Provider::Local { .. }));
+        }
+        made.entry(provider.clone()).or_insert_with(|| Meaning::load(provider)).clone()
+    }
+}
+
 impl Embedder {
-    /// Names the model, so that vectors made by another are known as such.
-    pub fn model(&self) -> &'static str {
+    /// Names the model, so that vectors made by another are known as such: vectors of
+    /// two models never meet.
+    pub fn model(&self) -> String {
         match self {
-            Embedder::Local(_) => local::MODEL,
+            Embedder::Local(_) => local::MODEL.to_owned(),
+            Embedder::OpenAi(client) => {
+                let openai::Endpoint { url, model, dimensions, .. } = client.endpoint();
+                format!("openai:{model}:{dimensions}@{url}")
+            }
         }
     }
 
     pub fn dimensions(&self) -> usize {
         match self {
             Embedder::Local(_) => local::DIMENSIONS,
+            Embedder::OpenAi(client) => client.endpoint().dimensions,
         }
     }
 
@@ -94,6 +177,14 @@ impl Embedder {
     async fn embed_on(&self, texts: Vec<String>, cores: Cores) -> Result<Vec<Vector>> {
         let model = match self {
             Embedder::Local(model) => Arc::clone(model),
+            Embedder::OpenAi(client) => {
+                let waiting = match cores {
+                    Cores::Shared => openai::Waiting::Person,
+                    Cores::Background => openai::Waiting::Nobody,
+                };
+                let vectors = client.embed(&texts, waiting).await.map_err(Error::Provider)?;
+                return Ok(vectors.into_iter().map(Vector::from).collect());
+            }
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         // A panic in the model costs this batch, never the process.
@@ -102,11 +193,15 @@ impl Embedder {
                 .unwrap_or_else(|_| Err("the model panicked".to_owned()));
             let _ = reply.send(embedded);
         };
-        match (cores, background_pool()) {
-            // The model's parallel parts run on the pool that calls them, so all of a
-            // background batch stays on the low-priority threads.
-            (Cores::Background, Some(pool)) => pool.spawn(work),
-            _ => drop(tokio::task::spawn_blocking(work)),
+        // The model's parallel parts run on the pool that calls them, so all of a
+        // background batch stays on the low-priority threads.
+        let pool = match cores {
+            Cores::Background => background_pool(),
+            Cores::Shared => None,
+        };
+        match pool {
+            Some(pool) => pool.spawn(work),
+            None => drop(tokio::task::spawn_blocking(work)),
         }
         let vectors =
             answer.await.map_err(|_| Error::internal("the embedding task stopped"))?.map_err(Error::Internal)?;

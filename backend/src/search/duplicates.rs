@@ -140,7 +140,7 @@ pub async fn dismiss(db: &PgPool, project: &ProjectAccess, request: DismissDupli
     Ok(Dismissal { reason: reason.to_owned(), by: Some(project.actor().username.clone()), at })
 }
 
-fn ordered(a: Uuid, b: Uuid) -> (Uuid, Uuid) {
+pub(super) fn ordered(a: Uuid, b: Uuid) -> (Uuid, Uuid) {
     if a < b {
         (a, b)
     } else {
@@ -197,7 +197,7 @@ async fn pairs(db: &PgPool, branch: BranchId, dimensions: usize, min_similarity:
     Ok(rows)
 }
 
-async fn dismissals(db: &PgPool, project: &ProjectAccess) -> Result<HashMap<(Uuid, Uuid), Dismissal>> {
+pub(super) async fn dismissals(db: &PgPool, project: &ProjectAccess) -> Result<HashMap<(Uuid, Uuid), Dismissal>> {
     let rows: Vec<Dismissed> = sqlx::query_as(
         "SELECT d.requirement_a, d.requirement_b, d.reason, u.username AS by, d.dismissed_at AS at
          FROM duplicate_dismissals d LEFT JOIN users u ON u.id = d.dismissed_by

@@ -85,13 +85,29 @@ async fn reindex(tx: &mut PgConnection, branch: BranchId, document: DocumentId) 
             return Ok(());
         }
     };
-    store(tx, branch, document, &found).await
+    // Vectors are reused only from entries of the model the project's are made by; the
+    // project is held meanwhile, so a change of provider drops what is written here.
+    let model: Option<String> = sqlx::query_scalar(
+        "SELECT p.embedding_model FROM branches b JOIN projects p ON p.id = b.project_id WHERE b.id = $1
+         FOR SHARE OF p",
+    )
+    .bind(branch)
+    .fetch_one(&mut *tx)
+    .await?;
+    store(tx, branch, document, &found, model.as_deref()).await
 }
 
 /// Makes the document's entries `found`: entries that did not change stay as they
-/// are, with their embeddings; changed ones take the embedding of an entry with the same
-/// text where there is one (a fork's copies, a moved requirement), or wait for one.
-async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, found: &[Entry]) -> Result<()> {
+/// are, with their embeddings; changed ones take the embedding `model` made of an entry
+/// with the same text where there is one (a fork's copies, a moved requirement), or
+/// wait for one.
+async fn store(
+    tx: &mut PgConnection,
+    branch: BranchId,
+    document: DocumentId,
+    found: &[Entry],
+    model: Option<&str>,
+) -> Result<()> {
     let column = |pick: fn(&Entry) -> String| found.iter().map(pick).collect::<Vec<_>>();
     let ordinals: Vec<i32> = (0..found.len() as i32).collect();
     let kinds = column(|entry| entry.kind.as_str().to_owned());
@@ -108,20 +124,24 @@ async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, fo
     sqlx::query(
         "INSERT INTO search_entries
              (branch_id, document_id, ordinal, kind, key, title, body, scenarios, priority, section, line,
-              digest, embedding)
+              digest, embedding, model)
          SELECT $1, $2, e.ordinal, e.kind, e.key, e.title, e.body,
                 ARRAY(SELECT jsonb_array_elements_text(e.scenarios)), e.priority, e.section, e.line, e.digest,
-                (SELECT s.embedding FROM search_entries s WHERE s.digest = e.digest AND s.embedding IS NOT NULL
-                 LIMIT 1)
+                same.embedding, same.model
          FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[],
                      $10::text[], $11::int[], $12::bytea[])
               AS e(ordinal, kind, key, title, body, scenarios, priority, section, line, digest)
+         LEFT JOIN LATERAL (SELECT s.embedding, s.model FROM search_entries s
+                            WHERE s.digest = e.digest AND s.embedding IS NOT NULL AND s.model = $13 LIMIT 1) same
+                ON true
          ON CONFLICT (branch_id, document_id, ordinal) DO UPDATE SET
              kind = excluded.kind, key = excluded.key, title = excluded.title, body = excluded.body,
              scenarios = excluded.scenarios, priority = excluded.priority, section = excluded.section,
              line = excluded.line, digest = excluded.digest,
              embedding = CASE WHEN search_entries.digest = excluded.digest THEN search_entries.embedding
-                              ELSE excluded.embedding END
+                              ELSE excluded.embedding END,
+             model = CASE WHEN search_entries.digest = excluded.digest THEN search_entries.model
+                          ELSE excluded.model END
          WHERE (search_entries.kind, search_entries.key, search_entries.title, search_entries.body,
                 search_entries.scenarios, search_entries.priority, search_entries.section, search_entries.line)
                IS DISTINCT FROM
@@ -140,6 +160,7 @@ async fn store(tx: &mut PgConnection, branch: BranchId, document: DocumentId, fo
     .bind(&sections)
     .bind(&lines)
     .bind(&digests)
+    .bind(model)
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM search_entries WHERE branch_id = $1 AND document_id = $2 AND ordinal >= $3")

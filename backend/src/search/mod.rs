@@ -2,20 +2,27 @@
 //! index (`search_entries`) is derived from the Markdown projection: `indexer` keeps it
 //! in step, `entries` says what a document contributes, `vectors` adds each entry's
 //! embedding (made by `crate::embeddings`), `query` ranks entries one way, `fusion` merges the
-//! ways into one answer. `related` and `duplicates` find requirements near each other.
+//! ways into one answer. `related`, `duplicates` and `near` find requirements near each
+//! other. `provider` says which embedder a project uses; `jobs` re-embed a project
+//! whose provider changed.
 
 mod duplicates;
 mod entries;
 mod fusion;
 pub mod indexer;
+pub mod jobs;
+mod near;
 mod pace;
+pub mod provider;
 mod query;
 mod related;
 pub mod vectors;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use charter_types::{
-    BranchId, DismissDuplicate, Dismissal, DuplicateReport, RelatedRequirements, SearchMode, SearchResults,
+    BranchId, DismissDuplicate, Dismissal, DuplicateReport, EmbeddingSettings, Job, JobId, JobStarted,
+    RelatedRequirements, SearchMode, SearchResults, SetEmbeddings,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -23,11 +30,12 @@ use uuid::Uuid;
 use crate::access::Actor;
 use crate::authorization::{need, Project, ProjectAccess};
 use crate::embeddings::{Embedder, Meaning};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::structure::requirements;
 use crate::{branches, AppState};
 pub use duplicates::{dismiss, report as duplicates, DuplicatesQuery};
+pub use near::{near_duplicates, NearDuplicate};
 pub use query::SearchQuery;
 use query::{Ranked, Ranking, Request};
 pub use related::{related, RelatedQuery};
@@ -48,10 +56,22 @@ pub async fn search(
     };
     let (near, notice) = match meaning {
         Meaning::Ready(_) if request.mode == SearchMode::Text => (Vec::new(), None),
-        Meaning::Ready(embedder) => {
-            let near = by_meaning(db, embedder, branch, &request).await?;
-            (near, catching_up(db, branch).await?)
-        }
+        Meaning::Ready(embedder) => match by_meaning(db, embedder, branch, &request).await {
+            Ok(near) => {
+                let notice = match jobs::running(db, project).await? {
+                    Some(job) => jobs::notice(&job),
+                    None => catching_up(db, branch).await?,
+                };
+                (near, notice)
+            }
+            // The provider's words are for the owners (the settings show them), not readers.
+            Err(Error::Provider(why)) => {
+                tracing::warn!(%why, "the embedding provider failed a query; answering by words");
+                let notice = "Search matches words only for now: the embedding provider did not answer.";
+                (Vec::new(), Some(notice.to_owned()))
+            }
+            Err(err) => return Err(err),
+        },
         Meaning::Off { why } => {
             (Vec::new(), Some(format!("Search matches words only: meaning search is off because {why}.")))
         }
@@ -94,6 +114,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(related_handler))
         .routes(routes!(duplicates_handler))
         .routes(routes!(dismiss_handler))
+        .routes(routes!(embeddings_handler, set_embeddings_handler))
+        .routes(routes!(reindex_handler))
+        .routes(routes!(job_handler))
+}
+
+/// Meaning search as the project has it.
+async fn meaning_of(state: &AppState, project: &ProjectAccess) -> Result<Meaning> {
+    provider::meaning(&state.db, &state.embeddings, project.project()).await
 }
 
 /// Search a branch's requirements and sections: each hit with where it is, a snippet
@@ -106,7 +134,8 @@ async fn search_handler(
     project: Project<need::Read>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>> {
-    Ok(Json(search(&state.db, &state.meaning, &project, &query).await?))
+    let meaning = meaning_of(&state, &project).await?;
+    Ok(Json(search(&state.db, &meaning, &project, &query).await?))
 }
 
 /// The requirements nearest in meaning to this one, on a branch: those of other
@@ -121,7 +150,8 @@ async fn related_handler(
     Query(query): Query<RelatedQuery>,
 ) -> Result<Json<RelatedRequirements>> {
     let project = requirements::authorize_reader(&state.db, &actor, id).await?;
-    Ok(Json(related::related(&state.db, &state.meaning, &project, id, &query).await?))
+    let meaning = meaning_of(&state, &project).await?;
+    Ok(Json(related::related(&state.db, &meaning, &project, id, &query).await?))
 }
 
 /// A branch's possible duplicates: requirement pairs nearly alike in meaning, most alike
@@ -134,7 +164,8 @@ async fn duplicates_handler(
     project: Project<need::Read>,
     Query(query): Query<DuplicatesQuery>,
 ) -> Result<Json<DuplicateReport>> {
-    Ok(Json(duplicates(&state.db, &state.meaning, &project, &query).await?))
+    let meaning = meaning_of(&state, &project).await?;
+    Ok(Json(duplicates(&state.db, &meaning, &project, &query).await?))
 }
 
 /// Judge two requirements distinct, with why: the report lists them as dismissed.
@@ -148,4 +179,47 @@ async fn dismiss_handler(
     Json(request): Json<DismissDuplicate>,
 ) -> Result<Json<Dismissal>> {
     Ok(Json(dismiss(&state.db, &project, request).await?))
+}
+
+/// The project's embedding provider, whether search finds by meaning now, and the
+/// latest re-index job.
+#[utoipa::path(get, path = "/projects/{id}/embeddings", tag = "search", params(("id" = Uuid, Path)),
+    responses((status = 200, body = EmbeddingSettings), (status = 404, body = crate::error::ErrorBody)))]
+async fn embeddings_handler(
+    State(state): State<AppState>,
+    project: Project<need::Read>,
+) -> Result<Json<EmbeddingSettings>> {
+    Ok(Json(provider::settings(&state.db, &state.embeddings, &project).await?))
+}
+
+/// Choose the project's embedding provider (owners). The provider must answer first;
+/// a new model starts a re-index job, and search answers by words meanwhile.
+#[utoipa::path(put, path = "/projects/{id}/embeddings", tag = "search", params(("id" = Uuid, Path)),
+    request_body = SetEmbeddings,
+    responses((status = 200, body = EmbeddingSettings), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_embeddings_handler(
+    State(state): State<AppState>,
+    project: Project<need::Manage>,
+    Json(request): Json<SetEmbeddings>,
+) -> Result<Json<EmbeddingSettings>> {
+    Ok(Json(provider::set(&state.db, &state.embeddings, &project, request).await?))
+}
+
+/// Embed every entry of the project again (owners): `GET /jobs/{id}` follows it.
+#[utoipa::path(post, path = "/projects/{id}/reindex", tag = "search", params(("id" = Uuid, Path)),
+    responses((status = 202, body = JobStarted), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn reindex_handler(
+    State(state): State<AppState>,
+    project: Project<need::Manage>,
+) -> Result<(StatusCode, Json<JobStarted>)> {
+    Ok((StatusCode::ACCEPTED, Json(provider::reindex(&state.db, &state.embeddings, &project).await?)))
+}
+
+/// A background job: its state and progress (`done` of `total`), and what went wrong.
+#[utoipa::path(get, path = "/jobs/{id}", tag = "search", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Job), (status = 404, body = crate::error::ErrorBody)))]
+async fn job_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<JobId>) -> Result<Json<Job>> {
+    Ok(Json(jobs::get(&state.db, &actor, id).await?))
 }

@@ -32,8 +32,9 @@ pub const DANGLING_LINK: &str = "dangling-link";
 pub const UNMEASURED_CRITERION: &str = "unmeasured-criterion";
 pub const UNKNOWN_TASK_REFERENCE: &str = "unknown-task-reference";
 pub const CONSTITUTION_VIOLATION: &str = "constitution-violation";
+pub const NEAR_DUPLICATE: &str = "near-duplicate";
 
-pub const RULES: [Rule; 9] = [
+pub const RULES: [Rule; 10] = [
     Rule {
         id: OPEN_CLARIFICATION,
         severity: Severity::Warning,
@@ -79,6 +80,12 @@ pub const RULES: [Rule; 9] = [
         id: CONSTITUTION_VIOLATION,
         severity: Severity::Error,
         summary: "A spec breaks a machine-checkable principle of the constitution.",
+    },
+    Rule {
+        id: NEAR_DUPLICATE,
+        severity: Severity::Warning,
+        summary: "A requirement says nearly what one in another document says (checked by meaning as you write; \
+                  the duplicates report lists every pair).",
     },
 ];
 
@@ -172,20 +179,32 @@ struct Out<'a> {
     findings: Vec<Finding>,
 }
 
+impl Config {
+    /// A finding of `rule` in `doc`, at the severity the rule runs at; `None` when the
+    /// constitution turns the rule off.
+    pub fn finding(
+        &self,
+        rule: &str,
+        doc: &Doc,
+        (line, column, length): (usize, usize, usize),
+        message: String,
+    ) -> Option<Finding> {
+        self.severity(rule).map(|severity| Finding {
+            rule: rule.to_owned(),
+            severity,
+            message,
+            document_id: doc.id,
+            document: doc.title.clone(),
+            line,
+            column,
+            length: length.max(1),
+        })
+    }
+}
+
 impl Out<'_> {
     fn push(&mut self, rule: &str, line: usize, column: usize, length: usize, message: String) {
-        if let Some(severity) = self.config.severity(rule) {
-            self.findings.push(Finding {
-                rule: rule.to_owned(),
-                severity,
-                message,
-                document_id: self.doc.id,
-                document: self.doc.title.clone(),
-                line,
-                column,
-                length: length.max(1),
-            });
-        }
+        self.findings.extend(self.config.finding(rule, self.doc, (line, column, length), message));
     }
 }
 

@@ -25,7 +25,7 @@ use crate::authorization::{need, Document, Project, ProjectAccess};
 use crate::branches::BranchQuery;
 use crate::error::Result;
 use crate::extract::{Json, Query};
-use crate::{branches, budget, content, AppState};
+use crate::{branches, budget, AppState};
 use cache::Derived;
 pub use corpus::{Corpus, Doc, Fingerprint, Links, Parsed, Target, Text};
 
@@ -108,15 +108,9 @@ fn rule_settings(corpus: &Corpus) -> Vec<RuleSetting> {
 }
 
 impl LintReport {
-    fn new(corpus: &Corpus, findings: Vec<Finding>) -> LintReport {
+    pub fn new(corpus: &Corpus, findings: Vec<Finding>) -> LintReport {
         LintReport { findings, rules: rule_settings(corpus) }
     }
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct LintText {
-    /// The document's text as the editor has it now.
-    pub content: String,
 }
 
 /// A branch's corpus for a reader of the project.
@@ -148,38 +142,10 @@ pub async fn project_lint(db: &sqlx::PgPool, project: &ProjectAccess, branch: &s
     Ok(report)
 }
 
-/// A document's findings; with `text`, for that text instead of the stored one (the
-/// editor lints what is on screen, against the rest of the project as stored).
-pub async fn document_lint(
-    db: &sqlx::PgPool,
-    project: &ProjectAccess,
-    document_id: DocumentId,
-    branch: &str,
-    text: Option<String>,
-) -> Result<LintReport> {
-    if let Some(text) = &text {
-        content::validate(text)?;
-    }
-    // The editor lints on every pause in typing: with its text, the rest as projected.
-    let source = if text.is_some() { Text::Projected } else { Text::Live };
-    let (_, mut corpus) = corpus(db, project, branch, source).await?;
-    if let Some(text) = text {
-        corpus = corpus.with_text(document_id, text).await?;
-    }
-    budget::run(move |_| {
-        let findings = corpus.doc(document_id).map(|doc| lint::document(&corpus, doc)).ok_or_else(|| {
-            crate::error::Error::Conflict("this document is deleted on this branch; restore it to check it".into())
-        })?;
-        Ok(LintReport::new(&corpus, findings))
-    })
-    .await
-}
-
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(project_lint_handler))
         .routes(routes!(rules_handler))
-        .routes(routes!(document_lint_handler, document_lint_text_handler))
         .routes(routes!(backlinks_handler))
         .merge(requirements::router())
         .merge(clarifications::router())
@@ -221,30 +187,4 @@ async fn rules_handler(
     let branch = query.branch.as_deref().unwrap_or(branches::MAIN);
     let (_, corpus) = corpus(&state.db, &project, branch, Text::Projected).await?;
     Ok(Json(rule_settings(&corpus)))
-}
-
-/// Lint one document as stored.
-#[utoipa::path(get, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
-    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
-async fn document_lint_handler(
-    State(state): State<AppState>,
-    document: Document<need::Read>,
-    Query(branch): Query<BranchQuery>,
-) -> Result<Json<Vec<Finding>>> {
-    Ok(Json(document_lint(&state.db, &document, document.id(), branch.name(), None).await?.findings))
-}
-
-/// Lint a document's unsaved text against the rest of the project (what the editor
-/// shows inline as you type).
-#[utoipa::path(post, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
-    request_body = LintText,
-    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody),
-              (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn document_lint_text_handler(
-    State(state): State<AppState>,
-    document: Document<need::Read>,
-    Query(branch): Query<BranchQuery>,
-    Json(body): Json<LintText>,
-) -> Result<Json<Vec<Finding>>> {
-    Ok(Json(document_lint(&state.db, &document, document.id(), branch.name(), Some(body.content)).await?.findings))
 }

@@ -85,6 +85,10 @@ fn cases() -> Vec<Case> {
             Some(json!({ "a": uuid::Uuid::now_v7(), "b": uuid::Uuid::now_v7(), "reason": "distinct" })),
             [403, 404, 404, 404, 404],
         ),
+        case(Method::GET, "/projects/{p}/embeddings", None, [200, 200, 200, 200, 404]),
+        case(Method::PUT, "/projects/{p}/embeddings", Some(json!({ "provider": "off" })), [403, 403, 403, 200, 404]),
+        // Owners pass the gate and then hear that meaning search is off: nothing to re-index.
+        case(Method::POST, "/projects/{p}/reindex", None, [403, 403, 403, 409, 404]),
         case(Method::GET, "/documents/{d}/lint", None, [200, 200, 200, 200, 404]),
         case(
             Method::POST,

@@ -22,8 +22,8 @@ pub fn test_settings() -> Settings {
 /// [`test_settings`] with search by meaning on: the server's embedding model, where
 /// the server would look for it (`scripts/bootstrap` puts it there).
 pub fn meaning_settings() -> Settings {
-    let embeddings = charter_server::settings_from_env().expect("the environment's settings").embeddings;
-    Settings { embeddings, ..test_settings() }
+    let env = charter_server::settings_from_env().expect("the environment's settings");
+    Settings { embeddings: env.embeddings, model_dir: env.model_dir, ..test_settings() }
 }
 
 /// How long a test waits for one answer: a request the server never finishes fails its

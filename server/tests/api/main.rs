@@ -14,6 +14,7 @@ mod nul;
 mod parse_cache;
 mod peer;
 mod projects;
+mod providers;
 mod races;
 mod render;
 mod retrieval;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use charter_backend::embeddings::Provider;
 use charter_types::{
-    DuplicatePair, DuplicateReport, Matched, Project, RelatedRequirements, RequirementView, Role, SearchResults,
+    Document, DuplicatePair, DuplicateReport, Finding, Matched, Project, RelatedRequirements, RequirementView, Role,
+    SearchResults, Severity,
 };
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
@@ -109,10 +110,7 @@ async fn a_paraphrase_is_found_by_meaning_and_each_hit_says_how_it_matched(db: P
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_fork_reuses_the_embeddings_of_what_it_copied(db: PgPool) {
     let (app, ada, project) = shop_with_payments(&db).await;
-    eventually("main is embedded", EMBEDDED_WITHIN, || async {
-        embedded(&db).await && !search(&app, &ada, &project, "q=receipt").await.hits.is_empty()
-    })
-    .await;
+    embedded_with(&db, &["PAY-001", "PAY-002"]).await;
     let made: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT embedding::text) FROM search_entries").fetch_one(&db).await.unwrap();
 
@@ -140,14 +138,18 @@ async fn a_new_model_embeds_everything_again_and_finds_the_same(db: PgPool) {
 
     // As if the index had been made by another model: a server starting with this one
     // drops those vectors and makes its own.
-    sqlx::query("UPDATE search_model SET model = 'local:an-older-model'").execute(&db).await.unwrap();
+    let older = "local:an-older-model";
+    sqlx::query("UPDATE projects SET embedding_model = $1").bind(older).execute(&db).await.unwrap();
+    sqlx::query("UPDATE search_entries SET model = $1").bind(older).execute(&db).await.unwrap();
     let _restarted = app.another(meaning_settings()).await;
-    eventually("the model is adopted", EMBEDDED_WITHIN, || async {
-        let model: String = sqlx::query_scalar("SELECT model FROM search_model").fetch_one(&db).await.unwrap();
-        model != "local:an-older-model"
+    eventually("every entry is embedded again, by the model", EMBEDDED_WITHIN, || async {
+        let models: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT DISTINCT model FROM search_entries").fetch_all(&db).await.unwrap();
+        models == [Some("local:all-MiniLM-L6-v2".to_owned())]
     })
     .await;
-    eventually("every entry is embedded again", EMBEDDED_WITHIN, || embedded(&db)).await;
+    let adopted: String = sqlx::query_scalar("SELECT embedding_model FROM projects").fetch_one(&db).await.unwrap();
+    assert_eq!(adopted, "local:all-MiniLM-L6-v2");
     let after = search(&app, &ada, &project, query).await;
     let keys = |results: &SearchResults| results.hits.iter().map(|hit| hit.key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&after), keys(&before));
@@ -268,4 +270,64 @@ async fn the_duplicates_report_pairs_requirements_alike_until_someone_dismisses_
         report.dismissed.iter().any(|pair| keys(pair).contains(&"SUP-010".to_owned())) && report.pairs.is_empty()
     })
     .await;
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn writing_a_requirement_another_spec_already_has_is_flagged_as_you_type(db: PgPool) {
+    let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Shop").await;
+    let accounts = app.document(&ada, &project, "Accounts", None).await;
+    write(&app, &ada, accounts.id, "main", ACCOUNTS).await;
+    let support = app.document(&ada, &project, "Support", None).await;
+    embedded_with(&db, &["ACC-001"]).await;
+    let near = |findings: &[Finding]| -> Vec<(String, usize, String)> {
+        let near = findings.iter().filter(|finding| finding.rule == "near-duplicate");
+        near.map(|finding| (finding.document.clone(), finding.line, finding.message.clone())).collect()
+    };
+
+    // A requirement is not its own duplicate, nor one of its own document's.
+    let own = app.url(&format!("/api/v1/documents/{}/lint", accounts.id));
+    let own: Vec<Finding> = expect(&ada, Method::POST, &own, Some(json!({ "content": ACCOUNTS }))).await;
+    assert!(near(&own).is_empty(), "{own:?}");
+
+    // The text on screen, not yet stored nor indexed: its new wording is embedded on the spot.
+    let lint = |branch: &str| app.url(&format!("/api/v1/documents/{}/lint?branch={branch}", support.id));
+    let typed = json!({ "content": SUPPORT });
+    let findings: Vec<Finding> = expect(&ada, Method::POST, &lint("main"), Some(typed.clone())).await;
+    let found = near(&findings);
+    assert_eq!(found.len(), 1, "only SUP-001 repeats ACC-001: {findings:?}");
+    let (document, line, message) = &found[0];
+    assert_eq!((document.as_str(), *line), ("Support", 5));
+    assert!(message.starts_with("SUP-001 says nearly what ACC-001 in Accounts says ("), "{message}");
+    let finding = findings.iter().find(|finding| finding.rule == "near-duplicate").unwrap();
+    assert_eq!((finding.severity, finding.column, finding.length), (Severity::Warning, 5, 7), "{finding:?}");
+
+    // Stored, the document lints the same.
+    write(&app, &ada, support.id, "main", SUPPORT).await;
+    let stored: Vec<Finding> = expect(&ada, Method::GET, &lint("main"), None).await;
+    assert_eq!(near(&stored), found);
+
+    // The constitution turns the rule off like any other (on a branch, as it changes by review).
+    let branches = app.url(&format!("/api/v1/projects/{}/branches", project.id));
+    let (status, body) = call(&ada, Method::POST, &branches, Some(json!({ "name": "quiet" }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let constitution = app.constitution(&ada, &project).await;
+    let url = app.url(&format!("/api/v1/documents/{}?branch=quiet", constitution.id));
+    let stored: Document = expect(&ada, Method::GET, &url, None).await;
+    let quiet = format!("{}\n## Checks\n\n- `near-duplicate`: off\n", stored.content);
+    write(&app, &ada, constitution.id, "quiet", &quiet).await;
+    let findings: Vec<Finding> = expect(&ada, Method::POST, &lint("quiet"), Some(typed.clone())).await;
+    assert!(near(&findings).is_empty(), "{findings:?}");
+
+    // A pair judged distinct is not flagged again.
+    embedded_with(&db, &["ACC-001", "SUP-001", "SUP-002"]).await;
+    let report: DuplicateReport =
+        expect(&ada, Method::GET, &app.url(&format!("/api/v1/projects/{}/duplicates", project.id)), None).await;
+    let pair = report.pairs.first().expect("the pair in the report");
+    let dismiss = app.url(&format!("/api/v1/projects/{}/duplicates/dismiss", project.id));
+    let body = json!({ "a": pair.a.requirement_id, "b": pair.b.requirement_id, "reason": "One is the e-mail." });
+    let _: serde_json::Value = expect(&ada, Method::POST, &dismiss, Some(body)).await;
+    let findings: Vec<Finding> = expect(&ada, Method::POST, &lint("main"), Some(typed)).await;
+    assert!(near(&findings).is_empty(), "{findings:?}");
 }

@@ -266,6 +266,10 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/requirements/{id}/related"),
         ("get", "/api/v1/projects/{id}/duplicates"),
         ("post", "/api/v1/projects/{id}/duplicates/dismiss"),
+        ("get", "/api/v1/projects/{id}/embeddings"),
+        ("put", "/api/v1/projects/{id}/embeddings"),
+        ("post", "/api/v1/projects/{id}/reindex"),
+        ("get", "/api/v1/jobs/{id}"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
