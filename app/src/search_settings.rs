@@ -141,7 +141,8 @@ pub fn SearchSettingsPage() -> impl IntoView {
                                         }).collect_view()}
                                     </select>
                                 </label>
-                                <fieldset class="stack" hidden=move || shown() != ProviderKind::OpenAi>
+                                <fieldset class="stack" hidden=move || shown() != ProviderKind::OpenAi
+                                    style:display=move || if shown() == ProviderKind::OpenAi { "flex" } else { "none" }>
                                     <legend>"OpenAI-compatible endpoint"</legend>
                                     <label>"API address"
                                         <input name="url" type="url" placeholder="https://api.openai.com/v1"
@@ -160,7 +161,7 @@ pub fn SearchSettingsPage() -> impl IntoView {
                                             placeholder=if settings.has_key { "Set; leave empty to keep it for this address" } else { "None" } />
                                     </label>
                                 </fieldset>
-                                <button type="submit">"Save"</button>
+                                <div><button type="submit">"Save"</button></div>
                             </ActionForm>
                             <FormError result=choose.value().into() />
                             <ActionForm action=reindex>

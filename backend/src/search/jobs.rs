@@ -82,9 +82,17 @@ pub(super) async fn latest(db: &PgPool, project: &ProjectAccess) -> Result<Optio
     }
 }
 
-/// The project's running job, if any.
+/// The project's running job, if any (progress is counted only when there is one).
 pub(super) async fn running(db: &PgPool, project: &ProjectAccess) -> Result<Option<Job>> {
-    Ok(latest(db, project).await?.filter(|job| job.state == JobState::Running))
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE project_id = $1 AND state = 'running'"))
+            .bind(project.project())
+            .fetch_optional(db)
+            .await?;
+    match row {
+        Some(row) => Ok(Some(view(db, row, project).await?).filter(|job| job.state == JobState::Running)),
+        None => Ok(None),
+    }
 }
 
 /// What a reader should know of a job: how far a running one is, why a failed one

@@ -288,6 +288,8 @@ pub(crate) async fn refresh(db: &PgPool, project_id: ProjectId, branch_id: Branc
 /// A branch's requirements as listed, with their coverage: kept by the fingerprint of
 /// the corpus they come from, for the traceability report they were covered by.
 pub struct Listing {
+    /// The identities it was assembled with (indexing again may give new ones).
+    keys: Arc<Keys>,
     report: Option<Uuid>,
     pub views: Vec<RequirementView>,
     /// The whole list as JSON, made when first asked for: the list of a large project
@@ -316,7 +318,8 @@ async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Res
     });
     let (corpus, keys) = refresh(db, project_id, branch_id).await?;
     let report = traceability::latest_id(db, project_id, branch_id).await?;
-    if let Some(listing) = LISTED.get(branch_id, corpus.fingerprint()).filter(|listing| listing.report == report) {
+    let kept = LISTED.get(branch_id, corpus.fingerprint());
+    if let Some(listing) = kept.filter(|listing| listing.report == report && Arc::ptr_eq(&listing.keys, &keys)) {
         return Ok((corpus, listing));
     }
     let coverage = match report {
@@ -343,7 +346,7 @@ async fn current(db: &PgPool, project_id: ProjectId, branch_id: BranchId) -> Res
             })
         })
         .collect();
-    let listing = Arc::new(Listing { report, views, json: OnceLock::new() });
+    let listing = Arc::new(Listing { keys, report, views, json: OnceLock::new() });
     LISTED.put(branch_id, corpus.fingerprint(), Arc::clone(&listing));
     Ok((corpus, listing))
 }

@@ -65,3 +65,33 @@ async fn parsed_documents_are_reused_until_they_change(db: PgPool) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(requirements[0]["key"], "AUTH-001", "{requirements}");
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_kept_requirement_list_is_not_trusted_once_the_branch_was_indexed_elsewhere(db: PgPool) {
+    let app = TestApp::spawn(db.clone()).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Payments").await;
+    let spec = app.document(&ada, &project, "Payments", None).await;
+    let url = app.url(&format!("/api/v1/documents/{}/content", spec.id));
+    let text = "# Payments\n\n- **PAY-001** The system SHALL charge a card at most once per order.\n";
+    let (status, body) = call(&ada, Method::PUT, &url, Some(json!({ "content": text }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let list = app.url(&format!("/api/v1/projects/{}/requirements", project.id));
+    let listed = |body: serde_json::Value| -> Vec<(String, String)> {
+        let items = body.as_array().unwrap().iter();
+        items.map(|item| (item["key"].as_str().unwrap().into(), item["id"].as_str().unwrap().into())).collect()
+    };
+    let (_, first) = call(&ada, Method::GET, &list, None).await;
+    assert_eq!(listed(first.clone()).len(), 1, "{first}");
+
+    // Another instance (here: by hand) rewrote the branch's rows from other documents;
+    // the documents themselves are as they were, so the kept list's fingerprint matches.
+    sqlx::query("DELETE FROM branch_requirements").execute(&db).await.unwrap();
+    sqlx::query("UPDATE branches SET requirements_fingerprint = 42").execute(&db).await.unwrap();
+    let (_, again) = call(&ada, Method::GET, &list, None).await;
+    let again = listed(again);
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, requirement_id::text FROM branch_requirements").fetch_all(&db).await.unwrap();
+    assert_eq!(again, stored, "indexed again, and the list shows what is stored");
+    assert_eq!(again[0].0, "PAY-001");
+}
