@@ -4,7 +4,7 @@
 //! for any new entry, so a crash loses nothing and the job's progress is simply how
 //! many of the project's entries have a vector again.
 
-use charter_types::{Job, JobId, JobState, Permission, ProjectId, Role};
+use charter_types::{Job, JobId, JobState, Permission, ProjectId, Role, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
@@ -25,19 +25,25 @@ struct Row {
 const COLUMNS: &str = "id, project_id, state, error, started_at, finished_at";
 
 /// Starts re-embedding the project's entries with `model`, inside the transaction that
-/// changed its provider (with the project's row held); a job still running is superseded.
-pub(super) async fn start(tx: &mut PgConnection, project: &ProjectAccess, model: &str) -> Result<JobId> {
+/// changed its provider (with the project's row held), for `started_by` (`None`: the
+/// server, whose own model changed); a job still running is superseded.
+pub(super) async fn start(
+    tx: &mut PgConnection,
+    project: ProjectId,
+    model: &str,
+    started_by: Option<UserId>,
+) -> Result<JobId> {
     sqlx::query(
         "UPDATE jobs SET state = 'superseded', finished_at = now() WHERE project_id = $1 AND state = 'running'",
     )
-    .bind(project.project())
+    .bind(project)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
         "UPDATE search_entries e SET embedding = NULL, model = NULL FROM branches b
          WHERE b.id = e.branch_id AND b.project_id = $1 AND e.embedding IS NOT NULL",
     )
-    .bind(project.project())
+    .bind(project)
     .execute(&mut *tx)
     .await?;
     let id = JobId::from_uuid(uuid::Uuid::now_v7());
@@ -45,9 +51,9 @@ pub(super) async fn start(tx: &mut PgConnection, project: &ProjectAccess, model:
         "INSERT INTO jobs (id, project_id, kind, state, model, started_by) VALUES ($1, $2, 'reindex', 'running', $3, $4)",
     )
     .bind(id)
-    .bind(project.project())
+    .bind(project)
     .bind(model)
-    .bind(project.actor().user_id)
+    .bind(started_by)
     .execute(&mut *tx)
     .await?;
     Ok(id)

@@ -131,7 +131,7 @@ pub async fn set(
     let entry = project.audit("search.provider", ("project", project.project()), format!("search embeddings: {kind}"));
     audit::record(&mut *tx, entry).await?;
     if let Some((model, _)) = model.filter(|(model, _)| Some(model) != stored.as_ref()) {
-        jobs::start(&mut tx, project, &model).await?;
+        jobs::start(&mut tx, project.project(), &model, Some(project.actor().user_id)).await?;
     }
     tx.commit().await?;
     settings(db, embeddings, project).await
@@ -161,7 +161,7 @@ pub async fn reindex(db: &PgPool, embeddings: &Embeddings, project: &ProjectAcce
         .bind(embedder.model())
         .execute(&mut *tx)
         .await?;
-    let job_id = jobs::start(&mut tx, project, &embedder.model()).await?;
+    let job_id = jobs::start(&mut tx, project.project(), &embedder.model(), Some(project.actor().user_id)).await?;
     tx.commit().await?;
     Ok(JobStarted { job_id })
 }

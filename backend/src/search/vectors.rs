@@ -41,34 +41,36 @@ pub fn spawn(db: PgPool, embeddings: Embeddings) {
 }
 
 /// Makes the server's model the one the vectors of projects without a provider of their
-/// own are of: vectors another model made are dropped (full-text search goes on
-/// meanwhile) and made again. Without a server model, those projects have none.
+/// own are of: when another model made them, a re-index job per project embeds them
+/// again (full-text search goes on meanwhile, and says how far the job is). Projects
+/// that had no model yet simply take it. Without a server model, those projects have none.
 pub async fn adopt_model(db: &PgPool, server: &Meaning) -> Result<()> {
     let model = server.embedder().map(Embedder::model);
     if let Some(embedder) = server.embedder() {
         ensure_index(db, embedder.dimensions()).await?;
     }
     let mut tx = db.begin().await?;
-    let changed: Vec<ProjectId> = sqlx::query_scalar(
-        "UPDATE projects SET embedding_model = $1
-         WHERE embedding IS NULL AND embedding_model IS DISTINCT FROM $1 RETURNING id",
+    let changed: Vec<(ProjectId, Option<String>)> = sqlx::query_as(
+        "SELECT id, embedding_model FROM projects
+         WHERE embedding IS NULL AND embedding_model IS DISTINCT FROM $1 FOR NO KEY UPDATE",
     )
     .bind(&model)
     .fetch_all(&mut *tx)
     .await?;
-    if let Some(model) = &model {
-        if !changed.is_empty() {
-            tracing::info!(projects = changed.len(), model, "embedding model changed: embedding their entries again");
-        }
-        sqlx::query(
-            "UPDATE search_entries e SET embedding = NULL, model = NULL FROM branches b
-             WHERE b.id = e.branch_id AND b.project_id = ANY($1) AND e.model IS DISTINCT FROM $2
-               AND e.embedding IS NOT NULL",
-        )
-        .bind(&changed)
-        .bind(model)
+    sqlx::query("UPDATE projects SET embedding_model = $1 WHERE id = ANY($2)")
+        .bind(&model)
+        .bind(changed.iter().map(|(project, _)| *project).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
+    if let Some(model) = &model {
+        let mut jobs = 0;
+        for (project, _) in changed.iter().filter(|(_, before)| before.is_some()) {
+            jobs::start(&mut tx, *project, model, None).await?;
+            jobs += 1;
+        }
+        if jobs > 0 {
+            tracing::info!(projects = jobs, model, "embedding model changed: re-indexing those projects");
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use charter_backend::embeddings::Provider;
 use charter_types::{
-    Document, DuplicatePair, DuplicateReport, Finding, Matched, Project, RelatedRequirements, RequirementView, Role,
-    SearchResults, Severity,
+    Document, DuplicatePair, DuplicateReport, EmbeddingSettings, Finding, JobState, Matched, Project,
+    RelatedRequirements, RequirementView, Role, SearchResults, Severity,
 };
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
@@ -137,7 +137,7 @@ async fn a_new_model_embeds_everything_again_and_finds_the_same(db: PgPool) {
     let before = search(&app, &ada, &project, query).await;
 
     // As if the index had been made by another model: a server starting with this one
-    // drops those vectors and makes its own.
+    // re-indexes the project with its own, as a job the project's settings show.
     let older = "local:an-older-model";
     sqlx::query("UPDATE projects SET embedding_model = $1").bind(older).execute(&db).await.unwrap();
     sqlx::query("UPDATE search_entries SET model = $1").bind(older).execute(&db).await.unwrap();
@@ -150,6 +150,9 @@ async fn a_new_model_embeds_everything_again_and_finds_the_same(db: PgPool) {
     .await;
     let adopted: String = sqlx::query_scalar("SELECT embedding_model FROM projects").fetch_one(&db).await.unwrap();
     assert_eq!(adopted, "local:all-MiniLM-L6-v2");
+    let settings = app.url(&format!("/api/v1/projects/{}/embeddings", project.id));
+    let job = expect::<EmbeddingSettings>(&ada, Method::GET, &settings, None).await.job.expect("a re-index job");
+    assert_eq!((job.state, job.done, job.error.as_deref()), (JobState::Done, job.total, None), "{job:?}");
     let after = search(&app, &ada, &project, query).await;
     let keys = |results: &SearchResults| results.hits.iter().map(|hit| hit.key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&after), keys(&before));
