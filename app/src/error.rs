@@ -43,6 +43,8 @@ impl From<charter_backend::Error> for AppError {
         match err {
             Error::Unauthorized => AppError::Unauthorized,
             Error::InvalidCredentials => AppError::Invalid(err.to_string()),
+            // Only webhook routes refuse a signature; no page sends one.
+            Error::BadSignature(_) => AppError::Unauthorized,
             Error::Forbidden(why) => AppError::Forbidden(why),
             Error::NotFound(why) => AppError::NotFound(why),
             Error::Conflict(why) | Error::ConflictWith { message: why, .. } => AppError::Conflict(why),

@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
 use crate::{
-    accounts, activity, branches, change_requests, checks, documents, history, preview, projects, restore, search,
-    structure, templates, tokens, AppState,
+    accounts, activity, branches, change_requests, checks, documents, history, incidents, preview, projects, restore,
+    search, structure, templates, tokens, AppState,
 };
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -27,7 +27,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
                        requests that change state must carry the site's own `Origin`.",
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(crate::error::ErrorBody, charter_types::SearchMode)),
+    components(schemas(crate::error::ErrorBody, charter_types::SearchMode, charter_types::Tool)),
 )]
 struct ApiDoc;
 
@@ -64,6 +64,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(structure::router())
             .merge(checks::router())
             .merge(search::router())
+            .merge(incidents::router())
             .merge(templates::router()),
     )
 }

@@ -17,10 +17,11 @@ use crate::accounts::{self, SESSION_EPOCH_KEY, SESSION_USER_KEY};
 use crate::error::{Error, Result};
 use crate::{tokens, AppState};
 
-/// Authenticates from request parts: a `Bearer` token when the header is present
-/// (never falling back to the cookie), else the session.
-pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor> {
-    // Already authenticated by the Origin check (a bearer token on a cross-site call).
+/// Who is calling: a `Bearer` token when the header is present (never falling back to
+/// the cookie), else the session. The token's scopes are left to the door it came
+/// through: [`authenticate`] for the API's routes, the incident routes their own.
+pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Actor> {
+    // Already identified by the Origin check (a bearer token on a cross-site call).
     if let Some(actor) = parts.extensions.get::<Actor>() {
         return Ok(actor.clone());
     }
@@ -33,11 +34,7 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor> 
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token)
             .ok_or(Error::Unauthorized)?;
-        let actor = tokens::authenticate(&state.db, token.trim()).await?.ok_or(Error::Unauthorized)?;
-        // Reads need `read`; anything that changes state needs `write`.
-        let needed = if parts.method.is_safe() { Scope::Read } else { Scope::Write };
-        actor.require_scope(needed)?;
-        return Ok(actor);
+        return tokens::authenticate(&state.db, token.trim()).await?.ok_or(Error::Unauthorized);
     }
     let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| Error::internal(why))?;
     let user_id: UserId = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?.ok_or(Error::Unauthorized)?;
@@ -50,6 +47,15 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor> 
         return Err(Error::Unauthorized);
     }
     Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session { id, epoch } })
+}
+
+/// Who is calling, with a token's scope enough for the request: reads need `read`,
+/// anything that changes state needs `write`.
+pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor> {
+    let actor = identify(parts, state).await?;
+    let needed = if parts.method.is_safe() { Scope::Read } else { Scope::Write };
+    actor.require_scope(needed)?;
+    Ok(actor)
 }
 
 /// Which of `held` (credentials, each with the user it authenticated) still authenticate,

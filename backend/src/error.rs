@@ -12,6 +12,10 @@ pub enum Error {
     Unauthorized,
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// A webhook delivery its signature does not prove (or that no secret can): the
+    /// reason is for whoever sets up the tool.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -46,7 +50,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Unauthorized | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::InvalidCredentials | Error::BadSignature(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) | Error::ConflictWith { .. } => StatusCode::CONFLICT,
@@ -63,6 +67,7 @@ impl Error {
         match self {
             Error::Unauthorized => "unauthorized",
             Error::InvalidCredentials => "invalid_credentials",
+            Error::BadSignature(_) => "bad_signature",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) | Error::ConflictWith { .. } => "conflict",
@@ -132,7 +137,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable, machine-readable: `unauthorized`, `invalid_credentials`, `forbidden`, `not_found`, `conflict`,
+    /// Stable, machine-readable: `unauthorized`, `invalid_credentials`, `bad_signature`, `forbidden`, `not_found`, `conflict`,
     /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `provider_failed`, `internal`.
     pub code: String,
     pub message: String,

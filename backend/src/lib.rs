@@ -21,6 +21,7 @@ pub mod embeddings;
 pub mod error;
 pub mod extract;
 pub mod history;
+pub mod incidents;
 pub mod markdown;
 pub mod merge;
 pub mod preview;

@@ -70,6 +70,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
     });
     charter_backend::search::indexer::spawn(state.db.clone());
     charter_backend::search::vectors::spawn(state.db.clone(), state.embeddings.clone());
+    charter_backend::incidents::matching::spawn(state.db.clone(), state.embeddings.clone());
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

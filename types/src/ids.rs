@@ -56,6 +56,8 @@ id! {
     ChangeRequestId;
     /// A background job (re-indexing a project's embeddings).
     JobId;
+    /// An incident a tool reported, with all its repeats.
+    IncidentId;
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod documents;
 mod embeddings;
 mod history;
 mod ids;
+mod incidents;
 mod projects;
 mod review;
 mod roles;
@@ -22,7 +23,12 @@ pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequest
 pub use documents::{Document, Kind, TreeEntry};
 pub use embeddings::{EmbeddingSettings, Job, JobStarted, JobState, ProviderKind, SetEmbeddings};
 pub use history::Version;
-pub use ids::{BranchId, ChangeRequestId, DocumentId, JobId, ProjectId, UserId};
+pub use ids::{BranchId, ChangeRequestId, DocumentId, IncidentId, JobId, ProjectId, UserId};
+pub use incidents::{
+    DeliveryAccepted, DismissIncident, Incident, IncidentAccepted, IncidentDetail, IncidentEvent, IncidentEventKind,
+    IncidentRequirement, IncidentSeverity, IncidentState, IncidentStatus, Integration, LinkIncident, NewIncident,
+    SetIntegration, Tool,
+};
 pub use projects::Project;
 pub use review::{
     Approval, Checks, Comment, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,

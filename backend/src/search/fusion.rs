@@ -13,6 +13,8 @@ const K: f32 = 60.0;
 /// Nearest neighbours always exist; below this cosine similarity they are not near
 /// enough to show (all-MiniLM-L6-v2 puts unrelated texts around 0 to 0.2).
 pub const MIN_SIMILARITY: f32 = 0.3;
+/// The score of a hit first in both lists: the most a hit without an exact key gets.
+pub const BEST: f32 = 2.0 / (K + 1.0);
 /// What an exact key match adds, so that it ranks first whatever else matched.
 const EXACT: f32 = 1000.0;
 

@@ -12,7 +12,7 @@ mod fusion;
 pub mod indexer;
 pub mod jobs;
 mod near;
-mod pace;
+pub(crate) mod pace;
 pub mod provider;
 mod query;
 mod related;
@@ -21,7 +21,7 @@ pub mod vectors;
 use axum::extract::State;
 use axum::http::StatusCode;
 use charter_types::{
-    BranchId, DismissDuplicate, Dismissal, DuplicateReport, EmbeddingSettings, Job, JobId, JobStarted,
+    BranchId, DismissDuplicate, Dismissal, DuplicateReport, EmbeddingSettings, Job, JobId, JobStarted, ProjectId,
     RelatedRequirements, SearchMode, SearchResults, SetEmbeddings,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::access::Actor;
 use crate::authorization::{need, Project, ProjectAccess};
-use crate::embeddings::{Embedder, Meaning};
+use crate::embeddings::{Embedder, Embeddings, Meaning};
 use crate::error::{Error, Result};
 use crate::extract::{Json, Path, Query};
 use crate::structure::requirements;
@@ -97,6 +97,56 @@ async fn by_meaning(
     }
     let Some(vector) = embedder.embed(vec![request.text.clone()]).await?.pop() else { return Ok(Vec::new()) };
     query::ranked(db, branch, request, Ranking::Meaning { query: &vector, dimensions: embedder.dimensions() }).await
+}
+
+/// A requirement of `main` that some text (an incident's) is about.
+pub struct Match {
+    pub requirement_id: uuid::Uuid,
+    /// 1 when it ranks first both by words and by meaning, less as it ranks lower.
+    pub score: f32,
+}
+
+/// The requirements of the project's `main` branch that `text` is most about, best
+/// first, at most `limit`: the same two rankings as a search, any of its words matching
+/// rather than all. The server's own background work (incident matching): the text is
+/// embedded at the background's priority, and a provider that fails leaves the words.
+pub(crate) async fn matching(
+    db: &sqlx::PgPool,
+    embeddings: &Embeddings,
+    project: ProjectId,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<Match>> {
+    let branch = branches::resolve(db, project, branches::MAIN).await?;
+    // Hits name requirements by their identities, which an unread branch may not have yet.
+    requirements::refresh(db, project, branch).await?;
+    // Sections come back too: ask for more, keep the requirements.
+    let request = Request::any_words(text, limit * 4);
+    let meaning = provider::meaning(db, embeddings, project).await?;
+    let by_meaning = async {
+        let Some(embedder) = meaning.embedder() else { return Ok(Vec::new()) };
+        let vector = match embedder.embed_in_background(vec![request.text.clone()]).await {
+            Ok(mut vectors) => vectors.pop(),
+            Err(Error::Provider(why)) => {
+                tracing::warn!(%why, %project, "the embedding provider failed; matching by words");
+                None
+            }
+            Err(err) => return Err(err),
+        };
+        match vector {
+            Some(vector) => {
+                let ranking = Ranking::Meaning { query: &vector, dimensions: embedder.dimensions() };
+                query::ranked(db, branch, &request, ranking).await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let (text, near) = tokio::try_join!(query::ranked(db, branch, &request, Ranking::Text), by_meaning)?;
+    Ok(fusion::fuse(text, near, request.limit)
+        .into_iter()
+        .filter_map(|hit| hit.requirement_id.map(|id| Match { requirement_id: id, score: hit.score / fusion::BEST }))
+        .take(limit)
+        .collect())
 }
 
 /// Says so while some of the branch's entries still wait for their embedding (just

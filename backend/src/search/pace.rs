@@ -16,7 +16,7 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// Runs `batch` for as long as the process does; it returns how much it did, and `full`
 /// is as much as one batch takes.
-pub(super) async fn forever<F, Fut>(full: usize, mut batch: F)
+pub(crate) async fn forever<F, Fut>(full: usize, mut batch: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<usize>>,
@@ -36,4 +36,4 @@ where
 }
 
 /// How long a worker waits before trying again after a failure at start.
-pub(super) const RETRY: Duration = Duration::from_secs(5);
+pub(crate) const RETRY: Duration = Duration::from_secs(5);

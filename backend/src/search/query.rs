@@ -77,6 +77,21 @@ impl Request {
         })
     }
 
+    /// A request for the requirements a longer text (an incident's) is about: any of its
+    /// words may match, on `main`, nothing filtered.
+    pub fn any_words(text: &str, limit: usize) -> Request {
+        let text: String = text.chars().take(MAX_QUERY_CHARS).collect();
+        Request {
+            terms: any_terms(&text),
+            text,
+            exact_key: None,
+            kind: None,
+            under: None,
+            mode: SearchMode::Hybrid,
+            limit,
+        }
+    }
+
     /// True when there is nothing to look for.
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty() && self.exact_key.is_none()
@@ -93,6 +108,13 @@ fn terms(text: &str) -> String {
         last.push_str(":*");
     }
     out.join(" & ")
+}
+
+/// The words of `text` as a `to_tsquery` expression that any word may match (the
+/// stemmer drops the stop words); the more words an entry has, the higher it ranks.
+fn any_terms(text: &str) -> String {
+    let words = text.split(|c: char| !c.is_alphanumeric()).filter(|word| word.chars().count() > 2).take(MAX_WORDS * 2);
+    words.map(|word| word.chars().take(64).collect::<String>()).collect::<Vec<_>>().join(" | ")
 }
 
 /// How candidates are ranked.

@@ -9,6 +9,8 @@ mod change_requests;
 mod collab;
 mod documents;
 mod harness;
+mod incident_matching;
+mod incidents;
 mod meaning;
 mod nul;
 mod parse_cache;

@@ -270,6 +270,16 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("put", "/api/v1/projects/{id}/embeddings"),
         ("post", "/api/v1/projects/{id}/reindex"),
         ("get", "/api/v1/jobs/{id}"),
+        ("post", "/api/v1/projects/{id}/incidents"),
+        ("get", "/api/v1/projects/{id}/incidents"),
+        ("post", "/api/v1/projects/{id}/hooks/{tool}"),
+        ("post", "/api/v1/projects/{id}/hooks/otlp/v1/logs"),
+        ("get", "/api/v1/projects/{id}/integrations"),
+        ("put", "/api/v1/projects/{id}/integrations/{tool}"),
+        ("get", "/api/v1/incidents/{id}"),
+        ("post", "/api/v1/incidents/{id}/links"),
+        ("delete", "/api/v1/incidents/{id}/links/{requirement_id}"),
+        ("post", "/api/v1/incidents/{id}/dismiss"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {

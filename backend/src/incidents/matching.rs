@@ -1,0 +1,98 @@
+//! Matching: each queued incident against the requirements of its project's `main`,
+//! by meaning and by words (the search index), its best candidates stored with their
+//! scores. The queue lives in Postgres (`incident_queue`), so a crash between accepting
+//! and matching loses nothing; instances share it: a matcher leases what it takes, and
+//! an incident that fails waits longer each time without holding up the others.
+
+use std::time::Duration;
+
+use charter_types::{IncidentId, ProjectId};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::embeddings::Embeddings;
+use crate::error::Result;
+use crate::search::{self, pace};
+
+/// Incidents taken per round; each costs one embedding.
+const BATCH: i64 = 8;
+/// Candidates kept per incident.
+const CANDIDATES: usize = 5;
+/// What an incident's text is cut to: the title and the start of the description say
+/// what it is about.
+const MAX_TEXT: usize = 480;
+/// How long a matcher holds what it took before another instance may take it (a crash).
+const LEASE: Duration = Duration::from_secs(120);
+/// How long deliveries are remembered for telling retries.
+const FORGET_DELIVERIES_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Runs the matcher for as long as the process does.
+pub fn spawn(db: PgPool, embeddings: Embeddings) {
+    tokio::spawn(async move { pace::forever(BATCH as usize, || match_queued(&db, &embeddings)).await });
+}
+
+/// Matches one batch of due incidents; returns how many it took.
+pub async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<usize> {
+    let taken: Vec<(IncidentId, ProjectId, String, String, DateTime<Utc>, i32)> = sqlx::query_as(
+        "WITH due AS (SELECT incident_id FROM incident_queue WHERE not_before <= now()
+                      ORDER BY not_before LIMIT $1 FOR UPDATE SKIP LOCKED),
+              leased AS (UPDATE incident_queue q SET not_before = now() + $2::interval FROM due
+                         WHERE q.incident_id = due.incident_id RETURNING q.incident_id, q.queued_at, q.attempts)
+         SELECT i.id, i.project_id, i.title, i.description, l.queued_at, l.attempts
+         FROM leased l JOIN incidents i ON i.id = l.incident_id",
+    )
+    .bind(BATCH)
+    .bind(LEASE)
+    .fetch_all(db)
+    .await?;
+    for (id, project, title, description, queued_at, attempts) in &taken {
+        let text: String = format!("{title}. {description}").chars().take(MAX_TEXT).collect();
+        let outcome = match search::matching(db, embeddings, *project, &text, CANDIDATES).await {
+            Ok(candidates) => store(db, *id, *queued_at, &candidates).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = outcome {
+            err.log();
+            tracing::warn!(incident = %id, attempts = attempts + 1, "matching an incident failed; it waits to be tried again");
+            // A minute, doubling, at most a day.
+            sqlx::query(
+                "UPDATE incident_queue SET attempts = attempts + 1,
+                        not_before = now() + least(interval '1 minute' * power(2, attempts), interval '1 day')
+                 WHERE incident_id = $1 AND queued_at = $2",
+            )
+            .bind(id)
+            .bind(queued_at)
+            .execute(db)
+            .await?;
+        }
+    }
+    sqlx::query("DELETE FROM incident_deliveries WHERE received_at < now() - $1::interval")
+        .bind(FORGET_DELIVERIES_AFTER)
+        .execute(db)
+        .await?;
+    Ok(taken.len())
+}
+
+/// Stores an incident's candidates and takes it off the queue, unless it was queued
+/// again meanwhile (it reopened): then it is matched again.
+async fn store(db: &PgPool, id: IncidentId, queued_at: DateTime<Utc>, candidates: &[search::Match]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM incident_candidates WHERE incident_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO incident_candidates (incident_id, requirement_id, rank, score)
+         SELECT $1, requirement_id, rank, score FROM unnest($2::uuid[], $3::real[]) WITH ORDINALITY AS c(requirement_id, score, rank)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(candidates.iter().map(|candidate| candidate.requirement_id).collect::<Vec<_>>())
+    .bind(candidates.iter().map(|candidate| candidate.score).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM incident_queue WHERE incident_id = $1 AND queued_at = $2")
+        .bind(id)
+        .bind(queued_at)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
