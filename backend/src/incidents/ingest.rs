@@ -9,6 +9,7 @@ use charter_types::{DeliveryAccepted, IncidentAccepted, IncidentEventKind, Incid
 use sqlx::PgPool;
 
 use super::signal::{Delivery, DeliveryId, Signal};
+use crate::authorization::ProjectAccess;
 use crate::error::Result;
 
 /// How long the same bytes from a tool that gives no delivery id count as a retry:
@@ -16,16 +17,21 @@ use crate::error::Result;
 /// which is a repeat.
 const RETRY_WINDOW: Duration = Duration::from_secs(3600);
 
-/// Leave to take in deliveries for a project: made only where the caller proved itself
-/// (an API token with the `incidents:write` scope of a member who may write, or a tool's
-/// signature under the project's secret).
-pub struct Intake {
-    project: ProjectId,
+/// Leave to take in deliveries for a project: made only where the caller proved itself.
+pub enum Intake {
+    /// An API token with the `incidents:write` scope of a member who may write: their
+    /// role is confirmed again inside the transaction that stores the delivery.
+    Reporter(ProjectAccess),
+    /// A tool's signature under the project's secret, just checked.
+    Signed(ProjectId),
 }
 
 impl Intake {
-    pub(super) fn new(project: ProjectId) -> Intake {
-        Intake { project }
+    fn project(&self) -> ProjectId {
+        match self {
+            Intake::Reporter(access) => access.project(),
+            Intake::Signed(project) => *project,
+        }
     }
 }
 
@@ -33,7 +39,11 @@ impl Intake {
 /// project `intake` admits. A delivery taken before changes nothing and answers as it
 /// did, every incident deduplicated.
 pub async fn ingest(db: &PgPool, intake: &Intake, source: &str, delivery: Delivery) -> Result<DeliveryAccepted> {
-    let mut tx = db.begin().await?;
+    let mut tx = match intake {
+        Intake::Reporter(access) => access.begin(db).await?,
+        Intake::Signed(_) => db.begin().await?,
+    };
+    let project = intake.project();
     let (id, window) = match &delivery.id {
         DeliveryId::Sent(id) => (Some(id), None),
         DeliveryId::Digest(digest) => (Some(digest), Some(RETRY_WINDOW)),
@@ -47,7 +57,7 @@ pub async fn ingest(db: &PgPool, intake: &Intake, source: &str, delivery: Delive
              ON CONFLICT (project_id, source, delivery) DO UPDATE SET received_at = now(), incidents = '{}'
              WHERE $4::interval IS NOT NULL AND incident_deliveries.received_at < now() - $4::interval",
         )
-        .bind(intake.project)
+        .bind(project)
         .bind(source)
         .bind(id)
         .bind(window)
@@ -60,7 +70,7 @@ pub async fn ingest(db: &PgPool, intake: &Intake, source: &str, delivery: Delive
                 "SELECT unnest(incidents) FROM incident_deliveries
                  WHERE project_id = $1 AND source = $2 AND delivery = $3",
             )
-            .bind(intake.project)
+            .bind(project)
             .bind(source)
             .bind(id)
             .fetch_all(&mut *tx)
@@ -76,14 +86,14 @@ pub async fn ingest(db: &PgPool, intake: &Intake, source: &str, delivery: Delive
     order.sort_by(|&a, &b| delivery.signals[a].key.cmp(&delivery.signals[b].key));
     let mut folded = vec![None; delivery.signals.len()];
     for index in order {
-        folded[index] = Some(fold(&mut tx, intake.project, &delivery.signals[index]).await?);
+        folded[index] = Some(fold(&mut tx, project, &delivery.signals[index]).await?);
     }
     let incidents: Vec<IncidentAccepted> = folded.into_iter().flatten().collect();
     if let Some(id) = id {
         sqlx::query(
             "UPDATE incident_deliveries SET incidents = $4 WHERE project_id = $1 AND source = $2 AND delivery = $3",
         )
-        .bind(intake.project)
+        .bind(project)
         .bind(source)
         .bind(id)
         .bind(incidents.iter().map(|accepted| accepted.id).collect::<Vec<_>>())

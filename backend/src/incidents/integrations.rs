@@ -13,12 +13,14 @@ use crate::error::{Error, Result};
 const MIN_SECRET: usize = 16;
 const MAX_SECRET: usize = 512;
 
-/// Where a tool posts for a project, under `/api/v1`.
-pub fn path(project: ProjectId, tool: Tool) -> String {
-    match tool {
+/// A tool as the project has it: where it posts (under the server's address) and when
+/// its secret was set, if it was.
+fn integration(project: ProjectId, tool: Tool, secret_set_at: Option<DateTime<Utc>>) -> Integration {
+    let path = match tool {
         Tool::Otlp => format!("/api/v1/projects/{project}/hooks/otlp/v1/logs"),
         tool => format!("/api/v1/projects/{project}/hooks/{}", tool.as_str()),
-    }
+    };
+    Integration { tool, path, signed: tool.signed(), secret_set: secret_set_at.is_some(), secret_set_at }
 }
 
 /// Every tool, with where it posts and whether its secret is set.
@@ -31,13 +33,7 @@ pub async fn list(db: &PgPool, project: &ProjectAccess) -> Result<Vec<Integratio
         .iter()
         .map(|&tool| {
             let set_at = set.iter().find(|(held, _)| *held == tool).map(|(_, at)| *at);
-            Integration {
-                tool,
-                path: path(project.project(), tool),
-                signed: tool.signed(),
-                secret_set: set_at.is_some(),
-                secret_set_at: set_at,
-            }
+            integration(project.project(), tool, set_at)
         })
         .collect())
 }
@@ -55,15 +51,16 @@ pub async fn set(db: &PgPool, project: &ProjectAccess, tool: Tool, request: SetI
         return Err(Error::Invalid(format!("a secret is {MIN_SECRET} to {MAX_SECRET} characters")));
     }
     let mut tx = project.begin(db).await?;
-    sqlx::query(
+    let set_at: DateTime<Utc> = sqlx::query_scalar(
         "INSERT INTO integrations (project_id, tool, secret, set_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (project_id, tool) DO UPDATE SET secret = EXCLUDED.secret, set_by = EXCLUDED.set_by, set_at = now()",
+         ON CONFLICT (project_id, tool) DO UPDATE SET secret = EXCLUDED.secret, set_by = EXCLUDED.set_by, set_at = now()
+         RETURNING set_at",
     )
     .bind(project.project())
     .bind(tool)
     .bind(secret.as_bytes())
     .bind(project.actor().user_id)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     let entry = project.audit(
         "integration.secret",
@@ -72,11 +69,7 @@ pub async fn set(db: &PgPool, project: &ProjectAccess, tool: Tool, request: SetI
     );
     audit::record(&mut *tx, entry).await?;
     tx.commit().await?;
-    list(db, project)
-        .await?
-        .into_iter()
-        .find(|integration| integration.tool == tool)
-        .ok_or_else(|| Error::internal("integration vanished"))
+    Ok(integration(project.project(), tool, Some(set_at)))
 }
 
 /// The secret a signed delivery for `project` must carry, if an owner set one.

@@ -47,8 +47,7 @@ async fn reporter(parts: &mut Parts, state: &AppState, project: ProjectId) -> Re
         return Err(Error::Forbidden("report incidents with an API token with the `incidents:write` scope".into()));
     }
     actor.require_scope(Scope::IncidentsWrite)?;
-    authorization::authorize(&state.db, &actor, project, Permission::Write).await?;
-    Ok(Intake::new(project))
+    Ok(Intake::Reporter(authorization::authorize(&state.db, &actor, project, Permission::Write).await?))
 }
 
 /// The body, up to `MAX_DELIVERY_BYTES`.
@@ -151,7 +150,7 @@ async fn receive(
         }
     })?;
     // Proven by the token, or by the signature just checked.
-    let intake = token.unwrap_or_else(|| Intake::new(id));
+    let intake = token.unwrap_or(Intake::Signed(id));
     Ok((StatusCode::ACCEPTED, Json(ingest(&state.db, &intake, tool.as_str(), delivery).await?)))
 }
 
