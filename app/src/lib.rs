@@ -16,6 +16,8 @@ pub mod documents;
 pub mod duplicates;
 pub mod error;
 pub mod history;
+pub mod incidents;
+pub mod integrations;
 pub mod members;
 pub mod projects;
 pub mod questions;
@@ -25,6 +27,7 @@ pub mod search_settings;
 mod ssr;
 pub mod structure;
 pub mod tokens;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -97,7 +100,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("search") view=search::SearchPage />
                         <Route path=path!("duplicates") view=duplicates::DuplicatesPage />
                         <Route path=path!("search-settings") view=search_settings::SearchSettingsPage />
+                        <Route path=path!("incidents") view=incidents::IncidentsPage />
+                        <Route path=path!("incidents/:id") view=incidents::IncidentPage />
+                        <Route path=path!("integrations") view=integrations::IntegrationsPage />
                     </ParentRoute>
+                    <Route path=path!("/incidents/:id") view=incidents::IncidentLinkPage />
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage />
                     <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />
                 </Routes>

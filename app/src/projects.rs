@@ -166,6 +166,7 @@ fn ProjectSidebar(project: Project) -> AnyView {
                     move || on_branch(&format!("{base}/checks"), &ctx.branch.get())
                 }>"Checks"</A>
                 <A href=format!("{base}/changes")>"Change requests"</A>
+                <A href=format!("{base}/incidents")>"Incidents"</A>
                 <A href={
                     let slug = project.slug.clone();
                     move || crate::history::history_path(&slug, &ctx.branch.get())
@@ -173,6 +174,7 @@ fn ProjectSidebar(project: Project) -> AnyView {
                 <A href=format!("{base}/activity")>"Activity"</A>
                 <A href=format!("{base}/members")>"Members"</A>
                 <A href=format!("{base}/search-settings")>"Search settings"</A>
+                <A href=format!("{base}/integrations")>"Integrations"</A>
                 <A href=move || on_branch(&format!("{}/trash", base), &ctx.branch.get())>"Trash"</A>
             </nav>
         </aside>

@@ -2,7 +2,10 @@
 //! scenarios, coverage, history, backlinks); the tabs it shares with the questions and
 //! checks pages.
 
-use charter_types::{Backlink, HistoryEntry, RelatedRequirements, RequirementStatus, RequirementView, TraceStatus};
+use charter_types::{
+    Backlink, HistoryEntry, Provenance, RelatedRequirements, RequirementIncident, RequirementStatus, RequirementView,
+    TraceStatus,
+};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +26,10 @@ pub struct RequirementPageData {
     pub backlinks: Vec<Backlink>,
     /// Requirements near this one in meaning, other specs first.
     pub related: RelatedRequirements,
+    /// Incidents linked to it, or flagged as its regressions.
+    pub incidents: Vec<RequirementIncident>,
+    /// The incidents it was written after.
+    pub provenance: Vec<Provenance>,
 }
 
 #[server]
@@ -70,6 +77,8 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
         history: detail.history,
         backlinks: detail.backlinks,
         related,
+        incidents: detail.incidents,
+        provenance: detail.provenance,
     })
 }
 
@@ -223,6 +232,13 @@ pub fn RequirementPage() -> impl IntoView {
                             </div>
                         </header>
                         <p class="requirement-text">{r.text.clone()}</p>
+                        {page.provenance.clone().into_iter().map(|from| {
+                            let href = format!("/p/{slug}/incidents/{}", from.incident_id);
+                            let cr = format!("/p/{slug}/changes/{}", from.change_request);
+                            let verb = match from.mode { charter_types::DraftMode::New => "Added", charter_types::DraftMode::Amend => "Amended" };
+                            view! { <p class="provenance">{verb} " after incident " <A href=href>{from.incident_title.clone()}</A>
+                                " (" <A href=cr>{format!("change request #{}", from.change_request)}</A> ", merged " <Time at=from.merged_at /> ")"</p> }
+                        }).collect_view()}
                         <section aria-labelledby="acceptance">
                             <h2 id="acceptance">"Acceptance scenarios"</h2>
                             {if r.acceptance.is_empty() {
@@ -262,6 +278,24 @@ pub fn RequirementPage() -> impl IntoView {
                                             }
                                         }).collect_view()}
                                     </ol>
+                                }.into_any()
+                            }}
+                        </section>
+                        <section aria-labelledby="incidents">
+                            <h2 id="incidents">"Incidents"</h2>
+                            {if page.incidents.is_empty() {
+                                view! { <p class="muted">"No incident from production has been linked to it."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="requirement-incidents">
+                                        {page.incidents.clone().into_iter().map(|incident| {
+                                            let href = format!("/p/{slug}/incidents/{}", incident.id);
+                                            view! { <li><A href=href>{incident.title.clone()}</A>
+                                                " " <span class=format!("badge incident-severity-{}", incident.severity)>{incident.severity.as_str()}</span>
+                                                {incident.regression.then(|| view! { " " <span class="badge regression">"regression"</span> })}
+                                                <small class="muted">{format!(" {} · {} · last seen ", incident.source, incident.status)}<Time at=incident.last_seen /></small></li> }
+                                        }).collect_view()}
+                                    </ul>
                                 }.into_any()
                             }}
                         </section>

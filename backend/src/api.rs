@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::error::Error;
 use crate::{
     accounts, activity, branches, change_requests, checks, documents, history, incidents, preview, projects, restore,
-    search, structure, templates, tokens, AppState,
+    search, structure, templates, tokens, webhooks, AppState,
 };
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -65,6 +65,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(checks::router())
             .merge(search::router())
             .merge(incidents::router())
+            .merge(webhooks::router())
             .merge(templates::router()),
     )
 }

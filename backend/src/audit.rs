@@ -10,7 +10,8 @@ use crate::error::Result;
 
 pub struct Entry {
     project_id: Option<ProjectId>,
-    actor_id: UserId,
+    /// `None` for what the server did of its own accord (a regression it noticed).
+    actor_id: Option<UserId>,
     action: &'static str,
     object_type: &'static str,
     object_id: String,
@@ -23,7 +24,7 @@ impl Entry {
     pub fn account(user_id: UserId, action: &'static str, summary: String) -> Entry {
         Entry {
             project_id: None,
-            actor_id: user_id,
+            actor_id: Some(user_id),
             action,
             object_type: "user",
             object_id: user_id.to_string(),
@@ -40,9 +41,19 @@ impl Entry {
         object: (&'static str, impl ToString),
         summary: String,
     ) -> Entry {
+        Entry { actor_id: Some(actor.user_id), ..Entry::system(project_id, action, object, summary) }
+    }
+
+    /// Something the server noticed in a project by itself, with nobody acting.
+    pub fn system(
+        project_id: ProjectId,
+        action: &'static str,
+        object: (&'static str, impl ToString),
+        summary: String,
+    ) -> Entry {
         Entry {
             project_id: Some(project_id),
-            actor_id: actor.user_id,
+            actor_id: None,
             action,
             object_type: object.0,
             object_id: object.1.to_string(),

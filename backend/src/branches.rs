@@ -129,6 +129,30 @@ pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewBranch) -> Res
     sqlx::query_as(&format!("{BRANCH_QUERY} WHERE b.id = $1")).bind(id).fetch_one(db).await.map_err(Error::from)
 }
 
+/// A new branch from `from` named `base`, or `base-2`, `base-3`, ... when taken (for
+/// branches Charter names itself). A name taken between looking and creating, by a
+/// request running alongside, moves on to the next.
+pub async fn create_numbered(db: &PgPool, project: &ProjectAccess, base: &str, from: &str) -> Result<Branch> {
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let taken: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
+                .bind(project.project())
+                .bind(base)
+                .fetch_all(db)
+                .await?;
+        let name = std::iter::once(base.to_owned())
+            .chain((2..).map(|n| format!("{base}-{n}")))
+            .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
+            .expect("an unbounded sequence has a free name");
+        match create(db, project, NewBranch { name, from: Some(from.to_owned()) }).await {
+            Err(Error::Conflict(_)) => continue,
+            created => return created,
+        }
+    }
+    Err(Error::Conflict("too many branches named alike at once; try again".into()))
+}
+
 async fn fork(db: &PgPool, project: &ProjectAccess, name: &str, from: &str) -> Result<BranchId> {
     // One consistent moment for every document read below.
     let mut tx = project.begin_with(db, Isolation::RepeatableRead).await?;

@@ -12,6 +12,7 @@ pub mod authorization;
 pub mod branches;
 pub mod budget;
 pub mod change_requests;
+pub mod chat;
 pub mod checks;
 pub mod claims;
 pub mod collab;
@@ -34,6 +35,7 @@ mod state;
 pub mod structure;
 pub mod templates;
 pub mod tokens;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 pub use state::{AppState, Settings};

@@ -4,17 +4,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{DocumentId, Version};
-use sqlx::PgPool;
+use charter_types::DocumentId;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::audit;
 use crate::authorization::{need, Project, ProjectAccess};
-use crate::branches::{self, Branch, NewBranch};
+use crate::branches;
 use crate::change_requests::{self, Created, NewChangeRequest};
 use crate::collab::DocKey;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::extract::{Json, Path};
 use crate::history::resolve_version;
 use crate::{content, AppState};
@@ -27,7 +26,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 pub async fn restore(state: &AppState, project: &ProjectAccess, reference: &str) -> Result<Created> {
     let db = &state.db;
     let version = resolve_version(db, project.project(), reference).await?;
-    let branch = restore_branch(db, project, &version).await?;
+    // Named `restore/vN` (or `restore/vN-2`, ... when taken).
+    let branch =
+        branches::create_numbered(db, project, &format!("restore/v{}", version.number), &version.branch).await?;
     let documents: Vec<(DocumentId, String, Option<DocumentId>, i32, bool, String)> = sqlx::query_as(
         "SELECT document_id, title, parent_id, position, deleted, content FROM version_documents WHERE version_id = $1",
     )
@@ -72,32 +73,6 @@ pub async fn restore(state: &AppState, project: &ProjectAccess, reference: &str)
         )),
     };
     change_requests::create(db, project, proposal).await
-}
-
-/// A new branch from the version's branch, named `restore/vN` (or `restore/vN-2`, ... when
-/// taken). A name taken between looking and creating, by a restore running alongside,
-/// moves on to the next.
-async fn restore_branch(db: &PgPool, project: &ProjectAccess, version: &Version) -> Result<Branch> {
-    const ATTEMPTS: usize = 5;
-    let base_name = format!("restore/v{}", version.number);
-    for _ in 0..ATTEMPTS {
-        let taken: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM branches WHERE project_id = $1 AND (name = $2 OR name LIKE $2 || '-%')")
-                .bind(project.project())
-                .bind(&base_name)
-                .fetch_all(db)
-                .await?;
-        let name = std::iter::once(base_name.clone())
-            .chain((2..).map(|n| format!("{base_name}-{n}")))
-            .find(|candidate| !taken.iter().any(|(name,)| name == candidate))
-            .expect("an unbounded sequence has a free name");
-        let new = NewBranch { name, from: Some(version.branch.clone()) };
-        match branches::create(db, project, new).await {
-            Err(Error::Conflict(_)) => continue,
-            created => return created,
-        }
-    }
-    Err(Error::Conflict("too many restores at once; try again".into()))
 }
 
 /// Propose bringing the version's branch back to it: opens a change request.

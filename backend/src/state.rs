@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
+use crate::chat::ChatEndpoint;
 use crate::collab::{CollabSettings, Hub, Rules};
 use crate::embeddings::{Embeddings, Provider};
 use crate::ratelimit::RateLimiter;
@@ -52,6 +53,15 @@ pub struct Settings {
     /// Hosts (`host` or `host:port`) a project's owners may point their own embedding
     /// endpoint at; none by default.
     pub embedding_hosts: Vec<String>,
+    /// Whether webhooks may call loopback, private and other non-public addresses
+    /// (tests, closed networks); off by default, so that owners cannot reach the
+    /// server's own network through them.
+    pub webhooks_allow_private: bool,
+    /// The first wait after a failed webhook delivery; later waits are multiples of it.
+    pub webhook_retry_base: Duration,
+    /// An OpenAI-compatible chat endpoint that proposes the text of requirements drafted
+    /// from incidents; without one, a template writes them.
+    pub chat: Option<ChatEndpoint>,
 }
 
 impl Default for Settings {
@@ -69,6 +79,9 @@ impl Default for Settings {
             embeddings: Provider::Off,
             model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
             embedding_hosts: Vec::new(),
+            webhooks_allow_private: false,
+            webhook_retry_base: Duration::from_secs(5),
+            chat: None,
         }
     }
 }

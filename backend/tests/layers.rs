@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // What everything may use: errors, budgets, the text merge, the caller and held access.
     ("model", &["error", "budget", "merge", "access"]),
     // Document state, its real-time engine, Markdown rendering, and the embedding model.
-    ("content engine", &["collab", "content", "markdown", "embeddings"]),
+    ("content engine", &["collab", "content", "markdown", "embeddings", "chat"]),
     // What a request brings and finds: extractors, attempt limits, the shared state.
     ("request context", &["extract", "ratelimit", "state"]),
     // People, their credentials and roles, the trail of what they did, and claims on
@@ -22,8 +22,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("identity", &["audit", "accounts", "tokens", "auth", "authorization", "claims"]),
     // The Origin check and security headers, around every route.
     ("request guards", &["security"]),
-    // A project's branches and activity, and the templates of new documents.
-    ("branches", &["branches", "activity", "templates"]),
+    // A project's branches and activity, the templates of new documents, and the
+    // webhooks that tell of a project's events.
+    ("branches", &["branches", "activity", "templates", "webhooks"]),
     // The document tree (and who may co-edit a document), and versions.
     ("documents and history", &["documents", "history"]),
     // Requirements, links, lint, clarifications and the constitution; live previews.

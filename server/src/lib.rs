@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
+use charter_backend::chat::ChatEndpoint;
 use charter_backend::embeddings::openai::Endpoint;
 use charter_backend::embeddings::Provider;
 use charter_backend::security::{self, CspNonce};
@@ -71,6 +72,8 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
     charter_backend::search::indexer::spawn(state.db.clone());
     charter_backend::search::vectors::spawn(state.db.clone(), state.embeddings.clone());
     charter_backend::incidents::matching::spawn(state.db.clone(), state.embeddings.clone());
+    let (allow_private, retry_base) = (state.settings.webhooks_allow_private, state.settings.webhook_retry_base);
+    charter_backend::webhooks::delivery::spawn(state.db.clone(), allow_private, retry_base);
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -214,7 +217,8 @@ async fn shutdown_signal() {
 /// and search's `CHARTER_EMBEDDINGS` (`local`, the default, `openai` or `off`) with
 /// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`) and, for
 /// `openai`, `CHARTER_EMBEDDINGS_URL`, `_MODEL`, `_DIMENSIONS` and `_KEY` (optional);
-/// `CHARTER_EMBEDDINGS_ALLOWED_HOSTS` lists the hosts projects may choose endpoints on.
+/// `CHARTER_EMBEDDINGS_ALLOWED_HOSTS` lists the hosts projects may choose endpoints on;
+/// `CHARTER_WEBHOOKS_ALLOW_PRIVATE=1` lets webhooks call non-public addresses.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
     settings_from(|name| std::env::var(name).ok())
 }
@@ -247,6 +251,11 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
         Some(dir) => dir.into(),
         None => PathBuf::from(var("HOME").unwrap_or_default()).join(DEFAULT_MODEL_DIR),
     };
+    settings.webhooks_allow_private = match var("CHARTER_WEBHOOKS_ALLOW_PRIVATE").as_deref() {
+        None | Some("" | "0") => false,
+        Some("1") => true,
+        Some(other) => anyhow::bail!("CHARTER_WEBHOOKS_ALLOW_PRIVATE must be `1` or `0`, not `{other}`"),
+    };
     settings.embedding_hosts = var("CHARTER_EMBEDDINGS_ALLOWED_HOSTS")
         .unwrap_or_default()
         .split([',', ' '])
@@ -276,6 +285,16 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
         }
         "off" => Provider::Off,
         other => anyhow::bail!("CHARTER_EMBEDDINGS must be `local`, `openai` or `off`, not `{other}`"),
+    };
+    settings.chat = match var("CHARTER_CHAT_URL").filter(|url| !url.trim().is_empty()) {
+        Some(url) => Some(ChatEndpoint {
+            url,
+            model: var("CHARTER_CHAT_MODEL").filter(|model| !model.trim().is_empty()).ok_or_else(|| {
+                anyhow::anyhow!("CHARTER_CHAT_URL needs CHARTER_CHAT_MODEL (see the README's settings)")
+            })?,
+            key: var("CHARTER_CHAT_KEY").filter(|key| !key.is_empty()),
+        }),
+        None => None,
     };
     Ok(settings)
 }
@@ -357,6 +376,15 @@ mod tests {
         );
         let err = from(&[&set[..3], &[("CHARTER_EMBEDDINGS_DIMENSIONS", "9000")]].concat()).unwrap_err();
         assert_eq!(err.to_string(), "CHARTER_EMBEDDINGS_DIMENSIONS must be a whole number from 1 to 2000, not `9000`");
+    }
+
+    #[test]
+    fn webhooks_call_private_addresses_only_when_the_operator_says() {
+        assert!(!from(&[]).unwrap().webhooks_allow_private);
+        assert!(from(&[("CHARTER_WEBHOOKS_ALLOW_PRIVATE", "1")]).unwrap().webhooks_allow_private);
+        assert!(!from(&[("CHARTER_WEBHOOKS_ALLOW_PRIVATE", "0")]).unwrap().webhooks_allow_private);
+        let err = from(&[("CHARTER_WEBHOOKS_ALLOW_PRIVATE", "yes")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_WEBHOOKS_ALLOW_PRIVATE must be `1` or `0`, not `yes`");
     }
 
     #[test]

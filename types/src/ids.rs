@@ -58,6 +58,10 @@ id! {
     JobId;
     /// An incident a tool reported, with all its repeats.
     IncidentId;
+    /// An address a project's events are sent to.
+    WebhookId;
+    /// One event sent to one webhook (its `webhook-id` header), with all its attempts.
+    WebhookDeliveryId;
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::IncidentId;
+use crate::{ChangeRequestState, DocumentId, IncidentId};
 
 text_enum! {
     /// How bad an incident is.
@@ -140,6 +140,8 @@ pub struct Incident {
     pub candidates: Vec<IncidentRequirement>,
     /// Requirements people linked it to.
     pub links: Vec<IncidentRequirement>,
+    /// Set when it came back after a requirement written from an incident was merged.
+    pub regression: Option<Regression>,
 }
 
 /// One entry of an incident's timeline.
@@ -166,6 +168,8 @@ pub struct IncidentDetail {
     pub timeline: Vec<IncidentEvent>,
     /// How many events came before those.
     pub earlier_events: i64,
+    /// The requirement changes drafted from it, newest first.
+    pub drafts: Vec<IncidentDraft>,
 }
 
 /// How a tool reaches the project: where it posts and how it proves itself.
@@ -209,4 +213,106 @@ pub struct LinkIncident {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct DismissIncident {
     pub reason: String,
+}
+
+text_enum! {
+    /// How a draft turns an incident into a requirement change.
+    pub enum DraftMode as "draft mode" {
+        /// A new requirement in a chosen spec.
+        New = "new",
+        /// An amendment of a requirement the incident is linked to.
+        Amend = "amend",
+    }
+}
+
+/// Turn an incident into a requirement change on a new branch, with a change request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewDraft {
+    pub mode: DraftMode,
+    /// The spec a new requirement goes into (`new`; the first linked requirement's spec
+    /// when left out).
+    pub document_id: Option<DocumentId>,
+    /// The requirement to amend (`amend`; the first linked one when left out).
+    pub requirement_id: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DraftChangeRequest {
+    pub number: i32,
+}
+
+/// Where a draft went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct DraftCreated {
+    pub branch: String,
+    pub change_request: DraftChangeRequest,
+    /// The requirement's ID as drafted.
+    pub key: String,
+    /// The chat model that proposed the text; `None` when the template wrote it.
+    pub proposed_by: Option<String>,
+}
+
+/// A draft made from an incident, as its page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct IncidentDraft {
+    pub mode: DraftMode,
+    pub branch: String,
+    pub change_request: i32,
+    pub state: ChangeRequestState,
+    pub key: String,
+    pub proposed_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+text_enum! {
+    pub enum RegressionKind as "regression kind" {
+        /// The incident itself fired again after its requirement was merged.
+        Recurrence = "recurrence",
+        /// A new incident matched a requirement written after an earlier one.
+        Similar = "similar",
+    }
+}
+
+/// An incident that came back after the spec learnt from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Regression {
+    pub kind: RegressionKind,
+    /// `None` once that requirement is gone.
+    pub requirement_id: Option<Uuid>,
+    /// The requirement's ID on `main`, if it is still there.
+    pub key: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// An incident linked to a requirement, as the requirement's page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct RequirementIncident {
+    pub id: IncidentId,
+    pub title: String,
+    pub source: String,
+    pub severity: IncidentSeverity,
+    pub status: IncidentStatus,
+    pub last_seen: DateTime<Utc>,
+    /// It came back after this requirement (written from an incident) was merged.
+    pub regression: bool,
+}
+
+/// Why a requirement exists: "added after incident …".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct Provenance {
+    pub incident_id: IncidentId,
+    pub incident_title: String,
+    pub mode: DraftMode,
+    pub change_request: i32,
+    pub merged_at: DateTime<Utc>,
 }

@@ -18,16 +18,20 @@ mod roles;
 mod search;
 mod structure;
 mod tokens;
+mod webhooks;
 
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
 pub use documents::{Document, Kind, TreeEntry};
 pub use embeddings::{EmbeddingSettings, Job, JobStarted, JobState, ProviderKind, SetEmbeddings};
 pub use history::Version;
-pub use ids::{BranchId, ChangeRequestId, DocumentId, IncidentId, JobId, ProjectId, UserId};
+pub use ids::{
+    BranchId, ChangeRequestId, DocumentId, IncidentId, JobId, ProjectId, UserId, WebhookDeliveryId, WebhookId,
+};
 pub use incidents::{
-    DeliveryAccepted, DismissIncident, Incident, IncidentAccepted, IncidentDetail, IncidentEvent, IncidentEventKind,
-    IncidentRequirement, IncidentSeverity, IncidentState, IncidentStatus, Integration, LinkIncident, NewIncident,
-    SetIntegration, Tool,
+    DeliveryAccepted, DismissIncident, DraftChangeRequest, DraftCreated, DraftMode, Incident, IncidentAccepted,
+    IncidentDetail, IncidentDraft, IncidentEvent, IncidentEventKind, IncidentRequirement, IncidentSeverity,
+    IncidentState, IncidentStatus, Integration, LinkIncident, NewDraft, NewIncident, Provenance, Regression,
+    RegressionKind, RequirementIncident, SetIntegration, Tool,
 };
 pub use projects::Project;
 pub use review::{
@@ -45,3 +49,4 @@ pub use structure::{
 };
 pub use text::Unknown;
 pub use tokens::{ApiToken, Scope};
+pub use webhooks::{DeliveryState, NewWebhook, UpdateWebhook, Webhook, WebhookCreated, WebhookDelivery, WebhookEvent};

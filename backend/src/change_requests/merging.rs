@@ -3,7 +3,7 @@
 
 use charter_types::{
     BranchId, ChangeKind, ChangeRequestId, Checks, ConstitutionChange, DocumentId, Finding, MergeBlocker, Severity,
-    UserId,
+    UserId, WebhookEvent,
 };
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::actions::Caller;
 use super::compare::{compare, find_source, SourceState};
 use super::{ensure_open, get, record, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange};
-use super::{MergeRequest, Merged, Record, Resolution};
+use super::{page, MergeRequest, Merged, Record, Resolution};
 use crate::audit;
 use crate::authorization::ProjectAccess;
 use crate::claims::{busy, try_claim};
@@ -20,7 +20,7 @@ use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::structure::requirements;
 use crate::structure::review;
-use crate::{content, documents, history, AppState};
+use crate::{content, documents, history, webhooks, AppState};
 
 /// Claims the open change request until the returned transaction ends (see
 /// [`try_claim`]). The row lock keeps reviews and bump confirmations out, so what the
@@ -188,6 +188,17 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     }
     let summary = format!("merged change request #{number} into {}", view.summary.target);
     audit::record(&mut *tx, project.audit("change_request.merge", ("change_request", record.id), summary)).await?;
+    let (slug, version_number): (String, i32) = sqlx::query_as(
+        "SELECT p.slug, v.number FROM versions v JOIN projects p ON p.id = v.project_id WHERE v.id = $1",
+    )
+    .bind(version)
+    .fetch_one(&mut *tx)
+    .await?;
+    let data = serde_json::json!({
+        "project_id": project_id, "number": number, "title": view.summary.title, "source": view.summary.source,
+        "target": view.summary.target, "version": version_number, "path": page(&slug, number),
+    });
+    webhooks::emit(&mut tx, project_id, WebhookEvent::ChangeRequestMerged, data).await?;
     tx.commit().await?;
     Ok(Merged { version: history::version(db, version).await? })
 }

@@ -17,7 +17,7 @@ mod routes;
 use charter_types::{
     Actions, Approval, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, Checks,
     Comment, ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, ProjectId, ReviewView, UserId,
-    Verdict, Version,
+    Verdict, Version, WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,7 @@ use crate::claims::busy;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
 use crate::structure::review;
+use crate::webhooks;
 use actions::{actions, Caller};
 use compare::{compare, find_source, overlaps, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
@@ -165,6 +166,20 @@ const SUMMARY_QUERY: &str = "SELECT c.number, c.title, c.state, s.name AS source
      JOIN users u ON u.id = c.author_id";
 
 pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewChangeRequest) -> Result<Created> {
+    let mut tx = db.begin().await?;
+    let (_, created) = create_in(&mut tx, project, new).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Opens a change request in `tx`, for callers that record more with it (a draft from
+/// an incident); its id and number. `tx` must not have locked the caller's membership
+/// yet: the project's row is taken first.
+pub(crate) async fn create_in(
+    tx: &mut PgConnection,
+    project: &ProjectAccess,
+    new: NewChangeRequest,
+) -> Result<(ChangeRequestId, Created)> {
     let (project_id, actor) = (project.project(), project.actor());
     let title = new.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
@@ -173,15 +188,17 @@ pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewChangeRequest)
     if new.source == new.target {
         return Err(Error::Invalid("the source and target branches must differ".into()));
     }
-    let mut tx = db.begin().await?;
     // Numbers are handed out one at a time per project. The project's row is taken before
     // the caller's membership, in the order changes to the members take them: the other
     // order deadlocks with an owner changing roles meanwhile.
-    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *tx).await?;
-    project.confirm(&mut tx).await?;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM projects WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    project.confirm(&mut *tx).await?;
     // Neither branch can be deleted under the new change request.
-    let source = branches::resolve_locked(&mut tx, project_id, &new.source).await?;
-    let target = branches::resolve_locked(&mut tx, project_id, &new.target).await?;
+    let source = branches::resolve_locked(&mut *tx, project_id, &new.source).await?;
+    let target = branches::resolve_locked(&mut *tx, project_id, &new.target).await?;
     let (number,): (i32,) =
         sqlx::query_as("SELECT coalesce(max(number), 0) + 1 FROM change_requests WHERE project_id = $1")
             .bind(project_id)
@@ -204,8 +221,17 @@ pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewChangeRequest)
     .await?;
     let summary = format!("opened change request #{number} {title} ({} into {})", new.source, new.target);
     audit::record(&mut *tx, project.audit("change_request.open", ("change_request", id), summary)).await?;
-    tx.commit().await?;
-    Ok(Created { number })
+    let data = serde_json::json!({
+        "project_id": project_id, "number": number, "title": title, "source": new.source, "target": new.target,
+        "path": page(&slug, number),
+    });
+    webhooks::emit(&mut *tx, project_id, WebhookEvent::ChangeRequestOpened, data).await?;
+    Ok((id, Created { number }))
+}
+
+/// The change request's page, a path under the server's address (what webhooks link to).
+fn page(slug: &str, number: i32) -> String {
+    format!("/p/{slug}/changes/{number}")
 }
 
 pub async fn list(db: &PgPool, project: &ProjectAccess, query: StateQuery) -> Result<Vec<ChangeRequestSummary>> {

@@ -2,7 +2,8 @@
 //! by meaning and by words (the search index), its best candidates stored with their
 //! scores. The queue lives in Postgres (`incident_queue`), so a crash between accepting
 //! and matching loses nothing; instances share it: a matcher leases what it takes, and
-//! an incident that fails waits longer each time without holding up the others.
+//! an incident that fails waits longer each time without holding up the others. Each
+//! round also notices regressions and announces merged drafts (`regression`).
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use charter_types::{IncidentId, ProjectId};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use super::regression;
 use crate::embeddings::Embeddings;
 use crate::error::Result;
 use crate::search::{self, pace};
@@ -23,6 +25,9 @@ const CANDIDATES: usize = 5;
 const MAX_TEXT: usize = 480;
 /// How long a matcher holds what it took before another instance may take it (a crash).
 const LEASE: Duration = Duration::from_secs(120);
+/// How long an incident is matched again while the index catches up with recent edits
+/// (a handful of times: see `unsettled_wait`).
+const UNSETTLED_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
 /// How long deliveries are remembered for telling retries.
 const FORGET_DELIVERIES_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -48,7 +53,13 @@ pub async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<usize>
     for (id, project, title, description, queued_at, attempts) in &taken {
         let text: String = format!("{title}. {description}").chars().take(MAX_TEXT).collect();
         let outcome = match search::matching(db, embeddings, *project, &text, CANDIDATES).await {
-            Ok(candidates) => store(db, *id, *queued_at, &candidates).await,
+            Ok(found) => {
+                // Matched again soon while the index catches up with recent edits, for a
+                // while, waiting longer each time.
+                let waited = Utc::now() - *queued_at;
+                let again = (!found.settled && waited < UNSETTLED_FOR).then(|| unsettled_wait(waited));
+                store(db, *id, *queued_at, &found, again).await
+            }
             Err(err) => Err(err),
         };
         if let Err(err) = outcome {
@@ -66,6 +77,7 @@ pub async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<usize>
             .await?;
         }
     }
+    regression::announce_merged(db).await?;
     sqlx::query("DELETE FROM incident_deliveries WHERE received_at < now() - $1::interval")
         .bind(FORGET_DELIVERIES_AFTER)
         .execute(db)
@@ -73,9 +85,23 @@ pub async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<usize>
     Ok(taken.len())
 }
 
+/// How long to wait before matching again an incident matched against an index still
+/// catching up, `waited` after it was queued: half as long again, from 3 s to a minute.
+fn unsettled_wait(waited: chrono::TimeDelta) -> Duration {
+    (waited.to_std().unwrap_or_default() / 2).clamp(Duration::from_secs(3), Duration::from_secs(60))
+}
+
 /// Stores an incident's candidates and takes it off the queue, unless it was queued
-/// again meanwhile (it reopened): then it is matched again.
-async fn store(db: &PgPool, id: IncidentId, queued_at: DateTime<Utc>, candidates: &[search::Match]) -> Result<()> {
+/// again meanwhile (it reopened): then it is matched again. With `again`, it stays
+/// queued, to be matched again after that long.
+async fn store(
+    db: &PgPool,
+    id: IncidentId,
+    queued_at: DateTime<Utc>,
+    found: &search::Matching,
+    again: Option<Duration>,
+) -> Result<()> {
+    let candidates = &found.best;
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM incident_candidates WHERE incident_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query(
@@ -88,11 +114,17 @@ async fn store(db: &PgPool, id: IncidentId, queued_at: DateTime<Utc>, candidates
     .bind(candidates.iter().map(|candidate| candidate.score).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM incident_queue WHERE incident_id = $1 AND queued_at = $2")
-        .bind(id)
-        .bind(queued_at)
-        .execute(&mut *tx)
-        .await?;
+    regression::notice(&mut tx, id, candidates.first(), found.settled).await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM incident_queue WHERE incident_id = $1 AND queued_at = $2 AND $3::interval IS NULL)
+         UPDATE incident_queue SET not_before = now() + $3::interval
+         WHERE incident_id = $1 AND queued_at = $2 AND $3::interval IS NOT NULL",
+    )
+    .bind(id)
+    .bind(queued_at)
+    .bind(again)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -2,14 +2,20 @@
 //! reads each tool's own webhook format (its signature checked first) into `signal`s;
 //! `ingest` folds them into incidents, once per delivery, deduplicated per source and
 //! key; `matching` finds, in the background, the requirements each is about;
-//! `triage` is what people read and decide; `integrations` the tools' signing secrets.
+//! `triage` is what people read and decide; `draft` turns an incident into a reviewed
+//! requirement change (`compose` its words, `proposal` a chat model's); `regression`
+//! notices incidents that come back after that; `integrations` the tools' secrets.
 
+mod compose;
+pub mod draft;
 pub mod hooks;
 mod ingest;
-mod integrations;
+pub mod integrations;
 pub mod matching;
+mod proposal;
+mod regression;
 mod routes;
 pub mod signal;
-mod triage;
+pub mod triage;
 
 pub(crate) use routes::router;

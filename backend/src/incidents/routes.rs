@@ -6,8 +6,8 @@ use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use charter_types::{
-    DeliveryAccepted, DismissIncident, Incident, IncidentAccepted, IncidentDetail, IncidentId, Integration,
-    LinkIncident, NewIncident, Permission, ProjectId, Scope, SetIntegration, Tool,
+    DeliveryAccepted, DismissIncident, DraftCreated, Incident, IncidentAccepted, IncidentDetail, IncidentId,
+    Integration, LinkIncident, NewDraft, NewIncident, Permission, ProjectId, Scope, SetIntegration, Tool,
 };
 use chrono::Utc;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::ingest::{ingest, Intake};
 use super::triage::IncidentsQuery;
-use super::{hooks, integrations, triage};
+use super::{draft, hooks, integrations, triage};
 use crate::access::{Actor, Credential};
 use crate::authorization::{self, need, Project};
 use crate::error::{Error, Result};
@@ -36,6 +36,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(link_handler))
         .routes(routes!(unlink_handler))
         .routes(routes!(dismiss_handler))
+        .routes(routes!(draft_handler))
 }
 
 /// Leave to report to `project`: an API token with the `incidents:write` scope (no
@@ -241,4 +242,21 @@ async fn dismiss_handler(
     Json(request): Json<DismissIncident>,
 ) -> Result<Json<IncidentDetail>> {
     Ok(Json(triage::dismiss(&state.db, &actor, id, request).await?))
+}
+
+/// Turn the incident into a requirement change (writers): a new requirement in a spec,
+/// or an amendment of a linked one, on a new branch `incident/<short id>`, with a change
+/// request to `main`. The configured chat model proposes the wording, else a template.
+#[utoipa::path(post, path = "/incidents/{id}/draft", tag = "incidents", params(("id" = Uuid, Path)),
+    request_body = NewDraft,
+    responses((status = 201, body = DraftCreated), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+async fn draft_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<IncidentId>,
+    Json(request): Json<NewDraft>,
+) -> Result<(StatusCode, Json<DraftCreated>)> {
+    Ok((StatusCode::CREATED, Json(draft::draft(&state, &actor, id, request).await?)))
 }

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use charter_types::{
-    DismissIncident, Incident, IncidentDetail, IncidentEvent, IncidentEventKind, IncidentId, IncidentRequirement,
-    IncidentSeverity, IncidentState, IncidentStatus, Permission, ProjectId,
+    DismissIncident, Incident, IncidentDetail, IncidentDraft, IncidentEvent, IncidentEventKind, IncidentId,
+    IncidentRequirement, IncidentSeverity, IncidentState, IncidentStatus, Permission, ProjectId, Regression,
+    RegressionKind,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use sqlx::PgPool;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::compose::Facts;
 use crate::access::Actor;
 use crate::audit;
 use crate::authorization::{self, ProjectAccess};
@@ -34,7 +36,7 @@ pub struct IncidentsQuery {
 }
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     id: IncidentId,
     project_id: ProjectId,
     source: String,
@@ -54,10 +56,18 @@ struct Row {
     ended_at: Option<DateTime<Utc>>,
     first_seen: DateTime<Utc>,
     last_seen: DateTime<Utc>,
+    regression_kind: Option<RegressionKind>,
+    regression_requirement: Option<Uuid>,
+    regression_key: Option<String>,
+    regression_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, project_id, source, key, external_id, title, description, severity, service, status, state,
-                       dismissed_reason, labels, url, occurrences, started_at, ended_at, first_seen, last_seen";
+                       dismissed_reason, labels, url, occurrences, started_at, ended_at, first_seen, last_seen,
+                       regression_kind, regression_requirement, regression_at,
+                       (SELECT br.key FROM branches b JOIN branch_requirements br ON br.branch_id = b.id
+                        WHERE b.project_id = incidents.project_id AND b.name = 'main'
+                          AND br.requirement_id = incidents.regression_requirement) AS regression_key";
 
 /// The project's incidents, most recently seen first, as `query` filters them.
 pub async fn list(db: &PgPool, project: &ProjectAccess, query: &IncidentsQuery) -> Result<Vec<Incident>> {
@@ -102,6 +112,15 @@ pub async fn get(db: &PgPool, actor: &Actor, id: IncidentId) -> Result<IncidentD
         .bind(id)
         .fetch_one(db)
         .await?;
+    let drafts: Vec<IncidentDraft> = sqlx::query_as(
+        "SELECT d.mode, b.name AS branch, c.number AS change_request, c.state, d.key, d.proposed_by, d.created_at
+         FROM incident_drafts d JOIN change_requests c ON c.id = d.change_request_id
+         JOIN branches b ON b.id = c.source_branch_id
+         WHERE d.incident_id = $1 ORDER BY d.created_at DESC",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
     let description = row.description.clone();
     let labels = row.labels.0.clone();
     let (url, started_at, ended_at, dismissed_reason) =
@@ -117,7 +136,14 @@ pub async fn get(db: &PgPool, actor: &Actor, id: IncidentId) -> Result<IncidentD
         dismissed_reason,
         earlier_events: events - timeline.len() as i64,
         timeline: timeline.into_iter().map(|(kind, at)| IncidentEvent { kind, at }).collect(),
+        drafts,
     })
+}
+
+/// The slug of the incident's project, for someone who may read it.
+pub async fn project_slug(db: &PgPool, actor: &Actor, id: IncidentId) -> Result<String> {
+    let (_, project) = authorized(db, actor, id, Permission::Read).await?;
+    Ok(sqlx::query_scalar("SELECT slug FROM projects WHERE id = $1").bind(project.project()).fetch_one(db).await?)
 }
 
 /// Links the incident to a requirement of its project (a writer's decision).
@@ -204,7 +230,12 @@ pub async fn dismiss(db: &PgPool, actor: &Actor, id: IncidentId, request: Dismis
 
 /// The incident, if the caller may `need` in its project (404 to non-members, as for
 /// everything of a project they cannot see).
-async fn authorized(db: &PgPool, actor: &Actor, id: IncidentId, need: Permission) -> Result<(Row, ProjectAccess)> {
+pub(super) async fn authorized(
+    db: &PgPool,
+    actor: &Actor,
+    id: IncidentId,
+    need: Permission,
+) -> Result<(Row, ProjectAccess)> {
     let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -251,6 +282,21 @@ async fn requirements_of(db: &PgPool, ids: &[IncidentId]) -> Result<(ByIncident,
 }
 
 impl Row {
+    /// What a draft says about the incident.
+    pub(super) fn facts(&self) -> Facts {
+        Facts {
+            id: self.id,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            service: self.service.clone(),
+            severity: self.severity,
+            source: self.source.clone(),
+            external_id: self.external_id.clone().unwrap_or_else(|| self.key.clone()),
+            started_at: self.started_at,
+            occurrences: self.occurrences,
+        }
+    }
+
     fn into_incident(self, candidates: Vec<IncidentRequirement>, links: Vec<IncidentRequirement>) -> Incident {
         Incident {
             id: self.id,
@@ -266,6 +312,12 @@ impl Row {
             last_seen: self.last_seen,
             candidates,
             links,
+            regression: self.regression_kind.zip(self.regression_at).map(|(kind, at)| Regression {
+                kind,
+                requirement_id: self.regression_requirement,
+                key: self.regression_key,
+                at,
+            }),
         }
     }
 }

@@ -106,6 +106,14 @@ pub struct Match {
     pub score: f32,
 }
 
+/// What matching found, and whether the index it looked in was up to date.
+pub struct Matching {
+    pub best: Vec<Match>,
+    /// False while `main` has edits not yet indexed, or (when it ranked by meaning)
+    /// entries not yet embedded: asked again later, the answer may be better.
+    pub settled: bool,
+}
+
 /// The requirements of the project's `main` branch that `text` is most about, best
 /// first, at most `limit`: the same two rankings as a search, any of its words matching
 /// rather than all. The server's own background work (incident matching): the text is
@@ -116,7 +124,7 @@ pub(crate) async fn matching(
     project: ProjectId,
     text: &str,
     limit: usize,
-) -> Result<Vec<Match>> {
+) -> Result<Matching> {
     let branch = branches::resolve(db, project, branches::MAIN).await?;
     // Hits name requirements by their identities, which an unread branch may not have yet.
     requirements::refresh(db, project, branch).await?;
@@ -124,7 +132,8 @@ pub(crate) async fn matching(
     let request = Request::any_words(text, limit * 4);
     let meaning = provider::meaning(db, embeddings, project).await?;
     let by_meaning = async {
-        let Some(embedder) = meaning.embedder() else { return Ok(Vec::new()) };
+        // With whether it ran: a provider that is off or failing leaves the words alone.
+        let Some(embedder) = meaning.embedder() else { return Ok((Vec::new(), false)) };
         let vector = match embedder.embed_in_background(vec![request.text.clone()]).await {
             Ok(mut vectors) => vectors.pop(),
             Err(Error::Provider(why)) => {
@@ -136,17 +145,26 @@ pub(crate) async fn matching(
         match vector {
             Some(vector) => {
                 let ranking = Ranking::Meaning { query: &vector, dimensions: embedder.dimensions() };
-                query::ranked(db, branch, &request, ranking).await
+                Ok((query::ranked(db, branch, &request, ranking).await?, true))
             }
-            None => Ok(Vec::new()),
+            None => Ok((Vec::new(), false)),
         }
     };
-    let (text, near) = tokio::try_join!(query::ranked(db, branch, &request, Ranking::Text), by_meaning)?;
-    Ok(fusion::fuse(text, near, request.limit)
+    let (text, (near, by_meaning)) = tokio::try_join!(query::ranked(db, branch, &request, Ranking::Text), by_meaning)?;
+    let best = fusion::fuse(text, near, request.limit)
         .into_iter()
         .filter_map(|hit| hit.requirement_id.map(|id| Match { requirement_id: id, score: hit.score / fusion::BEST }))
         .take(limit)
-        .collect())
+        .collect();
+    let settled: bool = sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM search_queue WHERE branch_id = $1)
+            AND (NOT $2 OR NOT EXISTS (SELECT 1 FROM search_entries WHERE branch_id = $1 AND embedding IS NULL))",
+    )
+    .bind(branch)
+    .bind(by_meaning)
+    .fetch_one(db)
+    .await?;
+    Ok(Matching { best, settled })
 }
 
 /// Says so while some of the branch's entries still wait for their embedding (just

@@ -7,6 +7,7 @@ mod cache;
 pub mod clarifications;
 pub mod constitution;
 mod corpus;
+mod feedback;
 pub mod lint;
 pub mod parse;
 pub mod requirements;

@@ -12,7 +12,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use charter_types::{
-    Backlink, BranchId, DocumentId, HistoryEntry, Kind, Permission, ProjectId, RequirementStatus, RequirementView,
+    Backlink, BranchId, DocumentId, HistoryEntry, Kind, Permission, ProjectId, Provenance, RequirementIncident,
+    RequirementStatus, RequirementView,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::cache::Derived;
+use super::feedback;
 use super::parse::Requirement;
 use super::traceability;
 use super::{Corpus, Doc, Fingerprint, Text};
@@ -42,6 +44,10 @@ pub struct RequirementDetail {
     /// The commit the coverage was checked at.
     pub checked_commit: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
+    /// Incidents linked to it, or flagged as its regressions, latest first.
+    pub incidents: Vec<RequirementIncident>,
+    /// The incidents it was added or amended after ("added after incident …").
+    pub provenance: Vec<Provenance>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -480,6 +486,8 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
         backlinks,
         checked_commit: report.as_ref().map(|report| report.commit.clone()),
         checked_at: report.as_ref().map(|report| report.created_at),
+        incidents: feedback::incidents(db, requirement_id).await?,
+        provenance: feedback::provenance(db, requirement_id).await?,
     })
 }
 

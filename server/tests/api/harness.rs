@@ -14,9 +14,15 @@ use sqlx::PgPool;
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Attempt limits high enough not to get in a test's way.
+/// Attempt limits high enough not to get in a test's way, and webhooks allowed to call
+/// the tests' own receivers on loopback.
 pub fn test_settings() -> Settings {
-    Settings { auth_attempts_per_ip: 10_000, auth_attempts_per_username_and_ip: 10_000, ..Settings::default() }
+    Settings {
+        auth_attempts_per_ip: 10_000,
+        auth_attempts_per_username_and_ip: 10_000,
+        webhooks_allow_private: true,
+        ..Settings::default()
+    }
 }
 
 /// [`test_settings`] with search by meaning on: the server's embedding model, where

@@ -280,6 +280,15 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/incidents/{id}/links"),
         ("delete", "/api/v1/incidents/{id}/links/{requirement_id}"),
         ("post", "/api/v1/incidents/{id}/dismiss"),
+        ("post", "/api/v1/incidents/{id}/draft"),
+        ("get", "/api/v1/projects/{id}/webhooks"),
+        ("post", "/api/v1/projects/{id}/webhooks"),
+        ("get", "/api/v1/projects/{id}/webhooks/{webhook_id}"),
+        ("patch", "/api/v1/projects/{id}/webhooks/{webhook_id}"),
+        ("delete", "/api/v1/projects/{id}/webhooks/{webhook_id}"),
+        ("get", "/api/v1/projects/{id}/webhooks/{webhook_id}/deliveries"),
+        ("post", "/api/v1/projects/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"),
+        ("post", "/api/v1/projects/{id}/webhooks/{webhook_id}/ping"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in expected {
