@@ -244,9 +244,18 @@ pub fn IncidentPage() -> impl IntoView {
     let link = ServerAction::<LinkIncident>::new();
     let unlink = ServerAction::<UnlinkIncident>::new();
     let dismiss = ServerAction::<DismissIncident>::new();
-    let tick = ticking();
+    // Made here, outside what reloads, so that a draft in flight keeps its answer.
+    let draft = ServerAction::<DraftIncident>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = draft.value().get() {
+            let slug = ctx.slug.get_untracked();
+            navigate(&format!("/p/{slug}/changes/{}", created.change_request.number), Default::default());
+        }
+    });
+    // Not refreshed on a timer: forms being filled in would be rebuilt under the reader.
     let detail = Resource::new(
-        move || (id.get(), link.version().get(), unlink.version().get(), dismiss.version().get(), tick.get()),
+        move || (id.get(), link.version().get(), unlink.version().get(), dismiss.version().get()),
         |(id, ..)| load_incident(id),
     );
     view! {
@@ -319,7 +328,7 @@ pub fn IncidentPage() -> impl IntoView {
                                 }).collect_view()}</ol> }.into_any()
                             }}
                         </section>
-                        <DraftSection detail=detail.clone() linked can_write />
+                        <DraftSection detail=detail.clone() linked can_write draft />
                         {let id = id.clone(); match (i.state, detail.dismissed_reason.clone()) {
                             (IncidentState::Dismissed, Some(reason)) => view! { <p class="notice">"Dismissed: " {reason}</p> }.into_any(),
                             _ if can_write => view! {
@@ -354,17 +363,14 @@ pub fn IncidentPage() -> impl IntoView {
 /// The drafts made from the incident, and (for writers) the form to make one: a new
 /// requirement in a chosen spec, or an amendment of a linked requirement.
 #[component]
-fn DraftSection(detail: IncidentDetail, linked: Vec<(String, String)>, can_write: bool) -> impl IntoView {
+fn DraftSection(
+    detail: IncidentDetail,
+    linked: Vec<(String, String)>,
+    can_write: bool,
+    draft: ServerAction<DraftIncident>,
+) -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let slug = ctx.slug.get_untracked();
-    let draft = ServerAction::<DraftIncident>::new();
-    let navigate = leptos_router::hooks::use_navigate();
-    let to = slug.clone();
-    Effect::new(move |_| {
-        if let Some(Ok(created)) = draft.value().get() {
-            navigate(&format!("/p/{to}/changes/{}", created.change_request.number), Default::default());
-        }
-    });
     let specs: Vec<(String, String)> = ctx
         .tree
         .get_untracked()
@@ -394,9 +400,9 @@ fn DraftSection(detail: IncidentDetail, linked: Vec<(String, String)>, can_write
                 <input type="hidden" name="id" value=id />
                 <fieldset class="row">
                     <legend>"Turn it into"</legend>
-                    <label><input type="radio" name="mode" value="new" prop:checked=move || mode.get() == DraftMode::New
+                    <label><input type="radio" name="mode" value="new" checked=linked.is_empty() prop:checked=move || mode.get() == DraftMode::New
                         on:change=move |_| mode.set(DraftMode::New) /> " a new requirement"</label>
-                    <label><input type="radio" name="mode" value="amend" disabled=linked.is_empty()
+                    <label><input type="radio" name="mode" value="amend" disabled=linked.is_empty() checked=!linked.is_empty()
                         prop:checked=move || mode.get() == DraftMode::Amend on:change=move |_| mode.set(DraftMode::Amend) />
                         " an amendment of a linked requirement"</label>
                 </fieldset>
@@ -414,7 +420,7 @@ fn DraftSection(detail: IncidentDetail, linked: Vec<(String, String)>, can_write
                     </select></label>
                 </Show>
                 <FormError result=draft.value().into() />
-                <button type="submit" class="primary">"Draft a change request"</button>
+                <button type="submit" class="primary" disabled=move || draft.pending().get()>"Draft a change request"</button>
                 <small class="muted">"A branch is made from main with the requirement drafted (a regression scenario and a line saying it came from this incident), and a change request opens for review."</small>
             </ActionForm>
         }

@@ -127,8 +127,8 @@ pub(super) fn proposed(requirement: &Requirement, key: &str, title: &str, priori
         key: key.to_owned(),
         title: title.to_owned(),
         priority: Some(requirement.priority.clone().unwrap_or_else(|| priority.to_owned())),
-        statement: keeping_markers(text.trim()),
-        scenarios: requirement.acceptance.iter().map(|scenario| keeping_markers(scenario)).collect(),
+        statement: inline_start(keeping_markers(text.trim())),
+        scenarios: requirement.acceptance.iter().map(|scenario| inline_start(keeping_markers(scenario))).collect(),
     }
 }
 
@@ -141,14 +141,14 @@ pub(super) fn render(drafted: &Drafted, provenance: &str, form: Form) -> String 
             format!("- **{}** {priority}{}\n  {provenance}\n{scenarios}", drafted.key, drafted.statement)
         }
         Form::Heading(level) => {
-            // A heading requirement's priority is read from its heading.
             let scenarios: String = drafted.scenarios.iter().map(|s| format!("- {s}\n")).collect();
+            // Before the title: the parser takes a heading's first priority, and a title
+            // may name one ("P1 outage").
             format!(
-                "{} {}: {}{}\n\n{}\n\n{provenance}\n\n{scenarios}",
+                "{} {}: {priority}{}\n\n{}\n\n{provenance}\n\n{scenarios}",
                 "#".repeat(level),
                 drafted.key,
                 drafted.title,
-                drafted.priority.as_deref().map(|p| format!(" ({p})")).unwrap_or_default(),
                 drafted.statement
             )
         }
@@ -201,6 +201,19 @@ fn keeping_markers(text: &str) -> String {
     out
 }
 
+/// `text` made unable to start a block of its own (a list item, a quote) where it
+/// begins a line.
+fn inline_start(text: String) -> String {
+    let digits = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if text.starts_with(['-', '+', '=']) {
+        format!("\\{text}")
+    } else if digits > 0 && text[digits..].starts_with(['.', ')']) {
+        format!("{}\\{}", &text[..digits], &text[digits..])
+    } else {
+        text
+    }
+}
+
 /// The heading level of line `number` (1-based), if it is a heading.
 fn heading_level(text: &str, number: usize) -> Option<usize> {
     let line = text.split('\n').nth(number.checked_sub(1)?)?.trim_start();
@@ -213,9 +226,30 @@ fn heading_level(text: &str, number: usize) -> Option<usize> {
 /// joins the list it follows.
 pub(super) fn insert_new(text: &str, last: Option<&Requirement>, block: &str) -> String {
     let lines: Vec<&str> = text.split('\n').collect();
-    let at = last.map_or(lines.len(), |requirement| trimmed_end(&lines, requirement));
+    let at = last.map_or_else(|| first_place(&lines), |requirement| trimmed_end(&lines, requirement));
     let apart = last.is_none_or(|requirement| heading_level(text, requirement.line).is_some());
-    splice(&lines, at, block, apart)
+    let mut out = splice(&lines, at, block, apart);
+    if text.ends_with('\n') && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// Where a spec without requirements takes its first: at the end of its Requirements
+/// section, else before its success criteria (which would take it for one), else at
+/// its end.
+fn first_place(lines: &[&str]) -> usize {
+    let named = |line: &str, name: &str| {
+        let title = line.trim_start().trim_start_matches('#');
+        line.trim_start().starts_with('#') && title.trim().to_lowercase().starts_with(name)
+    };
+    let level = |line: &str| line.trim_start().chars().take_while(|c| *c == '#').count();
+    if let Some(start) = lines.iter().position(|line| named(line, "requirements")) {
+        let own = level(lines[start]);
+        let next = lines[start + 1..].iter().position(|line| line.trim_start().starts_with('#') && level(line) <= own);
+        return next.map_or(lines.len(), |offset| start + 1 + offset);
+    }
+    lines.iter().position(|line| named(line, "success criteria")).unwrap_or(lines.len())
 }
 
 /// `text` with `requirement` amended: `provenance` joins its text and `scenario`, if
@@ -260,9 +294,14 @@ fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
 
+/// A list item, bulleted or numbered (as the parser takes scenarios).
 fn is_item(line: &str) -> bool {
     let line = line.trim_start();
-    line.starts_with("- ") || line.starts_with("* ") || line.starts_with("+ ")
+    let numbered = line.trim_start_matches(|c: char| c.is_ascii_digit());
+    line.starts_with("- ")
+        || line.starts_with("* ")
+        || line.starts_with("+ ")
+        || (numbered.len() < line.len() && (numbered.starts_with(". ") || numbered.starts_with(") ")))
 }
 
 /// The index just past the requirement's block, without its trailing blank lines.

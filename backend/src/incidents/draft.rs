@@ -90,11 +90,17 @@ async fn make(state: &AppState, actor: &Actor, id: IncidentId, request: NewDraft
     }
     .await;
     if made.is_err() {
-        sqlx::query("DELETE FROM incident_drafts WHERE id = $1").bind(making.reserved.id).execute(db).await?;
+        // The branch first: the reservation keeps its ID taken until the branch is gone.
+        // What fails here is logged; the caller hears why the draft failed.
         if let Some(branch) = branch {
             if let Err(cleanup) = branches::delete(db, &project, &branch.name).await {
                 cleanup.log();
             }
+        }
+        let released =
+            sqlx::query("DELETE FROM incident_drafts WHERE id = $1").bind(making.reserved.id).execute(db).await;
+        if let Err(cleanup) = released {
+            Error::from(cleanup).log();
         }
     }
     made
@@ -321,15 +327,21 @@ impl Making<'_> {
         };
         let mut tx = db.begin().await?;
         let (change_request, created) = change_requests::create_in(&mut tx, project, proposal).await?;
-        sqlx::query(
-            "UPDATE incident_drafts SET change_request_id = $2, requirement_id = $3, proposed_by = $4 WHERE id = $1",
+        // A reservation that expired meanwhile was given up: the change request goes too.
+        let recorded = sqlx::query(
+            "UPDATE incident_drafts SET change_request_id = $2, requirement_id = $3, proposed_by = $4
+             WHERE id = $1 AND change_request_id IS NULL",
         )
         .bind(reserved.id)
         .bind(change_request)
         .bind(requirement)
         .bind(&proposed_by)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if recorded == 0 {
+            return Err(Error::Conflict("this draft took too long and was given up; try again".into()));
+        }
         let summary = format!("drafted {key} from incident {} in change request #{}", facts.title, created.number);
         audit::record(&mut *tx, project.audit("incident.draft", ("incident", id), summary)).await?;
         tx.commit().await?;

@@ -88,7 +88,9 @@ pub async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<usize>
 /// How long to wait before matching again an incident matched against an index still
 /// catching up, `waited` after it was queued: half as long again, from 3 s to a minute.
 fn unsettled_wait(waited: chrono::TimeDelta) -> Duration {
-    (waited.to_std().unwrap_or_default() / 2).clamp(Duration::from_secs(3), Duration::from_secs(60))
+    let wait = (waited.to_std().unwrap_or_default() / 2).clamp(Duration::from_secs(3), Duration::from_secs(60));
+    // Whole milliseconds: an `interval` holds no nanoseconds, and sqlx refuses to round.
+    Duration::from_millis(wait.as_millis() as u64)
 }
 
 /// Stores an incident's candidates and takes it off the queue, unless it was queued
@@ -127,4 +129,17 @@ async fn store(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_by_half_within_bounds_in_whole_milliseconds() {
+        let wait = |waited_ns: i64| unsettled_wait(chrono::TimeDelta::nanoseconds(waited_ns));
+        assert_eq!(wait(0), Duration::from_secs(3));
+        assert_eq!(wait(13_000_000_123), Duration::from_millis(6_500), "no nanoseconds left over");
+        assert_eq!(wait(500_000_000_000), Duration::from_secs(60));
+    }
 }

@@ -13,9 +13,9 @@ use crate::error::Result;
 use crate::search::Match;
 use crate::webhooks;
 
-/// How near a new incident must come to a requirement written after an earlier one
-/// (ranked first, and about as near by words as by meaning) to count as its regression.
-const SIMILAR: f32 = 0.75;
+/// How near in meaning (cosine similarity) a new incident must come to a requirement
+/// written after an earlier one, ranked first, to count as its regression.
+const SIMILAR: f32 = 0.7;
 /// Merged drafts announced per round.
 const ANNOUNCED_PER_ROUND: i64 = 50;
 
@@ -41,7 +41,7 @@ pub(super) async fn notice(tx: &mut PgConnection, id: IncidentId, best: Option<&
     .await?;
     let found = match (recurrence, best) {
         (Some(requirement), _) => Some((RegressionKind::Recurrence, requirement)),
-        (None, Some(best)) if settled && best.score >= SIMILAR => {
+        (None, Some(best)) if settled && best.similarity.is_some_and(|similarity| similarity >= SIMILAR) => {
             // A requirement another incident's draft wrote, merged before this incident
             // was first seen; this one never flagged or drafted before.
             let similar: bool = sqlx::query_scalar(

@@ -104,6 +104,8 @@ pub struct Match {
     pub requirement_id: uuid::Uuid,
     /// 1 when it ranks first both by words and by meaning, less as it ranks lower.
     pub score: f32,
+    /// Its cosine similarity to the text, when it was found by meaning.
+    pub similarity: Option<f32>,
 }
 
 /// What matching found, and whether the index it looked in was up to date.
@@ -128,6 +130,14 @@ pub(crate) async fn matching(
     let branch = branches::resolve(db, project, branches::MAIN).await?;
     // Hits name requirements by their identities, which an unread branch may not have yet.
     requirements::refresh(db, project, branch).await?;
+    // Read before the rankings: an index that catches up meanwhile only makes them better.
+    let (queued, unembedded): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM search_queue WHERE branch_id = $1),
+                EXISTS (SELECT 1 FROM search_entries WHERE branch_id = $1 AND embedding IS NULL)",
+    )
+    .bind(branch)
+    .fetch_one(db)
+    .await?;
     // Sections come back too: ask for more, keep the requirements.
     let request = Request::any_words(text, limit * 4);
     let meaning = provider::meaning(db, embeddings, project).await?;
@@ -151,19 +161,22 @@ pub(crate) async fn matching(
         }
     };
     let (text, (near, by_meaning)) = tokio::try_join!(query::ranked(db, branch, &request, Ranking::Text), by_meaning)?;
+    let similarity: std::collections::HashMap<uuid::Uuid, f32> =
+        near.iter().filter_map(|ranked| Some((ranked.hit.requirement_id?, ranked.rank))).collect();
     let best = fusion::fuse(text, near, request.limit)
         .into_iter()
-        .filter_map(|hit| hit.requirement_id.map(|id| Match { requirement_id: id, score: hit.score / fusion::BEST }))
+        .filter_map(|hit| {
+            let id = hit.requirement_id?;
+            Some(Match {
+                requirement_id: id,
+                score: hit.score / fusion::BEST,
+                similarity: similarity.get(&id).copied(),
+            })
+        })
         .take(limit)
         .collect();
-    let settled: bool = sqlx::query_scalar(
-        "SELECT NOT EXISTS (SELECT 1 FROM search_queue WHERE branch_id = $1)
-            AND (NOT $2 OR NOT EXISTS (SELECT 1 FROM search_entries WHERE branch_id = $1 AND embedding IS NULL))",
-    )
-    .bind(branch)
-    .bind(by_meaning)
-    .fetch_one(db)
-    .await?;
+    // Missing embeddings matter only when it ranked by meaning.
+    let settled = !queued && !(by_meaning && unembedded);
     Ok(Matching { best, settled })
 }
 

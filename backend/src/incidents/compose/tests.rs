@@ -85,7 +85,7 @@ fn heading_requirements_are_drafted_and_amended_as_headings() {
     let after = parse(&drafted);
     assert_eq!(after.requirements.len(), 2);
     assert_eq!((after.requirements[1].key.as_str(), after.requirements[1].acceptance.len()), ("OPS-012", 1));
-    assert!(drafted.contains("\n### OPS-012: Card charged twice"), "{drafted}");
+    assert!(drafted.contains("\n### OPS-012: (P1) Card charged twice"), "{drafted}");
     assert!(drafted.contains("\n\n### Other\n"), "{drafted}");
 }
 
@@ -119,4 +119,41 @@ fn a_spec_without_requirements_gets_the_first_of_a_series_at_its_end() {
     let after = parse(&drafted);
     assert_eq!(after.requirements[0].key, "REQ-001");
     assert!(drafted.starts_with("# Empty\n\nJust prose.\n\n- **REQ-001**"), "{drafted}");
+}
+
+#[test]
+fn numbered_scenarios_keep_the_provenance_in_the_text() {
+    let text =
+        "# Spec\n\n- **PAY-001** The system SHALL charge once.\n  1. Given a retry, When it lands, Then no charge.\n";
+    let spec = parse(text);
+    let facts = facts();
+    let after = parse(&amend(text, &spec.requirements[0], &facts.provenance(), Some(&facts.scenario())));
+    let amended = &after.requirements[0];
+    assert!(amended.text.contains("Added after incident"), "{}", amended.text);
+    assert_eq!(amended.acceptance.len(), 2, "{:?}", amended.acceptance);
+    assert!(!amended.acceptance[0].contains("Added after"), "{:?}", amended.acceptance);
+}
+
+#[test]
+fn a_spec_without_requirements_takes_the_first_in_its_requirements_section() {
+    let text = "# Spec\n\n## Requirements\n\nNone yet.\n\n## Success criteria\n\n- **SC-001** Most users finish.\n";
+    let facts = facts();
+    let block = render(&facts.template("REQ-001"), &facts.provenance(), Form::List);
+    let drafted = insert_new(text, None, &block);
+    let after = parse(&drafted);
+    let keys: Vec<&str> = after.requirements.iter().map(|r| r.key.as_str()).collect();
+    assert!(keys.contains(&"REQ-001"), "{keys:?}");
+    assert!(drafted.find("REQ-001").unwrap() < drafted.find("## Success criteria").unwrap(), "{drafted}");
+    assert!(drafted.ends_with("Most users finish.\n"), "the last newline stays: {drafted:?}");
+}
+
+#[test]
+fn a_proposed_text_cannot_start_a_list_of_its_own() {
+    let answer = parse("- **X-1** The system SHALL work.\n  - Given a, When b, Then c.");
+    let mut requirement = answer.requirements[0].clone();
+    requirement.text = "- 1. not a scenario".into();
+    requirement.acceptance = vec!["2. Given a, When b, Then c.".into()];
+    let drafted = proposed(&requirement, "X-1", "Work", "P2");
+    assert_eq!(drafted.statement, "\\- 1. not a scenario");
+    assert_eq!(drafted.scenarios, ["2\\. Given a, When b, Then c."]);
 }
