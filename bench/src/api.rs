@@ -78,6 +78,10 @@ impl Api {
 /// p50 and p95 in milliseconds.
 pub fn percentiles(times: &mut [Duration]) -> (f64, f64) {
     times.sort();
-    let at = |share: f64| times[((times.len() - 1) as f64 * share).round() as usize].as_secs_f64() * 1000.0;
-    (at(0.5), at(0.95))
+    (percentile(times, 0.5), percentile(times, 0.95))
+}
+
+/// The `share` percentile of sorted `times`, in milliseconds.
+pub fn percentile(sorted: &[Duration], share: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * share).round() as usize].as_secs_f64() * 1000.0
 }

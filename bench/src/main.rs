@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! loadgen --target charter|y-websocket|hocuspocus --url http://127.0.0.1:PORT
-//!         --workload fanout|join|merge|search|specs [--docs N] [--clients N] [--rate UPDATES_PER_SECOND]
+//!         --workload fanout|join|merge|search|specs|ingest [--docs N] [--clients N] [--rate UPDATES_PER_SECOND]
 //!         [--seconds N] [--server-pid PID] [--join-bytes N] [--doc-bytes N]
 //!         [--entries N] [--database-url URL]
 //! ```
@@ -17,8 +17,8 @@
 //! `merge` (Charter only): `docs` documents of `doc-bytes`, each changed on a branch
 //! (and half of them elsewhere on main too); the time to compute the change request's
 //! view and to merge it.
-//! `search` (Charter only, `--database-url`, `--entries`) and `specs` (Charter only): see
-//! their modules.
+//! `search` (Charter only, `--database-url`, `--entries`), `specs` (Charter only) and
+//! `ingest` (Charter only, `--database-url`, `--clients`, `--seconds`): see their modules.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,6 +40,7 @@ use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
 
 mod api;
 mod frames;
+mod ingest;
 mod search;
 mod specs;
 mod synthetic;
@@ -543,6 +544,10 @@ async fn main() -> Result<()> {
             search::workload(&args.url, database_url, args.docs, args.entries).await
         }
         "specs" if args.target == Target::Charter => specs::workload(&args.url, args.docs).await,
-        other => bail!("unknown workload {other}: fanout, join, merge, search or specs (Charter only)"),
+        "ingest" if args.target == Target::Charter => {
+            let database_url = args.database_url.as_deref().ok_or_else(|| anyhow!("ingest needs --database-url"))?;
+            ingest::workload(&args.url, database_url, args.clients, args.seconds).await
+        }
+        other => bail!("unknown workload {other}: fanout, join, merge, search, specs or ingest (Charter only)"),
     }
 }

@@ -1,0 +1,180 @@
+//! `ingest` (Charter only, `--database-url`): incidents reported as fast as `clients`
+//! concurrent senders can for `seconds`, through the generic endpoint with an
+//! `incidents:write` token: 30% repeat an incident already reported, 1% replay an
+//! earlier delivery (same `Idempotency-Key`), the rest are new. Prints events accepted
+//! a second and the `202`'s latency; checks in the database that nothing was lost (every
+//! incident there, every firing counted once, no replay counted); then how long matching
+//! takes to work off its backlog.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use charter_types::{Project, ProjectId};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
+use tokio::sync::Mutex;
+
+use crate::api::{percentile, Api};
+use crate::synthetic::{write_specs, Pick};
+
+/// How long matching may take to drain before the run counts as failed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(600);
+
+/// What the senders did, for checking against the database.
+#[derive(Default)]
+struct Sent {
+    new: u64,
+    repeats: u64,
+    replays: u64,
+    latencies: Vec<Duration>,
+    /// Deliveries sent so far: (Idempotency-Key, body), for replays.
+    deliveries: Vec<(String, Value)>,
+}
+
+pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u64) -> Result<()> {
+    let api = Api::sign_up(url, &format!("ingest{}", std::process::id())).await?;
+    let mut db = PgConnection::connect(database_url).await.context("--database-url")?;
+    let project: Project = api.call(Method::POST, "/projects", Some(json!({ "name": "Ingest benchmark" }))).await?;
+    // Something to match against: 5 specs of 20 requirements.
+    write_specs(&api, &project, 5, 20, &mut Pick::default()).await?;
+    let created: Value =
+        api.call(Method::POST, "/tokens", Some(json!({ "name": "ingest", "scopes": ["incidents:write"] }))).await?;
+    let token = created["token"].as_str().context("a token")?.to_owned();
+
+    let sent = Arc::new(Mutex::new(Sent::default()));
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let endpoint = format!("{url}/api/v1/projects/{}/incidents", project.id);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let senders: Vec<_> = (0..clients)
+        .map(|client| {
+            let (sent, http, endpoint, token) = (Arc::clone(&sent), http.clone(), endpoint.clone(), token.clone());
+            tokio::spawn(async move { send(client, &sent, &http, &endpoint, &token, deadline).await })
+        })
+        .collect();
+    for sender in senders {
+        sender.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut sent = Arc::try_unwrap(sent).map_err(|_| anyhow::anyhow!("senders are done"))?.into_inner();
+    let accepted = sent.latencies.len();
+    sent.latencies.sort();
+
+    let (incidents, occurrences): (i64, i64) =
+        sqlx::query_as("SELECT count(*), coalesce(sum(occurrences), 0) FROM incidents WHERE project_id = $1")
+            .bind(project.id)
+            .fetch_one(&mut db)
+            .await?;
+    if incidents as u64 != sent.new || occurrences as u64 != sent.new + sent.repeats {
+        bail!(
+            "lost or doubled: {} new and {} repeats sent, {incidents} incidents with {occurrences} occurrences stored",
+            sent.new,
+            sent.repeats
+        );
+    }
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!(
+        "| accepted | {accepted} events in {elapsed:.1} s from {clients} senders: {:.0} events/s |",
+        accepted as f64 / elapsed
+    );
+    println!("| of which new / repeats / replays | {} / {} / {} |", sent.new, sent.repeats, sent.replays);
+    println!(
+        "| `202` latency p50 / p95 / p99 | {:.1} / {:.1} / {:.1} ms |",
+        percentile(&sent.latencies, 0.5),
+        percentile(&sent.latencies, 0.95),
+        percentile(&sent.latencies, 0.99)
+    );
+    println!("| stored | {incidents} incidents, {occurrences} occurrences: nothing lost, no replay counted |");
+    let drain = drained(&mut db, project.id).await?;
+    println!("| matching backlog drained | {:.1} s after the last event |", drain.as_secs_f64());
+    Ok(())
+}
+
+/// One sender: reports until `deadline`, choosing new, repeat or replay.
+async fn send(
+    client: usize,
+    sent: &Mutex<Sent>,
+    http: &reqwest::Client,
+    endpoint: &str,
+    token: &str,
+    deadline: Instant,
+) -> Result<()> {
+    let mut pick = Pick::default();
+    for _ in 0..=client {
+        pick.next(2);
+    }
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        n += 1;
+        let roll = pick.next(100);
+        let (kind, key, body) = {
+            let sent = sent.lock().await;
+            match (roll, sent.deliveries.len()) {
+                (0, known) if known > 0 => {
+                    let (key, body) = sent.deliveries[pick.next(known)].clone();
+                    (Kind::Replay, key, body)
+                }
+                (1..=30, known) if known > 0 => {
+                    let (_, body) = &sent.deliveries[pick.next(known)];
+                    (Kind::Repeat, format!("{client}-{n}"), body.clone())
+                }
+                _ => (Kind::New, format!("{client}-{n}"), incident(&format!("{client}-{n}"), &mut pick)),
+            }
+        };
+        let started = Instant::now();
+        let response =
+            http.post(endpoint).bearer_auth(token).header("idempotency-key", &key).json(&body).send().await?;
+        let latency = started.elapsed();
+        if response.status() != StatusCode::ACCEPTED {
+            bail!("{}: {}", response.status(), response.text().await?);
+        }
+        let mut sent = sent.lock().await;
+        sent.latencies.push(latency);
+        match kind {
+            Kind::New => {
+                sent.new += 1;
+                sent.deliveries.push((key, body));
+            }
+            Kind::Repeat => sent.repeats += 1,
+            Kind::Replay => sent.replays += 1,
+        }
+    }
+    Ok(())
+}
+
+enum Kind {
+    New,
+    Repeat,
+    Replay,
+}
+
+fn incident(id: &str, pick: &mut Pick) -> Value {
+    json!({
+        "source": "bench", "external_id": id, "title": format!("Alert {id}: {}", pick.sentence()),
+        "description": pick.sentence(), "severity": "high", "service": "shop", "status": "firing",
+        "started_at": "2026-12-01T10:00:00Z"
+    })
+}
+
+/// How long until matching has taken every incident of the project off its queue.
+async fn drained(db: &mut PgConnection, project: ProjectId) -> Result<Duration> {
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM incident_queue q JOIN incidents i ON i.id = q.incident_id WHERE i.project_id = $1",
+        )
+        .bind(project)
+        .fetch_one(&mut *db)
+        .await?;
+        if waiting == 0 {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > DRAIN_LIMIT {
+            bail!("{waiting} incidents still wait for matching after {} s", DRAIN_LIMIT.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
