@@ -253,11 +253,23 @@ pub fn IncidentPage() -> impl IntoView {
             navigate(&format!("/p/{slug}/changes/{}", created.change_request.number), Default::default());
         }
     });
-    // Not refreshed on a timer: forms being filled in would be rebuilt under the reader.
+    // Refreshed on a timer only until matching has suggested something: later, forms
+    // being filled in would be rebuilt under the reader.
+    let matching = RwSignal::new(true);
+    let tick = ticking();
     let detail = Resource::new(
-        move || (id.get(), link.version().get(), unlink.version().get(), dismiss.version().get()),
+        move || {
+            let tick = if matching.get() { tick.get() } else { 0 };
+            (id.get(), link.version().get(), unlink.version().get(), dismiss.version().get(), tick)
+        },
         |(id, ..)| load_incident(id),
     );
+    Effect::new(move |_| {
+        if let Some(Ok(detail)) = detail.get() {
+            let open = detail.incident.state == IncidentState::Open;
+            matching.set(open && detail.incident.candidates.is_empty() && detail.incident.links.is_empty());
+        }
+    });
     view! {
         <FormError result=link.value().into() />
         <FormError result=unlink.value().into() />
