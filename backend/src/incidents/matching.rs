@@ -16,8 +16,8 @@ use crate::embeddings::Embeddings;
 use crate::error::Result;
 use crate::search::{self, pace};
 
-/// Incidents taken per round; each costs one embedding.
-const BATCH: i64 = 8;
+/// Incidents taken per round at most: a project's are embedded in one batch.
+const BATCH: i64 = 64;
 /// Candidates kept per incident.
 const CANDIDATES: usize = 5;
 /// What an incident's text is cut to: the title and the start of the description say
@@ -36,53 +36,115 @@ pub fn spawn(db: PgPool, embeddings: Embeddings) {
     tokio::spawn(async move { pace::forever(BATCH as usize, || match_queued(&db, &embeddings)).await });
 }
 
-/// Matches one batch of due incidents; returns how many it took.
+/// An incident taken off the queue to be matched.
+#[derive(sqlx::FromRow)]
+struct Taken {
+    id: IncidentId,
+    project_id: ProjectId,
+    title: String,
+    description: String,
+    queued_at: DateTime<Utc>,
+    attempts: i32,
+}
+
+impl Taken {
+    /// What it is matched by.
+    fn text(&self) -> String {
+        format!("{}. {}", self.title, self.description).chars().take(MAX_TEXT).collect()
+    }
+}
+
+/// Matches due incidents, a project at a time, until it has taken a round's worth or
+/// none are due; returns how many it took.
 pub async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<usize> {
-    let taken: Vec<(IncidentId, ProjectId, String, String, DateTime<Utc>, i32)> = sqlx::query_as(
-        "WITH due AS (SELECT incident_id FROM incident_queue WHERE not_before <= now()
-                      ORDER BY not_before LIMIT $1 FOR UPDATE SKIP LOCKED),
-              leased AS (UPDATE incident_queue q SET not_before = now() + $2::interval FROM due
-                         WHERE q.incident_id = due.incident_id RETURNING q.incident_id, q.queued_at, q.attempts)
-         SELECT i.id, i.project_id, i.title, i.description, l.queued_at, l.attempts
-         FROM leased l JOIN incidents i ON i.id = l.incident_id",
-    )
-    .bind(BATCH)
-    .bind(LEASE)
-    .fetch_all(db)
-    .await?;
-    for (id, project, title, description, queued_at, attempts) in &taken {
-        let text: String = format!("{title}. {description}").chars().take(MAX_TEXT).collect();
-        let outcome = match search::matching(db, embeddings, *project, &text, CANDIDATES).await {
-            Ok(found) => {
-                // Matched again soon while the index catches up with recent edits, for a
-                // while, waiting longer each time.
-                let waited = Utc::now() - *queued_at;
-                let again = (!found.settled && waited < UNSETTLED_FOR).then(|| unsettled_wait(waited));
-                store(db, *id, *queued_at, &found, again).await
-            }
-            Err(err) => Err(err),
-        };
-        if let Err(err) = outcome {
-            err.log();
-            tracing::warn!(incident = %id, attempts = attempts + 1, "matching an incident failed; it waits to be tried again");
-            // A minute, doubling, at most a day.
-            sqlx::query(
-                "UPDATE incident_queue SET attempts = attempts + 1,
-                        not_before = now() + least(interval '1 minute' * power(2, attempts), interval '1 day')
-                 WHERE incident_id = $1 AND queued_at = $2",
-            )
-            .bind(id)
-            .bind(queued_at)
-            .execute(db)
-            .await?;
+    let mut taken = 0;
+    while taken < BATCH {
+        let incidents = take(db, BATCH - taken).await?;
+        if incidents.is_empty() {
+            break;
         }
+        taken += incidents.len() as i64;
+        match_project(db, embeddings, &incidents).await;
     }
     regression::announce_merged(db).await?;
     sqlx::query("DELETE FROM incident_deliveries WHERE received_at < now() - $1::interval")
         .bind(FORGET_DELIVERIES_AFTER)
         .execute(db)
         .await?;
-    Ok(taken.len())
+    Ok(taken as usize)
+}
+
+/// Leases up to `limit` due incidents of one project: that of the incident due longest.
+/// One project's at a time, each leased just before it is matched, so that a slow
+/// provider of one project neither lets the lease of another's run out nor holds it up.
+async fn take(db: &PgPool, limit: i64) -> Result<Vec<Taken>> {
+    Ok(sqlx::query_as(
+        "WITH first AS (SELECT i.project_id FROM incident_queue q JOIN incidents i ON i.id = q.incident_id
+                        WHERE q.not_before <= now() ORDER BY q.not_before LIMIT 1 FOR UPDATE OF q SKIP LOCKED),
+              due AS (SELECT q.incident_id FROM incident_queue q JOIN incidents i ON i.id = q.incident_id
+                      WHERE q.not_before <= now() AND i.project_id = (SELECT project_id FROM first)
+                      ORDER BY q.not_before LIMIT $1 FOR UPDATE OF q SKIP LOCKED),
+              leased AS (UPDATE incident_queue q SET not_before = now() + $2::interval FROM due
+                         WHERE q.incident_id = due.incident_id RETURNING q.incident_id, q.queued_at, q.attempts)
+         SELECT i.id, i.project_id, i.title, i.description, l.queued_at, l.attempts
+         FROM leased l JOIN incidents i ON i.id = l.incident_id",
+    )
+    .bind(limit)
+    .bind(LEASE)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Matches one project's incidents and stores what it found; those it could not match
+/// wait to be tried again, and the others go on.
+async fn match_project(db: &PgPool, embeddings: &Embeddings, incidents: &[Taken]) {
+    let Some(first) = incidents.first() else { return };
+    let texts: Vec<String> = incidents.iter().map(Taken::text).collect();
+    let found = match search::matching(db, embeddings, first.project_id, &texts, CANDIDATES).await {
+        Ok(found) => found,
+        Err(err) => {
+            err.log();
+            tracing::warn!(project = %first.project_id, incidents = incidents.len(),
+                           "matching a project's incidents failed; they wait to be tried again");
+            for incident in incidents {
+                later(db, incident).await;
+            }
+            return;
+        }
+    };
+    for (incident, best) in incidents.iter().zip(found.best) {
+        let Some(best) = best else {
+            later(db, incident).await;
+            continue;
+        };
+        // Matched again soon while the index catches up with recent edits, for a while,
+        // waiting longer each time.
+        let waited = Utc::now() - incident.queued_at;
+        let again = (!found.settled && waited < UNSETTLED_FOR).then(|| unsettled_wait(waited));
+        if let Err(err) = store(db, incident, &best, found.settled, again).await {
+            err.log();
+            later(db, incident).await;
+        }
+    }
+}
+
+/// Puts back an incident whose matching failed, to be tried again after a minute,
+/// doubling each time, at most a day; should even that fail, its lease runs out.
+async fn later(db: &PgPool, incident: &Taken) {
+    tracing::warn!(incident = %incident.id, attempts = incident.attempts + 1,
+                   "matching an incident failed; it waits to be tried again");
+    let put_back = sqlx::query(
+        "UPDATE incident_queue SET attempts = attempts + 1,
+                not_before = now() + least(interval '1 minute' * power(2, attempts), interval '1 day')
+         WHERE incident_id = $1 AND queued_at = $2",
+    )
+    .bind(incident.id)
+    .bind(incident.queued_at)
+    .execute(db)
+    .await;
+    if let Err(err) = put_back {
+        crate::error::Error::from(err).log();
+    }
 }
 
 /// How long to wait before matching again an incident matched against an index still
@@ -98,12 +160,12 @@ fn unsettled_wait(waited: chrono::TimeDelta) -> Duration {
 /// queued, to be matched again after that long.
 async fn store(
     db: &PgPool,
-    id: IncidentId,
-    queued_at: DateTime<Utc>,
-    found: &search::Matching,
+    incident: &Taken,
+    candidates: &[search::Match],
+    settled: bool,
     again: Option<Duration>,
 ) -> Result<()> {
-    let candidates = &found.best;
+    let (id, queued_at) = (incident.id, incident.queued_at);
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM incident_candidates WHERE incident_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query(
@@ -116,7 +178,7 @@ async fn store(
     .bind(candidates.iter().map(|candidate| candidate.score).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    regression::notice(&mut tx, id, candidates.first(), found.settled).await?;
+    regression::notice(&mut tx, id, candidates.first(), settled).await?;
     sqlx::query(
         "WITH gone AS (DELETE FROM incident_queue WHERE incident_id = $1 AND queued_at = $2 AND $3::interval IS NULL)
          UPDATE incident_queue SET not_before = now() + $3::interval

@@ -24,6 +24,7 @@ use charter_types::{
     BranchId, DismissDuplicate, Dismissal, DuplicateReport, EmbeddingSettings, Job, JobId, JobStarted, ProjectId,
     RelatedRequirements, SearchMode, SearchResults, SetEmbeddings,
 };
+use futures_util::StreamExt;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -100,6 +101,7 @@ async fn by_meaning(
 }
 
 /// A requirement of `main` that some text (an incident's) is about.
+#[derive(Clone)]
 pub struct Match {
     pub requirement_id: uuid::Uuid,
     /// 1 when it ranks first both by words and by meaning, less as it ranks lower.
@@ -108,23 +110,30 @@ pub struct Match {
     pub similarity: Option<f32>,
 }
 
-/// What matching found, and whether the index it looked in was up to date.
+/// What matching found for each text, and whether the index it looked in was up to date.
 pub struct Matching {
-    pub best: Vec<Match>,
+    /// Each text's best requirements, in the order of the texts; `None` where ranking
+    /// that text failed (logged): it may be tried again.
+    pub best: Vec<Option<Vec<Match>>>,
     /// False while `main` has edits not yet indexed, or (when it ranked by meaning)
-    /// entries not yet embedded: asked again later, the answer may be better.
+    /// entries not yet embedded: asked again later, the answers may be better.
     pub settled: bool,
 }
 
-/// The requirements of the project's `main` branch that `text` is most about, best
-/// first, at most `limit`: the same two rankings as a search, any of its words matching
-/// rather than all. The server's own background work (incident matching): the text is
-/// embedded at the background's priority, and a provider that fails leaves the words.
+/// Texts ranked side by side while matching: each takes two connections of the pool,
+/// which serves requests first.
+const MATCHED_AT_ONCE: usize = 2;
+
+/// The requirements of the project's `main` branch that each of `texts` is most about,
+/// best first, at most `limit` each: the same two rankings as a search, any of its words
+/// matching rather than all. The server's own background work (incident matching): the
+/// texts are embedded together (a batch costs the model far less than its texts one by
+/// one) at the background's priority, and a provider that fails leaves the words.
 pub(crate) async fn matching(
     db: &sqlx::PgPool,
     embeddings: &Embeddings,
     project: ProjectId,
-    text: &str,
+    texts: &[String],
     limit: usize,
 ) -> Result<Matching> {
     let branch = branches::resolve(db, project, branches::MAIN).await?;
@@ -138,32 +147,76 @@ pub(crate) async fn matching(
     .bind(branch)
     .fetch_one(db)
     .await?;
+    // Alerts of one rule often say the same thing: each distinct text is embedded and
+    // ranked once.
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut places: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let place: Vec<usize> = texts
+        .iter()
+        .map(|text| {
+            *places.entry(text.as_str()).or_insert_with(|| {
+                distinct.push(text);
+                distinct.len() - 1
+            })
+        })
+        .collect();
     // Sections come back too: ask for more, keep the requirements.
-    let request = Request::any_words(text, limit * 4);
+    let requests: Vec<Request> = distinct.iter().map(|text| Request::any_words(text, limit * 4)).collect();
     let meaning = provider::meaning(db, embeddings, project).await?;
-    let by_meaning = async {
-        // With whether it ran: a provider that is off or failing leaves the words alone.
-        let Some(embedder) = meaning.embedder() else { return Ok((Vec::new(), false)) };
-        let vector = match embedder.embed_in_background(vec![request.text.clone()]).await {
-            Ok(mut vectors) => vectors.pop(),
-            Err(Error::Provider(why)) => {
-                tracing::warn!(%why, %project, "the embedding provider failed; matching by words");
-                None
+    let vectors = match meaning.embedder() {
+        None => None,
+        Some(embedder) => {
+            let wanted = requests.len();
+            match embedder.embed_in_background(requests.iter().map(|request| request.text.clone()).collect()).await {
+                Ok(vectors) if vectors.len() == wanted => Some((vectors, embedder.dimensions())),
+                Ok(vectors) => return Err(Error::internal(format!("{} vectors for {wanted} texts", vectors.len()))),
+                Err(Error::Provider(why)) => {
+                    tracing::warn!(%why, %project, "the embedding provider failed; matching by words");
+                    None
+                }
+                Err(err) => return Err(err),
             }
-            Err(err) => return Err(err),
-        };
-        match vector {
-            Some(vector) => {
-                let ranking = Ranking::Meaning { query: &vector, dimensions: embedder.dimensions() };
-                Ok((query::ranked(db, branch, &request, ranking).await?, true))
-            }
-            None => Ok((Vec::new(), false)),
         }
     };
-    let (text, (near, by_meaning)) = tokio::try_join!(query::ranked(db, branch, &request, Ranking::Text), by_meaning)?;
+    let each: Vec<_> = requests
+        .iter()
+        .enumerate()
+        .map(|(at, request)| {
+            let near = vectors.as_ref().map(|(vectors, dimensions)| (&vectors[at], *dimensions));
+            best_for(db, branch, request, near, limit)
+        })
+        .collect();
+    let ranked: Vec<Option<Vec<Match>>> = futures_util::stream::iter(each)
+        .buffered(MATCHED_AT_ONCE)
+        .map(|ranked| ranked.inspect_err(|err| err.log()).ok())
+        .collect()
+        .await;
+    // Missing embeddings matter only when it ranked by meaning.
+    let settled = !queued && !(vectors.is_some() && unembedded);
+    Ok(Matching { best: place.into_iter().map(|at| ranked[at].clone()).collect(), settled })
+}
+
+/// The best requirements for one text, by words and, with its embedding (`near`: the
+/// vector and its model's dimensions), by meaning.
+async fn best_for(
+    db: &sqlx::PgPool,
+    branch: BranchId,
+    request: &Request,
+    near: Option<(&pgvector::Vector, usize)>,
+    limit: usize,
+) -> Result<Vec<Match>> {
+    let by_meaning = async {
+        match near {
+            Some((query, dimensions)) => {
+                query::ranked(db, branch, request, Ranking::Meaning { query, dimensions }).await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let (text, near) = tokio::try_join!(query::ranked(db, branch, request, Ranking::Text), by_meaning)?;
     let similarity: std::collections::HashMap<uuid::Uuid, f32> =
         near.iter().filter_map(|ranked| Some((ranked.hit.requirement_id?, ranked.rank))).collect();
-    let best = fusion::fuse(text, near, request.limit)
+    Ok(fusion::fuse(text, near, request.limit)
         .into_iter()
         .filter_map(|hit| {
             let id = hit.requirement_id?;
@@ -174,10 +227,7 @@ pub(crate) async fn matching(
             })
         })
         .take(limit)
-        .collect();
-    // Missing embeddings matter only when it ranked by meaning.
-    let settled = !queued && !(by_meaning && unembedded);
-    Ok(Matching { best, settled })
+        .collect())
 }
 
 /// Says so while some of the branch's entries still wait for their embedding (just

@@ -1,8 +1,8 @@
 //! Ranking a branch's entries for a query, one way at a time: by its words (the last
 //! one as a prefix, since people search as they type) against the full-text terms, or
 //! by its embedding against the entries' (nearest first, through the HNSW index). An
-//! exact requirement ID comes first either way; each hit has a snippet marked where the
-//! query's words matched.
+//! exact requirement ID comes first either way; each hit of a search has a snippet marked
+//! where the query's words matched (matching, which nobody reads, goes without).
 
 use charter_types::{BranchId, DocumentId, HitKind, Kind, SearchHit, SearchMode, SnippetPart};
 use pgvector::Vector;
@@ -54,6 +54,9 @@ pub struct Request {
     under: Option<DocumentId>,
     pub mode: SearchMode,
     pub limit: usize,
+    /// Whether hits come with snippets: people read them, matching does not (and
+    /// `ts_headline` is most of a ranking's cost).
+    snippets: bool,
 }
 
 impl Request {
@@ -74,11 +77,12 @@ impl Request {
             under: query.under,
             mode: query.mode.unwrap_or(SearchMode::Hybrid),
             limit,
+            snippets: true,
         })
     }
 
     /// A request for the requirements a longer text (an incident's) is about: any of its
-    /// words may match, on `main`, nothing filtered.
+    /// words may match, on `main`, nothing filtered, no snippets.
     pub fn any_words(text: &str, limit: usize) -> Request {
         let text: String = text.chars().take(MAX_QUERY_CHARS).collect();
         Request {
@@ -89,6 +93,7 @@ impl Request {
             under: None,
             mode: SearchMode::Hybrid,
             limit,
+            snippets: false,
         }
     }
 
@@ -185,10 +190,10 @@ pub async fn ranked(db: &PgPool, branch: BranchId, request: &Request, ranking: R
         // the model's, a number, never text from a request.
         Ranking::Meaning { dimensions, .. } => format!(
             "SELECT {COLUMNS},
-                    (1 - (e.embedding::vector({dimensions}) <=> $7::vector({dimensions})))::real AS rank,
+                    (1 - (e.embedding::vector({dimensions}) <=> $8::vector({dimensions})))::real AS rank,
                     coalesce(upper(e.key) = $3, false) AS exact
              {CANDIDATES} AND vector_dims(e.embedding) = {dimensions}
-             ORDER BY e.embedding::vector({dimensions}) <=> $7::vector({dimensions}) LIMIT $6"
+             ORDER BY e.embedding::vector({dimensions}) <=> $8::vector({dimensions}) LIMIT $6"
         ),
     };
     let sql = format!(
@@ -201,11 +206,11 @@ pub async fn ranked(db: &PgPool, branch: BranchId, request: &Request, ranking: R
          found AS ({found})
          SELECT f.kind, f.key, br.requirement_id, f.document_id, f.ordinal, f.document, f.document_kind, f.title,
                 f.section, f.line, f.rank, f.exact,
-                ts_headline('english',
+                CASE WHEN $7 THEN ts_headline('english',
                     translate(CASE WHEN f.body = '' THEN f.title ELSE f.body END, chr(57344) || chr(57345), ''),
                     query.q,
                     format('StartSel=%s, StopSel=%s, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"',
-                           chr(57344), chr(57345))) AS snippet
+                           chr(57344), chr(57345))) ELSE '' END AS snippet
          FROM found f CROSS JOIN query
          LEFT JOIN branch_requirements br ON br.branch_id = f.branch_id AND br.key = f.key
          ORDER BY f.exact DESC, f.rank DESC, f.document_id, f.ordinal"
@@ -217,7 +222,8 @@ pub async fn ranked(db: &PgPool, branch: BranchId, request: &Request, ranking: R
         .bind(&request.exact_key)
         .bind(request.kind)
         .bind(request.under)
-        .bind(request.limit as i64);
+        .bind(request.limit as i64)
+        .bind(request.snippets);
     let query = match ranking {
         Ranking::Text => query,
         Ranking::Meaning { query: vector, .. } => {

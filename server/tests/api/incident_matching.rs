@@ -106,7 +106,7 @@ async fn matching_puts_the_requirement_an_incident_concerns_first(db: PgPool) {
         let document = app.document(&owner, &project, title, None).await;
         write(&app, &owner, document.id, "main", text).await;
     }
-    wait_until_embedded(&db).await;
+    wait_until_embedded(&db, 16).await;
     let token = app.token(&owner, &["incidents:write"]).await;
     let mut reported = Vec::new();
     for (n, (title, description, expected)) in INCIDENTS.iter().enumerate() {
@@ -147,7 +147,8 @@ async fn matching_puts_the_requirement_an_incident_concerns_first(db: PgPool) {
     assert!(recall >= 0.93, "among the candidates {recall:.2}");
 }
 
-async fn wait_until_embedded(db: &PgPool) {
+/// Until at least `requirements` requirements are indexed, and all are embedded.
+async fn wait_until_embedded(db: &PgPool, requirements: i64) {
     eventually("the specs are indexed and embedded", Duration::from_secs(90), || async {
         let (entries, waiting): (i64, i64) = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE embedding IS NULL) FROM search_entries WHERE kind = 'requirement'",
@@ -155,7 +156,7 @@ async fn wait_until_embedded(db: &PgPool) {
         .fetch_one(db)
         .await
         .unwrap();
-        entries >= 16 && waiting == 0
+        entries >= requirements && waiting == 0
     })
     .await;
 }
@@ -171,5 +172,68 @@ async fn matched(app: &TestApp, client: &Client, project: &Project, count: usize
         }
         assert!(tokio::time::Instant::now() < deadline, "not every incident was matched: {listed:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Incidents of two projects queued together, the same texts reported to both and twice
+/// to each: each is matched against its own project's requirements only, and the same
+/// text gets the same candidates.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn incidents_queued_together_are_matched_within_their_own_projects(db: PgPool) {
+    let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
+    let owner = app.signup("matcher").await;
+    let mut projects = Vec::new();
+    for (name, title, text, prefix) in [("Shop", "Checkout", CHECKOUT, "PAY-"), ("Login", "Accounts", ACCOUNTS, "ACC-")]
+    {
+        let project = app.project(&owner, name).await;
+        let document = app.document(&owner, &project, title, None).await;
+        write(&app, &owner, document.id, "main", text).await;
+        projects.push((project, prefix));
+    }
+    wait_until_embedded(&db, 9).await;
+    let token = app.token(&owner, &["incidents:write"]).await;
+    // The matcher polls twice a second: these are all queued before it looks again.
+    let reports = projects.iter().flat_map(|(project, _)| {
+        INCIDENTS[..3].iter().enumerate().flat_map(move |(n, (title, description, _))| {
+            (0..2).map(move |copy| {
+                let body = json!({"source": "fixture", "external_id": format!("I-{n}-{copy}"), "title": title,
+                                  "description": description, "severity": "high", "service": "shop",
+                                  "status": "firing", "started_at": "2026-12-01T10:00:00Z"});
+                (project.id, body)
+            })
+        })
+    });
+    futures_util::future::join_all(reports.map(|(project, body)| {
+        let (app, token) = (&app, &token);
+        async move {
+            let url = app.url(&format!("/api/v1/projects/{project}/incidents"));
+            let response = app.bare().post(url).bearer_auth(token).json(&body).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::ACCEPTED);
+        }
+    }))
+    .await;
+    eventually("matching has worked off its queue", Duration::from_secs(90), || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM incident_queue").fetch_one(&db).await.unwrap() == 0
+    })
+    .await;
+    for (project, prefix) in &projects {
+        let url = app.url(&format!("/api/v1/projects/{}/incidents", project.id));
+        let listed: Vec<Incident> = expect(&owner, Method::GET, &url, None).await;
+        assert_eq!(listed.len(), 6);
+        for incident in &listed {
+            let keys: Vec<&str> = incident.candidates.iter().filter_map(|c| c.key.as_deref()).collect();
+            assert!(keys.iter().all(|key| key.starts_with(prefix)), "{}: {keys:?}", project.name);
+            // The checkout incidents are about the checkout spec, in the shop.
+            let (_, _, concerns) = INCIDENTS.iter().find(|(title, ..)| *title == incident.title).unwrap();
+            if concerns.starts_with(prefix) {
+                assert_eq!(keys.first(), Some(concerns), "{}", incident.title);
+            }
+            let twin = listed
+                .iter()
+                .find(|other| other.id != incident.id && other.title == incident.title)
+                .expect("each text was reported twice");
+            let twin_keys: Vec<&str> = twin.candidates.iter().filter_map(|c| c.key.as_deref()).collect();
+            assert_eq!(keys, twin_keys, "the same text, the same candidates");
+        }
     }
 }
