@@ -23,8 +23,10 @@ const CANDIDATES: usize = 5;
 /// What an incident's text is cut to: the title and the start of the description say
 /// what it is about.
 const MAX_TEXT: usize = 480;
-/// How long a matcher holds what it took before another instance may take it (a crash).
-const LEASE: Duration = Duration::from_secs(120);
+/// How long a matcher holds what it took before another instance may take it: what a
+/// crashed one held waits this long. A round that outlasts it (a slow provider) only has
+/// its incidents matched twice, which stores the same.
+const LEASE: Duration = Duration::from_secs(30);
 /// How long an incident is matched again while the index catches up with recent edits
 /// (a handful of times: see `unsettled_wait`).
 const UNSETTLED_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
