@@ -54,8 +54,8 @@ pub struct Request {
     under: Option<DocumentId>,
     pub mode: SearchMode,
     pub limit: usize,
-    /// Whether hits come with snippets: people read them, matching does not (and
-    /// `ts_headline` is most of a ranking's cost).
+    /// Whether hits come with snippets (`ts_headline` over each hit): people read them,
+    /// matching does not.
     snippets: bool,
 }
 
