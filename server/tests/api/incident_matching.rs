@@ -192,7 +192,8 @@ async fn incidents_queued_together_are_matched_within_their_own_projects(db: PgP
     }
     wait_until_embedded(&db, 9).await;
     let token = app.token(&owner, &["incidents:write"]).await;
-    // The matcher polls twice a second: these are all queued before it looks again.
+    // Reported all at once, so that the matcher (looking twice a second) usually takes
+    // both projects' in one round; what is asserted holds however they are taken.
     let reports = projects.iter().flat_map(|(project, _)| {
         INCIDENTS[..3].iter().enumerate().flat_map(move |(n, (title, description, _))| {
             (0..2).map(move |copy| {
