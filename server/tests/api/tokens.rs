@@ -126,3 +126,31 @@ async fn revoked_and_malformed_tokens_are_refused(db: PgPool) {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {answer}");
     }
 }
+
+/// A token's last use is kept to the minute: written on its first use, not again within
+/// the minute, and again once that minute has passed.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_tokens_last_use_is_written_at_most_once_a_minute(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let token = app.token(&ada, &["read"]).await;
+    let used = || async {
+        let response = app.bare().get(app.url("/api/v1/projects")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    };
+    let last_used = || async {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>("SELECT last_used_at FROM api_tokens")
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(last_used().await, None, "never used yet");
+    used().await;
+    let first = last_used().await.expect("written on first use");
+    used().await;
+    assert_eq!(last_used().await, Some(first), "not written again within the minute");
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() - interval '2 minutes'").execute(&app.db).await.unwrap();
+    let aged = last_used().await.unwrap();
+    used().await;
+    assert!(last_used().await.unwrap() > aged, "written again once the minute has passed");
+}
