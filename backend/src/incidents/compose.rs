@@ -216,7 +216,12 @@ fn inline_start(text: String) -> String {
 
 /// The heading level of line `number` (1-based), if it is a heading.
 fn heading_level(text: &str, number: usize) -> Option<usize> {
-    let line = text.split('\n').nth(number.checked_sub(1)?)?.trim_start();
+    level(text.split('\n').nth(number.checked_sub(1)?)?)
+}
+
+/// The heading level of `line`, if it is a heading.
+fn level(line: &str) -> Option<usize> {
+    let line = line.trim_start();
     let level = line.chars().take_while(|c| *c == '#').count();
     ((1..=6).contains(&level) && line[level..].starts_with(' ')).then_some(level)
 }
@@ -240,13 +245,11 @@ pub(super) fn insert_new(text: &str, last: Option<&Requirement>, block: &str) ->
 /// its end.
 fn first_place(lines: &[&str]) -> usize {
     let named = |line: &str, name: &str| {
-        let title = line.trim_start().trim_start_matches('#');
-        line.trim_start().starts_with('#') && title.trim().to_lowercase().starts_with(name)
+        level(line).is_some() && line.trim_start().trim_start_matches('#').trim().to_lowercase().starts_with(name)
     };
-    let level = |line: &str| line.trim_start().chars().take_while(|c| *c == '#').count();
     if let Some(start) = lines.iter().position(|line| named(line, "requirements")) {
         let own = level(lines[start]);
-        let next = lines[start + 1..].iter().position(|line| line.trim_start().starts_with('#') && level(line) <= own);
+        let next = lines[start + 1..].iter().position(|line| level(line).is_some_and(|level| Some(level) <= own));
         return next.map_or(lines.len(), |offset| start + 1 + offset);
     }
     lines.iter().position(|line| named(line, "success criteria")).unwrap_or(lines.len())
