@@ -143,19 +143,29 @@ pub async fn authenticate(db: &PgPool, token: &str) -> Result<Option<Actor>> {
     let Some(prefix) = token.strip_prefix(TOKEN_PREFIX).and_then(|rest| rest.split('_').next()) else {
         return Ok(None);
     };
-    let row: Option<(Uuid, UserId, String, Vec<u8>, Vec<String>, bool)> = sqlx::query_as(
+    /// A live token with that prefix, and whether its last use is due to be written.
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        id: Uuid,
+        user_id: UserId,
+        username: String,
+        token_hash: Vec<u8>,
+        scopes: Vec<String>,
+        stale: bool,
+    }
+    let found: Option<Found> = sqlx::query_as(
         "SELECT t.id, t.user_id, u.username, t.token_hash, t.scopes,
-                t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'
+                t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute' AS stale
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.prefix = $1 AND t.revoked_at IS NULL",
     )
     .bind(prefix)
     .fetch_optional(db)
     .await?;
-    let Some((token_id, user_id, username, stored, scopes, stale)) = row else {
+    let Some(Found { id: token_id, user_id, username, token_hash, scopes, stale }) = found else {
         return Ok(None);
     };
-    if !bool::from(digest(token).ct_eq(&stored)) {
+    if !bool::from(digest(token).ct_eq(&token_hash)) {
         return Ok(None);
     }
     // Coarse on purpose: one write a minute per token at most, and no statement at all
