@@ -184,7 +184,7 @@ async fn scale(
 async fn recall(db: &mut PgConnection, branch: BranchId) -> Result<()> {
     let probes: Vec<String> = sqlx::query_scalar(
         "SELECT l2_normalize(ARRAY(SELECT x + ((random() * 2 - 1) * 0.05)::real
-                                   FROM unnest(embedding::real[]) x WHERE ordinal > 0)::vector)::text
+                                   FROM unnest(embedding::real[]) x)::vector)::text
          FROM search_entries WHERE branch_id = $1 AND embedding IS NOT NULL ORDER BY random() LIMIT $2",
     )
     .bind(branch)

@@ -193,15 +193,16 @@ impl Embedder {
                 .unwrap_or_else(|_| Err("the model panicked".to_owned()));
             let _ = reply.send(embedded);
         };
-        // The model's parallel parts run on the pool that calls them, so all of a
-        // background batch stays on the low-priority threads.
-        let pool = match cores {
-            Cores::Background => background_pool(),
-            Cores::Shared => None,
-        };
-        match pool {
-            Some(pool) => pool.spawn(work),
-            None => drop(tokio::task::spawn_blocking(work)),
+        // The model's parallel parts (its matrix products) run on the rayon pool that
+        // calls them: a background batch stays on the low-priority threads, and a query
+        // runs on rayon's own threads, which hand its products around without waking a
+        // pool from outside for each of them.
+        match cores {
+            Cores::Background => match background_pool() {
+                Some(pool) => pool.spawn(work),
+                None => rayon::spawn(work),
+            },
+            Cores::Shared => rayon::spawn(work),
         }
         let vectors =
             answer.await.map_err(|_| Error::internal("the embedding task stopped"))?.map_err(Error::Internal)?;
@@ -215,7 +216,7 @@ enum Cores {
 }
 
 /// Threads for background embedding, one per core, each at the lowest priority; none
-/// (background work then shares the blocking pool) if they cannot be started.
+/// (background work then runs on the shared pool) if they cannot be started.
 fn background_pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
     POOL.get_or_init(|| {
