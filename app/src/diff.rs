@@ -1,5 +1,5 @@
 //! Diffs as the pages show them: line changes paired up with word-level highlighting,
-//! inline or side by side.
+//! unified or side by side, every line numbered.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -7,10 +7,13 @@ use serde::{Deserialize, Serialize};
 /// A line of a diff in runs: `true` where the words differ from the paired line.
 pub type Segments = Vec<(bool, String)>;
 
-/// One changed stretch: the lines before and the lines after.
+/// One changed stretch: the lines before and the lines after, each numbered from the
+/// line where the stretch starts on its side (counted from 1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DiffHunk {
+    pub old_line: usize,
     pub old: Vec<Segments>,
+    pub new_line: usize,
     pub new: Vec<Segments>,
 }
 
@@ -28,7 +31,7 @@ pub(crate) fn hunk(change: charter_backend::merge::LineChange) -> DiffHunk {
     }
     old.extend(change.old[paired..].iter().map(whole));
     new.extend(change.new[paired..].iter().map(whole));
-    DiffHunk { old, new }
+    DiffHunk { old_line: change.old_start + 1, old, new_line: change.new_start + 1, new }
 }
 
 /// A line's runs, the differing words marked.
@@ -46,35 +49,68 @@ fn segments_view(segments: &Segments) -> impl IntoView {
         .collect_view()
 }
 
-/// A document's diff, inline (removed lines, then added) or side by side.
+/// A document's diff, unified (removed lines, then added) or side by side, with the
+/// lines' numbers before and after.
 pub(crate) fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>) -> impl IntoView {
     let hunks = hunks.to_vec();
     move || {
         if side_by_side.get() {
             view! {
                 <table class="diff side-by-side">
-                    <tbody>
-                        {hunks.iter().map(|hunk| {
-                            (0..hunk.old.len().max(hunk.new.len())).map(|row| view! {
+                    {hunks.iter().map(|hunk| view! {
+                        <tbody>
+                            {(0..hunk.old.len().max(hunk.new.len())).map(|row| view! {
                                 <tr>
-                                    <td class="removed">{hunk.old.get(row).map(segments_view)}</td>
-                                    <td class="added">{hunk.new.get(row).map(segments_view)}</td>
+                                    {line_cells(hunk.old.get(row), hunk.old_line + row, "removed")}
+                                    {line_cells(hunk.new.get(row), hunk.new_line + row, "added")}
                                 </tr>
-                            }).collect_view()
-                        }).collect_view()}
-                    </tbody>
+                            }).collect_view()}
+                        </tbody>
+                    }).collect_view()}
                 </table>
             }
             .into_any()
         } else {
             view! {
-                <div class="diff inline">
+                <table class="diff unified">
                     {hunks.iter().map(|hunk| view! {
-                        {hunk.old.iter().map(|line| view! { <div class="removed">"− " {segments_view(line)}</div> }).collect_view()}
-                        {hunk.new.iter().map(|line| view! { <div class="added">"+ " {segments_view(line)}</div> }).collect_view()}
+                        <tbody>
+                            {hunk.old.iter().enumerate().map(|(row, line)| view! {
+                                <tr class="removed">
+                                    <td class="line-number">{hunk.old_line + row}</td>
+                                    <td class="line-number"></td>
+                                    <td class="code"><span class="sign">"−"</span>{segments_view(line)}</td>
+                                </tr>
+                            }).collect_view()}
+                            {hunk.new.iter().enumerate().map(|(row, line)| view! {
+                                <tr class="added">
+                                    <td class="line-number"></td>
+                                    <td class="line-number">{hunk.new_line + row}</td>
+                                    <td class="code"><span class="sign">"+"</span>{segments_view(line)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
                     }).collect_view()}
-                </div>
-            }.into_any()
+                </table>
+            }
+            .into_any()
         }
+    }
+}
+
+/// One side of a side-by-side row: the line's number and text, or two empty cells where
+/// that side has no line.
+fn line_cells(line: Option<&Segments>, number: usize, side: &'static str) -> impl IntoView {
+    match line {
+        Some(line) => view! {
+            <td class=format!("line-number {side}")>{number}</td>
+            <td class=format!("code {side}")>{segments_view(line)}</td>
+        }
+        .into_any(),
+        None => view! {
+            <td class="line-number"></td>
+            <td class="code"></td>
+        }
+        .into_any(),
     }
 }

@@ -131,7 +131,7 @@ pub fn DocumentAtVersionPage() -> impl IntoView {
                         } else {
                             view! {
                                 <div class="actions" role="group" aria-label="Diff layout">
-                                    <button type="button" class="small" on:click=move |_| side_by_side.set(false)>"Inline"</button>
+                                    <button type="button" class="small" on:click=move |_| side_by_side.set(false)>"Unified"</button>
                                     <button type="button" class="small" on:click=move |_| side_by_side.set(true)>"Side by side"</button>
                                 </div>
                                 {diff_view(&at.since, side_by_side)}

@@ -35,9 +35,28 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await expect(author.locator(".diff .added").last()).toContainText("Accounts lock after 5 failures.");
   await expect(author.locator(".diff .added mark")).toHaveText("sign");
   await expect(author.locator(".diff .removed mark")).toHaveText("log");
+  // One row per line, numbered on its side, stacked and as wide as the diff: a style
+  // that lays the lines out any other way (as a clash with `.inline` once did) fails here.
+  const unified = author.locator("table.diff.unified");
+  const rows = unified.locator("tr");
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0).locator("td.line-number")).toHaveText(["3", ""]);
+  await expect(rows.nth(1).locator("td.line-number")).toHaveText(["", "3"]);
+  await expect(rows.nth(2).locator("td.line-number")).toHaveText(["", "4"]);
+  const table = (await unified.boundingBox())!;
+  let bottom = table.y;
+  for (let row = 0; row < 3; row++) {
+    const box = (await rows.nth(row).boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(bottom - 1);
+    expect(box.width).toBeGreaterThan(table.width - 2);
+    bottom = box.y + box.height;
+    const code = (await rows.nth(row).locator("td.code").boundingBox())!;
+    expect(code.width).toBeGreaterThan(table.width * 0.6);
+  }
   await author.getByRole("button", { name: "Side by side" }).click();
   await expect(author.locator("table.side-by-side td.removed mark")).toHaveText("log");
-  await expect(author.locator("table.side-by-side td.added").first()).toContainText("Users sign in.");
+  await expect(author.locator("table.side-by-side td.code.added").first()).toContainText("Users sign in.");
+  await expect(author.locator("table.side-by-side tr").first().locator("td.line-number")).toHaveText(["3", "3"]);
   await expect(author.getByRole("button", { name: "Merge" })).toBeDisabled();
 
   // The reviewer, in a browser of their own, discusses and approves.

@@ -227,7 +227,7 @@ pub fn ChangePage() -> impl IntoView {
                         <h2 id="changed-documents">"Documents"</h2>
                         <div class="actions" role="group" aria-label="Diff layout">
                             <button type="button" class="small" aria-pressed=move || (!side_by_side.get()).to_string()
-                                on:click=move |_| side_by_side.set(false)>"Inline"</button>
+                                on:click=move |_| side_by_side.set(false)>"Unified"</button>
                             <button type="button" class="small" aria-pressed=move || side_by_side.get().to_string()
                                 on:click=move |_| side_by_side.set(true)>"Side by side"</button>
                         </div>
