@@ -417,10 +417,13 @@ fn DocumentVersions(document: DocumentId, versions: Vec<Version>) -> impl IntoVi
 
 /// The real-time editor's frame. The editor bundle (`/editor.js`) mounts CodeMirror
 /// into it after hydration and fills in the connection state, the people present and
-/// the live preview; until then it shows the server-rendered preview.
+/// the live preview; until then it shows the server-rendered preview. Only pages with
+/// an editor load the bundle: a module runs once however often its script is added,
+/// and it also mounts the frames of pages reached later.
 #[component]
 fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
     view! {
+        <script type="module" src="/editor.js" nonce=leptos::nonce::use_nonce()></script>
         <section class="collab" aria-label="Editor" data-collab-editor=""
             data-document=document.to_string() data-branch=branch data-readonly=read_only.to_string()
             data-user=user.username data-color=user_color(user.id)>

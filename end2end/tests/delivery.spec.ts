@@ -1,5 +1,5 @@
 import { test, expect, type Response } from "@playwright/test";
-import { hydrated } from "./support";
+import { hydrated, openEditor, projectWithSpec, signUp, uniqueName } from "./support";
 
 test("pages and bundles arrive compressed, and the bundles are revalidated instead of downloaded again", async ({
   page,
@@ -34,4 +34,25 @@ test("pages and bundles arrive compressed, and the bundles are revalidated inste
   // What only one person may see is never kept by a browser or a proxy.
   const api = await request.get("/api/v1/projects");
   expect(api.headers()["cache-control"]).toBe("no-store");
+});
+
+test("only pages with an editor load the editor bundle, including pages reached in the app", async ({ page }) => {
+  const requested: string[] = [];
+  page.on("request", (request) => requested.push(new URL(request.url()).pathname));
+  await signUp(page, uniqueName("lena"));
+  const { project, url } = await projectWithSpec(page, "# User login\n\nUsers log in.\n");
+  await page.goto(`/p/${project.slug}`);
+  await hydrated(page);
+  expect(requested).not.toContain("/editor.js");
+
+  // Reached by a link, the document's editor still comes to life.
+  await page.getByRole("link", { name: "User login" }).first().click();
+  await expect(page).toHaveURL(url);
+  await expect(page.locator("[data-collab-status]")).toHaveText("Connected");
+  await expect(page.locator(".cm-content")).toContainText("Users log in.");
+  expect(requested).toContain("/editor.js");
+
+  // And loaded with the page, it does too.
+  await openEditor(page, url);
+  await expect(page.locator(".cm-content")).toContainText("Users log in.");
 });
