@@ -25,7 +25,7 @@ const PER_SPEC: usize = 20;
 /// Queries per mode, and recall probes.
 const QUERIES: usize = 40;
 const PROBES: usize = 50;
-const EF_SEARCH: [u32; 4] = [20, 40, 100, 200];
+const EF_SEARCH: [u32; 5] = [40, 100, 200, 400, 800];
 /// The local model's dimension: the synthetic vectors must fit its index.
 const DIMENSIONS: usize = 384;
 
