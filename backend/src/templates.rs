@@ -26,7 +26,7 @@ pub struct Template {
     pub kind: Kind,
     pub name: &'static str,
     pub description: &'static str,
-    /// Markdown; `{{title}}`, `{{parent}}` and `{{today}}` are filled in on creation.
+    /// Markdown; `{{title}}`, `[[{{parent}}]]` and `{{today}}` are filled in on creation.
     pub content: &'static str,
 }
 
@@ -70,10 +70,16 @@ pub const TEMPLATES: [Template; 4] = [
 /// The template for `kind`, filled in for a document called `title` (under `parent`).
 pub fn render(kind: Kind, title: &str, parent: Option<&str>, today: chrono::NaiveDate) -> String {
     let template = TEMPLATES.iter().find(|template| template.kind == kind).expect("a template per kind");
+    let parent = match parent {
+        Some(parent) => format!("[[{parent}]]"),
+        // Shown as code until there is a spec to name: a link to a placeholder would start
+        // the document with a dangling-link error.
+        None => "`[[Spec title]]`".to_owned(),
+    };
     template
         .content
         .replace("{{title}}", title)
-        .replace("{{parent}}", parent.unwrap_or("Spec title"))
+        .replace("[[{{parent}}]]", &parent)
         .replace("{{today}}", &today.format("%Y-%m-%d").to_string())
 }
 

@@ -292,6 +292,19 @@ async fn documents_start_from_templates(db: PgPool) {
     let (status, plan) = call(&s.ada, Method::POST, &s.url("/documents"), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{plan}");
     assert!(plan["content"].as_str().unwrap().contains("[[Login]]"), "the plan links its spec");
+    // A document fresh from its template starts without a lint error, a plan written
+    // before its spec included.
+    let body = json!({ "title": "Billing plan", "kind": "plan", "template": true });
+    let (status, orphan) = call(&s.ada, Method::POST, &s.url("/documents"), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{orphan}");
+    for document in [&spec, &plan, &orphan] {
+        let url = s.api(&format!("/documents/{}/lint", document["id"].as_str().unwrap()));
+        let (status, findings) = call(&s.ada, Method::GET, &url, None).await;
+        assert_eq!(status, StatusCode::OK, "{findings}");
+        let errors: Vec<&Value> =
+            findings.as_array().unwrap().iter().filter(|finding| finding["severity"] == "error").collect();
+        assert!(errors.is_empty(), "{} starts with errors: {errors:?}", document["title"]);
+    }
     let body = json!({ "title": "x", "kind": "spec", "template": true, "content": "y" });
     let (status, body) = call(&s.ada, Method::POST, &s.url("/documents"), Some(body)).await;
     assert_eq!((status, error_code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));

@@ -137,6 +137,9 @@ fn every_template_parses_into_its_structure() {
     assert!(plan.requirements.is_empty(), "decisions are not requirements");
     let targets: Vec<&str> = plan.links.iter().map(|l| l.target.as_str()).collect();
     assert_eq!(targets, ["Login", "P-01", "P-02", "FR-001"]);
+    let before_its_spec = parse(&templates::render(Kind::Plan, "Login plan", None, day));
+    let targets: Vec<&str> = before_its_spec.links.iter().map(|l| l.target.as_str()).collect();
+    assert_eq!(targets, ["P-01", "P-02", "FR-001"], "the spec's placeholder is an example, not a link");
 
     let tasks = parse(&templates::render(Kind::Tasks, "Login tasks", None, day));
     assert_eq!(tasks.tasks.len(), 4);
