@@ -164,7 +164,7 @@ pub fn answered(
     if text.get(start..end) != Some(marker.raw.as_str()) {
         return None;
     }
-    let mut out = format!("{}{answer}{}", &text[..start], &text[end..]);
+    let mut out = format!("{}{}{}", &text[..start], in_place(answer, &text[end..]), &text[end..]);
     let entry = format!("- {} — Q: {question} → A: {answer}\n", today.format("%Y-%m-%d"));
 
     // The end of the Clarifications section: the next heading at its level or above.
@@ -206,6 +206,18 @@ pub fn answered(
         }
     }
     Some(out)
+}
+
+/// The answer as it reads where the marker was: without its closing punctuation where
+/// the sentence goes on with its own, which would otherwise be doubled ("password..").
+fn in_place<'a>(answer: &'a str, after: &str) -> &'a str {
+    const CLOSING: &[char] = &['.', ',', ';', ':', '!', '?'];
+    let trimmed = answer.trim_end_matches(CLOSING).trim_end();
+    if after.starts_with(CLOSING) && !trimmed.is_empty() {
+        trimmed
+    } else {
+        answer
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -341,6 +353,25 @@ mod tests {
             "# Login\n\nUsers log in with email and password.\n\n## Clarifications\n\n- 2026-11-01 — Q: old → A: done\n\
              - 2026-11-21 — Q: which method? → A: email and password\n\n## Later\n"
         );
+    }
+
+    #[test]
+    fn an_answer_ending_a_sentence_leaves_no_doubled_punctuation() {
+        let text = "Users log in with [NEEDS CLARIFICATION: which method?]. Then [NEEDS CLARIFICATION: how long?], \
+                    by [NEEDS CLARIFICATION: who?] alone.";
+        let out = answered(text, "which method?", 0, "email and password.", day()).unwrap();
+        assert!(out.starts_with("Users log in with email and password. Then"), "{out}");
+        assert!(
+            out.ends_with("- 2026-11-21 — Q: which method? → A: email and password.\n"),
+            "the record keeps it: {out}"
+        );
+        let out = answered(&out, "how long?", 0, "a week!", day()).unwrap();
+        assert!(out.contains("Then a week, by"), "{out}");
+        // Nothing follows to double it, or the answer is nothing but punctuation: kept as given.
+        let out = answered(&out, "who?", 0, "the owner.", day()).unwrap();
+        assert!(out.contains("by the owner. alone."), "{out}");
+        let out = answered("Is it [NEEDS CLARIFICATION: ok?].", "ok?", 0, "?", day()).unwrap();
+        assert!(out.starts_with("Is it ?."), "{out}");
     }
 
     #[test]
