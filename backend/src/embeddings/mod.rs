@@ -197,12 +197,13 @@ impl Embedder {
         // calls them: a background batch stays on the low-priority threads, and a query
         // runs on rayon's own threads, which hand its products around without waking a
         // pool from outside for each of them.
-        match cores {
-            Cores::Background => match background_pool() {
-                Some(pool) => pool.spawn(work),
-                None => rayon::spawn(work),
-            },
-            Cores::Shared => rayon::spawn(work),
+        let pool = match cores {
+            Cores::Background => background_pool(),
+            Cores::Shared => None,
+        };
+        match pool {
+            Some(pool) => pool.spawn(work),
+            None => rayon::spawn(work),
         }
         let vectors =
             answer.await.map_err(|_| Error::internal("the embedding task stopped"))?.map_err(Error::Internal)?;

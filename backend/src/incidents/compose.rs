@@ -7,7 +7,7 @@
 use charter_types::{IncidentId, IncidentSeverity};
 use chrono::{DateTime, Utc};
 
-use crate::structure::parse::Requirement;
+use crate::structure::parse::{heading, Requirement};
 
 /// What a draft says about its incident.
 pub(super) struct Facts {
@@ -219,11 +219,9 @@ fn heading_level(text: &str, number: usize) -> Option<usize> {
     level(text.split('\n').nth(number.checked_sub(1)?)?)
 }
 
-/// The heading level of `line`, if it is a heading.
+/// The heading level of `line`, if the spec parser reads a heading there.
 fn level(line: &str) -> Option<usize> {
-    let line = line.trim_start();
-    let level = line.chars().take_while(|c| *c == '#').count();
-    ((1..=6).contains(&level) && line[level..].starts_with(' ')).then_some(level)
+    heading(line).map(|(level, _)| level)
 }
 
 /// `text` with `block` inserted after the spec's last requirement (`last`), or at the
@@ -244,9 +242,7 @@ pub(super) fn insert_new(text: &str, last: Option<&Requirement>, block: &str) ->
 /// section, else before its success criteria (which would take it for one), else at
 /// its end.
 fn first_place(lines: &[&str]) -> usize {
-    let named = |line: &str, name: &str| {
-        level(line).is_some() && line.trim_start().trim_start_matches('#').trim().to_lowercase().starts_with(name)
-    };
+    let named = |line: &str, name: &str| heading(line).is_some_and(|(_, title)| title.to_lowercase().starts_with(name));
     if let Some(start) = lines.iter().position(|line| named(line, "requirements")) {
         let own = level(lines[start]);
         let next = lines[start + 1..].iter().position(|line| level(line).is_some_and(|level| Some(level) <= own));
