@@ -231,14 +231,18 @@ fn background_pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
-/// Gives the calling thread the lowest scheduling priority (nice 19). Lowering one's own
-/// priority needs no privilege; should it fail anyway, the thread runs at normal
-/// priority, which is only slower for others.
+/// Gives the calling thread the lowest scheduling priority: Linux's idle class, which
+/// runs only on a core nothing else wants and gives way at once to a thread that wakes
+/// up, where a niced thread may first finish its time slice. Lowering one's own
+/// priority needs no privilege; should it fail anyway, nice 19, else normal priority.
 #[cfg(target_os = "linux")]
 fn lowest_priority() {
-    // SAFETY: setpriority only reads its three integer arguments; on Linux `0` names the
-    // calling thread alone (elsewhere it would be the whole process).
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both calls only read their arguments (`idle` outlives the call); on Linux
+    // `0` names the calling thread alone (elsewhere it would be the whole process).
+    let _ = unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) == 0 || libc::setpriority(libc::PRIO_PROCESS, 0, 19) == 0
+    };
 }
 
 #[cfg(not(target_os = "linux"))]

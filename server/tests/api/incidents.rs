@@ -106,6 +106,38 @@ async fn concurrent_repeats_each_count_once(db: PgPool) {
     assert_eq!((seen.incident.occurrences, seen.timeline.len()), (20, 20));
 }
 
+/// Deliveries arriving together are stored together: each is still answered for itself,
+/// a retry within the same burst is a replay of its first delivery, and a repeat raises
+/// the count once.
+#[sqlx::test]
+async fn a_burst_of_new_repeated_and_retried_deliveries_each_get_their_own_answer(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (owner, project, token) = setup(&app).await;
+    let new: Vec<Value> = (0..12).map(|n| incident(&format!("INC-B{n}"), "firing")).collect();
+    let retried = incident("INC-RETRIED", "firing");
+    let sends = new
+        .iter()
+        .map(|body| (body, None))
+        .chain((0..8).map(|_| (&retried, Some("delivery-burst"))))
+        .chain((0..6).map(|_| (&new[0], None)));
+    let answers =
+        futures_util::future::join_all(sends.map(|(body, key)| accepted(&app, &project, &token, body, key))).await;
+
+    let (fresh, retries, repeats) = (&answers[..12], &answers[12..20], &answers[20..]);
+    assert!(fresh[1..].iter().all(|answer| !answer.deduplicated), "each new incident opened once");
+    let ids: std::collections::HashSet<_> = fresh.iter().map(|answer| answer.id).collect();
+    assert_eq!(ids.len(), 12, "one incident each");
+    assert!(retries.iter().all(|answer| answer.id == retries[0].id));
+    assert_eq!(retries.iter().filter(|answer| !answer.deduplicated).count(), 1, "only the first delivery opened it");
+    let retried = detail(&app, &owner, retries[0].id).await;
+    assert_eq!((retried.incident.occurrences, retried.timeline.len()), (1, 1), "its retries changed nothing");
+    assert!(repeats.iter().all(|answer| answer.id == fresh[0].id));
+    let repeated = detail(&app, &owner, fresh[0].id).await;
+    assert_eq!(repeated.incident.occurrences, 7, "the first report and its six repeats");
+    let opened = [&fresh[..1], repeats].concat().iter().filter(|answer| !answer.deduplicated).count();
+    assert_eq!(opened, 1, "one of the seven opened it");
+}
+
 #[sqlx::test]
 async fn reporting_needs_the_incidents_scope_and_a_writer(db: PgPool) {
     let app = TestApp::spawn(db).await;
