@@ -107,6 +107,12 @@ impl Error {
         matches!(self, Error::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some(code))
     }
 
+    /// True when the database answered with an error (a row it refused, a deadlock),
+    /// rather than could not be reached.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(_)))
+    }
+
     /// Logs what the client will not see, once, where the error turns into a response.
     pub fn log(&self) {
         match self {

@@ -179,7 +179,7 @@ pub(super) async fn fold(tx: &mut PgConnection, signals: &[(ProjectId, &Signal)]
          -- a matcher holds is queued anew, so that its matcher does not take the row away.
          queued AS (INSERT INTO incident_queue (incident_id) SELECT id FROM folded WHERE event IN ('opened', 'reopened')
                     ON CONFLICT (incident_id) DO UPDATE SET queued_at = clock_timestamp(), not_before = now(),
-                                                         attempts = 0)
+                                                         attempts = 0, by_words = false)
          SELECT project_id, source, key, id, event FROM folded",
     )
     .bind(order.iter().map(|_| IncidentId::from_uuid(uuid::Uuid::now_v7())).collect::<Vec<_>>())

@@ -6,14 +6,16 @@
 //! Deliveries that arrive together are stored together: a few writers each take what
 //! has queued up meanwhile and store it in one transaction, a handful of statements for
 //! the lot (`fold`). Under a storm that costs the database a fraction of a transaction
-//! per delivery; alone, a delivery waits for nothing but its own batch of one.
+//! per delivery; on a quiet day a delivery is a batch of one.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use charter_types::{DeliveryAccepted, IncidentAccepted, IncidentEventKind, ProjectId};
+use futures_util::FutureExt;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -32,6 +34,8 @@ const WRITERS: usize = 2;
 const BATCH: usize = 64;
 /// Deliveries waiting for a writer at most; senders beyond wait to hand theirs over.
 const WAITING: usize = 1024;
+/// How long a sender waits for its delivery to be stored before it is told to retry.
+const STORED_WITHIN: Duration = Duration::from_secs(30);
 
 /// Leave to take in deliveries for a project: made only where the caller proved itself.
 pub enum Intake {
@@ -83,42 +87,53 @@ impl Ingest {
     pub async fn ingest(&self, intake: Intake, source: &str, delivery: Delivery) -> Result<DeliveryAccepted> {
         let (answer, answered) = oneshot::channel();
         let job = Job { intake, source: source.to_owned(), delivery, answer };
-        self.jobs.send(job).await.map_err(|_| Error::internal("the incident writers have stopped"))?;
-        answered.await.map_err(|_| Error::internal("an incident writer dropped a delivery"))?
+        let stored = async {
+            self.jobs.send(job).await.map_err(|_| Error::internal("the incident writers have stopped"))?;
+            answered.await.map_err(|_| Error::internal("an incident writer dropped a delivery"))?
+        };
+        // Should it be stored after all, the tool's retry is a replay.
+        tokio::time::timeout(STORED_WITHIN, stored)
+            .await
+            .map_err(|_| Error::internal("storing a delivery took longer than 30 s"))?
     }
 }
 
-/// One writer: takes whatever waits (at most a batch) and stores it.
+/// One writer: takes whatever waits (at most a batch) and stores it. A panic costs the
+/// batch (its senders hear of a failure), never the writer.
 async fn write(db: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut jobs = Vec::with_capacity(BATCH);
     loop {
         if waiting.lock().await.recv_many(&mut jobs, BATCH).await == 0 {
             return;
         }
-        store(&db, std::mem::take(&mut jobs)).await;
+        if AssertUnwindSafe(store(&db, std::mem::take(&mut jobs))).catch_unwind().await.is_err() {
+            tracing::error!("storing a batch of deliveries panicked");
+        }
     }
 }
 
-/// Stores `jobs` in one transaction and answers each. Should the transaction fail (a
-/// deadlock with another instance, a row the database refuses), each is stored alone,
-/// so that only a failing delivery's sender hears of it.
+/// Stores `jobs` in one transaction and answers each. Should the database refuse the
+/// transaction (a deadlock with another instance, a row it will not take), each is
+/// stored alone, so that only a failing delivery's sender hears of it; should it not be
+/// reached, every sender hears so at once.
 async fn store(db: &PgPool, jobs: Vec<Job>) {
     match stored(db, &jobs).await {
         Ok(answers) => {
             for (job, answer) in jobs.into_iter().zip(answers) {
-                // A sender that hung up meanwhile retries and is answered as a replay.
+                // A sender that hung up meanwhile has nobody to tell.
                 let _ = job.answer.send(answer);
             }
         }
-        Err(err) if jobs.len() > 1 => {
-            tracing::debug!(%err, deliveries = jobs.len(), "a batch of deliveries failed; storing each alone");
+        Err(err) if jobs.len() > 1 && err.is_refusal() => {
+            tracing::debug!(%err, deliveries = jobs.len(), "a batch of deliveries was refused; storing each alone");
             for job in jobs {
                 Box::pin(store(db, vec![job])).await;
             }
         }
         Err(err) => {
-            if let Some(job) = jobs.into_iter().next() {
-                let _ = job.answer.send(Err(err));
+            err.log();
+            for job in jobs {
+                let _ = job.answer.send(Err(Error::internal("the delivery could not be stored")));
             }
         }
     }

@@ -23,7 +23,9 @@ const SETTLE: Duration = Duration::from_secs(1);
 
 /// Runs the indexer for as long as the process does.
 pub fn spawn(db: PgPool) {
-    tokio::spawn(async move { pace::forever(BATCH as usize, || index_queued(&db)).await });
+    tokio::spawn(async move {
+        pace::forever(BATCH as usize, || async { index_queued(&db).await.map(pace::Round::of) }).await
+    });
 }
 
 /// Indexes one batch of queued documents; returns how many queued rows it took. The

@@ -118,6 +118,17 @@ pub struct Matching {
     /// False while `main` has edits not yet indexed, or (when it ranked by meaning)
     /// entries not yet embedded: asked again later, the answers may be better.
     pub settled: bool,
+    /// Meaning was asked for, and the provider failed: these are the words' answers.
+    pub meaning_failed: bool,
+}
+
+/// How deep matching looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchBy {
+    /// The words alone: no embedding, so it keeps up with any storm of incidents.
+    Words,
+    /// Words and meaning, as a search ranks.
+    WordsAndMeaning,
 }
 
 /// Texts ranked side by side while matching: each takes two connections of the pool,
@@ -125,16 +136,18 @@ pub struct Matching {
 const MATCHED_AT_ONCE: usize = 2;
 
 /// The requirements of the project's `main` branch that each of `texts` is most about,
-/// best first, at most `limit` each: the same two rankings as a search, any of its words
-/// matching rather than all. The server's own background work (incident matching): the
-/// texts are embedded together (a batch costs the model far less than its texts one by
-/// one) at the background's priority, and a provider that fails leaves the words.
+/// best first, at most `limit` each: the same two rankings as a search (or, `by` words,
+/// that one alone), any of its words matching rather than all. The server's own
+/// background work (incident matching): the texts are embedded together (a batch costs
+/// the model far less than its texts one by one) at the background's priority, and a
+/// provider that fails leaves the words.
 pub(crate) async fn matching(
     db: &sqlx::PgPool,
     embeddings: &Embeddings,
     project: ProjectId,
     texts: &[String],
     limit: usize,
+    by: MatchBy,
 ) -> Result<Matching> {
     let branch = branches::resolve(db, project, branches::MAIN).await?;
     // Hits name requirements by their identities, which an unread branch may not have yet.
@@ -162,8 +175,12 @@ pub(crate) async fn matching(
         .collect();
     // Sections come back too: ask for more, keep the requirements.
     let requests: Vec<Request> = distinct.iter().map(|text| Request::any_words(text, limit * 4)).collect();
-    let meaning = provider::meaning(db, embeddings, project).await?;
-    let vectors = match meaning.embedder() {
+    let meaning = match by {
+        MatchBy::Words => None,
+        MatchBy::WordsAndMeaning => Some(provider::meaning(db, embeddings, project).await?),
+    };
+    let mut meaning_failed = false;
+    let vectors = match meaning.as_ref().and_then(|meaning| meaning.embedder()) {
         None => None,
         Some(embedder) => {
             let wanted = requests.len();
@@ -172,6 +189,7 @@ pub(crate) async fn matching(
                 Ok(vectors) => return Err(Error::internal(format!("{} vectors for {wanted} texts", vectors.len()))),
                 Err(Error::Provider(why)) => {
                     tracing::warn!(%why, %project, "the embedding provider failed; matching by words");
+                    meaning_failed = true;
                     None
                 }
                 Err(err) => return Err(err),
@@ -193,7 +211,7 @@ pub(crate) async fn matching(
         .await;
     // Missing embeddings matter only when it ranked by meaning.
     let settled = !queued && !(vectors.is_some() && unembedded);
-    Ok(Matching { best: place.into_iter().map(|at| ranked[at].clone()).collect(), settled })
+    Ok(Matching { best: place.into_iter().map(|at| ranked[at].clone()).collect(), settled, meaning_failed })
 }
 
 /// The best requirements for one text, by words and, with its embedding (`near`: the

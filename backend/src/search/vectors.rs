@@ -36,7 +36,10 @@ pub fn spawn(db: PgPool, embeddings: Embeddings) {
             tokio::time::sleep(pace::RETRY).await;
         }
         let waiting = Waiting::default();
-        pace::forever(BATCH as usize, || embed_pending(&db, &embeddings, &waiting)).await;
+        pace::forever(BATCH as usize, || async {
+            embed_pending(&db, &embeddings, &waiting).await.map(pace::Round::of)
+        })
+        .await;
     });
 }
 

@@ -147,6 +147,81 @@ async fn matching_puts_the_requirement_an_incident_concerns_first(db: PgPool) {
     assert!(recall >= 0.93, "among the candidates {recall:.2}");
 }
 
+/// Matching that falls behind (an alert storm) first gives every incident candidates by
+/// its words alone, then matches the same incidents by meaning too: in the end each has
+/// the candidates a timely match gives it.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn incidents_matched_late_get_candidates_by_words_first_and_by_meaning_after(db: PgPool) {
+    let app = TestApp::spawn_with(db.clone(), meaning_settings()).await;
+    let owner = app.signup("matcher").await;
+    let project = app.project(&owner, "Shop").await;
+    let document = app.document(&owner, &project, "Checkout", None).await;
+    write(&app, &owner, document.id, "main", CHECKOUT).await;
+    wait_until_embedded(&db, 5).await;
+    let token = app.token(&owner, &["incidents:write"]).await;
+    for (n, (title, description, _)) in INCIDENTS[..5].iter().enumerate() {
+        let body = json!({"source": "fixture", "external_id": format!("I-{n}"), "title": title,
+                          "description": description, "severity": "high", "service": "shop",
+                          "status": "firing", "started_at": "2026-12-01T10:00:00Z"});
+        let url = app.url(&format!("/api/v1/projects/{}/incidents", project.id));
+        let response = app.bare().post(url).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let queue_empty = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM incident_queue").fetch_one(&db).await.unwrap() == 0
+    };
+    eventually("matching has worked off its queue", Duration::from_secs(90), queue_empty).await;
+    let timely = candidates(&app, &owner, &project).await;
+    assert!(timely.values().all(|(_, best)| *best > 0.5), "found by words and meaning: {timely:?}");
+
+    // Each time matching marks an incident as matched by words alone, noted for the test
+    // (the mark lasts only while the model embeds its text).
+    sqlx::raw_sql(
+        "CREATE TABLE marked_by_words (incident_id uuid, candidates bigint);
+         CREATE FUNCTION note_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+             INSERT INTO marked_by_words
+             SELECT NEW.incident_id, count(*) FROM incident_candidates WHERE incident_id = NEW.incident_id;
+             RETURN NEW; END $$;
+         CREATE TRIGGER note_marked AFTER UPDATE OF by_words ON incident_queue
+             FOR EACH ROW WHEN (NEW.by_words AND NOT OLD.by_words) EXECUTE FUNCTION note_marked();",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    // As if a storm held them up: queued, due for a minute already, no candidates yet.
+    sqlx::query("DELETE FROM incident_candidates").execute(&db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO incident_queue (incident_id, not_before) SELECT id, now() - interval '1 minute' FROM incidents",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    eventually("matching has worked off its queue again", Duration::from_secs(90), queue_empty).await;
+    let marked: Vec<(uuid::Uuid, i64)> =
+        sqlx::query_as("SELECT incident_id, candidates FROM marked_by_words").fetch_all(&db).await.unwrap();
+    assert_eq!(marked.len(), 5, "each late incident was matched by words first: {marked:?}");
+    assert!(marked.iter().all(|(_, candidates)| *candidates > 0), "with candidates: {marked:?}");
+    assert_eq!(candidates(&app, &owner, &project).await, timely, "then the same candidates as a timely match");
+}
+
+/// Each incident's candidate keys and its best candidate's score, by title.
+async fn candidates(
+    app: &TestApp,
+    client: &Client,
+    project: &Project,
+) -> std::collections::BTreeMap<String, (Vec<String>, f32)> {
+    let url = app.url(&format!("/api/v1/projects/{}/incidents", project.id));
+    let listed: Vec<Incident> = expect(client, Method::GET, &url, None).await;
+    listed
+        .into_iter()
+        .map(|incident| {
+            let keys = incident.candidates.iter().filter_map(|c| c.key.clone()).collect();
+            let best = incident.candidates.iter().filter_map(|c| c.score).fold(0.0, f32::max);
+            (incident.title, (keys, best))
+        })
+        .collect()
+}
+
 /// Until at least `requirements` requirements are indexed, and all are embedded.
 async fn wait_until_embedded(db: &PgPool, requirements: i64) {
     eventually("the specs are indexed and embedded", Duration::from_secs(90), || async {
