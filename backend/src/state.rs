@@ -10,7 +10,6 @@ use sqlx::PgPool;
 use crate::chat::ChatEndpoint;
 use crate::collab::{CollabSettings, Hub, Rules};
 use crate::embeddings::{Embeddings, Provider};
-use crate::incidents::ingest::Ingest;
 use crate::ratelimit::RateLimiter;
 
 #[derive(Clone)]
@@ -22,8 +21,6 @@ pub struct AppState {
     pub collab: Hub,
     /// Search by meaning: the server's embedding provider and those projects chose.
     pub embeddings: Embeddings,
-    /// The writers that store what ops tools report.
-    pub ingest: Ingest,
 }
 
 /// Knobs that deployments (and tests) set; everything else is fixed policy.
@@ -92,15 +89,13 @@ impl Default for Settings {
 impl AppState {
     /// Builds the state and starts the co-editing hub's background tasks (so it must
     /// run inside the Tokio runtime), with the rules it runs by (`documents::collab_rules`).
-    /// Loads the embedding model, if any (a fraction of a second), and starts the
-    /// incident writers.
+    /// Loads the embedding model, if any (a fraction of a second).
     pub fn new(db: PgPool, settings: Settings, rules: Rules) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
         let collab = Hub::start(db.clone(), settings.collab.clone(), rules);
         let embeddings =
             Embeddings::new(settings.embeddings.clone(), settings.model_dir.clone(), &settings.embedding_hosts);
-        let ingest = Ingest::start(db.clone());
-        AppState { db, settings: Arc::new(settings), limiter, collab, embeddings, ingest }
+        AppState { db, settings: Arc::new(settings), limiter, collab, embeddings }
     }
 }
 

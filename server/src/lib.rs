@@ -86,8 +86,10 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
 
     let settings = state.settings.clone();
     let db = state.db.clone();
+    // The incident writers, which the ingest routes hand deliveries to.
+    let ingest = charter_backend::incidents::ingest::Ingest::start(state.db.clone());
     let mut app = Router::new()
-        .merge(api::router(state.clone()))
+        .merge(api::router(state.clone()).layer(axum::Extension(ingest)))
         .merge(charter_backend::documents::live_router().with_state(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(pages(state.clone(), leptos));

@@ -231,10 +231,10 @@ fn background_pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
-/// Gives the calling thread the lowest scheduling priority: Linux's idle class, which
-/// runs only on a core nothing else wants and gives way at once to a thread that wakes
-/// up, where a niced thread may first finish its time slice. Lowering one's own
-/// priority needs no privilege; should it fail anyway, nice 19, else normal priority.
+/// Gives the calling thread the lowest scheduling priority: Linux's idle class, whose
+/// share of a busy core is smaller than nice 19's and which a waking thread preempts.
+/// Lowering one's own priority needs no privilege; should it fail anyway, nice 19,
+/// else normal priority.
 #[cfg(target_os = "linux")]
 fn lowest_priority() {
     let idle = libc::sched_param { sched_priority: 0 };

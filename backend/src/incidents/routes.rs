@@ -13,7 +13,7 @@ use chrono::Utc;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::ingest::Intake;
+use super::ingest::{Ingest, Intake};
 use super::triage::IncidentsQuery;
 use super::{draft, hooks, integrations, triage};
 use crate::access::{Actor, Credential};
@@ -51,6 +51,11 @@ async fn reporter(parts: &mut Parts, state: &AppState, project: ProjectId) -> Re
     Ok(Intake::Reporter(authorization::authorize(&state.db, &actor, project, Permission::Write).await?))
 }
 
+/// The incident writers the server started, which it hands every request.
+fn writers(parts: &Parts) -> Result<Ingest> {
+    parts.extensions.get::<Ingest>().cloned().ok_or_else(|| Error::internal("the server started no incident writers"))
+}
+
 /// The body, up to `MAX_DELIVERY_BYTES`.
 async fn body_of(body: Body) -> Result<bytes::Bytes> {
     to_bytes(body, MAX_DELIVERY_BYTES).await.map_err(|_| Error::PayloadTooLarge)
@@ -74,7 +79,7 @@ async fn report_handler(
     let delivery = hooks::generic(&parts.headers, &body)?;
     let source = delivery.signals.first().map(|signal| signal.source.to_string()).unwrap_or_default();
     // One signal in, one incident out (a replay names the one it made).
-    let accepted = state.ingest.ingest(intake, &source, delivery).await?;
+    let accepted = writers(&parts)?.ingest(intake, &source, delivery).await?;
     let incident = accepted.incidents.into_iter().next().ok_or_else(|| Error::internal("a report made no incident"))?;
     Ok((StatusCode::ACCEPTED, Json(incident)))
 }
@@ -152,7 +157,7 @@ async fn receive(
     })?;
     // Proven by the token, or by the signature just checked.
     let intake = token.unwrap_or(Intake::Signed(id));
-    Ok((StatusCode::ACCEPTED, Json(state.ingest.ingest(intake, tool.as_str(), delivery).await?)))
+    Ok((StatusCode::ACCEPTED, Json(writers(&parts)?.ingest(intake, tool.as_str(), delivery).await?)))
 }
 
 /// Each tool that can report to the project: where it posts, how it proves itself,
