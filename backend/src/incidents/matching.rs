@@ -70,8 +70,8 @@ impl Taken {
 }
 
 /// Matches due incidents, a project at a time, until it has taken a round's worth or
-/// none are due; says how many it took, and whether by words alone (light work, which
-/// goes on at once while matching is behind).
+/// none are due; says how many it took, and whether by words alone (light work, after
+/// which the matcher rests only a quarter as long while it is behind).
 async fn match_queued(db: &PgPool, embeddings: &Embeddings) -> Result<pace::Round> {
     let mut taken = 0;
     let mut light = true;
