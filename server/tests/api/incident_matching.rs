@@ -110,20 +110,7 @@ async fn matching_puts_the_requirement_an_incident_concerns_first(db: PgPool) {
     let token = app.token(&owner, &["incidents:write"]).await;
     let mut reported = Vec::new();
     for (n, (title, description, expected)) in INCIDENTS.iter().enumerate() {
-        let body = json!({"source": "fixture", "external_id": format!("I-{n}"), "title": title,
-                          "description": description, "severity": "high", "service": "shop", "status": "firing",
-                          "started_at": "2026-12-01T10:00:00Z"});
-        let response = app
-            .bare()
-            .post(app.url(&format!("/api/v1/projects/{}/incidents", project.id)))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let (status, answer) = read(response).await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-        let accepted: IncidentAccepted = serde_json::from_value(answer).unwrap();
+        let accepted = report(&app, &token, &project, format!("I-{n}"), title, description).await;
         reported.push((accepted.id, *expected));
     }
     let listed = matched(&app, &owner, &project, INCIDENTS.len()).await;
@@ -160,12 +147,7 @@ async fn incidents_matched_late_get_candidates_by_words_first_and_by_meaning_aft
     wait_until_embedded(&db, 5).await;
     let token = app.token(&owner, &["incidents:write"]).await;
     for (n, (title, description, _)) in INCIDENTS[..5].iter().enumerate() {
-        let body = json!({"source": "fixture", "external_id": format!("I-{n}"), "title": title,
-                          "description": description, "severity": "high", "service": "shop",
-                          "status": "firing", "started_at": "2026-12-01T10:00:00Z"});
-        let url = app.url(&format!("/api/v1/projects/{}/incidents", project.id));
-        let response = app.bare().post(url).bearer_auth(&token).json(&body).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        report(&app, &token, &project, format!("I-{n}"), title, description).await;
     }
     let queue_empty = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM incident_queue").fetch_one(&db).await.unwrap() == 0
@@ -222,6 +204,24 @@ async fn candidates(
         .collect()
 }
 
+/// Reports a firing incident of the fixture source through the generic endpoint.
+async fn report(
+    app: &TestApp,
+    token: &str,
+    project: &Project,
+    external_id: impl AsRef<str>,
+    title: &str,
+    description: &str,
+) -> IncidentAccepted {
+    let body = json!({"source": "fixture", "external_id": external_id.as_ref(), "title": title,
+                      "description": description, "severity": "high", "service": "shop", "status": "firing",
+                      "started_at": "2026-12-01T10:00:00Z"});
+    let url = app.url(&format!("/api/v1/projects/{}/incidents", project.id));
+    let (status, answer) = read(app.bare().post(url).bearer_auth(token).json(&body).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    serde_json::from_value(answer).unwrap()
+}
+
 /// Until at least `requirements` requirements are indexed, and all are embedded.
 async fn wait_until_embedded(db: &PgPool, requirements: i64) {
     eventually("the specs are indexed and embedded", Duration::from_secs(90), || async {
@@ -269,25 +269,13 @@ async fn incidents_queued_together_are_matched_within_their_own_projects(db: PgP
     let token = app.token(&owner, &["incidents:write"]).await;
     // Reported all at once, so that the matcher (looking twice a second) usually takes
     // both projects' in one round; what is asserted holds however they are taken.
+    let (app, token) = (&app, &token);
     let reports = projects.iter().flat_map(|(project, _)| {
         INCIDENTS[..3].iter().enumerate().flat_map(move |(n, (title, description, _))| {
-            (0..2).map(move |copy| {
-                let body = json!({"source": "fixture", "external_id": format!("I-{n}-{copy}"), "title": title,
-                                  "description": description, "severity": "high", "service": "shop",
-                                  "status": "firing", "started_at": "2026-12-01T10:00:00Z"});
-                (project.id, body)
-            })
+            (0..2).map(move |copy| report(app, token, project, format!("I-{n}-{copy}"), title, description))
         })
     });
-    futures_util::future::join_all(reports.map(|(project, body)| {
-        let (app, token) = (&app, &token);
-        async move {
-            let url = app.url(&format!("/api/v1/projects/{project}/incidents"));
-            let response = app.bare().post(url).bearer_auth(token).json(&body).send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::ACCEPTED);
-        }
-    }))
-    .await;
+    futures_util::future::join_all(reports).await;
     eventually("matching has worked off its queue", Duration::from_secs(90), || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM incident_queue").fetch_one(&db).await.unwrap() == 0
     })
