@@ -247,3 +247,20 @@ fn lowest_priority() {
 
 #[cfg(not(target_os = "linux"))]
 fn lowest_priority() {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// The calling thread's scheduling policy.
+    fn policy() -> i32 {
+        // SAFETY: only reads the calling thread's own policy.
+        unsafe { libc::sched_getscheduler(0) }
+    }
+
+    #[test]
+    fn background_embedding_runs_in_the_idle_class_and_nothing_else_does() {
+        let pool = super::background_pool().expect("the background threads start");
+        assert_eq!(pool.install(policy), libc::SCHED_IDLE);
+        assert_eq!(policy(), libc::SCHED_OTHER, "the thread that hands work over keeps its class");
+        assert_eq!(rayon::join(policy, policy), (libc::SCHED_OTHER, libc::SCHED_OTHER), "nor does rayon's own pool");
+    }
+}

@@ -39,18 +39,39 @@ where
 {
     loop {
         let started = Instant::now();
-        let pause = match batch().await {
-            Ok(Round { done, light: true }) if done >= full => started.elapsed() / 4,
-            Ok(Round { done, .. }) if done >= full => started.elapsed(),
-            Ok(_) => POLL,
-            Err(err) => {
-                err.log();
-                POLL
-            }
-        };
-        tokio::time::sleep(pause).await;
+        let round = batch().await;
+        tokio::time::sleep(pause(round, started.elapsed(), full)).await;
+    }
+}
+
+/// How long to rest after a round that took `took`.
+fn pause(round: Result<Round>, took: Duration, full: usize) -> Duration {
+    match round {
+        Ok(Round { done, light: true }) if done >= full => took / 4,
+        Ok(Round { done, .. }) if done >= full => took,
+        Ok(_) => POLL,
+        Err(err) => {
+            err.log();
+            POLL
+        }
     }
 }
 
 /// How long a worker waits before trying again after a failure at start.
 pub(crate) const RETRY: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_rests_as_its_round_says_and_polls_when_idle_or_failing() {
+        let took = Duration::from_millis(400);
+        let pause = |round| pause(round, took, 4);
+        assert_eq!(pause(Ok(Round::of(4))), took, "heavy work: as long as it took");
+        assert_eq!(pause(Ok(Round { done: 4, light: true })), Duration::from_millis(100));
+        assert_eq!(pause(Ok(Round { done: 3, light: true })), POLL, "not a full batch: nothing waits");
+        assert_eq!(pause(Ok(Round::of(0))), POLL);
+        assert_eq!(pause(Err(crate::error::Error::internal("down"))), POLL);
+    }
+}

@@ -187,7 +187,7 @@ async fn incidents_matched_late_get_candidates_by_words_first_and_by_meaning_aft
 }
 
 /// Each incident's candidate keys and its best candidate's score, by title.
-async fn candidates(
+pub(crate) async fn candidates(
     app: &TestApp,
     client: &Client,
     project: &Project,
@@ -205,7 +205,7 @@ async fn candidates(
 }
 
 /// Reports a firing incident of the fixture source through the generic endpoint.
-async fn report(
+pub(crate) async fn report(
     app: &TestApp,
     token: &str,
     project: &Project,

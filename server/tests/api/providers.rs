@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use crate::harness::{call, error_code, eventually, expect, test_settings, TestApp};
+use crate::incident_matching::{candidates, report};
 use crate::search::{search, write, PAYMENTS};
 
 const DIMENSIONS: usize = 64;
@@ -170,6 +171,18 @@ async fn the_openai_client_batches_orders_retries_and_says_what_went_wrong() {
     assert!(err.ends_with("(tried 4 times)"), "{err}");
 }
 
+/// A server whose operator allows embedding providers on this host, and ada's project
+/// with the payments spec on `main`.
+async fn payments_shop(db: PgPool) -> (TestApp, reqwest::Client, charter_types::Project) {
+    let settings = charter_backend::Settings { embedding_hosts: vec!["127.0.0.1".into()], ..test_settings() };
+    let app = TestApp::spawn_with(db, settings).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Shop").await;
+    let spec = app.document(&ada, &project, "Payments", None).await;
+    write(&app, &ada, spec.id, "main", PAYMENTS).await;
+    (app, ada, project)
+}
+
 async fn job(app: &TestApp, client: &reqwest::Client, id: impl std::fmt::Display) -> Job {
     expect(client, Method::GET, &app.url(&format!("/api/v1/jobs/{id}")), None).await
 }
@@ -178,12 +191,7 @@ async fn job(app: &TestApp, client: &reqwest::Client, id: impl std::fmt::Display
 async fn a_project_switched_to_another_provider_is_reindexed_and_found_the_same(db: PgPool) {
     // The server itself has no provider: the project's own choice is what turns meaning on,
     // on a host the operator allows.
-    let settings = charter_backend::Settings { embedding_hosts: vec!["127.0.0.1".into()], ..test_settings() };
-    let app = TestApp::spawn_with(db.clone(), settings).await;
-    let ada = app.signup("ada").await;
-    let project = app.project(&ada, "Shop").await;
-    let spec = app.document(&ada, &project, "Payments", None).await;
-    write(&app, &ada, spec.id, "main", PAYMENTS).await;
+    let (app, ada, project) = payments_shop(db.clone()).await;
     let settings_url = app.url(&format!("/api/v1/projects/{}/embeddings", project.id));
     let before: EmbeddingSettings = expect(&ada, Method::GET, &settings_url, None).await;
     assert_eq!((before.provider, before.meaning_search, before.job.as_ref()), (ProviderKind::Server, false, None));
@@ -305,4 +313,53 @@ async fn eventually_found(
         results.hits.first().is_some_and(|hit| hit.matched.contains(&how))
     })
     .await
+}
+
+/// An incident matched while the project's provider fails gets its candidates by words at
+/// once, and is matched by meaning too a minute later, when the provider answers again.
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn incidents_matched_while_the_provider_fails_get_words_now_and_meaning_later(db: PgPool) {
+    let (app, ada, project) = payments_shop(db.clone()).await;
+    eventually_found(&app, &ada, &project, "q=charge%20card", Matched::Text).await;
+    let (url, seen) = fake_provider().await;
+    let choose = json!({ "provider": "openai", "url": url, "model": "test-embed", "dimensions": 64, "key": KEY });
+    let settings_url = app.url(&format!("/api/v1/projects/{}/embeddings", project.id));
+    let set: EmbeddingSettings = expect(&ada, Method::PUT, &settings_url, Some(choose)).await;
+    let indexing = set.job.expect("a re-index job").id;
+    eventually("the project is embedded", Duration::from_secs(60), || async {
+        job(&app, &ada, indexing).await.state == JobState::Done
+    })
+    .await;
+
+    // The provider goes down (a refused key is not tried again, so the round is quick).
+    seen.lock().unwrap().failures = vec![(401, "key revoked", None); 1000];
+    let token = app.token(&ada, &["incidents:write"]).await;
+    let title = "The system did charge a card twice per order";
+    report(&app, &token, &project, "I-1", title, "Order 1234.").await;
+    let queued = || async {
+        sqlx::query_as::<_, (bool, f64)>(
+            "SELECT by_words, extract(epoch FROM not_before - now())::float8 FROM incident_queue",
+        )
+        .fetch_optional(&db)
+        .await
+        .unwrap()
+    };
+    eventually("the incident has candidates by words", Duration::from_secs(30), || async {
+        !candidates(&app, &ada, &project).await[title].0.is_empty()
+    })
+    .await;
+    let by_words = candidates(&app, &ada, &project).await[title].clone();
+    assert_eq!(by_words.0.first().map(String::as_str), Some("PAY-001"), "{by_words:?}");
+    assert!(by_words.1 <= 0.5, "found by words alone: {by_words:?}");
+    let (marked, due_in) = queued().await.expect("still queued, for meaning");
+    assert!(marked && (50.0..=60.0).contains(&due_in), "by words, again in a minute: {marked} {due_in}");
+
+    // The provider is back; as if the minute had passed.
+    seen.lock().unwrap().failures.clear();
+    sqlx::query("UPDATE incident_queue SET not_before = now()").execute(&db).await.unwrap();
+    eventually("the incident is matched by meaning", Duration::from_secs(30), || async { queued().await.is_none() })
+        .await;
+    let by_meaning = candidates(&app, &ada, &project).await[title].clone();
+    assert_eq!(by_meaning.0.first(), by_words.0.first(), "{by_meaning:?}");
+    assert!(by_meaning.1 > 0.5, "found both ways: {by_meaning:?}");
 }
