@@ -93,6 +93,7 @@ pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u6
     );
     println!("| stored | {incidents} incidents, {occurrences} occurrences: nothing lost, no replay counted |");
     let started = Instant::now();
+    let (behind, _) = waiting(&mut db, project.id).await?;
     loop {
         let (unmatched, _) = waiting(&mut db, project.id).await?;
         if unmatched == 0 {
@@ -103,9 +104,10 @@ pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u6
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let drained = started.elapsed().as_secs_f64();
     println!(
-        "| every incident matched (by words while behind) | {:.1} s after the last event |",
-        started.elapsed().as_secs_f64()
+        "| every incident matched (by words while behind) | {drained:.1} s after the last event: {behind} were waiting, {:.0}/s |",
+        behind as f64 / drained.max(0.001)
     );
     let (_, before) = waiting(&mut db, project.id).await?;
     let watching = Instant::now();
