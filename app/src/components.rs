@@ -1,4 +1,5 @@
-//! Small pieces every page uses: loading, empty and error states, and timestamps.
+//! Small pieces every page uses: loading, empty and error states, confirmations, and
+//! timestamps.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -113,6 +114,65 @@ pub fn FormError<T: Send + Sync + 'static>(result: Signal<Option<Result<T, AppEr
                 _ => String::new(),
             })}
         </p>
+    }
+}
+
+/// How many times `action` has succeeded. A list that reloads on this, rather than on
+/// every submission, keeps the forms inside it (and what was typed in them) after a
+/// failure, and empties them after a success.
+pub fn successes<S>(action: ServerAction<S>) -> ReadSignal<usize>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let count = RwSignal::new(0);
+    Effect::new(move |_| {
+        if action.version().get() > 0 && action.value().with_untracked(|value| matches!(value, Some(Ok(_)))) {
+            count.update(|n| *n += 1);
+        }
+    });
+    count.read_only()
+}
+
+/// A destructive or irreversible action, asked twice. `label`, the danger button, opens
+/// a panel that says what will happen (`warning`, naming the thing) and holds
+/// `children`: the form whose submit does it, its button naming the action in full
+/// ("Delete branch feature-x"). A `<details>`, so it works before hydration and without
+/// JavaScript; Cancel closes it, and without scripts it is a link back to the page.
+#[component]
+pub fn Confirm(#[prop(into)] label: TextProp, #[prop(into)] warning: TextProp, children: Children) -> impl IntoView {
+    let panel = NodeRef::<leptos::html::Details>::new();
+    let summary = NodeRef::<leptos::html::Summary>::new();
+    let location = use_location();
+    let here = move || {
+        let search = location.search.get();
+        let search = search.trim_start_matches('?');
+        let path = location.pathname.get();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
+    };
+    let cancel = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        if let (Some(panel), Some(summary)) = (panel.get(), summary.get()) {
+            panel.set_open(false);
+            let _ = summary.focus();
+        }
+    };
+    view! {
+        <details class="confirm" node_ref=panel>
+            <summary class="button small danger" node_ref=summary>{move || label.get().to_string()}</summary>
+            <div class="confirm-panel">
+                <p>{move || warning.get().to_string()}</p>
+                <div class="confirm-actions">
+                    {children()}
+                    <a href=here class="button small" on:click=cancel>"Cancel"</a>
+                </div>
+            </div>
+        </details>
     }
 }
 

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Auth, UserInfo};
-use crate::components::{user_color, FormError, Loaded, LoadedList, Time};
+use crate::components::{user_color, Confirm, FormError, Loaded, LoadedList, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 
@@ -301,7 +301,11 @@ pub fn DocumentPage() -> impl IntoView {
                 let writable = project.role.allows(Permission::Write) && doc.deleted_at.is_none() && !doc.protected;
                 let doc_id = doc.id.to_string();
                 let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
-                let (title, title_field) = (doc.title.clone(), doc.title.clone());
+                let (title, title_field, title_delete) = (doc.title.clone(), doc.title.clone(), doc.title.clone());
+                let delete_warning = format!(
+                    "{title_delete} and every document under it move to the trash on {}, where they can be restored.",
+                    ctx.branch.get_untracked(),
+                );
                 let (parent_id, this_id, slug) = (doc.parent_id, doc.id, project.slug.clone());
                 let branch = ctx.branch.get_untracked();
                 let (branch_restore, branch_rename, branch_move, branch_delete) =
@@ -377,14 +381,18 @@ pub fn DocumentPage() -> impl IntoView {
                                         <FormError result=move_to.value().into() />
                                         <button type="submit">"Move"</button>
                                     </ActionForm>
-                                    <ActionForm action=delete attr:class="stack">
-                                        <input type="hidden" name="slug" value=slug />
-                                        <input type="hidden" name="id" value=id_delete />
-                                        <input type="hidden" name="branch" value=branch_delete />
+                                    <div class="stack">
                                         <p class="muted">"Deleting moves this document and those under it to the trash."</p>
+                                        <Confirm label="Delete…" warning=delete_warning>
+                                            <ActionForm action=delete attr:class="inline">
+                                                <input type="hidden" name="slug" value=slug />
+                                                <input type="hidden" name="id" value=id_delete />
+                                                <input type="hidden" name="branch" value=branch_delete />
+                                                <button type="submit" class="small danger">{format!("Delete {title_delete}")}</button>
+                                            </ActionForm>
+                                        </Confirm>
                                         <FormError result=delete.value().into() />
-                                        <button type="submit" class="danger">"Delete"</button>
-                                    </ActionForm>
+                                    </div>
                                 </div>
                             </details>
                         })}

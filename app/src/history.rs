@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{FormError, Loaded, LoadedList, Time};
+use crate::components::{successes, Confirm, FormError, Loaded, LoadedList, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::diff::{diff_view, DiffHunk};
 use crate::error::AppError;
@@ -149,8 +149,13 @@ pub fn HistoryPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let tag = ServerAction::<TagVersion>::new();
     let restore = ServerAction::<RestoreVersion>::new();
-    let versions =
-        Resource::new(move || (ctx.slug.get(), ctx.branch.get()), |(slug, branch)| project_versions(slug, branch));
+    // After each tag made the list reloads, so the tag shows beside its version at once,
+    // and the tag fields empty (a failure keeps what was typed).
+    let tagged = successes(tag);
+    let versions = Resource::new(
+        move || (ctx.slug.get(), ctx.branch.get(), tagged.get()),
+        |(slug, branch, _)| project_versions(slug, branch),
+    );
     view! {
         <Title text="History" />
         <div class="page-head">
@@ -174,9 +179,16 @@ pub fn HistoryPage() -> impl IntoView {
                         {list.into_iter().map(|version| {
                             let (slug_tag, slug_restore, slug_link) = (slug.clone(), slug.clone(), slug.clone());
                             let (id_tag, id_restore) = (version.id.to_string(), version.id.to_string());
+                            let number = version.number;
+                            let restore_warning = format!(
+                                "Restoring version {number} makes a branch holding every document as it stood then, and a change request to merge it into {}. Nothing changes until that is merged.",
+                                version.branch,
+                            );
                             view! {
                                 <li>
-                                    <strong>{format!("Version {}", version.number)}</strong> " " {version.message.clone()}
+                                    <strong>{format!("Version {number}")}</strong>
+                                    {version.tags.iter().map(|name| view! { <span class="badge tag">{name.clone()}</span> }).collect_view()}
+                                    " " {version.message.clone()}
                                     {version.change_request.map(|number| view! {
                                         " " <A href=format!("/p/{slug_link}/changes/{number}")>{format!("#{number}")}</A>
                                     })}
@@ -186,17 +198,22 @@ pub fn HistoryPage() -> impl IntoView {
                                         <Time at=version.created_at />
                                     </small>
                                     {can_write.then(|| view! {
-                                        <ActionForm action=tag attr:class="inline">
-                                            <input type="hidden" name="slug" value=slug_tag />
-                                            <input type="hidden" name="version" value=id_tag />
-                                            <input name="name" placeholder="v1.0.0" aria-label=format!("Tag version {}", version.number) required />
-                                            <button type="submit" class="small">"Tag"</button>
-                                        </ActionForm>
-                                        <ActionForm action=restore attr:class="inline">
-                                            <input type="hidden" name="slug" value=slug_restore />
-                                            <input type="hidden" name="version" value=id_restore />
-                                            <button type="submit" class="small">"Restore…"</button>
-                                        </ActionForm>
+                                        <div class="version-actions">
+                                            <ActionForm action=tag attr:class="inline">
+                                                <input type="hidden" name="slug" value=slug_tag />
+                                                <input type="hidden" name="version" value=id_tag />
+                                                <input name="name" placeholder="v1.0.0" aria-label=format!("Tag version {number}") required
+                                                    prop:value=move || { tagged.track(); "" } />
+                                                <button type="submit" class="small">"Tag"</button>
+                                            </ActionForm>
+                                            <Confirm label="Restore…" warning=restore_warning>
+                                                <ActionForm action=restore attr:class="inline">
+                                                    <input type="hidden" name="slug" value=slug_restore />
+                                                    <input type="hidden" name="version" value=id_restore />
+                                                    <button type="submit" class="small danger">{format!("Restore version {number}")}</button>
+                                                </ActionForm>
+                                            </Confirm>
+                                        </div>
                                     })}
                                 </li>
                             }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{FormError, Loaded, Time};
+use crate::components::{successes, Confirm, FormError, Loaded, Time};
 use crate::context::ProjectCtx;
 use crate::error::AppError;
 
@@ -32,22 +32,24 @@ pub async fn project_members(slug: String) -> Result<Vec<MemberView>, AppError> 
         .collect())
 }
 
+/// Adds a member or changes one's role; the member as they now are.
 #[server]
-pub async fn set_member(slug: String, username: String, role: String) -> Result<(), AppError> {
+pub async fn set_member(slug: String, username: String, role: String) -> Result<MemberView, AppError> {
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Manage).await?;
     let username = username.trim();
     if username.is_empty() {
         return Err(AppError::Invalid("enter a username".into()));
     }
-    charter_backend::projects::set_member(&state.db, &project, username, parse_role(role)?).await?;
-    Ok(())
+    let member = charter_backend::projects::set_member(&state.db, &project, username, parse_role(role)?).await?;
+    Ok(MemberView { username: member.username, role: member.role, added_at: member.added_at })
 }
 
+/// Removes a member; who it was.
 #[server]
-pub async fn remove_member(slug: String, username: String) -> Result<(), AppError> {
+pub async fn remove_member(slug: String, username: String) -> Result<String, AppError> {
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Manage).await?;
     charter_backend::projects::remove_member(&state.db, &project, &username).await?;
-    Ok(())
+    Ok(username)
 }
 
 #[server]
@@ -89,10 +91,15 @@ fn Settings(slug: String, required_approvals: i32, protect_main: bool) -> impl I
     }
 }
 
+/// `reset`: set back to `selected` whenever it changes.
 #[component]
-fn RoleSelect(selected: Role) -> impl IntoView {
+fn RoleSelect(selected: Role, #[prop(optional, into)] reset: Option<Signal<usize>>) -> impl IntoView {
+    let value = move || {
+        reset.track();
+        selected.as_str()
+    };
     view! {
-        <select name="role" aria-label="Role">
+        <select name="role" aria-label="Role" prop:value=value>
             {Role::ALL.iter().copied().map(|role| view! {
                 <option value=role.as_str() selected=role == selected>{role.as_str()}</option>
             }).collect_view()}
@@ -104,13 +111,18 @@ fn RoleSelect(selected: Role) -> impl IntoView {
 pub fn MembersPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let set = ServerAction::<SetMember>::new();
+    // Adding has an action of its own, so that only an addition is announced as one.
+    let add = ServerAction::<SetMember>::new();
     let remove = ServerAction::<RemoveMember>::new();
+    // After an addition the list reloads and the form empties; a failed one keeps what
+    // was typed.
+    let added = successes(add);
     let members = Resource::new(
-        move || (ctx.slug.get(), set.version().get(), remove.version().get(), ctx.changed.get()),
+        move || (ctx.slug.get(), set.version().get(), added.get(), remove.version().get(), ctx.changed.get()),
         |(slug, ..)| project_members(slug),
     );
     Effect::new(move |_| {
-        if set.version().get() + remove.version().get() > 0 {
+        if set.version().get() + added.get() + remove.version().get() > 0 {
             ctx.touch();
         }
     });
@@ -122,6 +134,9 @@ pub fn MembersPage() -> impl IntoView {
         </div>
         <FormError result=set.value().into() />
         <FormError result=remove.value().into() />
+        {move || remove.value().get().and_then(Result::ok).map(|name| view! {
+            <p class="notice" role="status">{format!("{name} was removed from the project.")}</p>
+        })}
         <Loaded load=move || async move { ctx.loaded().await; members.await } let:list>
             {
                 let project = ctx.project.get_untracked().and_then(Result::ok);
@@ -154,14 +169,22 @@ pub fn MembersPage() -> impl IntoView {
                                             view! { <span class="badge">{member.role.as_str()}</span> }.into_any()
                                         }}</td>
                                         <td><Time at=member.added_at /></td>
-                                        {manage.then(|| view! {
-                                            <td>
-                                                <ActionForm action=remove attr:class="inline">
-                                                    <input type="hidden" name="slug" value=slug_remove />
-                                                    <input type="hidden" name="username" value=name_remove />
-                                                    <button type="submit" class="small danger">"Remove"</button>
-                                                </ActionForm>
-                                            </td>
+                                        {manage.then(|| {
+                                            let warning = format!(
+                                                "{name_remove} loses access to this project at once, and any of their documents open in an editor close."
+                                            );
+                                            let confirm = format!("Remove {name_remove}");
+                                            view! {
+                                                <td>
+                                                    <Confirm label="Remove…" warning>
+                                                        <ActionForm action=remove attr:class="inline">
+                                                            <input type="hidden" name="slug" value=slug_remove />
+                                                            <input type="hidden" name="username" value=name_remove />
+                                                            <button type="submit" class="small danger">{confirm}</button>
+                                                        </ActionForm>
+                                                    </Confirm>
+                                                </td>
+                                            }
                                         })}
                                     </tr>
                                 }
@@ -172,12 +195,18 @@ pub fn MembersPage() -> impl IntoView {
                     {manage.then(|| view! {
                         <section class="card" aria-labelledby="add-member">
                             <h2 id="add-member">"Add a member"</h2>
-                            <ActionForm action=set attr:class="row">
+                            <ActionForm action=add attr:class="row">
                                 <input type="hidden" name="slug" value=slug.clone() />
-                                <label>"Username" <input name="username" required /></label>
-                                <label>"Role" <RoleSelect selected=Role::Editor /></label>
+                                <label>"Username" <input name="username" required prop:value=move || { added.track(); "" } /></label>
+                                <label>"Role" <RoleSelect selected=Role::Editor reset=added /></label>
                                 <button type="submit" class="primary">"Add"</button>
                             </ActionForm>
+                            <FormError result=add.value().into() />
+                            {move || add.value().get().and_then(Result::ok).map(|member| view! {
+                                <p class="notice" role="status">
+                                    {format!("Added {} as {}: they are in the list above.", member.username, member.role.as_str())}
+                                </p>
+                            })}
                         </section>
                     })}
                 }.into_any()

@@ -8,7 +8,7 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use crate::components::{ErrorView, FormError, LoadedList, Loading, Time};
+use crate::components::{Confirm, ErrorView, FormError, LoadedList, Loading, Time};
 use crate::context::{on_branch, project_by_slug, ProjectCtx};
 use crate::documents::{DocumentTree, NewDocumentForm};
 use crate::error::AppError;
@@ -165,7 +165,10 @@ fn ProjectSidebar(project: Project) -> AnyView {
                     let base = base.clone();
                     move || on_branch(&format!("{base}/checks"), &ctx.branch.get())
                 }>"Checks"</A>
-                <A href=format!("{base}/changes")>"Change requests"</A>
+                <A href={
+                    let base = base.clone();
+                    move || on_branch(&format!("{base}/changes"), &ctx.branch.get())
+                }>"Change requests"</A>
                 <A href=format!("{base}/incidents")>"Incidents"</A>
                 <A href={
                     let slug = project.slug.clone();
@@ -231,11 +234,19 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
                     </ActionForm>
                 </details>
                 <Show when=move || ctx.branch.get() != "main">
-                    <ActionForm action=delete attr:class="inline">
-                        <input type="hidden" name="slug" value=move || ctx.slug.get() />
-                        <input type="hidden" name="name" value=move || ctx.branch.get() />
-                        <button type="submit" class="small danger">"Delete branch " {move || ctx.branch.get()}</button>
-                    </ActionForm>
+                    <Confirm
+                        label="Delete branch…"
+                        warning=move || format!(
+                            "Deleting the branch {} removes it, every change on it that is not merged, and its open change requests. This cannot be undone.",
+                            ctx.branch.get(),
+                        )
+                    >
+                        <ActionForm action=delete attr:class="inline">
+                            <input type="hidden" name="slug" value=move || ctx.slug.get() />
+                            <input type="hidden" name="name" value=move || ctx.branch.get() />
+                            <button type="submit" class="small danger">"Delete branch " {move || ctx.branch.get()}</button>
+                        </ActionForm>
+                    </Confirm>
                     <FormError result=delete.value().into() />
                 </Show>
             })}

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use charter_types::{DocumentId, ProjectId, Version};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -27,7 +28,9 @@ const VERSION_QUERY: &str = "SELECT v.id, v.number, b.name AS branch, v.message,
                          WHERE r.change_request_id = v.change_request_id
                          ORDER BY r.reviewer_id, r.created_at DESC) latest
                    JOIN users reviewer ON reviewer.id = latest.reviewer_id
-                   WHERE latest.verdict = 'approve'), '{}') AS approvers
+                   WHERE latest.verdict = 'approve'), '{}') AS approvers,
+         coalesce((SELECT array_agg(t.name ORDER BY t.created_at, t.name) FROM tags t WHERE t.version_id = v.id),
+                  '{}') AS tags
      FROM versions v JOIN branches b ON b.id = v.branch_id JOIN users u ON u.id = v.author_id
      LEFT JOIN change_requests c ON c.id = v.change_request_id";
 
@@ -51,10 +54,34 @@ pub struct NewTag {
     pub version: Uuid,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+/// A name given to a version.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Tag {
     pub name: String,
+    #[sqlx(flatten)]
     pub version: Version,
+    /// When the name was given.
+    #[sqlx(rename = "tagged_at")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// The project's tags named `name` (all of them when `None`), in the order they were made.
+async fn tags_named(db: &PgPool, project_id: ProjectId, name: Option<&str>) -> Result<Vec<Tag>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT named.name, named.created_at AS tagged_at, tagged.* FROM tags named
+         CROSS JOIN LATERAL ({VERSION_QUERY} WHERE v.id = named.version_id) tagged
+         WHERE named.project_id = $1 AND ($2::text IS NULL OR named.name = $2)
+         ORDER BY named.created_at, named.name"
+    ))
+    .bind(project_id)
+    .bind(name)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The project's tags, in the order they were made.
+pub async fn tags(db: &PgPool, project: &ProjectAccess) -> Result<Vec<Tag>> {
+    tags_named(db, project.project(), None).await
 }
 
 pub async fn tag(db: &PgPool, project: &ProjectAccess, new: NewTag) -> Result<Tag> {
@@ -62,7 +89,7 @@ pub async fn tag(db: &PgPool, project: &ProjectAccess, new: NewTag) -> Result<Ta
     let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
     if name.is_empty() || name.len() > 100 || !allowed {
         return Err(Error::Invalid(
-            "a tag is 1 to 100 letters, digits, '.', '_', '-', '/' or '+', like `v1.2.0`".into(),
+            "a tag is 1 to 100 letters, digits and the characters . _ - / +, like v1.2.0".into(),
         ));
     }
     let mut tx = project.begin(db).await?;
@@ -75,10 +102,12 @@ pub async fn tag(db: &PgPool, project: &ProjectAccess, new: NewTag) -> Result<Ta
             .await?;
     owned.ok_or_else(|| Error::not_found("version"))?;
     if !tag_in(&mut tx, project, name, new.version).await? {
-        return Err(Error::Conflict(format!("the tag `{name}` exists already")));
+        return Err(Error::Conflict(format!("there is already a tag named {name}: choose another name")));
     }
     tx.commit().await?;
-    Ok(Tag { name: name.to_owned(), version: version(db, new.version).await? })
+    let made = tags_named(db, project.project(), Some(name)).await?.pop();
+    // Gone only if its branch was deleted the moment after.
+    made.ok_or_else(|| Error::not_found("version"))
 }
 
 /// Names a version inside the caller's transaction. False, and nothing recorded, when
@@ -126,7 +155,7 @@ pub(crate) async fn resolve_version(db: &PgPool, project_id: ProjectId, referenc
                 .await?
         }
     };
-    let (id,) = id.ok_or_else(|| Error::NotFound(format!("no version `{reference}`")))?;
+    let (id,) = id.ok_or_else(|| Error::NotFound(format!("there is no version or tag named {reference}")))?;
     version(db, id).await
 }
 
@@ -209,7 +238,7 @@ pub async fn diff(
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_handler))
-        .routes(routes!(tag_handler))
+        .routes(routes!(tags_handler, tag_handler))
         .routes(routes!(at_handler))
         .routes(routes!(diff_handler))
 }
@@ -223,6 +252,13 @@ async fn list_handler(
     Query(branch): Query<BranchQuery>,
 ) -> Result<Json<Vec<Version>>> {
     Ok(Json(list(&state.db, &project, branch.name()).await?))
+}
+
+/// The project's tags, each with its version, in the order they were made.
+#[utoipa::path(get, path = "/projects/{id}/tags", tag = "history", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Tag>), (status = 404, body = crate::error::ErrorBody)))]
+async fn tags_handler(State(state): State<AppState>, project: Project<need::Read>) -> Result<Json<Vec<Tag>>> {
+    Ok(Json(tags(&state.db, &project).await?))
 }
 
 /// Name a version, e.g. `v1.2.0` (editors and above).

@@ -3,7 +3,7 @@ import { api, openEditor, projectWithSpec, signUp, uniqueName } from "./support"
 
 test("a branch is drafted on its own while main stays as it was, and the view switches between them", async ({ page }) => {
   await signUp(page, uniqueName("bea"));
-  const { spec, url } = await projectWithSpec(page, "On main.\n");
+  const { project, spec, url } = await projectWithSpec(page, "On main.\n");
   await openEditor(page, url);
 
   await page.getByText("New branch").click();
@@ -31,9 +31,46 @@ test("a branch is drafted on its own while main stays as it was, and the view sw
   await expect(page).not.toHaveURL(/branch=/);
   await expect(page.locator(".cm-content")).toHaveText("On main.");
 
-  // A branch that is no longer wanted goes, with its documents' state.
+  // A branch that is no longer wanted goes, with its documents' state, once that is confirmed.
   await page.getByLabel("Branch").selectOption("draft/login");
+  const confirm = page.locator(".branch-switcher details.confirm");
+  await confirm.getByText("Delete branch…").click();
+  await expect(confirm.locator(".confirm-panel")).toContainText("Deleting the branch draft/login removes it");
+  await page.screenshot({ path: "test-results/branch-delete-confirm.png" });
+  await confirm.getByRole("link", { name: "Cancel" }).click();
+  await expect(confirm.locator(".confirm-panel")).toBeHidden();
+  await expect(page).toHaveURL(/\?branch=draft\/login$/);
+  await expect(page.getByLabel("Branch").locator("option")).toHaveText(["main", "draft/login"]);
+  expect((await api(page, "GET", `/projects/${project.id}/branches`)).map((b: { name: string }) => b.name)).toContain("draft/login");
+
+  await confirm.getByText("Delete branch…").click();
   await page.getByRole("button", { name: "Delete branch draft/login" }).click();
   await expect(page).not.toHaveURL(/branch=/);
   await expect(page.getByLabel("Branch").locator("option")).toHaveText(["main"]);
+});
+
+test("deleting a branch asks first before the page's WebAssembly has loaded", async ({ page }) => {
+  await signUp(page, uniqueName("nora"));
+  const { project } = await projectWithSpec(page, "On main.\n");
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "spike" });
+  const branches = async () => (await api(page, "GET", `/projects/${project.id}/branches`)).map((b: { name: string }) => b.name);
+  // The server-rendered page only: no hydration, as on a slow link.
+  await page.route("**/*.wasm", (route) => route.abort());
+
+  await page.goto(`/p/${project.slug}?branch=spike`);
+  const confirm = page.locator(".branch-switcher details.confirm");
+  await expect(confirm.locator(".confirm-panel")).toBeHidden();
+  await confirm.getByText("Delete branch…").click();
+  await expect(confirm.locator(".confirm-panel")).toContainText("Deleting the branch spike removes it");
+  await expect(confirm.locator(".confirm-panel")).toContainText("This cannot be undone.");
+  // Cancel is a way back to the page, where the question is closed again.
+  await confirm.getByRole("link", { name: "Cancel" }).click();
+  await expect(confirm.locator(".confirm-panel")).toBeHidden();
+  expect(await branches()).toContain("spike");
+
+  await confirm.getByText("Delete branch…").click();
+  await page.getByRole("button", { name: "Delete branch spike" }).click();
+  await expect(page).toHaveURL(new RegExp(`/p/${project.slug}$`));
+  expect(await branches()).toEqual(["main"]);
+  expect(await page.locator("body[data-hydrated]").count()).toBe(0);
 });

@@ -102,7 +102,8 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await author.getByLabel("Tag version 1").fill("v1.0.0");
   await author.getByRole("button", { name: "Tag" }).click();
   await expect(author.getByText("Tagged v1.0.0.")).toBeVisible();
-  await author.getByRole("button", { name: "Restore…" }).click();
+  await author.getByText("Restore…").click();
+  await author.getByRole("button", { name: "Restore version 1" }).click();
   await expect(author).toHaveURL(/\/changes\/2$/);
   await expect(author.getByRole("heading", { level: 1 })).toContainText("Restore version 1");
 

@@ -20,4 +20,6 @@ pub struct Version {
     pub created_at: DateTime<Utc>,
     /// Who had approved the change request (their latest verdict).
     pub approvers: Vec<String>,
+    /// Its names (`v1.2.0`), in the order they were given.
+    pub tags: Vec<String>,
 }

@@ -73,6 +73,8 @@ fn cases() -> Vec<Case> {
             Some(json!({ "bump": "patch" })),
             [403, 403, 409, 409, 404],
         ),
+        case(Method::GET, "/projects/{p}/versions", None, [200, 200, 200, 200, 404]),
+        case(Method::GET, "/projects/{p}/tags", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/requirements", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/lint", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/lint/rules", None, [200, 200, 200, 200, 404]),

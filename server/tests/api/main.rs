@@ -9,6 +9,7 @@ mod change_requests;
 mod collab;
 mod documents;
 mod harness;
+mod history;
 mod incident_drafts;
 mod incident_flow;
 mod incident_matching;

@@ -244,6 +244,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/projects/{id}/change-requests/{number}/merge"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/resolve"),
         ("get", "/api/v1/projects/{id}/versions"),
+        ("get", "/api/v1/projects/{id}/tags"),
         ("post", "/api/v1/projects/{id}/tags"),
         ("get", "/api/v1/documents/{id}/at/{version}"),
         ("get", "/api/v1/documents/{id}/diff"),
