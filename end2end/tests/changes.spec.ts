@@ -81,6 +81,8 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await expect(author.getByText("Is 5 the right number?")).toBeVisible();
   await author.getByRole("button", { name: "Merge" }).click();
   await expect(author.locator(".page-head .badge")).toHaveText("merged");
+  // Merged, it still shows what it changed.
+  await expect(author.locator(".diff .added").last()).toContainText("Accounts lock after 5 failures.");
   const onMain = await api(author, "GET", `/documents/${spec.id}`);
   expect(onMain.content).toBe("# User login\n\nUsers sign in.\nAccounts lock after 5 failures.\n");
   await author.getByRole("link", { name: "History" }).click();
@@ -143,4 +145,110 @@ test("a conflicting pair of edits is resolved in the page and then merges as res
   await page.getByRole("button", { name: "Merge" }).click();
   await expect(page.locator(".page-head .badge")).toHaveText("merged");
   expect((await api(page, "GET", `/documents/${spec.id}`)).content).toBe("line 1\nline 2 (agreed)\nline 3\n");
+});
+
+test("the author is told why they cannot approve, and an editor who may not review sees who can", async ({ browser, baseURL }) => {
+  const author = await person(browser, baseURL, uniqueName("ann"));
+  const reviewerName = uniqueName("rob");
+  await person(browser, baseURL, reviewerName);
+  const editorName = uniqueName("ed");
+  const editor = await person(browser, baseURL, editorName);
+  const { project, spec } = await projectWithSpec(author, "# User login\n\nUsers log in.\n");
+  await api(author, "PUT", `/projects/${project.id}/members/${reviewerName}`, { role: "reviewer" });
+  await api(author, "PUT", `/projects/${project.id}/members/${editorName}`, { role: "editor" });
+  await api(author, "POST", `/projects/${project.id}/branches`, { name: "draft" });
+  await api(author, "PUT", `/documents/${spec.id}/content?branch=draft`, { content: "# User login\n\nUsers sign in.\n" });
+  const opened = await api(author, "POST", `/projects/${project.id}/change-requests`, { source: "draft", target: "main", title: "Wording" });
+  const url = `/p/${project.slug}/changes/${opened.number}`;
+
+  // The author (an owner, so a reviewer too) may request changes, but not approve.
+  await author.goto(url);
+  await hydrated(author);
+  await expect(author.getByRole("note")).toHaveText(
+    `You opened this change request, so another reviewer approves it. ${reviewerName} can review it.`,
+  );
+  await expect(author.getByRole("radio", { name: "Request changes" })).toBeChecked();
+  await expect(author.getByRole("radio", { name: "Approve" })).toHaveCount(0);
+  // The merge box says what is missing, in words.
+  await expect(author.locator(".merge-blockers li")).toHaveText([
+    "1 more approval from a reviewer is needed: it has 0 of 1, and approvals given before its latest edit do not count",
+  ]);
+
+  // An editor is offered no review, and told who can review.
+  await editor.goto(url);
+  await hydrated(editor);
+  await expect(editor.getByRole("note")).toHaveText(
+    `Your role (editor) does not include reviewing. ${reviewerName} can review it.`,
+  );
+  await expect(editor.getByRole("button", { name: "Submit review" })).toHaveCount(0);
+  await expect(editor.getByRole("button", { name: "Close change request" })).toHaveCount(0);
+});
+
+test("the new change request form starts from the branch in view into main and refuses main into main", async ({ page }) => {
+  await signUp(page, uniqueName("fay"));
+  const { project, spec } = await projectWithSpec(page, "# User login\n");
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "draft" });
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "wording" });
+  await api(page, "PUT", `/documents/${spec.id}/content?branch=wording`, { content: "# User login\n\nWorded.\n" });
+  const submit = page.getByRole("button", { name: "Open change request" });
+  const hint = page.locator("#open-change-hint");
+
+  // On main, the first other branch into main.
+  await page.goto(`/p/${project.slug}/changes`);
+  await hydrated(page);
+  await expect(page.getByLabel("From")).toHaveValue("draft");
+  await expect(page.getByLabel("Into")).toHaveValue("main");
+  await expect(submit).toBeEnabled();
+  await expect(hint).toBeHidden();
+  await page.getByLabel("From").selectOption("main");
+  await expect(submit).toBeDisabled();
+  await expect(hint).toHaveText("From and Into are the same branch: choose the branch with the changes in From.");
+  await expect(submit).toHaveAttribute("aria-describedby", "open-change-hint");
+
+  // On a branch, that branch into main; the new change request keeps the branch in view.
+  await page.goto(`/p/${project.slug}/changes?branch=wording`);
+  await hydrated(page);
+  await expect(page.getByLabel("From")).toHaveValue("wording");
+  await expect(page.getByLabel("Into")).toHaveValue("main");
+  await page.getByLabel("Title").fill("Wording");
+  await submit.click();
+  await expect(page).toHaveURL(/\/changes\/1\?branch=wording$/);
+  await page.goto(`/p/${project.slug}/changes?branch=wording`);
+  await expect(page.getByRole("link", { name: "#1 Wording" })).toHaveAttribute("href", `/p/${project.slug}/changes/1?branch=wording`);
+
+  // A project with only main has nothing to propose yet.
+  const alone = await api(page, "POST", "/projects", { name: uniqueName("Alone") });
+  await page.goto(`/p/${alone.slug}/changes`);
+  await hydrated(page);
+  await expect(submit).toBeDisabled();
+  await expect(hint).toHaveText("This project has only main: make a branch, change documents on it, then propose them here.");
+});
+
+test("a change request without changes says so, and is closed and reopened from its page", async ({ page }) => {
+  await signUp(page, uniqueName("cleo"));
+  const { project } = await projectWithSpec(page, "# User login\n");
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "draft" });
+  const opened = await api(page, "POST", `/projects/${project.id}/change-requests`, { source: "draft", target: "main", title: "Empty" });
+
+  await page.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(page);
+  await expect(page.locator(".no-changes")).toContainText("No changes: the branch draft changes no document compared with where it started from main");
+  await expect(page.locator(".merge-blockers li").first()).toHaveText("There is nothing to merge: its source branch changes no document yet");
+  await expect(page.getByRole("button", { name: "Merge" })).toBeDisabled();
+
+  await page.getByRole("button", { name: "Close change request" }).click();
+  await expect(page.locator(".page-head .badge")).toHaveText("closed");
+  await expect(page.getByText("Closed without merging. Reopen it to review and merge it.")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Merge" })).toHaveCount(0);
+  expect((await api(page, "GET", `/projects/${project.id}/change-requests/${opened.number}`)).state).toBe("closed");
+
+  await page.goto(`/p/${project.slug}/changes`);
+  await hydrated(page);
+  await expect(page.locator(".card-list li").first().locator(".badge")).toHaveText("closed");
+  await page.getByRole("link", { name: "#1 Empty" }).click();
+  await page.getByRole("button", { name: "Reopen change request" }).click();
+  await expect(page.locator(".page-head .badge")).toHaveText("open");
+  await expect(page.getByRole("button", { name: "Close change request" })).toBeVisible();
+  const activity = await api(page, "GET", `/projects/${project.id}/activity?limit=2`);
+  expect(activity.map((entry: { action: string }) => entry.action)).toEqual(["change_request.reopen", "change_request.close"]);
 });

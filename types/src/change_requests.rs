@@ -38,6 +38,8 @@ text_enum! {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Actions {
+    /// The caller opened it: they may review it, but someone else approves it.
+    pub authored: bool,
     /// Approve or request changes (reviewers and owners, while it is open).
     pub review: bool,
     /// Reviewing includes approving, except on one's own change request.
@@ -48,6 +50,10 @@ pub struct Actions {
     pub comment: bool,
     /// Record the resolution of a conflict (those who may write, while it is open).
     pub resolve: bool,
+    /// Close it unmerged (its author, reviewers and owners, while it is open).
+    pub close: bool,
+    /// Open it again (the same people, once it is closed; a merged one stays merged).
+    pub reopen: bool,
     /// What stands between the caller and merging, in the order merging checks it;
     /// empty when they may merge now.
     pub merge_blockers: Vec<MergeBlocker>,
@@ -68,6 +74,8 @@ impl Actions {
 pub enum MergeBlocker {
     /// It was merged or closed.
     NotOpen { state: ChangeRequestState },
+    /// Its source changes nothing: there is nothing to merge.
+    NoChanges,
     /// The caller's role does not let them merge.
     Role { role: Role },
     /// The caller's API token may only read.
@@ -87,21 +95,39 @@ impl fmt::Display for MergeBlocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MergeBlocker::NotOpen { state } => write!(f, "this change request is {state}"),
+            MergeBlocker::NoChanges => {
+                write!(f, "there is nothing to merge: its source branch changes no document yet")
+            }
             MergeBlocker::Role { role } => write!(f, "your role ({role}) does not allow merging"),
-            MergeBlocker::ReadOnlyToken => write!(f, "this API token lacks the `write` scope"),
-            MergeBlocker::Conflicts { count } => write!(f, "{count} conflict(s) must be resolved before merging"),
+            MergeBlocker::ReadOnlyToken => write!(f, "this API token may only read: merging needs one that may write"),
+            MergeBlocker::Conflicts { count } => {
+                write!(f, "{} must be resolved before merging", counted(*count, "conflict", "conflicts"))
+            }
             MergeBlocker::Approvals { required, fresh } => {
-                write!(f, "merging needs {required} approval(s) that are not stale; this change request has {fresh}")
+                let missing = required.saturating_sub(*fresh);
+                let (noun, verb) = if missing == 1 { ("approval", "is") } else { ("approvals", "are") };
+                write!(
+                    f,
+                    "{missing} more {noun} from a reviewer {verb} needed: it has {fresh} of {required}, \
+                     and approvals given before its latest edit do not count"
+                )
             }
-            MergeBlocker::BumpUnconfirmed { proposed, to_version, .. } => write!(
+            MergeBlocker::BumpUnconfirmed { proposed, to_version } => write!(
                 f,
-                "a reviewer must confirm the constitution's version bump first (proposed: {proposed} to {to_version})"
+                "a reviewer must confirm the constitution's version bump first (proposed: {proposed}, to {to_version})"
             ),
-            MergeBlocker::LintErrors { count } => {
-                write!(f, "{count} lint error(s) block merging: fix them, or an owner can merge with a recorded reason")
-            }
+            MergeBlocker::LintErrors { count } => write!(
+                f,
+                "{} in the changed documents: fix them, or an owner can merge with a recorded reason",
+                counted(*count, "lint error", "lint errors")
+            ),
         }
     }
+}
+
+/// `count` with the noun that agrees with it: "1 conflict", "2 conflicts".
+fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// A change request in lists, and at the head of its page.
@@ -116,4 +142,21 @@ pub struct ChangeRequestSummary {
     pub target: String,
     pub author: String,
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MergeBlocker;
+
+    #[test]
+    fn blockers_read_as_sentences_with_their_counts() {
+        let approvals = |required, fresh| MergeBlocker::Approvals { required, fresh }.to_string();
+        assert!(approvals(1, 0).starts_with("1 more approval from a reviewer is needed: it has 0 of 1"));
+        assert!(approvals(2, 0).starts_with("2 more approvals from a reviewer are needed"));
+        assert_eq!(MergeBlocker::Conflicts { count: 1 }.to_string(), "1 conflict must be resolved before merging");
+        assert!(MergeBlocker::LintErrors { count: 2 }
+            .to_string()
+            .starts_with("2 lint errors in the changed documents"));
+        assert!(MergeBlocker::NoChanges.to_string().starts_with("there is nothing to merge"));
+    }
 }

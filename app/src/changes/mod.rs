@@ -1,6 +1,6 @@
 //! Change requests in the browser: the list, opening one, and its page with the
-//! per-document changes, conflicts (and their resolution), reviews, discussion and
-//! merging.
+//! per-document changes, conflicts (and their resolution), reviews, discussion,
+//! merging, closing and reopening.
 
 use charter_types::{
     Actions, Approval, ChangeKind, ChangeRequestSummary, Checks, Comment, ConstitutionChange, DocumentId, Overlap,
@@ -12,11 +12,12 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 mod page;
+mod review;
 
 pub use page::ChangePage;
 
 use crate::components::{FormError, LoadedList, Loading};
-use crate::context::ProjectCtx;
+use crate::context::{on_branch, ProjectCtx};
 use crate::diff::DiffHunk;
 use crate::error::AppError;
 use crate::projects::project_branches;
@@ -59,6 +60,8 @@ pub struct ChangeDetail {
     /// Lint findings in the changed documents, and an owner's decision to merge despite errors.
     pub checks: Checks,
     pub constitution: Option<ConstitutionChange>,
+    /// Members who may approve it (reviewers and owners, its author aside).
+    pub reviewers: Vec<String>,
     /// What the viewer may do with it now.
     pub actions: Actions,
 }
@@ -87,9 +90,11 @@ pub async fn list_changes(slug: String) -> Result<Vec<ChangeRequestSummary>, App
     Ok(list)
 }
 
+/// Opens a change request and goes to its page, on the `branch` the form was shown on.
 #[server]
 pub async fn open_change(
     slug: String,
+    branch: String,
     source: String,
     target: String,
     title: String,
@@ -99,7 +104,7 @@ pub async fn open_change(
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let new = NewChangeRequest { source, target, title, description: Some(description) };
     let created = change_requests::create(&state.db, &project, new).await?;
-    leptos_axum::redirect(&format!("/p/{slug}/changes/{}", created.number));
+    leptos_axum::redirect(&on_branch(&format!("/p/{slug}/changes/{}", created.number), &branch));
     Ok(created.number)
 }
 
@@ -134,6 +139,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
     }
     Ok(ChangeDetail {
         actions: view.actions,
+        reviewers: view.reviewers,
         checks: view.checks,
         constitution: view.constitution,
         summary: view.summary,
@@ -225,12 +231,38 @@ pub async fn merge_change(
 }
 
 #[server]
+pub async fn close_change(slug: String, number: i32) -> Result<(), AppError> {
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    charter_backend::change_requests::close(&state.db, &project, number).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn reopen_change(slug: String, number: i32) -> Result<(), AppError> {
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    charter_backend::change_requests::reopen(&state.db, &project, number).await?;
+    Ok(())
+}
+
+#[server]
 pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, BumpConfirmation};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Review).await?;
     let bump = bump.parse().map_err(|_| AppError::Invalid("choose major, minor or patch".into()))?;
     change_requests::confirm_bump(&state.db, &project, number, BumpConfirmation { bump }).await?;
     Ok(())
+}
+
+/// The branches a new change request proposes at first: the branch being viewed into
+/// `main`, or, when that is `main` itself (or no longer exists), the first other branch.
+fn default_branches(names: &[String], current: &str) -> (String, String) {
+    const MAIN: &str = "main";
+    let source = if current != MAIN && names.iter().any(|name| name == current) {
+        current
+    } else {
+        names.iter().map(String::as_str).find(|name| *name != MAIN).unwrap_or(MAIN)
+    };
+    (source.to_owned(), MAIN.to_owned())
 }
 
 #[component]
@@ -251,12 +283,12 @@ pub fn ChangesPage() -> impl IntoView {
                     let:list
                 >
                     {
-                        let slug = ctx.slug.get_untracked();
+                        let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
                         view! {
                             <ul class="card-list">
                                 {list.into_iter().map(|change| view! {
-                                    <li class="card">
-                                        <A href=format!("/p/{slug}/changes/{}", change.number)>{format!("#{} {}", change.number, change.title)}</A>
+                                    <li class=format!("card state-{}", change.state)>
+                                        <A href=on_branch(&format!("/p/{slug}/changes/{}", change.number), &branch)>{format!("#{} {}", change.number, change.title)}</A>
                                         <span class=format!("badge state-{}", change.state)>{change.state.as_str()}</span>
                                         <small class="muted">{format!("{} → {}, by {}", change.source, change.target, change.author)}</small>
                                     </li>
@@ -272,24 +304,50 @@ pub fn ChangesPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         let names: Vec<String> = branches.await.unwrap_or_default().into_iter().map(|branch| branch.name).collect();
                         let current = ctx.branch.get_untracked();
-                        let options = move |selected: String| names.clone().into_iter().map(move |name| {
-                            let is = name == selected;
+                        let (from, into) = default_branches(&names, &current);
+                        let (source, target) = (RwSignal::new(from), RwSignal::new(into));
+                        let only_main = names.len() < 2;
+                        let options = move |selected: RwSignal<String>| names.clone().into_iter().map(move |name| {
+                            let is = name == selected.get_untracked();
                             view! { <option value=name.clone() selected=is>{name.clone()}</option> }
                         }).collect_view();
+                        let same = move || source.get() == target.get();
+                        let hint = if only_main {
+                            "This project has only main: make a branch, change documents on it, then propose them here."
+                        } else {
+                            "From and Into are the same branch: choose the branch with the changes in From."
+                        };
                         view! {
                             <ActionForm action=open attr:class="stack">
                                 <input type="hidden" name="slug" value=ctx.slug.get_untracked() />
-                                <label>"From" <select name="source">{options(current.clone())}</select></label>
-                                <label>"Into" <select name="target">{options("main".into())}</select></label>
+                                <input type="hidden" name="branch" value=current />
+                                <label>"From" <select name="source" on:change=move |ev| source.set(event_target_value(&ev))>{options(source)}</select></label>
+                                <label>"Into" <select name="target" on:change=move |ev| target.set(event_target_value(&ev))>{options(target)}</select></label>
                                 <label>"Title" <input name="title" required maxlength="200" /></label>
                                 <label>"Why" <textarea name="description" rows="4"></textarea></label>
                                 <FormError result=open.value().into() />
-                                <button type="submit" class="primary">"Open change request"</button>
+                                <p id="open-change-hint" class="muted" hidden=move || !same()>{hint}</p>
+                                <button type="submit" class="primary" disabled=same aria-describedby="open-change-hint">"Open change request"</button>
                             </ActionForm>
                         }
                     })}
                 </Transition>
             </section>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_branches;
+
+    #[test]
+    fn a_new_change_request_proposes_the_branch_in_view_into_main() {
+        let names: Vec<String> = ["main", "draft", "other"].map(String::from).to_vec();
+        let pair = |current| default_branches(&names, current);
+        assert_eq!(pair("other"), ("other".into(), "main".into()));
+        assert_eq!(pair("main"), ("draft".into(), "main".into()), "from main: the first other branch");
+        assert_eq!(pair("gone"), ("draft".into(), "main".into()), "a branch that no longer exists");
+        assert_eq!(default_branches(&["main".into()], "main"), ("main".into(), "main".into()));
     }
 }

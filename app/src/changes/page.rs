@@ -1,5 +1,6 @@
 //! One change request's page: what it changes per document, its conflicts and their
-//! resolution, the checks and the constitution's bump, reviews, discussion and merging.
+//! resolution, the checks and the constitution's bump, reviews, discussion, merging,
+//! closing and reopening.
 
 use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LintOverride, Verdict};
 use leptos::prelude::*;
@@ -7,7 +8,10 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use super::{change_view, CommentChange, ConfirmBump, MergeChange, ResolveChange, ReviewChange};
+use super::review::approval_note;
+use super::{
+    change_view, CloseChange, CommentChange, ConfirmBump, MergeChange, ReopenChange, ResolveChange, ReviewChange,
+};
 use crate::components::{FormError, Loaded, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::diff::diff_view;
@@ -23,6 +27,8 @@ pub fn ChangePage() -> impl IntoView {
     let resolve = ServerAction::<ResolveChange>::new();
     let merge = ServerAction::<MergeChange>::new();
     let confirm = ServerAction::<ConfirmBump>::new();
+    let close = ServerAction::<CloseChange>::new();
+    let reopen = ServerAction::<ReopenChange>::new();
     let side_by_side = RwSignal::new(false);
     let view_resource = Resource::new(
         move || {
@@ -34,6 +40,8 @@ pub fn ChangePage() -> impl IntoView {
                 resolve.version().get(),
                 merge.version().get(),
                 confirm.version().get(),
+                close.version().get(),
+                reopen.version().get(),
             )
         },
         |(slug, number, ..)| change_view(slug, number),
@@ -194,6 +202,50 @@ pub fn ChangePage() -> impl IntoView {
                         </article>
                     }
                 }).collect_view();
+                let state_controls = view! {
+                    {(change.summary.state == ChangeRequestState::Closed).then(|| view! {
+                        <p class="notice" role="status">
+                            {if actions.reopen { "Closed without merging. Reopen it to review and merge it." } else { "Closed without merging." }}
+                        </p>
+                    })}
+                    {(actions.close || actions.reopen).then(|| {
+                        let (slug, number) = (slug.clone(), number.to_string());
+                        if actions.close {
+                            view! {
+                                <ActionForm action=close attr:class="row">
+                                    <input type="hidden" name="slug" value=slug />
+                                    <input type="hidden" name="number" value=number />
+                                    <button type="submit">"Close change request"</button>
+                                </ActionForm>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <ActionForm action=reopen attr:class="row">
+                                    <input type="hidden" name="slug" value=slug />
+                                    <input type="hidden" name="number" value=number />
+                                    <button type="submit">"Reopen change request"</button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                    })}
+                    <FormError result=close.value().into() />
+                    <FormError result=reopen.value().into() />
+                };
+                let no_changes = (change.documents.is_empty() && change.summary.state != ChangeRequestState::Merged).then(|| {
+                    let (source, target) = (change.summary.source.clone(), change.summary.target.clone());
+                    let href = on_branch(&format!("/p/{slug}"), &source);
+                    view! {
+                        <p class="notice no-changes" role="status">
+                            {format!("No changes: the branch {source} changes no document compared with where it started from {target}, so there is nothing to review or merge yet. ")}
+                            <A href=href>{format!("Edit documents on {source}")}</A>
+                        </p>
+                    }
+                });
+                let merged_unkept = (change.documents.is_empty() && change.summary.state == ChangeRequestState::Merged).then(|| view! {
+                    <p class="notice" role="status">"It merged before Charter kept what a change request changed: History shows the version it made."</p>
+                });
+                let approval = open.then(|| approval_note(&actions, project.role, &change.reviewers)).flatten()
+                    .map(|note| view! { <p class="notice approval-note" role="note">{note}</p> });
                 let conflicts_view = (!change.conflicts.is_empty()).then(|| view! {
                     <section aria-labelledby="conflicts">
                         <h2 id="conflicts">"Conflicts"</h2>
@@ -210,6 +262,7 @@ pub fn ChangePage() -> impl IntoView {
                             <Time at=change.summary.created_at />
                         </p>
                         {(!change.description.is_empty()).then(|| view! { <p>{change.description.clone()}</p> })}
+                        {state_controls}
                     </div>
                     <section class="card approvals" aria-label="Approvals">
                         <p>{format!("Approvals: {} of {} needed", change.approvals.iter().filter(|approval| !approval.stale).count(), change.required_approvals)}</p>
@@ -231,6 +284,8 @@ pub fn ChangePage() -> impl IntoView {
                             <button type="button" class="small" aria-pressed=move || side_by_side.get().to_string()
                                 on:click=move |_| side_by_side.set(true)>"Side by side"</button>
                         </div>
+                        {no_changes}
+                        {merged_unkept}
                         {documents_view}
                     </section>
                     <section aria-labelledby="reviews">
@@ -243,6 +298,7 @@ pub fn ChangePage() -> impl IntoView {
                                     {(!review.comment.is_empty()).then(|| format!(": {}", review.comment))}</li>
                             }).collect_view()}
                         </ul>
+                        {approval}
                         {actions.review.then(|| view! {
                             <ActionForm action=review attr:class="stack">
                                 <input type="hidden" name="slug" value=slug_review />
@@ -286,6 +342,7 @@ pub fn ChangePage() -> impl IntoView {
                         <section class="card" aria-labelledby="merge">
                             <h2 id="merge">"Merge"</h2>
                             {(!mergeable).then(|| view! {
+                                <p>"Before this can merge:"</p>
                                 <ul class="muted merge-blockers">
                                     {actions.merge_blockers.iter().map(|blocker| view! { <li>{capitalized(&blocker.to_string())}</li> }).collect_view()}
                                 </ul>

@@ -1,7 +1,7 @@
 //! What a caller may do with a change request, read from its view and sent with it so
 //! that no client re-derives the rules. Merging enforces exactly this list of
-//! blockers; reviewing, confirming a bump, resolving and commenting check the same
-//! rules where they write.
+//! blockers; reviewing, confirming a bump, resolving, commenting, closing and reopening
+//! check the same rules where they write.
 
 use charter_types::{
     Actions, Approval, ChangeRequestState, ConstitutionChange, MergeBlocker, Permission, Role, Scope, UserId,
@@ -28,20 +28,35 @@ impl Caller {
             is_author: actor.user_id == author,
         }
     }
+
+    /// Whether they may close or reopen it: its author, or anyone who may review, as
+    /// long as they may write at all.
+    pub(super) fn may_close(self) -> bool {
+        self.may_write
+            && self.role.allows(Permission::Write)
+            && (self.is_author || self.role.allows(Permission::Review))
+    }
 }
 
-/// The caller's actions on a change request in `state`, with `conflicts` unresolved,
-/// `approvals` (stale ones included) of `required`, a constitution change if it makes
-/// one, and `lint_errors` in its documents.
-pub(super) fn actions(
-    caller: Caller,
-    state: ChangeRequestState,
-    conflicts: usize,
-    approvals: &[Approval],
-    required: i32,
-    constitution: Option<&ConstitutionChange>,
-    lint_errors: usize,
-) -> Actions {
+/// The facts about a change request that decide what may be done with it.
+pub(super) struct Standing<'a> {
+    pub state: ChangeRequestState,
+    /// Documents it changes.
+    pub changed: usize,
+    /// Conflicts still to resolve.
+    pub conflicts: usize,
+    /// Everyone's latest approval, stale ones included.
+    pub approvals: &'a [Approval],
+    pub required: i32,
+    /// The constitution's change, if it makes one.
+    pub constitution: Option<&'a ConstitutionChange>,
+    /// Lint errors in its documents.
+    pub lint_errors: usize,
+}
+
+/// The caller's actions on a change request standing as it does.
+pub(super) fn actions(caller: Caller, standing: Standing<'_>) -> Actions {
+    let Standing { state, changed, conflicts, approvals, required, constitution, lint_errors } = standing;
     let Caller { role, may_write, is_author } = caller;
     let open = state == ChangeRequestState::Open;
     let review = open && may_write && role.allows(Permission::Review);
@@ -52,6 +67,9 @@ pub(super) fn actions(
     let mut blockers = Vec::new();
     if !open {
         blockers.push(MergeBlocker::NotOpen { state });
+    } else if changed == 0 {
+        // Said only while it is open: a merged one changes nothing more by design.
+        blockers.push(MergeBlocker::NoChanges);
     }
     if !role.allows(Permission::Write) {
         blockers.push(MergeBlocker::Role { role });
@@ -76,11 +94,14 @@ pub(super) fn actions(
         blockers.push(MergeBlocker::LintErrors { count: lint_errors });
     }
     Actions {
+        authored: is_author,
         review,
         approve: review && !is_author,
         confirm_bump: review && !is_author && constitution.is_some(),
         comment: write,
         resolve: open && write,
+        close: open && caller.may_close(),
+        reopen: state == ChangeRequestState::Closed && caller.may_close(),
         merge_needs_reason: blockers.is_empty() && lint_errors > 0,
         merge_blockers: blockers,
     }

@@ -2,12 +2,14 @@
 //! target, for conflicts), and other open change requests touching the same sections.
 
 use charter_types::{BranchId, ChangeKind, ChangeRequestId, DocumentId, Kind, ProjectId};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::{ConflictView, DocumentChange, Overlap, SectionChanges};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
+use crate::merge::LineChange;
 use crate::{content, merge};
 
 impl SectionChanges {
@@ -79,6 +81,73 @@ pub(super) struct Comparison {
     pub digest: Vec<u8>,
     /// Every source document as compared.
     pub sources: Vec<SourceState>,
+}
+
+/// Which document changed, and how.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct Header {
+    document_id: DocumentId,
+    title: String,
+    kind: Kind,
+    changes: Vec<ChangeKind>,
+    renamed_from: Option<String>,
+}
+
+impl Header {
+    /// The change as shown: `diff`, the line changes from `base` to `text`, its size,
+    /// and the sections it touches.
+    fn change(self, base: &str, text: &str, diff: Vec<LineChange>) -> DocumentChange {
+        let lines_added = diff.iter().map(|change| change.new.len()).sum();
+        let lines_removed = diff.iter().map(|change| change.old.len()).sum();
+        let now = if self.changes.contains(&ChangeKind::Deleted) { "" } else { text };
+        DocumentChange {
+            sections: SectionChanges::between(base, now),
+            document_id: self.document_id,
+            title: self.title,
+            kind: self.kind,
+            changes: self.changes,
+            renamed_from: self.renamed_from,
+            lines_added,
+            lines_removed,
+            diff,
+        }
+    }
+}
+
+/// A document's change as a merged change request keeps it (`change_requests.merged_changes`):
+/// merging moves the source's fork point, and the comparison is empty afterwards.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct KeptChange {
+    #[serde(flatten)]
+    header: Header,
+    /// Its text at the fork point (empty when the branch added it).
+    base: String,
+    /// Its text on the source, as merged.
+    text: String,
+}
+
+impl KeptChange {
+    /// What merging keeps of `change`, shown from `source` as compared.
+    pub(super) fn of(change: &DocumentChange, source: &SourceState) -> KeptChange {
+        let base = match change.changes.contains(&ChangeKind::Added) {
+            true => String::new(),
+            false => source.fork_base.clone().unwrap_or_default(),
+        };
+        let header = Header {
+            document_id: change.document_id,
+            title: change.title.clone(),
+            kind: change.kind,
+            changes: change.changes.clone(),
+            renamed_from: change.renamed_from.clone(),
+        };
+        KeptChange { header, base, text: source.text.clone() }
+    }
+
+    /// The change as the page showed it when it merged.
+    pub(super) fn shown(self) -> DocumentChange {
+        let diff = if self.text != self.base { merge::line_changes(&self.base, &self.text) } else { Vec::new() };
+        self.header.change(&self.base, &self.text, diff)
+    }
 }
 
 /// One document among those compared.
@@ -168,21 +237,8 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
         if changes.is_empty() {
             continue;
         }
-        let lines_added = diff.iter().map(|change| change.new.len()).sum();
-        let lines_removed = diff.iter().map(|change| change.old.len()).sum();
-        let now = if changes.contains(&ChangeKind::Deleted) { "" } else { text.as_str() };
-        let sections = SectionChanges::between(&base, now);
-        documents.push(DocumentChange {
-            document_id: row.document_id,
-            title: row.title,
-            kind: row.kind,
-            changes,
-            renamed_from,
-            lines_added,
-            lines_removed,
-            diff,
-            sections,
-        });
+        let header = Header { document_id: row.document_id, title: row.title, kind: row.kind, changes, renamed_from };
+        documents.push(header.change(&base, &text, diff));
     }
     Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec(), sources })
 }

@@ -10,7 +10,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::actions::Caller;
-use super::compare::{compare, find_source, SourceState};
+use super::compare::{compare, find_source, KeptChange, SourceState};
 use super::{ensure_open, get, record, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange};
 use super::{page, MergeRequest, Merged, Record, Resolution};
 use crate::audit;
@@ -75,7 +75,7 @@ pub async fn resolve(
 
 fn conflicts_error(conflicts: &[ConflictView]) -> Error {
     Error::ConflictWith {
-        message: format!("{} conflict(s) must be resolved before merging", conflicts.len()),
+        message: MergeBlocker::Conflicts { count: conflicts.len() }.to_string(),
         details: serde_json::json!({ "conflicts": conflicts }),
     }
 }
@@ -94,7 +94,7 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     let (project_id, actor) = (project.project(), project.actor());
     let (mut tx, record) = claim(db, project, number).await?;
     let caller = Caller::of(project, record.author_id);
-    let (view, sources) = view(db, project_id, &record, caller).await?;
+    let (view, sources) = view(db, project, &record, caller).await?;
     let reason = request.override_reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
     if let Some(blocker) = view.actions.merge_blockers.first() {
         return Err(blocked(blocker, &view, reason));
@@ -166,15 +166,23 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
     let message = message.unwrap_or_else(|| view.summary.title.clone());
     let version = record_version(&mut tx, project, target, &message, Some(record.id)).await?;
+    // What it changed, for its page once the source has moved on.
+    let kept = view
+        .documents
+        .iter()
+        .map(|change| Ok(KeptChange::of(change, compared(change.document_id)?)))
+        .collect::<Result<Vec<_>>>()?;
     sqlx::query(
         "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
-             lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END
+             lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END,
+             merged_changes = $5
          WHERE id = $1",
     )
     .bind(record.id)
     .bind(version)
     .bind(actor.user_id)
     .bind(&override_reason)
+    .bind(sqlx::types::Json(kept))
     .execute(&mut *tx)
     .await?;
     if let Some(reason) = &override_reason {
@@ -317,7 +325,7 @@ fn blocked(blocker: &MergeBlocker, view: &ChangeRequest, reason: Option<&str>) -
             Err(err) => err,
         },
         (MergeBlocker::LintErrors { .. }, None) => lint_errors(&view.checks),
-        (MergeBlocker::NotOpen { .. }, _) => Error::Conflict(blocker.to_string()),
+        (MergeBlocker::NotOpen { .. } | MergeBlocker::NoChanges, _) => Error::Conflict(blocker.to_string()),
         (
             MergeBlocker::Role { .. }
             | MergeBlocker::ReadOnlyToken

@@ -6,18 +6,20 @@
 //! as it was reviewed.
 //!
 //! Every change checks the state inside its own transaction, with the change request's
-//! row locked: merging and resolving claim it (`merging`); reviews and bump
-//! confirmations arriving meanwhile are told it is busy, and afterwards that it is merged.
+//! row locked: merging and resolving claim it (`merging`), and so do closing and
+//! reopening (`closing`); reviews and bump confirmations arriving meanwhile are told it
+//! is busy, and afterwards that it is merged or closed.
 
 mod actions;
+mod closing;
 mod compare;
 mod merging;
 mod routes;
 
 use charter_types::{
     Actions, Approval, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, Checks,
-    Comment, ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, ProjectId, ReviewView, UserId,
-    Verdict, Version, WebhookEvent,
+    Comment, ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, Permission, ProjectId,
+    ReviewView, UserId, Verdict, Version, WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,10 +33,12 @@ use crate::branches;
 use crate::claims::busy;
 use crate::error::{Error, Result};
 use crate::merge::LineChange;
+use crate::projects;
 use crate::structure::review;
 use crate::webhooks;
-use actions::{actions, Caller};
-use compare::{compare, find_source, overlaps, SourceState};
+use actions::{actions, Caller, Standing};
+pub use closing::{close, reopen};
+use compare::{compare, find_source, overlaps, KeptChange, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
 pub(crate) use routes::router;
 
@@ -58,6 +62,8 @@ pub struct ChangeRequest {
     pub checks: Checks,
     /// The constitution's change and the version bump it implies, if it changes.
     pub constitution: Option<ConstitutionChange>,
+    /// Members whose role lets them review it, its author aside: who may approve it.
+    pub reviewers: Vec<String>,
     /// What the caller may do with it now.
     pub actions: Actions,
 }
@@ -263,13 +269,15 @@ struct Record {
     bump_confirmed: Option<Bump>,
     bump_confirmed_by: Option<String>,
     bump_digest: Option<Vec<u8>>,
+    /// What it changed, kept when it merged.
+    merged_changes: Option<sqlx::types::Json<Vec<KeptChange>>>,
 }
 
 async fn record(db: &PgPool, project_id: ProjectId, number: i32) -> Result<Record> {
     sqlx::query_as(
         "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description,
                 c.lint_override_reason, o.username AS lint_override_by,
-                c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest
+                c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest, c.merged_changes
          FROM change_requests c LEFT JOIN users o ON o.id = c.lint_override_by
          LEFT JOIN users b ON b.id = c.bump_confirmed_by
          WHERE c.project_id = $1 AND c.number = $2",
@@ -285,6 +293,22 @@ async fn record(db: &PgPool, project_id: ProjectId, number: i32) -> Result<Recor
 /// ends. Reviews and bump confirmations lock `NOWAIT`: during a merge they are told at
 /// once, rather than holding a connection until it ends (and then finding it merged).
 async fn ensure_open(tx: &mut PgConnection, id: ChangeRequestId, number: i32, lock: &str) -> Result<()> {
+    match locked_state(tx, id, number, lock).await? {
+        ChangeRequestState::Open => Ok(()),
+        ChangeRequestState::Closed => {
+            Err(Error::Conflict(format!("change request #{number} is closed: reopen it first")))
+        }
+        ChangeRequestState::Merged => Err(Error::Conflict(format!("change request #{number} is merged"))),
+    }
+}
+
+/// The change request's state, its row held with `lock` until `tx` ends.
+async fn locked_state(
+    tx: &mut PgConnection,
+    id: ChangeRequestId,
+    number: i32,
+    lock: &str,
+) -> Result<ChangeRequestState> {
     let state: Option<ChangeRequestState> =
         sqlx::query_scalar(&format!("SELECT state FROM change_requests WHERE id = $1 {lock}"))
             .bind(id)
@@ -295,11 +319,7 @@ async fn ensure_open(tx: &mut PgConnection, id: ChangeRequestId, number: i32, lo
                 err => err,
             })?;
     // Gone with its branch meanwhile.
-    let state = state.ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))?;
-    if state != ChangeRequestState::Open {
-        return Err(Error::Conflict(format!("change request #{number} is {state}")));
-    }
-    Ok(())
+    state.ok_or_else(|| Error::NotFound(format!("change request #{number} not found")))
 }
 
 #[derive(sqlx::FromRow)]
@@ -315,16 +335,17 @@ struct ReviewRow {
 pub async fn get(db: &PgPool, project: &ProjectAccess, number: i32) -> Result<ChangeRequest> {
     let record = record(db, project.project(), number).await?;
     let caller = Caller::of(project, record.author_id);
-    Ok(view(db, project.project(), &record, caller).await?.0)
+    Ok(view(db, project, &record, caller).await?.0)
 }
 
 /// The change request as it stands, and the source documents it was compared with.
 async fn view(
     db: &PgPool,
-    project_id: ProjectId,
+    project: &ProjectAccess,
     record: &Record,
     caller: Caller,
 ) -> Result<(ChangeRequest, Vec<SourceState>)> {
+    let project_id = project.project();
     let summary: ChangeRequestSummary =
         sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
     let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
@@ -401,17 +422,25 @@ async fn view(
             review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
         }
     };
-    let actions = actions(
-        caller,
-        summary.state,
-        comparison.conflicts.len(),
-        &approvals,
-        required_approvals,
-        constitution.as_ref(),
-        checks.errors,
-    );
+    let standing = Standing {
+        state: summary.state,
+        changed: comparison.documents.len(),
+        conflicts: comparison.conflicts.len(),
+        approvals: &approvals,
+        required: required_approvals,
+        constitution: constitution.as_ref(),
+        lint_errors: checks.errors,
+    };
+    let actions = actions(caller, standing);
+    let reviewers = projects::members(db, project)
+        .await?
+        .into_iter()
+        .filter(|member| member.role.allows(Permission::Review) && member.user_id != record.author_id)
+        .map(|member| member.username)
+        .collect();
     let view = ChangeRequest {
         actions,
+        reviewers,
         checks,
         constitution,
         summary,
@@ -420,7 +449,11 @@ async fn view(
         reviews: reviews.into_iter().map(|(_, review)| review).collect(),
         required_approvals,
         approved: fresh >= required_approvals,
-        documents: comparison.documents,
+        // Merging moves the source's fork point: a merged one shows what it changed then.
+        documents: match &record.merged_changes {
+            Some(kept) => kept.0.iter().cloned().map(KeptChange::shown).collect(),
+            None => comparison.documents,
+        },
         conflicts: comparison.conflicts,
         overlaps,
         comments,

@@ -6,7 +6,7 @@ use charter_types::{ChangeRequestSummary, Comment};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{comment, confirm_bump, create, get, list, merge, resolve, review};
+use super::{close, comment, confirm_bump, create, get, list, merge, reopen, resolve, review};
 use super::{BumpConfirmation, ChangeRequest, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
 use super::{NewReview, Resolution, StateQuery};
 use crate::authorization::{need, Project};
@@ -23,6 +23,36 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(comment_handler))
         .routes(routes!(merge_handler))
         .routes(routes!(resolve_handler))
+        .routes(routes!(close_handler))
+        .routes(routes!(reopen_handler))
+}
+
+/// Close the change request without merging it: its author, reviewers and owners.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/close", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)),
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "it is not open, or is being merged", body = crate::error::ErrorBody)))]
+async fn close_handler(
+    State(state): State<AppState>,
+    project: Project<need::Write>,
+    Path((_id, number)): Path<(Uuid, i32)>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(close(&state.db, &project, number).await?))
+}
+
+/// Reopen a closed change request (a merged one stays merged): its author, reviewers and owners.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/reopen", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)),
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "it is open or merged", body = crate::error::ErrorBody)))]
+async fn reopen_handler(
+    State(state): State<AppState>,
+    project: Project<need::Write>,
+    Path((_id, number)): Path<(Uuid, i32)>,
+) -> Result<Json<ChangeRequest>> {
+    Ok(Json(reopen(&state.db, &project, number).await?))
 }
 
 /// Resolve a conflict: the document's merged text, recorded on the source branch.

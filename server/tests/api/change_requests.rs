@@ -9,17 +9,19 @@ use sqlx::PgPool;
 use crate::harness::{call, TestApp};
 
 /// A project with two specs, a reviewer, and a branch `draft` forked from main.
-struct Setup {
-    app: TestApp,
-    ada: Client,
-    rita: Client,
-    project: Project,
-    id: ProjectId,
-    login: DocumentId,
-    billing: DocumentId,
+pub(crate) struct Setup {
+    pub app: TestApp,
+    /// The owner, who opens the change requests.
+    pub ada: Client,
+    /// A reviewer.
+    pub rita: Client,
+    pub project: Project,
+    pub id: ProjectId,
+    pub login: DocumentId,
+    pub billing: DocumentId,
 }
 
-async fn setup(db: PgPool) -> Setup {
+pub(crate) async fn setup(db: PgPool) -> Setup {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let rita = app.signup("rita").await;
@@ -35,24 +37,24 @@ async fn setup(db: PgPool) -> Setup {
 }
 
 impl Setup {
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         self.app.url(&format!("/api/v1/projects/{}{path}", self.id))
     }
 
-    async fn write(&self, document: impl Display, branch: &str, content: &str) {
+    pub async fn write(&self, document: impl Display, branch: &str, content: &str) {
         let url = self.app.url(&format!("/api/v1/documents/{document}/content?branch={branch}"));
         let (status, body) = call(&self.ada, Method::PUT, &url, Some(json!({ "content": content }))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
-    async fn open(&self) -> i64 {
+    pub async fn open(&self) -> i64 {
         let body = json!({ "source": "draft", "target": "main", "title": "Sign-in rework", "description": "Why." });
         let (status, created) = call(&self.ada, Method::POST, &self.url("/change-requests"), Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         created["number"].as_i64().unwrap()
     }
 
-    async fn view(&self, number: i64) -> Value {
+    pub async fn view(&self, number: i64) -> Value {
         let (status, view) = call(&self.ada, Method::GET, &self.url(&format!("/change-requests/{number}")), None).await;
         assert_eq!(status, StatusCode::OK, "{view}");
         view
@@ -227,7 +229,7 @@ async fn discussion_comments_and_line_comments(db: PgPool) {
 }
 
 impl Setup {
-    async fn text(&self, document: impl Display, branch: &str) -> String {
+    pub async fn text(&self, document: impl Display, branch: &str) -> String {
         let url = self.app.url(&format!("/api/v1/documents/{document}?branch={branch}"));
         let (_, doc) = call(&self.ada, Method::GET, &url, None).await;
         doc["content"].as_str().unwrap().to_owned()
@@ -241,13 +243,13 @@ impl Setup {
         call(&self.ada, Method::POST, &branch, Some(json!({ "name": "draft" }))).await;
     }
 
-    async fn approve(&self, number: i64) {
+    pub async fn approve(&self, number: i64) {
         let reviews = self.url(&format!("/change-requests/{number}/reviews"));
         let (status, _) = call(&self.rita, Method::POST, &reviews, Some(json!({ "verdict": "approve" }))).await;
         assert_eq!(status, StatusCode::OK);
     }
 
-    async fn merge(&self, number: i64) -> (StatusCode, Value) {
+    pub async fn merge(&self, number: i64) -> (StatusCode, Value) {
         let url = self.url(&format!("/change-requests/{number}/merge"));
         call(&self.ada, Method::POST, &url, Some(json!({ "message": "Lockout rules" }))).await
     }
@@ -290,11 +292,19 @@ async fn a_clean_merge_lands_on_main_as_a_version(db: PgPool) {
 
     let view = s.view(number).await;
     assert_eq!(view["state"], "merged");
-    assert_eq!(view["documents"], json!([]), "the source now forks from the merge");
+    // The source now forks from the merge, but the change request still shows what it changed.
+    assert_eq!(change(&view, "Login")["diff"][0]["new"], json!(["LINE 2 (draft)\n"]), "{view}");
+    assert_eq!(change(&view, "Invoicing")["renamed_from"], "Billing");
+    assert_eq!(change(&view, "Lockout plan")["changes"], json!(["added"]));
+    assert_eq!(view["documents"].as_array().unwrap().len(), 3);
     let (status, _) = s.merge(number).await;
     assert_eq!(status, StatusCode::CONFLICT, "merged once");
     let (_, activity) = call(&s.ada, Method::GET, &s.url("/activity?limit=1"), None).await;
     assert_eq!(activity[0]["action"], "change_request.merge");
+    let body = json!({ "source": "draft", "target": "main", "title": "Nothing new" });
+    let (status, created) = call(&s.ada, Method::POST, &s.url("/change-requests"), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(s.view(created["number"].as_i64().unwrap()).await["documents"], json!([]), "nothing since the merge");
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
@@ -566,12 +576,14 @@ async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
 
     let author = actions(&s.ada).await;
     assert!(author.review && !author.approve && author.comment && author.resolve && !author.confirm_bump);
+    assert!(author.authored && author.close && !author.reopen, "{author:?}");
     assert_eq!(author.merge_blockers, [MergeBlocker::Approvals { required: 1, fresh: 0 }]);
     let reviewer = actions(&s.rita).await;
     assert!(reviewer.review && reviewer.approve && reviewer.comment);
+    assert!(!reviewer.authored && reviewer.close && !reviewer.reopen, "{reviewer:?}");
     assert_eq!(reviewer.merge_blockers, author.merge_blockers);
     let viewer = actions(&vic).await;
-    assert!(!viewer.review && !viewer.approve && !viewer.comment && !viewer.resolve);
+    assert!(!viewer.review && !viewer.approve && !viewer.comment && !viewer.resolve && !viewer.close);
     assert_eq!(
         viewer.merge_blockers,
         [MergeBlocker::Role { role: Role::Viewer }, MergeBlocker::Approvals { required: 1, fresh: 0 }]
@@ -582,6 +594,7 @@ async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
     let reader = Client::builder().default_headers(headers.into_iter().collect()).build().unwrap();
     let read_only = actions(&reader).await;
     assert!(!read_only.review && !read_only.comment && !read_only.resolve && !read_only.merge_needs_reason);
+    assert!(!read_only.close, "a token that may only read closes nothing");
     assert_eq!(
         read_only.merge_blockers,
         [MergeBlocker::ReadOnlyToken, MergeBlocker::Approvals { required: 1, fresh: 0 }]
@@ -602,4 +615,5 @@ async fn each_caller_is_told_what_they_may_do_and_merging_agrees(db: PgPool) {
     let merged = actions(&s.ada).await;
     assert_eq!(merged.merge_blockers, [MergeBlocker::NotOpen { state: ChangeRequestState::Merged }]);
     assert!(!merged.review && !merged.resolve && merged.comment && !actions(&s.rita).await.review);
+    assert!(!merged.close && !merged.reopen, "a merged change request stays merged");
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod activity;
 mod authz;
 mod branches;
+mod change_request_states;
 mod change_requests;
 mod collab;
 mod documents;

@@ -243,6 +243,8 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/projects/{id}/change-requests/{number}/comments"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/merge"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/resolve"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/close"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/reopen"),
         ("get", "/api/v1/projects/{id}/versions"),
         ("get", "/api/v1/projects/{id}/tags"),
         ("post", "/api/v1/projects/{id}/tags"),

@@ -1,0 +1,69 @@
+//! Closing a change request unmerged, and reopening it. Either is allowed to its author
+//! and to anyone who may review. Each claims the change request as merging does, so a
+//! close and a merge arriving together cannot both succeed: whichever claims it first
+//! decides, and the other finds it busy, closed or merged.
+
+use charter_types::ChangeRequestState;
+use sqlx::PgPool;
+
+use super::actions::Caller;
+use super::{get, locked_state, record, ChangeRequest};
+use crate::audit;
+use crate::authorization::ProjectAccess;
+use crate::claims::{busy, try_claim};
+use crate::error::{Error, Result};
+
+/// Closes an open change request without merging it.
+pub async fn close(db: &PgPool, project: &ProjectAccess, number: i32) -> Result<ChangeRequest> {
+    set_state(db, project, number, ChangeRequestState::Closed).await
+}
+
+/// Opens a closed change request again; a merged one stays merged.
+pub async fn reopen(db: &PgPool, project: &ProjectAccess, number: i32) -> Result<ChangeRequest> {
+    set_state(db, project, number, ChangeRequestState::Open).await
+}
+
+/// Moves the change request to `to` (open or closed) from the other of the two.
+async fn set_state(db: &PgPool, project: &ProjectAccess, number: i32, to: ChangeRequestState) -> Result<ChangeRequest> {
+    let record = record(db, project.project(), number).await?;
+    let (verb, done, action) = match to {
+        ChangeRequestState::Closed => ("close", "closed", "change_request.close"),
+        _ => ("reopen", "reopened", "change_request.reopen"),
+    };
+    if !Caller::of(project, record.author_id).may_close() {
+        return Err(Error::Forbidden(format!(
+            "only the author of change request #{number} or a reviewer can {verb} it"
+        )));
+    }
+    let mut tx = project.begin(db).await?;
+    // A merge or resolution under way holds the claim: told at once, rather than waited for.
+    if !try_claim(&mut tx, record.id).await? {
+        return Err(busy(number));
+    }
+    // Waits only for a review or confirmation being written.
+    let state = locked_state(&mut tx, record.id, number, "FOR NO KEY UPDATE").await?;
+    match (state, to) {
+        (ChangeRequestState::Merged, ChangeRequestState::Open) => {
+            return Err(Error::Conflict(format!(
+                "change request #{number} is merged, and a merged change request cannot be reopened: \
+                 open a new one for further changes"
+            )))
+        }
+        (ChangeRequestState::Merged, _) => {
+            return Err(Error::Conflict(format!("change request #{number} is merged, so there is nothing to close")))
+        }
+        (state, to) if state == to => {
+            return Err(Error::Conflict(format!("change request #{number} is already {state}")));
+        }
+        _ => {}
+    }
+    sqlx::query("UPDATE change_requests SET state = $2 WHERE id = $1")
+        .bind(record.id)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    let summary = format!("{done} change request #{number}");
+    audit::record(&mut *tx, project.audit(action, ("change_request", record.id), summary)).await?;
+    tx.commit().await?;
+    get(db, project, number).await
+}
