@@ -230,17 +230,14 @@ pub async fn merge_change(
     Ok(merged.version.number)
 }
 
+/// Closes an open change request unmerged (`open` false), or reopens a closed one.
 #[server]
-pub async fn close_change(slug: String, number: i32) -> Result<(), AppError> {
+pub async fn set_change_open(slug: String, number: i32, open: bool) -> Result<(), AppError> {
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
-    charter_backend::change_requests::close(&state.db, &project, number).await?;
-    Ok(())
-}
-
-#[server]
-pub async fn reopen_change(slug: String, number: i32) -> Result<(), AppError> {
-    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
-    charter_backend::change_requests::reopen(&state.db, &project, number).await?;
+    match open {
+        true => charter_backend::change_requests::reopen(&state.db, &project, number).await?,
+        false => charter_backend::change_requests::close(&state.db, &project, number).await?,
+    };
     Ok(())
 }
 
@@ -269,8 +266,12 @@ fn default_branches(names: &[String], current: &str) -> (String, String) {
 pub fn ChangesPage() -> impl IntoView {
     let ctx = expect_context::<ProjectCtx>();
     let open = ServerAction::<OpenChange>::new();
-    let changes = Resource::new(move || (ctx.slug.get(), open.version().get()), |(slug, _)| list_changes(slug));
-    let branches = Resource::new(move || ctx.slug.get(), project_branches);
+    // Both follow the branch in view: the links keep it, and the form proposes it.
+    let changes = Resource::new(
+        move || (ctx.slug.get(), ctx.branch.get(), open.version().get()),
+        |(slug, ..)| list_changes(slug),
+    );
+    let branches = Resource::new(move || (ctx.slug.get(), ctx.branch.get()), |(slug, _)| project_branches(slug));
     view! {
         <Title text="Change requests" />
         <div class="page-head"><h1>"Change requests"</h1></div>
@@ -327,7 +328,7 @@ pub fn ChangesPage() -> impl IntoView {
                                 <label>"Why" <textarea name="description" rows="4"></textarea></label>
                                 <FormError result=open.value().into() />
                                 <p id="open-change-hint" class="muted" hidden=move || !same()>{hint}</p>
-                                <button type="submit" class="primary" disabled=same aria-describedby="open-change-hint">"Open change request"</button>
+                                <button type="submit" class="primary" disabled=same aria-describedby=move || same().then_some("open-change-hint")>"Open change request"</button>
                             </ActionForm>
                         }
                     })}

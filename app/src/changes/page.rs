@@ -9,9 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::review::approval_note;
-use super::{
-    change_view, CloseChange, CommentChange, ConfirmBump, MergeChange, ReopenChange, ResolveChange, ReviewChange,
-};
+use super::{change_view, CommentChange, ConfirmBump, MergeChange, ResolveChange, ReviewChange, SetChangeOpen};
 use crate::components::{FormError, Loaded, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::diff::diff_view;
@@ -27,8 +25,7 @@ pub fn ChangePage() -> impl IntoView {
     let resolve = ServerAction::<ResolveChange>::new();
     let merge = ServerAction::<MergeChange>::new();
     let confirm = ServerAction::<ConfirmBump>::new();
-    let close = ServerAction::<CloseChange>::new();
-    let reopen = ServerAction::<ReopenChange>::new();
+    let set_open = ServerAction::<SetChangeOpen>::new();
     let side_by_side = RwSignal::new(false);
     let view_resource = Resource::new(
         move || {
@@ -40,8 +37,7 @@ pub fn ChangePage() -> impl IntoView {
                 resolve.version().get(),
                 merge.version().get(),
                 confirm.version().get(),
-                close.version().get(),
-                reopen.version().get(),
+                set_open.version().get(),
             )
         },
         |(slug, number, ..)| change_view(slug, number),
@@ -210,26 +206,17 @@ pub fn ChangePage() -> impl IntoView {
                     })}
                     {(actions.close || actions.reopen).then(|| {
                         let (slug, number) = (slug.clone(), number.to_string());
-                        if actions.close {
-                            view! {
-                                <ActionForm action=close attr:class="row">
-                                    <input type="hidden" name="slug" value=slug />
-                                    <input type="hidden" name="number" value=number />
-                                    <button type="submit">"Close change request"</button>
-                                </ActionForm>
-                            }.into_any()
-                        } else {
-                            view! {
-                                <ActionForm action=reopen attr:class="row">
-                                    <input type="hidden" name="slug" value=slug />
-                                    <input type="hidden" name="number" value=number />
-                                    <button type="submit">"Reopen change request"</button>
-                                </ActionForm>
-                            }.into_any()
+                        let label = if actions.close { "Close change request" } else { "Reopen change request" };
+                        view! {
+                            <ActionForm action=set_open attr:class="row">
+                                <input type="hidden" name="slug" value=slug />
+                                <input type="hidden" name="number" value=number />
+                                <input type="hidden" name="open" value=actions.reopen.to_string() />
+                                <button type="submit">{label}</button>
+                            </ActionForm>
                         }
                     })}
-                    <FormError result=close.value().into() />
-                    <FormError result=reopen.value().into() />
+                    <FormError result=set_open.value().into() />
                 };
                 let no_changes = (change.documents.is_empty() && change.summary.state != ChangeRequestState::Merged).then(|| {
                     let (source, target) = (change.summary.source.clone(), change.summary.target.clone());
