@@ -1,7 +1,8 @@
-//! Claims on change requests, held by a transaction: one merge or resolution of a
-//! change request at a time, and no deleting its branches under one.
+//! Claims held by a transaction: one merge, resolution, close or reopening of a change
+//! request at a time, and no deleting its branches under one; and who decides, per
+//! project, whether an incident may get a draft.
 
-use charter_types::ChangeRequestId;
+use charter_types::{ChangeRequestId, ProjectId};
 use sqlx::PgConnection;
 
 use crate::error::{Error, Result};
@@ -15,6 +16,21 @@ pub(crate) async fn try_claim(tx: &mut PgConnection, id: ChangeRequestId) -> Res
         .fetch_one(&mut *tx)
         .await?;
     Ok(claimed)
+}
+
+/// The advisory lock's namespace for incident drafts.
+const INCIDENT_DRAFTS: i32 = 0x6472_6166; // "draf"
+
+/// Serialises, per project until `tx` ends, what decides whether an incident may get a
+/// draft (one under review or in the making at a time): reserving one, and reopening a
+/// draft's closed change request. Reserving also hands out drafted requirement IDs under it.
+pub(crate) async fn lock_incident_drafts(tx: &mut PgConnection, project: ProjectId) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
+        .bind(INCIDENT_DRAFTS)
+        .bind(project)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 /// Why a claim was refused.

@@ -3,14 +3,14 @@
 //! close and a merge arriving together cannot both succeed: whichever claims it first
 //! decides, and the other finds it busy, closed or merged.
 
-use charter_types::ChangeRequestState;
+use charter_types::{ChangeRequestId, ChangeRequestState};
 use sqlx::PgPool;
 
 use super::actions::Caller;
 use super::{get, locked_state, record, ChangeRequest};
 use crate::audit;
 use crate::authorization::ProjectAccess;
-use crate::claims::{busy, try_claim};
+use crate::claims::{busy, lock_incident_drafts, try_claim};
 use crate::error::{Error, Result};
 
 /// Closes an open change request without merging it.
@@ -57,6 +57,9 @@ async fn set_state(db: &PgPool, project: &ProjectAccess, number: i32, to: Change
         }
         _ => {}
     }
+    if to == ChangeRequestState::Open {
+        other_draft(&mut tx, project, record.id).await?;
+    }
     sqlx::query("UPDATE change_requests SET state = $2 WHERE id = $1")
         .bind(record.id)
         .bind(to)
@@ -66,4 +69,26 @@ async fn set_state(db: &PgPool, project: &ProjectAccess, number: i32, to: Change
     audit::record(&mut *tx, project.audit(action, ("change_request", record.id), summary)).await?;
     tx.commit().await?;
     get(db, project, number).await
+}
+
+/// Refuses to reopen an incident's draft while another draft of the same incident is
+/// under review or being made: an incident has one at a time.
+async fn other_draft(tx: &mut sqlx::PgConnection, project: &ProjectAccess, id: ChangeRequestId) -> Result<()> {
+    lock_incident_drafts(tx, project.project()).await?;
+    let other: Option<Option<i32>> = sqlx::query_scalar(
+        "SELECT oc.number FROM incident_drafts d
+         JOIN incident_drafts o ON o.incident_id = d.incident_id AND o.id <> d.id
+         LEFT JOIN change_requests oc ON oc.id = o.change_request_id
+         WHERE d.change_request_id = $1 AND (o.change_request_id IS NULL OR oc.state = 'open') LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match other {
+        Some(Some(number)) => Err(Error::Conflict(format!(
+            "its incident has another draft under review in change request #{number}: close that one first"
+        ))),
+        Some(None) => Err(Error::Conflict("another draft of its incident is being made; try again shortly".into())),
+        None => Ok(()),
+    }
 }

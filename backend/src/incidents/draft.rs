@@ -26,8 +26,6 @@ use crate::structure::parse::parse;
 use crate::structure::requirements;
 use crate::{audit, content, AppState};
 
-/// The advisory lock's namespace for handing out drafted requirement IDs per project.
-const DRAFT_IDS_LOCK: i32 = 0x6472_6166; // "draf"
 /// How long a draft may take to be made before its reservation counts as abandoned.
 const RESERVATION_EXPIRES: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
@@ -160,11 +158,7 @@ async fn target(db: &sqlx::PgPool, project: &ProjectAccess, id: IncidentId, requ
 /// (its branches, and drafts being made).
 async fn reserve(db: &sqlx::PgPool, project: &ProjectAccess, id: IncidentId, target: &Target) -> Result<Reserved> {
     let mut tx = project.begin(db).await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
-        .bind(DRAFT_IDS_LOCK)
-        .bind(project.project())
-        .execute(&mut *tx)
-        .await?;
+    crate::claims::lock_incident_drafts(&mut tx, project.project()).await?;
     sqlx::query("DELETE FROM incident_drafts WHERE change_request_id IS NULL AND created_at < now() - $1::interval")
         .bind(RESERVATION_EXPIRES)
         .execute(&mut *tx)

@@ -124,6 +124,16 @@ async fn an_amendment_drafts_a_regression_scenario_and_provenance_on_a_branch_wi
     let (status, answer) = shop.draft(&shop.owner, &incident, json!({ "mode": "amend" })).await;
     assert_eq!((status, error_code(&answer)), (StatusCode::CONFLICT, "conflict"), "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains(&format!("#{}", draft.change_request.number)));
+
+    // Closed, it makes room for another draft; reopening it is then refused, naming that one.
+    let first = shop.url(&format!("/change-requests/{}", draft.change_request.number));
+    let (status, answer) = call(&shop.owner, Method::POST, &format!("{first}/close"), None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let second = created(shop.draft(&shop.owner, &incident, json!({ "mode": "amend" })).await);
+    let (status, answer) = call(&shop.owner, Method::POST, &format!("{first}/reopen"), None).await;
+    assert_eq!((status, error_code(&answer)), (StatusCode::CONFLICT, "conflict"), "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("#{}", second.change_request.number)), "{message}");
 }
 
 #[sqlx::test]
