@@ -349,6 +349,15 @@ async fn view(
     let summary: ChangeRequestSummary =
         sqlx::query_as(&format!("{SUMMARY_QUERY} WHERE c.id = $1")).bind(record.id).fetch_one(db).await?;
     let comparison = compare(db, record.source_branch_id, record.target_branch_id).await?;
+    // Merging moves the source's fork point, and the source may change after: a merged
+    // one shows what it changed then (nothing, when it merged before that was kept),
+    // never the live comparison, and has no conflicts or overlaps left.
+    let merged = summary.state == ChangeRequestState::Merged;
+    let shown: Vec<DocumentChange> = match (merged, &record.merged_changes) {
+        (false, _) => comparison.documents.clone(),
+        (true, Some(kept)) => kept.0.iter().cloned().map(KeptChange::shown).collect(),
+        (true, None) => Vec::new(),
+    };
     let rows: Vec<ReviewRow> = sqlx::query_as(
         "SELECT r.reviewer_id, u.username, r.verdict, r.comment, r.source_digest, r.created_at
          FROM reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.change_request_id = $1 ORDER BY r.created_at",
@@ -382,7 +391,10 @@ async fn view(
     let (required_approvals,): (i32,) =
         sqlx::query_as("SELECT required_approvals FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
     let fresh = approvals.iter().filter(|approval| !approval.stale).count() as i32;
-    let overlaps = overlaps(db, project_id, record.id, &comparison.documents).await?;
+    let overlaps = match merged {
+        true => Vec::new(),
+        false => overlaps(db, project_id, record.id, &comparison.documents).await?,
+    };
     let comments: Vec<Comment> = sqlx::query_as(
         "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
          FROM change_request_comments c JOIN users u ON u.id = c.author_id
@@ -391,8 +403,7 @@ async fn view(
     .bind(record.id)
     .fetch_all(db)
     .await?;
-    let changed: Vec<DocumentId> = comparison
-        .documents
+    let changed: Vec<DocumentId> = shown
         .iter()
         .filter(|change| !change.changes.contains(&ChangeKind::Deleted))
         .map(|change| change.document_id)
@@ -449,12 +460,8 @@ async fn view(
         reviews: reviews.into_iter().map(|(_, review)| review).collect(),
         required_approvals,
         approved: fresh >= required_approvals,
-        // Merging moves the source's fork point: a merged one shows what it changed then.
-        documents: match &record.merged_changes {
-            Some(kept) => kept.0.iter().cloned().map(KeptChange::shown).collect(),
-            None => comparison.documents,
-        },
-        conflicts: comparison.conflicts,
+        documents: shown,
+        conflicts: if merged { Vec::new() } else { comparison.conflicts },
         overlaps,
         comments,
     };
