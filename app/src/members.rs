@@ -204,7 +204,7 @@ pub fn MembersPage() -> impl IntoView {
                             <FormError result=add.value().into() />
                             {move || add.value().get().and_then(Result::ok).map(|member| view! {
                                 <p class="notice" role="status">
-                                    {format!("Added {} as {}: they are in the list above.", member.username, member.role.as_str())}
+                                    {format!("{} now has the {} role in this project: see the list above.", member.username, member.role.as_str())}
                                 </p>
                             })}
                         </section>

@@ -237,7 +237,7 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
                     <Confirm
                         label="Delete branch…"
                         warning=move || format!(
-                            "Deleting the branch {} removes it, every change on it that is not merged, and its open change requests. This cannot be undone.",
+                            "Deleting the branch {} removes it, every change on it that is not merged, and every change request from or into it, merged ones included. This cannot be undone.",
                             ctx.branch.get(),
                         )
                     >

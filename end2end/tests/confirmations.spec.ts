@@ -18,7 +18,7 @@ test("adding a member empties the form and says who was added; removing one asks
   await form.getByLabel("Username").fill(guest);
   await form.getByLabel("Role").selectOption("reviewer");
   await form.getByRole("button", { name: "Add" }).click();
-  await expect(form.getByRole("status")).toHaveText(`Added ${guest} as reviewer: they are in the list above.`);
+  await expect(form.getByRole("status")).toHaveText(`${guest} now has the reviewer role in this project: see the list above.`);
   await expect(form.getByLabel("Username")).toHaveValue("");
   const row = page.locator("table.members tr", { hasText: guest });
   await expect(row).toBeVisible();
