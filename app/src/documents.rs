@@ -310,6 +310,22 @@ pub fn DocumentPage() -> impl IntoView {
                 let branch = ctx.branch.get_untracked();
                 let (branch_restore, branch_rename, branch_move, branch_delete) =
                     (branch.clone(), branch.clone(), branch.clone(), branch.clone());
+                // Its own view: the page's whole view type would be too deep for a release build.
+                let delete_block = view! {
+                    <div class="stack">
+                        <p class="muted">"Deleting moves this document and those under it to the trash."</p>
+                        <Confirm label="Delete…" warning=delete_warning>
+                            <ActionForm action=delete attr:class="inline">
+                                <input type="hidden" name="slug" value=slug />
+                                <input type="hidden" name="id" value=id_delete />
+                                <input type="hidden" name="branch" value=branch_delete />
+                                <button type="submit" class="small danger">{format!("Delete {title_delete}")}</button>
+                            </ActionForm>
+                        </Confirm>
+                        <FormError result=delete.value().into() />
+                    </div>
+                }
+                .into_any();
                 let can_restore = project.role.allows(Permission::Write);
                 view! {
                     <Title text=title.clone() />
@@ -381,18 +397,7 @@ pub fn DocumentPage() -> impl IntoView {
                                         <FormError result=move_to.value().into() />
                                         <button type="submit">"Move"</button>
                                     </ActionForm>
-                                    <div class="stack">
-                                        <p class="muted">"Deleting moves this document and those under it to the trash."</p>
-                                        <Confirm label="Delete…" warning=delete_warning>
-                                            <ActionForm action=delete attr:class="inline">
-                                                <input type="hidden" name="slug" value=slug />
-                                                <input type="hidden" name="id" value=id_delete />
-                                                <input type="hidden" name="branch" value=branch_delete />
-                                                <button type="submit" class="small danger">{format!("Delete {title_delete}")}</button>
-                                            </ActionForm>
-                                        </Confirm>
-                                        <FormError result=delete.value().into() />
-                                    </div>
+                                    {delete_block}
                                 </div>
                             </details>
                         })}
