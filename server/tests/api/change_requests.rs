@@ -236,7 +236,7 @@ impl Setup {
     }
 
     /// main holds five lines, and `draft` is forked from that.
-    async fn five_lines(&self) {
+    pub async fn five_lines(&self) {
         self.write(&self.login, "main", "line 1\nline 2\nline 3\nline 4\nline 5\n").await;
         let branch = self.url("/branches");
         call(&self.ada, Method::DELETE, &format!("{branch}/draft"), None).await;
@@ -387,64 +387,6 @@ async fn a_resolved_conflict_is_reviewed_and_then_merges_as_resolved(db: PgPool)
     let foreign = json!({ "document_id": uuid::Uuid::new_v4(), "content": "x" });
     let (status, _) = call(&s.ada, Method::POST, &url, Some(foreign)).await;
     assert_eq!(status, StatusCode::CONFLICT, "the change request is merged");
-}
-
-#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
-async fn versions_can_be_tagged_read_and_compared(db: PgPool) {
-    let s = setup(db).await;
-    s.five_lines().await;
-    s.write(&s.login, "draft", "line 1\nLINE 2\nline 3\nline 4\nline 5\n").await;
-    let number = s.open().await;
-    s.approve(number).await;
-    let (_, merged) = s.merge(number).await;
-    let first = merged["version"]["id"].as_str().unwrap().to_owned();
-
-    let (status, versions) = call(&s.ada, Method::GET, &s.url("/versions?branch=main"), None).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(versions.as_array().unwrap().len(), 1);
-    assert_eq!(versions[0]["id"], first.as_str());
-
-    let tags = s.url("/tags");
-    let (status, tag) = call(&s.ada, Method::POST, &tags, Some(json!({ "name": "v1.0.0", "version": first }))).await;
-    assert_eq!(status, StatusCode::CREATED, "{tag}");
-    assert_eq!(tag["version"]["number"], 1);
-    for (body, expected) in [
-        (json!({ "name": "v1.0.0", "version": first }), StatusCode::CONFLICT),
-        (json!({ "name": "bad tag", "version": first }), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({ "name": "v9", "version": uuid::Uuid::new_v4() }), StatusCode::NOT_FOUND),
-    ] {
-        let (status, answer) = call(&s.ada, Method::POST, &tags, Some(body.clone())).await;
-        assert_eq!(status, expected, "{body} -> {answer}");
-    }
-
-    // main moves on: the tagged version still reads as it was.
-    s.write(&s.login, "main", "line 1\nLINE 2\nline 3\nline 4\nline 5\nline 6\n").await;
-    let at = |version: &str| s.app.url(&format!("/api/v1/documents/{}/at/{version}", s.login));
-    let (status, old) = call(&s.ada, Method::GET, &at("v1.0.0"), None).await;
-    assert_eq!(status, StatusCode::OK, "{old}");
-    assert_eq!(old["content"], "line 1\nLINE 2\nline 3\nline 4\nline 5\n");
-    assert_eq!(old["title"], "Login");
-    let (_, by_id) = call(&s.ada, Method::GET, &at(&first), None).await;
-    assert_eq!(by_id["content"], old["content"]);
-    let (status, _) = call(&s.ada, Method::GET, &at("v404"), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-
-    let diff = s.app.url(&format!("/api/v1/documents/{}/diff?from=v1.0.0", s.login));
-    let (status, changes) = call(&s.ada, Method::GET, &diff, None).await;
-    assert_eq!(status, StatusCode::OK, "{changes}");
-    assert_eq!(changes["changes"], json!([{ "old_start": 5, "old": [], "new_start": 5, "new": ["line 6\n"] }]));
-    assert_eq!(changes["from"]["number"], 1);
-
-    // Viewers read history; strangers see nothing of it.
-    let vera = s.app.signup("vera").await;
-    s.app.add_member(&s.ada, &s.project, "vera", Role::Viewer).await;
-    let (status, _) = call(&vera, Method::GET, &at("v1.0.0"), None).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(&vera, Method::POST, &tags, Some(json!({ "name": "v1.0.1", "version": first }))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let mallory = s.app.signup("mallory").await;
-    let (status, _) = call(&mallory, Method::GET, &at("v1.0.0"), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
