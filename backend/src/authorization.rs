@@ -63,7 +63,15 @@ impl ProjectAccess {
     /// allowing what this access was granted for; their membership row stays locked
     /// until `tx` ends.
     pub async fn confirm(&self, tx: &mut PgConnection) -> Result<()> {
-        check(role_in(tx, &self.actor, self.project, "FOR SHARE").await?, self.need)
+        self.confirmed_role(tx).await.map(drop)
+    }
+
+    /// The same, saying the role as it is now, for a write whose rule depends on more
+    /// than the permission asked for (held until `tx` ends, like the check).
+    pub async fn confirmed_role(&self, tx: &mut PgConnection) -> Result<Role> {
+        let role = role_in(tx, &self.actor, self.project, "FOR SHARE").await?;
+        check(role, self.need)?;
+        Ok(role)
     }
 
     /// The transaction a write goes through, with the caller's role confirmed inside it.

@@ -30,12 +30,14 @@ async fn set_state(db: &PgPool, project: &ProjectAccess, number: i32, to: Change
         ChangeRequestState::Closed => ("close", "closed", "change_request.close"),
         _ => ("reopen", "reopened", "change_request.reopen"),
     };
-    if !Caller::of(project, record.author_id).may_close() {
+    // The role as it is inside the transaction: one taken away meanwhile counts.
+    let mut tx = db.begin().await?;
+    let role = project.confirmed_role(&mut tx).await?;
+    if !(Caller { role, ..Caller::of(project, record.author_id) }).may_close() {
         return Err(Error::Forbidden(format!(
             "only the author of change request #{number} or a reviewer can {verb} it"
         )));
     }
-    let mut tx = project.begin(db).await?;
     // A merge or resolution under way holds the claim: told at once, rather than waited for.
     if !try_claim(&mut tx, record.id).await? {
         return Err(busy(number));
