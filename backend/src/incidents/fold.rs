@@ -117,13 +117,17 @@ pub(super) async fn note_made(tx: &mut PgConnection, made: &[(&Claim<'_>, Vec<In
     if columns.0.is_empty() {
         return Ok(());
     }
+    // Every row was claimed in this transaction, so the insert always conflicts. Written
+    // as an upsert because a conflict goes through the primary key, whatever the planner
+    // thinks of the table's size: an `UPDATE … FROM` whose plan was cached while the
+    // table was small went on scanning it whole as it grew (a storm's costliest statement).
     sqlx::query(
-        "UPDATE incident_deliveries d SET incidents = m.incidents
-         FROM (SELECT project_id, source, delivery, array_agg(incident ORDER BY at) AS incidents
-               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
-                    WITH ORDINALITY AS m(project_id, source, delivery, incident, at)
-               GROUP BY project_id, source, delivery) m
-         WHERE (d.project_id, d.source, d.delivery) = (m.project_id, m.source, m.delivery)",
+        "INSERT INTO incident_deliveries (project_id, source, delivery, incidents)
+         SELECT project_id, source, delivery, array_agg(incident ORDER BY at)
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
+              WITH ORDINALITY AS m(project_id, source, delivery, incident, at)
+         GROUP BY project_id, source, delivery
+         ON CONFLICT (project_id, source, delivery) DO UPDATE SET incidents = excluded.incidents",
     )
     .bind(columns.0)
     .bind(columns.1)
