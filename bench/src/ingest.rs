@@ -1,5 +1,6 @@
-//! `ingest` (Charter only, `--database-url`): incidents reported as fast as `clients`
-//! concurrent senders can for `seconds`, through the generic endpoint with an
+//! `ingest` (Charter only, `--database-url`): incidents reported for `seconds` by
+//! `clients` concurrent senders, as fast as they are answered or, with `--events`, at that
+//! many a second together (a sender answered late sends its next at once), through the generic endpoint with an
 //! `incidents:write` token: 30% repeat an incident already reported, 1% replay an
 //! earlier delivery (same `Idempotency-Key`), the rest are new. Prints events accepted
 //! a second and the `202`'s latency; checks in the database that nothing was lost (every
@@ -37,7 +38,7 @@ struct Sent {
     deliveries: Vec<(String, Value)>,
 }
 
-pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u64) -> Result<()> {
+pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u64, events: Option<f64>) -> Result<()> {
     let api = Api::sign_up(url, &format!("ingest{}", std::process::id())).await?;
     let mut db = PgConnection::connect(database_url).await.context("--database-url")?;
     let project: Project = api.call(Method::POST, "/projects", Some(json!({ "name": "Ingest benchmark" }))).await?;
@@ -50,12 +51,15 @@ pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u6
     let sent = Arc::new(Mutex::new(Sent::default()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     let endpoint = format!("{url}/api/v1/projects/{}/incidents", project.id);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    // Each sender's turn comes every `clients / events` seconds, the senders spread over it.
+    let period = events.map(|events| Duration::from_secs_f64(clients as f64 / events));
     let senders: Vec<_> = (0..clients)
         .map(|client| {
             let (sent, http, endpoint, token) = (Arc::clone(&sent), http.clone(), endpoint.clone(), token.clone());
-            tokio::spawn(async move { send(client, &sent, &http, &endpoint, &token, deadline).await })
+            let turns = period.map(|period| Turns { first: started + period * client as u32 / clients as u32, period });
+            tokio::spawn(async move { send(client, &sent, &http, &endpoint, &token, deadline, turns).await })
         })
         .collect();
     for sender in senders {
@@ -80,8 +84,10 @@ pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u6
     }
     println!("| figure | value |");
     println!("|---|---|");
+    let offered =
+        events.map_or_else(|| "as fast as answered".to_owned(), |events| format!("{events:.0} a second offered"));
     println!(
-        "| accepted | {accepted} events in {elapsed:.1} s from {clients} senders: {:.0} events/s |",
+        "| accepted | {accepted} events in {elapsed:.1} s from {clients} senders ({offered}): {:.0} events/s |",
         accepted as f64 / elapsed
     );
     println!("| of which new / repeats / replays | {} / {} / {} |", sent.new, sent.repeats, sent.replays);
@@ -134,7 +140,15 @@ pub async fn workload(url: &str, database_url: &str, clients: usize, seconds: u6
     Ok(())
 }
 
-/// One sender: reports until `deadline`, choosing new, repeat or replay.
+/// When a sender paced by `--events` sends: at `first`, then every `period`.
+#[derive(Clone, Copy)]
+struct Turns {
+    first: Instant,
+    period: Duration,
+}
+
+/// One sender: reports until `deadline`, at its `turns` if it has any, choosing new,
+/// repeat or replay.
 async fn send(
     client: usize,
     sent: &Mutex<Sent>,
@@ -142,6 +156,7 @@ async fn send(
     endpoint: &str,
     token: &str,
     deadline: Instant,
+    turns: Option<Turns>,
 ) -> Result<()> {
     let mut pick = Pick::default();
     for _ in 0..=client {
@@ -149,6 +164,9 @@ async fn send(
     }
     let mut n = 0u64;
     while Instant::now() < deadline {
+        if let Some(Turns { first, period }) = turns {
+            tokio::time::sleep_until((first + period * n as u32).into()).await;
+        }
         n += 1;
         let roll = pick.next(100);
         let (kind, key, body) = {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! loadgen --target charter|y-websocket|hocuspocus --url http://127.0.0.1:PORT
-//!         --workload fanout|join|merge|search|specs|ingest [--docs N] [--clients N] [--rate UPDATES_PER_SECOND]
+//!         --workload fanout|join|merge|search|specs|ingest [--docs N] [--clients N] [--rate UPDATES_PER_SECOND] [--events EVENTS_PER_SECOND]
 //!         [--seconds N] [--server-pid PID] [--join-bytes N] [--doc-bytes N]
 //!         [--entries N] [--database-url URL]
 //! ```
@@ -69,6 +69,8 @@ struct Args {
     /// `search`: synthetic index entries, and Charter's database (read and written directly).
     entries: usize,
     database_url: Option<String>,
+    /// `ingest`: events a second offered by all senders together (none: as fast as answered).
+    events: Option<f64>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -100,6 +102,7 @@ fn parse_args() -> Result<Args> {
         doc_bytes: number("doc-bytes", "20480")? as usize,
         entries: number("entries", "100000")? as usize,
         database_url: values.get("database-url").cloned(),
+        events: values.get("events").map(|events| events.parse()).transpose().context("--events")?,
     })
 }
 
@@ -546,7 +549,7 @@ async fn main() -> Result<()> {
         "specs" if args.target == Target::Charter => specs::workload(&args.url, args.docs).await,
         "ingest" if args.target == Target::Charter => {
             let database_url = args.database_url.as_deref().ok_or_else(|| anyhow!("ingest needs --database-url"))?;
-            ingest::workload(&args.url, database_url, args.clients, args.seconds).await
+            ingest::workload(&args.url, database_url, args.clients, args.seconds, args.events).await
         }
         other => bail!("unknown workload {other}: fanout, join, merge, search, specs or ingest (Charter only)"),
     }
