@@ -139,7 +139,9 @@ where
 /// a panel that says what will happen (`warning`, naming the thing) and holds
 /// `children`: the form whose submit does it, its button naming the action in full
 /// ("Delete branch feature-x"). A `<details>`, so it works before hydration and without
-/// JavaScript; Cancel closes it, and without scripts it is a link back to the page.
+/// JavaScript; Cancel or Escape closes it, and without scripts Cancel is a link back to
+/// the page. It closes when the page's address changes (another branch, say), so an open
+/// question never outlives the page it was asked about.
 #[component]
 pub fn Confirm(#[prop(into)] label: TextProp, #[prop(into)] warning: TextProp, children: Children) -> impl IntoView {
     let panel = NodeRef::<leptos::html::Details>::new();
@@ -155,15 +157,32 @@ pub fn Confirm(#[prop(into)] label: TextProp, #[prop(into)] warning: TextProp, c
             format!("{path}?{search}")
         }
     };
-    let cancel = move |ev: leptos::ev::MouseEvent| {
-        ev.prevent_default();
-        if let (Some(panel), Some(summary)) = (panel.get(), summary.get()) {
-            panel.set_open(false);
-            let _ = summary.focus();
+    let close = move || {
+        if let (Some(panel), Some(summary)) = (panel.get_untracked(), summary.get_untracked()) {
+            if panel.open() {
+                panel.set_open(false);
+                let _ = summary.focus();
+            }
         }
     };
+    let cancel = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        close();
+    };
+    let escape = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            close();
+        }
+    };
+    Effect::new(move |_| {
+        location.pathname.track();
+        location.search.track();
+        if let Some(panel) = panel.get_untracked() {
+            panel.set_open(false);
+        }
+    });
     view! {
-        <details class="confirm" node_ref=panel>
+        <details class="confirm" node_ref=panel on:keydown=escape>
             <summary class="button small danger" node_ref=summary>{move || label.get().to_string()}</summary>
             <div class="confirm-panel">
                 <p>{move || warning.get().to_string()}</p>

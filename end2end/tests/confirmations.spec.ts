@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, projectWithSpec, signUp, uniqueName } from "./support";
+import { api, hydrated, projectWithSpec, signUp, uniqueName } from "./support";
 
 test("adding a member empties the form and says who was added; removing one asks first", async ({ page }) => {
   const guest = uniqueName("gus");
@@ -55,4 +55,33 @@ test("deleting a document asks first, names it, and the trash holds it", async (
   await confirm.getByRole("button", { name: "Delete User login" }).click();
   await expect(page).toHaveURL(new RegExp(`/p/${project.slug}/trash$`));
   await expect(page.locator(".card-list")).toContainText("User login");
+});
+
+test("a question closes on Escape, and when the page moves to another branch", async ({ page }) => {
+  await signUp(page, uniqueName("elsa"));
+  const { project } = await projectWithSpec(page, "On main.\n");
+  for (const name of ["one", "two"]) {
+    await api(page, "POST", `/projects/${project.id}/branches`, { name });
+  }
+  await page.goto(`/p/${project.slug}?branch=one`);
+  await hydrated(page);
+  const confirm = page.locator(".branch-switcher details.confirm");
+  const summary = confirm.getByText("Delete branch…");
+
+  await summary.click();
+  await expect(confirm.locator(".confirm-panel")).toContainText("Deleting the branch one removes it");
+  await page.keyboard.press("Escape");
+  await expect(confirm.locator(".confirm-panel")).toBeHidden();
+  await expect(summary).toBeFocused();
+
+  // Left open, it does not follow the page to another branch, where it would ask about that one.
+  await summary.click();
+  await expect(confirm.locator(".confirm-panel")).toBeVisible();
+  await page.getByLabel("Branch").selectOption("two");
+  await expect(page).toHaveURL(/\?branch=two$/);
+  await expect(confirm.locator(".confirm-panel")).toBeHidden();
+  await summary.click();
+  await expect(confirm.getByRole("button", { name: "Delete branch two" })).toBeVisible();
+  const names = (await api(page, "GET", `/projects/${project.id}/branches`)).map((b: { name: string }) => b.name);
+  expect(names).toEqual(expect.arrayContaining(["one", "two"]));
 });
