@@ -174,11 +174,14 @@ pub fn Confirm(#[prop(into)] label: TextProp, #[prop(into)] warning: TextProp, c
             close();
         }
     };
-    Effect::new(move |_| {
+    // Not on its first run, at hydration: a question opened before then stays open.
+    Effect::new(move |first: Option<()>| {
         location.pathname.track();
         location.search.track();
-        if let Some(panel) = panel.get_untracked() {
-            panel.set_open(false);
+        if first.is_some() {
+            if let Some(panel) = panel.get_untracked() {
+                panel.set_open(false);
+            }
         }
     });
     view! {
