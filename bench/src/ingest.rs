@@ -163,9 +163,14 @@ async fn send(
         pick.next(2);
     }
     let mut n = 0u64;
-    while Instant::now() < deadline {
-        if let Some(Turns { first, period }) = turns {
-            tokio::time::sleep_until((first + period * n as u32).into()).await;
+    loop {
+        // A paced sender's latency counts from its turn, so that falling behind shows.
+        let turn = turns.map(|Turns { first, period }| first + period * n as u32);
+        if let Some(turn) = turn {
+            tokio::time::sleep_until(turn.into()).await;
+        }
+        if Instant::now() >= deadline {
+            break;
         }
         n += 1;
         let roll = pick.next(100);
@@ -183,7 +188,7 @@ async fn send(
                 _ => (Kind::New, format!("{client}-{n}"), incident(&format!("{client}-{n}"), &mut pick)),
             }
         };
-        let started = Instant::now();
+        let started = turn.unwrap_or_else(Instant::now);
         let response =
             http.post(endpoint).bearer_auth(token).header("idempotency-key", &key).json(&body).send().await?;
         let latency = started.elapsed();

@@ -102,7 +102,10 @@ fn parse_args() -> Result<Args> {
         doc_bytes: number("doc-bytes", "20480")? as usize,
         entries: number("entries", "100000")? as usize,
         database_url: values.get("database-url").cloned(),
-        events: values.get("events").map(|events| events.parse()).transpose().context("--events")?,
+        events: match values.get("events").map(|events| events.parse::<f64>()).transpose().context("--events")? {
+            Some(events) if !(events.is_finite() && events > 0.0) => bail!("--events must be above 0, not {events}"),
+            events => events,
+        },
     })
 }
 
