@@ -19,7 +19,7 @@ RUN bash /model /models/all-MiniLM-L6-v2
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY --from=build /src/target/release/charter /app/charter
+COPY --from=build /src/target/release/charter /src/target/release/hash.txt /app/
 COPY --from=build /src/target/site /app/site
 COPY --from=model /models /app/models
 ENV LEPTOS_SITE_ROOT=/app/site LEPTOS_SITE_ADDR=0.0.0.0:3000 CHARTER_MODEL_DIR=/app/models/all-MiniLM-L6-v2

@@ -30,7 +30,7 @@ pub mod tokens;
 pub mod webhooks;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
 use leptos_router::path;
 
@@ -48,6 +48,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -63,7 +64,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     Auth::provide();
     view! {
-        <Stylesheet id="leptos" href="/pkg/charter.css" />
         <Title formatter=page_title />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>

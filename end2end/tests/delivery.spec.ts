@@ -1,7 +1,7 @@
 import { test, expect, type Response } from "@playwright/test";
 import { hydrated, openEditor, projectWithSpec, signUp, uniqueName } from "./support";
 
-test("pages and bundles arrive compressed, and the bundles are revalidated instead of downloaded again", async ({
+test("pages and bundles arrive compressed; the bundle is kept for good, the editor revalidated", async ({
   page,
   request,
 }) => {
@@ -21,15 +21,26 @@ test("pages and bundles arrive compressed, and the bundles are revalidated inste
     const path = new URL(bundle.url()).pathname;
     const headers = await bundle.allHeaders();
     expect(headers["content-encoding"], path).toMatch(/^(br|gzip)$/);
-    // Kept only after asking whether it changed: its name does not change with it.
-    expect(headers["cache-control"], path).toBe("no-cache");
-    expect(headers["last-modified"], path).toBeTruthy();
-
-    // A repeat visit asks with the date it has and gets no body back.
-    const again = await request.get(path, { headers: { "if-modified-since": headers["last-modified"] } });
-    expect(again.status(), path).toBe(304);
-    expect((await again.body()).length, path).toBe(0);
+    // Its name holds a hash of its content: a new build is a new name, so it is kept without asking.
+    expect(path).toMatch(/^\/pkg\/charter\.[A-Za-z0-9_-]{10,}\.(wasm|js|css)$/);
+    expect(headers["cache-control"], path).toBe("public, max-age=31536000, immutable");
   }
+
+  // The editor bundle keeps its name: kept only after asking whether it changed, which
+  // costs a bodiless 304.
+  const editor = await request.get("/editor.js", { headers: { "accept-encoding": "br, gzip" } });
+  expect(editor.headers()["content-encoding"]).toMatch(/^(br|gzip)$/);
+  expect(editor.headers()["cache-control"]).toBe("no-cache");
+  const modified = editor.headers()["last-modified"];
+  expect(modified).toBeTruthy();
+  const again = await request.get("/editor.js", { headers: { "if-modified-since": modified } });
+  expect(again.status()).toBe(304);
+  expect((await again.body()).length).toBe(0);
+
+  // An address that names no file is no file: nothing to keep.
+  const missing = await request.get("/pkg/charter.0000000000.wasm");
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()["cache-control"] ?? "").not.toContain("immutable");
 
   // What only one person may see is never kept by a browser or a proxy.
   const api = await request.get("/api/v1/projects");

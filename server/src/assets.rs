@@ -1,42 +1,75 @@
 //! The site's static files (the WebAssembly bundle, its script and style, the editor
-//! bundle): sent as the build's precompressed copies where it made them, and kept by
-//! browsers only after asking whether they changed, which costs a `304` of a few bytes
-//! when they did not. (Their names do not change with their content, so a browser may
-//! not keep them for longer without asking.)
+//! bundle): sent as the build's precompressed copies where it made them. The bundle's
+//! files carry a hash of their content in their names (the build's `hash.txt`), so a
+//! browser keeps them for good without asking; the others (the editor bundle, the icon)
+//! keep their names when they change, so a browser asks first whether they did, which
+//! costs a `304` of a few bytes when they did not.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, LAST_MODIFIED};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use leptos::config::LeptosOptions;
 use tower::{Service, ServiceExt};
 use tower_http::services::ServeDir;
 
 const ASK_FIRST: HeaderValue = HeaderValue::from_static("no-cache");
+const KEEP: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+
+/// The paths of the files whose names change with their content: the bundle's script,
+/// WebAssembly and style, as `hash.txt` beside the server's executable names them (where
+/// Leptos reads them to link them). None when the build hashed nothing.
+pub fn hashed(options: &LeptosOptions) -> HashSet<String> {
+    if !options.hash_files {
+        return HashSet::new();
+    }
+    let hash_file = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(options.hash_file.as_ref())));
+    let Some(hashes) = hash_file.and_then(|path| std::fs::read_to_string(path).ok()) else {
+        return HashSet::new();
+    };
+    hashes
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(extension, _)| matches!(extension.trim(), "js" | "wasm" | "css"))
+        .map(|(extension, hash)| {
+            format!("/{}/{}.{}.{}", options.site_pkg_dir, options.output_name, hash.trim(), extension.trim())
+        })
+        .collect()
+}
 
 /// The files under `root`; `missing` answers every request that names no file there
-/// (any method: a file is only ever read).
+/// (any method: a file is only ever read). Those at the `hashed` paths are kept for good.
 pub fn files<M>(
     root: &str,
+    hashed: HashSet<String>,
     missing: M,
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static
 where
     M: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     M::Future: Send + 'static,
 {
-    ServeDir::new(root)
+    let hashed = Arc::new(hashed);
+    let serve = ServeDir::new(root)
         .precompressed_br()
         .precompressed_gzip()
         .call_fallback_on_method_not_allowed(true)
-        .fallback(missing)
-        .map_response(|response| {
+        .fallback(missing);
+    tower::service_fn(move |request: Request| {
+        let keep = if hashed.contains(request.uri().path()) { KEEP } else { ASK_FIRST };
+        let serve = serve.clone();
+        async move {
+            let Ok(response) = serve.oneshot(request).await;
             let mut response = response.into_response();
             // A file, or a `304` for one; never what `missing` answered.
             let file = response.headers().contains_key(LAST_MODIFIED) || response.status() == StatusCode::NOT_MODIFIED;
             if file {
-                response.headers_mut().insert(CACHE_CONTROL, ASK_FIRST);
+                response.headers_mut().insert(CACHE_CONTROL, keep);
             }
-            response
-        })
+            Ok::<_, Infallible>(response)
+        }
+    })
 }

@@ -140,7 +140,7 @@ fn pages(state: AppState, leptos: LeptosOptions) -> Router {
         .with_state(leptos.clone());
     Router::new()
         .leptos_routes_with_context(&leptos, routes, context, shell)
-        .fallback_service(assets::files(&leptos.site_root, missing))
+        .fallback_service(assets::files(&leptos.site_root, assets::hashed(&leptos), missing))
         .with_state(leptos)
 }
 

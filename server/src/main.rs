@@ -51,7 +51,16 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         return Ok(std::process::ExitCode::SUCCESS);
     }
 
-    let leptos = get_configuration(None).context("reading the LEPTOS_* configuration")?.leptos_options;
+    let mut leptos = get_configuration(None).context("reading the LEPTOS_* configuration")?.leptos_options;
+    // Charter's builds put a hash of each bundle file's content in its name (Cargo.toml)
+    // and list them in a file beside the executable; a binary built otherwise has none,
+    // and then links the plain names (Leptos fails every page when the file is missing).
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(leptos.hash_file.as_ref())))
+            .is_some_and(|hash_file| hash_file.exists());
+    }
     let addr = leptos.site_addr;
     let settings = charter_server::settings_from_env()?;
     if settings.public_origin.is_none() && !addr.ip().is_loopback() {
