@@ -217,11 +217,16 @@ pub fn NotFound() -> impl IntoView {
     view! { <ErrorView error=AppError::NotFound("There is no page at this address.".into()) /> }
 }
 
-/// A stable colour per person (cursor, selection and presence), readable on light and
-/// dark backgrounds.
+/// Colours for people in a document (cursor, selection and presence), readable on light
+/// and dark backgrounds and from one another.
+pub const PALETTE: [&str; 12] = [
+    "#d7263d", "#1b998b", "#2e5eaa", "#f46036", "#8e44ad", "#7a6f00", "#c2185b", "#1e88e5", "#6d4c41", "#2e7d32",
+    "#5e35b1", "#00838f",
+];
+
+/// A person's own colour, the same in every document; the editor takes another from
+/// `PALETTE` for a session while someone else present has it.
 pub fn user_color(id: charter_types::UserId) -> &'static str {
-    const PALETTE: [&str; 10] =
-        ["#d7263d", "#1b998b", "#2e5eaa", "#f46036", "#8e44ad", "#0f8b8d", "#c2185b", "#7a6f00", "#1e88e5", "#6d4c41"];
     // UUIDv7 ends in random bits: the low ones pick the colour.
     PALETTE[(id.uuid().as_u128() % PALETTE.len() as u128) as usize]
 }

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Auth, UserInfo};
-use crate::components::{user_color, Confirm, FormError, Loaded, LoadedList, Time};
+use crate::components::{user_color, Confirm, FormError, Loaded, LoadedList, Time, PALETTE};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 
@@ -439,7 +439,7 @@ fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: Use
         <script type="module" src="/editor.js" nonce=leptos::nonce::use_nonce()></script>
         <section class="collab" aria-label="Editor" data-collab-editor=""
             data-document=document.to_string() data-branch=branch data-readonly=read_only.to_string()
-            data-user=user.username data-color=user_color(user.id)>
+            data-user=user.username data-color=user_color(user.id) data-palette=PALETTE.join(",")>
             <div class="collab-bar">
                 <span class="collab-status" data-collab-status="connecting" role="status" aria-live="polite">"Connecting…"</span>
                 <span class="collab-findings" data-collab-findings="" aria-live="polite" hidden=true></span>

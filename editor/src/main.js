@@ -25,7 +25,7 @@ import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
 import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
-import { remoteCursors, renderPresence, safeColor } from "./presence.js";
+import { keepColorDistinct, remoteCursors, renderPresence, safeColor } from "./presence.js";
 
 const STATUS_LABELS = {
   connecting: "Connecting…",
@@ -270,6 +270,8 @@ function mount(root) {
     params: { branch: branch || "main" },
   });
   provider.awareness.setLocalStateField("user", { name: user, color, colorLight: `${color}33` });
+  const palette = (root.dataset.palette || "").split(",").filter((candidate) => safeColor(candidate) === candidate);
+  keepColorDistinct(provider.awareness, color, palette);
 
   const status = statusTracker(root.querySelector("[data-collab-status]"));
   provider.on("status", status.onStatus);

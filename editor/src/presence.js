@@ -21,6 +21,30 @@ export function person(state) {
   return { name, color: safeColor(user.color) };
 }
 
+/**
+ * Keeps this session's colour apart from everyone else's present: `preferred` (the
+ * person's own) while nobody else has it, else the first of `palette` nobody has. Of two
+ * sessions with one colour, the one with the higher client id gives way, so that they
+ * never both change.
+ */
+export function keepColorDistinct(awareness, preferred, palette) {
+  const choose = () => {
+    const mine = person(awareness.getLocalState()).color;
+    const others = [];
+    for (const [clientId, state] of awareness.getStates()) {
+      if (clientId !== awareness.clientID && state && state.user) others.push({ clientId, color: person(state).color });
+    }
+    if (!others.some((other) => other.color === mine && other.clientId < awareness.clientID)) return;
+    const taken = new Set(others.map((other) => other.color));
+    const color = [preferred, ...palette].find((candidate) => !taken.has(candidate));
+    if (color && color !== mine) {
+      awareness.setLocalStateField("user", { ...awareness.getLocalState().user, color, colorLight: `${color}33` });
+    }
+  };
+  awareness.on("change", choose);
+  choose();
+}
+
 /** The people in the document, from awareness, as a list with their colours. */
 export function renderPresence(list, awareness) {
   if (!list) return;
@@ -69,12 +93,17 @@ const remoteTheme = EditorView.baseTheme({
   },
 });
 
-/** Another person's caret, labelled with their name. */
+/**
+ * Another person's caret, labelled with their name. The label fades after a moment
+ * (style/main.css); a caret that moved is drawn afresh, so the name shows again while
+ * they type.
+ */
 class RemoteCaret extends WidgetType {
-  constructor(color, name) {
+  constructor(color, name, at) {
     super();
     this.color = color;
     this.name = name;
+    this.at = at;
   }
 
   toDOM() {
@@ -89,7 +118,7 @@ class RemoteCaret extends WidgetType {
   }
 
   eq(other) {
-    return other.color === this.color && other.name === this.name;
+    return other.color === this.color && other.name === this.name && other.at === this.at;
   }
 
   get estimatedHeight() {
@@ -136,7 +165,7 @@ function decorations(doc, ytext, awareness) {
     if (last.number > first.number && last.from < to) ranges.push(mark.range(last.from, to));
     // The caret sits outside the selection, so this person's own caret is not hidden in it.
     const side = at.head > at.anchor ? -1 : 1;
-    ranges.push(Decoration.widget({ widget: new RemoteCaret(color, name), side }).range(at.head));
+    ranges.push(Decoration.widget({ widget: new RemoteCaret(color, name, at.head), side }).range(at.head));
   }
   return Decoration.set(ranges, true);
 }

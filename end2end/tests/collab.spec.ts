@@ -100,3 +100,37 @@ test("moving from one document to another edits the one now shown", async ({ bro
   }).toPass();
   expect((await api(page, "GET", `/documents/${spec.id}`)).content).toBe("First.\n");
 });
+
+test("everyone present has a colour of their own, and a cursor's name fades once it rests", async ({ browser, baseURL }) => {
+  const name = uniqueName("cora");
+  const first = await person(browser, baseURL, name);
+  const { url } = await projectWithSpec(first, "# User login\n");
+  // The same person in a second tab: the same own colour, so the later session must give way.
+  const second = await first.context().newPage();
+  await openEditor(first, url);
+  await openEditor(second, url);
+
+  const dots = first.locator("[data-collab-presence] .presence-dot");
+  await expect(dots).toHaveCount(2);
+  await expect(async () => {
+    const colors = await dots.evaluateAll((all) => all.map((dot) => getComputedStyle(dot).backgroundColor));
+    expect(new Set(colors).size).toBe(2);
+  }).toPass();
+  // Both tabs agree on who has which.
+  const seen = async (page: typeof first) =>
+    (await page.locator("[data-collab-presence] .presence-dot").evaluateAll((all) =>
+      all.map((dot) => getComputedStyle(dot).backgroundColor),
+    )).sort();
+  await expect(async () => expect(await seen(second)).toEqual(await seen(first))).toPass();
+
+  await second.locator(".cm-content").click();
+  await second.keyboard.press("Control+End");
+  await second.keyboard.insertText("\nTyped in the second tab.");
+  const label = first.locator(".cm-ySelectionInfo");
+  await expect(label).toHaveText(name);
+  await expect(label).toHaveCSS("opacity", "1");
+  await expect(label).toHaveCSS("opacity", "0", { timeout: 10_000 });
+  // Typing again shows it again.
+  await second.keyboard.insertText(" More.");
+  await expect(label).toHaveCSS("opacity", "1");
+});
