@@ -218,10 +218,11 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// Colours for people in a document (cursor, selection and presence), readable on light
-/// and dark backgrounds and from one another.
+/// and dark backgrounds. Sorted by hue and then taken five at a time, so that each is far
+/// around the colour wheel from the one before it (the editor gives way to the next).
 pub const PALETTE: [&str; 12] = [
-    "#d7263d", "#1b998b", "#2e5eaa", "#f46036", "#8e44ad", "#7a6f00", "#c2185b", "#1e88e5", "#6d4c41", "#2e7d32",
-    "#5e35b1", "#00838f",
+    "#f46036", "#00838f", "#c2185b", "#2e7d32", "#5e35b1", "#6d4c41", "#1e88e5", "#d7263d", "#1b998b", "#8e44ad",
+    "#7a6f00", "#2e5eaa",
 ];
 
 /// A person's own colour, the same in every document; the editor takes another from

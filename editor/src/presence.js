@@ -23,9 +23,9 @@ export function person(state) {
 
 /**
  * Keeps this session's colour apart from everyone else's present: `preferred` (the
- * person's own) while nobody else has it, else the first of `palette` nobody has. Of two
- * sessions with one colour, the one with the higher client id gives way, so that they
- * never both change.
+ * person's own) while nobody else has it, else the next of `palette` after it that nobody
+ * has (the palette puts far hues next to each other). Of two sessions with one colour,
+ * the one with the higher client id gives way, so that they never both change.
  */
 export function keepColorDistinct(awareness, preferred, palette) {
   const choose = () => {
@@ -36,7 +36,8 @@ export function keepColorDistinct(awareness, preferred, palette) {
     }
     if (!others.some((other) => other.color === mine && other.clientId < awareness.clientID)) return;
     const taken = new Set(others.map((other) => other.color));
-    const color = [preferred, ...palette].find((candidate) => !taken.has(candidate));
+    const after = palette.indexOf(preferred) + 1;
+    const color = [preferred, ...palette.slice(after), ...palette.slice(0, after)].find((candidate) => !taken.has(candidate));
     if (color && color !== mine) {
       awareness.setLocalStateField("user", { ...awareness.getLocalState().user, color, colorLight: `${color}33` });
     }
