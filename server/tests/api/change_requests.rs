@@ -253,6 +253,17 @@ impl Setup {
         let url = self.url(&format!("/change-requests/{number}/merge"));
         call(&self.ada, Method::POST, &url, Some(json!({ "message": "Lockout rules" }))).await
     }
+
+    /// `five_lines`, then line 2 changed on `draft`, reviewed and merged: the id of the
+    /// version on main it made.
+    pub async fn merged_line_two(&self) -> String {
+        self.five_lines().await;
+        self.write(&self.login, "draft", "line 1\nLINE 2\nline 3\nline 4\nline 5\n").await;
+        let number = self.open().await;
+        self.approve(number).await;
+        let (_, merged) = self.merge(number).await;
+        merged["version"]["id"].as_str().unwrap().to_owned()
+    }
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
@@ -460,12 +471,7 @@ async fn change_requests_touching_the_same_section_see_each_other(db: PgPool) {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn restoring_a_version_proposes_a_forward_change(db: PgPool) {
     let s = setup(db).await;
-    s.five_lines().await;
-    s.write(&s.login, "draft", "line 1\nLINE 2\nline 3\nline 4\nline 5\n").await;
-    let first = s.open().await;
-    s.approve(first).await;
-    let (_, merged) = s.merge(first).await;
-    let version = merged["version"]["id"].as_str().unwrap().to_owned();
+    let version = s.merged_line_two().await;
     let version_text = s.text(&s.login, "main").await;
     // Later work on main: a rewrite and a new document.
     let settings = s.url("/settings");

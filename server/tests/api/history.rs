@@ -130,12 +130,7 @@ async fn each_version_names_its_tags(db: PgPool) {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn versions_can_be_tagged_read_and_compared(db: PgPool) {
     let s = change_requests::setup(db).await;
-    s.five_lines().await;
-    s.write(&s.login, "draft", "line 1\nLINE 2\nline 3\nline 4\nline 5\n").await;
-    let number = s.open().await;
-    s.approve(number).await;
-    let (_, merged) = s.merge(number).await;
-    let first = merged["version"]["id"].as_str().unwrap().to_owned();
+    let first = s.merged_line_two().await;
 
     let (status, versions) = call(&s.ada, Method::GET, &s.url("/versions?branch=main"), None).await;
     assert_eq!(status, StatusCode::OK);
