@@ -6,8 +6,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::FormError;
 use crate::error::AppError;
+use crate::forms::FormError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
@@ -115,7 +115,7 @@ pub fn LoginPage() -> impl IntoView {
                 <label>"Password"
                     <input type="password" name="password" autocomplete="current-password" required />
                 </label>
-                <FormError result=auth.login.value().into() />
+                <FormError action=auth.login />
                 <button type="submit" class="primary" disabled=move || auth.login.pending().get()>"Log in"</button>
             </ActionForm>
             <p class="muted">"New to Charter? " <A href="/signup">"Create an account"</A></p>
@@ -141,7 +141,7 @@ pub fn SignupPage() -> impl IntoView {
                         aria-describedby="password-help" />
                 </label>
                 <small id="password-help" class="muted">"At least 15 characters, and not a common one: a few unrelated words make a good password."</small>
-                <FormError result=auth.signup.value().into() />
+                <FormError action=auth.signup />
                 <button type="submit" class="primary" disabled=move || auth.signup.pending().get()>"Sign up"</button>
             </ActionForm>
             <p class="muted">"Already have an account? " <A href="/login">"Log in"</A></p>

@@ -19,6 +19,8 @@ pub struct ActivityItem {
     pub actor: Option<String>,
     pub action: String,
     pub summary: String,
+    /// The page of what the entry is about, when there is one.
+    pub href: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,12 +33,38 @@ pub async fn project_activity(slug: String, before: Option<i64>, limit: i64) -> 
         .into_iter()
         .map(|entry| ActivityItem {
             id: entry.id,
+            href: href(&slug, &entry),
             actor: entry.actor,
             action: entry.action,
             summary: entry.summary,
             created_at: entry.created_at,
         })
         .collect())
+}
+
+/// Where an entry's object is seen now: the thing's own page, or the page that lists
+/// things of its kind. Deleted things link to where they can be restored, if anywhere.
+#[cfg(feature = "ssr")]
+fn href(slug: &str, entry: &charter_backend::activity::Activity) -> Option<String> {
+    use crate::context::on_branch;
+    let base = format!("/p/{slug}");
+    let id = &entry.object_id;
+    let branch = entry.branch.as_deref();
+    Some(match (entry.object_type.as_str(), entry.action.as_str()) {
+        ("document", "document.delete") => on_branch(&format!("{base}/trash"), branch.unwrap_or("main")),
+        ("document", _) => on_branch(&format!("{base}/doc/{id}"), branch.unwrap_or("main")),
+        ("change_request", _) => format!("{base}/changes/{}", entry.change_request?),
+        ("branch", _) => on_branch(&base, branch?),
+        ("incident", _) => format!("{base}/incidents/{id}"),
+        ("requirement", _) => format!("{base}/duplicates"),
+        ("version", _) => format!("{base}/history"),
+        ("traceability_report", _) => format!("{base}/checks"),
+        ("project", "project.create") => base,
+        ("user", _) | ("project", "project.settings") => format!("{base}/members"),
+        ("project", "search.provider") => format!("{base}/search-settings"),
+        ("webhook", _) | ("project", "integration.secret") => format!("{base}/integrations"),
+        _ => return None,
+    })
 }
 
 #[component]
@@ -67,7 +95,11 @@ pub fn activity_view(entries: Result<Vec<ActivityItem>, AppError>, limit: i64) -
                     {items.into_iter().map(|item| view! {
                         <li data-action=item.action.clone()>
                             <strong>{item.actor.unwrap_or_else(|| "someone".into())}</strong>
-                            " " {item.summary}
+                            " "
+                            {match item.href {
+                                Some(href) => view! { <A href=href>{item.summary}</A> }.into_any(),
+                                None => item.summary.into_any(),
+                            }}
                             <small class="muted"><Time at=item.created_at /></small>
                         </li>
                     }).collect_view()}

@@ -1,5 +1,5 @@
 //! Small pieces every page uses: loading, empty and error states, confirmations, and
-//! timestamps.
+//! timestamps. Forms' own pieces are in `forms`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -77,6 +77,14 @@ where
 /// A failed load, said plainly, with a way forward for the common cases.
 #[component]
 pub fn ErrorView(error: AppError) -> impl IntoView {
+    // The page's status says what its content says (rendered before the response
+    // starts: pages are rendered whole on the server).
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
+            response.set_status(status);
+        }
+    }
     let hint = match &error {
         AppError::Unauthorized => {
             // Back to this page after logging in.
@@ -102,37 +110,6 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
             {hint}
         </section>
     }
-}
-
-/// The outcome of a form's last submission: its error, if any, announced to screen readers.
-#[component]
-pub fn FormError<T: Send + Sync + 'static>(result: Signal<Option<Result<T, AppError>>>) -> impl IntoView {
-    view! {
-        <p class="form-error" role="alert" aria-live="assertive">
-            {move || result.with(|result| match result {
-                Some(Err(err)) => err.to_string(),
-                _ => String::new(),
-            })}
-        </p>
-    }
-}
-
-/// How many times `action` has succeeded. A list that reloads on this, rather than on
-/// every submission, keeps the forms inside it (and what was typed in them) after a
-/// failure, and empties them after a success.
-pub fn successes<S>(action: ServerAction<S>) -> ReadSignal<usize>
-where
-    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
-    S::Error: Send + Sync + 'static,
-{
-    let count = RwSignal::new(0);
-    Effect::new(move |_| {
-        if action.version().get() > 0 && action.value().with_untracked(|value| matches!(value, Some(Ok(_)))) {
-            count.update(|n| *n += 1);
-        }
-    });
-    count.read_only()
 }
 
 /// A destructive or irreversible action, asked twice. `label`, the danger button, opens
@@ -210,10 +187,6 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
 
 #[component]
 pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
     view! { <ErrorView error=AppError::NotFound("There is no page at this address.".into()) /> }
 }
 

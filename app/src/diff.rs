@@ -1,6 +1,9 @@
 //! Diffs as the pages show them: line changes paired up with word-level highlighting,
 //! unified or side by side, every line numbered.
 
+use std::sync::Arc;
+
+use charter_types::LineSide;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -49,21 +52,41 @@ fn segments_view(segments: &Segments) -> impl IntoView {
         .collect_view()
 }
 
+/// What a page adds to a diff's lines: a button on each line's number that opens a
+/// comment on it (only for those who may comment), and the rows shown under a line (its
+/// threads, the open form), given the table's number of columns.
+#[derive(Clone)]
+pub(crate) struct LineNotes {
+    pub comment: Option<Callback<(LineSide, usize)>>,
+    pub under: Arc<dyn Fn(LineSide, usize, u8) -> AnyView + Send + Sync>,
+}
+
 /// A document's diff, unified (removed lines, then added) or side by side, with the
-/// lines' numbers before and after.
-pub(crate) fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>) -> impl IntoView {
+/// lines' numbers before and after, and `notes` under its lines.
+pub(crate) fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>, notes: Option<LineNotes>) -> impl IntoView {
     let hunks = hunks.to_vec();
     move || {
+        let notes = notes.clone();
+        let comment = notes.as_ref().and_then(|notes| notes.comment);
+        let under = move |side: LineSide, number: usize, columns: u8| {
+            notes.as_ref().map(|notes| (notes.under)(side, number, columns))
+        };
         if side_by_side.get() {
             view! {
                 <table class="diff side-by-side">
                     {hunks.iter().map(|hunk| view! {
                         <tbody>
-                            {(0..hunk.old.len().max(hunk.new.len())).map(|row| view! {
-                                <tr>
-                                    {line_cells(hunk.old.get(row), hunk.old_line + row, "removed")}
-                                    {line_cells(hunk.new.get(row), hunk.new_line + row, "added")}
-                                </tr>
+                            {(0..hunk.old.len().max(hunk.new.len())).map(|row| {
+                                let (old, new) = (hunk.old.get(row), hunk.new.get(row));
+                                let (old_line, new_line) = (hunk.old_line + row, hunk.new_line + row);
+                                view! {
+                                    <tr>
+                                        {line_cells(old, old_line, LineSide::Old, comment)}
+                                        {line_cells(new, new_line, LineSide::New, comment)}
+                                    </tr>
+                                    {old.and_then(|_| under(LineSide::Old, old_line, 4))}
+                                    {new.and_then(|_| under(LineSide::New, new_line, 4))}
+                                }
                             }).collect_view()}
                         </tbody>
                     }).collect_view()}
@@ -75,19 +98,27 @@ pub(crate) fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>) -> imp
                 <table class="diff unified">
                     {hunks.iter().map(|hunk| view! {
                         <tbody>
-                            {hunk.old.iter().enumerate().map(|(row, line)| view! {
-                                <tr class="removed">
-                                    <td class="line-number">{hunk.old_line + row}</td>
-                                    <td class="line-number"></td>
-                                    <td class="code"><span class="sign">"−"</span>{segments_view(line)}</td>
-                                </tr>
+                            {hunk.old.iter().enumerate().map(|(row, line)| {
+                                let number = hunk.old_line + row;
+                                view! {
+                                    <tr class="removed">
+                                        {number_cell(number, LineSide::Old, comment, "")}
+                                        <td class="line-number"></td>
+                                        <td class="code"><span class="sign">"−"</span>{segments_view(line)}</td>
+                                    </tr>
+                                    {under(LineSide::Old, number, 3)}
+                                }
                             }).collect_view()}
-                            {hunk.new.iter().enumerate().map(|(row, line)| view! {
-                                <tr class="added">
-                                    <td class="line-number"></td>
-                                    <td class="line-number">{hunk.new_line + row}</td>
-                                    <td class="code"><span class="sign">"+"</span>{segments_view(line)}</td>
-                                </tr>
+                            {hunk.new.iter().enumerate().map(|(row, line)| {
+                                let number = hunk.new_line + row;
+                                view! {
+                                    <tr class="added">
+                                        <td class="line-number"></td>
+                                        {number_cell(number, LineSide::New, comment, "")}
+                                        <td class="code"><span class="sign">"+"</span>{segments_view(line)}</td>
+                                    </tr>
+                                    {under(LineSide::New, number, 3)}
+                                }
                             }).collect_view()}
                         </tbody>
                     }).collect_view()}
@@ -98,13 +129,43 @@ pub(crate) fn diff_view(hunks: &[DiffHunk], side_by_side: RwSignal<bool>) -> imp
     }
 }
 
+/// A line's number; a button that opens a comment on the line where one may be made.
+fn number_cell(number: usize, side: LineSide, comment: Option<Callback<(LineSide, usize)>>, class: &str) -> AnyView {
+    let class = format!("line-number {class}");
+    match comment {
+        Some(comment) => {
+            let label = match side {
+                LineSide::Old => format!("Comment on removed line {number}"),
+                LineSide::New => format!("Comment on line {number}"),
+            };
+            view! {
+                <td class=class>
+                    <button type="button" class="line-button" aria-label=label.clone() title=label
+                        on:click=move |_| comment.run((side, number))>{number}</button>
+                </td>
+            }
+            .into_any()
+        }
+        None => view! { <td class=class>{number}</td> }.into_any(),
+    }
+}
+
 /// One side of a side-by-side row: the line's number and text, or two empty cells where
 /// that side has no line.
-fn line_cells(line: Option<&Segments>, number: usize, side: &'static str) -> impl IntoView {
+fn line_cells(
+    line: Option<&Segments>,
+    number: usize,
+    side: LineSide,
+    comment: Option<Callback<(LineSide, usize)>>,
+) -> impl IntoView {
+    let class = match side {
+        LineSide::Old => "removed",
+        LineSide::New => "added",
+    };
     match line {
         Some(line) => view! {
-            <td class=format!("line-number {side}")>{number}</td>
-            <td class=format!("code {side}")>{segments_view(line)}</td>
+            {number_cell(number, side, comment, class)}
+            <td class=format!("code {class}")>{segments_view(line)}</td>
         }
         .into_any(),
         None => view! {

@@ -11,9 +11,10 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Auth, UserInfo};
-use crate::components::{user_color, Confirm, FormError, Loaded, LoadedList, Time, PALETTE};
+use crate::components::{user_color, Confirm, Loaded, LoadedList, Time, PALETTE};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
+use crate::forms::FormError;
 
 /// Document kinds in the order the page offers them.
 const OFFERED_KINDS: [Kind; 4] = [Kind::Spec, Kind::Plan, Kind::Tasks, Kind::Constitution];
@@ -120,7 +121,7 @@ pub async fn restore_document(id: String, branch: String) -> Result<DocView, App
 }
 
 /// Children by parent, each list in tree order.
-fn children_of(nodes: &[TreeEntry]) -> HashMap<Option<DocumentId>, Vec<&TreeEntry>> {
+pub(crate) fn children_of(nodes: &[TreeEntry]) -> HashMap<Option<DocumentId>, Vec<&TreeEntry>> {
     let mut children: HashMap<Option<DocumentId>, Vec<&TreeEntry>> = HashMap::new();
     for node in nodes {
         children.entry(node.parent_id).or_default().push(node);
@@ -128,7 +129,7 @@ fn children_of(nodes: &[TreeEntry]) -> HashMap<Option<DocumentId>, Vec<&TreeEntr
     children
 }
 
-fn tree_level(
+pub(crate) fn tree_level(
     children: &HashMap<Option<DocumentId>, Vec<&TreeEntry>>,
     parent: Option<DocumentId>,
     slug: &str,
@@ -239,7 +240,7 @@ pub fn NewDocumentForm(nodes: Vec<TreeEntry>) -> impl IntoView {
                    <code>"[NEEDS CLARIFICATION: question]"</code> "."</p>
             </details>
             <label>"Under" <ParentSelect nodes exclude=None selected=None /></label>
-            <FormError result=create.value().into() />
+            <FormError action=create />
             <button type="submit" class="primary" disabled=move || create.pending().get()>"Create document"</button>
         </ActionForm>
     }
@@ -322,7 +323,7 @@ pub fn DocumentPage() -> impl IntoView {
                                 <button type="submit" class="small danger">{format!("Delete {title_delete}")}</button>
                             </ActionForm>
                         </Confirm>
-                        <FormError result=delete.value().into() />
+                        <FormError action=delete />
                     </div>
                 }
                 .into_any();
@@ -347,7 +348,7 @@ pub fn DocumentPage() -> impl IntoView {
                                         <button type="submit">"Restore"</button>
                                     </ActionForm>
                                 })}
-                                <FormError result=restore.value().into() />
+                                <FormError action=restore />
                             </div>
                         })}
                         {doc.protected.then(|| view! {
@@ -359,7 +360,7 @@ pub fn DocumentPage() -> impl IntoView {
                         {(!open_questions.is_empty()).then(|| view! {
                             <section class="document-questions" aria-labelledby="open-questions">
                                 <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
-                                <FormError result=answer.value().into() />
+                                <FormError action=answer />
                                 <crate::questions::QuestionList questions=open_questions can_answer=writable answer show_document=false />
                             </section>
                         })}
@@ -387,14 +388,14 @@ pub fn DocumentPage() -> impl IntoView {
                                         <input type="hidden" name="id" value=id_rename />
                                         <input type="hidden" name="branch" value=branch_rename />
                                         <label>"Title" <input name="title" value=title_field required maxlength="200" /></label>
-                                        <FormError result=rename.value().into() />
+                                        <FormError action=rename />
                                         <button type="submit">"Rename"</button>
                                     </ActionForm>
                                     <ActionForm action=move_to attr:class="stack">
                                         <input type="hidden" name="id" value=id_move />
                                         <input type="hidden" name="branch" value=branch_move />
                                         <label>"Under" <ParentSelect nodes=nodes.clone() exclude=Some(this_id) selected=parent_id /></label>
-                                        <FormError result=move_to.value().into() />
+                                        <FormError action=move_to />
                                         <button type="submit">"Move"</button>
                                     </ActionForm>
                                     {delete_block}
@@ -448,9 +449,11 @@ fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: Use
                 <button type="button" class="small" data-collab-preview-toggle="" aria-pressed="true">"Preview"</button>
             </div>
             <div class="collab-panes">
-                <div class="editor-host" data-collab-host=""></div>
+                // The skip link's target; the editor takes the focus it is given.
+                <div class="editor-host" id="editor" tabindex="-1" data-collab-host=""></div>
                 <div class="markdown preview" data-collab-preview="" inner_html=html></div>
             </div>
+            <p class="editor-hint muted">"Tab indents. To leave the editor, press Escape, then Tab."</p>
         </section>
     }
 }
@@ -471,7 +474,7 @@ pub fn TrashPage() -> impl IntoView {
     view! {
         <Title text="Trash" />
         <div class="page-head"><h1>"Trash"</h1></div>
-        <FormError result=restore.value().into() />
+        <FormError action=restore />
         <LoadedList
             load=move || async move { ctx.loaded().await; deleted.await }
             empty_title="The trash is empty"

@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::{EmptyState, FormError, Loaded, Time};
+use crate::components::{EmptyState, Loaded, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
+use crate::forms::FormError;
 use crate::structure::SpecTabs;
 
 #[server]
@@ -62,7 +63,7 @@ pub fn DuplicatesPage() -> impl IntoView {
         <Title text="Possible duplicates" />
         <div class="page-head"><h1>"Possible duplicates"</h1></div>
         <SpecTabs current="duplicates" />
-        <FormError result=dismiss.value().into() />
+        <FormError action=dismiss />
         <Loaded load=move || async move { ctx.loaded().await; report.await } let:report>
             {
                 let can_write = ctx.allows(Permission::Write);

@@ -8,10 +8,11 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{successes, Confirm, FormError, Loaded, LoadedList, Time};
+use crate::components::{Confirm, Loaded, LoadedList, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::diff::{diff_view, DiffHunk};
 use crate::error::AppError;
+use crate::forms::{successes, FormError};
 
 #[server]
 pub async fn project_versions(slug: String, branch: String) -> Result<Vec<Version>, AppError> {
@@ -134,7 +135,7 @@ pub fn DocumentAtVersionPage() -> impl IntoView {
                                     <button type="button" class="small" on:click=move |_| side_by_side.set(false)>"Unified"</button>
                                     <button type="button" class="small" on:click=move |_| side_by_side.set(true)>"Side by side"</button>
                                 </div>
-                                {diff_view(&at.since, side_by_side)}
+                                {diff_view(&at.since, side_by_side, None)}
                             }.into_any()
                         }}
                     </section>
@@ -162,8 +163,8 @@ pub fn HistoryPage() -> impl IntoView {
             <h1>"History"</h1>
             <p class="muted">"Every merge is a version of " {move || ctx.branch.get()} ". Restoring one proposes it as a new change request; history itself never changes."</p>
         </div>
-        <FormError result=tag.value().into() />
-        <FormError result=restore.value().into() />
+        <FormError action=tag />
+        <FormError action=restore />
         {move || tag.value().get().and_then(Result::ok).map(|name| view! { <p class="notice" role="status">"Tagged " {name} "."</p> })}
         <LoadedList
             load=move || async move { ctx.loaded().await; versions.await }

@@ -13,9 +13,10 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, Redirect, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{FormError, Loaded, LoadedList, Time};
+use crate::components::{Loaded, LoadedList, Time};
 use crate::context::ProjectCtx;
 use crate::error::AppError;
+use crate::forms::FormError;
 
 /// How often an open incidents page asks for what is new.
 const REFRESH: Duration = Duration::from_secs(5);
@@ -271,8 +272,8 @@ pub fn IncidentPage() -> impl IntoView {
         }
     });
     view! {
-        <FormError result=link.value().into() />
-        <FormError result=unlink.value().into() />
+        <FormError action=link />
+        <FormError action=unlink />
         <Loaded load=move || async move { ctx.loaded().await; detail.await } let:detail>
             {
                 let can_write = ctx.allows(Permission::Write);
@@ -351,7 +352,7 @@ pub fn IncidentPage() -> impl IntoView {
                                         <label class="grow">"Why" <input name="reason" required maxlength="2000" placeholder="A provider outage; nothing to specify" /></label>
                                         <button type="submit" class="small">"Dismiss"</button>
                                     </ActionForm>
-                                    <FormError result=dismiss.value().into() />
+                                    <FormError action=dismiss />
                                 </details>
                             }.into_any(),
                             _ => ().into_any(),
@@ -431,7 +432,7 @@ fn DraftSection(
                         {specs.clone().into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
                     </select></label>
                 </Show>
-                <FormError result=draft.value().into() />
+                <FormError action=draft />
                 <button type="submit" class="primary" disabled=move || draft.pending().get()>"Draft a change request"</button>
                 <small class="muted">"A branch is made from main with the requirement drafted (a regression scenario and a line saying it came from this incident), and a change request opens for review."</small>
             </ActionForm>

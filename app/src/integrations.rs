@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::{FormError, Loaded, Time};
+use crate::components::{Loaded, Time};
 use crate::context::ProjectCtx;
 use crate::error::AppError;
+use crate::forms::FormError;
 
 #[server]
 pub async fn list_integrations(slug: String) -> Result<(String, Vec<Integration>), AppError> {
@@ -92,7 +93,7 @@ pub fn IntegrationsPage() -> impl IntoView {
         <p class="muted">"Ops tools report incidents here; each is matched to the requirements it concerns on the "
             <A href=move || format!("/p/{}/incidents", ctx.slug.get())>"Incidents"</A> " page. Tools that cannot sign use an "
             <A href="/settings/tokens">"API token"</A> " with the " <code>"incidents:write"</code> " scope."</p>
-        <FormError result=set.value().into() />
+        <FormError action=set />
         <Loaded load=move || async move { ctx.loaded().await; list.await } let:found>
             {
                 let (origin, tools) = found;

@@ -15,10 +15,12 @@ pub mod diff;
 pub mod documents;
 pub mod duplicates;
 pub mod error;
+pub mod forms;
 pub mod history;
 pub mod incidents;
 pub mod integrations;
 pub mod members;
+pub mod overview;
 pub mod projects;
 pub mod questions;
 pub mod search;
@@ -32,7 +34,7 @@ pub mod webhooks;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::account::{Auth, LoginPage, SignupPage, UserMenu};
 use crate::components::NotFound;
@@ -66,7 +68,9 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=page_title />
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <forms::KeptFormErrors>
+            <SkipLinks />
+            <FocusHeadingOnNavigate />
             <header class="site-header">
                 <A href="/" attr:class="brand">"Charter"</A>
                 <nav class="site-nav" aria-label="Main">
@@ -76,13 +80,15 @@ pub fn App() -> impl IntoView {
                 <UserMenu />
             </header>
             <main id="main" tabindex="-1">
+                // Rendered whole on the server: lists and errors (with their status) are
+                // in the HTML, before any script runs or without one.
                 <Routes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("/") view=Home />
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/signup") view=SignupPage />
-                    <Route path=path!("/projects") view=projects::ProjectListPage />
-                    <ParentRoute path=path!("/p/:slug") view=projects::ProjectPage>
-                        <Route path=path!("") view=projects::ProjectOverview />
+                    <Route path=path!("/") ssr=SsrMode::Async view=Home />
+                    <Route path=path!("/login") ssr=SsrMode::Async view=LoginPage />
+                    <Route path=path!("/signup") ssr=SsrMode::Async view=SignupPage />
+                    <Route path=path!("/projects") ssr=SsrMode::Async view=projects::ProjectListPage />
+                    <ParentRoute path=path!("/p/:slug") ssr=SsrMode::Async view=projects::ProjectPage>
+                        <Route path=path!("") view=overview::ProjectOverview />
                         <Route path=path!("doc/:doc") view=documents::DocumentPage />
                         <Route path=path!("doc/:doc/at/:version") view=history::DocumentAtVersionPage />
                         <Route path=path!("activity") view=activity::ActivityPage />
@@ -102,12 +108,82 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("incidents/:id") view=incidents::IncidentPage />
                         <Route path=path!("integrations") view=integrations::IntegrationsPage />
                     </ParentRoute>
-                    <Route path=path!("/incidents/:id") view=incidents::IncidentLinkPage />
-                    <Route path=path!("/settings/tokens") view=tokens::TokensPage />
-                    <Route path=path!("/api-docs") view=api_docs::ApiDocsPage />
+                    <Route path=path!("/incidents/:id") ssr=SsrMode::Async view=incidents::IncidentLinkPage />
+                    <Route path=path!("/settings/tokens") ssr=SsrMode::Async view=tokens::TokensPage />
+                    <Route path=path!("/api-docs") ssr=SsrMode::Async view=api_docs::ApiDocsPage />
                 </Routes>
             </main>
+            </forms::KeptFormErrors>
         </Router>
+    }
+}
+
+/// The first stops of the keyboard: past the header to the page, and on a document's
+/// page past the sidebar to its editor.
+#[component]
+fn SkipLinks() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    // `/p/{slug}/doc/{id}`, not a version of it.
+    let on_document = move || {
+        let path = location.pathname.get();
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        matches!(segments.as_slice(), ["", "p", _, "doc", _])
+    };
+    view! {
+        <a class="skip-link" href="#main" on:click=move |ev| focus_target(ev, "main")>"Skip to content"</a>
+        <Show when=on_document>
+            <a class="skip-link" href="#editor" on:click=move |ev| focus_target(ev, "editor")>"Skip to the editor"</a>
+        </Show>
+    }
+}
+
+/// Moves focus to the element a skip link names (the router would only scroll to it).
+fn focus_target(ev: leptos::ev::MouseEvent, id: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    let target =
+        document().get_element_by_id(id).and_then(|target| target.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+    if let Some(target) = target {
+        ev.prevent_default();
+        let _ = target.focus();
+    }
+}
+
+/// After a move to another page inside the app, focus goes to the new page's heading,
+/// where a page load would have put a screen reader: at the start of what is new.
+#[component]
+fn FocusHeadingOnNavigate() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |first: Option<()>| {
+        location.pathname.track();
+        if first.is_some() {
+            focus_new_heading();
+        }
+    });
+}
+
+fn focus_new_heading() {
+    // The heading of a page that loads its data appears when the data does.
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(|| focus_heading(40));
+}
+
+#[cfg(feature = "hydrate")]
+fn focus_heading(tries: u32) {
+    use wasm_bindgen::JsCast;
+    let heading = document()
+        .query_selector("main h1")
+        .ok()
+        .flatten()
+        .and_then(|heading| heading.dyn_into::<web_sys::HtmlElement>().ok());
+    match heading {
+        Some(heading) => {
+            if !heading.has_attribute("tabindex") {
+                let _ = heading.set_attribute("tabindex", "-1");
+            }
+            let _ = heading.focus();
+        }
+        None if tries > 0 => set_timeout(move || focus_heading(tries - 1), std::time::Duration::from_millis(50)),
+        None => {}
     }
 }
 

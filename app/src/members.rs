@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{successes, Confirm, FormError, Loaded, Time};
+use crate::components::{Confirm, Loaded, Time};
 use crate::context::ProjectCtx;
 use crate::error::AppError;
+use crate::forms::{successes, FormError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberView {
@@ -83,7 +84,7 @@ fn Settings(slug: String, required_approvals: i32, protect_main: bool) -> impl I
                     <input type="checkbox" name="protect_main" value="on" checked=protect_main />
                     "Protect main: it changes only through approved change requests (the constitution always does)"
                 </label>
-                <FormError result=save.value().into() />
+                <FormError action=save />
                 <button type="submit">"Save settings"</button>
                 {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! { <p class="muted" role="status">"Saved."</p> })}
             </ActionForm>
@@ -132,8 +133,8 @@ pub fn MembersPage() -> impl IntoView {
             <h1>"Members"</h1>
             <p class="muted">"Viewers read; editors write; reviewers also review; owners also manage members and settings."</p>
         </div>
-        <FormError result=set.value().into() />
-        <FormError result=remove.value().into() />
+        <FormError action=set />
+        <FormError action=remove />
         {move || remove.value().get().and_then(Result::ok).map(|name| view! {
             <p class="notice" role="status">{format!("{name} was removed from the project.")}</p>
         })}
@@ -201,7 +202,7 @@ pub fn MembersPage() -> impl IntoView {
                                 <label>"Role" <RoleSelect selected=Role::Editor reset=added /></label>
                                 <button type="submit" class="primary">"Add"</button>
                             </ActionForm>
-                            <FormError result=add.value().into() />
+                            <FormError action=add />
                             {move || add.value().get().and_then(Result::ok).map(|member| view! {
                                 <p class="notice" role="status">
                                     {format!("{} now has the {} role in this project: see the list above.", member.username, member.role.as_str())}

@@ -1,17 +1,18 @@
 //! Projects: the list, creating one, and the project frame (sidebar with the document
 //! tree) around every page inside a project.
 
-use charter_types::{Permission, Project};
+use charter_types::{Permission, Project, ProjectStats};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use crate::components::{Confirm, ErrorView, FormError, LoadedList, Loading, Time};
+use crate::components::{Confirm, ErrorView, LoadedList, Loading, Time};
 use crate::context::{on_branch, project_by_slug, ProjectCtx};
-use crate::documents::{DocumentTree, NewDocumentForm};
+use crate::documents::DocumentTree;
 use crate::error::AppError;
+use crate::forms::FormError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BranchInfo {
@@ -44,10 +45,14 @@ pub async fn delete_branch(slug: String, name: String) -> Result<(), AppError> {
 }
 
 #[server]
-pub async fn list_projects() -> Result<Vec<Project>, AppError> {
+pub async fn list_projects() -> Result<Vec<(Project, ProjectStats)>, AppError> {
     let (state, actor) = crate::ssr::actor().await?;
-    let projects = charter_backend::projects::list(&state.db, &actor).await?;
-    Ok(projects)
+    Ok(charter_backend::projects::list_with_counts(&state.db, &actor).await?)
+}
+
+/// "3 documents", "1 document": a count and what it counts.
+pub(crate) fn count(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[server]
@@ -78,11 +83,19 @@ pub fn ProjectListPage() -> impl IntoView {
                     let:list
                 >
                     <ul class="card-list">
-                        {list.into_iter().map(|project| view! {
-                            <li class="card">
-                                <A href=format!("/p/{}", project.slug)>{project.name.clone()}</A>
-                                <span class="badge">{project.role.as_str()}</span>
-                                <small class="muted">"Created " <Time at=project.created_at /></small>
+                        {list.into_iter().map(|(project, stats)| view! {
+                            <li class="card project-card">
+                                <div class="project-card-head">
+                                    <A href=format!("/p/{}", project.slug) attr:class="project-link">{project.name.clone()}</A>
+                                    <span class="badge">{project.role.as_str()}</span>
+                                </div>
+                                <ul class="counts" aria-label="In this project">
+                                    <li>{count(stats.documents, "document", "documents")}</li>
+                                    <li class:attention=stats.open_change_requests != 0>
+                                        {count(stats.open_change_requests, "open change request", "open change requests")}</li>
+                                    <li>{count(stats.members, "member", "members")}</li>
+                                    <li>"Active " <Time at=stats.last_active /></li>
+                                </ul>
                             </li>
                         }).collect_view()}
                     </ul>
@@ -92,7 +105,7 @@ pub fn ProjectListPage() -> impl IntoView {
                 <h2 id="new-project">"New project"</h2>
                 <ActionForm action=create attr:class="stack">
                     <label>"Name" <input name="name" required maxlength="100" placeholder="Payments platform" /></label>
-                    <FormError result=create.value().into() />
+                    <FormError action=create />
                     <button type="submit" class="primary" disabled=move || create.pending().get()>"Create project"</button>
                 </ActionForm>
             </section>
@@ -141,12 +154,25 @@ pub fn ProjectPage() -> impl IntoView {
 fn ProjectSidebar(project: Project) -> AnyView {
     let ctx = expect_context::<ProjectCtx>();
     let base = format!("/p/{}", project.slug);
+    // On a phone the sidebar folds away behind a button (once the page's script runs;
+    // before, it stays open), and folds again when a link in it is followed.
+    let open = RwSignal::new(false);
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
     view! {
         <aside class="sidebar" aria-label="Project">
             <div class="sidebar-head">
                 <A href=base.clone() attr:class="project-name">{project.name.clone()}</A>
                 <span class="badge">{project.role.as_str()}</span>
+                <button type="button" class="small sidebar-toggle" aria-controls="sidebar-body"
+                    aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|open| *open = !*open)>
+                    "Menu"
+                </button>
             </div>
+            <div id="sidebar-body" class="sidebar-body" class:open=move || open.get()>
             <crate::search::SearchBox />
             <BranchSwitcher can_write=project.role.allows(Permission::Write) />
             <nav aria-label="Documents">
@@ -180,6 +206,7 @@ fn ProjectSidebar(project: Project) -> AnyView {
                 <A href=format!("{base}/integrations")>"Integrations"</A>
                 <A href=move || on_branch(&format!("{}/trash", base), &ctx.branch.get())>"Trash"</A>
             </nav>
+            </div>
         </aside>
     }
     .into_any()
@@ -197,21 +224,53 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
     );
     let navigate = leptos_router::hooks::use_navigate();
     let location = leptos_router::hooks::use_location();
-    let switch = move |ev: leptos::ev::Event| {
-        let path = location.pathname.get_untracked();
-        navigate(&on_branch(&path, &event_target_value(&ev)), Default::default());
+    let select = NodeRef::<leptos::html::Select>::new();
+    let go = move || {
+        if let Some(select) = select.get_untracked() {
+            let path = location.pathname.get_untracked();
+            navigate(&on_branch(&path, &select.value()), Default::default());
+        }
+    };
+    // A pick with the pointer switches at once; arrow keys only move the choice (so
+    // moving through the list does not load every branch), and Enter or the button
+    // switches. Without scripts the form does it.
+    let by_keyboard = RwSignal::new(false);
+    let submit = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            go();
+        }
+    };
+    let changed = {
+        let go = go.clone();
+        move |_| {
+            if !by_keyboard.get_untracked() {
+                go();
+            }
+        }
+    };
+    let key = move |ev: leptos::ev::KeyboardEvent| {
+        by_keyboard.set(true);
+        if ev.key() == "Enter" {
+            ev.prevent_default();
+            go();
+        }
     };
     view! {
         <div class="branch-switcher">
-            <label>"Branch"
-                <Transition fallback=|| view! { <select disabled=true></select> }>
+            <form class="branch-form" method="get" action=move || location.pathname.get() on:submit=submit>
+            <label for="branch-select">"Branch"</label>
+            <div class="branch-pick">
+                <Transition fallback=|| view! { <select id="branch-select" disabled=true></select> }>
                     {move || Suspend::new({
-                        let switch = switch.clone();
+                        let (changed, key) = (changed.clone(), key.clone());
                         async move {
                             let current = ctx.branch.get();
                             let names: Vec<String> = branches.await.unwrap_or_default().into_iter().map(|branch| branch.name).collect();
                             view! {
-                                <select name="branch" on:change=switch>
+                                <select id="branch-select" name="branch" node_ref=select on:change=changed on:keydown=key
+                                    on:pointerdown=move |_| by_keyboard.set(false)>
                                     {names.into_iter().map(|name| {
                                         let selected = name == current;
                                         view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
@@ -221,7 +280,9 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
                         }
                     })}
                 </Transition>
-            </label>
+                <button type="submit" class="small">"Switch"</button>
+            </div>
+        </form>
             {can_write.then(|| view! {
                 <details class="new-branch">
                     <summary>"New branch"</summary>
@@ -229,7 +290,7 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
                         <input type="hidden" name="slug" value=move || ctx.slug.get() />
                         <input type="hidden" name="from" value=move || ctx.branch.get() />
                         <label>"Name" <input name="name" required maxlength="100" placeholder="draft/login" /></label>
-                        <FormError result=create.value().into() />
+                        <FormError action=create />
                         <button type="submit" class="small">"Create from " {move || ctx.branch.get()}</button>
                     </ActionForm>
                 </details>
@@ -247,52 +308,9 @@ fn BranchSwitcher(can_write: bool) -> impl IntoView {
                             <button type="submit" class="small danger">"Delete branch " {move || ctx.branch.get()}</button>
                         </ActionForm>
                     </Confirm>
-                    <FormError result=delete.value().into() />
+                    <FormError action=delete />
                 </Show>
             })}
         </div>
-    }
-}
-
-/// How many entries the overview shows.
-const RECENT_ACTIVITY: i64 = 8;
-
-#[component]
-pub fn ProjectOverview() -> impl IntoView {
-    let ctx = expect_context::<ProjectCtx>();
-    let recent = Resource::new(
-        move || (ctx.slug.get(), ctx.changed.get()),
-        |(slug, _)| crate::activity::project_activity(slug, None, RECENT_ACTIVITY),
-    );
-    view! {
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                // Awaited here, not in suspenses of their own: one boundary hydrates reliably.
-                let nodes = ctx.tree.await.unwrap_or_default();
-                let activity = recent.await;
-                match ctx.project.await {
-                    Ok(project) => view! {
-                    <div class="page-head">
-                        <h1>{project.name.clone()}</h1>
-                        <p class="muted">"You are " {project.role.as_str()} " in this project."</p>
-                    </div>
-                    <div class="two-column">
-                        <section aria-labelledby="recent-activity">
-                            <h2 id="recent-activity">"Recent activity"</h2>
-                            {crate::activity::activity_view(activity, RECENT_ACTIVITY)}
-                            <A href=format!("/p/{}/activity", project.slug)>"All activity"</A>
-                        </section>
-                        {project.role.allows(Permission::Write).then(|| view! {
-                            <section class="card" aria-labelledby="new-document">
-                                <h2 id="new-document">"New document"</h2>
-                                <NewDocumentForm nodes=nodes.clone() />
-                            </section>
-                        })}
-                    </div>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }

@@ -7,9 +7,10 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{FormError, LoadedList, Time};
+use crate::components::{LoadedList, Time};
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
+use crate::forms::FormError;
 use crate::structure::SpecTabs;
 
 #[server]
@@ -110,7 +111,7 @@ pub fn QuestionsPage() -> impl IntoView {
         <SpecTabs current="questions" />
         <p class="muted">"Every " <code>"[NEEDS CLARIFICATION: …]"</code> " marker in the project's documents. Answering one replaces the marker with the answer and records it under the document's Clarifications heading."</p>
         <nav class="filters" aria-label="Which questions">{filter("open", "Open")}{filter("answered", "Answered")}</nav>
-        <FormError result=answer.value().into() />
+        <FormError action=answer />
         <LoadedList
             load=move || async move { ctx.loaded().await; list.await }
             empty_title="No questions here"

@@ -130,8 +130,10 @@ pub fn SearchBox() -> impl IntoView {
                 on:keydown=move |ev| if matches!(ev.key().as_str(), "Escape" | "Enter") { open.set(false) }
                 // After a moment, so that a click on a hit lands first.
                 on:blur=move |_| set_timeout(move || { open.try_set(false); }, DEBOUNCE) />
-            <Show when=move || open.get() && !draft.get().trim().is_empty()>
-                <div id="search-suggestions" class="search-suggestions" aria-live="polite">
+            // Always there, as the input's `aria-controls` names it; filled while open.
+            <div id="search-suggestions" class="search-suggestions" aria-live="polite"
+                hidden=move || !open.get() || draft.get().trim().is_empty()>
+                <Show when=move || open.get() && !draft.get().trim().is_empty()>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             let (slug, branch) = (ctx.slug.get_untracked(), ctx.branch.get_untracked());
@@ -158,8 +160,8 @@ pub fn SearchBox() -> impl IntoView {
                             }
                         })}
                     </Transition>
-                </div>
-            </Show>
+                </Show>
+            </div>
         </Form>
     }
 }

@@ -8,9 +8,10 @@ use charter_types::{EmbeddingSettings, Job, JobStarted, JobState, Permission, Pr
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::{FormError, Loaded, Time};
+use crate::components::{Loaded, Time};
 use crate::context::ProjectCtx;
 use crate::error::AppError;
+use crate::forms::FormError;
 
 /// How often a running job's progress is read again.
 const POLL: Duration = Duration::from_secs(1);
@@ -163,12 +164,12 @@ pub fn SearchSettingsPage() -> impl IntoView {
                                 </fieldset>
                                 <div><button type="submit">"Save"</button></div>
                             </ActionForm>
-                            <FormError result=choose.value().into() />
+                            <FormError action=choose />
                             <ActionForm action=reindex>
                                 <input type="hidden" name="slug" value=ctx.slug.get_untracked() />
                                 <button type="submit" class="secondary">"Re-index now"</button>
                             </ActionForm>
-                            <FormError result=reindex.value().into() />
+                            <FormError action=reindex />
                         </section>
                 })
             }

@@ -19,7 +19,10 @@ use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequirementPageData {
+    /// Title and text without the priority marker its badge shows.
     pub requirement: RequirementView,
+    /// Its text as sanitized HTML.
+    pub text_html: String,
     pub checked_commit: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
     pub history: Vec<HistoryEntry>,
@@ -32,12 +35,31 @@ pub struct RequirementPageData {
     pub provenance: Vec<Provenance>,
 }
 
+/// A row of the requirements list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequirementRow {
+    /// Its title without the priority marker its badge shows.
+    pub requirement: RequirementView,
+    /// The title as sanitized inline HTML.
+    pub title_html: String,
+}
+
 #[server]
-pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementView>, AppError> {
+pub async fn list_requirements(slug: String, branch: String, q: String) -> Result<Vec<RequirementRow>, AppError> {
     use charter_backend::structure::requirements::{self, RequirementQuery};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
     let query = RequirementQuery { branch: Some(branch), q: Some(q) };
-    Ok(requirements::list(&state.db, &project, query).await?)
+    let mut list = requirements::list(&state.db, &project, query).await?;
+    for requirement in list.iter_mut().filter(|requirement| requirement.priority.is_some()) {
+        requirement.title = charter_backend::structure::parse::without_priority_marker(&requirement.title);
+    }
+    let titles = list.iter().map(|requirement| requirement.title.clone()).collect();
+    let titles = charter_backend::markdown::render_inline(titles).await?;
+    Ok(list
+        .into_iter()
+        .zip(titles)
+        .map(|(requirement, title_html)| RequirementRow { requirement, title_html })
+        .collect())
 }
 
 #[server]
@@ -51,7 +73,13 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
         .into_iter()
         .find(|requirement| requirement.key.eq_ignore_ascii_case(&key))
         .ok_or_else(|| AppError::NotFound(format!("no requirement {key} on branch {branch}")))?;
-    let detail = requirements::get(&state.db, project.actor(), found.id, Some(&branch)).await?;
+    let mut detail = requirements::get(&state.db, project.actor(), found.id, Some(&branch)).await?;
+    let shown = &mut detail.requirement;
+    if shown.priority.is_some() {
+        shown.title = charter_backend::structure::parse::without_priority_marker(&shown.title);
+        shown.text = charter_backend::structure::parse::without_priority_marker(&shown.text);
+    }
+    let text_html = charter_backend::markdown::render(shown.text.clone()).await?;
     let nearby = RelatedQuery { branch: Some(branch), limit: None };
     let meaning = search::provider::meaning(&state.db, &state.embeddings, project.project()).await?;
     let related = match search::related(&state.db, &meaning, &project, found.id, &nearby).await {
@@ -72,6 +100,7 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
     };
     Ok(RequirementPageData {
         requirement: detail.requirement,
+        text_html,
         checked_commit: detail.checked_commit,
         checked_at: detail.checked_at,
         history: detail.history,
@@ -167,14 +196,14 @@ pub fn RequirementsPage() -> impl IntoView {
                             <thead><tr><th scope="col">"ID"</th><th scope="col">"Requirement"</th><th scope="col">"Spec"</th>
                                 <th scope="col">"Status"</th><th scope="col">"Coverage"</th></tr></thead>
                             <tbody>
-                                {items.into_iter().map(|item| {
+                                {items.into_iter().map(|RequirementRow { requirement: item, title_html }| {
                                     let href = on_branch(&format!("/p/{slug}/req/{}", item.key), &branch);
                                     let doc_href = on_branch(&format!("/p/{slug}/doc/{}", item.document_id), &branch);
                                     view! {
                                         <tr>
                                             <td><A href=href attr:class="req-key">{item.key.clone()}</A>
                                                 {item.priority.clone().map(|p| view! { <span class="badge">{p}</span> })}</td>
-                                            <td>{item.title.clone()}</td>
+                                            <td inner_html=title_html></td>
                                             <td><A href=doc_href>{item.document.clone()}</A></td>
                                             <td><span class=format!("badge status-{}", item.status)>{status_label(item.status)}</span></td>
                                             <td>{match item.coverage.as_ref().map(|coverage| coverage.status) {
@@ -231,7 +260,7 @@ pub fn RequirementPage() -> impl IntoView {
                                     {(!r.section.is_empty()).then(|| format!(" › {}", r.section))}</p>
                             </div>
                         </header>
-                        <p class="requirement-text">{r.text.clone()}</p>
+                        <div class="requirement-text markdown" inner_html=page.text_html.clone()></div>
                         {page.provenance.clone().into_iter().map(|from| {
                             let href = format!("/p/{slug}/incidents/{}", from.incident_id);
                             let cr = format!("/p/{slug}/changes/{}", from.change_request);

@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{FormError, LoadedList, Time};
+use crate::components::{LoadedList, Time};
 use crate::error::AppError;
+use crate::forms::FormError;
 
 /// What a scope allows, as the page explains it.
 fn scope_label(scope: Scope) -> &'static str {
@@ -65,7 +66,7 @@ pub fn TokensPage() -> impl IntoView {
         <div class="two-column">
             <section aria-labelledby="your-tokens">
                 <h2 id="your-tokens">"Your tokens"</h2>
-                <FormError result=revoke.value().into() />
+                <FormError action=revoke />
                 <LoadedList
                     load=move || async move { tokens.await }
                     empty_title="No tokens"
@@ -104,7 +105,7 @@ pub fn TokensPage() -> impl IntoView {
                                 <code>{scope.as_str()}</code> " " {scope_label(scope)}</label>
                         }).collect_view()}
                     </fieldset>
-                    <FormError result=create.value().into() />
+                    <FormError action=create />
                     <button type="submit" class="primary" disabled=move || create.pending().get()>"Create token"</button>
                 </ActionForm>
                 {move || create.value().get().and_then(Result::ok).map(|created| view! {

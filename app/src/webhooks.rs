@@ -5,9 +5,10 @@
 use charter_types::{Permission, Webhook, WebhookCreated, WebhookDelivery, WebhookEvent};
 use leptos::prelude::*;
 
-use crate::components::{FormError, Loaded, Time};
+use crate::components::{Loaded, Time};
 use crate::context::ProjectCtx;
 use crate::error::AppError;
+use crate::forms::FormError;
 
 /// The events an owner may subscribe to, as the form offers them.
 const EVENTS: [(WebhookEvent, &str); 4] = [
@@ -108,8 +109,8 @@ pub fn WebhooksSection() -> impl IntoView {
                 <h2 id="webhooks">"Outgoing webhooks"</h2>
                 <p class="muted">"Charter tells other systems what happens here: each delivery is a signed JSON POST (Standard Webhooks), retried with growing waits for about eight hours."</p>
                 {created}
-                <FormError result=toggle.value().into() />
-                <FormError result=delete.value().into() />
+                <FormError action=toggle />
+                <FormError action=delete />
                 <Loaded load=move || async move { list.await } let:webhooks>
                     <ul class="webhook-list">
                         {webhooks.into_iter().map(|webhook| view! { <WebhookItem webhook toggle delete /> }).collect_view()}
@@ -127,7 +128,7 @@ pub fn WebhooksSection() -> impl IntoView {
                                 <label><input type="checkbox" name="events[]" value=event.as_str() /> " " {label}</label>
                             }).collect_view()}
                         </fieldset>
-                        <FormError result=create.value().into() />
+                        <FormError action=create />
                         <button type="submit" class="primary">"Add webhook"</button>
                     </ActionForm>
                 </details>
@@ -190,8 +191,8 @@ fn WebhookItem(
                     <button type="submit" class="small danger">"Remove"</button>
                 </ActionForm>
             </div>
-            <FormError result=ping.value().into() />
-            <FormError result=retry.value().into() />
+            <FormError action=ping />
+            <FormError action=retry />
             <details on:toggle=move |_| open.set(true)>
                 <summary>"Deliveries"</summary>
                 <Loaded load=move || async move { log.await } let:deliveries>

@@ -23,6 +23,10 @@ pub struct Activity {
     pub object_type: String,
     pub object_id: String,
     pub summary: String,
+    /// The change request's number, when the entry is about one.
+    pub change_request: Option<i32>,
+    /// The branch the entry is about, or its change was made on, while it exists.
+    pub branch: Option<String>,
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub created_at: DateTime<Utc>,
@@ -43,14 +47,23 @@ pub async fn list(db: &PgPool, project: &ProjectAccess, query: ActivityQuery) ->
         return Err(Error::Invalid("limit must be between 1 and 200".into()));
     }
     Ok(sqlx::query_as(
-        "SELECT a.id, u.username AS actor, a.action, a.object_type, a.object_id, a.summary, a.details, a.created_at
-         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+        "SELECT a.id, u.username AS actor, a.action, a.object_type, a.object_id, a.summary, a.details, a.created_at,
+                cr.number AS change_request, coalesce(b.name, made_on.name) AS branch
+         FROM audit_log a
+         LEFT JOIN users u ON u.id = a.actor_id
+         LEFT JOIN change_requests cr ON cr.id = CASE WHEN a.object_type = 'change_request' AND a.object_id ~ $4
+                                                      THEN a.object_id::uuid END
+         LEFT JOIN branches b ON b.id = CASE WHEN a.object_type = 'branch' AND a.object_id ~ $4
+                                              THEN a.object_id::uuid END
+         LEFT JOIN branches made_on ON made_on.id = a.branch_id
          WHERE a.project_id = $1 AND ($2::bigint IS NULL OR a.id < $2)
          ORDER BY a.id DESC LIMIT $3",
     )
     .bind(project.project())
     .bind(query.before)
     .bind(limit)
+    // Only a well-formed id is cast, so no entry can make the list fail.
+    .bind("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
     .fetch_all(db)
     .await?)
 }

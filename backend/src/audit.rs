@@ -10,6 +10,8 @@ use crate::error::Result;
 
 pub struct Entry {
     project_id: Option<ProjectId>,
+    /// The branch the change was made on, for changes to a branch's documents.
+    branch_id: Option<BranchId>,
     /// `None` for what the server did of its own accord (a regression it noticed).
     actor_id: Option<UserId>,
     action: &'static str,
@@ -24,6 +26,7 @@ impl Entry {
     pub fn account(user_id: UserId, action: &'static str, summary: String) -> Entry {
         Entry {
             project_id: None,
+            branch_id: None,
             actor_id: Some(user_id),
             action,
             object_type: "user",
@@ -53,6 +56,7 @@ impl Entry {
     ) -> Entry {
         Entry {
             project_id: Some(project_id),
+            branch_id: None,
             actor_id: None,
             action,
             object_type: object.0,
@@ -66,12 +70,17 @@ impl Entry {
         self.details = details;
         self
     }
+
+    pub fn on_branch(mut self, branch_id: BranchId) -> Entry {
+        self.branch_id = Some(branch_id);
+        self
+    }
 }
 
 pub async fn record<'e>(db: impl PgExecutor<'e>, entry: Entry) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary, details)
-         VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, '{}'::jsonb))",
+        "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary, details, branch_id)
+         VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, '{}'::jsonb), $8)",
     )
     .bind(entry.project_id)
     .bind(entry.actor_id)
@@ -80,6 +89,7 @@ pub async fn record<'e>(db: impl PgExecutor<'e>, entry: Entry) -> Result<()> {
     .bind(entry.object_id)
     .bind(entry.summary)
     .bind(Some(entry.details).filter(|details| !details.is_null()))
+    .bind(entry.branch_id)
     .execute(db)
     .await?;
     Ok(())
@@ -97,8 +107,8 @@ pub(crate) async fn record_live_edits(
     authors: &[UserId],
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary)
-         SELECT d.project_id, a.author, 'document.edit', 'document', d.id::text, 'edited ' || bd.title
+        "INSERT INTO audit_log (project_id, actor_id, action, object_type, object_id, summary, branch_id)
+         SELECT d.project_id, a.author, 'document.edit', 'document', d.id::text, 'edited ' || bd.title, $1
          FROM unnest($3::uuid[]) AS a (author)
          JOIN documents d ON d.id = $2
          JOIN branch_documents bd ON bd.branch_id = $1 AND bd.document_id = $2

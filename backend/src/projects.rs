@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{Kind, Permission, Project, ProjectId, Role, UserId};
+use charter_types::{Kind, Permission, Project, ProjectId, ProjectStats, Role, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -124,6 +124,36 @@ pub async fn list(db: &PgPool, actor: &Actor) -> Result<Vec<Project>> {
     .bind(actor.user_id)
     .fetch_all(db)
     .await?)
+}
+
+/// The caller's projects with what each holds, for the projects list.
+pub async fn list_with_counts(db: &PgPool, actor: &Actor) -> Result<Vec<(Project, ProjectStats)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        project: Project,
+        #[sqlx(flatten)]
+        stats: ProjectStats,
+    }
+    // Counted here rather than kept: a few index lookups per project the caller is in.
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {PROJECT_COLUMNS},
+            (SELECT count(*) FROM branch_documents bd WHERE bd.branch_id = main.id AND bd.deleted_at IS NULL)
+                AS documents,
+            (SELECT count(*) FROM change_requests cr WHERE cr.project_id = p.id AND cr.state = 'open')
+                AS open_change_requests,
+            (SELECT count(*) FROM project_members pm WHERE pm.project_id = p.id) AS members,
+            coalesce((SELECT a.created_at FROM audit_log a WHERE a.project_id = p.id ORDER BY a.id DESC LIMIT 1),
+                p.created_at) AS last_active
+         FROM projects p
+         JOIN project_members m ON m.project_id = p.id
+         JOIN branches main ON main.project_id = p.id AND main.name = 'main'
+         WHERE m.user_id = $1 ORDER BY lower(p.name)"
+    ))
+    .bind(actor.user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.project, row.stats)).collect())
 }
 
 pub async fn get(db: &PgPool, project: &ProjectAccess) -> Result<Project> {

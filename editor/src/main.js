@@ -293,8 +293,9 @@ function mount(root) {
   // Undo and redo take back only this person's own edits.
   const undoManager = new Y.UndoManager(ytext);
   const editing = new Compartment();
+  const host = root.querySelector("[data-collab-host]");
   const view = new EditorView({
-    parent: root.querySelector("[data-collab-host]"),
+    parent: host,
     state: EditorState.create({
       doc: ytext.toString(),
       extensions: [
@@ -319,6 +320,9 @@ function mount(root) {
       ],
     }),
   });
+  // The page's "Skip to the editor" link focuses the host: the text takes it.
+  const focusText = () => view.focus();
+  host.addEventListener("focus", focusText);
   const preview = previewer(root, ytext, documentId, branch, () => access.readOnly);
   // The server says this connection may no longer edit (the person's role changed, or
   // the document was deleted): it stops taking input; its edits would be dropped.
@@ -333,6 +337,7 @@ function mount(root) {
   root.dataset.collabMounted = "true";
 
   return () => {
+    host.removeEventListener("focus", focusText);
     preview.stop();
     provider.awareness.off("change", onAwareness);
     view.destroy();

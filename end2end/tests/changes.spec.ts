@@ -65,10 +65,9 @@ test("a change drafted on a branch is reviewed in another browser and merged int
   await reviewer.getByLabel("Comment", { exact: true }).fill("Is 5 the right number?");
   await reviewer.getByRole("button", { name: "Comment", exact: true }).click();
   await expect(reviewer.locator("#discussion ~ ul")).toContainText("Is 5 the right number?");
-  await reviewer.getByText("Comment on a line").click();
-  await reviewer.getByLabel("Line", { exact: true }).fill("4");
-  await reviewer.getByLabel("Comment on the line").fill("Say SHALL here.");
-  await reviewer.locator(".line-comment").getByRole("button", { name: "Comment" }).click();
+  await reviewer.getByRole("button", { name: "Comment on line 4" }).click();
+  await reviewer.getByLabel("Comment on User login, line 4").fill("Say SHALL here.");
+  await reviewer.locator(".line-comment-form").getByRole("button", { name: "Comment" }).click();
   await expect(reviewer.locator("#discussion ~ ul")).toContainText("on User login, line 4");
   await reviewer.getByLabel("Review comment").fill("Fine by me.");
   await reviewer.getByLabel("Approve").check();
@@ -251,4 +250,44 @@ test("a change request without changes says so, and is closed and reopened from 
   await expect(page.getByRole("button", { name: "Close change request" })).toBeVisible();
   const activity = await api(page, "GET", `/projects/${project.id}/activity?limit=2`);
   expect(activity.map((entry: { action: string }) => entry.action)).toEqual(["change_request.reopen", "change_request.close"]);
+});
+
+test("a comment is made by clicking a line, answered and resolved under that line, and pointed to from the discussion", async ({ browser, baseURL }) => {
+  const authorName = uniqueName("lena");
+  const author = await person(browser, baseURL, authorName);
+  const reviewerName = uniqueName("raj");
+  const reviewer = await person(browser, baseURL, reviewerName);
+  const { project, spec } = await projectWithSpec(author, "# User login\n\nUsers log in.\n");
+  await api(author, "PUT", `/projects/${project.id}/members/${reviewerName}`, { role: "reviewer" });
+  await api(author, "POST", `/projects/${project.id}/branches`, { name: "draft" });
+  await api(author, "PUT", `/documents/${spec.id}/content?branch=draft`, { content: "# User login\n\nUsers sign in.\n" });
+  const opened = await api(author, "POST", `/projects/${project.id}/change-requests`, { source: "draft", target: "main", title: "Wording" });
+
+  await reviewer.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(reviewer);
+  await reviewer.getByRole("button", { name: "Comment on line 3" }).click();
+  await reviewer.getByLabel("Comment on User login, line 3").fill("Is “sign in” our term everywhere?");
+  await reviewer.getByRole("button", { name: "Comment", exact: true }).first().click();
+  const thread = reviewer.locator("tr.line-notes .thread");
+  await expect(thread).toContainText("User login, line 3");
+  await expect(thread).toContainText("Is “sign in” our term everywhere?");
+  // The thread sits right under its line.
+  const rows = reviewer.locator("table.diff.unified tr");
+  await expect(rows.nth(2)).toHaveClass(/line-notes/);
+
+  await author.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(author);
+  const discussion = author.locator("ul.discussion");
+  await expect(discussion.getByRole("link", { name: "User login, line 3" })).toBeVisible();
+  await author.locator(".thread").getByPlaceholder("Reply…").fill("Yes, since the glossary change.");
+  await author.locator(".thread").getByRole("button", { name: "Reply" }).click();
+  await expect(author.locator(".thread .thread-comments li")).toHaveCount(2);
+  await author.locator(".thread").getByRole("button", { name: "Resolve thread" }).click();
+  const folded = author.locator("details.thread-folded");
+  await expect(folded.locator("summary")).toContainText(`Resolved: ${reviewerName} “Is “sign in” our term everywhere?” (2 comments; resolved by ${authorName})`);
+  await expect(folded).not.toHaveAttribute("open", "");
+  await expect(discussion).toContainText("1 reply, resolved");
+  await folded.locator("summary").click();
+  await folded.getByRole("button", { name: "Reopen thread" }).click();
+  await expect(author.locator("tr.line-notes .thread").getByRole("button", { name: "Resolve thread" })).toBeVisible();
 });

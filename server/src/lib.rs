@@ -3,6 +3,7 @@
 
 mod assets;
 pub mod check;
+mod server_fn_errors;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -140,6 +141,7 @@ fn pages(state: AppState, leptos: LeptosOptions) -> Router {
         .with_state(leptos.clone());
     Router::new()
         .leptos_routes_with_context(&leptos, routes, context, shell)
+        .layer(middleware::from_fn(server_fn_errors::server_fn_errors))
         .fallback_service(assets::files(&leptos.site_root, assets::hashed(&leptos), missing))
         .with_state(leptos)
 }

@@ -33,10 +33,10 @@ pub use incidents::{
     IncidentState, IncidentStatus, Integration, LinkIncident, NewDraft, NewIncident, Provenance, Regression,
     RegressionKind, RequirementIncident, SetIntegration, Tool,
 };
-pub use projects::Project;
+pub use projects::{Project, ProjectStats};
 pub use review::{
-    Approval, Checks, Comment, ConfirmedBump, ConstitutionChange, Impact, LintOverride, Overlap, PrincipleChange,
-    PrincipleChangeKind, Proposal, ReviewView,
+    Approval, Checks, Comment, ConfirmedBump, ConstitutionChange, Impact, LineSide, LintOverride, Overlap,
+    PrincipleChange, PrincipleChangeKind, Proposal, ReviewView,
 };
 pub use roles::{Permission, Role};
 pub use search::{

@@ -5,6 +5,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ProjectId, Role};
 
+/// What a project holds on `main`, what waits on review and when it last changed: its
+/// line in the projects list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct ProjectStats {
+    pub documents: i64,
+    pub open_change_requests: i64,
+    pub members: i64,
+    pub last_active: DateTime<Utc>,
+}
+
 /// A project, with the caller's role in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]

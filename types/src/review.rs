@@ -27,7 +27,18 @@ pub struct ReviewView {
     pub created_at: DateTime<Utc>,
 }
 
-/// A comment in the discussion, or on a line of a document's diff.
+text_enum! {
+    /// Which text of a diff a line is counted in: before the change (a removed line)
+    /// or after it.
+    pub enum LineSide as "line side" {
+        Old = "old",
+        New = "new",
+    }
+}
+
+/// A comment in the discussion, or on a line of a document's diff. Comments answering
+/// another (`reply_to`, always a thread's first comment) form its thread, which is
+/// resolved as a whole.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -37,6 +48,13 @@ pub struct Comment {
     pub body: String,
     pub document_id: Option<DocumentId>,
     pub line: Option<i32>,
+    /// Where `line` is counted (`new` for comments not on a line).
+    pub side: LineSide,
+    /// The thread's first comment, for replies.
+    pub reply_to: Option<Uuid>,
+    /// Who resolved the thread this comment starts, and when.
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -63,6 +81,9 @@ pub struct Checks {
     pub errors: usize,
     /// An owner's decision to merge despite errors.
     pub lint_override: Option<LintOverride>,
+    /// The findings are those it had when it merged, kept since; otherwise they are of
+    /// its source as it stands.
+    pub as_merged: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

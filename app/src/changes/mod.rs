@@ -13,13 +13,15 @@ use serde::{Deserialize, Serialize};
 
 mod page;
 mod review;
+mod threads;
 
 pub use page::ChangePage;
 
-use crate::components::{FormError, LoadedList, Loading};
+use crate::components::{LoadedList, Loading};
 use crate::context::{on_branch, ProjectCtx};
 use crate::diff::DiffHunk;
 use crate::error::AppError;
+use crate::forms::FormError;
 use crate::projects::project_branches;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,19 +77,19 @@ impl ChangeDetail {
             .iter()
             .find(|changed| changed.document_id == document)
             .map_or("a document", |changed| changed.title.as_str());
-        Some(match comment.line {
-            Some(line) => format!("on {title}, line {line}"),
-            None => format!("on {title}"),
+        Some(match comment.line.and_then(|line| usize::try_from(line).ok()) {
+            Some(line) => threads::line_place(title, comment.side, line),
+            None => title.to_owned(),
         })
     }
 }
 
+/// The project's change requests: all of them, or those in `state` (`open`, `merged`, `closed`).
 #[server]
-pub async fn list_changes(slug: String) -> Result<Vec<ChangeRequestSummary>, AppError> {
+pub async fn list_changes(slug: String, state: Option<String>) -> Result<Vec<ChangeRequestSummary>, AppError> {
     use charter_backend::change_requests::{self, StateQuery};
-    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
-    let list = change_requests::list(&state.db, &project, StateQuery::default()).await?;
-    Ok(list)
+    let (app, project) = crate::context::resolve(&slug, charter_types::Permission::Read).await?;
+    Ok(change_requests::list(&app.db, &project, StateQuery { state }).await?)
 }
 
 /// Opens a change request and goes to its page, on the `branch` the form was shown on.
@@ -189,20 +191,28 @@ pub async fn comment_change(
     number: i32,
     body: String,
     document_id: Option<String>,
-    line: Option<String>,
+    line: Option<i32>,
+    side: Option<String>,
+    reply_to: Option<String>,
 ) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, NewComment};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
     let document_id =
         document_id.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, "document")).transpose()?;
-    let line = match line.as_deref().map(str::trim).filter(|line| !line.is_empty()) {
-        Some(line) => {
-            Some(line.parse::<i32>().map_err(|_| AppError::Invalid(format!("`{line}` is not a line number")))?)
-        }
-        None => None,
-    };
-    let new = NewComment { body, document_id, line };
+    let side = side
+        .map(|side| side.parse().map_err(|unknown: charter_types::Unknown| AppError::BadRequest(unknown.to_string())));
+    let reply_to = reply_to.filter(|id| !id.is_empty()).map(|id| crate::ssr::parse_id(&id, "comment")).transpose()?;
+    let new = NewComment { body, document_id, line, side: side.transpose()?, reply_to };
     change_requests::comment(&state.db, &project, number, new).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn resolve_thread(slug: String, number: i32, id: String, resolved: bool) -> Result<(), AppError> {
+    use charter_backend::change_requests::{self, ThreadResolution};
+    let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
+    let id = crate::ssr::parse_id(&id, "thread")?;
+    change_requests::resolve_thread(&state.db, &project, number, id, ThreadResolution { resolved }).await?;
     Ok(())
 }
 
@@ -269,7 +279,7 @@ pub fn ChangesPage() -> impl IntoView {
     // Both follow the branch in view: the links keep it, and the form proposes it.
     let changes = Resource::new(
         move || (ctx.slug.get(), ctx.branch.get(), open.version().get()),
-        |(slug, ..)| list_changes(slug),
+        |(slug, ..)| list_changes(slug, None),
     );
     let branches = Resource::new(move || (ctx.slug.get(), ctx.branch.get()), |(slug, _)| project_branches(slug));
     view! {
@@ -326,7 +336,7 @@ pub fn ChangesPage() -> impl IntoView {
                                 <label>"Into" <select name="target" on:change=move |ev| target.set(event_target_value(&ev))>{options(target)}</select></label>
                                 <label>"Title" <input name="title" required maxlength="200" /></label>
                                 <label>"Why" <textarea name="description" rows="4"></textarea></label>
-                                <FormError result=open.value().into() />
+                                <FormError action=open />
                                 <p id="open-change-hint" class="muted" hidden=move || !same()>{hint}</p>
                                 <button type="submit" class="primary" disabled=same aria-describedby=move || same().then_some("open-change-hint")>"Open change request"</button>
                             </ActionForm>

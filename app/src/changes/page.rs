@@ -2,17 +2,24 @@
 //! resolution, the checks and the constitution's bump, reviews, discussion, merging,
 //! closing and reopening.
 
-use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LintOverride, Verdict};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LineSide, LintOverride, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::review::approval_note;
-use super::{change_view, CommentChange, ConfirmBump, MergeChange, ResolveChange, ReviewChange, SetChangeOpen};
-use crate::components::{FormError, Loaded, Time};
+use super::threads::{line_key, line_place, threads, under_line, LineKey, Thread, ThreadForms, ThreadView};
+use super::{
+    change_view, CommentChange, ConfirmBump, MergeChange, ResolveChange, ResolveThread, ReviewChange, SetChangeOpen,
+};
+use crate::components::{Loaded, Time};
 use crate::context::{on_branch, ProjectCtx};
-use crate::diff::diff_view;
+use crate::diff::{diff_view, LineNotes};
+use crate::forms::FormError;
 
 #[component]
 pub fn ChangePage() -> impl IntoView {
@@ -26,6 +33,7 @@ pub fn ChangePage() -> impl IntoView {
     let merge = ServerAction::<MergeChange>::new();
     let confirm = ServerAction::<ConfirmBump>::new();
     let set_open = ServerAction::<SetChangeOpen>::new();
+    let resolve_thread = ServerAction::<ResolveThread>::new();
     let side_by_side = RwSignal::new(false);
     let view_resource = Resource::new(
         move || {
@@ -38,6 +46,7 @@ pub fn ChangePage() -> impl IntoView {
                 merge.version().get(),
                 confirm.version().get(),
                 set_open.version().get(),
+                resolve_thread.version().get(),
             )
         },
         |(slug, number, ..)| change_view(slug, number),
@@ -54,6 +63,7 @@ pub fn ChangePage() -> impl IntoView {
                 let checks_view = view! {
                     <section class="card" aria-labelledby="checks">
                         <h2 id="checks">"Checks"</h2>
+                        {change.checks.as_merged.then(|| view! { <p class="muted">"As they stood when it merged."</p> })}
                         {if change.checks.findings.is_empty() {
                             view! { <p role="status">"The changed documents pass every check."</p> }.into_any()
                         } else {
@@ -94,7 +104,7 @@ pub fn ChangePage() -> impl IntoView {
                                 </label>
                                 <button type="submit">"Confirm bump"</button>
                             </ActionForm>
-                            <FormError result=confirm.value().into() />
+                            <FormError action=confirm />
                         }
                     });
                     view! {
@@ -150,10 +160,10 @@ pub fn ChangePage() -> impl IntoView {
                                 </button>
                             </div>
                             <label>"Resolved text of the whole document"
-                                <textarea name="content" rows="10" prop:value=move || text.get()
+                                <textarea name="content" class="tall" rows="10" prop:value=move || text.get()
                                     on:input=move |ev| text.set(event_target_value(&ev))></textarea>
                             </label>
-                            <FormError result=resolve.value().into() />
+                            <FormError action=resolve />
                             <button type="submit">"Record resolution"</button>
                         </ActionForm>
                     });
@@ -169,23 +179,32 @@ pub fn ChangePage() -> impl IntoView {
                         </article>
                     }
                 }).collect_view();
+                let forms = ThreadForms { slug: slug.clone(), number, can_comment: actions.comment, comment, resolve: resolve_thread };
+                let all_threads = threads(&change.comments);
+                let mut on_lines: HashMap<LineKey, Vec<Thread>> = HashMap::new();
+                for thread in &all_threads {
+                    if let Some(key) = line_key(&thread.root) {
+                        on_lines.entry(key).or_default().push(thread.clone());
+                    }
+                }
                 let documents_view = change.documents.clone().into_iter().map(|document| {
-                    let line_form = actions.comment.then(|| {
-                        let (slug, id) = (slug.clone(), document.document_id.to_string());
-                        view! {
-                            <details class="line-comment">
-                                <summary>"Comment on a line"</summary>
-                                <ActionForm action=comment attr:class="row">
-                                    <input type="hidden" name="slug" value=slug />
-                                    <input type="hidden" name="number" value=number.to_string() />
-                                    <input type="hidden" name="document_id" value=id />
-                                    <label>"Line" <input name="line" type="number" min="1" required /></label>
-                                    <label>"Comment on the line" <input name="body" required /></label>
-                                    <button type="submit" class="small">"Comment"</button>
-                                </ActionForm>
-                            </details>
-                        }
-                    });
+                    // The line whose comment form is open, if any.
+                    let open = RwSignal::new(None::<(LineSide, usize)>);
+                    let document_id = document.document_id;
+                    let here: HashMap<(LineSide, usize), Vec<Thread>> = on_lines
+                        .iter()
+                        .filter(|((id, ..), _)| *id == document_id)
+                        .map(|((_, side, line), threads)| ((*side, *line), threads.clone()))
+                        .collect();
+                    let (title, forms) = (document.title.clone(), forms.clone());
+                    let notes = LineNotes {
+                        comment: actions.comment.then(|| Callback::new(move |at| open.set(Some(at)))),
+                        under: Arc::new(move |side, line, columns| {
+                            let threads = here.get(&(side, line)).cloned().unwrap_or_default();
+                            let place = line_place(&title, side, line);
+                            under_line(threads, place, forms.clone(), document_id, side, line, columns, open)
+                        }),
+                    };
                     let sections = (!document.sections.is_empty()).then(|| format!(" · sections: {}", document.sections.join(", ")));
                     view! {
                         <article class="card changed-document">
@@ -193,8 +212,7 @@ pub fn ChangePage() -> impl IntoView {
                                 {document.changes.iter().map(|c| view! { <span class="badge">{c.as_str()}</span> }).collect_view()}
                             </h3>
                             <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)} {sections}</p>
-                            {diff_view(&document.hunks, side_by_side)}
-                            {line_form}
+                            {diff_view(&document.hunks, side_by_side, Some(notes))}
                         </article>
                     }
                 }).collect_view();
@@ -216,7 +234,7 @@ pub fn ChangePage() -> impl IntoView {
                             </ActionForm>
                         }
                     })}
-                    <FormError result=set_open.value().into() />
+                    <FormError action=set_open />
                 };
                 let no_changes = (change.documents.is_empty() && change.summary.state != ChangeRequestState::Merged).then(|| {
                     let (source, target) = (change.summary.source.clone(), change.summary.target.clone());
@@ -291,7 +309,7 @@ pub fn ChangePage() -> impl IntoView {
                                 <input type="hidden" name="slug" value=slug_review />
                                 <input type="hidden" name="number" value=number.to_string() />
                                 <label>"Review comment" <textarea name="comment" rows="3"></textarea></label>
-                                <FormError result=review.value().into() />
+                                <FormError action=review />
                                 <fieldset>
                                     <legend>"Verdict"</legend>
                                     {actions.approve.then(|| view! {
@@ -305,12 +323,22 @@ pub fn ChangePage() -> impl IntoView {
                     </section>
                     <section aria-labelledby="discussion">
                         <h2 id="discussion">"Discussion"</h2>
-                        <ul class="activity">
-                            {change.comments.iter().map(|comment| view! {
-                                <li><strong>{comment.author.clone()}</strong>
-                                    {change.place_of(comment).map(|place| view! { <em>{format!(" {place}")}</em> })}
-                                    " " {comment.body.clone()}
-                                    <small class="muted"><Time at=comment.created_at /></small></li>
+                        <ul class="discussion">
+                            {all_threads.into_iter().map(|thread| match change.place_of(&thread.root) {
+                                // A line's thread lives under its line: here, a pointer to it.
+                                Some(place) => {
+                                    let replies = thread.replies.len();
+                                    let state = if thread.resolved() { ", resolved" } else { "" };
+                                    view! {
+                                        <li class="thread-link">
+                                            <strong>{thread.root.author.clone()}</strong> " on "
+                                            <a href=format!("#{}", thread.anchor())>{place}</a> ": " {thread.root.body.clone()}
+                                            <small class="muted">{format!(" ({replies} repl{}{state}) ", if replies == 1 { "y" } else { "ies" })}
+                                                <Time at=thread.root.created_at /></small>
+                                        </li>
+                                    }.into_any()
+                                }
+                                None => view! { <li><ThreadView thread place=None forms=forms.clone() /></li> }.into_any(),
                             }).collect_view()}
                         </ul>
                         {actions.comment.then(|| view! {
@@ -318,7 +346,7 @@ pub fn ChangePage() -> impl IntoView {
                                 <input type="hidden" name="slug" value=slug_comment />
                                 <input type="hidden" name="number" value=number.to_string() />
                                 <label>"Comment" <textarea name="body" rows="3" required></textarea></label>
-                                <FormError result=comment.value().into() />
+                                <FormError action=comment />
                                 <button type="submit">"Comment"</button>
                             </ActionForm>
                         })}
@@ -344,7 +372,7 @@ pub fn ChangePage() -> impl IntoView {
                                 })}
                                 <button type="submit" class="primary" disabled=!mergeable>"Merge"</button>
                             </ActionForm>
-                            <FormError result=merge.value().into() />
+                            <FormError action=merge />
                         </section>
                     })}
                 }.into_any()

@@ -194,6 +194,12 @@ pub async fn start_session(session: &Session, user: &User) -> Result<()> {
     session.insert(SESSION_EPOCH_KEY, user.session_epoch).await.map_err(Error::internal)
 }
 
+/// Whether someone is signed in with this session (rather than a visitor's session
+/// holding something else).
+pub async fn signed_in(session: &Session) -> Result<bool> {
+    Ok(session.get::<UserId>(SESSION_USER_KEY).await.map_err(Error::internal)?.is_some())
+}
+
 /// Deletes the session; what was opened with it (editor connections) closes.
 pub async fn end_session(db: &PgPool, session: &Session) -> Result<()> {
     let user: Option<UserId> = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?;

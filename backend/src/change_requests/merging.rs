@@ -175,7 +175,7 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     sqlx::query(
         "UPDATE change_requests SET state = 'merged', merged_version_id = $2, merged_by = $3, merged_at = now(),
              lint_override_reason = $4, lint_override_by = CASE WHEN $4 IS NULL THEN NULL ELSE $3 END,
-             merged_changes = $5
+             merged_changes = $5, merged_findings = $6
          WHERE id = $1",
     )
     .bind(record.id)
@@ -183,6 +183,7 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     .bind(actor.user_id)
     .bind(&override_reason)
     .bind(sqlx::types::Json(kept))
+    .bind(sqlx::types::Json(&view.checks.findings))
     .execute(&mut *tx)
     .await?;
     if let Some(reason) = &override_reason {

@@ -12,14 +12,15 @@
 
 mod actions;
 mod closing;
+mod comments;
 mod compare;
 mod merging;
 mod routes;
 
 use charter_types::{
     Actions, Approval, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, Checks,
-    Comment, ConfirmedBump, ConstitutionChange, DocumentId, Kind, LintOverride, Overlap, Permission, ProjectId,
-    ReviewView, UserId, Verdict, Version, WebhookEvent,
+    Comment, ConfirmedBump, ConstitutionChange, DocumentId, Finding, Kind, LintOverride, Overlap, Permission,
+    ProjectId, ReviewView, UserId, Verdict, Version, WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,7 @@ use crate::structure::review;
 use crate::webhooks;
 use actions::{actions, Caller, Standing};
 pub use closing::{close, reopen};
+pub use comments::{comment, resolve_thread, NewComment, ThreadResolution};
 use compare::{compare, find_source, overlaps, KeptChange, SourceState};
 pub use merging::{confirm_bump, merge, resolve};
 pub(crate) use routes::router;
@@ -117,14 +119,6 @@ pub struct NewChangeRequest {
 pub struct NewReview {
     pub verdict: Verdict,
     pub comment: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct NewComment {
-    pub body: String,
-    pub document_id: Option<DocumentId>,
-    /// A line of the document's diff, for comments on a line.
-    pub line: Option<i32>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -271,13 +265,15 @@ struct Record {
     bump_digest: Option<Vec<u8>>,
     /// What it changed, kept when it merged.
     merged_changes: Option<sqlx::types::Json<Vec<KeptChange>>>,
+    merged_findings: Option<sqlx::types::Json<Vec<Finding>>>,
 }
 
 async fn record(db: &PgPool, project_id: ProjectId, number: i32) -> Result<Record> {
     sqlx::query_as(
         "SELECT c.id, c.source_branch_id, c.target_branch_id, c.author_id, c.description,
                 c.lint_override_reason, o.username AS lint_override_by,
-                c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest, c.merged_changes
+                c.bump_confirmed, b.username AS bump_confirmed_by, c.bump_digest, c.merged_changes,
+                c.merged_findings
          FROM change_requests c LEFT JOIN users o ON o.id = c.lint_override_by
          LEFT JOIN users b ON b.id = c.bump_confirmed_by
          WHERE c.project_id = $1 AND c.number = $2",
@@ -395,23 +391,20 @@ async fn view(
         true => Vec::new(),
         false => overlaps(db, project_id, record.id, &comparison.documents).await?,
     };
-    let comments: Vec<Comment> = sqlx::query_as(
-        "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
-         FROM change_request_comments c JOIN users u ON u.id = c.author_id
-         WHERE c.change_request_id = $1 ORDER BY c.created_at",
-    )
-    .bind(record.id)
-    .fetch_all(db)
-    .await?;
+    let comments = comments::list(db, record.id).await?;
     let changed: Vec<DocumentId> = shown
         .iter()
         .filter(|change| !change.changes.contains(&ChangeKind::Deleted))
         .map(|change| change.document_id)
         .collect();
     let (corpus, findings) = review::checks(db, record.source_branch_id, &changed).await?;
+    let kept = record.merged_findings.clone().filter(|_| merged);
+    let as_merged = kept.is_some();
+    let findings = kept.map_or(findings, |kept| kept.0);
     let checks = Checks {
         errors: review::errors(&findings),
         findings,
+        as_merged,
         lint_override: record
             .lint_override_reason
             .clone()
@@ -503,52 +496,4 @@ pub async fn review(db: &PgPool, project: &ProjectAccess, number: i32, review: N
     audit::record(&mut *tx, project.audit("change_request.review", ("change_request", record.id), summary)).await?;
     tx.commit().await?;
     get(db, project, number).await
-}
-
-/// Adds a comment to the discussion, or to a line of a document's diff.
-pub async fn comment(db: &PgPool, project: &ProjectAccess, number: i32, new: NewComment) -> Result<Comment> {
-    let (project_id, actor) = (project.project(), project.actor());
-    let record = record(db, project_id, number).await?;
-    let body = new.body.trim();
-    if body.is_empty() || body.chars().count() > 10_000 {
-        return Err(Error::Invalid("a comment needs 1 to 10,000 characters".into()));
-    }
-    if new.line.is_some() && new.document_id.is_none() {
-        return Err(Error::Invalid("a comment on a line names its document".into()));
-    }
-    if new.line.is_some_and(|line| line < 1) {
-        return Err(Error::Invalid("lines are numbered from 1".into()));
-    }
-    if let Some(document_id) = new.document_id {
-        let known: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM documents WHERE id = $1 AND project_id = $2")
-            .bind(document_id)
-            .bind(project_id)
-            .fetch_optional(db)
-            .await?;
-        known.ok_or_else(|| Error::Invalid("that document is not in this project".into()))?;
-    }
-    let id = Uuid::now_v7();
-    let mut tx = project.begin(db).await?;
-    sqlx::query(
-        "INSERT INTO change_request_comments (id, change_request_id, author_id, body, document_id, line)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(record.id)
-    .bind(actor.user_id)
-    .bind(body)
-    .bind(new.document_id)
-    .bind(new.line)
-    .execute(&mut *tx)
-    .await?;
-    let summary = format!("commented on change request #{number}");
-    audit::record(&mut *tx, project.audit("change_request.comment", ("change_request", record.id), summary)).await?;
-    tx.commit().await?;
-    Ok(sqlx::query_as(
-        "SELECT c.id, u.username AS author, c.body, c.document_id, c.line, c.created_at
-         FROM change_request_comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1",
-    )
-    .bind(id)
-    .fetch_one(db)
-    .await?)
 }

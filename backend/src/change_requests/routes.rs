@@ -6,9 +6,9 @@ use charter_types::{ChangeRequestSummary, Comment};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{close, comment, confirm_bump, create, get, list, merge, reopen, resolve, review};
+use super::{close, comment, confirm_bump, create, get, list, merge, reopen, resolve, resolve_thread, review};
 use super::{BumpConfirmation, ChangeRequest, Created, MergeRequest, Merged, NewChangeRequest, NewComment};
-use super::{NewReview, Resolution, StateQuery};
+use super::{NewReview, Resolution, StateQuery, ThreadResolution};
 use crate::authorization::{need, Project};
 use crate::error::Result;
 use crate::extract::{Json, Path, Query};
@@ -21,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_handler))
         .routes(routes!(review_handler))
         .routes(routes!(comment_handler))
+        .routes(routes!(thread_resolution_handler))
         .routes(routes!(merge_handler))
         .routes(routes!(resolve_handler))
         .routes(routes!(close_handler))
@@ -148,6 +149,22 @@ async fn comment_handler(
     Json(new): Json<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>)> {
     Ok((StatusCode::CREATED, Json(comment(&state.db, &project, number, new).await?)))
+}
+
+/// Resolve the thread a comment starts (`resolved: true`), or reopen it: anyone who may comment.
+#[utoipa::path(put, path = "/projects/{id}/change-requests/{number}/comments/{comment_id}/resolution",
+    tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path), ("comment_id" = Uuid, Path, description = "The thread's first comment")),
+    request_body = ThreadResolution,
+    responses((status = 200, body = Comment), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, description = "no such thread (replies are not threads)", body = crate::error::ErrorBody)))]
+async fn thread_resolution_handler(
+    State(state): State<AppState>,
+    project: Project<need::Write>,
+    Path((_id, number, comment_id)): Path<(Uuid, i32, Uuid)>,
+    Json(resolution): Json<ThreadResolution>,
+) -> Result<Json<Comment>> {
+    Ok(Json(resolve_thread(&state.db, &project, number, comment_id, resolution).await?))
 }
 
 /// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers.

@@ -244,7 +244,7 @@ pub(crate) async fn insert(
     .await?;
     content::init(tx, DocKey::new(branch_id, id), &text).await?;
     let summary = format!("created {} {title}", new.kind);
-    audit::record(&mut *tx, project.audit("document.create", ("document", id), summary)).await?;
+    audit::record(&mut *tx, project.audit("document.create", ("document", id), summary).on_branch(branch_id)).await?;
     Ok(id)
 }
 
@@ -348,7 +348,7 @@ pub async fn update(
                 .execute(&mut *tx)
                 .await?;
             let summary = format!("renamed {} to {title}", before.title);
-            audit::record(&mut *tx, project.audit("document.rename", object, summary)).await?;
+            audit::record(&mut *tx, project.audit("document.rename", object, summary).on_branch(branch_id)).await?;
         }
     }
 
@@ -372,7 +372,8 @@ pub async fn update(
         .await?;
         let summary = format!("moved {}", patch.title.as_deref().map(str::trim).unwrap_or(&before.title));
         let details = serde_json::json!({ "parent_id": parent_id, "position": position });
-        audit::record(&mut *tx, project.audit("document.move", object, summary).details(details)).await?;
+        audit::record(&mut *tx, project.audit("document.move", object, summary).details(details).on_branch(branch_id))
+            .await?;
     }
     let document = load(&mut tx, branch_id, document_id).await?;
     tx.commit().await?;
@@ -403,7 +404,11 @@ pub async fn set_content(
     if before.content != text {
         content::replace(&state.collab, DocKey::new(branch_id, document_id), text, project.actor().user_id).await?;
         let summary = format!("edited {}", before.title);
-        audit::record(&mut *tx, project.audit("document.edit", ("document", document_id), summary)).await?;
+        audit::record(
+            &mut *tx,
+            project.audit("document.edit", ("document", document_id), summary).on_branch(branch_id),
+        )
+        .await?;
     }
     tx.commit().await?;
     fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await
@@ -436,7 +441,8 @@ pub async fn delete(db: &PgPool, project: &ProjectAccess, document_id: DocumentI
         1 => format!("deleted {}", document.title),
         n => format!("deleted {} and {} documents under it", document.title, n - 1),
     };
-    audit::record(&mut *tx, project.audit("document.delete", ("document", document_id), summary)).await?;
+    audit::record(&mut *tx, project.audit("document.delete", ("document", document_id), summary).on_branch(branch_id))
+        .await?;
     // Its open editors (and those of the documents under it) may only read now.
     access::changed(&mut tx, Change::Branch(branch_id)).await?;
     tx.commit().await?;
@@ -477,7 +483,8 @@ pub async fn restore(db: &PgPool, project: &ProjectAccess, document_id: Document
         1 => format!("restored {}", document.title),
         n => format!("restored {} and {} documents under it", document.title, n - 1),
     };
-    audit::record(&mut *tx, project.audit("document.restore", ("document", document_id), summary)).await?;
+    audit::record(&mut *tx, project.audit("document.restore", ("document", document_id), summary).on_branch(branch_id))
+        .await?;
     let document = load(&mut tx, branch_id, document_id).await?;
     tx.commit().await?;
     Ok(document)

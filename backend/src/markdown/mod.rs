@@ -21,6 +21,26 @@ pub async fn render(markdown: String) -> Result<String> {
     budget::run(move |budget| to_html(&markdown, None, budget)).await
 }
 
+/// Renders short texts (requirements' titles, say) each as sanitized inline HTML,
+/// without the paragraph around it; off the async workers, all within one budget.
+pub async fn render_inline(texts: Vec<String>) -> Result<Vec<String>> {
+    budget::run(move |budget| {
+        texts
+            .iter()
+            .map(|text| {
+                let html = to_html(text, None, budget)?;
+                let inline = html.trim_end().strip_prefix("<p>").and_then(|html| html.strip_suffix("</p>"));
+                // One paragraph, nothing else: what a title is.
+                Ok(match inline {
+                    Some(inline) if !inline.contains("<p>") => inline.to_owned(),
+                    _ => html,
+                })
+            })
+            .collect()
+    })
+    .await
+}
+
 /// Where a `[[link]]` goes: its address, what it is called and a short preview of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkTarget {
@@ -144,6 +164,15 @@ mod tests {
         assert_eq!(html.matches(r#"type="checkbox""#).count(), 2, "{html}");
         assert_eq!(html.matches("checked").count(), 1, "only the done item is ticked: {html}");
         assert_eq!(html.matches("disabled").count(), 2, "task boxes are read-only: {html}");
+    }
+
+    #[tokio::test]
+    async fn titles_render_inline_and_sanitized() {
+        let titles = vec!["The system SHALL *lock* it.".to_owned(), "<img src=x onerror=alert(1)> `code`".to_owned()];
+        let html = render_inline(titles).await.unwrap();
+        assert_eq!(html[0], "The system SHALL <em>lock</em> it.");
+        assert!(!html[1].contains("onerror") && html[1].contains("<code>code</code>"), "{}", html[1]);
+        assert!(!html[1].starts_with("<p>"), "{}", html[1]);
     }
 
     #[test]

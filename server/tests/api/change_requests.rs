@@ -316,8 +316,11 @@ async fn a_clean_merge_lands_on_main_as_a_version(db: PgPool) {
     let (status, created) = call(&s.ada, Method::POST, &s.url("/change-requests"), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(s.view(created["number"].as_i64().unwrap()).await["documents"], json!([]), "nothing since the merge");
-    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5 (later)\n").await;
-    assert_eq!(s.view(number).await["documents"], view["documents"], "what it merged, not what came after");
+    assert_eq!(view["checks"]["as_merged"], true);
+    s.write(&s.login, "draft", "line 1\nLINE 2 (draft)\nline 3\nline 4\nline 5 (later) [[Nowhere]]\n").await;
+    let later = s.view(number).await;
+    assert_eq!(later["documents"], view["documents"], "what it merged, not what came after");
+    assert_eq!(later["checks"], view["checks"], "its checks as they were when it merged: {later}");
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]

@@ -150,6 +150,18 @@ fn priority_regex() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"\bP([1-3])\b").unwrap())
 }
 
+/// Text with its written priority marker (`(P1)`, `[P2]`, `(Priority: P3)`) taken out,
+/// for showing beside a badge that already says it.
+pub fn without_priority_marker(text: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // At a line's start the spaces after it go, elsewhere those before it.
+    let marker = RE.get_or_init(|| {
+        let marker = r"[(\[](?:priority\s*:\s*)?P[1-3][)\]]";
+        Regex::new(&format!(r"(?im)^[ \t]*{marker}[ \t]*|[ \t]*{marker}")).unwrap()
+    });
+    marker.replace_all(text, "").trim().to_owned()
+}
+
 fn marker_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?i)\[NEEDS CLARIFICATION:\s*([^\]\n]*?)\s*\]").unwrap())

@@ -192,3 +192,15 @@ fn structure_survives_an_export_round_trip() {
         assert_eq!(parse(&normalized.replace('\n', "\r\n")), structure, "CRLF line endings read the same");
     }
 }
+
+#[test]
+fn priority_markers_come_out_of_shown_text() {
+    assert_eq!(
+        without_priority_marker("(P1) The system SHALL *lock* the account."),
+        "The system SHALL *lock* the account."
+    );
+    assert_eq!(without_priority_marker("Lockout [p2] after five tries"), "Lockout after five tries");
+    assert_eq!(without_priority_marker("Refunds (Priority: P3)"), "Refunds");
+    assert_eq!(without_priority_marker("Keep P1 in prose (P4)"), "Keep P1 in prose (P4)");
+    assert_eq!(without_priority_marker("First.\n(P1) Second"), "First.\nSecond", "lines stay apart");
+}
