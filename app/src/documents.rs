@@ -443,11 +443,22 @@ fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: Use
             data-user=user.username data-color=user_color(user.id) data-palette=PALETTE.join(",")>
             <div class="collab-bar">
                 <span class="collab-status" data-collab-status="connecting" role="status" aria-live="polite">"Connecting…"</span>
-                <span class="collab-findings" data-collab-findings="" aria-live="polite" hidden=true></span>
+                // The count opens the problems panel; it is said aloud as it changes.
+                <span aria-live="polite">
+                    <button type="button" class="small collab-findings" data-collab-findings="" hidden=true
+                        aria-expanded="false" aria-controls="problems"></button>
+                </span>
                 {read_only.then(|| view! { <span class="badge">"Read only"</span> })}
                 <ul class="presence" data-collab-presence="" aria-label="People in this document"></ul>
-                <button type="button" class="small" data-collab-preview-toggle="" aria-pressed="true">"Preview"</button>
+                <div class="layout-switch" role="group" aria-label="Layout">
+                    <button type="button" class="small" data-collab-layout="editor" aria-pressed="false">"Editor"</button>
+                    <button type="button" class="small" data-collab-layout="split" aria-pressed="true">"Split"</button>
+                    <button type="button" class="small" data-collab-layout="preview" aria-pressed="false">"Preview"</button>
+                </div>
             </div>
+            <section class="problems" id="problems" data-collab-problems="" aria-label="Problems" hidden=true>
+                <ul></ul>
+            </section>
             <div class="collab-panes">
                 // The skip link's target; the editor takes the focus it is given.
                 <div class="editor-host" id="editor" tabindex="-1" data-collab-host=""></div>

@@ -25,7 +25,11 @@ import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
 import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
+import { hoverCards } from "./cards.js";
+import { layoutSwitch } from "./layout.js";
 import { keepColorDistinct, remoteCursors, renderPresence, safeColor } from "./presence.js";
+import { problemsPanel } from "./problems.js";
+import { scrollSync } from "./sync.js";
 
 const STATUS_LABELS = {
   connecting: "Connecting…",
@@ -58,8 +62,9 @@ const clarificationMarks = ViewPlugin.fromClass(
 );
 
 /** Charter's spec lint, run by the server on the text as it is on screen (against the
- * rest of the project as stored), shown as CodeMirror diagnostics while people type. */
-function specLint(documentId, branch, countElement) {
+ * rest of the project as stored), shown as CodeMirror diagnostics while people type;
+ * `report` is given the findings that still fit the text. */
+function specLint(documentId, branch, report) {
   return linter(
     async (view) => {
       const text = view.state.doc.toString();
@@ -80,30 +85,14 @@ function specLint(documentId, branch, countElement) {
       }
       // The text may have changed while the server looked: findings past the end are dropped.
       const doc = view.state.doc;
-      const diagnostics = [];
-      for (const finding of findings) {
-        if (finding.line > doc.lines) continue;
+      const current = findings.filter((finding) => finding.line <= doc.lines);
+      report(current);
+      return current.map((finding) => {
         const line = doc.line(finding.line);
         const from = Math.min(line.from + finding.column - 1, line.to);
         const to = Math.min(from + finding.length, line.to);
-        diagnostics.push({
-          from,
-          to: Math.max(to, from),
-          severity: finding.severity,
-          source: finding.rule,
-          message: finding.message,
-        });
-      }
-      if (countElement) {
-        const errors = findings.filter((f) => f.severity === "error").length;
-        countElement.dataset.count = String(findings.length);
-        countElement.textContent =
-          findings.length === 0
-            ? "No findings"
-            : `${findings.length} finding${findings.length === 1 ? "" : "s"}${errors ? ` (${errors} error${errors === 1 ? "" : "s"})` : ""}`;
-        countElement.hidden = false;
-      }
-      return diagnostics;
+        return { from, to: Math.max(to, from), severity: finding.severity, source: finding.rule, message: finding.message };
+      });
     },
     { delay: LINT_DELAY_MS },
   );
@@ -201,15 +190,15 @@ function taskToggles(pane, ytext, readOnly) {
   };
 }
 
-/** Keeps the rendered preview in step with the text, rendered (and sanitized) by the server. */
-function previewer(root, ytext, documentId, branch, readOnly) {
+/** Keeps the rendered preview in step with the text, rendered (and sanitized) by the
+ * server; `rendered` runs after each render. Nothing is rendered while it is hidden. */
+function previewer(root, ytext, documentId, branch, readOnly, rendered) {
   const pane = root.querySelector("[data-collab-preview]");
-  const toggle = root.querySelector("[data-collab-preview-toggle]");
   let timer = null;
   let inFlight = null;
   const syncTasks = taskToggles(pane, ytext, readOnly);
   syncTasks();
-  const visible = () => !pane.hidden;
+  const visible = () => root.dataset.layout !== "editor";
   const refresh = async () => {
     if (!visible()) return;
     inFlight?.abort();
@@ -225,6 +214,7 @@ function previewer(root, ytext, documentId, branch, readOnly) {
       if (response.ok) {
         pane.innerHTML = (await response.json()).html;
         syncTasks();
+        rendered();
       }
     } catch {
       // Offline or superseded: the next change renders again.
@@ -234,15 +224,12 @@ function previewer(root, ytext, documentId, branch, readOnly) {
     clearTimeout(timer);
     timer = setTimeout(refresh, PREVIEW_DELAY_MS);
   };
-  toggle?.addEventListener("click", () => {
-    pane.hidden = !pane.hidden;
-    toggle.setAttribute("aria-pressed", String(!pane.hidden));
-    root.classList.toggle("without-preview", pane.hidden);
-    schedule();
-  });
   ytext.observe(schedule);
   return {
+    pane,
     syncTasks,
+    /** The layout changed: a preview shown again catches up with the text. */
+    shown: schedule,
     stop() {
       clearTimeout(timer);
       inFlight?.abort();
@@ -294,6 +281,8 @@ function mount(root) {
   const undoManager = new Y.UndoManager(ytext);
   const editing = new Compartment();
   const host = root.querySelector("[data-collab-host]");
+  // Made once the view is: the lint reports to it.
+  let problems = null;
   const view = new EditorView({
     parent: host,
     state: EditorState.create({
@@ -312,7 +301,7 @@ function mount(root) {
         keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...lintKeymap, ...defaultKeymap, indentWithTab]),
         clarificationMarks,
         lintGutter(),
-        specLint(documentId, branch, root.querySelector("[data-collab-findings]")),
+        specLint(documentId, branch, (findings) => problems?.show(findings)),
         editing.of(editability(access.readOnly)),
         // Remote cursors are drawn by `remoteCursors`, which checks what it is sent.
         yCollab(ytext, null, { undoManager }),
@@ -323,7 +312,11 @@ function mount(root) {
   // The page's "Skip to the editor" link focuses the host: the text takes it.
   const focusText = () => view.focus();
   host.addEventListener("focus", focusText);
-  const preview = previewer(root, ytext, documentId, branch, () => access.readOnly);
+  problems = problemsPanel(root, view, root.querySelector("[data-collab-preview]"));
+  const preview = previewer(root, ytext, documentId, branch, () => access.readOnly, () => problems.markPreview());
+  layoutSwitch(root, user, () => preview.shown());
+  const unsync = scrollSync(view, preview.pane, () => root.dataset.layout === "split");
+  const uncards = hoverCards(preview.pane);
   // The server says this connection may no longer edit (the person's role changed, or
   // the document was deleted): it stops taking input; its edits would be dropped.
   provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
@@ -338,6 +331,8 @@ function mount(root) {
 
   return () => {
     host.removeEventListener("focus", focusText);
+    unsync();
+    uncards();
     preview.stop();
     provider.awareness.off("change", onAwareness);
     view.destroy();

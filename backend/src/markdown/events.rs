@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
-use super::syntax::link_regex;
+use super::syntax::{clarification_regex, link_regex};
 use super::{escape, slug, Resolver};
 use crate::budget::Budget;
 use crate::error::Result;
@@ -37,15 +37,41 @@ enum Depth {
     Other,
 }
 
-/// The document's events with nesting bounded.
-pub(super) fn parse<'a>(markdown: &'a str, budget: &Budget) -> Result<Vec<Event<'a>>> {
+/// Counts lines up to increasing offsets, in one pass over the text.
+struct Lines<'a> {
+    text: &'a str,
+    at: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    /// The line (from 1) holding `offset`; offsets come in order (block starts do).
+    fn of(&mut self, offset: usize) -> usize {
+        if offset > self.at {
+            self.line += self.text.as_bytes()[self.at..offset].iter().filter(|byte| **byte == b'\n').count();
+            self.at = offset;
+        }
+        self.line
+    }
+}
+
+/// Where a block starts in the text, for the editor to line the preview up with it: an
+/// empty `<span data-line="N">` before the block (inside a list item, at its start).
+fn line_anchor<'a>(line: usize) -> Event<'a> {
+    Event::InlineHtml(CowStr::from(format!("<span data-line=\"{line}\"></span>")))
+}
+
+/// The document's events with nesting bounded; with `anchors`, each block's line marked.
+pub(super) fn parse<'a>(markdown: &'a str, anchors: bool, budget: &Budget) -> Result<Vec<Event<'a>>> {
     let mut out = Vec::new();
     let mut open: Vec<Open<'a>> = Vec::new();
     let (mut blocks, mut inlines) = (0usize, 0usize);
+    let mut lines = Lines { text: markdown, at: 0, line: 1 };
     for (index, (event, range)) in Parser::new_ext(markdown, options()).into_offset_iter().enumerate() {
         if index % CHECK_EVERY == 0 {
             budget.check()?;
         }
+        let start = range.start;
         let source = &markdown[range];
         match event {
             Event::Start(tag) => {
@@ -73,7 +99,28 @@ pub(super) fn parse<'a>(markdown: &'a str, budget: &Budget) -> Result<Vec<Event<
                     Depth::Other => {}
                 }
                 open.push(Open::Kept(depth));
-                out.push(Event::Start(tag));
+                let anchor = anchors
+                    && matches!(
+                        tag,
+                        Tag::Paragraph
+                            | Tag::Heading { .. }
+                            | Tag::CodeBlock(_)
+                            | Tag::Table(_)
+                            | Tag::BlockQuote(_)
+                            | Tag::HtmlBlock
+                            | Tag::Item
+                    );
+                match (anchor, &tag) {
+                    (false, _) => out.push(Event::Start(tag)),
+                    (true, Tag::Item) => {
+                        out.push(Event::Start(tag));
+                        out.push(line_anchor(lines.of(start)));
+                    }
+                    (true, _) => {
+                        out.push(line_anchor(lines.of(start)));
+                        out.push(Event::Start(tag));
+                    }
+                }
             }
             Event::End(end) => match open.pop() {
                 Some(Open::Dropped(closing)) => {
@@ -119,6 +166,44 @@ fn markers<'a>(tag: &Tag<'a>, source: &'a str) -> (CowStr<'a>, &'a str) {
             }
         }
         _ => (CowStr::Borrowed(""), ""),
+    }
+}
+
+/// Marks `[NEEDS CLARIFICATION: …]` in the text as an open question. Runs of text are
+/// joined first: the parser splits them at brackets.
+pub(super) fn with_clarification_marks(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut text = String::new();
+    for event in events {
+        if let Event::Text(piece) = &event {
+            text.push_str(piece);
+            continue;
+        }
+        marked_text(std::mem::take(&mut text), &mut out);
+        out.push(event);
+    }
+    marked_text(text, &mut out);
+    out
+}
+
+fn marked_text<'a>(text: String, out: &mut Vec<Event<'a>>) {
+    if text.is_empty() {
+        return;
+    }
+    let mut written = 0;
+    for found in clarification_regex().find_iter(&text) {
+        if found.start() > written {
+            out.push(Event::Text(CowStr::from(text[written..found.start()].to_owned())));
+        }
+        out.push(Event::InlineHtml(CowStr::Borrowed(r#"<mark class="clarification" title="Open question">"#)));
+        out.push(Event::Text(CowStr::from(found.as_str().to_owned())));
+        out.push(Event::InlineHtml(CowStr::Borrowed("</mark>")));
+        written = found.end();
+    }
+    if written == 0 {
+        out.push(Event::Text(CowStr::from(text)));
+    } else if written < text.len() {
+        out.push(Event::Text(CowStr::from(text[written..].to_owned())));
     }
 }
 
@@ -236,7 +321,7 @@ mod tests {
     use crate::budget::LIMIT;
 
     fn events(markdown: &str) -> Vec<Event<'_>> {
-        parse(markdown, &Budget::new(LIMIT)).unwrap()
+        parse(markdown, false, &Budget::new(LIMIT)).unwrap()
     }
 
     fn starts(events: &[Event<'_>], tag: fn(&Tag<'_>) -> bool) -> usize {

@@ -61,12 +61,16 @@ where
 /// Finds what a `[[target]]` names.
 pub type Resolver<'a> = dyn Fn(&str) -> Option<LinkTarget> + 'a;
 
+/// Markdown as sanitized HTML, open questions marked. With `resolve` (a document's
+/// preview) `[[links]]` resolve and each block's line is marked (`<span data-line>`), so
+/// the editor can keep its text and the preview side by side.
 fn to_html(markdown: &str, resolve: Option<&Resolver<'_>>, budget: &Budget) -> Result<String> {
     let markdown = tables::bounded(markdown);
-    let mut events = events::with_heading_anchors(events::parse(&markdown, budget)?);
+    let mut events = events::with_heading_anchors(events::parse(&markdown, resolve.is_some(), budget)?);
     if let Some(resolve) = resolve {
         events = events::with_wikilinks(events, resolve);
     }
+    let events = events::with_clarification_marks(events);
     budget.check()?;
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
@@ -164,6 +168,24 @@ mod tests {
         assert_eq!(html.matches(r#"type="checkbox""#).count(), 2, "{html}");
         assert_eq!(html.matches("checked").count(), 1, "only the done item is ticked: {html}");
         assert_eq!(html.matches("disabled").count(), 2, "task boxes are read-only: {html}");
+    }
+
+    #[test]
+    fn a_preview_marks_where_blocks_start_and_open_questions() {
+        let html = rendered_linked(
+            "# Login\n\nWhy [NEEDS CLARIFICATION: how long?] now.\n\n- one\n- two\n\n<span data-line=\"x\">typed</span>\n",
+            &|_| None,
+        );
+        assert!(html.contains("<span data-line=\"1\"></span>\n<h1"), "{html}");
+        assert!(html.contains(r#"<p>Why <mark class="clarification" title="Open question">[NEEDS CLARIFICATION: how long?]</mark> now."#), "{html}");
+        assert!(html.contains("<span data-line=\"3\"></span>\n<p>"), "{html}");
+        assert!(
+            html.contains(r#"<li><span data-line="5"></span>one"#)
+                && html.contains(r#"<li><span data-line="6"></span>two"#),
+            "{html}"
+        );
+        assert!(!html.contains(r#"data-line="x""#), "only line numbers pass: {html}");
+        assert!(!rendered("# Login\n").contains("data-line"), "other renders carry no anchors");
     }
 
     #[tokio::test]

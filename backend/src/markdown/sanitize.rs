@@ -37,7 +37,9 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_allowed_classes("a", &["anchor", "wikilink"])
             .add_allowed_classes("span", &["wikilink", "broken"])
             .add_tag_attributes("a", &["title", "data-preview"])
-            .add_tag_attributes("span", &["title"])
+            .add_tag_attributes("span", &["title", "data-line"])
+            .add_allowed_classes("mark", &["clarification"])
+            .add_tag_attributes("mark", &["title"])
             .add_allowed_classes("div", &["footnote-definition"])
             // Raw text elements go with their content (the bounding pass leaves it unread).
             .add_clean_content_tags(&RAW_TEXT)
@@ -47,6 +49,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
                 // Task-list checkboxes are the only inputs Markdown makes; nothing else may pass.
                 ("input", "type") if value != "checkbox" => None,
                 ("code", "class") if !value.starts_with("language-") => None,
+                ("span", "data-line") if !value.bytes().all(|byte| byte.is_ascii_digit()) => None,
                 ("a", "href") => Some(in_page(value)),
                 _ => Some(value.into()),
             });

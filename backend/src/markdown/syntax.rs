@@ -25,3 +25,10 @@ pub fn link_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"\[\[([^\[\]\n|]+)(?:\|([^\[\]\n]*))?\]\]").unwrap())
 }
+
+/// `[NEEDS CLARIFICATION: question]`, the question captured: an open question in a spec.
+/// The preview marks what the spec parser lists as questions.
+pub fn clarification_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)\[NEEDS CLARIFICATION:\s*([^\]\n]*?)\s*\]").unwrap())
+}

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub(crate) use crate::markdown::syntax::heading;
-use crate::markdown::syntax::link_regex;
+use crate::markdown::syntax::{clarification_regex, link_regex};
 use lines::indent_of;
 pub use lines::{column, utf16_len};
 pub(crate) use lines::{covered_lines, lines, Columns, Line};
@@ -160,11 +160,6 @@ pub fn without_priority_marker(text: &str) -> String {
         Regex::new(&format!(r"(?im)^[ \t]*{marker}[ \t]*|[ \t]*{marker}")).unwrap()
     });
     marker.replace_all(text, "").trim().to_owned()
-}
-
-fn marker_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)\[NEEDS CLARIFICATION:\s*([^\]\n]*?)\s*\]").unwrap())
 }
 
 fn metadata_regex() -> &'static Regex {
@@ -448,7 +443,7 @@ fn mentions_in(line: &Line<'_>) -> Vec<Mention> {
 
 fn scan_inline(line: &Line<'_>, structure: &mut Structure) {
     let mut columns = Columns::new(line.raw);
-    for captures in marker_regex().captures_iter(&line.text) {
+    for captures in clarification_regex().captures_iter(&line.text) {
         let whole = captures.get(0).expect("group 0");
         structure.clarifications.push(Marker {
             question: line.raw[captures.get(1).expect("group 1").range()].trim().to_owned(),
