@@ -429,9 +429,10 @@ fn DocumentVersions(document: DocumentId, versions: Vec<Version>) -> impl IntoVi
     })
 }
 
-/// The real-time editor's frame. The editor bundle (`/editor.js`) mounts CodeMirror
-/// into it after hydration and fills in the connection state, the people present and
-/// the live preview; until then it shows the server-rendered preview. Only pages with
+/// The real-time editor's frame. The editor bundle (`/editor.js`) brings it to life
+/// after hydration (the connection state, the people present, the live preview, and
+/// CodeMirror, from a chunk of its own, once a layout shows the text); until then it
+/// shows the server-rendered preview. Only pages with
 /// an editor load the bundle: a module runs once however often its script is added,
 /// and it also mounts the frames of pages reached later.
 #[component]
@@ -450,10 +451,12 @@ fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: Use
                 </span>
                 {read_only.then(|| view! { <span class="badge">"Read only"</span> })}
                 <ul class="presence" data-collab-presence="" aria-label="People in this document"></ul>
+                // Until the person's own choice is known: the text beside its preview, or
+                // for a reader the preview alone (the text editor loads when shown).
                 <div class="layout-switch" role="group" aria-label="Layout">
                     <button type="button" class="small" data-collab-layout="editor" aria-pressed="false">"Editor"</button>
-                    <button type="button" class="small" data-collab-layout="split" aria-pressed="true">"Split"</button>
-                    <button type="button" class="small" data-collab-layout="preview" aria-pressed="false">"Preview"</button>
+                    <button type="button" class="small" data-collab-layout="split" aria-pressed=(!read_only).to_string()>"Split"</button>
+                    <button type="button" class="small" data-collab-layout="preview" aria-pressed=read_only.to_string()>"Preview"</button>
                 </div>
             </div>
             <section class="problems" id="problems" data-collab-problems="" aria-label="Problems" hidden=true>
@@ -462,7 +465,9 @@ fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: Use
             <div class="collab-panes">
                 // The skip link's target; the editor takes the focus it is given.
                 <div class="editor-host" id="editor" tabindex="-1" data-collab-host=""></div>
-                <div class="markdown preview" data-collab-preview="" inner_html=html></div>
+                // Focusable, so the keyboard can scroll it too.
+                <div class="markdown preview" data-collab-preview="" tabindex="0" role="region" aria-label="Preview"
+                    inner_html=html></div>
             </div>
             <p class="editor-hint muted">"Tab indents. To leave the editor, press Escape, then Tab."</p>
         </section>

@@ -3,8 +3,9 @@
 
 const LAYOUTS = ["editor", "split", "preview"];
 
-/** Wires the frame's layout buttons; `changed(layout)` runs at the start and on every change. */
-export function layoutSwitch(root, user, changed) {
+/** Wires the frame's layout buttons, starting from the person's choice or `fallback`;
+ * `changed(layout)` runs at the start and on every change. */
+export function layoutSwitch(root, user, fallback, changed) {
   const key = `charter.layout.${user}`;
   const buttons = [...root.querySelectorAll("[data-collab-layout]")];
   const apply = (layout) => {
@@ -20,7 +21,7 @@ export function layoutSwitch(root, user, changed) {
   } catch {
     // Storage turned off: the default layout.
   }
-  apply(LAYOUTS.includes(saved) ? saved : "split");
+  apply(LAYOUTS.includes(saved) ? saved : fallback);
   for (const button of buttons) {
     button.addEventListener("click", () => {
       apply(button.dataset.collabLayout);

@@ -1,35 +1,15 @@
-// Charter's co-editing editor: CodeMirror 6 bound to a Y.Doc that a stock y-websocket
-// provider keeps in sync with the server. The page renders the editor's frame
-// (`[data-collab-editor]` with its status, presence and preview elements); this module
-// brings each frame to life once the page has hydrated, and lets go of frames that
-// leave the page.
+// Charter's co-editing editor: a Y.Doc that a stock y-websocket provider keeps in sync
+// with the server, shown as a live preview and, in its own chunk (`text.js`), as
+// CodeMirror text. The page renders the editor's frame (`[data-collab-editor]` with its
+// status, presence and preview elements); this module brings each frame to life once
+// the page has hydrated, and lets go of frames that leave the page.
 
 import * as Y from "yjs";
 import { WebsocketProvider, messageAuth } from "y-websocket";
 import * as authProtocol from "y-protocols/auth";
-import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
-import { Compartment, EditorState } from "@codemirror/state";
-import {
-  EditorView,
-  Decoration,
-  MatchDecorator,
-  ViewPlugin,
-  keymap,
-  lineNumbers,
-  drawSelection,
-  highlightActiveLine,
-  highlightSpecialChars,
-} from "@codemirror/view";
-import { linter, lintGutter, lintKeymap } from "@codemirror/lint";
-import { defaultKeymap, indentWithTab } from "@codemirror/commands";
-import { markdown } from "@codemirror/lang-markdown";
-import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
-import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { hoverCards } from "./cards.js";
 import { layoutSwitch } from "./layout.js";
-import { keepColorDistinct, remoteCursors, renderPresence, safeColor } from "./presence.js";
-import { problemsPanel } from "./problems.js";
-import { scrollSync } from "./sync.js";
+import { keepColorDistinct, renderPresence, safeColor } from "./presence.js";
 
 const STATUS_LABELS = {
   connecting: "Connecting…",
@@ -42,61 +22,6 @@ const STATUS_LABELS = {
 /** The server's close code for a connection whose sign-in ended. */
 const SIGNED_OUT = 4401;
 const PREVIEW_DELAY_MS = 250;
-const LINT_DELAY_MS = 400;
-
-/** `[NEEDS CLARIFICATION: …]` markers stand out, so open questions can't be missed. */
-const clarificationMarks = ViewPlugin.fromClass(
-  class {
-    constructor(view) {
-      this.decorator = new MatchDecorator({
-        regexp: /\[NEEDS CLARIFICATION:[^\]\n]*\]/gi,
-        decoration: Decoration.mark({ class: "cm-clarification", attributes: { title: "Open question" } }),
-      });
-      this.decorations = this.decorator.createDeco(view);
-    }
-    update(update) {
-      this.decorations = this.decorator.updateDeco(update, this.decorations);
-    }
-  },
-  { decorations: (plugin) => plugin.decorations },
-);
-
-/** Charter's spec lint, run by the server on the text as it is on screen (against the
- * rest of the project as stored), shown as CodeMirror diagnostics while people type;
- * `report` is given the findings that still fit the text. */
-function specLint(documentId, branch, report) {
-  return linter(
-    async (view) => {
-      const text = view.state.doc.toString();
-      let findings = [];
-      try {
-        const response = await fetch(
-          `/api/v1/documents/${documentId}/lint?branch=${encodeURIComponent(branch || "main")}`,
-          {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ content: text }),
-          },
-        );
-        if (!response.ok) return [];
-        findings = await response.json();
-      } catch {
-        return [];
-      }
-      // The text may have changed while the server looked: findings past the end are dropped.
-      const doc = view.state.doc;
-      const current = findings.filter((finding) => finding.line <= doc.lines);
-      report(current);
-      return current.map((finding) => {
-        const line = doc.line(finding.line);
-        const from = Math.min(line.from + finding.column - 1, line.to);
-        const to = Math.min(from + finding.length, line.to);
-        return { from, to: Math.max(to, from), severity: finding.severity, source: finding.rule, message: finding.message };
-      });
-    },
-    { delay: LINT_DELAY_MS },
-  );
-}
 
 async function signedIn() {
   try {
@@ -237,15 +162,6 @@ function previewer(root, ytext, documentId, branch, readOnly, rendered) {
   };
 }
 
-/** Whether the editor accepts input. */
-function editability(readOnly) {
-  return [
-    EditorState.readOnly.of(readOnly),
-    EditorView.editable.of(!readOnly),
-    EditorView.contentAttributes.of({ "aria-label": "Markdown", "aria-readonly": String(readOnly) }),
-  ];
-}
-
 function mount(root) {
   const { document: documentId, branch, readonly, user } = root.dataset;
   const access = { readOnly: readonly === "true" };
@@ -277,52 +193,30 @@ function mount(root) {
   provider.awareness.on("change", onAwareness);
   onAwareness();
 
-  // Undo and redo take back only this person's own edits.
-  const undoManager = new Y.UndoManager(ytext);
-  const editing = new Compartment();
-  const host = root.querySelector("[data-collab-host]");
-  // Made once the view is: the lint reports to it.
-  let problems = null;
-  const view = new EditorView({
-    parent: host,
-    state: EditorState.create({
-      doc: ytext.toString(),
-      extensions: [
-        lineNumbers(),
-        highlightSpecialChars(),
-        drawSelection(),
-        highlightActiveLine(),
-        bracketMatching(),
-        highlightSelectionMatches(),
-        EditorView.lineWrapping,
-        markdown(),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-        search({ top: true }),
-        keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...lintKeymap, ...defaultKeymap, indentWithTab]),
-        clarificationMarks,
-        lintGutter(),
-        specLint(documentId, branch, (findings) => problems?.show(findings)),
-        editing.of(editability(access.readOnly)),
-        // Remote cursors are drawn by `remoteCursors`, which checks what it is sent.
-        yCollab(ytext, null, { undoManager }),
-        remoteCursors(ytext, provider.awareness),
-      ],
-    }),
+  const pane = root.querySelector("[data-collab-preview]");
+  // The text editor comes with the first layout that shows the text.
+  let editor = null;
+  let loading = null;
+  let gone = false;
+  const showText = () => {
+    loading ??= import("./text.js").then(({ createEditor }) => {
+      if (gone) return;
+      editor = createEditor({ root, ytext, awareness: provider.awareness, documentId, branch, readOnly: access.readOnly, pane });
+      root.dataset.collabText = "true";
+    });
+  };
+  const preview = previewer(root, ytext, documentId, branch, () => access.readOnly, () => editor?.markPreview());
+  layoutSwitch(root, user, access.readOnly ? "preview" : "split", (layout) => {
+    preview.shown();
+    if (layout !== "preview") showText();
   });
-  // The page's "Skip to the editor" link focuses the host: the text takes it.
-  const focusText = () => view.focus();
-  host.addEventListener("focus", focusText);
-  problems = problemsPanel(root, view, root.querySelector("[data-collab-preview]"));
-  const preview = previewer(root, ytext, documentId, branch, () => access.readOnly, () => problems.markPreview());
-  layoutSwitch(root, user, () => preview.shown());
-  const unsync = scrollSync(view, preview.pane, () => root.dataset.layout === "split");
-  const uncards = hoverCards(preview.pane);
+  const uncards = hoverCards(pane);
   // The server says this connection may no longer edit (the person's role changed, or
   // the document was deleted): it stops taking input; its edits would be dropped.
   provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
     authProtocol.readAuthMessage(decoder, ydoc, () => {
       access.readOnly = true;
-      view.dispatch({ effects: editing.reconfigure(editability(true)) });
+      editor?.lock();
       preview.syncTasks();
       status.readOnly();
     });
@@ -330,12 +224,11 @@ function mount(root) {
   root.dataset.collabMounted = "true";
 
   return () => {
-    host.removeEventListener("focus", focusText);
-    unsync();
+    gone = true;
+    editor?.destroy();
     uncards();
     preview.stop();
     provider.awareness.off("change", onAwareness);
-    view.destroy();
     provider.destroy();
     ydoc.destroy();
   };

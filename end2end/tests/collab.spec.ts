@@ -36,9 +36,21 @@ test("a viewer follows along but cannot type", async ({ browser, baseURL }) => {
   const { project, url } = await projectWithSpec(owner, "Read me.\n");
   await api(owner, "PUT", `/projects/${project.id}/members/${viewerName}`, { role: "viewer" });
 
+  const chunks: string[] = [];
+  viewer.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (/^\/editor-[A-Z0-9]+\.js$/.test(path)) chunks.push(path);
+  });
   await openEditor(viewer, url);
   await expect(viewer.getByText("Read only")).toBeVisible();
+  // A reader starts with the preview alone, without the text editor's code.
+  await expect(viewer.getByRole("button", { name: "Preview", exact: true })).toHaveAttribute("aria-pressed", "true");
+  await expect(viewer.locator("[data-collab-preview]")).toContainText("Read me.");
+  await expect(viewer.locator(".cm-content")).toHaveCount(0);
+  expect(chunks).toHaveLength(1);
+  await viewer.getByRole("button", { name: "Split", exact: true }).click();
   await expect(viewer.locator(".cm-content")).toHaveAttribute("contenteditable", "false");
+  expect(chunks).toHaveLength(2);
   await viewer.locator(".cm-content").click();
   await viewer.keyboard.type("vandalism");
   await expect(viewer.locator(".cm-content")).toHaveText("Read me.");
@@ -48,6 +60,7 @@ test("a viewer follows along but cannot type", async ({ browser, baseURL }) => {
   await owner.keyboard.press("Control+End");
   await owner.keyboard.insertText("Now updated.");
   await expect(viewer.locator(".cm-content")).toContainText("Now updated.");
+  await expect(viewer.locator("[data-collab-preview]")).toContainText("Now updated.");
   await expect(owner.locator(".cm-content")).not.toContainText("vandalism");
 });
 

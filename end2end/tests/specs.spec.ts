@@ -22,10 +22,12 @@ test("a spec from the template is linted while typing, a question answered, and 
   await expect(page.locator(".cm-content")).toContainText("# Feature: Login");
 
   // Open questions are highlighted, and lint findings show inline as the text changes.
-  await expect(page.locator(".cm-clarification").first()).toBeVisible();
+  await expect(page.locator("[data-collab-preview] mark.clarification").first()).toBeVisible();
   await expect(page.locator("[data-collab-findings]")).toHaveText("2 findings");
   await page.locator(".cm-content").click();
   await page.keyboard.press("Control+End");
+  // The editor draws the lines in view: the template's questions are near its end.
+  await expect(page.locator(".cm-clarification").first()).toBeVisible();
   await page.keyboard.insertText("\n- **AUTH-001** The system SHALL be fast.\n  - Given a member, When they log in, Then they see their projects.\n");
   await expect(page.locator(".cm-lintRange-warning", { hasText: "fast" })).toBeVisible();
   await expect(page.locator("[data-collab-findings]")).toHaveText("3 findings");

@@ -241,6 +241,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/projects/{id}/change-requests/{number}"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/reviews"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/comments"),
+        ("put", "/api/v1/projects/{id}/change-requests/{number}/comments/{comment_id}/resolution"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/merge"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/resolve"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/close"),

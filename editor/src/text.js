@@ -1,0 +1,148 @@
+// The text editor: CodeMirror bound to the document's Y.Text, with the spec lint, open
+// questions marked, other people's cursors, the problems panel and scrolling with the
+// preview. A chunk of its own, loaded when a layout shows the text: a page showing
+// only the preview (a viewer's, by default) does without it.
+
+import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
+import * as Y from "yjs";
+import { Compartment, EditorState } from "@codemirror/state";
+import {
+  EditorView,
+  Decoration,
+  MatchDecorator,
+  ViewPlugin,
+  keymap,
+  lineNumbers,
+  drawSelection,
+  highlightActiveLine,
+  highlightSpecialChars,
+} from "@codemirror/view";
+import { linter, lintGutter, lintKeymap } from "@codemirror/lint";
+import { defaultKeymap, indentWithTab } from "@codemirror/commands";
+import { markdownKeymap, markdownLanguage, pasteURLAsLink } from "@codemirror/lang-markdown";
+import { LanguageSupport, syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
+import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
+import { remoteCursors } from "./cursors.js";
+import { problemsPanel } from "./problems.js";
+import { scrollSync } from "./sync.js";
+
+const LINT_DELAY_MS = 400;
+
+/** `[NEEDS CLARIFICATION: …]` markers stand out, so open questions can't be missed. */
+const clarificationMarks = ViewPlugin.fromClass(
+  class {
+    constructor(view) {
+      this.decorator = new MatchDecorator({
+        regexp: /\[NEEDS CLARIFICATION:[^\]\n]*\]/gi,
+        decoration: Decoration.mark({ class: "cm-clarification", attributes: { title: "Open question" } }),
+      });
+      this.decorations = this.decorator.createDeco(view);
+    }
+    update(update) {
+      this.decorations = this.decorator.updateDeco(update, this.decorations);
+    }
+  },
+  { decorations: (plugin) => plugin.decorations },
+);
+
+/** Charter's spec lint, run by the server on the text as it is on screen (against the
+ * rest of the project as stored), shown as CodeMirror diagnostics while people type;
+ * `report` is given the findings that still fit the text. */
+function specLint(documentId, branch, report) {
+  return linter(
+    async (view) => {
+      const text = view.state.doc.toString();
+      let findings = [];
+      try {
+        const response = await fetch(
+          `/api/v1/documents/${documentId}/lint?branch=${encodeURIComponent(branch || "main")}`,
+          {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ content: text }),
+          },
+        );
+        if (!response.ok) return [];
+        findings = await response.json();
+      } catch {
+        return [];
+      }
+      // The text may have changed while the server looked: findings past the end are dropped.
+      const doc = view.state.doc;
+      const current = findings.filter((finding) => finding.line <= doc.lines);
+      report(current);
+      return current.map((finding) => {
+        const line = doc.line(finding.line);
+        const from = Math.min(line.from + finding.column - 1, line.to);
+        const to = Math.min(from + finding.length, line.to);
+        return { from, to: Math.max(to, from), severity: finding.severity, source: finding.rule, message: finding.message };
+      });
+    },
+    { delay: LINT_DELAY_MS },
+  );
+}
+
+/** Whether the editor accepts input. */
+function editability(readOnly) {
+  return [
+    EditorState.readOnly.of(readOnly),
+    EditorView.editable.of(!readOnly),
+    EditorView.contentAttributes.of({ "aria-label": "Markdown", "aria-readonly": String(readOnly) }),
+  ];
+}
+
+/** Mounts the text editor in the frame's host; `lock()` stops it taking input. */
+export function createEditor({ root, ytext, awareness, documentId, branch, readOnly, pane }) {
+  // Undo and redo take back only this person's own edits.
+  const undoManager = new Y.UndoManager(ytext);
+  const editing = new Compartment();
+  const host = root.querySelector("[data-collab-host]");
+  // Made once the view is: the lint reports to it.
+  let problems = null;
+  const view = new EditorView({
+    parent: host,
+    state: EditorState.create({
+      doc: ytext.toString(),
+      extensions: [
+        lineNumbers(),
+        highlightSpecialChars(),
+        drawSelection(),
+        highlightActiveLine(),
+        bracketMatching(),
+        highlightSelectionMatches(),
+        EditorView.lineWrapping,
+        // GitHub-flavoured Markdown with list continuation, without the HTML, CSS and
+        // JavaScript parsers `markdown()` brings for embedded code (most of its weight).
+        new LanguageSupport(markdownLanguage),
+        pasteURLAsLink,
+        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        search({ top: true }),
+        keymap.of([...yUndoManagerKeymap, ...markdownKeymap, ...searchKeymap, ...lintKeymap, ...defaultKeymap, indentWithTab]),
+        clarificationMarks,
+        lintGutter(),
+        specLint(documentId, branch, (findings) => problems?.show(findings)),
+        editing.of(editability(readOnly)),
+        // Remote cursors are drawn by `remoteCursors`, which checks what it is sent.
+        yCollab(ytext, null, { undoManager }),
+        remoteCursors(ytext, awareness),
+      ],
+    }),
+  });
+  // The page's "Skip to the editor" link focuses the host: the text takes it.
+  const focusText = () => view.focus();
+  host.addEventListener("focus", focusText);
+  problems = problemsPanel(root, view, pane);
+  const unsync = scrollSync(view, pane, () => root.dataset.layout === "split");
+  return {
+    markPreview: () => problems.markPreview(),
+    lock() {
+      view.dispatch({ effects: editing.reconfigure(editability(true)) });
+    },
+    destroy() {
+      host.removeEventListener("focus", focusText);
+      unsync();
+      view.destroy();
+      undoManager.destroy();
+    },
+  };
+}
