@@ -6,6 +6,8 @@ RUN rustup target add wasm32-unknown-unknown \
  && npm install --global binaryen@123.0.0
 WORKDIR /src
 COPY . .
+# The editor bundle (public/editor.js and its chunks), from the pinned npm packages.
+RUN npm --prefix editor ci && npm --prefix editor run build
 # wasm-bindgen-cli must match the wasm-bindgen version in Cargo.lock exactly.
 RUN cargo install wasm-bindgen-cli --version \
       "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)" \

@@ -439,7 +439,10 @@ fn DocumentVersions(document: DocumentId, versions: Vec<Version>) -> impl IntoVi
 fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
     view! {
         <script type="module" src="/editor.js" nonce=leptos::nonce::use_nonce()></script>
-        <section class="collab" aria-label="Editor" data-collab-editor=""
+        // The "Skip to the editor" link's target: the script gives its focus to the text,
+        // or to the preview while only that is shown.
+        <section class="collab" id="editor" tabindex="-1" aria-label="Editor" data-collab-editor=""
+            data-layout=if read_only { "preview" } else { "split" }
             data-document=document.to_string() data-branch=branch data-readonly=read_only.to_string()
             data-user=user.username data-color=user_color(user.id) data-palette=PALETTE.join(",")>
             <div class="collab-bar">
@@ -463,8 +466,7 @@ fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: Use
                 <ul></ul>
             </section>
             <div class="collab-panes">
-                // The skip link's target; the editor takes the focus it is given.
-                <div class="editor-host" id="editor" tabindex="-1" data-collab-host=""></div>
+                <div class="editor-host" data-collab-host=""></div>
                 // Focusable, so the keyboard can scroll it too.
                 <div class="markdown preview" data-collab-preview="" tabindex="0" role="region" aria-label="Preview"
                     inner_html=html></div>

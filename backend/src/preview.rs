@@ -16,14 +16,17 @@ use crate::{branches, content, markdown, structure, AppState};
 #[derive(Deserialize, ToSchema)]
 pub struct RenderRequest {
     pub markdown: String,
-    /// With `branch`: resolve `[[links]]` against this document's project on that branch.
+    /// With `branch`: resolve `[[links]]` against this document's project on that branch,
+    /// and mark where each block starts in the text (an empty `<span data-line="N">`
+    /// before it), as the document's preview does.
     pub document_id: Option<DocumentId>,
     pub branch: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Rendered {
-    /// Sanitized HTML, safe to insert into a page.
+    /// Sanitized HTML, safe to insert into a page; open questions are
+    /// `<mark class="clarification">`.
     pub html: String,
 }
 

@@ -4,8 +4,11 @@
 
 const GAP = 6;
 const MARGIN = 8;
+const LEAVE_MS = 200;
 
-export function hoverCards(pane) {
+/** Hover cards for the links in `pane`; `hide()` puts the card away (the preview was
+ * rendered again, so its link is gone). */
+export function hoverCards(pane, signal) {
   const card = document.createElement("div");
   card.className = "hover-card markdown";
   card.id = `hover-card-${Math.random().toString(36).slice(2)}`;
@@ -42,7 +45,10 @@ export function hoverCards(pane) {
     card.style.top = `${top}px`;
   };
 
+  let leaving = null;
   const show = async (link) => {
+    clearTimeout(leaving);
+    current?.removeAttribute("aria-describedby");
     current = link;
     const html = await render(link.dataset.preview);
     if (current !== link) return;
@@ -53,18 +59,25 @@ export function hoverCards(pane) {
     place(link);
   };
   const hide = () => {
+    clearTimeout(leaving);
     current?.removeAttribute("aria-describedby");
     current = null;
     card.hidden = true;
   };
 
   const linkIn = (target) => (target instanceof Element ? target.closest("a.wikilink[data-preview]") : null);
+  // The pointer may move from the link onto the card (to read or scroll it) and back.
+  const staying = (target) => linkIn(target) === current || (target instanceof Node && card.contains(target));
   const onOver = (event) => {
     const link = linkIn(event.target);
-    if (link && link !== current) show(link);
+    if (link === current) clearTimeout(leaving);
+    else if (link) show(link);
   };
+  // A moment's grace, to cross the gap between the link and its card.
   const onOut = (event) => {
-    if (linkIn(event.target) && !linkIn(event.relatedTarget)) hide();
+    if (staying(event.relatedTarget)) return;
+    clearTimeout(leaving);
+    leaving = setTimeout(hide, LEAVE_MS);
   };
   const onFocus = (event) => {
     const link = linkIn(event.target);
@@ -73,14 +86,18 @@ export function hoverCards(pane) {
   const onKey = (event) => {
     if (event.key === "Escape") hide();
   };
-  pane.addEventListener("mouseover", onOver);
-  pane.addEventListener("mouseout", onOut);
-  pane.addEventListener("focusin", onFocus);
-  pane.addEventListener("focusout", hide);
-  pane.addEventListener("scroll", hide, { passive: true });
-  document.addEventListener("keydown", onKey);
-  return () => {
-    document.removeEventListener("keydown", onKey);
-    card.remove();
-  };
+  const options = { signal };
+  pane.addEventListener("mouseover", onOver, options);
+  pane.addEventListener("mouseout", (event) => linkIn(event.target) && onOut(event), options);
+  card.addEventListener("mouseenter", () => clearTimeout(leaving), options);
+  card.addEventListener("mouseleave", onOut, options);
+  pane.addEventListener("focusin", onFocus, options);
+  pane.addEventListener("focusout", hide, options);
+  pane.addEventListener("scroll", hide, { passive: true, signal });
+  // Laid over the page where the link was: moving the page moves the link from under it.
+  addEventListener("scroll", hide, { passive: true, signal });
+  addEventListener("resize", hide, options);
+  document.addEventListener("keydown", onKey, options);
+  signal.addEventListener("abort", () => card.remove());
+  return { hide };
 }

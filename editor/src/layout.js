@@ -4,8 +4,9 @@
 const LAYOUTS = ["editor", "split", "preview"];
 
 /** Wires the frame's layout buttons, starting from the person's choice or `fallback`;
- * `changed(layout)` runs at the start and on every change. */
-export function layoutSwitch(root, user, fallback, changed) {
+ * `changed(layout)` runs at the start and on every change. `set(layout)` changes it
+ * from elsewhere (without remembering it as a choice). */
+export function layoutSwitch(root, user, fallback, signal, changed) {
   const key = `charter.layout.${user}`;
   const buttons = [...root.querySelectorAll("[data-collab-layout]")];
   const apply = (layout) => {
@@ -23,13 +24,18 @@ export function layoutSwitch(root, user, fallback, changed) {
   }
   apply(LAYOUTS.includes(saved) ? saved : fallback);
   for (const button of buttons) {
-    button.addEventListener("click", () => {
-      apply(button.dataset.collabLayout);
-      try {
-        localStorage.setItem(key, button.dataset.collabLayout);
-      } catch {
-        // Not remembered, but applied.
-      }
-    });
+    button.addEventListener(
+      "click",
+      () => {
+        apply(button.dataset.collabLayout);
+        try {
+          localStorage.setItem(key, button.dataset.collabLayout);
+        } catch {
+          // Not remembered, but applied.
+        }
+      },
+      { signal },
+    );
   }
+  return { set: apply };
 }

@@ -93,7 +93,7 @@ function taskMarkOffset(text, index) {
 
 /** Task checkboxes in the preview tick and untick their item in the text, as an edit
  * everyone in the document sees. */
-function taskToggles(pane, ytext, readOnly) {
+function taskToggles(pane, ytext, readOnly, signal) {
   const boxes = () => [...pane.querySelectorAll('input[type="checkbox"]')];
   pane.addEventListener("change", (event) => {
     const box = event.target;
@@ -104,7 +104,7 @@ function taskToggles(pane, ytext, readOnly) {
       ytext.delete(at, 1);
       ytext.insert(at, box.checked ? "x" : " ");
     });
-  });
+  }, { signal });
   // The server renders boxes read-only; people who can edit may tick them here.
   return () => {
     const locked = readOnly();
@@ -116,16 +116,16 @@ function taskToggles(pane, ytext, readOnly) {
 }
 
 /** Keeps the rendered preview in step with the text, rendered (and sanitized) by the
- * server; `rendered` runs after each render. Nothing is rendered while it is hidden. */
-function previewer(root, ytext, documentId, branch, readOnly, rendered) {
-  const pane = root.querySelector("[data-collab-preview]");
+ * server; `rendered` runs after each render. Nothing is rendered while it is hidden,
+ * nor before the text has arrived (the server's rendering stands until then). */
+function previewer({ root, pane, ytext, documentId, branch, readOnly, synced, rendered, signal }) {
   let timer = null;
   let inFlight = null;
-  const syncTasks = taskToggles(pane, ytext, readOnly);
+  const syncTasks = taskToggles(pane, ytext, readOnly, signal);
   syncTasks();
   const visible = () => root.dataset.layout !== "editor";
   const refresh = async () => {
-    if (!visible()) return;
+    if (!visible() || !synced() || signal.aborted) return;
     inFlight?.abort();
     inFlight = new AbortController();
     try {
@@ -136,7 +136,7 @@ function previewer(root, ytext, documentId, branch, readOnly, rendered) {
         body: JSON.stringify({ markdown: ytext.toString(), document_id: documentId, branch: branch || "main" }),
         signal: inFlight.signal,
       });
-      if (response.ok) {
+      if (response.ok && !signal.aborted) {
         pane.innerHTML = (await response.json()).html;
         syncTasks();
         rendered();
@@ -147,18 +147,18 @@ function previewer(root, ytext, documentId, branch, readOnly, rendered) {
   };
   const schedule = () => {
     clearTimeout(timer);
-    timer = setTimeout(refresh, PREVIEW_DELAY_MS);
+    if (!signal.aborted) timer = setTimeout(refresh, PREVIEW_DELAY_MS);
   };
   ytext.observe(schedule);
+  signal.addEventListener("abort", () => {
+    clearTimeout(timer);
+    inFlight?.abort();
+    ytext.unobserve(schedule);
+  });
   return {
-    pane,
     syncTasks,
-    /** The layout changed: a preview shown again catches up with the text. */
-    shown: schedule,
-    stop() {
-      clearTimeout(timer);
-      inFlight?.abort();
-    },
+    /** Renders again soon: the layout shows the preview again, or the text arrived. */
+    refresh: schedule,
   };
 }
 
@@ -193,24 +193,61 @@ function mount(root) {
   provider.awareness.on("change", onAwareness);
   onAwareness();
 
+  // Everything this mount listens to stops when it goes.
+  const life = new AbortController();
+  const { signal } = life;
   const pane = root.querySelector("[data-collab-preview]");
+  const host = root.querySelector("[data-collab-host]");
+  const preview = previewer({
+    root,
+    pane,
+    ytext,
+    documentId,
+    branch,
+    readOnly: () => access.readOnly,
+    synced: () => provider.synced,
+    rendered: () => {
+      cards.hide();
+      editor?.markPreview();
+    },
+    signal,
+  });
+  provider.on("sync", (synced) => synced && preview.refresh());
+
   // The text editor comes with the first layout that shows the text.
   let editor = null;
   let loading = null;
-  let gone = false;
   const showText = () => {
-    loading ??= import("./text.js").then(({ createEditor }) => {
-      if (gone) return;
-      editor = createEditor({ root, ytext, awareness: provider.awareness, documentId, branch, readOnly: access.readOnly, pane });
-      root.dataset.collabText = "true";
-    });
+    loading ??= import("./text.js").then(
+      ({ createEditor }) => {
+        if (signal.aborted) return;
+        editor = createEditor({ root, host, ytext, awareness: provider.awareness, documentId, branch, readOnly: access.readOnly, pane, showText: () => layout.set("split"), signal });
+        root.dataset.collabText = "true";
+      },
+      () => {
+        // A new version was deployed meanwhile, or the connection failed: say so, and
+        // try again the next time the text is asked for.
+        loading = null;
+        host.textContent = "The editor could not be loaded. Reload the page to try again.";
+      },
+    );
   };
-  const preview = previewer(root, ytext, documentId, branch, () => access.readOnly, () => editor?.markPreview());
-  layoutSwitch(root, user, access.readOnly ? "preview" : "split", (layout) => {
-    preview.shown();
-    if (layout !== "preview") showText();
+  const layout = layoutSwitch(root, user, access.readOnly ? "preview" : "split", signal, (chosen) => {
+    preview.refresh();
+    if (chosen !== "preview") showText();
   });
-  const uncards = hoverCards(pane);
+  // The page's "Skip to the editor" link focuses the frame: the text takes it, or the
+  // preview while only that is shown.
+  root.addEventListener(
+    "focus",
+    (event) => {
+      if (event.target !== root) return;
+      if (root.dataset.layout === "preview") pane.focus();
+      else editor?.focus();
+    },
+    { signal },
+  );
+  const cards = hoverCards(pane, signal);
   // The server says this connection may no longer edit (the person's role changed, or
   // the document was deleted): it stops taking input; its edits would be dropped.
   provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
@@ -224,10 +261,8 @@ function mount(root) {
   root.dataset.collabMounted = "true";
 
   return () => {
-    gone = true;
+    life.abort();
     editor?.destroy();
-    uncards();
-    preview.stop();
     provider.awareness.off("change", onAwareness);
     provider.destroy();
     ydoc.destroy();

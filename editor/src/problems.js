@@ -1,13 +1,11 @@
 // The spec lint's findings: counted in the editor's bar, listed in a panel the count
 // opens (choosing one puts the cursor at it), and marked on the preview's blocks.
 
+import { blockMarks } from "./sync.js";
+
 /** The preview block a line is in: the one after the last mark at or before it. */
 function blockOf(pane, line) {
-  let found = null;
-  for (const mark of pane.querySelectorAll("[data-line]")) {
-    if (Number(mark.dataset.line) > line) break;
-    found = mark;
-  }
+  const found = blockMarks(pane).findLast((mark) => mark.line <= line)?.mark;
   if (!found) return null;
   // A list item's mark sits inside the item; a block's mark just before it.
   return found.parentElement?.tagName === "LI" ? found.parentElement : found.nextElementSibling;
@@ -20,7 +18,8 @@ function summary(findings) {
   return errors ? `${count} (${errors} error${errors === 1 ? "" : "s"})` : count;
 }
 
-export function problemsPanel(root, view, pane) {
+/** `showText` makes the text visible, for a finding chosen while only the preview is. */
+export function problemsPanel(root, view, pane, showText, signal) {
   const button = root.querySelector("[data-collab-findings]");
   const panel = root.querySelector("[data-collab-problems]");
   const list = panel.querySelector("ul");
@@ -31,11 +30,12 @@ export function problemsPanel(root, view, pane) {
     panel.hidden = !opening;
     button.setAttribute("aria-expanded", String(opening));
   };
-  button.addEventListener("click", toggle);
+  button.addEventListener("click", toggle, { signal });
 
   const goTo = (finding) => {
     const doc = view.state.doc;
     if (finding.line > doc.lines) return;
+    if (root.dataset.layout === "preview") showText();
     const line = doc.line(finding.line);
     const at = Math.min(line.from + Math.max(finding.column - 1, 0), line.to);
     view.dispatch({ selection: { anchor: at }, scrollIntoView: true });
@@ -80,6 +80,7 @@ export function problemsPanel(root, view, pane) {
 
   return {
     show(next) {
+      if (signal.aborted) return;
       findings = next;
       button.textContent = summary(findings);
       button.dataset.count = String(findings.length);

@@ -8,12 +8,25 @@ import { EditorView } from "@codemirror/view";
  * (CodeMirror scrolls in steps as it measures). */
 const QUIET_MS = 120;
 
-/** The preview's marks in order: each block's first line and its offset in the pane. */
-function marks(pane) {
+/** The preview's block marks in order of line, each line after the one before (a
+ * document's own HTML may hold a `data-line` of its making: out-of-order ones are
+ * left out). */
+export function blockMarks(pane) {
+  const kept = [];
+  for (const mark of pane.querySelectorAll("span[data-line]")) {
+    const line = Number(mark.dataset.line);
+    if (Number.isInteger(line) && line > (kept.at(-1)?.line ?? 0)) kept.push({ line, mark });
+  }
+  return kept;
+}
+
+/** Each block's first line and its offset in the pane, ending with the text's end at
+ * the bottom of the pane, so that either side can be scrolled all the way. */
+function marks(pane, lines) {
   const origin = pane.getBoundingClientRect().top - pane.scrollTop;
-  return [...pane.querySelectorAll("[data-line]")]
-    .map((mark) => ({ line: Number(mark.dataset.line), y: mark.getBoundingClientRect().top - origin }))
-    .filter((mark, index, all) => index === 0 || mark.line > all[index - 1].line);
+  const list = blockMarks(pane).map(({ line, mark }) => ({ line, y: mark.getBoundingClientRect().top - origin }));
+  if (list.length > 0) list.push({ line: lines + 1, y: Math.max(list.at(-1).y, pane.scrollHeight - pane.clientHeight) });
+  return list;
 }
 
 /** Where `value` falls between the marks, read in `from` and given in `to`. */
@@ -27,7 +40,7 @@ function between(list, value, from, to) {
   return a[to] + ((b[to] - a[to]) * (value - a[from])) / (b[from] - a[from]);
 }
 
-export function scrollSync(view, pane, active) {
+export function scrollSync(view, pane, active, signal) {
   const scroller = view.scrollDOM;
   let quiet = 0;
   // Where the preview was scrolled to follow: its scroll event then is no one's lead.
@@ -39,7 +52,7 @@ export function scrollSync(view, pane, active) {
     const height = Math.max(0, scroller.scrollTop - padding());
     const block = view.lineBlockAtHeight(height);
     const line = view.state.doc.lineAt(block.from).number + (height - block.top) / Math.max(block.height, 1);
-    const y = between(marks(pane), line, "line", "y");
+    const y = between(marks(pane, view.state.doc.lines), line, "line", "y");
     if (y === null) return;
     pane.scrollTop = y;
     followed = pane.scrollTop;
@@ -51,7 +64,7 @@ export function scrollSync(view, pane, active) {
     }
     followed = null;
     if (!active()) return;
-    const line = between(marks(pane), pane.scrollTop, "y", "line");
+    const line = between(marks(pane, view.state.doc.lines), pane.scrollTop, "y", "line");
     if (line === null) return;
     const doc = view.state.doc;
     const number = Math.min(Math.max(1, Math.round(line)), doc.lines);
@@ -60,10 +73,6 @@ export function scrollSync(view, pane, active) {
     // there itself, measuring as it goes.
     view.dispatch({ effects: EditorView.scrollIntoView(doc.line(number).from, { y: "start", yMargin: 0 }) });
   };
-  scroller.addEventListener("scroll", onEditor, { passive: true });
-  pane.addEventListener("scroll", onPreview, { passive: true });
-  return () => {
-    scroller.removeEventListener("scroll", onEditor);
-    pane.removeEventListener("scroll", onPreview);
-  };
+  scroller.addEventListener("scroll", onEditor, { passive: true, signal });
+  pane.addEventListener("scroll", onPreview, { passive: true, signal });
 }

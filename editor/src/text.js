@@ -19,7 +19,7 @@ import {
 } from "@codemirror/view";
 import { linter, lintGutter, lintKeymap } from "@codemirror/lint";
 import { defaultKeymap, indentWithTab } from "@codemirror/commands";
-import { markdownKeymap, markdownLanguage, pasteURLAsLink } from "@codemirror/lang-markdown";
+import { commonmarkLanguage, markdownKeymap, pasteURLAsLink } from "@codemirror/lang-markdown";
 import { LanguageSupport, syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
 import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { remoteCursors } from "./cursors.js";
@@ -91,12 +91,13 @@ function editability(readOnly) {
   ];
 }
 
-/** Mounts the text editor in the frame's host; `lock()` stops it taking input. */
-export function createEditor({ root, ytext, awareness, documentId, branch, readOnly, pane }) {
+/** Mounts the text editor in the frame's host. `showText` switches to a layout that
+ * shows it; everything stops with `signal`. */
+export function createEditor({ root, host, ytext, awareness, documentId, branch, readOnly, pane, showText, signal }) {
   // Undo and redo take back only this person's own edits.
   const undoManager = new Y.UndoManager(ytext);
   const editing = new Compartment();
-  const host = root.querySelector("[data-collab-host]");
+  host.replaceChildren();
   // Made once the view is: the lint reports to it.
   let problems = null;
   const view = new EditorView({
@@ -111,9 +112,10 @@ export function createEditor({ root, ytext, awareness, documentId, branch, readO
         bracketMatching(),
         highlightSelectionMatches(),
         EditorView.lineWrapping,
-        // GitHub-flavoured Markdown with list continuation, without the HTML, CSS and
-        // JavaScript parsers `markdown()` brings for embedded code (most of its weight).
-        new LanguageSupport(markdownLanguage),
+        // CommonMark with list continuation, as `markdown()` gives, without the HTML
+        // parser (and the CSS and JavaScript ones it brings) it adds for raw HTML: most
+        // of its weight.
+        new LanguageSupport(commonmarkLanguage),
         pasteURLAsLink,
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         search({ top: true }),
@@ -128,19 +130,17 @@ export function createEditor({ root, ytext, awareness, documentId, branch, readO
       ],
     }),
   });
-  // The page's "Skip to the editor" link focuses the host: the text takes it.
-  const focusText = () => view.focus();
-  host.addEventListener("focus", focusText);
-  problems = problemsPanel(root, view, pane);
-  const unsync = scrollSync(view, pane, () => root.dataset.layout === "split");
+  problems = problemsPanel(root, view, pane, showText, signal);
+  scrollSync(view, pane, () => root.dataset.layout === "split", signal);
+  // Asked for focus (the skip link) while this was still loading.
+  if (document.activeElement === root) view.focus();
   return {
     markPreview: () => problems.markPreview(),
+    focus: () => view.focus(),
     lock() {
       view.dispatch({ effects: editing.reconfigure(editability(true)) });
     },
     destroy() {
-      host.removeEventListener("focus", focusText);
-      unsync();
       view.destroy();
       undoManager.destroy();
     },

@@ -47,10 +47,10 @@ test("a viewer follows along but cannot type", async ({ browser, baseURL }) => {
   await expect(viewer.getByRole("button", { name: "Preview", exact: true })).toHaveAttribute("aria-pressed", "true");
   await expect(viewer.locator("[data-collab-preview]")).toContainText("Read me.");
   await expect(viewer.locator(".cm-content")).toHaveCount(0);
-  expect(chunks).toHaveLength(1);
+  const before = chunks.length;
   await viewer.getByRole("button", { name: "Split", exact: true }).click();
   await expect(viewer.locator(".cm-content")).toHaveAttribute("contenteditable", "false");
-  expect(chunks).toHaveLength(2);
+  expect(chunks.length, "the text editor's code comes when asked for").toBeGreaterThan(before);
   await viewer.locator(".cm-content").click();
   await viewer.keyboard.type("vandalism");
   await expect(viewer.locator(".cm-content")).toHaveText("Read me.");

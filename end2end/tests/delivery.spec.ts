@@ -66,4 +66,10 @@ test("only pages with an editor load the editor bundle, including pages reached 
   // And loaded with the page, it does too.
   await openEditor(page, url);
   await expect(page.locator(".cm-content")).toContainText("Users log in.");
+
+  // Its chunks are named by their content: kept for good.
+  const chunk = requested.find((path) => /^\/editor-[A-Z0-9]+\.js$/.test(path))!;
+  expect(chunk).toBeTruthy();
+  const response = await page.request.get(chunk);
+  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
 });

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { api, openEditor, person, projectWithSpec, signUp, uniqueName } from "./support";
+import { api, openEditor, PASSWORD, person, projectWithSpec, signUp, uniqueName } from "./support";
 
 test("the layout is editor, split or preview, remembered per person", async ({ page, browser, baseURL }) => {
   await signUp(page, uniqueName("lay"));
@@ -26,12 +26,18 @@ test("the layout is editor, split or preview, remembered per person", async ({ p
   await expect(editor).toBeHidden();
   await expect(preview).toContainText("Users log in.");
 
-  // Someone else keeps their own layout.
+  // Someone else signing in with this same browser has their own layout.
   const other = uniqueName("oth");
-  const colleague = await person(browser, baseURL, other);
+  await (await person(browser, baseURL, other)).context().close();
   await api(page, "PUT", `/projects/${project.id}/members/${other}`, { role: "editor" });
-  await openEditor(colleague, url);
-  await expect(colleague.getByRole("button", { name: "Split" })).toHaveAttribute("aria-pressed", "true");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.getByLabel("Username").fill(other);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/projects$/);
+  await openEditor(page, url);
+  await expect(page.getByRole("button", { name: "Split" })).toHaveAttribute("aria-pressed", "true");
 });
 
 test("findings open a problems panel that moves the cursor; the preview marks them and open questions", async ({ page }) => {
@@ -40,7 +46,7 @@ test("findings open a problems panel that moves the cursor; the preview marks th
   const { url } = await projectWithSpec(page, text);
   await openEditor(page, url);
   const count = page.locator("[data-collab-findings]");
-  await expect(count).toHaveText(/finding/);
+  await expect(count).toHaveText(/^\d+ findings? \(1 error\)$/);
   await expect(page.locator("#problems")).toBeHidden();
   await count.click();
   await expect(count).toHaveAttribute("aria-expanded", "true");
@@ -107,6 +113,10 @@ test("a link's hover card renders its Markdown over the page, unclipped", async 
   const viewport = page.viewportSize()!;
   expect(box.x).toBeGreaterThanOrEqual(0);
   expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+  // The pointer may move onto the card to read it.
+  await card.hover();
+  await page.waitForTimeout(400);
+  await expect(card).toBeVisible();
   await page.keyboard.press("Escape");
   await expect(card).toBeHidden();
 });

@@ -1,9 +1,10 @@
 //! The site's static files (the WebAssembly bundle, its script and style, the editor
 //! bundle): sent as the build's precompressed copies where it made them. The bundle's
-//! files carry a hash of their content in their names (the build's `hash.txt`), so a
-//! browser keeps them for good without asking; the others (the editor bundle, the icon)
-//! keep their names when they change, so a browser asks first whether they did, which
-//! costs a `304` of a few bytes when they did not.
+//! files carry a hash of their content in their names (the build's `hash.txt`), and so do
+//! the editor's chunks (`editor-<hash>.js`), so a browser keeps them for good without
+//! asking; the others (the editor's entry, the icon) keep their names when they change,
+//! so a browser asks first whether they did, which costs a `304` of a few bytes when
+//! they did not.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -41,6 +42,14 @@ pub fn hashed(options: &LeptosOptions) -> HashSet<String> {
         .collect()
 }
 
+/// The editor bundle's chunks, `/editor-<hash>.js`: esbuild names them by their content.
+fn editor_chunk(path: &str) -> bool {
+    let hash = path.strip_prefix("/editor-").and_then(|rest| rest.strip_suffix(".js"));
+    hash.is_some_and(|hash| {
+        !hash.is_empty() && hash.bytes().all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
+    })
+}
+
 /// The files under `root`; `missing` answers every request that names no file there
 /// (any method: a file is only ever read). Those at the `hashed` paths are kept for good.
 pub fn files<M>(
@@ -59,7 +68,8 @@ where
         .call_fallback_on_method_not_allowed(true)
         .fallback(missing);
     tower::service_fn(move |request: Request| {
-        let keep = if hashed.contains(request.uri().path()) { KEEP } else { ASK_FIRST };
+        let path = request.uri().path();
+        let keep = if hashed.contains(path) || editor_chunk(path) { KEEP } else { ASK_FIRST };
         let serve = serve.clone();
         async move {
             let Ok(response) = serve.oneshot(request).await;
@@ -72,4 +82,15 @@ where
             Ok::<_, Infallible>(response)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_editors_content_named_chunks_are_kept_for_good() {
+        assert!(super::editor_chunk("/editor-DLBELKXS.js"));
+        for path in ["/editor.js", "/editor-.js", "/editor-abc.js", "/editor-X/../a.js", "/pkg/editor-AB.js"] {
+            assert!(!super::editor_chunk(path), "{path}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! Passes over the Markdown parser's events: nesting kept within bounds, heading
-//! anchors and `[[links]]`. Each is one pass, linear in the number of events.
+//! Passes over the Markdown parser's events: nesting kept within bounds (and, for a
+//! document's preview, each block's line marked), heading anchors, `[[links]]` and open
+//! questions marked. Each is one pass, linear in the number of events.
 
 use std::collections::{HashMap, HashSet};
 
@@ -107,7 +108,6 @@ pub(super) fn parse<'a>(markdown: &'a str, anchors: bool, budget: &Budget) -> Re
                             | Tag::CodeBlock(_)
                             | Tag::Table(_)
                             | Tag::BlockQuote(_)
-                            | Tag::HtmlBlock
                             | Tag::Item
                     );
                 match (anchor, &tag) {
@@ -169,15 +169,22 @@ fn markers<'a>(tag: &Tag<'a>, source: &'a str) -> (CowStr<'a>, &'a str) {
     }
 }
 
-/// Marks `[NEEDS CLARIFICATION: …]` in the text as an open question. Runs of text are
-/// joined first: the parser splits them at brackets.
+/// Marks `[NEEDS CLARIFICATION: …]` in the text as an open question, where the spec
+/// parser counts one: not in code, nor in an image's description (which is an
+/// attribute). Runs of text are joined first: the parser splits them at brackets.
 pub(super) fn with_clarification_marks(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
     let mut out = Vec::with_capacity(events.len());
     let mut text = String::new();
+    let mut unmarked = 0usize;
     for event in events {
-        if let Event::Text(piece) = &event {
-            text.push_str(piece);
-            continue;
+        match &event {
+            Event::Text(piece) if unmarked == 0 => {
+                text.push_str(piece);
+                continue;
+            }
+            Event::Start(Tag::Image { .. } | Tag::CodeBlock(_)) => unmarked += 1,
+            Event::End(TagEnd::Image | TagEnd::CodeBlock) => unmarked = unmarked.saturating_sub(1),
+            _ => {}
         }
         marked_text(std::mem::take(&mut text), &mut out);
         out.push(event);

@@ -188,6 +188,15 @@ mod tests {
         assert!(!rendered("# Login\n").contains("data-line"), "other renders carry no anchors");
     }
 
+    #[test]
+    fn open_questions_are_not_marked_in_code_or_image_descriptions() {
+        let html = rendered(
+            "```\n[NEEDS CLARIFICATION: in code]\n```\n\n![x [NEEDS CLARIFICATION: alt]](https://example.com/a.png)\n",
+        );
+        assert!(!html.contains("<mark"), "{html}");
+        assert!(!html.contains("&lt;mark"), "no markup in the description: {html}");
+    }
+
     #[tokio::test]
     async fn titles_render_inline_and_sanitized() {
         let titles = vec!["The system SHALL *lock* it.".to_owned(), "<img src=x onerror=alert(1)> `code`".to_owned()];

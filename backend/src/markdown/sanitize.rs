@@ -49,7 +49,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
                 // Task-list checkboxes are the only inputs Markdown makes; nothing else may pass.
                 ("input", "type") if value != "checkbox" => None,
                 ("code", "class") if !value.starts_with("language-") => None,
-                ("span", "data-line") if !value.bytes().all(|byte| byte.is_ascii_digit()) => None,
+                ("span", "data-line") if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) => None,
                 ("a", "href") => Some(in_page(value)),
                 _ => Some(value.into()),
             });
