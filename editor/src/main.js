@@ -232,6 +232,8 @@ function mount(root) {
       },
     );
   };
+  // Back online after the text's chunk could not be fetched: try again.
+  provider.on("status", ({ status: now }) => now === "connected" && root.dataset.layout !== "preview" && showText());
   const layout = layoutSwitch(root, user, access.readOnly ? "preview" : "split", signal, (chosen) => {
     preview.refresh();
     if (chosen !== "preview") showText();

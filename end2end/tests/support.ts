@@ -40,11 +40,13 @@ export async function projectWithSpec(page: Page, content: string) {
   return { project, spec, url: `/p/${project.slug}/doc/${spec.id}` };
 }
 
-/** Opens a document and waits for its live editor. */
+/** Opens a document and waits for its live editor (and its text, where the layout shows it). */
 export async function openEditor(page: Page, url: string) {
   await page.goto(url);
   await hydrated(page);
   await expect(page.locator("[data-collab-status]")).toHaveText("Connected");
+  const frame = page.locator("[data-collab-editor]");
+  if ((await frame.getAttribute("data-layout")) !== "preview") await expect(page.locator(".cm-content")).toBeVisible();
 }
 
 /** A new person in a browser context of their own, signed up. */
