@@ -27,6 +27,7 @@ pub mod markdown;
 pub mod merge;
 pub mod preview;
 pub mod projects;
+pub mod proposals;
 pub mod ratelimit;
 pub mod restore;
 pub mod search;

@@ -172,6 +172,15 @@ pub async fn create(db: &PgPool, project: &ProjectAccess, new: NewChangeRequest)
     Ok(created)
 }
 
+/// `title` trimmed, if it may title a change request.
+pub(crate) fn valid_title(title: &str) -> Result<&str> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Error::Invalid("a change request needs a title of 1 to 200 characters".into()));
+    }
+    Ok(title)
+}
+
 /// Opens a change request in `tx`, for callers that record more with it (a draft from
 /// an incident); its id and number. `tx` must not have locked the caller's membership
 /// yet: the project's row is taken first.
@@ -181,10 +190,7 @@ pub(crate) async fn create_in(
     new: NewChangeRequest,
 ) -> Result<(ChangeRequestId, Created)> {
     let (project_id, actor) = (project.project(), project.actor());
-    let title = new.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(Error::Invalid("a change request needs a title of 1 to 200 characters".into()));
-    }
+    let title = valid_title(&new.title)?;
     if new.source == new.target {
         return Err(Error::Invalid("the source and target branches must differ".into()));
     }
@@ -230,7 +236,7 @@ pub(crate) async fn create_in(
 }
 
 /// The change request's page, a path under the server's address (what webhooks link to).
-fn page(slug: &str, number: i32) -> String {
+pub(crate) fn page(slug: &str, number: i32) -> String {
     format!("/p/{slug}/changes/{number}")
 }
 

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+pub mod paths;
 mod routes;
 
 pub(crate) use routes::router;
@@ -79,7 +80,7 @@ pub async fn tree(db: &PgPool, project: &ProjectAccess, query: TreeQuery) -> Res
         "SELECT d.id, bd.title, d.kind, bd.parent_id, bd.position, bd.deleted_at
          FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
          WHERE bd.branch_id = $1 AND (bd.deleted_at IS NOT NULL) = $2
-         ORDER BY bd.position, lower(bd.title)",
+         ORDER BY bd.position, lower(bd.title), d.id",
     )
     .bind(branch_id)
     .bind(query.deleted)

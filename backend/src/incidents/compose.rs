@@ -7,7 +7,11 @@
 use charter_types::{IncidentId, IncidentSeverity};
 use chrono::{DateTime, Utc};
 
-use crate::structure::parse::{heading, Requirement};
+use crate::structure::parse::Requirement;
+#[cfg(test)]
+use crate::structure::splice::insert_new;
+pub(super) use crate::structure::splice::Form;
+use crate::structure::splice::{heading_level, splice, trimmed_end};
 
 /// What a draft says about its incident.
 pub(super) struct Facts {
@@ -31,22 +35,6 @@ pub(super) struct Drafted {
     /// Its text, one paragraph of safe Markdown.
     pub statement: String,
     pub scenarios: Vec<String>,
-}
-
-/// How a spec writes its requirements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Form {
-    /// `- **KEY** text` with scenarios as a sub-list.
-    List,
-    /// `### KEY: Title` (at this level) with text and scenarios below.
-    Heading(usize),
-}
-
-impl Form {
-    /// The form `like` is written in; a spec without requirements gets the list form.
-    pub fn of(text: &str, like: Option<&Requirement>) -> Form {
-        like.and_then(|requirement| heading_level(text, requirement.line)).map_or(Form::List, Form::Heading)
-    }
 }
 
 impl Facts {
@@ -214,43 +202,6 @@ fn inline_start(text: String) -> String {
     }
 }
 
-/// The heading level of line `number` (1-based), if it is a heading.
-fn heading_level(text: &str, number: usize) -> Option<usize> {
-    level(text.split('\n').nth(number.checked_sub(1)?)?)
-}
-
-/// The heading level of `line`, if the spec parser reads a heading there.
-fn level(line: &str) -> Option<usize> {
-    heading(line).map(|(level, _)| level)
-}
-
-/// `text` with `block` inserted after the spec's last requirement (`last`), or at the
-/// end when it has none. A heading requirement keeps blank lines around it; a list item
-/// joins the list it follows.
-pub(super) fn insert_new(text: &str, last: Option<&Requirement>, block: &str) -> String {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let at = last.map_or_else(|| first_place(&lines), |requirement| trimmed_end(&lines, requirement));
-    let apart = last.is_none_or(|requirement| heading_level(text, requirement.line).is_some());
-    let mut out = splice(&lines, at, block, apart);
-    if text.ends_with('\n') && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
-/// Where a spec without requirements takes its first: at the end of its Requirements
-/// section, else before its success criteria (which would take it for one), else at
-/// its end.
-fn first_place(lines: &[&str]) -> usize {
-    let named = |line: &str, name: &str| heading(line).is_some_and(|(_, title)| title.to_lowercase().starts_with(name));
-    if let Some(start) = lines.iter().position(|line| named(line, "requirements")) {
-        let own = level(lines[start]);
-        let next = lines[start + 1..].iter().position(|line| level(line).is_some_and(|level| Some(level) <= own));
-        return next.map_or(lines.len(), |offset| start + 1 + offset);
-    }
-    lines.iter().position(|line| named(line, "success criteria")).unwrap_or(lines.len())
-}
-
 /// `text` with `requirement` amended: `provenance` joins its text and `scenario`, if
 /// any, its scenarios.
 pub(super) fn amend(text: &str, requirement: &Requirement, provenance: &str, scenario: Option<&str>) -> String {
@@ -279,16 +230,6 @@ pub(super) fn amend(text: &str, requirement: &Requirement, provenance: &str, sce
     out.join("\n")
 }
 
-/// `text` with `requirement`'s block replaced by `block`.
-pub(super) fn replace(text: &str, requirement: &Requirement, block: &str) -> String {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let end = trimmed_end(&lines, requirement);
-    let mut out: Vec<String> = lines[..requirement.line - 1].iter().map(|line| line.to_string()).collect();
-    out.extend(block.trim_end_matches('\n').split('\n').map(str::to_owned));
-    out.extend(lines[end..].iter().map(|line| line.to_string()));
-    out.join("\n")
-}
-
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
@@ -301,33 +242,6 @@ fn is_item(line: &str) -> bool {
         || line.starts_with("* ")
         || line.starts_with("+ ")
         || (numbered.len() < line.len() && (numbered.starts_with(". ") || numbered.starts_with(") ")))
-}
-
-/// The index just past the requirement's block, without its trailing blank lines.
-fn trimmed_end(lines: &[&str], requirement: &Requirement) -> usize {
-    let mut end = requirement.end_line.min(lines.len());
-    while end > requirement.line && lines[end - 1].trim().is_empty() {
-        end -= 1;
-    }
-    end
-}
-
-/// `lines` with `block` inserted before index `at`; `apart` keeps blank lines around it.
-fn splice(lines: &[&str], at: usize, block: &str, apart: bool) -> String {
-    let mut out: Vec<String> = lines[..at].iter().map(|line| line.to_string()).collect();
-    while apart && out.last().is_some_and(|line| line.trim().is_empty()) {
-        out.pop();
-    }
-    if apart && !out.is_empty() {
-        out.push(String::new());
-    }
-    out.extend(block.trim_end_matches('\n').split('\n').map(str::to_owned));
-    let rest = &lines[at..];
-    if apart && rest.first().is_some_and(|line| !line.trim().is_empty()) {
-        out.push(String::new());
-    }
-    out.extend(rest.iter().map(|line| line.to_string()));
-    out.join("\n")
 }
 
 /// The next free ID in the series of `like` (its prefix, its width), or `REQ-001`.

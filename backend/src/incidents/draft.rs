@@ -23,7 +23,7 @@ use crate::change_requests::{self, NewChangeRequest};
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
 use crate::structure::parse::parse;
-use crate::structure::requirements;
+use crate::structure::{requirements, splice};
 use crate::{audit, content, AppState};
 
 /// How long a draft may take to be made before its reservation counts as abandoned.
@@ -263,12 +263,12 @@ impl Making<'_> {
         let provenance = facts.provenance();
         let drafted = match (&proposed, current) {
             (Ok((drafted, _)), Some(requirement)) => {
-                compose::replace(&text, requirement, &compose::render(drafted, &provenance, form))
+                splice::replace(&text, requirement, &compose::render(drafted, &provenance, form))
             }
-            (Ok((drafted, _)), None) => compose::insert_new(&text, last, &compose::render(drafted, &provenance, form)),
+            (Ok((drafted, _)), None) => splice::insert_new(&text, last, &compose::render(drafted, &provenance, form)),
             (Err(_), Some(requirement)) => compose::amend(&text, requirement, &provenance, Some(&facts.scenario())),
             (Err(_), None) => {
-                compose::insert_new(&text, last, &compose::render(&facts.template(key), &provenance, form))
+                splice::insert_new(&text, last, &compose::render(&facts.template(key), &provenance, form))
             }
         };
         let drafted = if crlf { drafted.replace('\n', "\r\n") } else { drafted };

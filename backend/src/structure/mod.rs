@@ -12,6 +12,7 @@ pub mod lint;
 pub mod parse;
 pub mod requirements;
 pub mod review;
+pub(crate) mod splice;
 pub mod traceability;
 
 use std::sync::{Arc, LazyLock};
