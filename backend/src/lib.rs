@@ -24,6 +24,7 @@ pub mod extract;
 pub mod history;
 pub mod incidents;
 pub mod markdown;
+pub mod mcp;
 pub mod merge;
 pub mod preview;
 pub mod projects;

@@ -55,6 +55,8 @@ pub async fn require_same_origin(State(state): State<AppState>, request: Request
     if request.method().is_safe()
         || is_same_origin(request.headers(), &state.settings)
         || is_ingest(request.uri().path())
+        // `/mcp` takes bearer tokens only, never the cookie, and checks Origin itself.
+        || request.uri().path() == "/mcp"
     {
         return next.run(request).await;
     }

@@ -31,8 +31,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("spec structure", &["structure", "preview", "search", "checks"]),
     // Change requests, restoring versions through them, and projects as a whole.
     ("change requests and projects", &["change_requests", "restore", "proposals", "projects", "incidents"]),
-    // Every module's routes under `/api/v1`, and the OpenAPI document.
-    ("api", &["api"]),
+    // Every module's routes under `/api/v1`, the OpenAPI document, and the MCP server.
+    ("api", &["api", "mcp"]),
 ];
 
 #[test]

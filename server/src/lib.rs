@@ -92,6 +92,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
     let mut app = Router::new()
         .merge(api::router(state.clone()).layer(axum::Extension(ingest)))
         .merge(charter_backend::documents::live_router().with_state(state.clone()))
+        .merge(charter_backend::mcp::router(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(pages(state.clone(), leptos));
     if !settings.serve_source_maps {

@@ -16,6 +16,7 @@ mod incident_drafts;
 mod incident_flow;
 mod incident_matching;
 mod incidents;
+mod mcp;
 mod meaning;
 mod nul;
 mod page_errors;
