@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use charter_backend::structure::traceability::{self, Report};
 use charter_types::{RequirementView, TraceStatus};
-use serde::Deserialize;
+
+use crate::cli;
+use crate::remote::Remote;
 
 pub const USAGE: &str = "usage: charter check --project <id> --server <url> --token <token> [options] <path>
 
@@ -87,24 +89,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
     })
 }
 
-#[derive(Deserialize)]
-struct ApiError {
-    error: ApiErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ApiErrorBody {
-    message: String,
-}
-
-async fn failure(response: reqwest::Response) -> String {
-    let status = response.status();
-    match response.json::<ApiError>().await {
-        Ok(body) => format!("the server answered {status}: {}", body.error.message),
-        Err(_) => format!("the server answered {status}"),
-    }
-}
-
 fn commit_of(path: &std::path::Path) -> String {
     std::process::Command::new("git")
         .arg("-C")
@@ -150,25 +134,7 @@ fn print(report: &Report) {
 
 /// Runs `charter check` with the arguments after `check`.
 pub async fn run(args: &[String]) -> ExitCode {
-    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let options = match parse(args) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("charter check: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match check(&options).await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("charter check: {message}");
-            ExitCode::from(2)
-        }
-    }
+    cli::run("check", USAGE, args, parse, |options| async move { check(&options).await }).await
 }
 
 /// True when the thresholds are met.
@@ -176,20 +142,10 @@ async fn check(options: &Options) -> Result<bool, String> {
     if !options.path.is_dir() {
         return Err(format!("{} is not a directory", options.path.display()));
     }
-    let client = reqwest::Client::new();
-    let base = format!("{}/api/v1/projects/{}", options.server, options.project);
-    let response = client
-        .get(format!("{base}/requirements"))
-        .query(&[("branch", &options.branch)])
-        .bearer_auth(&options.token)
-        .send()
-        .await
-        .map_err(|err| format!("cannot reach {}: {err}", options.server))?;
-    if !response.status().is_success() {
-        return Err(failure(response).await);
-    }
-    let requirements: Vec<RequirementView> =
-        response.json().await.map_err(|err| format!("unexpected answer from the server: {err}"))?;
+    let remote = Remote::new(&options.server, &options.token);
+    let base = format!("/projects/{}", options.project);
+    let branch = [("branch", options.branch.as_str())];
+    let requirements: Vec<RequirementView> = remote.get(&format!("{base}/requirements"), &branch).await?;
     let known: Vec<(String, Option<String>)> = requirements.into_iter().map(|r| (r.key, r.priority)).collect();
     let commit = options.commit.clone().unwrap_or_else(|| commit_of(&options.path));
     let path = options.path.clone();
@@ -200,17 +156,8 @@ async fn check(options: &Options) -> Result<bool, String> {
     print(&report);
 
     if options.upload {
-        let response = client
-            .post(format!("{base}/traceability"))
-            .query(&[("branch", &options.branch)])
-            .bearer_auth(&options.token)
-            .json(&report)
-            .send()
-            .await
-            .map_err(|err| format!("cannot reach {}: {err}", options.server))?;
-        if !response.status().is_success() {
-            return Err(failure(response).await);
-        }
+        let _: serde_json::Value =
+            remote.send(reqwest::Method::POST, &format!("{base}/traceability"), &branch, &report).await?;
         println!("uploaded the report for {} (branch {})", report.commit, options.branch);
     }
 

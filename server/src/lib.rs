@@ -3,7 +3,10 @@
 
 mod assets;
 pub mod check;
+mod cli;
+mod remote;
 mod server_fn_errors;
+pub mod sync;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -6,11 +6,14 @@ use charter_backend::AppState;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: charter [serve | migrate | check ...]
+const USAGE: &str = "usage: charter [serve | migrate | check ... | pull ... | push ... | status ...]
 
   serve    apply pending migrations, then serve Charter (the default)
   migrate  apply pending migrations and exit
   check    trace requirement IDs in a code checkout (`charter check --help`)
+  pull     write a project's documents into a folder of Markdown (`charter pull --help`)
+  push     propose the folder's edits as a change request
+  status   say what changed in the folder and in Charter since the pull
 
 environment:
   DATABASE_URL           Postgres with the pgvector extension (required)
@@ -27,9 +30,11 @@ environment:
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    if command == "check" {
-        let args: Vec<String> = std::env::args().skip(2).collect();
-        return Ok(charter_server::check::run(&args).await);
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    match command.as_str() {
+        "check" => return Ok(charter_server::check::run(&args).await),
+        "pull" | "push" | "status" => return Ok(charter_server::sync::run(&command, &args).await),
+        _ => {}
     }
     if !matches!(command.as_str(), "serve" | "migrate") {
         println!("{USAGE}");

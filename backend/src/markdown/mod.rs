@@ -114,7 +114,7 @@ pub fn slug(text: &str) -> String {
 
 /// Lowercases `text`, keeps the characters `keep` accepts and turns every run of others
 /// into one dash, stopping at about `max_len` bytes. `None` when nothing is kept.
-pub(crate) fn slugify(text: &str, keep: impl Fn(char) -> bool, max_len: usize) -> Option<String> {
+pub fn slugify(text: &str, keep: impl Fn(char) -> bool, max_len: usize) -> Option<String> {
     let mut slug = String::new();
     for c in text.chars().flat_map(char::to_lowercase) {
         if slug.len() >= max_len {

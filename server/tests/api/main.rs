@@ -31,6 +31,7 @@ mod revocation;
 mod search;
 mod security;
 mod structure;
+mod sync;
 mod tokens;
 mod transport;
 mod webhooks;
