@@ -67,11 +67,6 @@ impl Remote {
         self.call(method, path, query, Some(body)).await
     }
 
-    /// A call whose answer has no body worth reading.
-    pub async fn act(&self, method: Method, path: &str, query: &[(&str, &str)]) -> Result<(), Failure> {
-        self.response(method, path, query, None::<&()>).await.map(drop)
-    }
-
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,

@@ -21,6 +21,7 @@ use crate::audit;
 use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
 use crate::error::{Error, Result};
+use crate::merge;
 use crate::{branches, content, templates, AppState};
 
 #[derive(Deserialize, ToSchema)]
@@ -53,6 +54,11 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 #[derive(Deserialize, ToSchema)]
 pub struct ContentBody {
     pub content: String,
+    /// The text `content` was written from (what you last read). When given, your change
+    /// from it is merged into what the document holds now, by lines with git's rules, so
+    /// edits made meanwhile stay; `409` with the conflicting lines when both changed the
+    /// same ones. Without it, `content` replaces the text.
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -381,15 +387,18 @@ pub async fn update(
     Ok(document)
 }
 
-/// Replaces the document's Markdown. Applied as a minimal CRDT edit, so people editing
-/// it live see the change arrive and keep their cursors.
+/// Replaces the document's Markdown, or with a `base` merges the change from it (see
+/// [`ContentBody`]). Applied as a minimal CRDT edit, so people editing it live see the
+/// change arrive and keep their cursors. The document answered holds the text as the
+/// edit left it.
 pub async fn set_content(
     state: &AppState,
     project: &ProjectAccess,
     document_id: DocumentId,
-    text: &str,
+    edit: &ContentBody,
     branch: &str,
 ) -> Result<Document> {
+    let text = edit.content.as_str();
     content::validate(text)?;
     let db = &state.db;
     let branch_id = branches::resolve(db, project.project(), branch).await?;
@@ -402,8 +411,23 @@ pub async fn set_content(
     if before.deleted_at.is_some() {
         return Err(Error::Conflict("this document is deleted; restore it first".into()));
     }
-    if before.content != text {
-        content::replace(&state.collab, DocKey::new(branch_id, document_id), text, project.actor().user_id).await?;
+    let key = DocKey::new(branch_id, document_id);
+    let author = project.actor().user_id;
+    let after = match &edit.base {
+        Some(base) => {
+            content::validate(base)?;
+            match state.collab.merge_text(key, base, text, author).await? {
+                Ok(merged) => merged,
+                Err(conflicts) => return Err(conflicts_error(&conflicts)),
+            }
+        }
+        None if before.content != text => {
+            content::replace(&state.collab, key, text, author).await?;
+            text.to_owned()
+        }
+        None => text.to_owned(),
+    };
+    if before.content != after {
         let summary = format!("edited {}", before.title);
         audit::record(
             &mut *tx,
@@ -412,7 +436,25 @@ pub async fn set_content(
         .await?;
     }
     tx.commit().await?;
-    fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await
+    // The projection follows the edit a moment later.
+    let document = fetch(&mut *db.acquire().await?, DOCUMENT_QUERY, branch_id, document_id).await?;
+    Ok(Document { content: after, ..document })
+}
+
+/// The places where an edit and the document's changes since its base collide.
+fn conflicts_error(conflicts: &[merge::Conflict]) -> Error {
+    let places: Vec<serde_json::Value> = conflicts
+        .iter()
+        .map(|conflict| serde_json::json!({ "base": conflict.base, "document": conflict.ours, "yours": conflict.theirs }))
+        .collect();
+    Error::ConflictWith {
+        message: format!(
+            "the document changed the same lines as your edit since its base ({} place(s)); read it again and redo \
+             your change there",
+            conflicts.len()
+        ),
+        details: serde_json::json!({ "conflicts": places }),
+    }
 }
 
 /// Soft-deletes a document and every live document below it, marking all of them with

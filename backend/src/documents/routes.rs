@@ -72,18 +72,19 @@ async fn update_handler(
     Ok(Json(update(&state.db, &document, document.id(), patch, branch.name()).await?))
 }
 
-/// Replace a document's Markdown content.
+/// Replace a document's Markdown content, or merge a change into it (with `base`).
 #[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
     request_body = ContentBody,
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
 async fn content_handler(
     State(state): State<AppState>,
     document: InDocument<need::Write>,
     Query(branch): Query<BranchQuery>,
     Json(body): Json<ContentBody>,
 ) -> Result<Json<Document>> {
-    Ok(Json(set_content(&state, &document, document.id(), &body.content, branch.name()).await?))
+    Ok(Json(set_content(&state, &document, document.id(), &body, branch.name()).await?))
 }
 
 /// Move a document, and the documents under it, to the trash.

@@ -1,22 +1,29 @@
 //! A folder that holds a project's documents as Markdown files, one per document, the
 //! tree as folders (`constitution.md`, `constitution/checkout.md`), and what was pulled:
 //! `.charter/manifest.json` (which file is which document, the branch, the change
-//! request a push opened) and `.charter/base/{id}.md`, each document as it was pulled:
-//! the base that local and remote edits are merged from.
+//! request a push opened), `.charter/base/{id}.md`, each document as it was pulled (what
+//! the folder's edits are merged from into the branch pulled), and
+//! `.charter/pushed/{id}.md`, each as the last push left it on its change request's
+//! branch (what later edits are merged from into that branch).
+//!
+//! The manifest is a file of the repository, so anything may be in it: the files it
+//! names are taken only as plain relative paths to `.md` files inside the folder, never
+//! through a symbolic link. Text is read with `\n` line ends, as Charter keeps it.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use charter_types::{DocumentId, Kind};
+use charter_types::{DocumentId, Kind, ProjectId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 const STATE: &str = ".charter";
+const MANIFEST: &str = ".charter/manifest.json";
 
 #[derive(Serialize, Deserialize)]
 pub struct Manifest {
     pub server: String,
-    pub project: String,
+    pub project: ProjectId,
     pub branch: String,
     pub pulled_at: chrono::DateTime<chrono::Utc>,
     pub documents: Vec<Entry>,
@@ -39,7 +46,8 @@ pub struct Entry {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Pushed {
     pub branch: String,
-    pub number: i32,
+    /// Missing while the push that made the branch has not opened its change request.
+    pub number: Option<i32>,
 }
 
 pub struct Folder {
@@ -52,46 +60,90 @@ impl Folder {
     }
 
     pub fn has_manifest(&self) -> bool {
-        self.root.join(STATE).join("manifest.json").is_file()
+        self.inside(MANIFEST).is_ok_and(|path| path.is_file())
     }
 
     pub fn manifest(&self) -> Result<Manifest, String> {
-        let path = self.root.join(STATE).join("manifest.json");
-        let text = std::fs::read_to_string(&path).map_err(|err| {
-            format!("{} has no pulled project ({}: {err}); run charter pull first", self.root.display(), path.display())
+        let text = self.read_inside(MANIFEST)?.ok_or_else(|| {
+            format!("{} has no pulled project (no {MANIFEST}); run charter pull first", self.root.display())
         })?;
-        serde_json::from_str(&text).map_err(|err| format!("{} is damaged: {err}", path.display()))
+        serde_json::from_str(&text).map_err(|err| format!("{MANIFEST} is damaged: {err}"))
     }
 
     pub fn save_manifest(&self, manifest: &Manifest) -> Result<(), String> {
         let text = serde_json::to_string_pretty(manifest).expect("a manifest serializes");
-        self.write(&format!("{STATE}/manifest.json"), &(text + "\n"))
+        self.write_inside(MANIFEST, &(text + "\n"))
     }
 
     /// The text a document had when it was pulled.
     pub fn base(&self, id: DocumentId) -> Result<String, String> {
-        self.read(&format!("{STATE}/base/{id}.md"))?.ok_or_else(|| format!("the pulled copy of {id} is missing"))
+        self.read_inside(&format!("{STATE}/base/{id}.md"))?.ok_or_else(|| format!("the pulled copy of {id} is missing"))
     }
 
     pub fn save_base(&self, id: DocumentId, text: &str) -> Result<(), String> {
-        self.write(&format!("{STATE}/base/{id}.md"), text)
+        self.write_inside(&format!("{STATE}/base/{id}.md"), text)
     }
 
-    /// A file's text, or `None` when it is not there.
+    /// The text the last push left a document with on its change request's branch.
+    pub fn pushed(&self, id: DocumentId) -> Result<Option<String>, String> {
+        self.read_inside(&format!("{STATE}/pushed/{id}.md"))
+    }
+
+    pub fn save_pushed(&self, id: DocumentId, text: &str) -> Result<(), String> {
+        self.write_inside(&format!("{STATE}/pushed/{id}.md"), text)
+    }
+
+    /// Forgets what earlier pushes left (a new change request starts from the pull).
+    pub fn forget_pushed(&self) -> Result<(), String> {
+        match std::fs::remove_dir_all(self.inside(&format!("{STATE}/pushed"))?) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(format!("clearing {STATE}/pushed: {err}")),
+            _ => Ok(()),
+        }
+    }
+
+    /// A document's file, or `None` when it is not there.
     pub fn read(&self, file: &str) -> Result<Option<String>, String> {
-        match std::fs::read(self.root.join(file)) {
-            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| format!("{file} is not UTF-8 text")),
+        self.read_inside(&checked(file)?)
+    }
+
+    pub fn write(&self, file: &str, text: &str) -> Result<(), String> {
+        self.write_inside(&checked(file)?, text)
+    }
+
+    pub fn remove(&self, file: &str) -> Result<(), String> {
+        let path = self.inside(&checked(file)?)?;
+        std::fs::remove_file(&path).map_err(|err| format!("removing {file}: {err}"))
+    }
+
+    fn read_inside(&self, file: &str) -> Result<Option<String>, String> {
+        match std::fs::read(self.inside(file)?) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| format!("{file} is not UTF-8 text"))?;
+                Ok(Some(text.replace("\r\n", "\n")))
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(format!("reading {file}: {err}")),
         }
     }
 
-    pub fn write(&self, file: &str, text: &str) -> Result<(), String> {
-        let path = self.root.join(file);
+    fn write_inside(&self, file: &str, text: &str) -> Result<(), String> {
+        let path = self.inside(file)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|err| format!("creating {}: {err}", parent.display()))?;
         }
         std::fs::write(&path, text).map_err(|err| format!("writing {file}: {err}"))
+    }
+
+    /// `file` under the root, refused if it or a folder on the way is a symbolic link.
+    fn inside(&self, file: &str) -> Result<PathBuf, String> {
+        let mut path = self.root.clone();
+        for part in file.split('/') {
+            path.push(part);
+            if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                return Err(format!("{file} goes through a symbolic link; the folder's files must be plain files"));
+            }
+        }
+        Ok(path)
     }
 
     /// Every Markdown file in the folder (not in `.charter`), relative, with `/`.
@@ -119,6 +171,17 @@ impl Folder {
         }
         Ok(found)
     }
+}
+
+/// `file` if it is a plain relative path to a Markdown file (no `..`, no root, no
+/// `.charter`).
+fn checked(file: &str) -> Result<String, String> {
+    let plain = file.ends_with(".md")
+        // Case-insensitive file systems take `.Charter` for `.charter`.
+        && !file.to_lowercase().starts_with(STATE)
+        && file.split('/').all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'))
+        && Path::new(file).components().all(|part| matches!(part, Component::Normal(_)));
+    plain.then(|| file.to_owned()).ok_or_else(|| format!("{file} is not a Markdown file inside the folder"))
 }
 
 pub fn digest(text: &str) -> String {

@@ -1,18 +1,21 @@
-//! `charter push`: the folder's edits, merged with Charter's, as a change request.
+//! `charter push`: the folder's edits as a change request. Each edit goes to the server
+//! with the text it was made from, and the server merges it into the document as it is
+//! at that moment, so nothing typed in Charter meanwhile is overwritten.
 
 use charter_backend::markdown;
 use charter_backend::merge::{merge3, Chunk};
-use charter_types::{ChangeRequestState, ChangeRequestSummary, Document, DocumentId};
+use charter_types::{Document, DocumentId};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::folder::{digest, Entry, Folder, Pushed};
-use super::{local_changes, Options};
+use super::folder::{digest, Folder, Manifest, Pushed};
+use super::{connected, document, settled, untracked, Options};
 use crate::remote::Remote;
 
-/// A document edited in the folder: its entry, the text pulled and the text now.
-struct Edited<'a> {
-    entry: &'a Entry,
+/// A document edited in the folder: which, the text the edit was made from, the text now.
+struct Edited {
+    id: DocumentId,
+    file: String,
     base: String,
     local: String,
 }
@@ -20,23 +23,26 @@ struct Edited<'a> {
 /// Pushes the folder; false when a conflict stopped it (written into the files).
 pub(super) async fn push(options: &Options) -> Result<bool, String> {
     let folder = Folder::new(&options.dir);
-    let mut manifest = folder.manifest()?;
-    let remote = Remote::new(&manifest.server, &options.token);
-    let project = manifest.project.clone();
-    let made_elsewhere: Vec<String> =
-        local_changes(&folder, &manifest)?.into_iter().filter(|change| !change.starts_with("changed ")).collect();
-    if !made_elsewhere.is_empty() {
-        return Err(format!(
-            "{}: documents are made, placed and deleted in Charter (they have a kind and a place in the tree); \
-             do that there and pull again",
-            made_elsewhere.join(", ")
-        ));
-    }
+    let (mut manifest, remote) = connected(&folder, options)?;
+    refuse_made_here(&folder, &manifest)?;
+    let open = settled(&folder, &mut manifest, &remote).await?;
+    // Onto an open change request's branch, edits are made from what the last push left.
     let mut edited = Vec::new();
     for entry in &manifest.documents {
         let local = folder.read(&entry.file)?.unwrap_or_default();
-        if digest(&local) != entry.sha256 {
-            edited.push(Edited { entry, base: folder.base(entry.id)?, local });
+        let pushed = match open {
+            Some(_) => folder.pushed(entry.id)?,
+            None => None,
+        };
+        let base = match pushed {
+            Some(pushed) => pushed,
+            None => folder.base(entry.id)?,
+        };
+        if local != base {
+            if local.lines().any(|line| line.starts_with("<<<<<<< ") || line.starts_with(">>>>>>> ")) {
+                return Err(format!("{} still holds conflict markers: keep what should stay, then push", entry.file));
+            }
+            edited.push(Edited { id: entry.id, file: entry.file.clone(), base, local });
         }
     }
     if edited.is_empty() {
@@ -44,87 +50,122 @@ pub(super) async fn push(options: &Options) -> Result<bool, String> {
         return Ok(true);
     }
 
-    // The branch of the change request the last push opened, while it is open.
-    let open = match &manifest.proposal {
-        Some(pushed) => {
-            let path = format!("/projects/{project}/change-requests/{}", pushed.number);
-            let change: ChangeRequestSummary = remote.get(&path, &[]).await?;
-            (change.state == ChangeRequestState::Open).then(|| pushed.clone())
+    // A conflict found before anything is written makes nothing.
+    let onto = open.as_ref().map_or(manifest.branch.clone(), |pushed| pushed.branch.clone());
+    let mut changes = false;
+    for edit in &edited {
+        let theirs = document(&remote, edit.id, &onto).await?;
+        let merged = merge3(&edit.base, &theirs.content, &edit.local);
+        match merged.clean() {
+            Some(text) => changes |= text != theirs.content,
+            None => return conflicted(&folder, edit, &merged.chunks, &onto),
         }
-        None => None,
-    };
-    // Merged first against where the edits go, so that a conflict makes nothing.
-    let onto = open.as_ref().map_or(manifest.branch.as_str(), |pushed| pushed.branch.as_str());
-    let mut texts = match merged(&remote, &edited, onto).await? {
-        Ok(texts) => texts,
-        Err(conflicts) => return conflicted(&folder, conflicts, onto),
-    };
-    let branch = match &open {
-        Some(pushed) => pushed.branch.clone(),
-        None => {
-            let branch = new_branch(&remote, &project, &manifest.branch, options).await?;
-            // Forked just now: merged again with what it holds, should Charter have moved.
-            match merged(&remote, &edited, &branch).await? {
-                Ok(again) => texts = again,
-                Err(conflicts) => {
-                    let path = format!("/projects/{project}/branches/{branch}");
-                    remote.act(Method::DELETE, &path, &[]).await?;
-                    return conflicted(&folder, conflicts, &manifest.branch);
-                }
-            }
-            branch
-        }
-    };
-    for (id, text) in &texts {
-        let path = format!("/documents/{id}/content");
-        let _: Document = remote.send(Method::PUT, &path, &[("branch", &branch)], &json!({ "content": text })).await?;
     }
-    let number = match open {
-        Some(pushed) => pushed.number,
+    if !changes && open.is_none() {
+        // Already in Charter (a change request merged them): as if pulled anew.
+        for entry in &mut manifest.documents {
+            if let Some(edit) = edited.iter().find(|edit| edit.id == entry.id) {
+                folder.save_base(edit.id, &edit.local)?;
+                entry.sha256 = digest(&edit.local);
+            }
+        }
+        manifest.proposal = None;
+        folder.save_manifest(&manifest)?;
+        println!("nothing to push: {} in Charter already holds the folder's edits", manifest.branch);
+        return Ok(true);
+    }
+
+    let mut pushed = match open {
+        Some(pushed) => pushed,
+        None => {
+            folder.forget_pushed()?;
+            let branch = new_branch(&remote, &manifest, options).await?;
+            Pushed { branch, number: None }
+        }
+    };
+    // Kept at once, so a push stopped half-way goes on from here next time.
+    manifest.proposal = Some(pushed.clone());
+    folder.save_manifest(&manifest)?;
+    for edit in &edited {
+        let path = format!("/documents/{}/content", edit.id);
+        let body = json!({ "content": edit.local, "base": edit.base });
+        match remote.send::<Document>(Method::PUT, &path, &[("branch", &pushed.branch)], &body).await {
+            Ok(written) => {
+                folder.write(&edit.file, &written.content)?;
+                folder.save_pushed(edit.id, &written.content)?;
+            }
+            Err(failure) if failure.status == Some(StatusCode::CONFLICT) => {
+                let theirs = document(&remote, edit.id, &pushed.branch).await?;
+                return conflicted(
+                    &folder,
+                    edit,
+                    &merge3(&edit.base, &theirs.content, &edit.local).chunks,
+                    &pushed.branch,
+                );
+            }
+            Err(failure) => return Err(failure.message),
+        }
+    }
+    let number = match pushed.number {
+        Some(number) => number,
         None => {
             let title = options.title.clone().unwrap_or_else(|| format!("Specs from {}", folder_name(options)));
             let body = json!({
-                "source": branch, "target": manifest.branch, "title": title,
+                "source": pushed.branch, "target": manifest.branch, "title": title,
                 "description": "Pushed with `charter push` from a repository's spec folder.",
             });
-            let created: serde_json::Value =
-                remote.send(Method::POST, &format!("/projects/{project}/change-requests"), &[], &body).await?;
+            let path = format!("/projects/{}/change-requests", manifest.project);
+            let created: serde_json::Value = remote.send(Method::POST, &path, &[], &body).await?;
             created["number"]
                 .as_i64()
                 .and_then(|number| i32::try_from(number).ok())
                 .ok_or("no change request number")?
         }
     };
-    let files: Vec<&str> = edited.iter().map(|edited| edited.entry.file.as_str()).collect();
-    println!("pushed {} to branch {branch}: change request #{number} into {}", files.join(", "), manifest.branch);
-    manifest.proposal = Some(Pushed { branch, number });
+    pushed.number = Some(number);
+    let files: Vec<&str> = edited.iter().map(|edit| edit.file.as_str()).collect();
+    println!(
+        "pushed {} to branch {}: change request #{number} into {}",
+        files.join(", "),
+        pushed.branch,
+        manifest.branch
+    );
+    manifest.proposal = Some(pushed);
     folder.save_manifest(&manifest)?;
     Ok(true)
 }
 
-/// Each edited document's text merged with the branch's, or the conflicts (each file
-/// with both sides between markers).
-async fn merged(
-    remote: &Remote,
-    edited: &[Edited<'_>],
-    branch: &str,
-) -> Result<Result<Vec<(DocumentId, String)>, Vec<(String, String)>>, String> {
-    let (mut texts, mut conflicts) = (Vec::new(), Vec::new());
-    for Edited { entry, base, local } in edited {
-        let path = format!("/documents/{}", entry.id);
-        let theirs: Document =
-            remote.get(&path, &[("branch", branch)]).await.map_err(|failure| match failure.status {
-                Some(StatusCode::NOT_FOUND) => format!("{} is no longer on {branch} in Charter", entry.file),
-                _ => failure.message,
-            })?;
-        let merge = merge3(base, &theirs.content, local);
-        match merge.clean() {
-            Some(text) if text != theirs.content => texts.push((entry.id, text)),
-            Some(_) => {}
-            None => conflicts.push((entry.file.clone(), marked(&merge.chunks, branch, &entry.file))),
+/// Documents are made, placed and deleted in Charter, where they have a kind and a place:
+/// a deleted file is refused, and other Markdown files are left alone (said).
+fn refuse_made_here(folder: &Folder, manifest: &Manifest) -> Result<(), String> {
+    let mut deleted = Vec::new();
+    for entry in &manifest.documents {
+        if folder.read(&entry.file)?.is_none() {
+            deleted.push(entry.file.as_str());
         }
     }
-    Ok(if conflicts.is_empty() { Ok(texts) } else { Err(conflicts) })
+    if !deleted.is_empty() {
+        return Err(format!(
+            "deleted {}: documents are deleted (and made, and placed) in Charter; do that there and pull again",
+            deleted.join(", ")
+        ));
+    }
+    for file in untracked(folder, manifest)? {
+        println!("not a document, not pushed: {file} (documents are made in Charter, then pulled)");
+    }
+    Ok(())
+}
+
+/// Writes both sides of `edit`'s conflict into its file; nothing more is pushed.
+fn conflicted(folder: &Folder, edit: &Edited, chunks: &[Chunk], branch: &str) -> Result<bool, String> {
+    let file = &edit.file;
+    folder.write(file, &marked(chunks, branch, file))?;
+    println!("conflict: {file}");
+    eprintln!(
+        "nothing more was pushed: {file} and {branch} in Charter changed the same lines; both sides are in the file \
+         between <<<<<<< and >>>>>>> markers: keep what should stay, delete the markers and push again"
+    );
+    Ok(false)
 }
 
 /// A merge with its conflicts between git's markers, Charter's side first.
@@ -147,27 +188,15 @@ fn marked(chunks: &[Chunk], branch: &str, file: &str) -> String {
     out
 }
 
-fn conflicted(folder: &Folder, conflicts: Vec<(String, String)>, branch: &str) -> Result<bool, String> {
-    for (file, text) in &conflicts {
-        folder.write(file, text)?;
-        println!("conflict: {file}");
-    }
-    eprintln!(
-        "nothing was pushed: the files above and {branch} in Charter changed the same lines; both sides are in the \
-         files between <<<<<<< and >>>>>>> markers: keep what should stay, delete the markers and push again"
-    );
-    Ok(false)
-}
-
-/// A new branch from `from`, named for the folder (`push-specs`, `push-specs-2`, ...).
-async fn new_branch(remote: &Remote, project: &str, from: &str, options: &Options) -> Result<String, String> {
+/// A new branch from the branch pulled, named for the folder (`push-specs`, `push-specs-2`, ...).
+async fn new_branch(remote: &Remote, manifest: &Manifest, options: &Options) -> Result<String, String> {
     let slug = markdown::slugify(&folder_name(options), |c| c.is_ascii_alphanumeric(), 40);
     let base = format!("push-{}", slug.as_deref().unwrap_or("specs"));
+    let path = format!("/projects/{}/branches", manifest.project);
     for n in 1..=20 {
         let name = if n == 1 { base.clone() } else { format!("{base}-{n}") };
-        let body = json!({ "name": name, "from": from });
-        match remote.send::<serde_json::Value>(Method::POST, &format!("/projects/{project}/branches"), &[], &body).await
-        {
+        let body = json!({ "name": name, "from": manifest.branch });
+        match remote.send::<serde_json::Value>(Method::POST, &path, &[], &body).await {
             Ok(_) => return Ok(name),
             Err(failure) if failure.status == Some(StatusCode::CONFLICT) => continue,
             Err(failure) => return Err(failure.message),

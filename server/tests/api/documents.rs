@@ -1,9 +1,9 @@
-use charter_types::DocumentId;
+use charter_types::{Document, DocumentId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::harness::{call, error_code, TestApp};
+use crate::harness::{call, error_code, expect, TestApp};
 
 fn titles(tree: &Value) -> Vec<String> {
     tree.as_array().unwrap().iter().map(|doc| doc["title"].as_str().unwrap().to_owned()).collect()
@@ -212,4 +212,31 @@ async fn bad_input_gets_a_clear_4xx(db: PgPool) {
 
     let (_, fetched) = call(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", doc.id)), None).await;
     assert_eq!(fetched["content"], "# Login\n", "refused writes change nothing");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn an_edit_with_its_base_is_merged_into_what_changed_meanwhile_or_refused(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Shop").await;
+    let doc = app.document(&ada, &project, "Cart", None).await;
+    let content_url = app.url(&format!("/api/v1/documents/{}/content", doc.id));
+    let base = "# Cart\n\nKept 30 days.\n\nTotals shown.\n";
+    let _: Document = expect(&ada, Method::PUT, &content_url, Some(json!({ "content": base }))).await;
+    // Someone else edits the first line meanwhile.
+    let theirs = base.replace("# Cart", "# Shopping cart");
+    let _: Document = expect(&ada, Method::PUT, &content_url, Some(json!({ "content": theirs }))).await;
+
+    let mine = base.replace("Totals shown.", "Totals shown with taxes.");
+    let merged: Document =
+        expect(&ada, Method::PUT, &content_url, Some(json!({ "content": mine, "base": base }))).await;
+    assert_eq!(merged.content, "# Shopping cart\n\nKept 30 days.\n\nTotals shown with taxes.\n", "both edits");
+
+    let clash = base.replace("# Cart", "# Basket");
+    let (status, body) = call(&ada, Method::PUT, &content_url, Some(json!({ "content": clash, "base": base }))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["details"]["conflicts"][0]["yours"], "# Basket\n", "{body}");
+    assert_eq!(body["error"]["details"]["conflicts"][0]["document"], "# Shopping cart\n", "{body}");
+    let fetched: Document = expect(&ada, Method::GET, &app.url(&format!("/api/v1/documents/{}", doc.id)), None).await;
+    assert!(fetched.content.starts_with("# Shopping cart\n"), "a conflict writes nothing: {}", fetched.content);
 }

@@ -55,7 +55,7 @@ async fn payments(app: &TestApp, owner: &reqwest::Client) -> Project {
     project
 }
 
-#[sqlx::test(migrations = "../migrations")]
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn an_agent_reads_the_spec_and_proposes_a_reviewed_change(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
@@ -143,7 +143,7 @@ async fn an_agent_reads_the_spec_and_proposes_a_reviewed_change(db: PgPool) {
     assert_eq!(branches.len(), 2, "main and the one proposal's branch: {branches:?}");
 }
 
-#[sqlx::test(migrations = "../migrations")]
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn tokens_see_only_their_owners_projects_and_write_only_with_the_write_scope(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
@@ -191,7 +191,7 @@ async fn tokens_see_only_their_owners_projects_and_write_only_with_the_write_sco
     assert_eq!((status, open), (StatusCode::OK, json!([])), "nothing was proposed");
 }
 
-#[sqlx::test(migrations = "../migrations")]
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn without_a_good_token_mcp_answers_401_and_never_takes_the_cookie(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;

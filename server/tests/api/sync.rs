@@ -49,7 +49,7 @@ async fn set_text(app: &TestApp, client: &reqwest::Client, document: &Document, 
     let _: Document = expect(client, Method::PUT, &url, Some(json!({ "content": text }))).await;
 }
 
-#[sqlx::test(migrations = "../migrations")]
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_gates_drift(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
@@ -60,8 +60,9 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     let token = app.token(&ada, &["read", "write"]).await;
     let dir: PathBuf = std::env::temp_dir().join(format!("specs-{}", uuid::Uuid::now_v7()));
     let id = project.id.to_string();
+    let server = app.url("");
 
-    let pulled = charter(args(&["pull", "--project", &id, "--server", &app.url(""), "--token", &token], &dir)).await;
+    let pulled = charter(args(&["pull", "--project", &id, "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(pulled.code, Some(0), "{}{}", pulled.out, pulled.err);
     assert_eq!(read(&dir, "payments.md"), SPEC);
     assert!(read(&dir, "constitution.md").starts_with("# "), "every document, the constitution too");
@@ -71,7 +72,7 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
         .unwrap()
         .iter()
         .any(|entry| entry["id"] == spec.id.to_string() && entry["file"] == "payments.md"));
-    let status = charter(args(&["status", "--token", &token], &dir)).await;
+    let status = charter(args(&["status", "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(status.code, Some(0), "{}{}", status.out, status.err);
 
     // Meanwhile someone changes PAY-002 in Charter, and the repository changes PAY-001.
@@ -79,12 +80,12 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     set_text(&app, &ada, &spec, "main", &in_charter).await;
     let in_folder = SPEC.replace("for 30 days", "for 90 days");
     std::fs::write(dir.join("payments.md"), &in_folder).unwrap();
-    let status = charter(args(&["status", "--token", &token], &dir)).await;
+    let status = charter(args(&["status", "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(status.code, Some(1), "drift fails: {}{}", status.out, status.err);
-    assert!(status.out.contains("in the folder:  changed payments.md"), "{}", status.out);
-    assert!(status.out.contains("in Charter (main):  changed payments.md"), "{}", status.out);
+    assert!(status.out.contains("changed in both: payments.md"), "{}", status.out);
 
-    let pushed = charter(args(&["push", "--token", &token, "--title", "Longer carts"], &dir)).await;
+    let pushed =
+        charter(args(&["push", "--server", &server, "--token", &token, "--title", "Longer carts"], &dir)).await;
     assert_eq!(pushed.code, Some(0), "{}{}", pushed.out, pushed.err);
     assert!(pushed.out.contains("change request #1 into main"), "{}", pushed.out);
     let change_url = app.url(&format!("/api/v1/projects/{}/change-requests/1", project.id));
@@ -95,12 +96,17 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     let proposed = text_on(&app, &ada, &spec, &change.source).await;
     assert_eq!(proposed, SPEC.replace("for 30 days", "for 90 days").replace("within 5 days", "within 3 days"));
     assert_eq!(text_on(&app, &ada, &spec, "main").await, in_charter);
+    assert_eq!(read(&dir, "payments.md"), proposed, "the folder holds what it proposed");
+    let status = charter(args(&["status", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(status.code, Some(1), "not on main until merged: {}", status.out);
+    assert!(status.out.contains("changed in both: payments.md"), "{}", status.out);
+    assert!(status.out.contains("change request #1"), "{}", status.out);
 
     // A second push adds to the same change request, keeping a reviewer's edit to it.
     let reviewed = proposed.replace("# Payments\n", "# Payments and refunds\n");
     set_text(&app, &ada, &spec, &change.source, &reviewed).await;
-    std::fs::write(dir.join("payments.md"), format!("{in_folder}\nReceipts are emailed.\n")).unwrap();
-    let again = charter(args(&["push", "--token", &token], &dir)).await;
+    std::fs::write(dir.join("payments.md"), format!("{proposed}\nReceipts are emailed.\n")).unwrap();
+    let again = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(again.code, Some(0), "{}{}", again.out, again.err);
     assert!(again.out.contains("change request #1 into main"), "{}", again.out);
     let proposed = text_on(&app, &ada, &spec, &change.source).await;
@@ -116,7 +122,7 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     set_text(&app, &ada, &spec, &change.source, &proposed.replace("for 90 days", "for 60 days")).await;
     let local = read(&dir, "payments.md").replace("for 90 days", "for 120 days");
     std::fs::write(dir.join("payments.md"), &local).unwrap();
-    let conflict = charter(args(&["push", "--token", &token], &dir)).await;
+    let conflict = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(conflict.code, Some(1), "{}{}", conflict.out, conflict.err);
     assert!(conflict.out.contains("conflict: payments.md"), "{}", conflict.out);
     let marked = read(&dir, "payments.md");
@@ -128,14 +134,66 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     assert!(marked.contains(&expected), "{marked}");
     assert!(text_on(&app, &ada, &spec, &change.source).await.contains("for 60 days"), "Charter's side is untouched");
 
-    // Files the folder made or deleted are Charter's to make: refused, with why.
-    std::fs::write(dir.join("new.md"), "# New\n").unwrap();
-    let refused = charter(args(&["push", "--token", &token], &dir)).await;
+    let again = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(again.code, Some(2), "markers are never pushed: {}", again.err);
+    assert!(again.err.contains("still holds conflict markers"), "{}", again.err);
+
+    // Other Markdown files are left alone; a deleted document's file is refused.
+    std::fs::write(dir.join("README.md"), "# Our specs\n").unwrap();
+    let status = charter(args(&["status", "--server", &server, "--token", &token], &dir)).await;
+    assert!(status.out.contains("not a document (left alone): README.md"), "{}", status.out);
+    std::fs::remove_file(dir.join("payments.md")).unwrap();
+    let refused = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(refused.code, Some(2), "{}{}", refused.out, refused.err);
-    assert!(
-        refused.err.contains("new new.md") && refused.err.contains("made, placed and deleted in Charter"),
-        "{}",
-        refused.err
-    );
+    assert!(refused.err.contains("deleted payments.md: documents are deleted"), "{}", refused.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn once_merged_the_folder_is_in_step_and_a_changed_manifest_cannot_leak_files_or_the_token(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let project: Project = app.project(&ada, "Payments").await;
+    let url = app.url(&format!("/api/v1/projects/{}/documents", project.id));
+    let body = json!({ "title": "Payments", "kind": "spec", "content": SPEC });
+    let spec: Document = expect(&ada, Method::POST, &url, Some(body)).await;
+    // Merging needs no approval here, so the author can merge the push.
+    let settings = app.url(&format!("/api/v1/projects/{}/settings", project.id));
+    let _: serde_json::Value = expect(&ada, Method::PATCH, &settings, Some(json!({ "required_approvals": 0 }))).await;
+    let token = app.token(&ada, &["read", "write"]).await;
+    let server = app.url("");
+    let dir: PathBuf = std::env::temp_dir().join(format!("specs-{}", uuid::Uuid::now_v7()));
+    let id = project.id.to_string();
+    let pull = || args(&["pull", "--project", &id, "--server", &server, "--token", &token], &dir);
+    let pulled = charter(pull()).await;
+    assert_eq!(pulled.code, Some(0), "{}", pulled.err);
+
+    std::fs::write(dir.join("payments.md"), SPEC.replace("for 30 days", "for 90 days")).unwrap();
+    let pushed = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(pushed.code, Some(0), "{}{}", pushed.out, pushed.err);
+    let merge = app.url(&format!("/api/v1/projects/{}/change-requests/1/merge", project.id));
+    let _: serde_json::Value = expect(&ada, Method::POST, &merge, Some(json!({}))).await;
+    assert_eq!(text_on(&app, &ada, &spec, "main").await, SPEC.replace("for 30 days", "for 90 days"));
+
+    // Merged: the folder is main's text, and pushing again makes nothing.
+    let status = charter(args(&["status", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(status.code, Some(0), "{}{}", status.out, status.err);
+    let again = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(again.code, Some(0), "{}{}", again.out, again.err);
+    assert!(again.out.contains("nothing to push"), "{}", again.out);
+    let pulled = charter(pull()).await;
+    assert_eq!(pulled.code, Some(0), "pulling after the merge: {}", pulled.err);
+
+    // Another server in the command than in the manifest: refused before the token is sent.
+    let elsewhere = charter(args(&["status", "--server", "http://127.0.0.1:9", "--token", &token], &dir)).await;
+    assert_eq!(elsewhere.code, Some(2));
+    assert!(elsewhere.err.contains("was pulled from"), "{}", elsewhere.err);
+    // A manifest that names a file outside the folder is refused: nothing read or written.
+    let path = dir.join(".charter/manifest.json");
+    let manifest = std::fs::read_to_string(&path).unwrap().replace("\"payments.md\"", "\"../outside.md\"");
+    std::fs::write(&path, manifest).unwrap();
+    let escaped = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(escaped.code, Some(2), "{}{}", escaped.out, escaped.err);
+    assert!(escaped.err.contains("../outside.md is not a Markdown file inside the folder"), "{}", escaped.err);
     std::fs::remove_dir_all(&dir).unwrap();
 }
