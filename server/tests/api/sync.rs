@@ -49,8 +49,18 @@ async fn set_text(app: &TestApp, client: &reqwest::Client, document: &Document, 
     let _: Document = expect(client, Method::PUT, &url, Some(json!({ "content": text }))).await;
 }
 
-#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
-async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_gates_drift(db: PgPool) {
+/// Ada's project with the payments spec, a token of hers, and a folder to pull into.
+struct Setup {
+    app: TestApp,
+    ada: reqwest::Client,
+    project: Project,
+    spec: Document,
+    token: String,
+    server: String,
+    dir: PathBuf,
+}
+
+async fn setup(db: PgPool) -> Setup {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project: Project = app.project(&ada, "Payments").await;
@@ -58,9 +68,15 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     let body = json!({ "title": "Payments", "kind": "spec", "content": SPEC });
     let spec: Document = expect(&ada, Method::POST, &url, Some(body)).await;
     let token = app.token(&ada, &["read", "write"]).await;
-    let dir: PathBuf = std::env::temp_dir().join(format!("specs-{}", uuid::Uuid::now_v7()));
-    let id = project.id.to_string();
     let server = app.url("");
+    let dir = std::env::temp_dir().join(format!("specs-{}", uuid::Uuid::now_v7()));
+    Setup { app, ada, project, spec, token, server, dir }
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_gates_drift(db: PgPool) {
+    let Setup { app, ada, project, spec, token, server, dir } = setup(db).await;
+    let id = project.id.to_string();
 
     let pulled = charter(args(&["pull", "--project", &id, "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(pulled.code, Some(0), "{}{}", pulled.out, pulled.err);
@@ -151,18 +167,10 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn once_merged_the_folder_is_in_step_and_a_changed_manifest_cannot_leak_files_or_the_token(db: PgPool) {
-    let app = TestApp::spawn(db).await;
-    let ada = app.signup("ada").await;
-    let project: Project = app.project(&ada, "Payments").await;
-    let url = app.url(&format!("/api/v1/projects/{}/documents", project.id));
-    let body = json!({ "title": "Payments", "kind": "spec", "content": SPEC });
-    let spec: Document = expect(&ada, Method::POST, &url, Some(body)).await;
+    let Setup { app, ada, project, spec, token, server, dir } = setup(db).await;
     // Merging needs no approval here, so the author can merge the push.
     let settings = app.url(&format!("/api/v1/projects/{}/settings", project.id));
     let _: serde_json::Value = expect(&ada, Method::PATCH, &settings, Some(json!({ "required_approvals": 0 }))).await;
-    let token = app.token(&ada, &["read", "write"]).await;
-    let server = app.url("");
-    let dir: PathBuf = std::env::temp_dir().join(format!("specs-{}", uuid::Uuid::now_v7()));
     let id = project.id.to_string();
     let pull = || args(&["pull", "--project", &id, "--server", &server, "--token", &token], &dir);
     let pulled = charter(pull()).await;
