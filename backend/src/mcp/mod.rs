@@ -163,16 +163,16 @@ impl Charter {
     }
 }
 
-/// Who is calling, as the middleware found them.
+/// Who is calling a resource method, as the middleware found them.
 fn caller(context: &RequestContext<RoleServer>) -> Result<Actor, ErrorData> {
-    from_parts(context.extensions.get::<Parts>())
+    let parts =
+        context.extensions.get::<Parts>().ok_or_else(|| Error::internal("an MCP request without its HTTP parts"));
+    parts.and_then(caller_of).map_err(protocol_error)
 }
 
-fn from_parts(parts: Option<&Parts>) -> Result<Actor, ErrorData> {
-    parts
-        .and_then(|parts| parts.extensions.get::<Actor>())
-        .cloned()
-        .ok_or_else(|| ErrorData::internal_error("the request reached the server without its caller", None))
+/// Who is calling, as the middleware found them (it lets no request through without).
+fn caller_of(parts: &Parts) -> Result<Actor> {
+    parts.extensions.get::<Actor>().cloned().ok_or_else(|| Error::internal("an MCP request without its caller"))
 }
 
 /// A tool's answer: `value` as structured content, or the refusal in words the agent

@@ -89,3 +89,15 @@ pub(super) async fn read(state: &AppState, actor: &Actor, uri: &str) -> Result<R
 pub(super) async fn tree(state: &AppState, access: &ProjectAccess, branch: &str) -> Result<Vec<TreeEntry>> {
     documents::tree(&state.db, access, TreeQuery { deleted: false, branch: Some(branch.to_owned()) }).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn addresses_encode_letters_of_any_script_and_name_other_branches() {
+        assert_eq!(uri("shop", "constitution/checkout", "main"), "charter://shop/constitution/checkout");
+        assert_eq!(uri("shop", "spécs/paiement", "main"), "charter://shop/sp%C3%A9cs/paiement");
+        assert_eq!(uri("shop", "checkout", "push-specs/2"), "charter://shop/checkout?branch=push-specs%2F2");
+    }
+}

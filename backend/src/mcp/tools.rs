@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::resources::{addressed, tree};
-use super::{answer, from_parts, Charter};
+use super::{answer, caller_of, Charter};
 use crate::access::Actor;
 use crate::authorization::ProjectAccess;
 use crate::documents::{self, paths::Paths};
@@ -152,8 +152,11 @@ impl Charter {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn list_projects(&self, Extension(parts): Extension<Parts>) -> Result<CallToolResult, ErrorData> {
-        let actor = from_parts(Some(&parts))?;
-        answer(projects::list(&self.state.db, &actor).await.map(|projects| json!({ "projects": projects })))
+        answer(
+            async { projects::list(&self.state.db, &caller_of(&parts)?).await }
+                .await
+                .map(|projects| json!({ "projects": projects })),
+        )
     }
 
     #[tool(description = "List a project's documents in tree order, each with its path, kind and charter:// address.",
@@ -383,8 +386,7 @@ impl Charter {
 impl Charter {
     /// The caller's read access to `project`, and the branch asked for.
     async fn reader(&self, parts: &Parts, project: &str, branch: Option<String>) -> Result<(ProjectAccess, String)> {
-        let actor = from_parts(Some(parts)).map_err(|_| Error::Unauthorized)?;
-        let access = self.project(&actor, project, Permission::Read).await?;
+        let access = self.project(&caller_of(parts)?, project, Permission::Read).await?;
         Ok((access, branch.unwrap_or_else(|| branches::MAIN.to_owned())))
     }
 
@@ -466,7 +468,7 @@ fn arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T> {
 
 /// The caller, if their token may write.
 fn writer(parts: &Parts) -> Result<Actor> {
-    let actor = from_parts(Some(parts)).map_err(|_| Error::Unauthorized)?;
+    let actor = caller_of(parts)?;
     actor.require_scope(Scope::Write)?;
     Ok(actor)
 }

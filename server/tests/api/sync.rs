@@ -117,6 +117,10 @@ async fn a_pulled_folder_edited_and_pushed_becomes_a_reviewed_change_and_status_
     assert_eq!(status.code, Some(1), "not on main until merged: {}", status.out);
     assert!(status.out.contains("changed in both: payments.md"), "{}", status.out);
     assert!(status.out.contains("change request #1"), "{}", status.out);
+    let pulled = charter(args(&["pull", "--project", &id, "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(pulled.code, Some(2), "pulling would drop what is not on main yet: {}", pulled.err);
+    assert!(pulled.err.contains("pull once change request #1 is merged"), "{}", pulled.err);
+    assert_eq!(read(&dir, "payments.md"), proposed, "the folder is untouched");
 
     // A second push adds to the same change request, keeping a reviewer's edit to it.
     let reviewed = proposed.replace("# Payments\n", "# Payments and refunds\n");
