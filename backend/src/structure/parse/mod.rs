@@ -5,6 +5,7 @@
 //! inline code spans is never structure.
 
 mod lines;
+mod named;
 
 use std::sync::OnceLock;
 
@@ -17,10 +18,13 @@ use crate::markdown::syntax::{clarification_regex, link_regex};
 use lines::indent_of;
 pub use lines::{column, utf16_len};
 pub(crate) use lines::{covered_lines, lines, Columns, Line};
+pub use named::{key_comment, unkeyed};
 
-/// A requirement (a principle, in a constitution), in either accepted form:
-/// `- **AUTH-001** The system SHALL …` with its scenarios in an indented sub-list, or a
-/// heading `### AUTH-001: Title` followed by its text and scenarios.
+/// A requirement (a principle, in a constitution), in any accepted form:
+/// `- **AUTH-001** The system SHALL …` with its scenarios in an indented sub-list, a
+/// heading `### AUTH-001: Title` followed by its text and scenarios, or a heading
+/// `### Requirement: Title` (OpenSpec) or `### Requirement 1: Title` (Kiro) whose block
+/// carries its key in a comment (`named`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Requirement {
     pub key: String,
@@ -225,16 +229,49 @@ pub fn parse(markdown: &str) -> Structure {
             let text = heading(line.raw).map(|(_, text)| text).unwrap_or_default();
             path.retain(|(l, _)| *l < level);
             let masked = heading(&line.text).map(|(_, text)| text).unwrap_or_default();
+            // Its block: up to the next heading of the same or a higher level.
+            let block_end = || {
+                lines[index + 1..]
+                    .iter()
+                    .position(|l| heading(&l.text).is_some_and(|(other, _)| other <= level))
+                    .map_or(lines.len(), |offset| index + 1 + offset)
+            };
+            if let Some((end, id)) = named::title(&masked).and_then(|_| {
+                let end = block_end();
+                named::key(&lines[index + 1..end]).map(|id| (end, id))
+            }) {
+                let block = &lines[index + 1..end];
+                let (body, acceptance) = named::body(block);
+                let title = named::title(&text).unwrap_or_default();
+                let requirement = Requirement {
+                    title: if title.is_empty() { title_of(&body) } else { title.to_owned() },
+                    key: id.key,
+                    text: body,
+                    acceptance,
+                    priority: id.priority.or_else(|| priority_in(&text)).or_else(|| inherited_priority(&path)),
+                    line: line.number,
+                    column: column(line.raw, line.raw.find("Requirement").unwrap_or(0)),
+                    end_line: lines[index..end].last().map_or(line.number, |last| last.number),
+                    section: section_path(&path),
+                };
+                push_requirement(&mut structure, requirement, &path);
+                // The key comment is not a mention of the key.
+                for inner in block {
+                    if inner.number != id.line {
+                        scan_inline(inner, &mut structure);
+                    }
+                    scan_items(inner, &path, &mut structure);
+                }
+                path.push((level, text));
+                index = end;
+                continue;
+            }
             if let Some(captures) =
                 heading_id_regex().is_match(&masked).then(|| heading_id_regex().captures(&text)).flatten()
             {
                 let key = captures[1].to_owned();
                 let title = captures.get(2).map_or("", |m| m.as_str()).trim().to_owned();
-                // Its block: up to the next heading of the same or a higher level.
-                let end = lines[index + 1..]
-                    .iter()
-                    .position(|l| heading(&l.text).is_some_and(|(other, _)| other <= level))
-                    .map_or(lines.len(), |offset| index + 1 + offset);
+                let end = block_end();
                 let (body, acceptance) = block_body(&lines[index + 1..end]);
                 let at = line.text.find(&key).unwrap_or(0);
                 let priority = priority_in(&text).or_else(|| inherited_priority(&path));

@@ -204,3 +204,60 @@ fn priority_markers_come_out_of_shown_text() {
     assert_eq!(without_priority_marker("Keep P1 in prose (P4)"), "Keep P1 in prose (P4)");
     assert_eq!(without_priority_marker("First.\n(P1) Second"), "First.\nSecond", "lines stay apart");
 }
+
+#[test]
+fn openspec_requirements_take_their_key_from_the_comment_and_scenarios_from_headings() {
+    let text = "# Auth\n\n## Purpose\n\nSign-in.\n\n## Requirements\n\n\
+            ### Requirement: User Authentication\n<!-- id: AUTH-001, priority: P1 -->\n\
+            The system SHALL issue a JWT on successful login.\n\n\
+            #### Scenario: Valid credentials\n- **WHEN** a user submits valid credentials\n- **THEN** a JWT is returned\n\n\
+            #### Scenario: 2\n- WHEN it expires THEN the user signs in again [[AUTH-002]]\n\n\
+            ### Requirement: Session Expiry\n<!-- id: AUTH-002 -->\nThe system MUST expire sessions.\n\n\
+            ### Requirement: No key yet\nThe system SHALL be prose until imported.\n";
+    let structure = parse(text);
+    assert_eq!(keys(&structure), ["AUTH-001", "AUTH-002"]);
+    let first = &structure.requirements[0];
+    assert_eq!(first.title, "User Authentication");
+    assert_eq!(first.text, "The system SHALL issue a JWT on successful login.");
+    assert_eq!(
+        first.acceptance,
+        [
+            "Valid credentials: **WHEN** a user submits valid credentials **THEN** a JWT is returned",
+            "WHEN it expires THEN the user signs in again [[AUTH-002]]"
+        ]
+    );
+    assert_eq!(first.priority.as_deref(), Some("P1"));
+    assert_eq!((first.line, first.column, first.end_line), (9, 5, 19));
+    assert_eq!(first.section, "Requirements");
+    assert_eq!(structure.links.len(), 1);
+    // The key comment is not a mention; the link is.
+    let mentioned: Vec<usize> = structure.mentions.iter().map(|m| m.line).collect();
+    assert_eq!(mentioned, [18]);
+    assert_eq!(structure.requirements[1].priority, None);
+}
+
+#[test]
+fn kiro_requirements_read_the_user_story_and_numbered_criteria() {
+    let text = "# Requirements Document\n\n## Requirements\n\n\
+            ### Requirement 1: Checkout\n\n<!-- id: CART-001 -->\n\n\
+            **User Story:** As a shopper, I want to pay, so that I get my order.\n\n\
+            #### Acceptance Criteria\n\n\
+            1. WHEN the cart is empty THEN THE Checkout SHALL refuse payment\n\
+            2. WHEN payment succeeds THE Checkout SHALL show a receipt\n   with the order number\n\n\
+            ### Requirement 2\n<!-- id: CART-002 -->\n**User Story:** As a shopper, I want a refund.\n";
+    let structure = parse(text);
+    assert_eq!(keys(&structure), ["CART-001", "CART-002"]);
+    let first = &structure.requirements[0];
+    assert_eq!(first.title, "Checkout");
+    assert_eq!(first.text, "As a shopper, I want to pay, so that I get my order.");
+    assert_eq!(
+        first.acceptance,
+        [
+            "WHEN the cart is empty THEN THE Checkout SHALL refuse payment",
+            "WHEN payment succeeds THE Checkout SHALL show a receipt with the order number"
+        ]
+    );
+    // Without a title, the first sentence is one.
+    assert_eq!(structure.requirements[1].title, "As a shopper, I want a refund.");
+    assert!(parse("### Requirements\n<!-- id: X-001 -->\ntext\n").requirements.is_empty());
+}
