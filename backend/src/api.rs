@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::Error;
 use crate::{
-    accounts, activity, branches, change_requests, checks, documents, history, incidents, preview, projects, restore,
-    search, structure, templates, tokens, webhooks, AppState,
+    accounts, activity, branches, change_requests, checks, documents, exchange, history, incidents, preview, projects,
+    restore, search, structure, templates, tokens, webhooks, AppState,
 };
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -57,6 +57,7 @@ fn routes() -> OpenApiRouter<AppState> {
             .merge(change_requests::router())
             .merge(history::router())
             .merge(restore::router())
+            .merge(exchange::router())
             .merge(projects::router())
             .merge(documents::router())
             .merge(activity::router())

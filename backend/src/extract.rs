@@ -1,6 +1,6 @@
 //! Request extractors: JSON, path and query values whose rejections use the API's
 //! error format, and which refuse U+0000 in any text (Postgres `text` cannot store it:
-//! see [`Error::nul_character`]); and the client's address.
+//! see [`Error::nul_character`]); a raw body; and the client's address.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -58,6 +58,22 @@ fn escapes_nul(json: &[u8]) -> bool {
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A request's body as it came (an uploaded archive); one too large is a 413 in the API's
+/// format.
+pub struct Upload(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Upload(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::PayloadTooLarge),
+            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod content;
 pub mod documents;
 pub mod embeddings;
 pub mod error;
+pub mod exchange;
 pub mod extract;
 pub mod history;
 pub mod incidents;

@@ -30,7 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Requirements, links, lint, clarifications and the constitution; live previews.
     ("spec structure", &["structure", "preview", "search", "checks"]),
     // Change requests, restoring versions through them, and projects as a whole.
-    ("change requests and projects", &["change_requests", "restore", "proposals", "projects", "incidents"]),
+    ("change requests and projects", &["change_requests", "restore", "proposals", "exchange", "projects", "incidents"]),
     // Every module's routes under `/api/v1`, the OpenAPI document, and the MCP server.
     ("api", &["api", "mcp"]),
 ];

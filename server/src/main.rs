@@ -6,7 +6,8 @@ use charter_backend::AppState;
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: charter [serve | migrate | check ... | pull ... | push ... | status ...]
+const USAGE: &str =
+    "usage: charter [serve | migrate | check ... | pull ... | push ... | status ... | export ... | import ...]
 
   serve    apply pending migrations, then serve Charter (the default)
   migrate  apply pending migrations and exit
@@ -14,6 +15,8 @@ const USAGE: &str = "usage: charter [serve | migrate | check ... | pull ... | pu
   pull     write a project's documents into a folder of Markdown (`charter pull --help`)
   push     propose the folder's edits as a change request
   status   say what changed in the folder and in Charter since the pull
+  export   write a project's documents as an archive in a spec tool's layout (`charter export --help`)
+  import   bring an archive of documents in as a change request
 
 environment:
   DATABASE_URL           Postgres with the pgvector extension (required)
@@ -34,6 +37,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     match command.as_str() {
         "check" => return Ok(charter_server::check::run(&args).await),
         "pull" | "push" | "status" => return Ok(charter_server::sync::run(&command, &args).await),
+        "export" | "import" => return Ok(charter_server::exchange::run(&command, &args).await),
         _ => {}
     }
     if !matches!(command.as_str(), "serve" | "migrate") {

@@ -1,5 +1,5 @@
 //! A Charter server as the command-line tools (`charter check`, `pull`, `push`,
-//! `status`) reach it: its `/api/v1` with a bearer token, each failure said in words.
+//! `status`, `export`, `import`) reach it: its `/api/v1` with a bearer token, each failure said in words.
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -74,11 +74,45 @@ impl Remote {
         query: &[(&str, &str)],
         body: Option<&impl Serialize>,
     ) -> Result<T, Failure> {
-        let response = self.response(method, path, query, body).await?;
-        response
-            .json()
+        let response = self
+            .response(method, path, query, |request| match body {
+                Some(body) => request.json(body),
+                None => request,
+            })
+            .await?;
+        read_json(response).await
+    }
+
+    /// A `GET` answered with bytes (an archive): its body and the file name it is sent as.
+    pub async fn download(&self, path: &str, query: &[(&str, &str)]) -> Result<(Vec<u8>, Option<String>), Failure> {
+        let response = self.response(Method::GET, path, query, |request| request).await?;
+        let name = response
+            .headers()
+            .get(reqwest::header::CONTENT_DISPOSITION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split_once("filename=\""))
+            .map(|(_, name)| name.trim_end_matches('"').to_owned());
+        let bytes = response
+            .bytes()
             .await
-            .map_err(|err| Failure { status: None, message: format!("unexpected answer from the server: {err}") })
+            .map_err(|err| Failure { status: None, message: format!("reading the server's answer: {err}") })?;
+        Ok((bytes.to_vec(), name))
+    }
+
+    /// A `POST` of bytes (an archive), answered with JSON.
+    pub async fn upload<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        content_type: &'static str,
+        bytes: Vec<u8>,
+    ) -> Result<T, Failure> {
+        let response = self
+            .response(Method::POST, path, query, |request| {
+                request.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes)
+            })
+            .await?;
+        read_json(response).await
     }
 
     async fn response(
@@ -86,14 +120,11 @@ impl Remote {
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&impl Serialize>,
+        body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Failure> {
-        let mut request =
+        let request =
             self.client.request(method, format!("{}/api/v1{path}", self.server)).query(query).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request
+        let response = body(request)
             .send()
             .await
             .map_err(|err| Failure { status: None, message: format!("cannot reach {}: {err}", self.server) })?;
@@ -107,4 +138,11 @@ impl Remote {
         };
         Err(Failure { status: Some(status), message })
     }
+}
+
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Failure> {
+    response
+        .json()
+        .await
+        .map_err(|err| Failure { status: None, message: format!("unexpected answer from the server: {err}") })
 }

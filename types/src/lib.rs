@@ -9,6 +9,7 @@ mod text;
 mod change_requests;
 mod documents;
 mod embeddings;
+mod exchange;
 mod history;
 mod ids;
 mod incidents;
@@ -23,6 +24,7 @@ mod webhooks;
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
 pub use documents::{Document, Kind, TreeEntry};
 pub use embeddings::{EmbeddingSettings, Job, JobStarted, JobState, ProviderKind, SetEmbeddings};
+pub use exchange::{ExportFormat, ImportAction, ImportPlan, Imported, ImportedDocument, Layout};
 pub use history::Version;
 pub use ids::{
     BranchId, ChangeRequestId, DocumentId, IncidentId, JobId, ProjectId, UserId, WebhookDeliveryId, WebhookId,

@@ -10,6 +10,7 @@ mod change_requests;
 mod collab;
 mod comment_threads;
 mod documents;
+mod exchange;
 mod harness;
 mod history;
 mod incident_drafts;

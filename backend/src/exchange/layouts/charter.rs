@@ -1,0 +1,54 @@
+//! Charter's own layout: the tree as folders, each document `path.md` where `path` is
+//! its and its parents' titles as slugs (`documents::paths`), the documents under it in
+//! the folder `path/`; texts as they are.
+
+use std::collections::HashMap;
+
+use charter_types::{DocumentId, TreeEntry};
+use uuid::Uuid;
+
+use super::{first_heading, guess_kind, humanize, Doc};
+use crate::documents::paths::Paths;
+use crate::exchange::archive::File;
+
+pub(super) fn places(docs: &[Doc]) -> Vec<String> {
+    // `Paths` names documents by their ids; an index stands in for one here.
+    let ids: Vec<DocumentId> =
+        (0..docs.len()).map(|index| DocumentId::from_uuid(Uuid::from_u128(index as u128))).collect();
+    let tree: Vec<TreeEntry> = docs
+        .iter()
+        .zip(&ids)
+        .map(|(doc, id)| TreeEntry {
+            id: *id,
+            title: doc.title.clone(),
+            kind: doc.kind,
+            parent_id: doc.parent.map(|parent| ids[parent]),
+            position: 0,
+            deleted_at: None,
+        })
+        .collect();
+    let paths = Paths::of(&tree);
+    paths.iter().map(|(_, path)| format!("{path}.md")).collect()
+}
+
+/// Every Markdown file is a document: under the one whose folder it is in, titled by its
+/// first heading (else its name).
+pub(super) fn docs(files: Vec<File>) -> (Vec<Doc>, Vec<String>) {
+    let at: HashMap<String, usize> =
+        files.iter().enumerate().map(|(index, file)| (file.path.trim_end_matches(".md").to_owned(), index)).collect();
+    let docs = files
+        .iter()
+        .map(|file| {
+            let stem = file.path.trim_end_matches(".md");
+            let (folder, name) = stem.rsplit_once('/').map_or((None, stem), |(folder, name)| (Some(folder), name));
+            Doc {
+                file: file.path.clone(),
+                title: first_heading(&file.text).unwrap_or_else(|| humanize(name)),
+                kind: guess_kind(name),
+                parent: folder.and_then(|folder| at.get(folder).copied()),
+                content: file.text.clone(),
+            }
+        })
+        .collect();
+    (docs, Vec::new())
+}

@@ -1,0 +1,125 @@
+//! A project's documents exported in another tool's layout, and an archive in one
+//! imported. `layouts` turns documents into files and back (Charter's own, Spec Kit,
+//! OpenSpec, Kiro), `archive` packs and unpacks them safely, `reqif` writes ReqIF 1.2.
+//! An import never writes to its target: the documents land on a new branch, proposed
+//! by a change request (`import`).
+
+pub mod archive;
+mod import;
+pub mod layouts;
+mod reqif;
+mod routes;
+
+use std::collections::HashMap;
+
+use charter_types::{DocumentId, ExportFormat, TreeEntry};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::authorization::ProjectAccess;
+use crate::documents::{self, TreeQuery};
+use crate::error::{Error, Result};
+use crate::structure::{self, requirements, Corpus, Text};
+use crate::{markdown, projects, AppState};
+pub use import::{import, preview};
+use layouts::Doc;
+pub(crate) use routes::router;
+
+/// An export, ready to send.
+pub struct Export {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// The documents of `branch` in `format`.
+pub async fn export(state: &AppState, project: &ProjectAccess, format: ExportFormat, branch: &str) -> Result<Export> {
+    let db = &state.db;
+    let about = projects::get(db, project).await?;
+    let tree = documents::tree(db, project, TreeQuery { deleted: false, branch: Some(branch.to_owned()) }).await?;
+    let (_, corpus) = structure::corpus(db, project, branch, Text::Live).await?;
+    let name =
+        format!("{}-{}", about.slug, markdown::slugify(branch, |c| c.is_ascii_alphanumeric(), 40).unwrap_or_default());
+    let name = name.trim_end_matches('-').to_owned();
+    match format.layout() {
+        Some(layout) => {
+            let docs = bundle(&tree, &corpus);
+            let modified = Utc::now().timestamp().max(0) as u64;
+            let bytes = blocking(move || archive::write_tar_gz(&layouts::write(layout, &docs), modified)).await?;
+            Ok(Export {
+                file_name: format!("{name}-{}.tar.gz", format.as_str()),
+                content_type: "application/gzip",
+                bytes,
+            })
+        }
+        None => {
+            let listing = requirements::listing(db, project, Some(branch)).await?;
+            let sections = sections(&tree, &corpus, &listing.views);
+            let title = about.name.clone();
+            let file = format!("{name}.reqif");
+            let bytes = blocking(move || {
+                let xml = reqif::write(&title, &sections, Utc::now())?;
+                archive::write_zip(&[archive::File::new(file, xml)])
+            })
+            .await?;
+            Ok(Export { file_name: format!("{name}.reqifz"), content_type: "application/zip", bytes })
+        }
+    }
+}
+
+/// Work on a whole project's text, off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| Error::internal("packing an archive stopped"))?
+}
+
+/// The tree's documents with their texts, parents before children.
+fn bundle(tree: &[TreeEntry], corpus: &Corpus) -> Vec<Doc> {
+    let at: HashMap<DocumentId, usize> = tree.iter().enumerate().map(|(index, entry)| (entry.id, index)).collect();
+    tree.iter()
+        .map(|entry| Doc {
+            file: String::new(),
+            title: entry.title.clone(),
+            kind: entry.kind,
+            parent: entry.parent_id.and_then(|parent| at.get(&parent).copied()),
+            content: corpus.doc(entry.id).map_or_else(String::new, |doc| doc.text().to_owned()),
+        })
+        .collect()
+}
+
+/// Each document with its requirements (and the requirements they link to), for ReqIF.
+fn sections(tree: &[TreeEntry], corpus: &Corpus, views: &[charter_types::RequirementView]) -> Vec<reqif::Section> {
+    let identity: HashMap<String, Uuid> = views.iter().map(|view| (view.key.to_uppercase(), view.id)).collect();
+    tree.iter()
+        .filter_map(|entry| {
+            let doc = corpus.doc(entry.id)?;
+            let structure = doc.structure();
+            let requirements = views
+                .iter()
+                .filter(|view| view.document_id == entry.id)
+                .map(|view| {
+                    let end =
+                        structure.requirements.iter().find(|r| r.line == view.line).map_or(view.line, |r| r.end_line);
+                    let mut links: Vec<Uuid> = structure
+                        .links
+                        .iter()
+                        .filter(|link| (view.line..=end).contains(&link.line))
+                        .filter_map(|link| identity.get(&link.target.to_uppercase()).copied())
+                        .filter(|target| *target != view.id)
+                        .collect();
+                    links.sort();
+                    links.dedup();
+                    reqif::Item {
+                        id: view.id,
+                        key: view.key.clone(),
+                        title: view.title.clone(),
+                        text: view.text.clone(),
+                        priority: view.priority.clone(),
+                        scenarios: view.acceptance.clone(),
+                        links,
+                    }
+                })
+                .collect();
+            Some(reqif::Section { id: entry.id.uuid(), title: entry.title.clone(), requirements })
+        })
+        .collect()
+}
