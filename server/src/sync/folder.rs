@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use charter_types::{DocumentId, Kind, ProjectId};
+use charter_types::{DocumentId, Kind, Layout, ProjectId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -25,11 +25,18 @@ pub struct Manifest {
     pub server: String,
     pub project: ProjectId,
     pub branch: String,
+    /// Where the files lie; a folder pulled before layouts is Charter's.
+    #[serde(default = "charter_layout")]
+    pub layout: Layout,
     pub pulled_at: chrono::DateTime<chrono::Utc>,
     pub documents: Vec<Entry>,
     /// The change request the last push opened, and its branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal: Option<Pushed>,
+}
+
+fn charter_layout() -> Layout {
+    Layout::Charter
 }
 
 #[derive(Serialize, Deserialize)]

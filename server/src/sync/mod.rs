@@ -13,20 +13,23 @@ mod push;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use charter_backend::documents::paths::Paths;
-use charter_types::{ChangeRequestState, ChangeRequestSummary, Document, DocumentId, ProjectId, TreeEntry};
+use charter_backend::exchange::layouts;
+use charter_types::{ChangeRequestState, ChangeRequestSummary, Document, DocumentId, Layout, ProjectId, TreeEntry};
 
 use crate::cli;
 use crate::remote::Remote;
 use folder::{digest, Entry, Folder, Manifest, Pushed};
 
 pub const USAGE: &str = "usage:
-  charter pull   --project <id> --server <url> --token <token> [--branch <name>] <dir>
+  charter pull   --project <id> --server <url> --token <token> [--branch <name>]
+                 [--layout charter|speckit|openspec|kiro] <dir>
   charter push   --server <url> --token <token> [--title <text>] <dir>
   charter status --server <url> --token <token> <dir>
 
 pull    writes the project's documents into <dir> as Markdown, one file per document
-        (the tree as folders), and what it pulled into <dir>/.charter
+        (the tree as folders, or where --layout's tool keeps them: Spec Kit's specs/,
+        OpenSpec's openspec/specs/, Kiro's .kiro/specs/; texts as Charter holds them),
+        and what it pulled into <dir>/.charter
 push    sends the edits made in <dir> to a branch, each merged into the document as it
         is now, and opens a change request into the branch pulled (or adds to the one
         the last push opened, while it is open); the files then hold what the branch
@@ -47,11 +50,13 @@ struct Options {
     token: String,
     branch: String,
     title: Option<String>,
+    /// Given to `pull`; the others read it from the folder.
+    layout: Option<Layout>,
     dir: PathBuf,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let (mut project, mut title, mut dir) = (None, None, None);
+    let (mut project, mut title, mut dir, mut layout) = (None, None, None, None);
     let mut server = std::env::var("CHARTER_SERVER").ok();
     let mut token = std::env::var("CHARTER_TOKEN").ok();
     let mut branch = "main".to_owned();
@@ -64,6 +69,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--token" => token = Some(value("--token")?),
             "--branch" => branch = value("--branch")?,
             "--title" => title = Some(value("--title")?),
+            "--layout" => {
+                let given = value("--layout")?;
+                layout = Some(
+                    given
+                        .parse()
+                        .map_err(|_| format!("--layout takes charter, speckit, openspec or kiro, not {given}"))?,
+                );
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             other if dir.is_none() => dir = Some(PathBuf::from(other)),
             other => return Err(format!("unexpected argument {other}")),
@@ -75,6 +88,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         token: token.ok_or("--token (or CHARTER_TOKEN) is required")?,
         branch,
         title,
+        layout,
         dir: dir.ok_or("the folder is required")?,
     })
 }
@@ -136,10 +150,11 @@ async fn pull(options: &Options) -> Result<bool, String> {
             return Err(format!("{} differ from {} in Charter: {hint}", unsent.join(", "), options.branch));
         }
     }
-    let paths = Paths::of(&tree);
+    // A folder keeps its layout unless told another.
+    let layout = options.layout.or(earlier.as_ref().map(|earlier| earlier.layout)).unwrap_or(Layout::Charter);
+    let places = layouts::places(layout, &as_docs(&tree, &documents));
     let mut entries = Vec::with_capacity(documents.len());
-    for (document, (_, path)) in documents.iter().zip(paths.iter()) {
-        let file = format!("{path}.md");
+    for (document, file) in documents.iter().zip(places) {
         folder.write(&file, &document.content)?;
         folder.save_base(document.id, &document.content)?;
         let (title, kind, sha256) = (document.title.clone(), document.kind, digest(&document.content));
@@ -155,6 +170,7 @@ async fn pull(options: &Options) -> Result<bool, String> {
         server: remote.server().to_owned(),
         project,
         branch: options.branch.clone(),
+        layout,
         pulled_at: chrono::Utc::now(),
         documents: entries,
         // A change request still open into this branch is still the one to add to.
@@ -331,6 +347,20 @@ async fn documents(
         documents.push(remote.get::<Document>(&format!("/documents/{}", entry.id), &query).await?);
     }
     Ok((tree, documents))
+}
+
+/// The branch's documents as a layout places them: parents before children, as listed.
+fn as_docs(tree: &[TreeEntry], documents: &[Document]) -> Vec<layouts::Doc> {
+    tree.iter()
+        .zip(documents)
+        .map(|(entry, document)| layouts::Doc {
+            file: String::new(),
+            title: entry.title.clone(),
+            kind: entry.kind,
+            parent: entry.parent_id.and_then(|parent| tree.iter().position(|other| other.id == parent)),
+            content: document.content.clone(),
+        })
+        .collect()
 }
 
 /// One document of the branch, with its text.

@@ -209,3 +209,37 @@ async fn once_merged_the_folder_is_in_step_and_a_changed_manifest_cannot_leak_fi
     assert!(escaped.err.contains("../outside.md is not a Markdown file inside the folder"), "{}", escaped.err);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_folder_pulled_in_a_tools_layout_keeps_it_and_pushes_from_it(db: PgPool) {
+    let Setup { app, ada, project, spec, token, server, dir } = setup(db).await;
+    let id = project.id.to_string();
+    let pull = ["pull", "--project", &id, "--server", &server, "--token", &token];
+    let pulled = charter(args(&[&pull[..], &["--layout", "speckit"]].concat(), &dir)).await;
+    assert_eq!(pulled.code, Some(0), "{}{}", pulled.out, pulled.err);
+    assert_eq!(read(&dir, "specs/001-payments/spec.md"), SPEC);
+    assert!(read(&dir, ".specify/memory/constitution.md").starts_with("# "));
+    let manifest: serde_json::Value = serde_json::from_str(&read(&dir, ".charter/manifest.json")).unwrap();
+    assert_eq!(manifest["layout"], "speckit");
+
+    // Edited where Spec Kit keeps it, pushed, and pulled again without --layout: the
+    // folder keeps its layout.
+    let edited = SPEC.replace("for 30 days", "for 60 days");
+    std::fs::write(dir.join("specs/001-payments/spec.md"), &edited).unwrap();
+    let pushed = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(pushed.code, Some(0), "{}{}", pushed.out, pushed.err);
+    let change_url = app.url(&format!("/api/v1/projects/{}/change-requests/1", project.id));
+    let change: ChangeRequestSummary = expect(&ada, Method::GET, &change_url, None).await;
+    assert_eq!(text_on(&app, &ada, &spec, &change.source).await, edited);
+    let bad = charter(args(&[&pull[..], &["--layout", "word"]].concat(), &dir)).await;
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.err.contains("--layout takes charter, speckit, openspec or kiro"), "{}", bad.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let pulled = charter(args(&[&pull[..], &["--layout", "kiro"]].concat(), &dir)).await;
+    assert_eq!(pulled.code, Some(0), "{}{}", pulled.out, pulled.err);
+    assert_eq!(read(&dir, ".kiro/specs/payments/requirements.md"), SPEC, "texts as Charter holds them");
+    let again = charter(args(&pull, &dir)).await;
+    assert_eq!(again.code, Some(0), "{}{}", again.out, again.err);
+    assert!(dir.join(".kiro/specs/payments/requirements.md").exists(), "the folder keeps its layout");
+    assert!(!dir.join("payments.md").exists());
+}
