@@ -15,6 +15,7 @@ pub mod diff;
 pub mod documents;
 pub mod duplicates;
 pub mod error;
+pub mod exchange;
 pub mod forms;
 pub mod history;
 pub mod incidents;
@@ -107,6 +108,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("incidents") view=incidents::IncidentsPage />
                         <Route path=path!("incidents/:id") view=incidents::IncidentPage />
                         <Route path=path!("integrations") view=integrations::IntegrationsPage />
+                        <Route path=path!("exchange") view=exchange::ExchangePage />
                     </ParentRoute>
                     <Route path=path!("/incidents/:id") ssr=SsrMode::Async view=incidents::IncidentLinkPage />
                     <Route path=path!("/settings/tokens") ssr=SsrMode::Async view=tokens::TokensPage />

@@ -204,6 +204,10 @@ fn ProjectSidebar(project: Project) -> AnyView {
                 <A href=format!("{base}/members")>"Members"</A>
                 <A href=format!("{base}/search-settings")>"Search settings"</A>
                 <A href=format!("{base}/integrations")>"Integrations"</A>
+                <A href={
+                    let base = base.clone();
+                    move || on_branch(&format!("{base}/exchange"), &ctx.branch.get())
+                }>"Import and export"</A>
                 <A href=move || on_branch(&format!("{}/trash", base), &ctx.branch.get())>"Trash"</A>
             </nav>
             </div>
