@@ -1,5 +1,5 @@
 //! Starting points for new documents, one per kind, written so that Charter can read
-//! them: requirement IDs in both accepted forms, scenarios, success criteria, markers.
+//! them: requirement IDs in the accepted forms, scenarios, success criteria, markers.
 
 use charter_types::Kind;
 use serde::Serialize;
@@ -13,10 +13,13 @@ use crate::AppState;
 
 /// How requirements are written; shown beside the templates.
 pub const HELP: &str = "Write each requirement with an ID of letters, a dash and digits (`AUTH-001`), \
-in either of two forms, both always accepted:\n\n\
+in any of these forms, all always accepted:\n\n\
 1. A list item: `- **AUTH-001** The system SHALL lock an account after 5 failed logins.` Its indented \
 sub-list holds its acceptance scenarios (`  - Given …, When …, Then …`).\n\
-2. A heading: `### AUTH-001: Account lockout`, followed by its text and a list of its scenarios.\n\n\
+2. A heading: `### AUTH-001: Account lockout`, followed by its text and a list of its scenarios.\n\
+3. OpenSpec's heading `### Requirement: Account lockout` or Kiro's `### Requirement 1: Account lockout`, \
+with the ID in a comment below it (`<!-- id: AUTH-001 -->`, which importing adds), its text, and its \
+scenarios as `#### Scenario: name` headings or a numbered list of acceptance criteria.\n\n\
 IDs are unique in a project. Mark a priority with `(P1)`–`(P3)` on the requirement or on the heading \
 above it. Link with `[[AUTH-001]]` or `[[Spec title]]`. Write `[NEEDS CLARIFICATION: question]` \
 where intent is unclear; answered questions are recorded under `## Clarifications`.";
