@@ -131,11 +131,21 @@ fn ImportForm(url: String) -> impl IntoView {
                         {move || format!("Import as a change request into {}", ctx.branch.get())}</button></p>
                 }.into_any(),
                 Upload::Made(made) => {
-                    let href = format!("/p/{}/changes/{}", ctx.slug.get_untracked(), made.number);
+                    let slug = ctx.slug.get_untracked();
                     view! {
                         <Preview plan=made.plan.clone() />
-                        <p role="status">"Imported on branch " <code>{made.branch.clone()}</code> ": "
-                            <A href=href>{format!("change request #{}", made.number)}</A> " proposes it."</p>
+                        <div role="status">
+                            <p>"Imported. Each change request proposes part of it:"</p>
+                            <ul>
+                                {made.documents.iter().chain(&made.changes).map(|opened| {
+                                    let href = format!("/p/{slug}/changes/{}", opened.number);
+                                    view! {
+                                        <li><A href=href>{format!("change request #{}", opened.number)}</A>
+                                            " " {opened.title.clone()} " (branch " <code>{opened.branch.clone()}</code> ")"</li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </div>
                     }.into_any()
                 }
             }}
@@ -155,6 +165,17 @@ fn Preview(plan: ImportPlan) -> impl IntoView {
         count(ImportAction::Update),
         count(ImportAction::Unchanged)
     );
+    let changes = (!plan.changes.is_empty()).then(|| {
+        view! {
+            <p>{format!("{} OpenSpec changes, each to be a change request of its own:", plan.changes.len())}</p>
+            <ul class="import-changes">
+                {plan.changes.iter().map(|change| view! {
+                    <li><strong>{change.title.clone()}</strong> " (" <code>{change.id.clone()}</code> "): changes "
+                        {change.specs.join(", ")}</li>
+                }).collect_view()}
+            </ul>
+        }
+    });
     let skipped = (!plan.skipped.is_empty()).then(|| {
         view! {
             <details><summary>{format!("{} files left out (not documents in this layout)", plan.skipped.len())}</summary>
@@ -185,6 +206,7 @@ fn Preview(plan: ImportPlan) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        {changes}
         {skipped}
     }
 }

@@ -48,7 +48,7 @@ test("a project exported in Spec Kit's layout imports into another, previewed fi
   expect((await api(page, "GET", `/projects/${copy.id}/branches`)).length).toBe(1);
 
   await page.getByRole("button", { name: "Import as a change request into main" }).click();
-  await expect(page.getByRole("status")).toContainText("Imported on branch import/speckit");
+  await expect(page.getByRole("status")).toContainText("Import from Spec Kit (branch import/speckit)");
   await page.getByRole("link", { name: "change request #1" }).click();
   await expect(page.getByRole("heading", { name: "Import from Spec Kit" })).toBeVisible();
   const requirements = await api(page, "GET", `/projects/${copy.id}/requirements?branch=import/speckit`);

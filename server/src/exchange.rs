@@ -20,8 +20,9 @@ pub const USAGE: &str = "usage:
 export  writes the branch's documents (main when left out) as a .tar.gz in the layout
         asked for, or as ReqIF 1.2 (.reqifz), to --output or to the name the server gives
 import  sends an archive in a layout; its documents land on a new branch with a change
-        request into --branch (never onto it), which it names. --preview only says what
-        would be created, updated or left unchanged
+        request into --branch (never onto it), which it names; each OpenSpec change
+        folder (openspec/changes/<id>/) becomes a change request of its own. --preview
+        only says what would be created, updated or left unchanged
 
 --token may also come from CHARTER_TOKEN and --server from CHARTER_SERVER.
 
@@ -124,7 +125,9 @@ async fn import(options: &Options) -> Result<bool, String> {
     }
     let made: Imported = options.remote.upload(&path, &query, "application/gzip", bytes).await?;
     describe(&made.plan);
-    println!("opened change request #{} from branch {}", made.number, made.branch);
+    for opened in made.documents.iter().chain(&made.changes) {
+        println!("opened change request #{} from branch {}: {}", opened.number, opened.branch, opened.title);
+    }
     Ok(true)
 }
 
@@ -146,6 +149,9 @@ fn describe(plan: &ImportPlan) {
             document.file,
             document.requirements
         );
+    }
+    for change in &plan.changes {
+        println!("change    {} ({}): changes {}", change.id, change.title, change.specs.join(", "));
     }
     for file in &plan.skipped {
         println!("left out  {file} (not a document in the {} layout)", plan.layout.label());

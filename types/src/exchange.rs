@@ -78,22 +78,49 @@ pub struct ImportedDocument {
     pub keys_assigned: usize,
 }
 
+/// An OpenSpec change folder of an archive, which an import proposes as a change
+/// request of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ImportedChange {
+    /// Its folder's name, `openspec/changes/<id>/`.
+    pub id: String,
+    /// From its `proposal.md`.
+    pub title: String,
+    /// The capabilities whose specs it changes.
+    pub specs: Vec<String>,
+}
+
 /// What an import would do, or did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ImportPlan {
     pub layout: Layout,
     pub documents: Vec<ImportedDocument>,
+    /// Change folders (OpenSpec's), each to be a change request.
+    pub changes: Vec<ImportedChange>,
     /// Files of the archive that are not documents in this layout, left out.
     pub skipped: Vec<String>,
 }
 
-/// An import made: its branch and the change request that proposes it.
+/// A change request an import opened, and its branch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Opened {
+    pub branch: String,
+    /// Its number in the project.
+    pub number: i32,
+    pub title: String,
+}
+
+/// An import made: the change requests that propose it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Imported {
-    pub branch: String,
-    /// The change request's number in the project.
-    pub number: i32,
+    /// The one bringing the archive's documents; none when the target has them all as
+    /// they are (an archive of change folders).
+    pub documents: Option<Opened>,
+    /// One per change folder, each built on the documents' branch.
+    pub changes: Vec<Opened>,
     pub plan: ImportPlan,
 }

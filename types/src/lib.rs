@@ -24,7 +24,9 @@ mod webhooks;
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
 pub use documents::{Document, Kind, TreeEntry};
 pub use embeddings::{EmbeddingSettings, Job, JobStarted, JobState, ProviderKind, SetEmbeddings};
-pub use exchange::{ExportFormat, ImportAction, ImportPlan, Imported, ImportedDocument, Layout};
+pub use exchange::{
+    ExportFormat, ImportAction, ImportPlan, Imported, ImportedChange, ImportedDocument, Layout, Opened,
+};
 pub use history::Version;
 pub use ids::{
     BranchId, ChangeRequestId, DocumentId, IncidentId, JobId, ProjectId, UserId, WebhookDeliveryId, WebhookId,

@@ -1,16 +1,20 @@
 //! An archive brought into a project: read (`archive`), its documents found in their
 //! layout (`layouts`), requirement keys given where the layout has none, and matched to
 //! the target's documents by place (the constitution to the constitution), so each is
-//! created, updated or left alone. `preview` says what that would be; `import` makes
-//! it on a new branch `import/<layout>` and opens a change request into the target, in
-//! a task of its own that removes the branch if any step fails.
+//! created, updated or left alone; OpenSpec's change folders are worked out against
+//! them (`changes`). `preview` says what that would be; `import` makes it on a new
+//! branch `import/<layout>` and opens a change request into the target, then a branch
+//! and change request per change folder, built on the first; in a task of its own that
+//! removes the branches it made if any step fails.
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{DocumentId, ImportAction, ImportPlan, Imported, ImportedDocument, Kind, Layout, TreeEntry};
+use charter_types::{
+    BranchId, DocumentId, ImportAction, ImportPlan, Imported, ImportedDocument, Kind, Layout, Opened, TreeEntry,
+};
 
-use super::archive;
 use super::layouts::{self, Doc};
+use super::{archive, changes};
 use crate::authorization::ProjectAccess;
 use crate::change_requests::{self, NewChangeRequest};
 use crate::collab::DocKey;
@@ -19,7 +23,7 @@ use crate::documents::{self, NewDocument, TreeQuery};
 use crate::error::{Error, Result};
 use crate::structure::parse::parse;
 use crate::structure::{self, Text};
-use crate::{branches, content, AppState};
+use crate::{branches, content, markdown, AppState};
 
 /// How many documents one import may bring.
 pub const MAX_DOCUMENTS: usize = 1_000;
@@ -32,10 +36,11 @@ pub async fn preview(
     bytes: Vec<u8>,
     target: &str,
 ) -> Result<ImportPlan> {
-    Ok(plan(state, project, layout, bytes, target).await?.0)
+    Ok(plan(state, project, layout, bytes, target).await?.plan)
 }
 
-/// Imports `bytes` onto a new branch from `target` and opens a change request into it.
+/// Imports `bytes` onto a new branch from `target` and opens a change request into it,
+/// and one more for each change folder.
 pub async fn import(
     state: &AppState,
     project: &ProjectAccess,
@@ -44,32 +49,24 @@ pub async fn import(
     target: &str,
     title: Option<String>,
 ) -> Result<Imported> {
-    let (plan, steps) = plan(state, project, layout, bytes, target).await?;
-    if steps.iter().all(|step| matches!(step.action, Action::Leave(_))) {
+    let Planned { plan, steps, changes } = plan(state, project, layout, bytes, target).await?;
+    if steps.iter().all(|step| matches!(step.action, Action::Leave(_))) && changes.is_empty() {
         return Err(Error::Invalid(format!("this archive changes nothing on `{target}`")));
     }
     let title = title.unwrap_or_else(|| format!("Import from {}", layout.label()));
     let title = change_requests::valid_title(&title)?.to_owned();
     let (state, project, target) = (state.clone(), project.clone(), target.to_owned());
     tokio::spawn(async move {
-        let branch =
-            branches::create_numbered(&state.db, &project, &format!("import/{}", layout.as_str()), &target).await?;
-        let made = write(&state, &project, &branch.name, branch.id, &steps).await;
-        let made = match made {
-            Ok(()) => {
-                let description = describe(&plan);
-                let proposal =
-                    NewChangeRequest { source: branch.name.clone(), target, title, description: Some(description) };
-                change_requests::create(&state.db, &project, proposal).await
-            }
-            Err(error) => Err(error),
-        };
-        match made {
-            Ok(created) => Ok(Imported { branch: branch.name, number: created.number, plan }),
+        let mut made = Vec::new();
+        let work = Work { state: &state, project: &project, layout, target: &target, steps: &steps };
+        match work.make(title, &plan, &changes, &mut made).await {
+            Ok((documents, changes)) => Ok(Imported { documents, changes, plan }),
             Err(error) => {
                 // What fails here is logged; the caller hears why the import failed.
-                if let Err(cleanup) = branches::delete(&state.db, &project, &branch.name).await {
-                    cleanup.log();
+                for branch in made.iter().rev() {
+                    if let Err(cleanup) = branches::delete(&state.db, &project, branch).await {
+                        cleanup.log();
+                    }
                 }
                 Err(error)
             }
@@ -77,6 +74,81 @@ pub async fn import(
     })
     .await
     .map_err(|_| Error::internal("an import stopped"))?
+}
+
+/// An import being made.
+struct Work<'a> {
+    state: &'a AppState,
+    project: &'a ProjectAccess,
+    layout: Layout,
+    target: &'a str,
+    steps: &'a [Step],
+}
+
+impl Work<'_> {
+    /// Writes the documents' branch (when they change anything) and each change's,
+    /// naming every branch made in `made`, and opens their change requests.
+    async fn make(
+        &self,
+        title: String,
+        plan: &ImportPlan,
+        changes: &[changes::Change],
+        made: &mut Vec<String>,
+    ) -> Result<(Option<Opened>, Vec<Opened>)> {
+        let mut ids: Vec<Option<DocumentId>> = self.steps.iter().map(Step::known).collect();
+        let mut documents = None;
+        if self.steps.iter().any(|step| !matches!(step.action, Action::Leave(_))) {
+            let base = format!("import/{}", self.layout.as_str());
+            let branch = branches::create_numbered(&self.state.db, self.project, &base, self.target).await?;
+            made.push(branch.name.clone());
+            ids = self.write(&branch.name, branch.id).await?.into_iter().map(Some).collect();
+            documents = Some(self.propose(&branch.name, title, describe(plan)).await?);
+        }
+        let base = documents.as_ref().map_or(self.target, |opened: &Opened| opened.branch.as_str()).to_owned();
+        let mut opened = Vec::with_capacity(changes.len());
+        for change in changes {
+            let name = markdown::slugify(&change.summary.id, |c| c.is_ascii_alphanumeric(), 40).unwrap_or_default();
+            let branch =
+                branches::create_numbered(&self.state.db, self.project, &format!("import/openspec-{name}"), &base)
+                    .await?;
+            made.push(branch.name.clone());
+            for (edited, text) in &change.edits {
+                let id = match edited {
+                    changes::Edited::Existing(id) => *id,
+                    changes::Edited::Imported(index) => {
+                        ids[*index].ok_or_else(|| Error::internal("an imported document without an id"))?
+                    }
+                };
+                content::replace(&self.state.collab, DocKey::new(branch.id, id), text, self.project.actor().user_id)
+                    .await?;
+            }
+            let mut description = format!(
+                "{}\n\nImported from OpenSpec's `openspec/changes/{}/`.",
+                change.description.trim(),
+                change.summary.id
+            );
+            if let Some(documents) = &documents {
+                description.push_str(&format!(
+                    " It builds on change request #{}, which brings the specs it changes.",
+                    documents.number
+                ));
+            }
+            let title = change_requests::valid_title(&change.summary.title).unwrap_or(&change.summary.id).to_owned();
+            opened.push(self.propose(&branch.name, title, description.trim().to_owned()).await?);
+        }
+        Ok((documents, opened))
+    }
+
+    async fn propose(&self, branch: &str, title: String, description: String) -> Result<Opened> {
+        let proposal = NewChangeRequest {
+            source: branch.to_owned(),
+            target: self.target.to_owned(),
+            title: title.clone(),
+            description: Some(description),
+        };
+        let created = change_requests::create(&self.state.db, self.project, proposal).await?;
+        Ok(Opened { branch: branch.to_owned(), number: created.number, title })
+    }
 }
 
 /// What to do with one document of the archive.
@@ -91,21 +163,38 @@ enum Action {
     Leave(DocumentId),
 }
 
+impl Step {
+    /// The document it is, when it is there already.
+    fn known(&self) -> Option<DocumentId> {
+        match self.action {
+            Action::Create => None,
+            Action::Update(id) | Action::Leave(id) => Some(id),
+        }
+    }
+}
+
+/// An import worked out.
+struct Planned {
+    plan: ImportPlan,
+    steps: Vec<Step>,
+    changes: Vec<changes::Change>,
+}
+
 async fn plan(
     state: &AppState,
     project: &ProjectAccess,
     layout: Layout,
     bytes: Vec<u8>,
     target: &str,
-) -> Result<(ImportPlan, Vec<Step>)> {
+) -> Result<Planned> {
     let db = &state.db;
     let tree = documents::tree(db, project, TreeQuery { deleted: false, branch: Some(target.to_owned()) }).await?;
     let (_, corpus) = structure::corpus(db, project, target, Text::Live).await?;
     let mut taken: HashSet<String> = corpus.requirements().map(|(_, r)| r.key.to_uppercase()).collect();
-    let texts: HashMap<DocumentId, String> =
-        tree.iter().filter_map(|entry| Some((entry.id, corpus.doc(entry.id)?.text().to_owned()))).collect();
+    let texts = super::texts(&tree, &corpus);
     tokio::task::spawn_blocking(move || {
         let (files, mut skipped) = archive::read_tar_gz(&bytes, layouts::is_read)?;
+        let (folders, files) = changes::split(layout, files);
         let (mut docs, more) = layouts::read(layout, files);
         skipped.extend(more);
         check(layout, &docs)?;
@@ -113,6 +202,7 @@ async fn plan(
             taken.extend(parse(&doc.content).requirements.into_iter().map(|r| r.key.to_uppercase()));
         }
         let assigned = layouts::assign_keys(&mut docs, &mut taken);
+        let changes = changes::plan(folders, &docs, &tree, &texts, &mut taken, &mut skipped)?;
         let steps = matched(docs, &tree, &texts);
         let paths = bundle_paths(&steps);
         let documents = steps
@@ -134,7 +224,8 @@ async fn plan(
             })
             .collect();
         skipped.sort();
-        Ok((ImportPlan { layout, documents, skipped }, steps))
+        let summaries = changes.iter().map(|change| change.summary.clone()).collect();
+        Ok(Planned { plan: ImportPlan { layout, documents, changes: summaries, skipped }, steps, changes })
     })
     .await
     .map_err(|_| Error::internal("reading an archive stopped"))?
@@ -219,37 +310,34 @@ fn bundle_paths(steps: &[Step]) -> Vec<String> {
     Paths::of(&as_tree(&docs)).iter().map(|(_, path)| path.to_owned()).collect()
 }
 
-/// The steps written on the new branch, parents first.
-async fn write(
-    state: &AppState,
-    project: &ProjectAccess,
-    branch: &str,
-    branch_id: charter_types::BranchId,
-    steps: &[Step],
-) -> Result<()> {
-    let mut ids: Vec<DocumentId> = Vec::with_capacity(steps.len());
-    for step in steps {
-        let id = match step.action {
-            Action::Leave(id) => id,
-            Action::Update(id) => {
-                content::replace(&state.collab, DocKey::new(branch_id, id), &step.doc.content, project.actor().user_id)
-                    .await?;
-                id
-            }
-            Action::Create => {
-                let new = NewDocument {
-                    title: step.doc.title.trim().to_owned(),
-                    kind: step.doc.kind,
-                    parent_id: step.doc.parent.map(|parent| ids[parent]),
-                    content: Some(step.doc.content.clone()),
-                    template: false,
-                };
-                documents::create(&state.db, project, new, branch).await?.id
-            }
-        };
-        ids.push(id);
+impl Work<'_> {
+    /// The steps written on the new branch, parents first: each document's id there.
+    async fn write(&self, branch: &str, branch_id: BranchId) -> Result<Vec<DocumentId>> {
+        let (state, project) = (self.state, self.project);
+        let mut ids: Vec<DocumentId> = Vec::with_capacity(self.steps.len());
+        for step in self.steps {
+            let id = match step.action {
+                Action::Leave(id) => id,
+                Action::Update(id) => {
+                    let key = DocKey::new(branch_id, id);
+                    content::replace(&state.collab, key, &step.doc.content, project.actor().user_id).await?;
+                    id
+                }
+                Action::Create => {
+                    let new = NewDocument {
+                        title: step.doc.title.trim().to_owned(),
+                        kind: step.doc.kind,
+                        parent_id: step.doc.parent.map(|parent| ids[parent]),
+                        content: Some(step.doc.content.clone()),
+                        template: false,
+                    };
+                    documents::create(&state.db, project, new, branch).await?.id
+                }
+            };
+            ids.push(id);
+        }
+        Ok(ids)
     }
-    Ok(())
 }
 
 /// The change request's description: what the import brings.

@@ -1,10 +1,12 @@
 //! A project's documents exported in another tool's layout, and an archive in one
 //! imported. `layouts` turns documents into files and back (Charter's own, Spec Kit,
-//! OpenSpec, Kiro), `archive` packs and unpacks them safely, `reqif` writes ReqIF 1.2.
-//! An import never writes to its target: the documents land on a new branch, proposed
-//! by a change request (`import`).
+//! OpenSpec, Kiro), `archive` packs and unpacks them safely, `reqif` writes ReqIF 1.2,
+//! `changes` turns open change requests into OpenSpec change folders and back. An
+//! import never writes to its target: the documents land on a new branch, proposed by a
+//! change request (`import`).
 
 pub mod archive;
+mod changes;
 mod import;
 pub mod layouts;
 mod reqif;
@@ -12,7 +14,7 @@ mod routes;
 
 use std::collections::HashMap;
 
-use charter_types::{DocumentId, ExportFormat, TreeEntry};
+use charter_types::{DocumentId, ExportFormat, Layout, TreeEntry};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -22,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::structure::{self, requirements, Corpus, Text};
 use crate::{markdown, projects, AppState};
 pub use import::{import, preview};
-use layouts::Doc;
 pub(crate) use routes::router;
 
 /// An export, ready to send.
@@ -43,9 +44,14 @@ pub async fn export(state: &AppState, project: &ProjectAccess, format: ExportFor
     let name = name.trim_end_matches('-').to_owned();
     match format.layout() {
         Some(layout) => {
-            let docs = bundle(&tree, &corpus);
+            let docs = layouts::as_docs(&tree, &texts(&tree, &corpus));
+            let mut files = layouts::write(layout, &docs);
+            if layout == Layout::OpenSpec {
+                let places: Vec<String> = files.iter().take(docs.len()).map(|file| file.path.clone()).collect();
+                files.extend(changes::export(state, project, branch, &tree, &places, &corpus).await?);
+            }
             let modified = Utc::now().timestamp().max(0) as u64;
-            let bytes = blocking(move || archive::write_tar_gz(&layouts::write(layout, &docs), modified)).await?;
+            let bytes = blocking(move || archive::write_tar_gz(&files, modified)).await?;
             Ok(Export {
                 file_name: format!("{name}-{}.tar.gz", format.as_str()),
                 content_type: "application/gzip",
@@ -72,18 +78,9 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
     tokio::task::spawn_blocking(work).await.map_err(|_| Error::internal("packing an archive stopped"))?
 }
 
-/// The tree's documents with their texts, parents before children.
-fn bundle(tree: &[TreeEntry], corpus: &Corpus) -> Vec<Doc> {
-    let at: HashMap<DocumentId, usize> = tree.iter().enumerate().map(|(index, entry)| (entry.id, index)).collect();
-    tree.iter()
-        .map(|entry| Doc {
-            file: String::new(),
-            title: entry.title.clone(),
-            kind: entry.kind,
-            parent: entry.parent_id.and_then(|parent| at.get(&parent).copied()),
-            content: corpus.doc(entry.id).map_or_else(String::new, |doc| doc.text().to_owned()),
-        })
-        .collect()
+/// The texts of `tree`'s documents.
+fn texts(tree: &[TreeEntry], corpus: &Corpus) -> HashMap<DocumentId, String> {
+    tree.iter().filter_map(|entry| Some((entry.id, corpus.doc(entry.id)?.text().to_owned()))).collect()
 }
 
 /// Each document with its requirements (and the requirements they link to), for ReqIF.

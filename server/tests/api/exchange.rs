@@ -145,6 +145,7 @@ async fn every_layout_round_trips_through_export_and_import_as_a_change_request(
         let (status, body) = import(&app, &ada, &copy, &format!("format={}", layout.as_str()), archive).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let made: Imported = serde_json::from_value(body).unwrap();
+        let made = made.documents.expect("a change request for the documents");
         assert_eq!(made.branch, format!("import/{}", layout.as_str()));
         assert_eq!(kept(&app, &ada, &copy, &made.branch).await, original, "{layout:?}");
         // Proposed, never written to main.
@@ -429,4 +430,69 @@ async fn readers_export_writers_import_and_strangers_see_nothing(db: PgPool) {
     let (status, body) = import(&app, &ada, &project, "format=charter", archive).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("changes nothing"), "{body}");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn an_open_change_request_exports_as_an_openspec_change_folder_and_imports_as_a_change_request(db: PgPool) {
+    let Shop { app, ada, project } = shop(db).await;
+    let url = app.url(&format!("/api/v1/projects/{}/branches", project.id));
+    let _: Value = expect(&ada, Method::POST, &url, Some(json!({ "name": "tweak" }))).await;
+    let tree: Vec<TreeEntry> = expect(&ada, Method::GET, &app.tree_url(&project), None).await;
+    let id = |title: &str| tree.iter().find(|entry| entry.title == title).unwrap().id;
+    let edit = |document, text: String| {
+        let url = app.url(&format!("/api/v1/documents/{document}/content?branch=tweak"));
+        let ada = ada.clone();
+        async move {
+            let _: Document = expect(&ada, Method::PUT, &url, Some(json!({ "content": text }))).await;
+        }
+    };
+    let checkout = CHECKOUT.replace("charge the card once.", "charge the card once, and refund it in full.").replace(
+        "## Notes",
+        "- **PAY-003**: System MUST refund within 5 days.\n  - **Given** a refund, **When** it is asked for, **Then** it is paid.\n\n## Notes",
+    );
+    edit(id("Checkout"), checkout).await;
+    edit(id("Login"), LOGIN.replace("### AUTH-002: Audit\n\nAs a security officer, I want every login logged.\n", ""))
+        .await;
+    let url = app.url(&format!("/api/v1/projects/{}/change-requests", project.id));
+    let body =
+        json!({ "source": "tweak", "target": "main", "title": "Refunds in full", "description": "Because refunds." });
+    let _: Value = expect(&ada, Method::POST, &url, Some(body)).await;
+
+    let archive = export(&app, &ada, &project, "openspec", "main").await;
+    let (files, _) = charter_backend::exchange::archive::read_tar_gz(&archive, |path| path.ends_with(".md")).unwrap();
+    let file =
+        |path: &str| files.iter().find(|file| file.path == path).unwrap_or_else(|| panic!("{path}")).text.clone();
+    let proposal = file("openspec/changes/1-refunds-in-full/proposal.md");
+    assert!(proposal.starts_with("# Change: Refunds in full\n\n## Why\n\nBecause refunds.\n"), "{proposal}");
+    let checkout = file("openspec/changes/1-refunds-in-full/specs/checkout/spec.md");
+    assert!(checkout.contains("## ADDED Requirements\n\n### Requirement: System MUST refund within 5 days.\n<!-- id: PAY-003, priority: P1 -->"), "{checkout}");
+    assert!(
+        checkout.contains(
+            "## MODIFIED Requirements\n\n### Requirement: System MUST charge the card once, and refund it in full."
+        ),
+        "{checkout}"
+    );
+    let login = file("openspec/changes/1-refunds-in-full/specs/login/spec.md");
+    assert!(login.starts_with("## REMOVED Requirements\n\n### Requirement: Audit\n<!-- id: AUTH-002 -->"), "{login}");
+
+    let copy = app.project(&ada, "Copy").await;
+    let (status, body) = import(&app, &ada, &copy, "format=openspec&preview=true", archive.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let plan: ImportPlan = serde_json::from_value(body).unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    assert_eq!(
+        (plan.changes[0].title.as_str(), plan.changes[0].specs.clone()),
+        ("Refunds in full", vec!["checkout".to_owned(), "login".to_owned()])
+    );
+    let (status, body) = import(&app, &ada, &copy, "format=openspec", archive).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let made: Imported = serde_json::from_value(body).unwrap();
+    let documents = made.documents.expect("the specs' change request");
+    let [change] = made.changes.as_slice() else { panic!("one change: {:?}", made.changes) };
+    assert_eq!((documents.number, change.number, change.title.as_str()), (1, 2, "Refunds in full"));
+    // The change, built on the import, holds what the change request's branch holds.
+    assert_eq!(kept(&app, &ada, &copy, &change.branch).await, kept(&app, &ada, &project, "tweak").await);
+    let url = app.url(&format!("/api/v1/projects/{}/change-requests/2", copy.id));
+    let proposal: ChangeRequestSummary = expect(&ada, Method::GET, &url, None).await;
+    assert_eq!((proposal.source.as_str(), proposal.target.as_str()), (change.branch.as_str(), "main"));
 }

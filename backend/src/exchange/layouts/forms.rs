@@ -31,11 +31,7 @@ pub(super) fn rewrite(text: &str, style: Style) -> String {
     let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
     // From the last, so the earlier ones' lines stay where they were.
     for (index, requirement) in requirements.iter().enumerate().rev() {
-        let level = match Form::of(&text, Some(requirement)) {
-            Form::Heading(level) => level,
-            Form::List => enclosing_level(&lines, requirement.line) + 1,
-        }
-        .clamp(3, 5);
+        let level = level_of(&text, &lines, requirement);
         let borrowed: Vec<&str> = lines.iter().map(String::as_str).collect();
         let (start, end) = (requirement.line - 1, splice::trimmed_end(&borrowed, requirement));
         let mut block = Vec::new();
@@ -56,14 +52,25 @@ pub(super) fn rewrite(text: &str, style: Style) -> String {
     }
 }
 
+/// The heading level `requirement` of `text` (split into `lines`) takes in a named form:
+/// its own, or one below the heading it sits under; room is left for its scenarios'.
+pub(super) fn level_of(text: &str, lines: &[String], requirement: &Requirement) -> usize {
+    match Form::of(text, Some(requirement)) {
+        Form::Heading(level) => level,
+        Form::List => enclosing_level(lines, requirement.line) + 1,
+    }
+    .clamp(3, 5)
+}
+
 /// The level of the last heading above line `number` (1-based), 0 when there is none.
 fn enclosing_level(lines: &[String], number: usize) -> usize {
     lines[..number - 1].iter().rev().find_map(|line| heading(line).map(|(level, _)| level)).unwrap_or(0)
 }
 
-fn render(style: Style, ordinal: usize, level: usize, requirement: &Requirement) -> String {
+/// `requirement` in `style`, as the `ordinal`th of its spec, its heading at `level`.
+pub(super) fn render(style: Style, ordinal: usize, level: usize, requirement: &Requirement) -> String {
     let (hashes, sub) = ("#".repeat(level), "#".repeat(level + 1));
-    let title = plain(&requirement.title);
+    let title = plain_title(&requirement.title);
     let title = if title.is_empty() { requirement.key.as_str() } else { title.as_str() };
     let mut out = match style {
         Style::OpenSpec => format!("{hashes} Requirement: {title}\n"),
@@ -98,9 +105,11 @@ fn render(style: Style, ordinal: usize, level: usize, requirement: &Requirement)
 }
 
 /// A title fit for a heading: a question or a link in it stays in the text below (as a
-/// title drawn from the text's first sentence has them) and would count twice.
-fn plain(title: &str) -> String {
-    let title = clarification_regex().replace_all(title, "");
+/// title drawn from the text's first sentence has them) and would count twice; a
+/// priority marker is in the key's comment.
+pub(super) fn plain_title(title: &str) -> String {
+    let title = parse::without_priority_marker(title);
+    let title = clarification_regex().replace_all(&title, "");
     let title = link_regex().replace_all(&title, |c: &regex::Captures<'_>| {
         c.get(2).map_or(c[1].to_owned(), |label| label.as_str().to_owned())
     });

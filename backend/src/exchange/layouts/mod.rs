@@ -8,6 +8,7 @@
 //! an import reads them from where each file lies in the layout and its first heading.
 
 mod charter;
+pub mod deltas;
 mod forms;
 mod kiro;
 mod openspec;
@@ -15,7 +16,7 @@ mod speckit;
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{Kind, Layout};
+use charter_types::{DocumentId, Kind, Layout, TreeEntry};
 use serde::{Deserialize, Serialize};
 
 use super::archive::File;
@@ -33,6 +34,21 @@ pub struct Doc {
     /// Its parent's index in the bundle (always before it).
     pub parent: Option<usize>,
     pub content: String,
+}
+
+/// The documents of `tree` (parents before children, as a tree lists them) with their
+/// texts.
+pub fn as_docs(tree: &[TreeEntry], texts: &HashMap<DocumentId, String>) -> Vec<Doc> {
+    let at: HashMap<DocumentId, usize> = tree.iter().enumerate().map(|(index, entry)| (entry.id, index)).collect();
+    tree.iter()
+        .map(|entry| Doc {
+            file: String::new(),
+            title: entry.title.clone(),
+            kind: entry.kind,
+            parent: entry.parent_id.and_then(|parent| at.get(&parent).copied()),
+            content: texts.get(&entry.id).cloned().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Where the manifest lies in every export.
@@ -204,7 +220,7 @@ fn humanize(name: &str) -> String {
 }
 
 /// The text of a document's first level-1 heading, if it opens with one.
-fn first_heading(text: &str) -> Option<String> {
+pub(super) fn first_heading(text: &str) -> Option<String> {
     let line = text.lines().find(|line| !line.trim().is_empty())?;
     let title = line.strip_prefix("# ")?.trim().trim_end_matches('#').trim();
     (!title.is_empty()).then(|| title.chars().take(200).collect())

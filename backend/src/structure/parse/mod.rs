@@ -18,7 +18,7 @@ use crate::markdown::syntax::{clarification_regex, link_regex};
 use lines::indent_of;
 pub use lines::{column, utf16_len};
 pub(crate) use lines::{covered_lines, lines, Columns, Line};
-pub use named::{key_comment, unkeyed};
+pub use named::{key_comment, key_of_comment, title as requirement_title, unkeyed};
 
 /// A requirement (a principle, in a constitution), in any accepted form:
 /// `- **AUTH-001** The system SHALL …` with its scenarios in an indented sub-list, a

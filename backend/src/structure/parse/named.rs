@@ -15,7 +15,7 @@ use super::{heading, is_label, item, squash, ID_PATTERN};
 
 /// The title of a requirement heading's text (`Requirement: Name`, `Requirement 2: Name`,
 /// `Requirement 2`), empty when it has none; `None` for any other heading.
-pub(super) fn title(heading: &str) -> Option<&str> {
+pub fn title(heading: &str) -> Option<&str> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| Regex::new(r"^Requirement(?:\s+\d{1,9})?\s*(?::\s*(.*))?$").unwrap());
     re.captures(heading.trim()).map(|c| c.get(1).map_or("", |m| m.as_str().trim()))
@@ -47,6 +47,11 @@ pub(super) fn key(block: &[Line<'_>]) -> Option<Key> {
             line: line.number,
         })
     })
+}
+
+/// The key a line's key comment gives, if it is one.
+pub fn key_of_comment(line: &str) -> Option<String> {
+    key_regex().captures(line).map(|captures| captures[1].to_owned())
 }
 
 /// The comment that carries a requirement's key (and priority) in these forms.

@@ -1,0 +1,191 @@
+//! OpenSpec's change folders and Charter's open change requests, both ways: an export in
+//! OpenSpec's layout carries each open change request into the branch as
+//! `openspec/changes/<n>-<title>/` (its `proposal.md` and a delta per spec it changes,
+//! `layouts::deltas`); an import turns each change folder of the archive into a change
+//! request of its own, its deltas applied to the specs they name (the archive's, or the
+//! target's).
+
+use std::collections::{HashMap, HashSet};
+
+use charter_types::{ChangeRequestState, DocumentId, ImportedChange, Kind, Layout, TreeEntry};
+
+use super::archive::File;
+use super::layouts::{self, deltas, first_heading, Doc};
+use crate::authorization::ProjectAccess;
+use crate::change_requests::{self, StateQuery};
+use crate::error::{Error, Result};
+use crate::structure::{self, Corpus, Text};
+use crate::{markdown, AppState};
+
+/// Where change folders lie.
+const ROOT: &str = "openspec/changes/";
+
+/// The change folders of the open change requests into `branch`, whose documents lie at
+/// `places` (OpenSpec's, in `tree`'s order).
+pub(super) async fn export(
+    state: &AppState,
+    project: &ProjectAccess,
+    branch: &str,
+    tree: &[TreeEntry],
+    places: &[String],
+    target: &Corpus,
+) -> Result<Vec<File>> {
+    let db = &state.db;
+    let capability: HashMap<DocumentId, String> = tree
+        .iter()
+        .zip(places)
+        .filter_map(|(entry, place)| Some((entry.id, capability_of(place)?.to_owned())))
+        .collect();
+    let open = change_requests::list(db, project, StateQuery { state: Some(ChangeRequestState::Open.as_str().into()) });
+    let mut files = Vec::new();
+    for change in open.await?.into_iter().filter(|change| change.target == branch) {
+        let (_, source) = structure::corpus(db, project, &change.source, Text::Live).await?;
+        let id = format!("{}-{}", change.number, slug(&change.title));
+        let mut specs = Vec::new();
+        for doc in source.docs.iter().filter(|doc| doc.kind == Kind::Spec) {
+            let before = target.doc(doc.id).map_or("", |doc| doc.text());
+            if let Some(delta) = deltas::deltas(before, doc.text()) {
+                let name = capability.get(&doc.id).cloned().unwrap_or_else(|| slug(&doc.title));
+                specs.push(name.clone());
+                files.push(File::new(format!("{ROOT}{id}/specs/{name}/spec.md"), delta));
+            }
+        }
+        if specs.is_empty() {
+            continue;
+        }
+        let description: String =
+            sqlx::query_scalar("SELECT description FROM change_requests WHERE project_id = $1 AND number = $2")
+                .bind(project.project())
+                .bind(change.number)
+                .fetch_one(db)
+                .await?;
+        let why = if description.trim().is_empty() {
+            format!("Change request #{} in Charter.", change.number)
+        } else {
+            description
+        };
+        let what: Vec<String> = specs.iter().map(|name| format!("- `{name}`")).collect();
+        let proposal = format!(
+            "# Change: {}\n\n## Why\n\n{}\n\n## What Changes\n\n{}\n",
+            change.title,
+            why.trim(),
+            what.join("\n")
+        );
+        files.push(File::new(format!("{ROOT}{id}/proposal.md"), proposal));
+    }
+    Ok(files)
+}
+
+/// `openspec/specs/<capability>/spec.md`'s capability.
+fn capability_of(place: &str) -> Option<&str> {
+    place.strip_prefix("openspec/specs/")?.strip_suffix("/spec.md")
+}
+
+fn slug(title: &str) -> String {
+    markdown::slugify(title, |c| c.is_ascii_alphanumeric(), 50).unwrap_or_else(|| "change".into())
+}
+
+/// The files of an archive that are change folders (OpenSpec's only), and the rest.
+pub(super) fn split(layout: Layout, files: Vec<File>) -> (Vec<File>, Vec<File>) {
+    match layout {
+        Layout::OpenSpec => files.into_iter().partition(|file| file.path.starts_with(ROOT)),
+        _ => (Vec::new(), files),
+    }
+}
+
+/// Which document a change's edit is to: one of the archive's (by its index) or one the
+/// target holds.
+#[derive(Clone, Copy)]
+pub(super) enum Edited {
+    Imported(usize),
+    Existing(DocumentId),
+}
+
+/// A change folder worked out: its change request and each spec's new text.
+pub(super) struct Change {
+    pub summary: ImportedChange,
+    pub description: String,
+    pub edits: Vec<(Edited, String)>,
+}
+
+/// A change folder's files: its proposal, and each capability's delta.
+struct Folder {
+    id: String,
+    proposal: Option<File>,
+    specs: Vec<(String, File)>,
+}
+
+/// Each change folder of `files` applied to the specs it names: the archive's `docs`
+/// (as they will be imported) first, else the target's (`tree`, `texts`). Fails, naming
+/// the folder, when one names a spec or a requirement that is not there.
+pub(super) fn plan(
+    files: Vec<File>,
+    docs: &[Doc],
+    tree: &[TreeEntry],
+    texts: &HashMap<DocumentId, String>,
+    taken: &mut HashSet<String>,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Change>> {
+    let existing: Vec<Doc> = layouts::as_docs(tree, texts);
+    let target_places = layouts::places(Layout::OpenSpec, &existing);
+    let mut folders: Vec<Folder> = Vec::new();
+    for file in files {
+        let rest = &file.path[ROOT.len()..];
+        let Some((id, inside)) = rest.split_once('/') else {
+            skipped.push(file.path);
+            continue;
+        };
+        let at = match folders.iter().position(|folder| folder.id == id) {
+            Some(at) => at,
+            None => {
+                folders.push(Folder { id: id.to_owned(), proposal: None, specs: Vec::new() });
+                folders.len() - 1
+            }
+        };
+        if inside == "proposal.md" {
+            folders[at].proposal = Some(file);
+        } else if let Some(capability) = inside.strip_prefix("specs/").and_then(|spec| spec.strip_suffix("/spec.md")) {
+            let capability = capability.to_owned();
+            folders[at].specs.push((capability, file));
+        } else {
+            skipped.push(file.path);
+        }
+    }
+    let mut changes = Vec::new();
+    for Folder { id, proposal, specs } in folders {
+        if specs.is_empty() {
+            skipped.extend(proposal.map(|file| file.path));
+            continue;
+        }
+        let mut edits = Vec::new();
+        for (capability, delta) in &specs {
+            let place = format!("openspec/specs/{capability}/spec.md");
+            let (edited, doc) = match docs.iter().position(|doc| doc.file == place) {
+                Some(index) => (Edited::Imported(index), docs[index].clone()),
+                None => match target_places.iter().position(|other| *other == place) {
+                    Some(index) => (Edited::Existing(tree[index].id), existing[index].clone()),
+                    None => {
+                        return Err(Error::Invalid(format!(
+                            "change `{id}` changes `{capability}`, which is neither in the archive nor in the project; nothing was imported"
+                        )))
+                    }
+                },
+            };
+            let text = deltas::apply(&doc, &delta.text, taken)
+                .map_err(|why| Error::Invalid(format!("change `{id}`: {why}; nothing was imported")))?;
+            edits.push((edited, text));
+        }
+        let (title, description) = match &proposal {
+            Some(file) => {
+                let title =
+                    first_heading(&file.text).map(|title| title.trim_start_matches("Change:").trim().to_owned());
+                (title.filter(|title| !title.is_empty()).unwrap_or_else(|| id.clone()), file.text.clone())
+            }
+            None => (id.clone(), String::new()),
+        };
+        let summary =
+            ImportedChange { id, title, specs: specs.into_iter().map(|(capability, _)| capability).collect() };
+        changes.push(Change { summary, description, edits });
+    }
+    Ok(changes)
+}
