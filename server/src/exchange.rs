@@ -97,14 +97,26 @@ async fn export(options: &Options) -> Result<bool, String> {
     query.extend(options.branch.as_deref().map(|branch| ("branch", branch)));
     let path = format!("/projects/{}/export", options.project);
     let (bytes, named) = options.remote.download(&path, &query).await?;
-    // The server's name is used only as a plain file name in this folder.
-    let named = named.filter(|name| !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.'));
-    let output = match (&options.output, named) {
-        (Some(output), _) => output.clone(),
-        (None, Some(name)) => PathBuf::from(name),
-        (None, None) => PathBuf::from(format!("{}-{}.archive", options.project, options.format.as_str())),
+    // The server's name is taken only as a plain archive name in this folder, and never
+    // over a file that is there.
+    let named = named.filter(|name| {
+        let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        plain && !name.starts_with('.') && (name.ends_with(".tar.gz") || name.ends_with(".reqifz"))
+    });
+    let extension = if options.format == ExportFormat::ReqIf { "reqifz" } else { "tar.gz" };
+    let (output, fresh) = match (&options.output, named) {
+        (Some(output), _) => (output.clone(), false),
+        (None, Some(name)) => (PathBuf::from(name), true),
+        (None, None) => (PathBuf::from(format!("{}-{}.{extension}", options.project, options.format.as_str())), true),
     };
-    std::fs::write(&output, &bytes).map_err(|err| format!("writing {}: {err}", output.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .create_new(fresh)
+        .truncate(true)
+        .open(&output)
+        .map_err(|err| format!("writing {}: {err} (give --output to choose the file)", output.display()))?;
+    std::io::Write::write_all(&mut file, &bytes).map_err(|err| format!("writing {}: {err}", output.display()))?;
     println!("wrote {} ({} bytes)", output.display(), bytes.len());
     Ok(true)
 }

@@ -91,7 +91,8 @@ impl Remote {
             .get(reqwest::header::CONTENT_DISPOSITION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split_once("filename=\""))
-            .map(|(_, name)| name.trim_end_matches('"').to_owned());
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(name, _)| name.to_owned());
         let bytes = response
             .bytes()
             .await

@@ -1,10 +1,11 @@
 //! Archives in and out: `.tar.gz` both ways, and the zip a `.reqifz` is. Reading
 //! refuses, before anything is made, what could write outside its folder or exhaust
 //! the server: a path that climbs out (`..`) or starts at the root, a link of any kind,
-//! a name or a Markdown file that is not UTF-8, more than [`MAX_ENTRIES`] entries, or
+//! a path twice, a name or a Markdown file that is not UTF-8, more than [`MAX_ENTRIES`] entries, or
 //! more than [`MAX_UNPACKED`] bytes once unpacked (a zip bomb stops there, unread).
 
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::Component;
 use std::rc::Rc;
@@ -50,6 +51,7 @@ pub fn read_tar_gz(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Result<(Vec<F
         false => refused("it is not a .tar.gz archive, or it is damaged or cut short"),
     };
     let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    let mut seen = HashSet::new();
     for (count, entry) in archive.entries().map_err(broken)?.enumerate() {
         if count >= MAX_ENTRIES {
             return Err(refused(format!("it holds more than {MAX_ENTRIES} entries")));
@@ -59,6 +61,13 @@ pub fn read_tar_gz(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Result<(Vec<F
             std::str::from_utf8(&entry.path_bytes()).map_err(|_| refused("a file name in it is not UTF-8"))?.to_owned();
         let path = relative(&path)?;
         let kind = entry.header().entry_type();
+        // `git archive` begins with a global header (the commit); macOS adds `._*` files.
+        if kind == tar::EntryType::XGlobalHeader
+            || path.starts_with("__MACOSX/")
+            || path.split('/').any(|part| part.starts_with("._"))
+        {
+            continue;
+        }
         if kind.is_symlink() || kind.is_hard_link() {
             return Err(refused(format!("`{path}` is a link")));
         }
@@ -67,6 +76,9 @@ pub fn read_tar_gz(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Result<(Vec<F
         }
         if !kind.is_file() {
             return Err(refused(format!("`{path}` is not a plain file")));
+        }
+        if !seen.insert(path.clone()) {
+            return Err(refused(format!("`{path}` is in it twice")));
         }
         if !wanted(&path) {
             skipped.push(path);
@@ -174,5 +186,39 @@ mod tests {
         assert_eq!(relative("./a//b.md").unwrap(), "a/b.md");
         assert!(relative("a/../../b.md").is_err() && relative("/etc/passwd").is_err());
         assert!(read_tar_gz(b"not an archive", markdown).is_err());
+    }
+
+    fn archive(entries: &[(tar::EntryType, &str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::fast()));
+        for (kind, path, text) in entries {
+            let mut header = tar::Header::new_ustar();
+            header.set_entry_type(*kind);
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, path, text.as_bytes()).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn git_archives_global_header_and_macos_extras_are_passed_over_and_a_path_twice_is_refused() {
+        let markdown = |path: &str| path.ends_with(".md");
+        let regular = tar::EntryType::Regular;
+        let from_git = archive(&[
+            (
+                tar::EntryType::XGlobalHeader,
+                "pax_global_header",
+                "52 comment=0123456789abcdef0123456789abcdef01234567\n",
+            ),
+            (regular, "specs/001-a/spec.md", "# A\n"),
+            (regular, "specs/001-a/._spec.md", "\u{0}\u{5}\u{16}\u{7}"),
+            (regular, "__MACOSX/specs/x.md", "x"),
+        ]);
+        let (files, skipped) = read_tar_gz(&from_git, markdown).unwrap();
+        assert_eq!(files, [File::new("specs/001-a/spec.md", "# A\n")]);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let twice = archive(&[(regular, "a.md", "# one\n"), (regular, "./a.md", "# two\n")]);
+        let refused = read_tar_gz(&twice, markdown).unwrap_err().to_string();
+        assert!(refused.contains("`a.md` is in it twice"), "{refused}");
     }
 }

@@ -12,6 +12,7 @@ use charter_types::{ChangeRequestState, DocumentId, ImportedChange, Kind, Layout
 use super::archive::File;
 use super::layouts::{self, deltas, first_heading, Doc};
 use crate::authorization::ProjectAccess;
+use crate::budget::{self, Budget};
 use crate::change_requests::{self, StateQuery};
 use crate::error::{Error, Result};
 use crate::structure::{self, Corpus, Text};
@@ -37,43 +38,87 @@ pub(super) async fn export(
         .filter_map(|(entry, place)| Some((entry.id, capability_of(place)?.to_owned())))
         .collect();
     let open = change_requests::list(db, project, StateQuery { state: Some(ChangeRequestState::Open.as_str().into()) });
-    let mut files = Vec::new();
+    // Read first; the deltas are worked out off the async threads.
+    let mut requests = Vec::new();
     for change in open.await?.into_iter().filter(|change| change.target == branch) {
         let (_, source) = structure::corpus(db, project, &change.source, Text::Live).await?;
-        let id = format!("{}-{}", change.number, slug(&change.title));
-        let mut specs = Vec::new();
-        for doc in source.docs.iter().filter(|doc| doc.kind == Kind::Spec) {
-            let before = target.doc(doc.id).map_or("", |doc| doc.text());
-            if let Some(delta) = deltas::deltas(before, doc.text()) {
-                let name = capability.get(&doc.id).cloned().unwrap_or_else(|| slug(&doc.title));
-                specs.push(name.clone());
-                files.push(File::new(format!("{ROOT}{id}/specs/{name}/spec.md"), delta));
-            }
-        }
-        if specs.is_empty() {
-            continue;
-        }
         let description: String =
             sqlx::query_scalar("SELECT description FROM change_requests WHERE project_id = $1 AND number = $2")
                 .bind(project.project())
                 .bind(change.number)
                 .fetch_one(db)
                 .await?;
-        let why = if description.trim().is_empty() {
-            format!("Change request #{} in Charter.", change.number)
-        } else {
-            description
-        };
-        let what: Vec<String> = specs.iter().map(|name| format!("- `{name}`")).collect();
-        let proposal = format!(
-            "# Change: {}\n\n## Why\n\n{}\n\n## What Changes\n\n{}\n",
-            change.title,
-            why.trim(),
-            what.join("\n")
-        );
-        files.push(File::new(format!("{ROOT}{id}/proposal.md"), proposal));
+        let specs: Vec<Spec> = source
+            .docs
+            .iter()
+            .filter(|doc| doc.kind == Kind::Spec)
+            .map(|doc| Spec {
+                capability: capability.get(&doc.id).cloned(),
+                title: doc.title.clone(),
+                before: target.doc(doc.id).map(|doc| doc.text().to_owned()),
+                after: doc.text().to_owned(),
+            })
+            .collect();
+        requests.push((change.number, change.title, description, specs));
     }
-    Ok(files)
+    let taken: HashSet<String> = capability.into_values().collect();
+    budget::run(move |budget| {
+        let mut files = Vec::new();
+        for (number, title, description, specs) in requests {
+            let id = format!("{number}-{}", slug(&title));
+            let (mut names, mut elsewhere) = (Vec::new(), Vec::new());
+            let mut used = taken.clone();
+            for spec in specs {
+                budget.check()?;
+                let Some(delta) = deltas::deltas(spec.before.as_deref().unwrap_or(""), &spec.after) else { continue };
+                let name = match (spec.capability, &spec.before) {
+                    (Some(name), _) => name,
+                    // A new spec is a new capability; one kept elsewhere in the layout
+                    // (under another spec) is no capability, and is named instead.
+                    (None, None) => unused(&mut used, &slug(&spec.title)),
+                    (None, Some(_)) => {
+                        elsewhere.push(spec.title);
+                        continue;
+                    }
+                };
+                files.push(File::new(format!("{ROOT}{id}/specs/{name}/spec.md"), delta));
+                names.push(name);
+            }
+            if names.is_empty() {
+                continue;
+            }
+            let why = match description.trim() {
+                "" => format!("Change request #{number} in Charter."),
+                given => given.to_owned(),
+            };
+            let mut what: Vec<String> = names.iter().map(|name| format!("- `{name}`")).collect();
+            what.extend(elsewhere.iter().map(|title| {
+                format!("- “{title}”, kept outside the capabilities: see change request #{number} in Charter")
+            }));
+            let proposal = format!("# Change: {title}\n\n## Why\n\n{why}\n\n## What Changes\n\n{}\n", what.join("\n"));
+            files.push(File::new(format!("{ROOT}{id}/proposal.md"), proposal));
+        }
+        Ok(files)
+    })
+    .await
+}
+
+/// A spec as a change request leaves it.
+struct Spec {
+    /// Its capability, where the export keeps it as one.
+    capability: Option<String>,
+    title: String,
+    /// Its text on the branch, if it is there.
+    before: Option<String>,
+    after: String,
+}
+
+/// `name`, or `name-2`, … when taken; taken thereafter.
+fn unused(taken: &mut HashSet<String>, name: &str) -> String {
+    let free = (1..).map(|n| if n == 1 { name.to_owned() } else { format!("{name}-{n}") }).find(|n| !taken.contains(n));
+    let free = free.expect("a free name");
+    taken.insert(free.clone());
+    free
 }
 
 /// `openspec/specs/<capability>/spec.md`'s capability.
@@ -95,10 +140,11 @@ pub(super) fn split(layout: Layout, files: Vec<File>) -> (Vec<File>, Vec<File>) 
 
 /// Which document a change's edit is to: one of the archive's (by its index) or one the
 /// target holds.
-#[derive(Clone, Copy)]
 pub(super) enum Edited {
     Imported(usize),
     Existing(DocumentId),
+    /// A capability neither has: a new spec, made on the change's branch.
+    New(String),
 }
 
 /// A change folder worked out: its change request and each spec's new text.
@@ -115,9 +161,12 @@ struct Folder {
     specs: Vec<(String, File)>,
 }
 
+/// How many change folders one archive may hold.
+pub const MAX_CHANGES: usize = 100;
+
 /// Each change folder of `files` applied to the specs it names: the archive's `docs`
-/// (as they will be imported) first, else the target's (`tree`, `texts`). Fails, naming
-/// the folder, when one names a spec or a requirement that is not there.
+/// (as they will be imported) first, else the target's (`tree`, `texts`), else a new
+/// spec. Fails, naming the folder, when one names a requirement that is not there.
 pub(super) fn plan(
     files: Vec<File>,
     docs: &[Doc],
@@ -125,6 +174,7 @@ pub(super) fn plan(
     texts: &HashMap<DocumentId, String>,
     taken: &mut HashSet<String>,
     skipped: &mut Vec<String>,
+    budget: &Budget,
 ) -> Result<Vec<Change>> {
     let existing: Vec<Doc> = layouts::as_docs(tree, texts);
     let target_places = layouts::places(Layout::OpenSpec, &existing);
@@ -151,6 +201,9 @@ pub(super) fn plan(
             skipped.push(file.path);
         }
     }
+    if folders.len() > MAX_CHANGES {
+        return Err(Error::Invalid(format!("an archive may hold at most {MAX_CHANGES} change folders")));
+    }
     let mut changes = Vec::new();
     for Folder { id, proposal, specs } in folders {
         if specs.is_empty() {
@@ -165,14 +218,17 @@ pub(super) fn plan(
                 None => match target_places.iter().position(|other| *other == place) {
                     Some(index) => (Edited::Existing(tree[index].id), existing[index].clone()),
                     None => {
-                        return Err(Error::Invalid(format!(
-                            "change `{id}` changes `{capability}`, which is neither in the archive nor in the project; nothing was imported"
-                        )))
+                        let title = layouts::humanize(capability);
+                        let content = format!("# {title}\n\n## Requirements\n");
+                        let doc = Doc { file: place, title: title.clone(), kind: Kind::Spec, parent: None, content };
+                        (Edited::New(title), doc)
                     }
                 },
             };
-            let text = deltas::apply(&doc, &delta.text, taken)
-                .map_err(|why| Error::Invalid(format!("change `{id}`: {why}; nothing was imported")))?;
+            let text = deltas::apply(&doc, &delta.text, taken, budget).map_err(|why| match why {
+                Error::Invalid(why) => Error::Invalid(format!("change `{id}`: {why}; nothing was imported")),
+                other => other,
+            })?;
             edits.push((edited, text));
         }
         let (title, description) = match &proposal {

@@ -23,7 +23,7 @@ use crate::documents::{self, NewDocument, TreeQuery};
 use crate::error::{Error, Result};
 use crate::structure::parse::parse;
 use crate::structure::{self, Text};
-use crate::{branches, content, markdown, AppState};
+use crate::{branches, budget, content, markdown, AppState};
 
 /// How many documents one import may bring.
 pub const MAX_DOCUMENTS: usize = 1_000;
@@ -118,9 +118,20 @@ impl Work<'_> {
                     changes::Edited::Imported(index) => {
                         ids[*index].ok_or_else(|| Error::internal("an imported document without an id"))?
                     }
+                    changes::Edited::New(title) => {
+                        let new = NewDocument {
+                            title: title.clone(),
+                            kind: Kind::Spec,
+                            parent_id: None,
+                            content: Some(text.clone()),
+                            template: false,
+                        };
+                        documents::create(&self.state.db, self.project, new, &branch.name).await?;
+                        continue;
+                    }
                 };
-                content::replace(&self.state.collab, DocKey::new(branch.id, id), text, self.project.actor().user_id)
-                    .await?;
+                let key = DocKey::new(branch.id, id);
+                content::replace(&self.state.collab, key, text, self.project.actor().user_id).await?;
             }
             let mut description = format!(
                 "{}\n\nImported from OpenSpec's `openspec/changes/{}/`.",
@@ -190,9 +201,20 @@ async fn plan(
     let db = &state.db;
     let tree = documents::tree(db, project, TreeQuery { deleted: false, branch: Some(target.to_owned()) }).await?;
     let (_, corpus) = structure::corpus(db, project, target, Text::Live).await?;
+    // Keys in use on any branch (or reserved by an incident's draft) are not given again:
+    // both would be there once all are merged.
     let mut taken: HashSet<String> = corpus.requirements().map(|(_, r)| r.key.to_uppercase()).collect();
+    let elsewhere: Vec<String> = sqlx::query_scalar(
+        "SELECT br.key FROM branch_requirements br JOIN branches b ON b.id = br.branch_id WHERE b.project_id = $1
+         UNION SELECT d.key FROM incident_drafts d JOIN incidents i ON i.id = d.incident_id
+         WHERE i.project_id = $1 AND d.change_request_id IS NULL",
+    )
+    .bind(project.project())
+    .fetch_all(db)
+    .await?;
+    taken.extend(elsewhere.into_iter().map(|key| key.to_uppercase()));
     let texts = super::texts(&tree, &corpus);
-    tokio::task::spawn_blocking(move || {
+    budget::run(move |budget| {
         let (files, mut skipped) = archive::read_tar_gz(&bytes, layouts::is_read)?;
         let (folders, files) = changes::split(layout, files);
         let (mut docs, more) = layouts::read(layout, files);
@@ -202,7 +224,10 @@ async fn plan(
             taken.extend(parse(&doc.content).requirements.into_iter().map(|r| r.key.to_uppercase()));
         }
         let assigned = layouts::assign_keys(&mut docs, &mut taken);
-        let changes = changes::plan(folders, &docs, &tree, &texts, &mut taken, &mut skipped)?;
+        if layout == Layout::Kiro {
+            layouts::kiro::link_tasks(&mut docs);
+        }
+        let changes = changes::plan(folders, &docs, &tree, &texts, &mut taken, &mut skipped, budget)?;
         let steps = matched(docs, &tree, &texts);
         let paths = bundle_paths(&steps);
         let documents = steps
@@ -228,7 +253,6 @@ async fn plan(
         Ok(Planned { plan: ImportPlan { layout, documents, changes: summaries, skipped }, steps, changes })
     })
     .await
-    .map_err(|_| Error::internal("reading an archive stopped"))?
 }
 
 /// Refuses an archive with no documents, too many, or one that could not be stored.

@@ -22,7 +22,7 @@ use crate::authorization::ProjectAccess;
 use crate::documents::{self, TreeQuery};
 use crate::error::{Error, Result};
 use crate::structure::{self, requirements, Corpus, Text};
-use crate::{markdown, projects, AppState};
+use crate::{budget, markdown, projects, AppState};
 pub use import::{import, preview};
 pub(crate) use routes::router;
 
@@ -45,9 +45,10 @@ pub async fn export(state: &AppState, project: &ProjectAccess, format: ExportFor
     match format.layout() {
         Some(layout) => {
             let docs = layouts::as_docs(&tree, &texts(&tree, &corpus));
-            let mut files = layouts::write(layout, &docs);
+            let count = docs.len();
+            let mut files = budget::run(move |_| Ok(layouts::write(layout, &docs))).await?;
             if layout == Layout::OpenSpec {
-                let places: Vec<String> = files.iter().take(docs.len()).map(|file| file.path.clone()).collect();
+                let places: Vec<String> = files.iter().take(count).map(|file| file.path.clone()).collect();
                 files.extend(changes::export(state, project, branch, &tree, &places, &corpus).await?);
             }
             let modified = Utc::now().timestamp().max(0) as u64;
@@ -83,39 +84,39 @@ fn texts(tree: &[TreeEntry], corpus: &Corpus) -> HashMap<DocumentId, String> {
     tree.iter().filter_map(|entry| Some((entry.id, corpus.doc(entry.id)?.text().to_owned()))).collect()
 }
 
-/// Each document with its requirements (and the requirements they link to), for ReqIF.
+/// Each document with its requirements (and the requirements they link to), for ReqIF:
+/// one pass over each document's requirements and links, both in line order.
 fn sections(tree: &[TreeEntry], corpus: &Corpus, views: &[charter_types::RequirementView]) -> Vec<reqif::Section> {
     let identity: HashMap<String, Uuid> = views.iter().map(|view| (view.key.to_uppercase(), view.id)).collect();
+    let mut placed: HashMap<(DocumentId, usize), &charter_types::RequirementView> = HashMap::new();
+    for view in views {
+        placed.insert((view.document_id, view.line), view);
+    }
     tree.iter()
         .filter_map(|entry| {
-            let doc = corpus.doc(entry.id)?;
-            let structure = doc.structure();
-            let requirements = views
-                .iter()
-                .filter(|view| view.document_id == entry.id)
-                .map(|view| {
-                    let end =
-                        structure.requirements.iter().find(|r| r.line == view.line).map_or(view.line, |r| r.end_line);
-                    let mut links: Vec<Uuid> = structure
-                        .links
-                        .iter()
-                        .filter(|link| (view.line..=end).contains(&link.line))
+            let structure = corpus.doc(entry.id)?.structure();
+            let mut links = structure.links.iter().peekable();
+            let mut requirements = Vec::new();
+            for requirement in &structure.requirements {
+                while links.next_if(|link| link.line < requirement.line).is_some() {}
+                let mut linked: Vec<Uuid> =
+                    std::iter::from_fn(|| links.next_if(|link| link.line <= requirement.end_line))
                         .filter_map(|link| identity.get(&link.target.to_uppercase()).copied())
-                        .filter(|target| *target != view.id)
                         .collect();
-                    links.sort();
-                    links.dedup();
-                    reqif::Item {
-                        id: view.id,
-                        key: view.key.clone(),
-                        title: view.title.clone(),
-                        text: view.text.clone(),
-                        priority: view.priority.clone(),
-                        scenarios: view.acceptance.clone(),
-                        links,
-                    }
-                })
-                .collect();
+                let Some(view) = placed.get(&(entry.id, requirement.line)) else { continue };
+                linked.retain(|target| *target != view.id);
+                linked.sort();
+                linked.dedup();
+                requirements.push(reqif::Item {
+                    id: view.id,
+                    key: view.key.clone(),
+                    title: view.title.clone(),
+                    text: view.text.clone(),
+                    priority: view.priority.clone(),
+                    scenarios: view.acceptance.clone(),
+                    links: linked,
+                });
+            }
             Some(reqif::Section { id: entry.id.uuid(), title: entry.title.clone(), requirements })
         })
         .collect()

@@ -45,6 +45,12 @@ pub fn write(title: &str, sections: &[Section], now: DateTime<Utc>) -> Result<St
     String::from_utf8(out.writer.into_inner().into_inner()).map_err(Error::internal)
 }
 
+/// A requirement's or document's identifier: its lasting id, made an `xsd:ID` (which may
+/// not begin with a digit).
+pub fn object_id(id: Uuid) -> String {
+    format!("charter-{id}")
+}
+
 fn stamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -190,7 +196,7 @@ impl Out {
         let now = self.now.clone();
         self.open("SPEC-OBJECTS", &[])?;
         for section in sections {
-            let id = section.id.to_string();
+            let id = object_id(section.id);
             self.open("SPEC-OBJECT", &[("IDENTIFIER", &id), ("LAST-CHANGE", &now), ("LONG-NAME", &section.title)])?;
             self.reference("TYPE", "SPEC-OBJECT-TYPE-REF", "charter-section")?;
             self.open("VALUES", &[])?;
@@ -198,7 +204,7 @@ impl Out {
             self.close("VALUES")?;
             self.close("SPEC-OBJECT")?;
             for item in &section.requirements {
-                let id = item.id.to_string();
+                let id = object_id(item.id);
                 self.open("SPEC-OBJECT", &[("IDENTIFIER", &id), ("LAST-CHANGE", &now), ("LONG-NAME", &item.key)])?;
                 self.reference("TYPE", "SPEC-OBJECT-TYPE-REF", "charter-requirement")?;
                 self.open("VALUES", &[])?;
@@ -227,8 +233,8 @@ impl Out {
                 let id = format!("charter-link-{}-{target}", item.id);
                 self.open("SPEC-RELATION", &[("IDENTIFIER", &id), ("LAST-CHANGE", &now)])?;
                 self.reference("TYPE", "SPEC-RELATION-TYPE-REF", "charter-link")?;
-                self.reference("SOURCE", "SPEC-OBJECT-REF", &item.id.to_string())?;
-                self.reference("TARGET", "SPEC-OBJECT-REF", &target.to_string())?;
+                self.reference("SOURCE", "SPEC-OBJECT-REF", &object_id(item.id))?;
+                self.reference("TARGET", "SPEC-OBJECT-REF", &object_id(*target))?;
                 self.close("SPEC-RELATION")?;
             }
         }
@@ -262,7 +268,7 @@ impl Out {
     fn hierarchy(&mut self, object: Uuid, now: &str, children: impl FnOnce(&mut Out) -> Written) -> Written {
         let id = format!("charter-hierarchy-{object}");
         self.open("SPEC-HIERARCHY", &[("IDENTIFIER", &id), ("LAST-CHANGE", now)])?;
-        self.reference("OBJECT", "SPEC-OBJECT-REF", &object.to_string())?;
+        self.reference("OBJECT", "SPEC-OBJECT-REF", &object_id(object))?;
         children(self)?;
         self.close("SPEC-HIERARCHY")
     }

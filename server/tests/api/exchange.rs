@@ -176,7 +176,8 @@ async fn the_reqif_export_reads_back_in_an_independent_reader_one_object_per_req
     let exported: Vec<&Value> = objects.iter().filter(|object| object["type"] == "Requirement").collect();
     assert_eq!(exported.len(), requirements.len());
     for requirement in &requirements {
-        let object = exported.iter().find(|o| o["identifier"] == requirement.id.to_string()).expect("its identity");
+        let identifier = format!("charter-{}", requirement.id);
+        let object = exported.iter().find(|o| o["identifier"] == identifier.as_str()).expect("its identity");
         assert_eq!(object["values"]["charter-key"], requirement.key.as_str());
         assert!(object["values"]["charter-text"].as_str().unwrap().contains(&requirement.text), "{object}");
         for scenario in &requirement.acceptance {
@@ -185,7 +186,7 @@ async fn the_reqif_export_reads_back_in_an_independent_reader_one_object_per_req
         }
         assert_eq!(object["values"]["charter-priority"].as_str(), requirement.priority.as_deref());
     }
-    let id = |key: &str| requirements.iter().find(|r| r.key == key).unwrap().id.to_string();
+    let id = |key: &str| format!("charter-{}", requirements.iter().find(|r| r.key == key).unwrap().id);
     let relations = summary["relations"].as_array().unwrap();
     assert_eq!(relations.len(), 2, "{relations:?}");
     assert!(relations.contains(&json!({ "source": id("PAY-002"), "target": id("PAY-001") })));

@@ -4,24 +4,30 @@
 //! folder applied to the specs it changes. Deltas name requirements by key where they
 //! carry Charter's comment, else by name, as OpenSpec does.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::forms::{self, Style};
 use super::{assign_keys, Doc};
+use crate::budget::Budget;
+use crate::error::{Error, Result};
 use crate::structure::parse::{self, heading, Requirement};
-use crate::structure::splice;
+use crate::structure::splice::{self, Form};
 
 /// What a change request does to one spec's requirements, from its text before (`old`)
 /// and after (`new`).
 pub fn deltas(old: &str, new: &str) -> Option<String> {
     let (before, after) = (parse::parse(old).requirements, parse::parse(new).requirements);
-    let find = |list: &[Requirement], key: &str| list.iter().find(|r| r.key.eq_ignore_ascii_case(key)).cloned();
+    let by_key = |list: &[Requirement]| -> HashMap<String, Requirement> {
+        list.iter().map(|r| (r.key.to_uppercase(), r.clone())).collect()
+    };
+    let (before_keys, after_keys) = (by_key(&before), by_key(&after));
+    let find = |keys: &HashMap<String, Requirement>, key: &str| keys.get(&key.to_uppercase()).cloned();
     let (mut added, mut modified, mut removed, mut renamed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for requirement in &after {
-        match find(&before, &requirement.key) {
+        match find(&before_keys, &requirement.key) {
             None => added.push(requirement.clone()),
             Some(was) => {
                 if forms::plain_title(&was.title) != forms::plain_title(&requirement.title) {
@@ -35,7 +41,7 @@ pub fn deltas(old: &str, new: &str) -> Option<String> {
             }
         }
     }
-    removed.extend(before.iter().filter(|r| find(&after, &r.key).is_none()).cloned());
+    removed.extend(before.iter().filter(|r| find(&after_keys, &r.key).is_none()).cloned());
     if added.is_empty() && modified.is_empty() && removed.is_empty() && renamed.is_empty() {
         return None;
     }
@@ -144,53 +150,99 @@ fn read(delta: &str) -> (Vec<Block>, Vec<(String, String)>) {
     (blocks, renames)
 }
 
+/// How many requirement blocks one delta may hold.
+pub const MAX_BLOCKS: usize = 1_000;
+
 /// `spec` with `delta` applied, in OpenSpec's order (renames, removals, changes,
-/// additions); new requirements are given keys past `taken`. Fails, saying which, when
-/// a requirement the delta names is not in the spec.
-pub fn apply(spec: &Doc, delta: &str, taken: &mut HashSet<String>) -> Result<String, String> {
+/// additions); new requirements are given keys past `taken`. Refused, saying why, when
+/// a requirement the delta names is not in the spec, or one it renames is a list item
+/// (its title is its first sentence). A block takes the form of the requirement it
+/// replaces (a list item for a list item) and the level of the one it follows, so that
+/// it neither swallows the blocks after it nor leaves its scenarios out.
+pub fn apply(spec: &Doc, delta: &str, taken: &mut HashSet<String>, budget: &Budget) -> Result<String> {
     let (blocks, renames) = read(delta);
+    if blocks.len() + renames.len() > MAX_BLOCKS {
+        return Err(Error::Invalid(format!("a delta may change at most {MAX_BLOCKS} requirements")));
+    }
+    let crlf = spec.content.contains("\r\n");
     let mut text = spec.content.replace("\r\n", "\n");
-    let locate = |text: &str, key: Option<&str>, name: &str| -> Result<Requirement, String> {
+    let locate = |text: &str, key: Option<&str>, name: &str| -> Result<Requirement> {
         let requirements = parse::parse(text).requirements;
         let found = match key {
             Some(key) => requirements.into_iter().find(|r| r.key.eq_ignore_ascii_case(key)),
-            None => requirements.into_iter().find(|r| forms::plain_title(&r.title).eq_ignore_ascii_case(name.trim())),
+            None => {
+                let name = forms::plain_title(name);
+                requirements.into_iter().find(|r| forms::plain_title(&r.title).eq_ignore_ascii_case(&name))
+            }
         };
-        found.ok_or_else(|| format!("“{name}” is not a requirement of {}", spec.title))
+        found.ok_or_else(|| Error::Invalid(format!("“{name}” is not a requirement of {}", spec.title)))
     };
     for (from, to) in &renames {
+        budget.check()?;
         let requirement = locate(&text, None, from)?;
         let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
-        let line = &mut lines[requirement.line - 1];
-        *line = line.replacen(from.as_str(), to, 1);
+        lines[requirement.line - 1] = renamed(&lines[requirement.line - 1], to).ok_or_else(|| {
+            Error::Invalid(format!("“{from}” is a list item, whose title is its text: change it instead"))
+        })?;
         text = lines.join("\n");
     }
-    // A block takes the level of the requirement it replaces or follows, so that it
-    // neither swallows the blocks after it nor leaves its scenarios out.
-    let level = |text: &str, requirement: Option<&Requirement>| {
-        let lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
-        requirement.map_or(3, |requirement| forms::level_of(text, &lines, requirement))
-    };
     for op in [Op::Removed, Op::Modified] {
         for block in blocks.iter().filter(|block| block.op == op) {
+            budget.check()?;
             let requirement = locate(&text, block.key.as_deref(), &block.name)?;
-            text = match op {
-                Op::Removed => splice::remove(&text, &requirement),
-                _ => {
-                    let block = relevel(&keyed(&block.text, &requirement.key), level(&text, Some(&requirement)));
-                    splice::replace(&text, &requirement, &block)
+            text = match (op, Form::of(&text, Some(&requirement))) {
+                (Op::Removed, _) => splice::remove(&text, &requirement),
+                (_, Form::List) => splice::replace(&text, &requirement, &as_list(&block.text, &requirement.key)),
+                (_, Form::Heading(level)) => {
+                    splice::replace(&text, &requirement, &relevel(&keyed(&block.text, &requirement.key), level))
                 }
             };
         }
     }
     for block in blocks.iter().filter(|block| block.op == Op::Added) {
+        budget.check()?;
         let last = parse::parse(&text).requirements.last().cloned();
-        let block = relevel(block.text.trim_end(), level(&text, last.as_ref()));
-        text = splice::insert_new(&text, last.as_ref(), &block);
+        // After a list, a heading would take what follows it: it goes at the end of the
+        // requirements instead.
+        text = match last.as_ref().map(|last| Form::of(&text, Some(last))) {
+            Some(Form::Heading(level)) => {
+                splice::insert_new(&text, last.as_ref(), &relevel(block.text.trim_end(), level))
+            }
+            _ => splice::insert_new(&text, None, &relevel(block.text.trim_end(), 3)),
+        };
     }
     let mut doc = Doc { content: text, ..spec.clone() };
     assign_keys(std::slice::from_mut(&mut doc), taken);
-    Ok(doc.content)
+    Ok(if crlf { doc.content.replace('\n', "\r\n") } else { doc.content })
+}
+
+/// A requirement heading line with its title made `to`, keeping what names it
+/// (`Requirement:`, `Requirement 2:`, `AUTH-001:`); `None` for a line that is no heading.
+fn renamed(line: &str, to: &str) -> Option<String> {
+    let (level, text) = heading(line)?;
+    let named = parse::requirement_title(&text).map(|title| text[..text.len() - title.len()].trim_end().to_owned());
+    let prefix = named.unwrap_or_else(|| text.split_once(':').map_or(text.clone(), |(key, _)| format!("{key}:")));
+    let prefix = if prefix.ends_with(':') { prefix } else { format!("{prefix}:") };
+    Some(format!("{} {prefix} {to}", "#".repeat(level)))
+}
+
+/// A delta's block written as a list item, `- **KEY** text` over its scenarios.
+fn as_list(block: &str, key: &str) -> String {
+    let keyed = keyed(block, key);
+    let Some(requirement) = parse::parse(&keyed).requirements.into_iter().next() else {
+        return format!("- **{key}**");
+    };
+    let marked = match &requirement.priority {
+        Some(priority) if parse::without_priority_marker(&requirement.text) == requirement.text => {
+            format!("({priority}) {}", requirement.text)
+        }
+        _ => requirement.text.clone(),
+    };
+    let mut out = format!("- **{key}** {marked}");
+    for scenario in &requirement.acceptance {
+        out.push_str(&format!("\n  - {scenario}"));
+    }
+    out
 }
 
 /// `block` with its headings moved so that its first is at `level`.
@@ -227,6 +279,7 @@ mod tests {
     use charter_types::Kind;
 
     use super::{apply, deltas};
+    use crate::budget::Budget;
     use crate::exchange::layouts::forms::{rewrite, Style};
     use crate::exchange::layouts::Doc;
     use crate::structure::parse::parse;
@@ -270,7 +323,7 @@ mod tests {
         );
         // What the export writes for the spec, with the change applied, reads as the change's spec.
         let exported = spec(&rewrite(BEFORE, Style::OpenSpec));
-        let applied = apply(&exported, &delta, &mut HashSet::new()).unwrap();
+        let applied = apply(&exported, &delta, &mut HashSet::new(), &Budget::new(crate::budget::LIMIT)).unwrap();
         let keyed = |list: Summary| {
             let mut list: Vec<_> =
                 list.into_iter().map(|(key, _, text, scenarios, priority)| (key, text, scenarios, priority)).collect();
@@ -291,7 +344,7 @@ mod tests {
 ## REMOVED Requirements\n\n### Requirement: The system SHALL expire sessions.\n**Reason**: sessions are gone.\n\n\
 ## ADDED Requirements\n\n### Requirement: Recovery codes\nThe system SHALL offer recovery codes.\n";
         let mut taken: HashSet<String> = ["AUTH-001", "AUTH-002", "AUTH-003"].into_iter().map(String::from).collect();
-        let applied = apply(&exported, delta, &mut taken).unwrap();
+        let applied = apply(&exported, delta, &mut taken, &Budget::new(crate::budget::LIMIT)).unwrap();
         let found = summary(&applied);
         let keys: Vec<(&str, &str)> = found.iter().map(|(key, title, ..)| (key.as_str(), title.as_str())).collect();
         assert_eq!(
@@ -304,8 +357,20 @@ mod tests {
         );
         assert_eq!(found[0].2, "The system SHALL issue a token after a second factor.");
         assert_eq!(found[0].3, ["Two factors: **WHEN** both factors pass **THEN** a token is issued"]);
+        let listed = spec(&BEFORE.replace('\n', "\r\n"));
+        let change = "## MODIFIED Requirements\n\n### Requirement: x\n<!-- id: AUTH-002 -->\nThe system SHALL expire sessions after an hour.\n\n#### Scenario: Idle\n- WHEN idle for an hour THEN the session ends\n";
+        let applied = apply(&listed, change, &mut taken, &Budget::new(crate::budget::LIMIT)).unwrap();
+        assert!(
+            applied.contains("- **AUTH-002** The system SHALL expire sessions after an hour.\r\n  - Idle: WHEN idle"),
+            "{applied}"
+        );
+        let keys: Vec<String> = summary(&applied).into_iter().map(|r| r.0).collect();
+        assert_eq!(keys, ["AUTH-001", "AUTH-002", "AUTH-003"], "a list stays a list, and CRLF stays CRLF");
+        let rename = "## RENAMED Requirements\n\n- FROM: `### Requirement: (P1) The system SHALL issue a token on login.`\n- TO: `### Requirement: Tokens`\n";
+        let refused = apply(&listed, rename, &mut taken, &Budget::new(crate::budget::LIMIT)).unwrap_err();
+        assert!(refused.to_string().contains("is a list item"), "{refused}");
         let missing = "## MODIFIED Requirements\n\n### Requirement: Nothing like it\nThe system SHALL.\n";
-        let refused = apply(&exported, missing, &mut taken).unwrap_err();
-        assert_eq!(refused, "“Nothing like it” is not a requirement of Auth");
+        let refused = apply(&exported, missing, &mut taken, &Budget::new(crate::budget::LIMIT)).unwrap_err();
+        assert_eq!(refused.to_string(), "“Nothing like it” is not a requirement of Auth");
     }
 }

@@ -12,7 +12,7 @@ use regex::Regex;
 use super::Doc;
 use crate::markdown::syntax::{clarification_regex, link_regex};
 use crate::structure::parse::{self, heading, key_comment, Requirement};
-use crate::structure::splice::{self, Form};
+use crate::structure::splice;
 
 /// The requirement form a layout writes.
 #[derive(Clone, Copy)]
@@ -23,48 +23,56 @@ pub(super) enum Style {
     Kiro,
 }
 
-/// `text` with each requirement written in `style`.
+/// `text` with each requirement written in `style`, in one pass. Should that change
+/// what any requirement reads as (a list requirement followed by prose would take the
+/// prose into its block as a heading), the text goes as it is: every form is Charter's.
 pub(super) fn rewrite(text: &str, style: Style) -> String {
     let crlf = text.contains("\r\n");
     let text = text.replace("\r\n", "\n");
     let requirements = parse::parse(&text).requirements;
-    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
-    // From the last, so the earlier ones' lines stay where they were.
-    for (index, requirement) in requirements.iter().enumerate().rev() {
-        let level = level_of(&text, &lines, requirement);
-        let borrowed: Vec<&str> = lines.iter().map(String::as_str).collect();
-        let (start, end) = (requirement.line - 1, splice::trimmed_end(&borrowed, requirement));
-        let mut block = Vec::new();
-        if start > 0 && !lines[start - 1].trim().is_empty() {
-            block.push(String::new());
+    if requirements.is_empty() {
+        return text_with(text, crlf);
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let (mut at, mut enclosing) = (0, 0);
+    for (index, requirement) in requirements.iter().enumerate() {
+        let start = requirement.line - 1;
+        for line in &lines[at.min(start)..start] {
+            enclosing = heading(line).map_or(enclosing, |(level, _)| level);
+            out.push((*line).to_owned());
         }
-        block.extend(render(style, index + 1, level, requirement).split('\n').map(str::to_owned));
+        let own = heading(lines[start]).map(|(level, _)| level);
+        let level = own.unwrap_or(enclosing + 1).clamp(3, 5);
+        let end = splice::trimmed_end(&lines, requirement);
+        if out.last().is_some_and(|line| !line.trim().is_empty()) {
+            out.push(String::new());
+        }
+        out.extend(render(style, index + 1, level, requirement).split('\n').map(str::to_owned));
         if lines.get(end).is_some_and(|next| !next.trim().is_empty()) {
-            block.push(String::new());
+            out.push(String::new());
         }
-        lines.splice(start..end, block);
+        enclosing = own.unwrap_or(enclosing);
+        at = end;
     }
-    let out = lines.join("\n");
+    out.extend(lines[at..].iter().map(|line| (*line).to_owned()));
+    let rewritten = out.join("\n");
+    let read = |text: &str| {
+        let requirements = parse::parse(text).requirements.into_iter();
+        requirements.map(|r| (r.key, r.text, r.acceptance, r.priority)).collect::<Vec<_>>()
+    };
+    match read(&rewritten) == read(&text) {
+        true => text_with(rewritten, crlf),
+        false => text_with(text, crlf),
+    }
+}
+
+fn text_with(text: String, crlf: bool) -> String {
     if crlf {
-        out.replace('\n', "\r\n")
+        text.replace('\n', "\r\n")
     } else {
-        out
+        text
     }
-}
-
-/// The heading level `requirement` of `text` (split into `lines`) takes in a named form:
-/// its own, or one below the heading it sits under; room is left for its scenarios'.
-pub(super) fn level_of(text: &str, lines: &[String], requirement: &Requirement) -> usize {
-    match Form::of(text, Some(requirement)) {
-        Form::Heading(level) => level,
-        Form::List => enclosing_level(lines, requirement.line) + 1,
-    }
-    .clamp(3, 5)
-}
-
-/// The level of the last heading above line `number` (1-based), 0 when there is none.
-fn enclosing_level(lines: &[String], number: usize) -> usize {
-    lines[..number - 1].iter().rev().find_map(|line| heading(line).map(|(level, _)| level)).unwrap_or(0)
 }
 
 /// `requirement` in `style`, as the `ordinal`th of its spec, its heading at `level`.
@@ -142,7 +150,7 @@ pub fn assign_keys(docs: &mut [Doc], taken: &mut HashSet<String>) -> Vec<usize> 
                 return 0;
             }
             let prefix = prefix(&doc.title);
-            let first = taken.iter().filter_map(|key| number_after(key, &prefix)).max().unwrap_or(0) + 1;
+            let first = taken.iter().filter_map(|key| number_after(key, &prefix)).max().unwrap_or(0).saturating_add(1);
             let keys: Vec<String> = (first..).take(unkeyed.len()).map(|n| format!("{prefix}-{n:03}")).collect();
             taken.extend(keys.iter().map(|key| key.to_uppercase()));
             // CRLF text keeps its line ends: each line split off keeps its `\r`.
@@ -168,7 +176,7 @@ fn prefix(title: &str) -> String {
 }
 
 /// The number of `key` if it is `prefix`'s.
-fn number_after(key: &str, prefix: &str) -> Option<u32> {
+fn number_after(key: &str, prefix: &str) -> Option<u64> {
     let (head, number) = key.rsplit_once('-')?;
     head.eq_ignore_ascii_case(prefix).then(|| number.parse().ok()).flatten()
 }

@@ -10,7 +10,7 @@
 mod charter;
 pub mod deltas;
 mod forms;
-mod kiro;
+pub mod kiro;
 mod openspec;
 mod speckit;
 
@@ -208,7 +208,7 @@ fn slug(title: &str) -> String {
 }
 
 /// A title for a file or folder name: `001-user-login` → `User login`.
-fn humanize(name: &str) -> String {
+pub(super) fn humanize(name: &str) -> String {
     let name = name.trim_end_matches(".md");
     let name = name.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches(['-', '_']);
     let words = name.replace(['-', '_'], " ");
@@ -258,6 +258,7 @@ impl Folders {
         let mut folder_of: Vec<Option<usize>> = Vec::with_capacity(docs.len());
         let mut taken: HashMap<usize, HashSet<String>> = HashMap::new();
         let mut roots: HashSet<String> = HashSet::new();
+        let mut folders: HashSet<String> = HashSet::new();
         if let Some(name) = self.constitution.strip_prefix(self.others).and_then(|rest| rest.strip_prefix('/')) {
             roots.insert(name.to_owned());
         }
@@ -290,7 +291,14 @@ impl Folders {
                 }
                 None if doc.kind == Kind::Spec => {
                     specs += 1;
-                    let dir = (self.spec_folder)(specs, &slug(&doc.title));
+                    // Titles alike as slugs get folders apart.
+                    let base = slug(&doc.title);
+                    let dir = (1..)
+                        .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+                        .map(|name| (self.spec_folder)(specs, &name))
+                        .find(|dir| !folders.contains(dir))
+                        .expect("a free folder");
+                    folders.insert(dir.clone());
                     taken.entry(index).or_default().insert(self.spec.to_owned());
                     format!("{dir}/{}", self.spec)
                 }

@@ -225,8 +225,30 @@ fn openspec_and_kiro_imports_give_requirements_keys_that_stay_in_the_text() {
         ]
     );
     assert_eq!(assign_keys(&mut docs, &mut HashSet::new()), [0, 1, 0]);
+    super::kiro::link_tasks(&mut docs);
+    assert!(docs[2].content.contains("  - _Requirements: 1.1_ (GIFTCARD-001)\n"), "{}", docs[2].content);
+    let again = docs[2].content.clone();
+    super::kiro::link_tasks(&mut docs);
+    assert_eq!(docs[2].content, again, "linked once");
     let requirement = &parse(&docs[1].content).requirements[0];
     assert_eq!(requirement.key, "GIFTCARD-001");
     assert_eq!(requirement.text, "As a shopper, I want gift cards.");
     assert_eq!(requirement.acceptance, ["WHEN a card is redeemed THEN THE Shop SHALL lower the total"]);
+}
+
+#[test]
+fn a_spec_that_would_read_differently_in_another_form_goes_as_written_and_alike_titles_get_folders_apart() {
+    let prose_after = "# Auth\n\n## Requirements\n\n- **A-001** The system SHALL log in.\n- **A-002** The system SHALL expire sessions.\n\nOut of scope for this release:\n\n- SSO\n";
+    let docs = vec![
+        doc("Checkout", Kind::Spec, None, prose_after),
+        doc("checkout!", Kind::Spec, None, "# Other\n\n- **B-001** The system SHALL pay.\n"),
+    ];
+    for layout in [Layout::OpenSpec, Layout::Kiro] {
+        let files = write(layout, &docs);
+        assert_eq!(files[0].text, prose_after, "{layout:?}: kept as written");
+        assert_ne!(files[0].path, files[1].path, "{layout:?}");
+        assert!(files[1].text.contains("Requirement"), "{layout:?}: the other is rewritten");
+        let (back, _) = read(layout, files);
+        assert_eq!(kept(&back), kept(&docs), "{layout:?}");
+    }
 }
