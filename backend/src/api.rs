@@ -27,7 +27,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
                        requests that change state must carry the site's own `Origin`.",
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(crate::error::ErrorBody, charter_types::SearchMode, charter_types::Tool)),
+    components(schemas(crate::error::ErrorBody, charter_types::SearchMode, charter_types::Tool, charter_types::ExportFormat)),
 )]
 struct ApiDoc;
 

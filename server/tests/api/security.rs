@@ -253,6 +253,8 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/documents/{id}/diff"),
         ("patch", "/api/v1/projects/{id}/settings"),
         ("post", "/api/v1/projects/{id}/versions/{version}/restore"),
+        ("get", "/api/v1/projects/{id}/export"),
+        ("post", "/api/v1/projects/{id}/import"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/constitution"),
         ("get", "/api/v1/projects/{id}/requirements"),
         ("get", "/api/v1/requirements/{id}"),
