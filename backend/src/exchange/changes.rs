@@ -41,7 +41,17 @@ pub(super) async fn export(
     // Read first; the deltas are worked out off the async threads.
     let mut requests = Vec::new();
     for change in open.await?.into_iter().filter(|change| change.target == branch) {
-        let (_, source) = structure::corpus(db, project, &change.source, Text::Live).await?;
+        let (source_id, source) = structure::corpus(db, project, &change.source, Text::Live).await?;
+        // What the change request changes is from where it forked, not from the branch as
+        // it is now: edits made there since are not the change request's to undo.
+        let forked: HashMap<DocumentId, String> = sqlx::query_as::<_, (DocumentId, String)>(
+            "SELECT document_id, fork_base FROM branch_documents WHERE branch_id = $1 AND fork_base IS NOT NULL",
+        )
+        .bind(source_id)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect();
         let description: String =
             sqlx::query_scalar("SELECT description FROM change_requests WHERE project_id = $1 AND number = $2")
                 .bind(project.project())
@@ -55,7 +65,7 @@ pub(super) async fn export(
             .map(|doc| Spec {
                 capability: capability.get(&doc.id).cloned(),
                 title: doc.title.clone(),
-                before: target.doc(doc.id).map(|doc| doc.text().to_owned()),
+                before: forked.get(&doc.id).cloned().or_else(|| target.doc(doc.id).map(|doc| doc.text().to_owned())),
                 after: doc.text().to_owned(),
             })
             .collect();
@@ -108,7 +118,7 @@ struct Spec {
     /// Its capability, where the export keeps it as one.
     capability: Option<String>,
     title: String,
-    /// Its text on the branch, if it is there.
+    /// Its text where the change request forked (or on the branch), if it was there.
     before: Option<String>,
     after: String,
 }

@@ -476,6 +476,15 @@ async fn an_open_change_request_exports_as_an_openspec_change_folder_and_imports
     let login = file("openspec/changes/1-refunds-in-full/specs/login/spec.md");
     assert!(login.starts_with("## REMOVED Requirements\n\n### Requirement: Audit\n<!-- id: AUTH-002 -->"), "{login}");
 
+    // A requirement added on main since the fork is not the change request's to remove.
+    let url = app.url(&format!("/api/v1/documents/{}/content", id("Checkout")));
+    let later = CHECKOUT.replace("## Notes", "- **PAY-009**: System MUST keep receipts.\n\n## Notes");
+    let _: Document = expect(&ada, Method::PUT, &url, Some(json!({ "content": later }))).await;
+    let again = export(&app, &ada, &project, "openspec", "main").await;
+    let (files, _) = charter_backend::exchange::archive::read_tar_gz(&again, |path| path.ends_with(".md")).unwrap();
+    let delta = files.iter().find(|f| f.path == "openspec/changes/1-refunds-in-full/specs/checkout/spec.md").unwrap();
+    assert!(!delta.text.contains("PAY-009") && !delta.text.contains("REMOVED"), "{}", delta.text);
+
     let copy = app.project(&ada, "Copy").await;
     let (status, body) = import(&app, &ada, &copy, "format=openspec&preview=true", archive.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
