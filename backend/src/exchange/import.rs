@@ -228,8 +228,8 @@ async fn plan(
             layouts::kiro::link_tasks(&mut docs);
         }
         let changes = changes::plan(folders, &docs, &tree, &texts, &mut taken, &mut skipped, budget)?;
-        let steps = matched(docs, &tree, &texts);
-        let paths = bundle_paths(&steps);
+        let paths = layouts::paths(&docs);
+        let steps = matched(docs, &paths, &tree, &texts);
         let documents = steps
             .iter()
             .zip(assigned)
@@ -289,18 +289,17 @@ fn expected(layout: Layout) -> &'static str {
 
 /// Each document matched to the target's document at the same place (of the same kind),
 /// the constitution to the target's constitution.
-fn matched(docs: Vec<Doc>, tree: &[TreeEntry], texts: &HashMap<DocumentId, String>) -> Vec<Step> {
+fn matched(docs: Vec<Doc>, paths: &[String], tree: &[TreeEntry], texts: &HashMap<DocumentId, String>) -> Vec<Step> {
     let existing = Paths::of(tree);
     let kinds: HashMap<DocumentId, Kind> = tree.iter().map(|entry| (entry.id, entry.kind)).collect();
     let constitution = tree.iter().find(|entry| entry.kind == Kind::Constitution).map(|entry| entry.id);
-    let paths = Paths::of(&as_tree(&docs));
     let mut used = HashSet::new();
     docs.into_iter()
-        .zip(paths.iter().map(|(_, path)| path.to_owned()).collect::<Vec<_>>())
+        .zip(paths)
         .map(|(doc, path)| {
             let found = match doc.kind {
                 Kind::Constitution => constitution,
-                kind => existing.find(&path).filter(|id| kinds.get(id) == Some(&kind)),
+                kind => existing.find(path).filter(|id| kinds.get(id) == Some(&kind)),
             }
             .filter(|id| used.insert(*id));
             let action = match found {
@@ -311,27 +310,6 @@ fn matched(docs: Vec<Doc>, tree: &[TreeEntry], texts: &HashMap<DocumentId, Strin
             Step { doc, action }
         })
         .collect()
-}
-
-/// `docs` as a tree, each named by its index (for `Paths`).
-fn as_tree(docs: &[Doc]) -> Vec<TreeEntry> {
-    let id = |index: usize| DocumentId::from_uuid(uuid::Uuid::from_u128(index as u128));
-    docs.iter()
-        .enumerate()
-        .map(|(index, doc)| TreeEntry {
-            id: id(index),
-            title: doc.title.clone(),
-            kind: doc.kind,
-            parent_id: doc.parent.map(id),
-            position: index as i32,
-            deleted_at: None,
-        })
-        .collect()
-}
-
-fn bundle_paths(steps: &[Step]) -> Vec<String> {
-    let docs: Vec<Doc> = steps.iter().map(|step| step.doc.clone()).collect();
-    Paths::of(&as_tree(&docs)).iter().map(|(_, path)| path.to_owned()).collect()
 }
 
 impl Work<'_> {

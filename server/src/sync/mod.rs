@@ -152,7 +152,8 @@ async fn pull(options: &Options) -> Result<bool, String> {
     }
     // A folder keeps its layout unless told another.
     let layout = options.layout.or(earlier.as_ref().map(|earlier| earlier.layout)).unwrap_or(Layout::Charter);
-    let places = layouts::places(layout, &as_docs(&tree, &documents));
+    let texts = documents.iter().map(|document| (document.id, document.content.clone())).collect();
+    let places = layouts::places(layout, &layouts::as_docs(&tree, &texts));
     let mut entries = Vec::with_capacity(documents.len());
     for (document, file) in documents.iter().zip(places) {
         folder.write(&file, &document.content)?;
@@ -347,20 +348,6 @@ async fn documents(
         documents.push(remote.get::<Document>(&format!("/documents/{}", entry.id), &query).await?);
     }
     Ok((tree, documents))
-}
-
-/// The branch's documents as a layout places them: parents before children, as listed.
-fn as_docs(tree: &[TreeEntry], documents: &[Document]) -> Vec<layouts::Doc> {
-    tree.iter()
-        .zip(documents)
-        .map(|(entry, document)| layouts::Doc {
-            file: String::new(),
-            title: entry.title.clone(),
-            kind: entry.kind,
-            parent: entry.parent_id.and_then(|parent| tree.iter().position(|other| other.id == parent)),
-            content: document.content.clone(),
-        })
-        .collect()
 }
 
 /// One document of the branch, with its text.

@@ -4,31 +4,11 @@
 
 use std::collections::HashMap;
 
-use charter_types::{DocumentId, TreeEntry};
-use uuid::Uuid;
-
 use super::{first_heading, guess_kind, humanize, Doc};
-use crate::documents::paths::Paths;
 use crate::exchange::archive::File;
 
 pub(super) fn places(docs: &[Doc]) -> Vec<String> {
-    // `Paths` names documents by their ids; an index stands in for one here.
-    let ids: Vec<DocumentId> =
-        (0..docs.len()).map(|index| DocumentId::from_uuid(Uuid::from_u128(index as u128))).collect();
-    let tree: Vec<TreeEntry> = docs
-        .iter()
-        .zip(&ids)
-        .map(|(doc, id)| TreeEntry {
-            id: *id,
-            title: doc.title.clone(),
-            kind: doc.kind,
-            parent_id: doc.parent.map(|parent| ids[parent]),
-            position: 0,
-            deleted_at: None,
-        })
-        .collect();
-    let paths = Paths::of(&tree);
-    paths.iter().map(|(_, path)| format!("{path}.md")).collect()
+    super::paths(docs).into_iter().map(|path| format!("{path}.md")).collect()
 }
 
 /// Every Markdown file is a document: under the one whose folder it is in, titled by its

@@ -20,6 +20,7 @@ use charter_types::{DocumentId, Kind, Layout, TreeEntry};
 use serde::{Deserialize, Serialize};
 
 use super::archive::File;
+use crate::documents::paths::Paths;
 use crate::markdown;
 
 pub(super) use forms::assign_keys;
@@ -49,6 +50,26 @@ pub fn as_docs(tree: &[TreeEntry], texts: &HashMap<DocumentId, String>) -> Vec<D
             content: texts.get(&entry.id).cloned().unwrap_or_default(),
         })
         .collect()
+}
+
+/// Each of `docs`' path as `documents::paths` names it: its and its parents' titles as
+/// slugs.
+pub fn paths(docs: &[Doc]) -> Vec<String> {
+    // `Paths` names documents by their ids; an index stands in for one here.
+    let id = |index: usize| DocumentId::from_uuid(uuid::Uuid::from_u128(index as u128));
+    let tree: Vec<TreeEntry> = docs
+        .iter()
+        .enumerate()
+        .map(|(index, doc)| TreeEntry {
+            id: id(index),
+            title: doc.title.clone(),
+            kind: doc.kind,
+            parent_id: doc.parent.map(id),
+            position: index as i32,
+            deleted_at: None,
+        })
+        .collect();
+    Paths::of(&tree).iter().map(|(_, path)| path.to_owned()).collect()
 }
 
 /// Where the manifest lies in every export.
