@@ -8,6 +8,8 @@ WORKDIR /src
 COPY . .
 # The editor bundle (public/editor.js and its chunks), from the pinned npm packages.
 RUN npm --prefix editor ci && npm --prefix editor run build
+# The official OpenAPI schemas that contracts are validated against (backend/build.rs).
+RUN npm --prefix backend/schemas ci
 # wasm-bindgen-cli must match the wasm-bindgen version in Cargo.lock exactly.
 RUN cargo install wasm-bindgen-cli --version \
       "$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)" \

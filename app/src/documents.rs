@@ -16,8 +16,16 @@ use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 use crate::forms::FormError;
 
-/// Document kinds in the order the page offers them.
-const OFFERED_KINDS: [Kind; 4] = [Kind::Spec, Kind::Plan, Kind::Tasks, Kind::Constitution];
+/// What the page offers to create, in order: a kind, and for contracts the format of
+/// their template (`contract/json-schema`).
+const OFFERED: [(&str, &str); 6] = [
+    ("spec", "Feature spec"),
+    ("plan", "Plan"),
+    ("tasks", "Tasks"),
+    ("constitution", "Constitution"),
+    ("contract/openapi", "Contract: OpenAPI"),
+    ("contract/json-schema", "Contract: JSON Schema"),
+];
 
 pub(crate) fn kind_label(kind: Kind) -> &'static str {
     match kind {
@@ -25,6 +33,7 @@ pub(crate) fn kind_label(kind: Kind) -> &'static str {
         Kind::Plan => "Plan",
         Kind::Tasks => "Tasks",
         Kind::Constitution => "Constitution",
+        Kind::Contract => "Contract",
     }
 }
 
@@ -39,7 +48,7 @@ pub struct DocView {
 impl DocView {
     /// The document rendered (off the async workers), its `[[links]]` as written.
     async fn rendered(document: Document) -> Result<DocView, AppError> {
-        let html = charter_backend::markdown::render(document.content.clone()).await?;
+        let html = charter_backend::preview::document_html(document.kind, document.content.clone(), None).await?;
         Ok(DocView { document, html })
     }
 }
@@ -63,8 +72,7 @@ pub async fn document_view(id: String, branch: String) -> Result<DocView, AppErr
     let document = charter_backend::documents::get(&state, &project, id, &branch).await?;
     // [[links]] resolve against the branch (a deleted document has nothing to link from).
     let links = charter_backend::structure::Links::load(&state.db, &project, &branch).await?;
-    let html =
-        charter_backend::markdown::render_linked(document.content.clone(), move |target| links.resolve(target)).await?;
+    let html = charter_backend::preview::document_html(document.kind, document.content.clone(), Some(links)).await?;
     Ok(DocView { document, html })
 }
 
@@ -79,11 +87,16 @@ pub async fn create_document(
 ) -> Result<DocView, AppError> {
     use charter_backend::documents::{self, NewDocument};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Write).await?;
-    let kind = kind.parse().map_err(|unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string()))?;
+    let invalid = |unknown: charter_types::Unknown| AppError::Invalid(unknown.to_string());
+    let (kind, format) = match kind.split_once('/') {
+        Some((kind, format)) => (kind.parse().map_err(invalid)?, Some(format.parse().map_err(invalid)?)),
+        None => (kind.parse().map_err(invalid)?, None),
+    };
     let parent_id = optional_id(parent_id, "parent document")?;
     // A checkbox: present when ticked.
     let template = template.is_some();
-    let new = NewDocument { title, kind, parent_id, content: None, template };
+    let format = format.filter(|_| template);
+    let new = NewDocument { title, kind, parent_id, content: None, template, format };
     let document = documents::create(&state.db, &project, new, &branch).await?;
     leptos_axum::redirect(&on_branch(&format!("/p/{slug}/doc/{}", document.id), &branch));
     DocView::rendered(document).await
@@ -226,7 +239,7 @@ pub fn NewDocumentForm(nodes: Vec<TreeEntry>) -> impl IntoView {
             <label>"Title" <input name="title" required maxlength="200" placeholder="User login" /></label>
             <label>"Kind"
                 <select name="kind">
-                    {OFFERED_KINDS.into_iter().map(|kind| view! { <option value=kind.as_str()>{kind_label(kind)}</option> }).collect_view()}
+                    {OFFERED.into_iter().map(|(value, label)| view! { <option value=value>{label}</option> }).collect_view()}
                 </select>
             </label>
             <label class="check"><input type="checkbox" name="template" value="on" checked=true />

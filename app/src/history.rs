@@ -63,7 +63,7 @@ pub async fn document_at_version(
     Ok(VersionedDocument {
         title: at.title,
         version: at.version.number,
-        html: charter_backend::markdown::render(at.content).await?,
+        html: charter_backend::preview::document_html(at.kind, at.content, None).await?,
         since: diff.changes.into_iter().map(crate::diff::hunk).collect(),
     })
 }

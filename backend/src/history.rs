@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{DocumentId, ProjectId, Version};
+use charter_types::{DocumentId, Kind, ProjectId, Version};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -164,6 +164,7 @@ pub struct DocumentAtVersion {
     pub document_id: DocumentId,
     pub version: Version,
     pub title: String,
+    pub kind: Kind,
     pub deleted: bool,
     pub content: String,
 }
@@ -176,16 +177,17 @@ pub async fn at(
     reference: &str,
 ) -> Result<DocumentAtVersion> {
     let version = resolve_version(db, project.project(), reference).await?;
-    let row: Option<(String, bool, String)> = sqlx::query_as(
-        "SELECT title, deleted, content FROM version_documents WHERE version_id = $1 AND document_id = $2",
+    let row: Option<(String, Kind, bool, String)> = sqlx::query_as(
+        "SELECT vd.title, d.kind, vd.deleted, vd.content FROM version_documents vd
+         JOIN documents d ON d.id = vd.document_id WHERE vd.version_id = $1 AND vd.document_id = $2",
     )
     .bind(version.id)
     .bind(document_id)
     .fetch_optional(db)
     .await?;
-    let (title, deleted, content) =
+    let (title, kind, deleted, content) =
         row.ok_or_else(|| Error::NotFound("the document did not exist at that version".into()))?;
-    Ok(DocumentAtVersion { document_id, version, title, deleted, content })
+    Ok(DocumentAtVersion { document_id, version, title, kind, deleted, content })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

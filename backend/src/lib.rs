@@ -17,6 +17,7 @@ pub mod checks;
 pub mod claims;
 pub mod collab;
 pub mod content;
+pub mod contract;
 pub mod documents;
 pub mod embeddings;
 pub mod error;

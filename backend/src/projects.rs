@@ -110,6 +110,7 @@ pub async fn create(db: &PgPool, actor: &Actor, new: NewProject) -> Result<Proje
         parent_id: None,
         content: None,
         template: true,
+        format: None,
     };
     documents::insert(&mut tx, &project, main, constitution).await?;
     tx.commit().await?;

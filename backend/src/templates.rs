@@ -1,7 +1,7 @@
 //! Starting points for new documents, one per kind, written so that Charter can read
 //! them: requirement IDs in the accepted forms, scenarios, success criteria, markers.
 
-use charter_types::Kind;
+use charter_types::{ContractFormat, Kind};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -27,9 +27,12 @@ where intent is unclear; answered questions are recorded under `## Clarification
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Template {
     pub kind: Kind,
+    /// What a contract's template is written in (none for Markdown documents).
+    pub format: Option<ContractFormat>,
     pub name: &'static str,
     pub description: &'static str,
-    /// Markdown; `{{title}}`, `[[{{parent}}]]` and `{{today}}` are filled in on creation.
+    /// Markdown, or a contract's YAML or JSON; `{{title}}`, `[[{{parent}}]]` and
+    /// `{{today}}` are filled in on creation.
     pub content: &'static str,
 }
 
@@ -40,9 +43,10 @@ pub struct Templates {
     pub help: &'static str,
 }
 
-pub const TEMPLATES: [Template; 4] = [
+pub const TEMPLATES: [Template; 6] = [
     Template {
         kind: Kind::Spec,
+        format: None,
         name: "Feature spec",
         description: "Summary, prioritised user stories, requirements with acceptance scenarios, \
                       measurable success criteria, edge cases, key entities and open questions.",
@@ -50,6 +54,7 @@ pub const TEMPLATES: [Template; 4] = [
     },
     Template {
         kind: Kind::Plan,
+        format: None,
         name: "Plan",
         description: "Technical context, the constitution check, and decisions with their rationale \
                       linked to the requirements they implement.",
@@ -57,22 +62,57 @@ pub const TEMPLATES: [Template; 4] = [
     },
     Template {
         kind: Kind::Tasks,
+        format: None,
         name: "Tasks",
         description: "A checklist whose items name the requirements they implement and can be ticked.",
         content: include_str!("templates/tasks.md"),
     },
     Template {
         kind: Kind::Constitution,
+        format: None,
         name: "Constitution",
         description: "Numbered principles (rule and rationale), governance, lint settings and the \
                       version, ratified and amended dates.",
         content: include_str!("templates/constitution.md"),
     },
+    Template {
+        kind: Kind::Contract,
+        format: Some(ContractFormat::OpenApi),
+        name: "OpenAPI contract",
+        description: "An OpenAPI 3.1 API in YAML: operations with IDs, summaries, error responses \
+                      sharing one error schema, and `x-requirements` to link each to the \
+                      requirements it carries out.",
+        content: include_str!("templates/openapi.yaml"),
+    },
+    Template {
+        kind: Kind::Contract,
+        format: Some(ContractFormat::JsonSchema),
+        name: "JSON Schema contract",
+        description: "A JSON Schema (2020-12) data model: properties, required fields, \
+                      definitions and an example.",
+        content: include_str!("templates/json-schema.json"),
+    },
 ];
 
-/// The template for `kind`, filled in for a document called `title` (under `parent`).
-pub fn render(kind: Kind, title: &str, parent: Option<&str>, today: chrono::NaiveDate) -> String {
-    let template = TEMPLATES.iter().find(|template| template.kind == kind).expect("a template per kind");
+/// The template for `kind` (a contract's in `format`, OpenAPI unless said), filled in
+/// for a document called `title` (under `parent`).
+pub fn render(
+    kind: Kind,
+    format: Option<ContractFormat>,
+    title: &str,
+    parent: Option<&str>,
+    today: chrono::NaiveDate,
+) -> String {
+    let format = format.or((kind == Kind::Contract).then_some(ContractFormat::OpenApi));
+    let template = TEMPLATES
+        .iter()
+        .find(|template| template.kind == kind && template.format == format)
+        .expect("a template per kind and contract format");
+    if kind == Kind::Contract {
+        // In YAML and JSON alike, the title as a JSON string is one quoted value.
+        let quoted = serde_json::to_string(title).expect("a string serializes");
+        return template.content.replace("{{title}}", &quoted);
+    }
     let parent = match parent {
         Some(parent) => format!("[[{parent}]]"),
         // Shown as code until there is a spec to name: a link to a placeholder would start

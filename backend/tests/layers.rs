@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     // What everything may use: errors, budgets, the text merge, the caller and held access.
     ("model", &["error", "budget", "merge", "access"]),
-    // Document state, its real-time engine, Markdown rendering, and the embedding model.
-    ("content engine", &["collab", "content", "markdown", "embeddings", "chat"]),
+    // Document state, its real-time engine, Markdown rendering, reading contracts, and
+    // the embedding model.
+    ("content engine", &["collab", "content", "contract", "markdown", "embeddings", "chat"]),
     // What a request brings and finds: extractors, attempt limits, the shared state.
     ("request context", &["extract", "ratelimit", "state"]),
     // People, their credentials and roles, the trail of what they did, and claims on

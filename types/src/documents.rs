@@ -10,6 +10,9 @@ text_enum! {
         Spec = "spec",
         Plan = "plan",
         Tasks = "tasks",
+        /// An API contract: OpenAPI 3.0 or 3.1, or a JSON Schema (2020-12), in YAML or
+        /// JSON rather than Markdown.
+        Contract = "contract",
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use charter_types::{BranchId, Document, DocumentId, Kind, TreeEntry};
+use charter_types::{BranchId, ContractFormat, Document, DocumentId, Kind, TreeEntry};
 use chrono::Utc;
 use serde::{Deserialize, Deserializer};
 use sqlx::{PgConnection, PgPool};
@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub mod paths;
+mod raw;
 mod routes;
 
 pub(crate) use routes::router;
@@ -34,6 +35,8 @@ pub struct NewDocument {
     /// `content`.
     #[serde(default)]
     pub template: bool,
+    /// A contract's template: `openapi` (the default) or `json-schema`.
+    pub format: Option<ContractFormat>,
 }
 
 /// Fields left out stay as they are; `"parent_id": null` moves to the top level.
@@ -211,6 +214,11 @@ pub(crate) async fn insert(
     if let Some(parent_id) = new.parent_id {
         check_parent(tx, branch_id, parent_id).await?;
     }
+    if new.format.is_some() && !(new.template && new.kind == Kind::Contract) {
+        return Err(Error::Invalid(
+            "a format chooses a contract's template: give it with kind contract and template".into(),
+        ));
+    }
     let text = match (new.template, new.content) {
         (true, Some(_)) => return Err(Error::Invalid("give either content or a template, not both".into())),
         (true, None) => {
@@ -221,7 +229,7 @@ pub(crate) async fn insert(
                     .fetch_optional(&mut *tx)
                     .await?;
             let parent = parent.map(|(title,)| title);
-            templates::render(new.kind, title, parent.as_deref(), Utc::now().date_naive())
+            templates::render(new.kind, new.format, title, parent.as_deref(), Utc::now().date_naive())
         }
         (false, content) => content.unwrap_or_default(),
     };

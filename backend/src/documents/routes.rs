@@ -19,6 +19,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_handler, update_handler, delete_handler))
         .routes(routes!(content_handler))
         .routes(routes!(restore_handler))
+        .merge(super::raw::router())
 }
 
 /// The project's documents as a tree: each entry names its parent.

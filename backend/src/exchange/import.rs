@@ -125,6 +125,7 @@ impl Work<'_> {
                             parent_id: None,
                             content: Some(text.clone()),
                             template: false,
+                            format: None,
                         };
                         documents::create(&self.state.db, self.project, new, &branch.name).await?;
                         continue;
@@ -332,6 +333,7 @@ impl Work<'_> {
                         parent_id: step.doc.parent.map(|parent| ids[parent]),
                         content: Some(step.doc.content.clone()),
                         template: false,
+                        format: None,
                     };
                     documents::create(&state.db, project, new, branch).await?.id
                 }

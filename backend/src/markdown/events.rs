@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use super::syntax::{clarification_regex, link_regex};
-use super::{escape, slug, Resolver};
+use super::{slug, Resolver};
 use crate::budget::Budget;
 use crate::error::Result;
 
@@ -295,20 +295,7 @@ fn link_text<'a>(text: String, resolve: &Resolver<'_>, out: &mut Vec<Event<'a>>)
             continue;
         }
         let label = found.get(2).map(|label| label.as_str().trim()).filter(|label| !label.is_empty()).unwrap_or(target);
-        let html = match resolve(target) {
-            Some(found) => format!(
-                "<a class=\"wikilink\" href=\"{}\" title=\"{}\" data-preview=\"{}\">{}</a>",
-                escape(&found.href),
-                escape(&found.title),
-                escape(&found.preview),
-                escape(label)
-            ),
-            None => format!(
-                "<span class=\"wikilink broken\" title=\"No requirement or document is called {}\">{}</span>",
-                escape(target),
-                escape(whole.as_str())
-            ),
-        };
+        let html = super::wikilink(target, label, whole.as_str(), resolve(target).as_ref());
         if whole.start() > written {
             out.push(Event::Text(CowStr::from(text[written..whole.start()].to_owned())));
         }

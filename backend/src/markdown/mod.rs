@@ -130,8 +130,34 @@ pub fn slugify(text: &str, keep: impl Fn(char) -> bool, max_len: usize) -> Optio
     (!slug.is_empty()).then(|| slug.to_owned())
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// Text made safe for HTML, in text and in quoted attributes alike.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// A `[[target]]` as previews show it: a link with its hover preview when `found`, else
+/// marked broken, showing what was `written`.
+pub fn wikilink(target: &str, label: &str, written: &str, found: Option<&LinkTarget>) -> String {
+    match found {
+        Some(found) => format!(
+            "<a class=\"wikilink\" href=\"{}\" title=\"{}\" data-preview=\"{}\">{}</a>",
+            escape(&found.href),
+            escape(&found.title),
+            escape(&found.preview),
+            escape(label)
+        ),
+        None => format!(
+            "<span class=\"wikilink broken\" title=\"No requirement or document is called {}\">{}</span>",
+            escape(target),
+            escape(written)
+        ),
+    }
+}
+
+/// Markdown as sanitized HTML within a budget the caller holds (a contract's
+/// descriptions, rendered with the rest of its reference).
+pub fn to_html_within(markdown: &str, budget: &Budget) -> Result<String> {
+    to_html(markdown, None, budget)
 }
 
 #[cfg(test)]

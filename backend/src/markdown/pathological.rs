@@ -36,7 +36,7 @@ fn lines(line: impl Fn(usize) -> String) -> String {
 
 fn ordinary() -> String {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
-    fill(&templates::render(Kind::Spec, "Login", None, day))
+    fill(&templates::render(Kind::Spec, None, "Login", None, day))
 }
 
 fn shapes() -> Vec<(&'static str, String)> {

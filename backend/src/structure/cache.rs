@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
 
-use charter_types::BranchId;
+use charter_types::{BranchId, Kind};
 
 use super::corpus::Fingerprint;
 use super::Parsed;
@@ -61,8 +61,8 @@ pub(super) fn with_text(key: DocKey, text: &str) -> Option<Arc<Parsed>> {
 
 /// Parses `text` (read at log position `seq`, or projected) off the async workers and
 /// keeps the result.
-pub(super) async fn parse(key: DocKey, seq: Option<i64>, text: String) -> Result<Arc<Parsed>> {
-    let parsed = Parsed::spawn(text).await?;
+pub(super) async fn parse(key: DocKey, kind: Kind, seq: Option<i64>, text: String) -> Result<Arc<Parsed>> {
+    let parsed = Parsed::spawn(kind, text).await?;
     CACHE.insert(key, Entry { seq, parsed: parsed.clone() });
     Ok(parsed)
 }

@@ -12,16 +12,20 @@ use super::parse::{self, Requirement, Structure};
 use super::{cache, corpus, lint};
 use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
+use crate::contract::Contract;
 use crate::error::Result;
 use crate::markdown::LinkTarget;
 use crate::{branches, budget, content};
 
 /// A document's text read into its structure, with its requirements by key: what the
-/// parse cache keeps between requests.
+/// parse cache keeps between requests. A contract's structure holds only the
+/// requirement keys its operations name (as mentions); the contract itself is read
+/// beside it.
 #[derive(Debug)]
 pub struct Parsed {
     pub text: String,
     pub structure: Structure,
+    pub contract: Option<Contract>,
     /// Indexes into `structure.requirements`, by key uppercased.
     keys: HashMap<String, Vec<usize>>,
     /// About how many bytes all this holds.
@@ -29,8 +33,14 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    pub fn new(text: String) -> Parsed {
-        let structure = parse::parse(&text);
+    pub fn new(kind: Kind, text: String) -> Parsed {
+        let (structure, contract) = match kind {
+            Kind::Contract => {
+                let contract = Contract::read(&text);
+                (contract_structure(&contract), Some(contract))
+            }
+            _ => (parse::parse(&text), None),
+        };
         let mut keys: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, requirement) in structure.requirements.iter().enumerate() {
             keys.entry(requirement.key.to_uppercase()).or_default().push(index);
@@ -45,8 +55,9 @@ impl Parsed {
             + structure.mentions.len()
             + structure.settings.len()
             + keys.len();
-        let size = 3 * text.len() + 256 * items;
-        Parsed { text, structure, keys, size }
+        // A contract's values and their places: about eight times its text.
+        let size = 3 * text.len() + 256 * items + contract.as_ref().map_or(0, |_| 8 * text.len());
+        Parsed { text, structure, contract, keys, size }
     }
 
     /// About how many bytes this holds.
@@ -55,9 +66,26 @@ impl Parsed {
     }
 
     /// Parses on the blocking pool.
-    pub(super) async fn spawn(text: String) -> Result<Arc<Parsed>> {
-        budget::run(move |_| Ok(Arc::new(Parsed::new(text)))).await
+    pub(super) async fn spawn(kind: Kind, text: String) -> Result<Arc<Parsed>> {
+        budget::run(move |_| Ok(Arc::new(Parsed::new(kind, text)))).await
     }
+}
+
+/// The requirement keys a contract's operations name (`x-requirements`), as mentions
+/// where each is written: what makes a requirement's backlinks list the contract.
+fn contract_structure(contract: &Contract) -> Structure {
+    let Some(readable) = contract.readable() else { return Structure::default() };
+    let mut structure = Structure::default();
+    for operation in &readable.operations {
+        let method = operation.method.as_str();
+        for (index, key) in operation.requirements.iter().enumerate() {
+            let index = index.to_string();
+            let place =
+                readable.source.spots.place(["paths", operation.path.as_str(), method, "x-requirements", &index]);
+            structure.mentions.push(parse::Mention { key: key.clone(), line: place.line, column: place.column });
+        }
+    }
+    structure
 }
 
 /// A document with its structure.
@@ -71,7 +99,7 @@ pub struct Doc {
 
 impl Doc {
     pub fn new(id: DocumentId, title: String, kind: Kind, text: String) -> Doc {
-        Doc { id, title, kind, parsed: Arc::new(Parsed::new(text)) }
+        Doc { id, title, kind, parsed: Arc::new(Parsed::new(kind, text)) }
     }
 
     pub fn text(&self) -> &str {
@@ -80,6 +108,11 @@ impl Doc {
 
     pub fn structure(&self) -> &Structure {
         &self.parsed.structure
+    }
+
+    /// The contract, for a document of kind `contract`.
+    pub fn contract(&self) -> Option<&Contract> {
+        self.parsed.contract.as_ref()
     }
 }
 
@@ -176,7 +209,7 @@ impl Corpus {
             let parsed = match projected {
                 Some(text) => match cache::with_text(key, &text) {
                     Some(parsed) => parsed,
-                    None => cache::parse(key, None, text).await?,
+                    None => cache::parse(key, kind, None, text).await?,
                 },
                 None => match seq.and_then(|seq| cache::at(key, seq)) {
                     Some(parsed) => {
@@ -186,7 +219,7 @@ impl Corpus {
                     None => {
                         let (text, seq) = content::read_at(&mut *conn, key).await?;
                         (id, &title, kind, Some(seq)).hash(&mut hasher);
-                        cache::parse(key, Some(seq), text).await?
+                        cache::parse(key, kind, Some(seq), text).await?
                     }
                 },
             };
@@ -207,7 +240,7 @@ impl Corpus {
     /// The same corpus with one document's text replaced (an editor's unsaved text).
     pub async fn with_text(mut self, document_id: DocumentId, text: String) -> Result<Corpus> {
         if let Some(doc) = self.docs.iter_mut().find(|doc| doc.id == document_id) {
-            doc.parsed = Parsed::spawn(text).await?;
+            doc.parsed = Parsed::spawn(doc.kind, text).await?;
         }
         Ok(Corpus::new(self.docs))
     }

@@ -89,6 +89,15 @@ pub const RULES: [Rule; 10] = [
     },
 ];
 
+/// Every rule: the spec lint's, then the contract lint's (`contract::rules`).
+pub fn all_rules() -> impl Iterator<Item = Rule> {
+    RULES.iter().copied().chain(crate::contract::rules::RULES.iter().map(|&(id, severity, summary)| Rule {
+        id,
+        severity,
+        summary,
+    }))
+}
+
 /// The principle checks a constitution can ask for (`**Check:** requirements-have-acceptance`).
 pub const PRINCIPLE_CHECKS: [(&str, &str); 4] = [
     ("requirements-have-acceptance", "every requirement has an acceptance scenario"),
@@ -105,7 +114,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config { severities: RULES.iter().map(|rule| (rule.id, Some(rule.severity))).collect() }
+        Config { severities: all_rules().map(|rule| (rule.id, Some(rule.severity))).collect() }
     }
 }
 
@@ -125,7 +134,7 @@ impl Config {
         let mut config = Config::default();
         for (rule, severity) in settings {
             if let (Some(rule), Some(severity)) =
-                (RULES.iter().find(|known| known.id == rule), severity_setting(severity))
+                (all_rules().find(|known| known.id == rule), severity_setting(severity))
             {
                 config.severities.insert(rule.id, severity);
             }
@@ -139,7 +148,7 @@ impl Config {
 
     /// Every rule with the severity it runs at (`None`: off).
     pub fn rules(&self) -> Vec<(Rule, Option<Severity>)> {
-        RULES.iter().map(|rule| (*rule, self.severity(rule.id))).collect()
+        all_rules().map(|rule| (rule, self.severity(rule.id))).collect()
     }
 }
 
@@ -225,6 +234,9 @@ fn listed(names: Vec<String>, total: usize) -> String {
 /// The findings for one document of the corpus, in line order.
 pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
     let config = corpus.config();
+    if doc.kind == Kind::Contract {
+        return super::contracts::findings(corpus, &config, doc);
+    }
     let mut out = Out { config: &config, doc, findings: Vec::new() };
     let structure = doc.structure();
     let is_constitution = doc.kind == Kind::Constitution;
@@ -554,8 +566,13 @@ mod tests {
 
     #[test]
     fn the_spec_template_lints_with_only_its_placeholders() {
-        let text =
-            crate::templates::render(Kind::Spec, "Login", None, chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
+        let text = crate::templates::render(
+            Kind::Spec,
+            None,
+            "Login",
+            None,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        );
         let corpus = Corpus::new(vec![doc(1, Kind::Spec, "Login", &text)]);
         let rules: Vec<String> = document(&corpus, &corpus.docs[0]).into_iter().map(|f| f.rule).collect();
         assert_eq!(rules, [OPEN_CLARIFICATION, OPEN_CLARIFICATION], "only the template's open questions");

@@ -6,6 +6,7 @@
 mod cache;
 pub mod clarifications;
 pub mod constitution;
+pub mod contracts;
 mod corpus;
 mod feedback;
 pub mod lint;

@@ -107,6 +107,7 @@ fn markers_links_tasks_and_criteria() {
 fn constitution_metadata_principles_and_settings() {
     let text = templates::render(
         Kind::Constitution,
+        None,
         "Constitution",
         None,
         chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
@@ -125,7 +126,7 @@ fn constitution_metadata_principles_and_settings() {
 #[test]
 fn every_template_parses_into_its_structure() {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-    let spec = parse(&templates::render(Kind::Spec, "Login", None, day));
+    let spec = parse(&templates::render(Kind::Spec, None, "Login", None, day));
     assert_eq!(keys(&spec), ["FR-001", "FR-002", "NFR-001"]);
     assert_eq!(spec.requirements[0].priority.as_deref(), Some("P1"));
     assert_eq!(spec.requirements[2].section, "Requirements › Non-functional requirements");
@@ -135,19 +136,19 @@ fn every_template_parses_into_its_structure() {
 
     // The only link is to the parent spec, which exists: the principle and requirement
     // IDs are examples in code, which a new document's project may not define.
-    let plan = parse(&templates::render(Kind::Plan, "Login plan", Some("Login"), day));
+    let plan = parse(&templates::render(Kind::Plan, None, "Login plan", Some("Login"), day));
     assert!(plan.requirements.is_empty(), "decisions are not requirements");
     let targets: Vec<&str> = plan.links.iter().map(|l| l.target.as_str()).collect();
     assert_eq!(targets, ["Login"]);
-    let before_its_spec = parse(&templates::render(Kind::Plan, "Login plan", None, day));
+    let before_its_spec = parse(&templates::render(Kind::Plan, None, "Login plan", None, day));
     assert!(before_its_spec.links.is_empty(), "the spec's placeholder is an example, not a link");
     assert!(before_its_spec.mentions.is_empty(), "the example IDs are not mentions");
 
-    let tasks = parse(&templates::render(Kind::Tasks, "Login tasks", Some("Login"), day));
+    let tasks = parse(&templates::render(Kind::Tasks, None, "Login tasks", Some("Login"), day));
     assert_eq!(tasks.tasks.len(), 4);
     assert!(tasks.tasks.iter().all(|task| task.references.is_empty()), "an example ID is no task reference");
     assert_eq!(tasks.links.iter().map(|l| l.target.as_str()).collect::<Vec<_>>(), ["Login"]);
-    assert!(parse(&templates::render(Kind::Tasks, "Login tasks", None, day)).links.is_empty());
+    assert!(parse(&templates::render(Kind::Tasks, None, "Login tasks", None, day)).links.is_empty());
 }
 
 #[test]
@@ -156,7 +157,7 @@ fn new_plans_and_tasks_start_without_lint_errors() {
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     let doc = |n: u128, kind: Kind, title: &str, parent: Option<&str>| {
         let id = charter_types::DocumentId::from_uuid(uuid::Uuid::from_u128(n));
-        Doc::new(id, title.to_owned(), kind, templates::render(kind, title, parent, day))
+        Doc::new(id, title.to_owned(), kind, templates::render(kind, None, title, parent, day))
     };
     let constitution = || doc(1, Kind::Constitution, "Constitution", None);
     let spec = || doc(2, Kind::Spec, "Login", None);
@@ -183,7 +184,7 @@ fn structure_survives_an_export_round_trip() {
     // Exporting a spec as Markdown and reading it back gives the same structure.
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     for &kind in Kind::ALL {
-        let text = templates::render(kind, "Round trip", Some("Parent"), day);
+        let text = templates::render(kind, None, "Round trip", Some("Parent"), day);
         let structure = parse(&text);
         let exported = serde_json::to_string(&structure).unwrap();
         let again: Structure = serde_json::from_str(&exported).unwrap();

