@@ -21,7 +21,7 @@ struct RawQuery {
     /// The branch whose current text to serve; `main` when neither this nor `version`
     /// is given.
     branch: Option<String>,
-    /// A version's number, id or tag: the text as merged in that version.
+    /// A version's id or tag: the text as that version merged it.
     version: Option<String>,
 }
 

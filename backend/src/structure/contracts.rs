@@ -4,15 +4,22 @@
 
 use std::collections::HashSet;
 
-use charter_types::{Finding, Kind};
+use axum::extract::State;
+use charter_types::{DocumentId, Finding, Kind, Operation};
 use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::lint::Config;
-use super::{Corpus, Doc};
+use super::{corpus, Corpus, Doc, Text};
+use crate::authorization::{need, Document, ProjectAccess};
+use crate::branches::BranchQuery;
 use crate::contract::rules::{self, naming, Context, Style};
 use crate::contract::validate::{self, Target};
 use crate::contract::Readable;
+use crate::error::{Error, Result};
+use crate::extract::{Json, Query};
 use crate::markdown;
+use crate::AppState;
 
 /// The constitution's Checks setting that names the property naming style.
 pub const PROPERTY_NAMES: &str = "property-names";
@@ -107,6 +114,40 @@ pub fn findings(corpus: &Corpus, config: &Config, doc: &Doc) -> Vec<Finding> {
             config.finding(problem.rule, doc, place, problem.message)
         })
         .collect()
+}
+
+/// A contract's operations on a branch, each with the requirements it carries out.
+pub async fn operations(
+    db: &sqlx::PgPool,
+    project: &ProjectAccess,
+    document_id: DocumentId,
+    branch: &str,
+) -> Result<Vec<Operation>> {
+    let (_, corpus) = corpus(db, project, branch, Text::Live).await?;
+    let Some(doc) = corpus.doc(document_id) else {
+        return Err(Error::Conflict("this document is deleted on this branch; restore it to read it".into()));
+    };
+    match doc.contract() {
+        Some(contract) => Ok(contract.operations().to_vec()),
+        None => Err(Error::Invalid(format!("operations belong to contracts; this document is a {}", doc.kind))),
+    }
+}
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(operations_handler))
+}
+
+/// A contract's operations (`[{method, path, operation_id, requirements}]`), in the
+/// order written; an OpenAPI contract that cannot be read has none.
+#[utoipa::path(get, path = "/documents/{id}/operations", tag = "contracts", params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = Vec<Operation>), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn operations_handler(
+    State(state): State<AppState>,
+    document: Document<need::Read>,
+    Query(branch): Query<BranchQuery>,
+) -> Result<Json<Vec<Operation>>> {
+    Ok(Json(operations(&state.db, &document, document.id(), branch.name()).await?))
 }
 
 #[cfg(test)]

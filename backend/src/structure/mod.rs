@@ -153,6 +153,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(requirements::router())
         .merge(clarifications::router())
         .merge(traceability::router())
+        .merge(contracts::router())
 }
 
 /// What links to a document, or to the requirements it defines.

@@ -267,6 +267,8 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("post", "/api/v1/projects/{id}/traceability"),
         ("get", "/api/v1/projects/{id}/traceability"),
         ("get", "/api/v1/documents/{id}/backlinks"),
+        ("get", "/api/v1/documents/{id}/raw"),
+        ("get", "/api/v1/documents/{id}/operations"),
         ("get", "/api/v1/projects/{id}/lint/rules"),
         ("get", "/api/v1/projects/{id}/search"),
         ("get", "/api/v1/requirements/{id}/related"),

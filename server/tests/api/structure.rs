@@ -181,7 +181,7 @@ async fn lint_reports_findings_and_errors_block_merging_unless_an_owner_override
     assert_eq!((findings[0]["line"].as_i64(), findings[0]["column"].as_i64()), (Some(8), Some(5)));
     let (status, rules) = call(&s.ada, Method::GET, &s.url("/lint/rules?branch=draft"), None).await;
     assert_eq!(status, StatusCode::OK, "{rules}");
-    assert_eq!(rules.as_array().unwrap().len(), 10);
+    assert_eq!(rules.as_array().unwrap().len(), 23, "the spec lint's 10 rules and the contract lint's 13");
     let first = json!({ "id": "open-clarification", "summary": "A [NEEDS CLARIFICATION: …] question is still unanswered.", "default": "warning", "severity": "warning" });
     assert_eq!(rules[0], first);
 
@@ -279,9 +279,23 @@ async fn documents_start_from_templates(db: PgPool) {
     let s = setup(db).await;
     let (status, templates) = call(&s.vic, Method::GET, &s.url("/templates"), None).await;
     assert_eq!(status, StatusCode::OK, "{templates}");
-    let kinds: Vec<&str> =
-        templates["templates"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["spec", "plan", "tasks", "constitution"]);
+    let kinds: Vec<(&str, Option<&str>)> = templates["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["kind"].as_str().unwrap(), t["format"].as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("spec", None),
+            ("plan", None),
+            ("tasks", None),
+            ("constitution", None),
+            ("contract", Some("openapi")),
+            ("contract", Some("json-schema"))
+        ]
+    );
     assert!(templates["help"].as_str().unwrap().contains("### AUTH-001: Account lockout"));
 
     let body = json!({ "title": "Login", "kind": "spec", "template": true });

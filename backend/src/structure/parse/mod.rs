@@ -176,7 +176,13 @@ fn metadata_regex() -> &'static Regex {
 
 fn setting_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)^`?([a-z][a-z0-9-]*)`?\s*[:=→—–-]\s*`?(error|warning|info|off)`?\b").unwrap())
+    // A rule's severity, or a naming style (`property-names: camelCase`).
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)^`?([a-z][a-z0-9-]*)`?\s*[:=→—–-]\s*`?(error|warning|info|off|camelcase|snake_case|kebab-case|pascalcase)`?(?:$|[^\w-])",
+        )
+        .unwrap()
+    })
 }
 
 /// A list item on a line: indent, whether it is a checkbox (and ticked), and its text

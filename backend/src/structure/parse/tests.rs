@@ -119,8 +119,9 @@ fn constitution_metadata_principles_and_settings() {
     assert_eq!(keys(&structure), ["P-01", "P-02", "P-03"]);
     assert!(structure.requirements[1].text.contains("**Check:** `requirements-have-acceptance`"));
     assert!(structure.clarifications.is_empty(), "a marker in backticks is an example, not a question");
-    assert_eq!(structure.settings.len(), 9);
+    assert_eq!(structure.settings.len(), 11);
     assert!(structure.settings.contains(&("duplicate-id".to_owned(), "error".to_owned())));
+    assert!(structure.settings.contains(&("property-names".to_owned(), "camelcase".to_owned())));
 }
 
 #[test]
