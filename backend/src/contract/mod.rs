@@ -9,8 +9,9 @@ pub mod reference;
 pub mod rules;
 pub mod source;
 pub mod validate;
+pub mod walk;
 
-use charter_types::{ContractFormat, HttpMethod, Operation};
+use charter_types::{HttpMethod, Operation};
 use serde_json::Value;
 
 pub use source::{Source, Syntax, SyntaxError};
@@ -34,19 +35,39 @@ pub enum OpenApiVersion {
 pub enum Kind {
     OpenApi(OpenApiVersion),
     JsonSchema,
-    /// `openapi: 2.0`, `swagger: "2.0"`, `openapi: 4.0.0`: named, and not read.
+    /// `openapi: 2.0`, `swagger: "2.0"`, a document that is neither: named, not read.
     Unsupported(String),
 }
 
 impl Kind {
-    pub fn format(&self) -> Option<ContractFormat> {
+    /// Why a contract of this kind is not read, if it is not.
+    pub fn refusal(&self) -> Option<String> {
         match self {
-            Kind::OpenApi(_) => Some(ContractFormat::OpenApi),
-            Kind::JsonSchema => Some(ContractFormat::JsonSchema),
-            Kind::Unsupported(_) => None,
+            Kind::Unsupported(what) => {
+                Some(format!("{what} is not read here: a contract is OpenAPI 3.0 or 3.1, or a JSON Schema (2020-12)"))
+            }
+            _ => None,
         }
     }
 }
+
+/// Keywords that make a mapping a JSON Schema, when it names no `$schema`.
+const SCHEMA_KEYWORDS: [&str; 14] = [
+    "type",
+    "properties",
+    "items",
+    "$ref",
+    "$defs",
+    "definitions",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "enum",
+    "const",
+    "required",
+    "$id",
+    "not",
+];
 
 /// A contract read: its text's values with their places, or why they could not be read.
 #[derive(Clone, Debug)]
@@ -60,6 +81,8 @@ pub struct Readable {
     pub source: Source,
     pub kind: Kind,
     pub operations: Vec<Operation>,
+    /// Each requirement key its operations name, where it is written.
+    pub requirement_keys: Vec<(String, Place)>,
 }
 
 /// The method keys of an OpenAPI path item, in the order the reference lists them.
@@ -79,11 +102,11 @@ impl Contract {
         Contract {
             read: source::read(text).map(|source| {
                 let kind = kind_of(&source.value);
-                let operations = match kind {
+                let (operations, requirement_keys) = match kind {
                     Kind::OpenApi(_) => operations(&source),
-                    _ => Vec::new(),
+                    _ => (Vec::new(), Vec::new()),
                 };
-                Readable { source, kind, operations }
+                Readable { source, kind, operations, requirement_keys }
             }),
         }
     }
@@ -96,11 +119,9 @@ impl Contract {
         self.readable().map_or(&[], |readable| &readable.operations)
     }
 
-    /// Every requirement key its operations name, with the line naming it.
-    pub fn requirement_keys(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.operations()
-            .iter()
-            .flat_map(|operation| operation.requirements.iter().map(|key| (key.as_str(), operation.line)))
+    /// Every requirement key its operations name, where it is written.
+    pub fn requirement_keys(&self) -> &[(String, Place)] {
+        self.readable().map_or(&[], |readable| &readable.requirement_keys)
     }
 }
 
@@ -112,18 +133,27 @@ impl Readable {
 
     /// The schemas it names: `components.schemas` of an OpenAPI contract, `$defs` of a
     /// JSON Schema; what `[[Order]]` links to.
-    pub fn schema_names(&self) -> Vec<&str> {
-        let named = match self.kind {
+    fn named_schemas(&self) -> Option<&serde_json::Map<String, Value>> {
+        match self.kind {
             Kind::OpenApi(_) => self.source.value.pointer("/components/schemas"),
             Kind::JsonSchema => self.source.value.get("$defs"),
             Kind::Unsupported(_) => None,
-        };
-        named.and_then(Value::as_object).map(|map| map.keys().map(String::as_str).collect()).unwrap_or_default()
+        }
+        .and_then(Value::as_object)
+    }
+
+    pub fn schema_names(&self) -> Vec<&str> {
+        self.named_schemas().map(|map| map.keys().map(String::as_str).collect()).unwrap_or_default()
+    }
+
+    /// A named schema.
+    pub fn schema(&self, name: &str) -> Option<&Value> {
+        self.named_schemas()?.get(name)
     }
 }
 
-/// What the value is: OpenAPI by its `openapi` field, Swagger by `swagger`, else a
-/// JSON Schema.
+/// What the value is: OpenAPI by its `openapi` field, Swagger by `swagger`, a JSON
+/// Schema by `$schema` or its keywords (or `true` / `false`).
 fn kind_of(value: &Value) -> Kind {
     if let Some(version) = value.get("openapi") {
         let version = match version {
@@ -139,48 +169,120 @@ fn kind_of(value: &Value) -> Kind {
         }
     } else if let Some(version) = value.get("swagger") {
         Kind::Unsupported(format!("Swagger {}", version.as_str().unwrap_or("2.0")))
-    } else {
+    } else if value.is_boolean() || SCHEMA_KEYWORDS.iter().chain(&["$schema"]).any(|key| value.get(key).is_some()) {
         Kind::JsonSchema
+    } else if value.is_null() {
+        Kind::Unsupported("An empty contract".into())
+    } else {
+        Kind::Unsupported("A document with neither `openapi` nor any JSON Schema keyword".into())
     }
 }
 
-/// Strings, from a string or a list of them (`x-requirements: PAY-001` or `[PAY-001]`).
-fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(one)) => vec![one.trim().to_owned()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(|s| s.trim().to_owned()).collect(),
+/// The requirement keys an operation names (`x-requirements: PAY-001` or a list of
+/// them), each with its index in the list (none for a single key).
+fn requirement_keys(value: Option<&Value>) -> Vec<(String, Option<usize>)> {
+    let keys: Vec<(&str, Option<usize>)> = match value {
+        Some(Value::String(one)) => vec![(one.as_str(), None)],
+        Some(Value::Array(items)) => {
+            items.iter().enumerate().filter_map(|(index, item)| Some((item.as_str()?, Some(index)))).collect()
+        }
         _ => Vec::new(),
-    }
-    .into_iter()
-    .filter(|text| !text.is_empty())
-    .collect()
+    };
+    keys.into_iter().map(|(key, index)| (key.trim().to_owned(), index)).filter(|(key, _)| !key.is_empty()).collect()
 }
 
-/// Every operation under `paths`, in the order written.
-fn operations(source: &Source) -> Vec<Operation> {
-    let Some(paths) = source.value.get("paths").and_then(Value::as_object) else {
-        return Vec::new();
+/// Strings, from a string or a list of them (`tags`).
+fn strings(value: Option<&Value>) -> Vec<String> {
+    requirement_keys(value).into_iter().map(|(text, _)| text).collect()
+}
+
+/// Every operation under `paths`, in the order written, with where each of its
+/// requirement keys is written.
+fn operations(source: &Source) -> (Vec<Operation>, Vec<(String, Place)>) {
+    let (Some(paths), Some(spots)) = (source.value.get("paths"), source.spots.child("paths")) else {
+        return (Vec::new(), Vec::new());
     };
+    let source::Inner::Map(members) = &spots.inner else { return (Vec::new(), Vec::new()) };
     let mut found = Vec::new();
-    for (path, item) in paths {
-        let Some(item) = item.as_object() else { continue };
+    let mut keys = Vec::new();
+    for (path, item_spot) in members {
+        let Some(item) = paths.get(path).and_then(Value::as_object) else { continue };
         for method in METHODS {
             let Some(operation) = item.get(method.as_str()).and_then(Value::as_object) else { continue };
+            let Some(spot) = item_spot.child(method.as_str()) else { continue };
             let text = |key: &str| operation.get(key).and_then(Value::as_str).map(str::to_owned);
+            let named = requirement_keys(operation.get("x-requirements"));
+            let listed = spot.child("x-requirements");
+            for (key, index) in &named {
+                let place = match (listed, index) {
+                    (Some(list), Some(index)) => list.place([index.to_string().as_str()]),
+                    (Some(list), None) => list.at,
+                    _ => spot.key.unwrap_or(spot.at),
+                };
+                keys.push((key.clone(), place));
+            }
             found.push(Operation {
                 method,
                 path: path.clone(),
                 operation_id: text("operationId"),
                 summary: text("summary"),
                 tags: strings(operation.get("tags")),
-                requirements: strings(operation.get("x-requirements")),
-                line: source.spots.place(["paths", path.as_str(), method.as_str()]).line,
+                requirements: named.into_iter().map(|(key, _)| key).collect(),
+                line: spot.key.unwrap_or(spot.at).line,
             });
         }
     }
     found.sort_by_key(|operation| operation.line);
+    (found, keys)
+}
+
+/// A contract cut into the parts a change is said to touch, each with its value as
+/// written: its operations (`POST /orders`), components (`schemas/Order`) or
+/// definitions (`$defs/line`), and the rest as one part.
+pub fn sections(text: &str) -> Vec<(String, String)> {
+    let contract = Contract::read(text);
+    let Some(readable) = contract.readable() else { return vec![(REST.to_owned(), text.to_owned())] };
+    let mut rest = readable.source.value.clone();
+    let mut found = Vec::new();
+    let (inner, parted) = match readable.kind {
+        Kind::OpenApi(_) => ("paths", "components"),
+        _ => ("", "$defs"),
+    };
+    if let Some(Value::Object(paths)) = rest.as_object_mut().and_then(|root| root.remove(inner)) {
+        for operation in &readable.operations {
+            let value = &paths[&operation.path][operation.method.as_str()];
+            found.push((operation_name(operation), value.to_string()));
+        }
+        // What a path says for all its operations (shared parameters) is the rest's.
+        let shared: serde_json::Map<String, Value> = paths
+            .into_iter()
+            .map(|(path, mut item)| {
+                if let Some(item) = item.as_object_mut() {
+                    item.retain(|key, _| !METHODS.iter().any(|method| method.as_str() == key));
+                }
+                (path, item)
+            })
+            .collect();
+        rest[inner] = Value::Object(shared);
+    }
+    if let Some(Value::Object(parts)) = rest.as_object_mut().and_then(|root| root.remove(parted)) {
+        for (name, value) in parts {
+            match (readable.kind.clone(), value) {
+                (Kind::OpenApi(_), Value::Object(members)) => {
+                    found.extend(
+                        members.into_iter().map(|(member, value)| (format!("{name}/{member}"), value.to_string())),
+                    );
+                }
+                (_, value) => found.push((format!("{parted}/{name}"), value.to_string())),
+            }
+        }
+    }
+    found.push((REST.to_owned(), rest.to_string()));
     found
 }
+
+/// The part of a contract that is neither an operation nor a named part.
+const REST: &str = "(the rest)";
 
 /// `POST /orders` as people write it in a link, the method in capitals.
 pub fn operation_name(operation: &Operation) -> String {
@@ -208,7 +310,33 @@ mod tests {
             (Some("listOrders"), vec!["orders".to_owned()], 5)
         );
         assert_eq!(contract.operations()[1].requirements, ["PAY-001", "ORD-2"]);
-        assert_eq!(contract.requirement_keys().collect::<Vec<_>>(), [("PAY-001", 8), ("ORD-2", 8), ("PAY-002", 12)]);
+        let keys: Vec<(&str, usize, usize)> =
+            contract.requirement_keys().iter().map(|(key, place)| (key.as_str(), place.line, place.column)).collect();
+        assert_eq!(keys, [("PAY-001", 10, 24), ("ORD-2", 10, 33), ("PAY-002", 13, 23)]);
+        // Items that are not keys keep the others' places.
+        let odd = Contract::read("openapi: 3.1.0\npaths:\n  /a:\n    get:\n      x-requirements: [1, '', PAY-1]\n");
+        let keys: Vec<(&str, usize)> =
+            odd.requirement_keys().iter().map(|(key, place)| (key.as_str(), place.column)).collect();
+        assert_eq!(keys, [("PAY-1", 31)]);
+    }
+
+    #[test]
+    fn a_contract_is_cut_into_operations_and_named_parts() {
+        let before = "openapi: 3.1.0\ninfo: {title: Shop, version: '1'}\npaths:\n  /a:\n    parameters: []\n    get: {summary: A}\n    post: {summary: B}\ncomponents:\n  schemas:\n    Order: {type: object}\n";
+        let names: Vec<String> = sections(before).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["GET /a", "POST /a", "schemas/Order", "(the rest)"]);
+        let after = before.replace("{summary: B}", "{summary: C}");
+        let changed: Vec<String> = sections(&after)
+            .into_iter()
+            .zip(sections(before))
+            .filter(|(new, old)| new != old)
+            .map(|(new, _)| new.0)
+            .collect();
+        assert_eq!(changed, ["POST /a"]);
+        let names: Vec<String> =
+            sections("{\"type\": \"object\", \"$defs\": {\"line\": {}}}").into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["$defs/line", "(the rest)"]);
+        assert_eq!(sections("a: ["), [("(the rest)".to_owned(), "a: [".to_owned())]);
     }
 
     #[test]

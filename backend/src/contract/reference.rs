@@ -5,6 +5,7 @@
 //! sanitized like any document's. Each operation is marked with its line
 //! (`<span data-line>`) so the editor scrolls its text and the reference together.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use charter_types::Operation;
@@ -23,11 +24,28 @@ struct Out<'a> {
     budget: &'a Budget,
     resolve: Option<&'a Resolver<'a>>,
     root: &'a Value,
+    /// Ids given so far, so no two elements share one.
+    ids: HashMap<String, usize>,
+}
+
+/// The id of an operation's or a schema's heading: prefixed as every id a document
+/// brings is, so none can clobber the page's own.
+pub fn anchor(kind: &str, name: &str) -> String {
+    format!("user-content-{kind}-{}", markdown::slug(name))
 }
 
 impl<'a> Out<'a> {
     fn text(&mut self, text: &str) {
         self.html.push_str(&escape(text));
+    }
+
+    /// `anchor(kind, name)`, numbered from the second element that would share it.
+    fn id(&mut self, kind: &str, name: &str) -> String {
+        let id = anchor(kind, name);
+        let seen = self.ids.entry(id.clone()).or_insert(0);
+        *seen += 1;
+        let id = if *seen == 1 { id } else { format!("{id}-{seen}") };
+        escape(&id)
     }
 
     fn description(&mut self, value: &Value) -> Result<()> {
@@ -47,7 +65,10 @@ impl<'a> Out<'a> {
     /// A short name for a schema's type: `string (date-time)`, `array of Order`, `Order`.
     fn type_name(schema: &Value) -> String {
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            return reference.rsplit('/').next().unwrap_or(reference).to_owned();
+            let last = reference.rsplit('/').next().unwrap_or(reference);
+            // As the key it names is written: percent- and pointer-decoded.
+            let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+            return decoded.replace("~1", "/").replace("~0", "~");
         }
         let base = match schema.get("type") {
             Some(Value::String(name)) => name.clone(),
@@ -72,7 +93,7 @@ impl<'a> Out<'a> {
         let _ = write!(self.html, "<div class=\"api-schema\"><span class=\"api-type\">");
         match schema.get("$ref").and_then(Value::as_str) {
             Some(reference) if reference.starts_with("#/components/schemas/") || reference.starts_with("#/$defs/") => {
-                let _ = write!(self.html, "<a href=\"#schema-{}\">", escape(&markdown::slug(&type_name)));
+                let _ = write!(self.html, "<a href=\"#{}\">", escape(&anchor("schema", &type_name)));
                 self.text(&type_name);
                 self.html.push_str("</a>");
             }
@@ -151,22 +172,17 @@ impl<'a> Out<'a> {
     where
         'a: 'v,
     {
-        value
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|reference| reference.strip_prefix('#'))
-            .and_then(|pointer| super::validate::resolve_pointer(self.root, pointer))
-            .unwrap_or(value)
+        super::validate::followed(self.root, value, &|_| None).unwrap_or(value)
     }
 
     fn operation(&mut self, operation: &Operation, item: &Value) -> Result<()> {
         let value = &item[operation.method.as_str()];
         let method = operation.method.as_str();
+        let id = self.id("op", &operation_name(operation));
         let _ = write!(
             self.html,
-            "<span data-line=\"{}\"></span><article class=\"api-operation\" id=\"op-{}\"><h3><span class=\"api-method api-method-{method}\">{}</span> <code>",
+            "<span data-line=\"{}\"></span><article class=\"api-operation\" id=\"{id}\"><h3><span class=\"api-method api-method-{method}\">{}</span> <code>",
             operation.line,
-            escape(&markdown::slug(&operation_name(operation))),
             method.to_uppercase()
         );
         self.text(&operation.path);
@@ -233,7 +249,7 @@ impl<'a> Out<'a> {
             self.html.push_str("<h4>Responses</h4><dl class=\"api-responses\">");
             for (status, response) in responses {
                 let response = self.followed(response);
-                let class = status.chars().next().map_or('x', |c| c);
+                let class = status.chars().next().filter(char::is_ascii_digit).unwrap_or('x');
                 let _ = write!(self.html, "<dt><span class=\"api-status api-status-{class}xx\">");
                 self.text(status);
                 self.html.push_str("</span></dt><dd>");
@@ -253,7 +269,8 @@ impl<'a> Out<'a> {
         };
         let _ = write!(self.html, "<section class=\"api-schemas\"><h2>{heading}</h2>");
         for (name, schema) in schemas {
-            let _ = write!(self.html, "<h3 id=\"schema-{}\"><code>", escape(&markdown::slug(name)));
+            let id = self.id("schema", name);
+            let _ = write!(self.html, "<h3 id=\"{id}\"><code>");
             self.text(name);
             self.html.push_str("</code></h3>");
             self.description(schema)?;
@@ -295,37 +312,33 @@ impl<'a> Out<'a> {
         }
         self.html.push_str("</header>");
 
-        // Tags in the order the contract declares them, then as operations first use them.
+        // Tags in the order the contract declares them, then as operations first use
+        // them; each operation is shown once, under its first tag.
         let declared = root.get("tags").and_then(Value::as_array);
-        let mut tags: Vec<(String, Option<&Value>)> = declared
-            .into_iter()
-            .flatten()
-            .filter_map(|tag| Some((tag.get("name")?.as_str()?.to_owned(), Some(tag))))
-            .collect();
-        for operation in &readable.operations {
-            for tag in &operation.tags {
-                if !tags.iter().any(|(name, _)| name == tag) {
-                    tags.push((tag.clone(), None));
+        let mut tags: Vec<(&str, Option<&Value>)> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for tag in declared.into_iter().flatten() {
+            if let Some(name) = tag.get("name").and_then(Value::as_str) {
+                if seen.insert(name) {
+                    tags.push((name, Some(tag)));
                 }
             }
         }
-        let untagged = readable.operations.iter().any(|operation| operation.tags.is_empty());
-        if untagged {
-            tags.push((String::new(), None));
-        }
-        for (tag, declared) in tags {
-            let operations: Vec<&Operation> = readable
-                .operations
-                .iter()
-                .filter(
-                    |operation| if tag.is_empty() { operation.tags.is_empty() } else { operation.tags.contains(&tag) },
-                )
-                .collect();
-            if operations.is_empty() {
-                continue;
+        let mut grouped: HashMap<&str, Vec<&Operation>> = HashMap::new();
+        for operation in &readable.operations {
+            let tag = operation.tags.first().map_or("", String::as_str);
+            if seen.insert(tag) {
+                tags.push((tag, None));
             }
-            let _ = write!(self.html, "<section class=\"api-tag\"><h2 id=\"tag-{}\">", escape(&markdown::slug(&tag)));
-            self.text(if tag.is_empty() { "Other operations" } else { &tag });
+            grouped.entry(tag).or_default().push(operation);
+        }
+        // Untagged operations come last.
+        tags.sort_by_key(|(tag, _)| tag.is_empty());
+        for (tag, declared) in tags {
+            let Some(operations) = grouped.get(tag) else { continue };
+            let id = self.id("tag", if tag.is_empty() { "other-operations" } else { tag });
+            let _ = write!(self.html, "<section class=\"api-tag\"><h2 id=\"{id}\">");
+            self.text(if tag.is_empty() { "Other operations" } else { tag });
             self.html.push_str("</h2>");
             if let Some(declared) = declared {
                 self.description(declared)?;
@@ -368,14 +381,19 @@ pub fn render(contract: &Contract, resolve: Option<&Resolver<'_>>, budget: &Budg
             ));
         }
     };
-    let mut out =
-        Out { html: String::from("<div class=\"api-reference\">"), budget, resolve, root: &readable.source.value };
+    let mut out = Out {
+        html: String::from("<div class=\"api-reference\">"),
+        budget,
+        resolve,
+        root: &readable.source.value,
+        ids: HashMap::new(),
+    };
     match &readable.kind {
         Kind::OpenApi(_) => out.openapi(readable)?,
         Kind::JsonSchema => out.json_schema(readable)?,
-        Kind::Unsupported(what) => {
+        Kind::Unsupported(_) => {
             out.html.push_str("<p class=\"api-unreadable\">");
-            out.text(&format!("{what} is not read here: a contract is OpenAPI 3.0 or 3.1, or a JSON Schema."));
+            out.text(&readable.kind.refusal().unwrap_or_default());
             out.html.push_str("</p>");
         }
     }

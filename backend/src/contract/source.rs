@@ -4,6 +4,8 @@
 //! our own: nesting is bounded without recursion, and aliases are counted as the nodes
 //! they stand for, so a text that expands into billions of nodes is refused early.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -24,18 +26,20 @@ pub enum Syntax {
 }
 
 impl Syntax {
-    /// JSON starts with an object or an array; anything else is read as YAML.
+    /// JSON when the whole text is JSON; anything else is YAML (of which JSON is a part,
+    /// so `{openapi: 3.1.0}` is YAML).
     pub fn of(text: &str) -> Syntax {
-        match text.trim_start_matches('\u{feff}').trim_start().chars().next() {
-            Some('{' | '[') => Syntax::Json,
-            _ => Syntax::Yaml,
+        match serde_json::from_str::<serde::de::IgnoredAny>(text.trim_start_matches('\u{feff}')) {
+            Ok(_) => Syntax::Json,
+            Err(_) => Syntax::Yaml,
         }
     }
 
-    pub fn media_type(self) -> &'static str {
+    /// How the text is served, and the extension of its file.
+    pub fn media_type(self) -> (&'static str, &'static str) {
         match self {
-            Syntax::Yaml => "application/yaml",
-            Syntax::Json => "application/json",
+            Syntax::Yaml => ("application/yaml", "yaml"),
+            Syntax::Json => ("application/json", "json"),
         }
     }
 }
@@ -92,6 +96,8 @@ pub struct Source {
     pub spots: Spot,
     /// Keys written twice in one mapping (the last one counts, as most readers do).
     pub duplicate_keys: Vec<(String, Place)>,
+    /// How many values it holds, aliases counted as what they stand for.
+    pub size: usize,
 }
 
 /// Why a text could not be read, and where.
@@ -104,7 +110,7 @@ pub struct SyntaxError {
 struct Node {
     value: Value,
     spot: Spot,
-    /// How many nodes it holds, itself included (what an alias to it costs).
+    /// How many values it holds, itself included (what an alias to it costs).
     size: usize,
 }
 
@@ -121,18 +127,61 @@ enum Frame {
         anchor: usize,
         values: Map<String, Value>,
         spots: Vec<(String, Spot)>,
+        /// Where each key's spot is in `spots`, so a key written twice is found at once.
+        index: HashMap<String, usize>,
         key: Option<(String, Place)>,
         size: usize,
     },
 }
 
-/// The line and UTF-16 column of a parser's marker (which counts characters).
-fn place_of(text: &str, lines: &[usize], marker: &Marker) -> Place {
-    let line = marker.line().max(1);
-    let start = lines.get(line - 1).copied().unwrap_or(text.len());
-    let column =
-        text[start..].chars().take_while(|c| *c != '\n').take(marker.col()).map(char::len_utf16).sum::<usize>();
-    Place { line, column: column + 1 }
+/// Turns the parser's markers (a character index, a line) into places, walking the text
+/// once: markers come in order, and one that goes back restarts at its line's start.
+struct Places<'t> {
+    text: &'t str,
+    /// Each line's start: its byte offset and its character index.
+    lines: Vec<(usize, usize)>,
+    byte: usize,
+    chars: usize,
+    line: usize,
+    column: usize,
+}
+
+impl<'t> Places<'t> {
+    fn new(text: &'t str) -> Places<'t> {
+        let mut lines = vec![(0, 0)];
+        for (chars, (byte, c)) in text.char_indices().enumerate() {
+            if c == '\n' {
+                lines.push((byte + 1, chars + 1));
+            }
+        }
+        Places { text, lines, byte: 0, chars: 0, line: 1, column: 0 }
+    }
+
+    fn of(&mut self, marker: &Marker) -> Place {
+        let target = marker.index();
+        if target < self.chars {
+            let line = marker.line().clamp(1, self.lines.len());
+            let (byte, chars) = self.lines[line - 1];
+            (self.byte, self.chars, self.line, self.column) = (byte, chars, line, 0);
+            if target < chars {
+                (self.byte, self.chars, self.line) = (0, 0, 1);
+            }
+        }
+        for c in self.text[self.byte..].chars() {
+            if self.chars >= target {
+                break;
+            }
+            if c == '\n' {
+                self.line += 1;
+                self.column = 0;
+            } else {
+                self.column += c.len_utf16();
+            }
+            self.byte += c.len_utf8();
+            self.chars += 1;
+        }
+        Place { line: self.line, column: self.column + 1 }
+    }
 }
 
 fn scalar(text: String, style: TScalarStyle, tag: Option<&yaml_rust2::parser::Tag>) -> Value {
@@ -165,29 +214,37 @@ fn key_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Reads a contract's text. Only its first YAML document is read.
+fn error(place: Place, message: impl Into<String>) -> SyntaxError {
+    SyntaxError { place, message: message.into() }
+}
+
+/// Reads a contract's text: one YAML document (or JSON value), nothing after it.
 pub fn read(text: &str) -> Result<Source, SyntaxError> {
-    let mut lines = vec![0];
-    lines.extend(text.match_indices('\n').map(|(at, _)| at + 1));
-    let place = |marker: &Marker| place_of(text, &lines, marker);
-
+    let mut places = Places::new(text);
     let mut parser = Parser::new_from_str(text);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, (Value, Spot, usize)> = std::collections::HashMap::new();
-    let mut duplicate_keys = Vec::new();
-    let mut nodes = 0usize;
-    let mut root: Option<Node> = None;
-    let error = |at: Place, message: String| SyntaxError { place: at, message };
-
-    loop {
-        let (event, marker) = parser.next_token().map_err(|err| {
-            let at = place(err.marker());
+    let mut next = |places: &mut Places<'_>| {
+        parser.next_token().map_err(|err| {
+            let at = places.of(err.marker());
             error(at, format!("not valid YAML or JSON: {}", err.info()))
-        })?;
-        let at = place(&marker);
+        })
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Value, Spot, usize)> = HashMap::new();
+    let mut duplicate_keys = Vec::new();
+    // Values read so far, aliases counted as what they stand for.
+    let mut count = 0usize;
+    let mut root: Option<Node> = None;
+
+    while root.is_none() {
+        let (event, marker) = next(&mut places)?;
+        let at = places.of(&marker);
+        let starts_value = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..) | Event::Scalar(..));
+        if starts_value {
+            count += 1;
+        }
         let finished = match event {
-            Event::StreamEnd | Event::DocumentEnd => break,
-            Event::Nothing | Event::StreamStart | Event::DocumentStart => None,
+            Event::StreamEnd => break,
+            Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => None,
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(error(at, format!("nested more than {MAX_DEPTH} levels deep")));
@@ -196,7 +253,15 @@ pub fn read(text: &str) -> Result<Source, SyntaxError> {
                     Event::SequenceStart(..) => {
                         Frame::List { at, anchor, values: Vec::new(), spots: Vec::new(), size: 1 }
                     }
-                    _ => Frame::Map { at, anchor, values: Map::new(), spots: Vec::new(), key: None, size: 1 },
+                    _ => Frame::Map {
+                        at,
+                        anchor,
+                        values: Map::new(),
+                        spots: Vec::new(),
+                        index: HashMap::new(),
+                        key: None,
+                        size: 1,
+                    },
                 });
                 None
             }
@@ -206,68 +271,76 @@ pub fn read(text: &str) -> Result<Source, SyntaxError> {
                     anchor,
                 )),
                 Some(Frame::Map { at, anchor, values, spots, size, .. }) => {
-                    // A block mapping is reported where its first value starts: it is
-                    // written where its first key is.
+                    // A block mapping is placed where it is written: at its first key.
                     let at = spots.iter().filter_map(|(_, spot)| spot.key).min().map_or(at, |first| first.min(at));
-                    Some((
-                        Node {
-                            value: Value::Object(values),
-                            spot: Spot { at, key: None, inner: Inner::Map(spots) },
-                            size,
-                        },
-                        anchor,
-                    ))
+                    let spot = Spot { at, key: None, inner: Inner::Map(spots) };
+                    Some((Node { value: Value::Object(values), spot, size }, anchor))
                 }
-                None => return Err(error(at, "a collection ends that never began".into())),
+                None => return Err(error(at, "a collection ends that never began")),
             },
             Event::Scalar(text, style, anchor, tag) => {
                 Some((Node { value: scalar(text, style, tag.as_ref()), spot: Spot::leaf(at), size: 1 }, anchor))
             }
             Event::Alias(anchor) => match anchors.get(&anchor) {
                 Some((value, spot, size)) => {
+                    count += size;
                     Some((Node { value: value.clone(), spot: Spot { at, ..spot.clone() }, size: *size }, 0))
                 }
-                None => return Err(error(at, "an alias names no anchor before it".into())),
+                None => return Err(error(at, "an alias names no anchor before it")),
             },
         };
-        let Some((node, anchor)) = finished else { continue };
-        nodes += node.size;
-        if nodes > MAX_NODES {
+        if count > MAX_NODES {
             return Err(error(at, format!("stands for more than {MAX_NODES} values (aliases included)")));
         }
+        let Some((node, anchor)) = finished else { continue };
         if anchor != 0 {
             anchors.insert(anchor, (node.value.clone(), node.spot.clone(), node.size));
         }
         match stack.last_mut() {
-            None => {
-                root = Some(node);
-                break;
-            }
+            None => root = Some(node),
             Some(Frame::List { values, spots, size, .. }) => {
                 *size += node.size;
                 values.push(node.value);
                 spots.push(node.spot);
             }
-            Some(Frame::Map { values, spots, key, size, .. }) => match key.take() {
+            Some(Frame::Map { values, spots, index, key, size, .. }) => match key.take() {
                 None => {
                     let Some(name) = key_text(&node.value) else {
-                        return Err(error(node.spot.at, "a key must be a plain value, not a list or a mapping".into()));
+                        return Err(error(node.spot.at, "a key must be a plain value, not a list or a mapping"));
                     };
                     *key = Some((name, node.spot.at));
                 }
                 Some((name, key_at)) => {
                     *size += node.size;
-                    if values.insert(name.clone(), node.value).is_some() {
-                        duplicate_keys.push((name.clone(), key_at));
-                        spots.retain(|(existing, _)| *existing != name);
+                    let spot = Spot { key: Some(key_at), ..node.spot };
+                    values.insert(name.clone(), node.value);
+                    match index.get(&name) {
+                        Some(&at) => {
+                            duplicate_keys.push((name.clone(), key_at));
+                            spots[at] = (name, spot);
+                        }
+                        None => {
+                            index.insert(name.clone(), spots.len());
+                            spots.push((name, spot));
+                        }
                     }
-                    spots.push((name, Spot { key: Some(key_at), ..node.spot }));
                 }
             },
         }
     }
+    // Nothing may follow the one value but the end (a second YAML document is refused).
+    loop {
+        let (event, marker) = next(&mut places)?;
+        match event {
+            Event::StreamEnd => break,
+            Event::DocumentEnd | Event::Nothing => {}
+            _ => {
+                return Err(error(places.of(&marker), "a contract is one YAML document or JSON value; more follows it"))
+            }
+        }
+    }
     let root = root.unwrap_or(Node { value: Value::Null, spot: Spot::leaf(Place { line: 1, column: 1 }), size: 1 });
-    Ok(Source { syntax: Syntax::of(text), value: root.value, spots: root.spot, duplicate_keys })
+    Ok(Source { syntax: Syntax::of(text), value: root.value, spots: root.spot, duplicate_keys, size: count.max(1) })
 }
 
 #[cfg(test)]
@@ -329,6 +402,29 @@ mod tests {
         assert!(error.message.contains("anchor"), "{error:?}");
         let error = read("? [1, 2]\n: x\n").unwrap_err();
         assert!(error.message.contains("key"), "{error:?}");
+    }
+
+    #[test]
+    fn one_value_and_nothing_after_it() {
+        assert!(read("{\"a\": 1} }").unwrap_err().message.starts_with("not valid YAML or JSON"));
+        let error = read("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!((error.place.line, error.message.contains("one YAML document")), (2, true));
+        assert_eq!(read("a: 1\n...\n").unwrap().value, json!({"a": 1}));
+        // YAML's flow style is not JSON.
+        assert_eq!(read("{openapi: 3.1.0}").unwrap().syntax, Syntax::Yaml);
+        assert_eq!(read("{\"openapi\": \"3.1.0\"}").unwrap().syntax, Syntax::Json);
+    }
+
+    #[test]
+    fn places_on_one_long_line_are_found_in_one_pass() {
+        let items: Vec<String> = (0..20_000).map(|n| format!("{{\"é{n}\": {n}}}")).collect();
+        let text = format!("[{}]", items.join(","));
+        let source = read(&text).unwrap();
+        // The list, and per item its mapping, key and value.
+        assert_eq!(source.size, 1 + 3 * 20_000);
+        let last = source.spots.place(["19999", "é19999"]);
+        let before: usize = items[..19_999].iter().map(|item| item.encode_utf16().count() + 1).sum();
+        assert_eq!(last, Place { line: 1, column: before + 3 });
     }
 
     #[test]

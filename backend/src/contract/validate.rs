@@ -4,6 +4,7 @@
 //! 2020-12's meta-schema (from the `jsonschema` crate); and its `$ref`s followed within
 //! the contract and into the project's other contracts.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use jsonschema::{Draft, Registry, ValidationError, Validator};
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use super::rules::{BROKEN_REF, CONTRACT_SCHEMA, CONTRACT_SYNTAX};
 use super::source::Spot;
-use super::{Contract, Kind, OpenApiVersion, Place, Readable};
+use super::{walk, Contract, Kind, OpenApiVersion, Place, Readable};
 
 /// What a check found, before the project's lint settings give it a severity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,37 +89,18 @@ fn violation(spots: &Spot, prefix: &[String], error: &ValidationError<'_>) -> Pr
     Problem { rule: CONTRACT_SCHEMA, place: spots.place(path.iter().map(String::as_str)), message }
 }
 
-/// The Schema Objects of an OpenAPI 3.1 contract, with their paths: each named schema,
-/// and every `schema` of a parameter, header or media type. Examples and extensions are
-/// free-form and left alone.
+/// The Schema Objects of an OpenAPI contract, with their paths: each named schema, and
+/// every `schema` of a parameter, header or media type (what is inside them is theirs).
 pub(super) fn schema_objects(value: &Value) -> Vec<(Vec<String>, &Value)> {
     let mut found = Vec::new();
-    let mut stack: Vec<(Vec<String>, &Value)> = vec![(Vec::new(), value)];
-    while let Some((path, value)) = stack.pop() {
-        let in_named_schemas = path.len() == 2 && path[0] == "components" && path[1] == "schemas";
-        match value {
-            Value::Object(members) => {
-                for (key, member) in members {
-                    let mut inner = path.clone();
-                    inner.push(key.clone());
-                    if key == "schema" || in_named_schemas {
-                        found.push((inner, member));
-                    } else if !(key == "example" || key == "examples" || key.starts_with("x-")) {
-                        stack.push((inner, member));
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    let mut inner = path.clone();
-                    inner.push(index.to_string());
-                    stack.push((inner, item));
-                }
-            }
-            _ => {}
+    walk::each(value, &mut |path, value| {
+        let named = path.len() == 3 && path[0] == "components" && path[1] == "schemas";
+        if named || path.last().is_some_and(|key| key == "schema") {
+            found.push((path.to_vec(), value));
+            return false;
         }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
+        true
+    });
     found
 }
 
@@ -144,11 +126,11 @@ pub fn structure(contract: &Contract) -> Vec<Problem> {
         .collect();
     let no_path: &[String] = &[];
     match &readable.kind {
-        Kind::Unsupported(what) => problems.push(Problem {
+        Kind::Unsupported(_) => problems.extend(readable.kind.refusal().map(|message| Problem {
             rule: CONTRACT_SCHEMA,
             place: spots.at,
-            message: format!("{what} is not read here: a contract is OpenAPI 3.0 or 3.1, or a JSON Schema (2020-12)"),
-        }),
+            message,
+        })),
         Kind::OpenApi(OpenApiVersion::V3_0) => {
             problems
                 .extend(openapi_3_0().iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
@@ -162,58 +144,44 @@ pub fn structure(contract: &Contract) -> Vec<Problem> {
             }
         }
         Kind::JsonSchema => {
-            if !(value.is_object() || value.is_boolean()) {
-                problems.push(Problem {
-                    rule: CONTRACT_SCHEMA,
-                    place: spots.at,
-                    message: "a contract is an OpenAPI document (`openapi: 3.1.0`) or a JSON Schema (an object)".into(),
-                });
-            } else {
-                if let Some(named) = value.get("$schema").and_then(Value::as_str) {
-                    if !named.contains("2020-12") {
-                        problems.push(Problem {
-                            rule: CONTRACT_SCHEMA,
-                            place: spots.place(["$schema"]),
-                            message: format!("`$schema` names {named}; contracts are checked as JSON Schema 2020-12"),
-                        });
-                    }
+            if let Some(named) = value.get("$schema").and_then(Value::as_str) {
+                if !named.contains("2020-12") {
+                    problems.push(Problem {
+                        rule: CONTRACT_SCHEMA,
+                        place: spots.place(["$schema"]),
+                        message: format!("`$schema` names {named}; contracts are checked as JSON Schema 2020-12"),
+                    });
                 }
-                let meta = jsonschema::draft202012::meta::validator();
-                problems.extend(meta.iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
             }
+            let meta = jsonschema::draft202012::meta::validator();
+            problems.extend(meta.iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
         }
     }
     problems.truncate(MAX_VIOLATIONS);
     problems
 }
 
-/// Every `$ref` in a value, with its path.
+/// Every `$ref` in a value, with its path (those in examples and other data are data).
 pub fn references(value: &Value) -> Vec<(Vec<String>, &str)> {
     let mut found = Vec::new();
-    let mut stack: Vec<(Vec<String>, &Value)> = vec![(Vec::new(), value)];
-    while let Some((path, value)) = stack.pop() {
-        match value {
-            Value::Object(members) => {
-                for (key, member) in members {
-                    let mut inner = path.clone();
-                    inner.push(key.clone());
-                    match (key.as_str(), member) {
-                        ("$ref", Value::String(target)) => found.push((inner, target.as_str())),
-                        _ => stack.push((inner, member)),
-                    }
-                }
-            }
-            Value::Array(items) => {
-                stack.extend(items.iter().enumerate().map(|(index, item)| {
-                    let mut inner = path.clone();
-                    inner.push(index.to_string());
-                    (inner, item)
-                }));
-            }
-            _ => {}
+    walk::each(value, &mut |path, value| {
+        if let Some(target) = value.get("$ref").and_then(Value::as_str) {
+            let mut at = path.to_vec();
+            at.push("$ref".to_owned());
+            found.push((at, target));
         }
-    }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
+        true
+    });
+    found
+}
+
+/// The `$id`s a JSON Schema gives its parts: a `$ref` naming one is resolved by it.
+fn identifiers(value: &Value) -> HashSet<&str> {
+    let mut found = HashSet::new();
+    walk::each(value, &mut |_, value| {
+        found.extend(value.get("$id").and_then(Value::as_str));
+        true
+    });
     found
 }
 
@@ -222,6 +190,17 @@ pub fn references(value: &Value) -> Vec<(Vec<String>, &str)> {
 pub fn resolve_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
     let decoded = percent_encoding::percent_decode_str(pointer).decode_utf8().ok()?;
     value.pointer(&decoded)
+}
+
+/// What a value stands for: itself, or what its `$ref` names in this contract or
+/// (through `other`) in another; `None` when the reference leads nowhere known.
+pub fn followed<'v>(root: &'v Value, value: &'v Value, other: &dyn Fn(&str) -> Option<&'v Value>) -> Option<&'v Value> {
+    let Some(reference) = value.get("$ref").and_then(Value::as_str) else { return Some(value) };
+    match target(reference) {
+        Target::Here(pointer) => resolve_pointer(root, pointer),
+        Target::Other { name, pointer } => resolve_pointer(other(name)?, pointer),
+        Target::Outside => None,
+    }
 }
 
 /// Where a `$ref` leads: into this contract (`#/…`), into another contract of the
@@ -248,6 +227,9 @@ pub fn target(reference: &str) -> Target<'_> {
 /// name a reference gives it (its title, with or without `.yaml`/`.json`).
 pub fn broken_references<'a>(readable: &Readable, other: impl Fn(&str) -> Option<&'a Value>) -> Vec<Problem> {
     let value = &readable.source.value;
+    let identifiers = identifiers(value);
+    // `address.json` names a part whose `$id` is `https://example.com/address.json`.
+    let identified = |name: &str| identifiers.iter().any(|id| *id == name || id.ends_with(&format!("/{name}")));
     let mut problems = Vec::new();
     for (path, reference) in references(value) {
         let place = readable.source.spots.place(path.iter().map(String::as_str));
@@ -261,6 +243,7 @@ pub fn broken_references<'a>(readable: &Readable, other: impl Fn(&str) -> Option
             }
             // `#anchor` and other fragments are JSON Schema's business, not followed here.
             Target::Here(_) => continue,
+            Target::Other { name, .. } if identified(name) => continue,
             Target::Other { name, pointer } => match other(name) {
                 None => format!("`{reference}` names no other contract of the project (`{name}`)"),
                 Some(found) if resolve_pointer(found, pointer).is_some() || !pointer.starts_with('/') => continue,

@@ -2,7 +2,7 @@
 //! says (which requirement keys exist, the other contracts its `$ref`s reach, the style
 //! its property names should follow), and found by name for `$ref`s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::State;
 use charter_types::{DocumentId, Finding, Kind, Operation};
@@ -40,26 +40,44 @@ fn contracts(corpus: &Corpus) -> impl Iterator<Item = (&Doc, &Readable)> {
         .filter_map(|doc| Some((doc, doc.contract()?.readable()?)))
 }
 
-/// The style property names follow: the constitution's, else the one most of the
-/// project's property names show.
-pub fn style(corpus: &Corpus) -> Option<Style> {
-    let set = corpus.constitution().and_then(|constitution| {
-        constitution
-            .structure()
-            .settings
-            .iter()
-            .find(|(name, _)| name == PROPERTY_NAMES)
-            .map(|(_, value)| value.clone())
-    });
-    match set {
-        Some(value) => Style::parse(&value),
-        None => naming::majority(contracts(corpus).map(|(_, readable)| readable)),
+/// What the project's contracts say of each other and of their style, worked out once
+/// per corpus (`Corpus::contracts`).
+#[derive(Clone, Debug, Default)]
+pub struct Shared {
+    style: Option<Style>,
+    /// What each contract's parts other contracts refer to (pointers and their
+    /// ancestors).
+    used: HashMap<DocumentId, HashSet<String>>,
+}
+
+impl Shared {
+    pub fn of(corpus: &Corpus) -> Shared {
+        let set = corpus.constitution().and_then(|constitution| {
+            let settings = &constitution.structure().settings;
+            settings.iter().find(|(name, _)| name == PROPERTY_NAMES).and_then(|(_, value)| Style::parse(value))
+        });
+        // Without a style set (or with one that names none), the one most names show.
+        let style = set.or_else(|| naming::majority(contracts(corpus).map(|(_, readable)| readable)));
+        let mut pointers: HashMap<DocumentId, Vec<&str>> = HashMap::new();
+        for (doc, readable) in contracts(corpus) {
+            for (_, reference) in validate::references(&readable.source.value) {
+                if let Target::Other { name, pointer } = validate::target(reference) {
+                    if let Some((target, _)) =
+                        contracts(corpus).find(|(other, _)| other.id != doc.id && is_named(other, name))
+                    {
+                        pointers.entry(target.id).or_default().push(pointer);
+                    }
+                }
+            }
+        }
+        let used = pointers.into_iter().map(|(id, pointers)| (id, rules::referred(pointers))).collect();
+        Shared { style, used }
     }
 }
 
-/// How long the token at a place is (a key, a value), in UTF-16 units, at least 1.
-fn token_length(text: &str, line: usize, column: usize) -> usize {
-    let Some(line) = text.lines().nth(line.saturating_sub(1)) else { return 1 };
+/// How long the token at a column of a line is (a key, a value), in UTF-16 units, at
+/// least 1.
+fn token_length(line: &str, column: usize) -> usize {
     let mut skipped = 0;
     let mut length = 0;
     let mut quote = None;
@@ -91,27 +109,20 @@ fn token_length(text: &str, line: usize, column: usize) -> usize {
 pub fn findings(corpus: &Corpus, config: &Config, doc: &Doc) -> Vec<Finding> {
     let Some(contract) = doc.contract() else { return Vec::new() };
     let other = |name: &str| -> Option<&Value> {
-        contracts(corpus)
-            .find(|(other, _)| other.id != doc.id && is_named(other, name))
-            .map(|(_, readable)| &readable.source.value)
+        contracts(corpus).find(|(other, _)| is_named(other, name)).map(|(_, readable)| &readable.source.value)
     };
-    // What the other contracts use of this one, so a component kept for them is used.
-    let used_elsewhere: HashSet<String> = contracts(corpus)
-        .filter(|(other, _)| other.id != doc.id)
-        .flat_map(|(_, readable)| validate::references(&readable.source.value))
-        .filter_map(|(_, reference)| match validate::target(reference) {
-            Target::Other { name, pointer } if is_named(doc, name) => Some(pointer.to_owned()),
-            _ => None,
-        })
-        .collect();
+    let shared = corpus.contracts();
+    let nothing = HashSet::new();
+    let used_elsewhere = shared.used.get(&doc.id).unwrap_or(&nothing);
     let defines = |key: &str| corpus.defines(key);
-    let context = Context { defines: &defines, other: &other, used_elsewhere: &used_elsewhere, style: style(corpus) };
+    let context = Context { defines: &defines, other: &other, used_elsewhere, style: shared.style };
+    let lines: Vec<&str> = doc.text().lines().collect();
     rules::check(contract, &context)
         .into_iter()
         .filter_map(|problem| {
             let (line, column) = (problem.place.line, problem.place.column);
-            let place = (line, column, token_length(doc.text(), line, column));
-            config.finding(problem.rule, doc, place, problem.message)
+            let length = lines.get(line.saturating_sub(1)).map_or(1, |text| token_length(text, column));
+            config.finding(problem.rule, doc, (line, column, length), problem.message)
         })
         .collect()
 }
@@ -156,10 +167,9 @@ mod tests {
 
     #[test]
     fn a_token_runs_to_its_end() {
-        let text = "paths:\n  /orders/{id}:\n    get: {}\n  \"é x\": 1\n";
-        assert_eq!(token_length(text, 2, 3), 12);
-        assert_eq!(token_length(text, 3, 5), 3);
-        assert_eq!(token_length(text, 4, 3), 5);
-        assert_eq!(token_length(text, 9, 1), 1);
+        assert_eq!(token_length("  /orders/{id}:", 3), 12);
+        assert_eq!(token_length("    get: {}", 5), 3);
+        assert_eq!(token_length("  \"é x\": 1", 3), 5);
+        assert_eq!(token_length("", 1), 1);
     }
 }

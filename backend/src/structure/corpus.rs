@@ -5,14 +5,14 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
-use charter_types::{BranchId, DocumentId, Kind};
+use charter_types::{BranchId, DocumentId, HttpMethod, Kind, Operation};
 use sqlx::PgConnection;
 
 use super::parse::{self, Requirement, Structure};
-use super::{cache, corpus, lint};
+use super::{cache, contracts, corpus, lint};
 use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
-use crate::contract::Contract;
+use crate::contract::{operation_name, reference, Contract};
 use crate::error::Result;
 use crate::markdown::LinkTarget;
 use crate::{branches, budget, content};
@@ -55,8 +55,9 @@ impl Parsed {
             + structure.mentions.len()
             + structure.settings.len()
             + keys.len();
-        // A contract's values and their places: about eight times its text.
-        let size = 3 * text.len() + 256 * items + contract.as_ref().map_or(0, |_| 8 * text.len());
+        // A contract's values and their places: about 200 bytes each.
+        let values = contract.as_ref().and_then(Contract::readable).map_or(0, |readable| readable.source.size);
+        let size = 3 * text.len() + 256 * items + 200 * values;
         Parsed { text, structure, contract, keys, size }
     }
 
@@ -74,18 +75,12 @@ impl Parsed {
 /// The requirement keys a contract's operations name (`x-requirements`), as mentions
 /// where each is written: what makes a requirement's backlinks list the contract.
 fn contract_structure(contract: &Contract) -> Structure {
-    let Some(readable) = contract.readable() else { return Structure::default() };
-    let mut structure = Structure::default();
-    for operation in &readable.operations {
-        let method = operation.method.as_str();
-        for (index, key) in operation.requirements.iter().enumerate() {
-            let index = index.to_string();
-            let place =
-                readable.source.spots.place(["paths", operation.path.as_str(), method, "x-requirements", &index]);
-            structure.mentions.push(parse::Mention { key: key.clone(), line: place.line, column: place.column });
-        }
-    }
-    structure
+    let mentions = contract
+        .requirement_keys()
+        .iter()
+        .map(|(key, place)| parse::Mention { key: key.clone(), line: place.line, column: place.column })
+        .collect();
+    Structure { mentions, ..Structure::default() }
 }
 
 /// A document with its structure.
@@ -121,6 +116,10 @@ impl Doc {
 pub enum Target<'a> {
     Requirement(&'a Doc, &'a Requirement),
     Document(&'a Doc),
+    /// A contract's operation: `[[POST /orders]]`.
+    Operation(&'a Doc, &'a Operation),
+    /// A schema a contract names: `[[Order]]`.
+    Schema(&'a Doc, &'a str),
 }
 
 /// Where a corpus's document text comes from.
@@ -148,6 +147,8 @@ pub struct Corpus {
     definitions: OnceLock<HashMap<String, Vec<(usize, usize)>>>,
     /// The ID prefixes in use, worked out when first asked for.
     prefixes: OnceLock<HashSet<String>>,
+    /// What the contracts say of each other, worked out when first asked for.
+    contracts: OnceLock<contracts::Shared>,
     /// Names the exact texts a live corpus was read at (each document's log position,
     /// title, kind and place): equal fingerprints mean equal corpora, so what is worked
     /// out from one can be kept for the next request. `None` for other corpora.
@@ -182,7 +183,14 @@ impl Corpus {
         for (index, doc) in docs.iter().enumerate() {
             titles.entry(doc.title.to_lowercase()).or_insert(index);
         }
-        Corpus { docs, titles, definitions: OnceLock::new(), prefixes: OnceLock::new(), fingerprint: None }
+        Corpus {
+            docs,
+            titles,
+            definitions: OnceLock::new(),
+            prefixes: OnceLock::new(),
+            contracts: OnceLock::new(),
+            fingerprint: None,
+        }
     }
 
     /// The live documents of a branch, in tree order, with their text from `source`.
@@ -301,6 +309,11 @@ impl Corpus {
         })
     }
 
+    /// What the contracts say of each other and the style their names follow.
+    pub fn contracts(&self) -> &contracts::Shared {
+        self.contracts.get_or_init(|| contracts::Shared::of(self))
+    }
+
     /// Every requirement and principle with its document, first definitions only.
     pub fn requirements(&self) -> impl Iterator<Item = (&Doc, &Requirement)> {
         let mut seen = HashSet::new();
@@ -311,13 +324,34 @@ impl Corpus {
     }
 
     /// What `[[target]]` names: a requirement or principle by ID, else a document by
-    /// title (case-insensitive).
+    /// title (case-insensitive), else a contract's operation (`POST /orders`, the
+    /// method in any case) or schema (by its name as written).
     pub fn resolve(&self, target: &str) -> Option<Target<'_>> {
         let target = target.trim();
         if let Some((doc, requirement)) = self.definitions(target).next() {
             return Some(Target::Requirement(doc, requirement));
         }
-        self.titles.get(&target.to_lowercase()).map(|&index| Target::Document(&self.docs[index]))
+        if let Some(&index) = self.titles.get(&target.to_lowercase()) {
+            return Some(Target::Document(&self.docs[index]));
+        }
+        let mut contracts = self
+            .docs
+            .iter()
+            .filter_map(|doc| Some((doc, doc.contract()?.readable()?)))
+            .filter(|(doc, _)| doc.kind == Kind::Contract);
+        match target.split_once(' ') {
+            Some((method, path)) => {
+                let method: HttpMethod = method.to_lowercase().parse().ok()?;
+                let path = path.trim();
+                contracts.find_map(|(doc, readable)| {
+                    let operation = readable.operations.iter().find(|op| op.method == method && op.path == path)?;
+                    Some(Target::Operation(doc, operation))
+                })
+            }
+            None => contracts.find_map(|(doc, readable)| {
+                readable.schema_names().into_iter().find(|name| *name == target).map(|name| Target::Schema(doc, name))
+            }),
+        }
     }
 
     /// Where each document is linked from or mentioned: `(from document, line)` for
@@ -329,7 +363,9 @@ impl Corpus {
             for link in &structure.links {
                 let key = match self.resolve(&link.target) {
                     Some(Target::Requirement(_, r)) => r.key.to_uppercase(),
-                    Some(Target::Document(target)) => target.id.to_string(),
+                    Some(Target::Document(target) | Target::Operation(target, _) | Target::Schema(target, _)) => {
+                        target.id.to_string()
+                    }
                     None => continue,
                 };
                 found.entry(key).or_default().push((doc.id, link.line));
@@ -416,6 +452,27 @@ impl Links {
                     href: format!("/p/{slug}/doc/{}{query}", doc.id),
                     title: format!("{} ({})", doc.title, doc.kind),
                     preview: shorten(body.flat_map(str::split_whitespace), 240),
+                }
+            }
+            Target::Operation(doc, operation) => {
+                let name = operation_name(operation);
+                let mut about = operation.summary.clone().unwrap_or_default();
+                if !operation.requirements.is_empty() {
+                    about = format!("{about} (carries out {})", operation.requirements.join(", "));
+                }
+                LinkTarget {
+                    href: format!("/p/{slug}/doc/{}{query}#{}", doc.id, reference::anchor("op", &name)),
+                    title: format!("{name} ({})", doc.title),
+                    preview: shorten(about.split_whitespace(), 240),
+                }
+            }
+            Target::Schema(doc, name) => {
+                let schema = doc.contract().and_then(Contract::readable).and_then(|readable| readable.schema(name));
+                let about = schema.and_then(|schema| schema.get("description")?.as_str()).unwrap_or_default();
+                LinkTarget {
+                    href: format!("/p/{slug}/doc/{}{query}#{}", doc.id, reference::anchor("schema", name)),
+                    title: format!("{name} (a schema of {})", doc.title),
+                    preview: shorten(about.split_whitespace(), 240),
                 }
             }
         })

@@ -66,8 +66,8 @@ fn pairs(readable: &Readable) -> Vec<(Path, Path, &Value)> {
             for (path, schema) in super::super::validate::schema_objects(root) {
                 let holder_path = &path[..path.len() - 1];
                 if path.last().map(String::as_str) == Some("schema") {
-                    let holder = holder_path.iter().try_fold(root, |value, segment| value.get(segment.as_str()));
-                    if let Some(holder) = holder {
+                    let segments: Vec<&str> = holder_path.iter().map(String::as_str).collect();
+                    if let Some(holder) = root.pointer(&pointer(&segments)) {
                         if let Some(example) = holder.get("example") {
                             pairs.push((path.clone(), child(holder_path, "example"), example));
                         }
@@ -97,7 +97,8 @@ fn pairs(readable: &Readable) -> Vec<(Path, Path, &Value)> {
             }
         }
     }
-    pairs.sort_by(|a, b| a.1.cmp(&b.1));
+    // Grouped by schema, each group's examples in the order written.
+    pairs.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     pairs.truncate(MAX_EXAMPLES);
     pairs
 }
@@ -126,7 +127,9 @@ fn nullable_as_types(value: &mut Value) {
     }
 }
 
-/// The examples that do not match their schemas.
+/// The examples that do not match their schemas. One validator is built per schema,
+/// for all its examples; patterns run on a bounded backtracking engine (ECMA's
+/// lookarounds read), each compiled to at most 64 KiB.
 pub(super) fn invalid(readable: &Readable) -> Vec<Problem> {
     let draft = match readable.kind {
         Kind::OpenApi(OpenApiVersion::V3_0) => Draft::Draft4,
@@ -141,16 +144,21 @@ pub(super) fn invalid(readable: &Readable) -> Vec<Problem> {
     if draft == Draft::Draft4 {
         nullable_as_types(&mut root);
     }
-    // A JSON Schema with an `$id` resolves its references against it.
+    // A JSON Schema with an absolute `$id` resolves its references against it.
     let base = match (&readable.kind, root.get("$id").and_then(Value::as_str)) {
-        (Kind::JsonSchema, Some(id)) => id.split('#').next().unwrap_or(id).to_owned(),
+        (Kind::JsonSchema, Some(id)) if id.contains("://") => id.split('#').next().unwrap_or(id).to_owned(),
         _ => BASE.to_owned(),
     };
     let Ok(registry) = Registry::new().draft(draft).add(&base, root).and_then(|registry| registry.prepare()) else {
         return Vec::new();
     };
     let mut problems = Vec::new();
-    for (schema_path, example_path, example) in pairs {
+    let mut at = 0;
+    while at < pairs.len() {
+        let schema_path = &pairs[at].0;
+        let same = pairs[at..].iter().take_while(|(path, _, _)| path == schema_path).count();
+        let group = &pairs[at..at + same];
+        at += same;
         let segments: Vec<&str> = schema_path.iter().map(String::as_str).collect();
         // The pointer as a URI fragment: `{id}` in a path is percent-encoded.
         let fragment = percent_encoding::utf8_percent_encode(&pointer(&segments), FRAGMENT).to_string();
@@ -158,20 +166,22 @@ pub(super) fn invalid(readable: &Readable) -> Vec<Problem> {
         let validator = jsonschema::options()
             .with_draft(draft)
             .with_registry(&registry)
-            .with_pattern_options(PatternOptions::regex().size_limit(1 << 20).dfa_size_limit(1 << 20))
+            .with_pattern_options(PatternOptions::fancy_regex().backtrack_limit(10_000).size_limit(1 << 16))
             .should_validate_formats(true)
             .build(&schema);
         // A schema that cannot be built is the structure's or a reference's finding.
         let Ok(validator) = validator else { continue };
-        let first = validator.iter_errors(example).next().map(|error| {
-            let at: Vec<String> = error.instance_path().iter().map(|segment| segment.to_string()).collect();
-            let name = at.last().map_or("the example".to_owned(), |last| format!("`{last}`"));
-            let within = if at.is_empty() { String::new() } else { format!(" (at {})", at.join(".")) };
-            format!("the example does not match its schema{within}: {}", error.masked_with(name.as_str()))
-        });
-        if let Some(message) = first {
-            let place = readable.source.spots.place(example_path.iter().map(String::as_str));
-            problems.push(Problem { rule: INVALID_EXAMPLE, place, message });
+        for (_, example_path, example) in group {
+            let first = validator.iter_errors(example).next().map(|error| {
+                let at: Vec<String> = error.instance_path().iter().map(|segment| segment.to_string()).collect();
+                let name = at.last().map_or("the example".to_owned(), |last| format!("`{last}`"));
+                let within = if at.is_empty() { String::new() } else { format!(" (at {})", at.join(".")) };
+                format!("the example does not match its schema{within}: {}", error.masked_with(name.as_str()))
+            });
+            if let Some(message) = first {
+                let place = readable.source.spots.place(example_path.iter().map(String::as_str));
+                problems.push(Problem { rule: INVALID_EXAMPLE, place, message });
+            }
         }
     }
     problems

@@ -6,7 +6,7 @@
 mod examples;
 pub mod naming;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use charter_types::Severity;
 use serde_json::Value;
@@ -74,7 +74,7 @@ pub(crate) fn pointer(path: &[&str]) -> String {
 
 /// Every check of a contract: the structure, its references, then the lint, in order
 /// of place.
-pub fn check(contract: &Contract, context: &Context<'_>) -> Vec<Problem> {
+pub fn check<'a>(contract: &'a Contract, context: &Context<'a>) -> Vec<Problem> {
     let mut problems = validate::structure(contract);
     if let Some(readable) = contract.readable() {
         problems.extend(validate::broken_references(readable, context.other));
@@ -82,7 +82,7 @@ pub fn check(contract: &Contract, context: &Context<'_>) -> Vec<Problem> {
         problems.extend(naming::breaches(readable, context.style));
         if let Kind::OpenApi(_) = readable.kind {
             problems.extend(operations(readable, context));
-            problems.extend(path_parameters(readable));
+            problems.extend(path_parameters(readable, context));
             problems.extend(unused_components(readable, context.used_elsewhere));
             problems.extend(error_schemas(readable));
         }
@@ -149,31 +149,27 @@ fn template_names(path: &str) -> Vec<&str> {
     path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect()
 }
 
-/// Parameters as declared (a `$ref` to `#/components/parameters/…` followed once).
-fn declared<'v>(root: &'v Value, parameters: Option<&'v Value>) -> Vec<&'v Value> {
-    let Some(Value::Array(parameters)) = parameters else { return Vec::new() };
-    parameters
-        .iter()
-        .filter_map(|parameter| match parameter.get("$ref").and_then(Value::as_str) {
-            Some(reference) => reference.strip_prefix('#').and_then(|pointer| validate::resolve_pointer(root, pointer)),
-            None => Some(parameter),
-        })
-        .collect()
+/// Parameters as declared, references followed (into other contracts too); `None`
+/// when one of them leads nowhere known (`broken-ref` says so), as nothing can then be
+/// said of what is declared.
+fn declared<'v>(root: &'v Value, parameters: Option<&'v Value>, context: &Context<'v>) -> Option<Vec<&'v Value>> {
+    let Some(Value::Array(parameters)) = parameters else { return Some(Vec::new()) };
+    parameters.iter().map(|parameter| validate::followed(root, parameter, context.other)).collect()
 }
 
 /// Path parameters declared and used: each `{name}` of a path is a path parameter of
 /// every operation under it (declared on the operation or the path), and each declared
 /// path parameter is in the path.
-fn path_parameters(readable: &Readable) -> Vec<Problem> {
+fn path_parameters<'v>(readable: &'v Readable, context: &Context<'v>) -> Vec<Problem> {
     let root = &readable.source.value;
     let Some(paths) = root.get("paths").and_then(Value::as_object) else { return Vec::new() };
     let mut problems = Vec::new();
     for (path, item) in paths {
         let names = template_names(path);
-        let shared = declared(root, item.get("parameters"));
+        let Some(shared) = declared(root, item.get("parameters"), context) else { continue };
         for method in METHODS {
             let Some(operation) = item.get(method.as_str()) else { continue };
-            let own = declared(root, operation.get("parameters"));
+            let Some(own) = declared(root, operation.get("parameters"), context) else { continue };
             let in_path: Vec<&str> = shared
                 .iter()
                 .chain(&own)
@@ -181,17 +177,18 @@ fn path_parameters(readable: &Readable) -> Vec<Problem> {
                 .filter_map(|parameter| parameter.get("name").and_then(Value::as_str))
                 .collect();
             let label = format!("{} {path}", method.as_str().to_uppercase());
+            let place = at(readable, &["paths", path, method.as_str()]);
             for name in names.iter().filter(|name| !in_path.contains(name)) {
                 problems.push(Problem {
                     rule: PATH_PARAMETERS,
-                    place: at(readable, &["paths", path, method.as_str()]),
+                    place,
                     message: format!("{label}: `{{{name}}}` is in the path but not declared as a path parameter"),
                 });
             }
             for name in in_path.iter().filter(|name| !names.contains(name)) {
                 problems.push(Problem {
                     rule: PATH_PARAMETERS,
-                    place: at(readable, &["paths", path, method.as_str()]),
+                    place,
                     message: format!("{label}: the path parameter `{name}` is not in the path"),
                 });
             }
@@ -200,12 +197,26 @@ fn path_parameters(readable: &Readable) -> Vec<Problem> {
     problems
 }
 
+/// Every pointer a reference names and each of its ancestors (`/components/schemas/A`
+/// for `#/components/schemas/A/properties/b`), percent-decoded as JSON pointers are.
+pub fn referred<'a>(pointers: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+    let mut all = HashSet::new();
+    for pointer in pointers {
+        let decoded = percent_encoding::percent_decode_str(pointer).decode_utf8_lossy();
+        let mut end = decoded.len();
+        while end > 0 && all.insert(decoded[..end].to_owned()) {
+            end = decoded[..end].rfind('/').unwrap_or(0);
+        }
+    }
+    all
+}
+
 /// Components nobody refers to, here or from another contract.
 fn unused_components(readable: &Readable, used_elsewhere: &HashSet<String>) -> Vec<Problem> {
     let root = &readable.source.value;
     let Some(components) = root.get("components").and_then(Value::as_object) else { return Vec::new() };
-    let used: HashSet<&str> =
-        validate::references(root).into_iter().filter_map(|(_, reference)| reference.strip_prefix('#')).collect();
+    let here = validate::references(root);
+    let used = referred(here.iter().filter_map(|(_, reference)| reference.strip_prefix('#')));
     let mut problems = Vec::new();
     for (section, members) in components {
         // Security schemes are used by name from `security`, not by `$ref`.
@@ -215,13 +226,7 @@ fn unused_components(readable: &Readable, used_elsewhere: &HashSet<String>) -> V
         let Some(members) = members.as_object() else { continue };
         for name in members.keys() {
             let pointer = pointer(&["components", section, name]);
-            let within = format!("{pointer}/");
-            let referred = used
-                .iter()
-                .copied()
-                .chain(used_elsewhere.iter().map(String::as_str))
-                .any(|reference| reference == pointer || reference.starts_with(&within));
-            if !referred {
+            if !(used.contains(&pointer) || used_elsewhere.contains(&pointer)) {
                 problems.push(Problem {
                     rule: UNUSED_COMPONENT,
                     place: at(readable, &["components", section, name]),
@@ -236,10 +241,7 @@ fn unused_components(readable: &Readable, used_elsewhere: &HashSet<String>) -> V
 /// What an error response answers with, to compare them: the schema's `$ref`, or the
 /// schema as written.
 fn error_body<'v>(root: &'v Value, response: &'v Value) -> Option<&'v Value> {
-    let response = match response.get("$ref").and_then(Value::as_str) {
-        Some(reference) => validate::resolve_pointer(root, reference.strip_prefix('#')?)?,
-        None => response,
-    };
+    let response = validate::followed(root, response, &|_| None)?;
     let content = response.get("content")?.as_object()?;
     let (_, media) =
         content.iter().find(|(media_type, _)| media_type.contains("json")).or_else(|| content.iter().next())?;
@@ -249,30 +251,32 @@ fn error_body<'v>(root: &'v Value, response: &'v Value) -> Option<&'v Value> {
 /// Error responses (4xx, 5xx and `default`) that answer with another schema than most.
 fn error_schemas(readable: &Readable) -> Vec<Problem> {
     let root = &readable.source.value;
-    let mut bodies: Vec<(Vec<&str>, &Value)> = Vec::new();
+    let mut bodies: Vec<(Vec<&str>, String)> = Vec::new();
     for operation in &readable.operations {
         let responses = &root["paths"][&operation.path][operation.method.as_str()]["responses"];
         let Some(responses) = responses.as_object() else { continue };
         for (status, response) in responses {
             let error = status.starts_with('4') || status.starts_with('5') || status == "default";
             if let (true, Some(body)) = (error, error_body(root, response)) {
-                bodies.push((vec!["paths", &operation.path, operation.method.as_str(), "responses", status], body));
+                let path = vec!["paths", operation.path.as_str(), operation.method.as_str(), "responses", status];
+                bodies.push((path, body.to_string()));
             }
         }
     }
-    let mut counts: Vec<(&Value, usize)> = Vec::new();
-    for (_, body) in &bodies {
-        match counts.iter_mut().find(|(seen, _)| seen == body) {
-            Some((_, count)) => *count += 1,
-            None => counts.push((body, 1)),
-        }
+    // The most used schema is the shared one (the first written, between equals).
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (order, (_, body)) in bodies.iter().enumerate() {
+        counts.entry(body).or_insert((0, order)).0 += 1;
     }
-    // The first of the most used is the shared one.
-    let Some(&(shared, _)) = counts.iter().rev().max_by_key(|(_, count)| *count) else { return Vec::new() };
-    let shared_name = shared.get("$ref").and_then(Value::as_str).map_or("the others'".to_owned(), |r| format!("`{r}`"));
+    let Some((shared, _)) = counts.iter().max_by_key(|(_, (count, first))| (*count, std::cmp::Reverse(*first))) else {
+        return Vec::new();
+    };
+    let shared_value: Value = serde_json::from_str(shared).unwrap_or(Value::Null);
+    let shared_name =
+        shared_value.get("$ref").and_then(Value::as_str).map_or("the others'".to_owned(), |r| format!("`{r}`"));
     bodies
         .iter()
-        .filter(|(_, body)| *body != shared)
+        .filter(|(_, body)| body != shared)
         .map(|(path, _)| Problem {
             rule: ERROR_SCHEMA,
             place: at(readable, path),

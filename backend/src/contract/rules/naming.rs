@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{Problem, NAMING_STYLE};
-use crate::contract::Readable;
+use crate::contract::{walk, Readable};
 
 /// How property names are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,37 +60,16 @@ impl Style {
 /// with its path; examples and extensions are data, not declarations.
 pub fn property_names(readable: &Readable) -> Vec<(Vec<String>, &str)> {
     let mut found = Vec::new();
-    let mut stack: Vec<(Vec<String>, &Value)> = vec![(Vec::new(), &readable.source.value)];
-    while let Some((path, value)) = stack.pop() {
-        match value {
-            Value::Object(members) => {
-                for (key, member) in members {
-                    if key == "example" || key == "examples" || key.starts_with("x-") {
-                        continue;
-                    }
-                    let mut inner = path.clone();
-                    inner.push(key.clone());
-                    if key == "properties" {
-                        for name in member.as_object().into_iter().flatten().map(|(name, _)| name) {
-                            let mut named = inner.clone();
-                            named.push(name.clone());
-                            found.push((named, name.as_str()));
-                        }
-                    }
-                    stack.push((inner, member));
-                }
+    walk::each(&readable.source.value, &mut |path, value| {
+        if let Some(properties) = value.get("properties").and_then(Value::as_object) {
+            for name in properties.keys() {
+                let mut named = path.to_vec();
+                named.extend(["properties".to_owned(), name.clone()]);
+                found.push((named, name.as_str()));
             }
-            Value::Array(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    let mut inner = path.clone();
-                    inner.push(index.to_string());
-                    stack.push((inner, item));
-                }
-            }
-            _ => {}
         }
-    }
-    found.sort();
+        true
+    });
     found
 }
 

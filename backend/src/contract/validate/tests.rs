@@ -115,7 +115,12 @@ fn a_json_schema_is_checked_against_2020_12() {
     assert_eq!(line, 1);
     assert!(message.contains("2020-12"), "{message}");
     let (_, _, _, message) = one("[1, 2]");
-    assert!(message.contains("OpenAPI document"), "{message}");
+    assert!(
+        message.starts_with("A document with neither `openapi` nor any JSON Schema keyword is not read here"),
+        "{message}"
+    );
+    let (_, _, _, message) = one("asyncapi: 2.6.0\n");
+    assert!(message.contains("neither `openapi`"), "{message}");
 }
 
 #[test]
@@ -142,4 +147,11 @@ fn references_are_followed_here_and_into_other_contracts() {
         ]
     );
     assert!(broken.iter().all(|problem| problem.rule == BROKEN_REF));
+}
+
+#[test]
+fn references_in_data_or_to_identified_parts_are_not_broken() {
+    let text = "{\"$id\": \"https://example.com/order.json\", \"properties\": {\"to\": {\"$ref\": \"address.json\"}, \"x\": {\"const\": {\"$ref\": \"#/nowhere\"}}}, \"$defs\": {\"a\": {\"$id\": \"https://example.com/address.json\", \"type\": \"object\"}}, \"examples\": [{\"$ref\": \"#/gone\"}]}";
+    let contract = Contract::read(text);
+    assert_eq!(broken_references(contract.readable().unwrap(), |_| None), vec![]);
 }
