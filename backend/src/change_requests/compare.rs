@@ -13,11 +13,17 @@ use crate::merge::LineChange;
 use crate::{content, merge};
 
 impl SectionChanges {
-    pub(super) fn between(old: &str, new: &str) -> SectionChanges {
+    /// The sections of a document of `kind` (a contract's operations and named parts)
+    /// that differ between two texts.
+    pub(super) fn between(kind: Kind, old: &str, new: &str) -> SectionChanges {
         // Repeated headings are told apart by their order: "Notes", "Notes (2)".
-        fn keyed(text: &str) -> Vec<(String, String)> {
+        let keyed = |text: &str| -> Vec<(String, String)> {
             let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-            crate::markdown::sections(text)
+            let sections = match kind {
+                Kind::Contract => crate::contract::sections(text),
+                _ => crate::markdown::sections(text),
+            };
+            sections
                 .into_iter()
                 .map(|(heading, body)| {
                     let count = seen.entry(heading.clone()).or_insert(0);
@@ -26,7 +32,7 @@ impl SectionChanges {
                     (key, body)
                 })
                 .collect()
-        }
+        };
         let (before, after) = (keyed(old), keyed(new));
         let find =
             |list: &[(String, String)], key: &str| list.iter().find(|(k, _)| k == key).map(|(_, body)| body.clone());
@@ -101,7 +107,7 @@ impl Header {
         let lines_removed = diff.iter().map(|change| change.old.len()).sum();
         let now = if self.changes.contains(&ChangeKind::Deleted) { "" } else { text };
         DocumentChange {
-            sections: SectionChanges::between(base, now),
+            sections: SectionChanges::between(self.kind, base, now),
             document_id: self.document_id,
             title: self.title,
             kind: self.kind,
@@ -291,6 +297,8 @@ pub(super) async fn overlaps(
 
 #[cfg(test)]
 mod tests {
+    use charter_types::Kind;
+
     use super::SectionChanges;
 
     #[test]
@@ -298,7 +306,7 @@ mod tests {
         let before = "# Spec\nintro\n## AUTH-001\nold rule\n## AUTH-002\nkept\n## Notes\na\n## Notes\nb\n";
         let after = "# Spec\nintro\n## AUTH-001\nnew rule\n## AUTH-003\nadded\n## Notes\na\n## Notes\nB\n";
         assert_eq!(
-            SectionChanges::between(before, after),
+            SectionChanges::between(Kind::Spec, before, after),
             SectionChanges {
                 added: vec!["AUTH-003".into()],
                 modified: vec!["AUTH-001".into(), "Notes (2)".into()],

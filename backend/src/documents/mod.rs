@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 pub mod paths;
-mod raw;
+pub mod raw;
 mod routes;
 
 pub(crate) use routes::router;

@@ -35,11 +35,10 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(raw_handler))
 }
 
-/// What a text is served as, and the extension of its file name.
-fn content_type(kind: Kind, text: &str) -> (&'static str, &'static str) {
-    match (kind, Syntax::of(text)) {
-        (Kind::Contract, Syntax::Json) => ("application/json", "json"),
-        (Kind::Contract, Syntax::Yaml) => ("application/yaml", "yaml"),
+/// What a document's text is served as, and the extension of its file name.
+pub fn content_type(kind: Kind, text: &str) -> (&'static str, &'static str) {
+    match kind {
+        Kind::Contract => Syntax::of(text).media_type(),
         _ => ("text/markdown; charset=utf-8", "md"),
     }
 }

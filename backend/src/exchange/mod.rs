@@ -14,7 +14,7 @@ mod routes;
 
 use std::collections::HashMap;
 
-use charter_types::{DocumentId, ExportFormat, Layout, TreeEntry};
+use charter_types::{DocumentId, ExportFormat, Kind, Layout, TreeEntry};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -85,7 +85,8 @@ fn texts(tree: &[TreeEntry], corpus: &Corpus) -> HashMap<DocumentId, String> {
 }
 
 /// Each document with its requirements (and the requirements they link to), for ReqIF:
-/// one pass over each document's requirements and links, both in line order.
+/// one pass over each document's requirements and links, both in line order. Contracts
+/// hold no requirements and are left out.
 fn sections(tree: &[TreeEntry], corpus: &Corpus, views: &[charter_types::RequirementView]) -> Vec<reqif::Section> {
     let identity: HashMap<String, Uuid> = views.iter().map(|view| (view.key.to_uppercase(), view.id)).collect();
     let mut placed: HashMap<(DocumentId, usize), &charter_types::RequirementView> = HashMap::new();
@@ -93,6 +94,7 @@ fn sections(tree: &[TreeEntry], corpus: &Corpus, views: &[charter_types::Require
         placed.insert((view.document_id, view.line), view);
     }
     tree.iter()
+        .filter(|entry| entry.kind != Kind::Contract)
         .filter_map(|entry| {
             let structure = corpus.doc(entry.id)?.structure();
             let mut links = structure.links.iter().peekable();

@@ -2,7 +2,7 @@
 //! (the path of `documents::paths`), Markdown as it is on `main`, or on another branch
 //! with `?branch=`.
 
-use charter_types::{Permission, TreeEntry};
+use charter_types::{Kind, Permission, TreeEntry};
 use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
 };
@@ -50,8 +50,10 @@ pub(super) async fn list(state: &AppState, actor: &Actor) -> Result<ListResource
         let tree = tree(state, &access, branches::MAIN).await?;
         for (entry, path, address) in addressed(&project.slug, &tree, branches::MAIN) {
             let about = format!("The {} “{}” of project {}", entry.kind.as_str(), entry.title, project.name);
+            // A contract is YAML or JSON (of which YAML is the larger part).
+            let mime = if entry.kind == Kind::Contract { "application/yaml" } else { MARKDOWN };
             resources.push(
-                Resource::new(address, path).with_title(&entry.title).with_description(about).with_mime_type(MARKDOWN),
+                Resource::new(address, path).with_title(&entry.title).with_description(about).with_mime_type(mime),
             );
         }
     }
@@ -83,7 +85,9 @@ pub(super) async fn read(state: &AppState, actor: &Actor, uri: &str) -> Result<R
     let tree = tree(state, &access, branch).await?;
     let id = Paths::of(&tree).find(&path).ok_or_else(|| Error::NotFound(format!("no document at {uri}")))?;
     let document = documents::get(state, &access, id, branch).await?;
-    Ok(ReadResourceResult::new(vec![ResourceContents::text(document.content, uri).with_mime_type(MARKDOWN)]))
+    let (mime, _) = documents::raw::content_type(document.kind, &document.content);
+    let mime = mime.split(';').next().unwrap_or(mime);
+    Ok(ReadResourceResult::new(vec![ResourceContents::text(document.content, uri).with_mime_type(mime)]))
 }
 
 pub(super) async fn tree(state: &AppState, access: &ProjectAccess, branch: &str) -> Result<Vec<TreeEntry>> {

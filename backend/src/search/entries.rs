@@ -1,10 +1,12 @@
 //! What the search index holds of a document: each requirement, and each section (a
 //! heading and the prose under it, the requirements it holds left out so that a
-//! requirement is found as itself, not also as its section).
+//! requirement is found as itself, not also as its section); of a contract, each
+//! operation.
 
-use charter_types::HitKind;
+use charter_types::{HitKind, Kind};
 use sha2::{Digest, Sha256};
 
+use crate::contract::{operation_name, Contract};
 use crate::structure::parse::{self, heading, lines, section_path};
 
 /// One indexed piece of a document.
@@ -50,8 +52,51 @@ pub fn meaning(title: &str, body: &str, scenarios: &[String]) -> String {
     text
 }
 
+/// The entries of a document, in the order they appear: a contract's operations, or
+/// the requirements and sections of Markdown.
+pub fn entries(kind: Kind, text: &str) -> Vec<Entry> {
+    match kind {
+        Kind::Contract => operation_entries(text),
+        _ => markdown_entries(text),
+    }
+}
+
+/// A contract's operations, each found by its method and path, summary, description
+/// and the requirements it carries out.
+fn operation_entries(text: &str) -> Vec<Entry> {
+    let contract = Contract::read(text);
+    let Some(readable) = contract.readable() else { return Vec::new() };
+    let paths = readable.source.value.get("paths");
+    readable
+        .operations
+        .iter()
+        .map(|operation| {
+            let value = paths.and_then(|paths| paths.get(&operation.path)?.get(operation.method.as_str()));
+            let described = value.and_then(|value| value.get("description")?.as_str()).unwrap_or_default();
+            let mut body = described.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !operation.requirements.is_empty() {
+                body.push_str(&format!(
+                    "{}Carries out {}.",
+                    if body.is_empty() { "" } else { " " },
+                    operation.requirements.join(", ")
+                ));
+            }
+            let name = operation_name(operation);
+            let title = match &operation.summary {
+                Some(summary) => format!("{name}: {summary}"),
+                None => name,
+            };
+            Entry {
+                section: operation.tags.first().cloned().unwrap_or_default(),
+                body,
+                ..section_entry(title, String::new(), operation.line)
+            }
+        })
+        .collect()
+}
+
 /// The entries of a document's Markdown, in the order they appear.
-pub fn entries(markdown: &str) -> Vec<Entry> {
+fn markdown_entries(markdown: &str) -> Vec<Entry> {
     let structure = parse::parse(markdown);
     // Lines that belong to a requirement (its heading or list item and its body).
     let mut owned: Vec<(usize, usize)> =
@@ -139,7 +184,7 @@ mod tests {
 
     #[test]
     fn requirements_and_sections_are_entries_of_their_own() {
-        let found = entries(SPEC);
+        let found = entries(Kind::Spec, SPEC);
         let summary: Vec<(HitKind, Option<&str>, &str, &str)> = found
             .iter()
             .map(|entry| (entry.kind, entry.key.as_deref(), entry.title.as_str(), entry.section.as_str()))
@@ -169,7 +214,7 @@ mod tests {
 
     #[test]
     fn meaning_is_title_text_and_scenarios_without_the_key() {
-        let found = entries(SPEC);
+        let found = entries(Kind::Spec, SPEC);
         assert_eq!(
             found[2].meaning(),
             "The system SHALL charge a card at most once per order. Given an order paid once, \
@@ -177,16 +222,33 @@ mod tests {
         );
         assert_eq!(found[3].meaning(), "Receipts. The system SHALL email a receipt.");
         assert_eq!(found[0].meaning(), "Payments. How we take money.");
-        let moved = entries(&format!("\n\n{SPEC}"));
+        let moved = entries(Kind::Spec, &format!("\n\n{SPEC}"));
         assert_eq!(moved[3].digest(), found[3].digest(), "where it is does not change what it means");
         assert_ne!(found[3].digest(), found[2].digest());
     }
 
     #[test]
     fn prose_before_any_heading_is_a_section_without_a_title() {
-        let found = entries("Just a note.\n\nOn two lines.\n");
+        let found = entries(Kind::Spec, "Just a note.\n\nOn two lines.\n");
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].title.as_str(), found[0].body.as_str()), ("", "Just a note. On two lines."));
-        assert!(entries("").is_empty());
+        assert!(entries(Kind::Spec, "").is_empty());
+    }
+
+    #[test]
+    fn a_contract_is_found_by_its_operations() {
+        let contract = "openapi: 3.1.0\ninfo: {title: Shop, version: '1'}\npaths:\n  /orders:\n    post:\n      summary: Place an order\n      description: Charges the card\n        once.\n      tags: [orders]\n      x-requirements: [PAY-001]\n    get: {}\n";
+        let found = entries(Kind::Contract, contract);
+        let shown: Vec<(&str, &str, &str, usize)> =
+            found.iter().map(|e| (e.title.as_str(), e.body.as_str(), e.section.as_str(), e.line)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("POST /orders: Place an order", "Charges the card once. Carries out PAY-001.", "orders", 5),
+                ("GET /orders", "", "", 11),
+            ]
+        );
+        assert!(found.iter().all(|entry| entry.kind == HitKind::Section));
+        assert!(entries(Kind::Contract, "openapi: [").is_empty());
     }
 }

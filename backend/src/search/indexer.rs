@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use charter_types::{BranchId, DocumentId};
+use charter_types::{BranchId, DocumentId, Kind};
 use sqlx::{PgConnection, PgPool};
 
 use super::entries::{entries, Entry};
@@ -70,16 +70,17 @@ async fn reindex(tx: &mut PgConnection, branch: BranchId, document: DocumentId) 
         .bind(document)
         .execute(&mut *tx)
         .await?;
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT content FROM branch_documents WHERE branch_id = $1 AND document_id = $2 FOR KEY SHARE",
+    let text: Option<(String, Kind)> = sqlx::query_as(
+        "SELECT bd.content, d.kind FROM branch_documents bd JOIN documents d ON d.id = bd.document_id
+         WHERE bd.branch_id = $1 AND bd.document_id = $2 FOR KEY SHARE OF bd",
     )
     .bind(branch)
     .bind(document)
     .fetch_optional(&mut *tx)
     .await?;
     // Gone with its branch: its entries went too.
-    let Some(text) = text else { return Ok(()) };
-    let found = match budget::run(move |_| Ok(entries(&text))).await {
+    let Some((text, kind)) = text else { return Ok(()) };
+    let found = match budget::run(move |_| Ok(entries(kind, &text))).await {
         Ok(found) => found,
         Err(err) => {
             // Its old entries stay; the next edit queues it again.

@@ -7,8 +7,9 @@
 //! branch (what later edits are merged from into that branch).
 //!
 //! The manifest is a file of the repository, so anything may be in it: the files it
-//! names are taken only as plain relative paths to `.md` files inside the folder, never
-//! through a symbolic link. Text is read with `\n` line ends, as Charter keeps it.
+//! names are taken only as plain relative paths to `.md` files (a contract's `.yaml`,
+//! `.yml` or `.json`) inside the folder, never through a symbolic link. Text is read
+//! with `\n` line ends, as Charter keeps it.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -180,15 +181,15 @@ impl Folder {
     }
 }
 
-/// `file` if it is a plain relative path to a Markdown file (no `..`, no root, no
-/// `.charter`).
+/// `file` if it is a plain relative path to a Markdown file or a contract's YAML or JSON
+/// (no `..`, no root, no `.charter`).
 fn checked(file: &str) -> Result<String, String> {
-    let plain = file.ends_with(".md")
+    let plain = [".md", ".yaml", ".yml", ".json"].iter().any(|extension| file.ends_with(extension))
         // Case-insensitive file systems take `.Charter` for `.charter`.
         && !file.to_lowercase().starts_with(STATE)
         && file.split('/').all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'))
         && Path::new(file).components().all(|part| matches!(part, Component::Normal(_)));
-    plain.then(|| file.to_owned()).ok_or_else(|| format!("{file} is not a Markdown file inside the folder"))
+    plain.then(|| file.to_owned()).ok_or_else(|| format!("{file} is not a document's file inside the folder"))
 }
 
 pub fn digest(text: &str) -> String {

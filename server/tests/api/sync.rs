@@ -206,7 +206,7 @@ async fn once_merged_the_folder_is_in_step_and_a_changed_manifest_cannot_leak_fi
     std::fs::write(&path, manifest).unwrap();
     let escaped = charter(args(&["push", "--server", &server, "--token", &token], &dir)).await;
     assert_eq!(escaped.code, Some(2), "{}{}", escaped.out, escaped.err);
-    assert!(escaped.err.contains("../outside.md is not a Markdown file inside the folder"), "{}", escaped.err);
+    assert!(escaped.err.contains("../outside.md is not a document's file inside the folder"), "{}", escaped.err);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -21,6 +21,7 @@ pub(super) const FOLDERS: Folders = Folders {
     plan: "design.md",
     tasks: "tasks.md",
     others: ".kiro/steering",
+    contracts: "",
 };
 
 pub(super) fn docs(files: Vec<File>) -> (Vec<Doc>, Vec<String>) {

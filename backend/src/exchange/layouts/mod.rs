@@ -20,6 +20,7 @@ use charter_types::{DocumentId, Kind, Layout, TreeEntry};
 use serde::{Deserialize, Serialize};
 
 use super::archive::File;
+use crate::contract::{Contract, Syntax};
 use crate::documents::paths::Paths;
 use crate::markdown;
 
@@ -89,9 +90,57 @@ struct ManifestEntry {
     parent: Option<String>,
 }
 
-/// True for the files of an archive a layout reads: Markdown, and the manifest.
+/// True for the files of an archive a layout reads: Markdown, contracts' YAML and JSON,
+/// and the manifest.
 pub fn is_read(path: &str) -> bool {
-    path.ends_with(".md") || path == MANIFEST
+    path.ends_with(".md") || is_contract_file(path) || path == MANIFEST
+}
+
+/// The extensions a contract's file may have.
+const CONTRACT_EXTENSIONS: [&str; 3] = [".yaml", ".yml", ".json"];
+
+fn is_contract_file(path: &str) -> bool {
+    CONTRACT_EXTENSIONS.iter().any(|extension| path.ends_with(extension))
+}
+
+/// The extension of a document's file: a contract's by how it is written, else `.md`.
+pub fn extension(kind: Kind, text: &str) -> &'static str {
+    match (kind, Syntax::of(text)) {
+        (Kind::Contract, Syntax::Json) => ".json",
+        (Kind::Contract, Syntax::Yaml) => ".yaml",
+        _ => ".md",
+    }
+}
+
+/// A file's name without the extension of a document.
+fn stem(name: &str) -> &str {
+    [".md"].iter().chain(&CONTRACT_EXTENSIONS).find_map(|extension| name.strip_suffix(extension)).unwrap_or(name)
+}
+
+/// What a file named `name` holding `text` is, when nothing else says: a contract when
+/// it is YAML or JSON that reads as OpenAPI or a JSON Schema (other YAML and JSON, a
+/// `package.json`, are no documents: `None`), else a kind for a Markdown file's name.
+fn kind_of_file(name: &str, text: &str) -> Option<Kind> {
+    if !is_contract_file(name) {
+        return Some(guess_kind(stem(name)));
+    }
+    let contract = Contract::read(text);
+    let readable = contract.readable()?;
+    readable.kind.refusal().is_none().then_some(Kind::Contract)
+}
+
+/// A document's title for its file: its first heading, a contract's own title, else
+/// its file's name.
+fn title_of(name: &str, text: &str, kind: Kind) -> String {
+    let own = match kind {
+        Kind::Contract => Contract::read(text).readable().and_then(|readable| {
+            let value = &readable.source.value;
+            let title = value.pointer("/info/title").or_else(|| value.get("title"))?.as_str()?;
+            Some(title.trim().chars().take(200).collect::<String>()).filter(|title| !title.is_empty())
+        }),
+        _ => first_heading(text),
+    };
+    own.unwrap_or_else(|| humanize(stem(name.rsplit('/').next().unwrap_or(name))))
 }
 
 /// Where each of `docs` (parents before children) lies in `layout`.
@@ -230,7 +279,7 @@ fn slug(title: &str) -> String {
 
 /// A title for a file or folder name: `001-user-login` → `User login`.
 pub(super) fn humanize(name: &str) -> String {
-    let name = name.trim_end_matches(".md");
+    let name = stem(name);
     let name = name.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches(['-', '_']);
     let words = name.replace(['-', '_'], " ");
     let mut chars = words.trim().chars();
@@ -269,6 +318,8 @@ struct Folders {
     tasks: &'static str,
     /// The folder of documents outside any spec.
     others: &'static str,
+    /// Where a spec's contracts go in its folder (Spec Kit's `contracts/`), if apart.
+    contracts: &'static str,
 }
 
 impl Folders {
@@ -297,12 +348,16 @@ impl Folders {
                         _ => None,
                     }
                     .filter(|name| !names.contains(*name));
+                    let base = match doc.kind {
+                        Kind::Contract => format!("{}{}", self.contracts, slug(&doc.title)),
+                        _ => slug(&doc.title),
+                    };
                     let name = match first {
                         Some(name) => {
                             names.insert(name.to_owned());
                             name.to_owned()
                         }
-                        None => unique(names, &slug(&doc.title), ".md"),
+                        None => unique(names, &base, extension(doc.kind, &doc.content)),
                     };
                     format!("{dir}/{name}")
                 }
@@ -323,7 +378,10 @@ impl Folders {
                     taken.entry(index).or_default().insert(self.spec.to_owned());
                     format!("{dir}/{}", self.spec)
                 }
-                None => format!("{}/{}", self.others, unique(&mut roots, &slug(&doc.title), ".md")),
+                None => {
+                    let name = unique(&mut roots, &slug(&doc.title), extension(doc.kind, &doc.content));
+                    format!("{}/{name}", self.others)
+                }
             };
             // A spec outside any folder opens one.
             folder_of.push(folder.or((doc.kind == Kind::Spec).then_some(index)));
@@ -353,17 +411,33 @@ impl Folders {
                     inside.push((folder.to_owned(), file));
                 }
             } else if let Some(name) = path.strip_prefix(self.others).and_then(|rest| rest.strip_prefix('/')) {
-                let title =
-                    first_heading(&file.text).unwrap_or_else(|| humanize(name.rsplit('/').next().unwrap_or(name)));
-                docs.push(doc(file, title, guess_kind(name), None));
+                match kind_of_file(name, &file.text) {
+                    Some(kind) => {
+                        let title = title_of(name, &file.text, kind);
+                        docs.push(doc(file, title, kind, None));
+                    }
+                    None => skipped.push(path),
+                }
             } else {
                 skipped.push(path);
             }
         }
         for (folder, file) in inside {
             let name = file.path.rsplit('/').next().unwrap_or_default().to_owned();
-            let kind = if name == self.tasks || file.path.contains("/checklists/") { Kind::Tasks } else { Kind::Plan };
-            let title = first_heading(&file.text).unwrap_or_else(|| humanize(&name));
+            let kind = if is_contract_file(&name) {
+                match kind_of_file(&name, &file.text) {
+                    Some(kind) => kind,
+                    None => {
+                        skipped.push(file.path);
+                        continue;
+                    }
+                }
+            } else if name == self.tasks || file.path.contains("/checklists/") {
+                Kind::Tasks
+            } else {
+                Kind::Plan
+            };
+            let title = title_of(&name, &file.text, kind);
             docs.push(doc(file, title, kind, folders.get(&folder).copied()));
         }
         (docs, skipped)
@@ -374,7 +448,7 @@ fn doc(file: File, title: String, kind: Kind, parent: Option<usize>) -> Doc {
     Doc { file: file.path, title, kind, parent, content: file.text }
 }
 
-/// A kind for a Markdown file's name, when nothing else says.
+/// A kind for a Markdown file's name (without its extension), when nothing else says.
 fn guess_kind(name: &str) -> Kind {
     let name = name.to_lowercase();
     if name.contains("constitution") {

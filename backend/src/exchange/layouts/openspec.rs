@@ -13,6 +13,7 @@ pub(super) const FOLDERS: Folders = Folders {
     plan: "design.md",
     tasks: "tasks.md",
     others: "openspec/docs",
+    contracts: "",
 };
 
 pub(super) fn docs(files: Vec<File>) -> (Vec<Doc>, Vec<String>) {

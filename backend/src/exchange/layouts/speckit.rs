@@ -15,6 +15,8 @@ pub(super) const FOLDERS: Folders = Folders {
     plan: "plan.md",
     tasks: "tasks.md",
     others: ".specify/memory",
+    // Spec Kit keeps a feature's API contracts in its `contracts/` folder.
+    contracts: "contracts/",
 };
 
 pub(super) fn docs(files: Vec<File>) -> (Vec<Doc>, Vec<String>) {

@@ -119,6 +119,46 @@ fn each_layout_puts_files_where_its_tool_looks() {
     assert_eq!(paths(Layout::Charter)[..3], ["constitution.md", "checkout.md", "checkout/plan.md"]);
 }
 
+const ORDERS: &str = "openapi: 3.1.0\ninfo: {title: Orders API, version: 1.0.0}\npaths: {}\n";
+const ORDER: &str =
+    "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\", \"title\": \"Order\", \"type\": \"object\"}\n";
+
+#[test]
+fn contracts_travel_as_yaml_and_json_files_where_each_tool_keeps_them() {
+    let mut docs = project();
+    docs.push(doc("Orders", Kind::Contract, Some(1), ORDERS));
+    docs.push(doc("Order", Kind::Contract, None, ORDER));
+    let placed = |layout| {
+        let files = write(layout, &docs);
+        files.iter().rev().skip(1).take(2).map(|file| file.path.clone()).rev().collect::<Vec<_>>()
+    };
+    assert_eq!(placed(Layout::SpecKit), ["specs/001-checkout/contracts/orders.yaml", ".specify/memory/order.json"]);
+    assert_eq!(placed(Layout::OpenSpec), ["openspec/specs/checkout/orders.yaml", "openspec/docs/order.json"]);
+    assert_eq!(placed(Layout::Kiro), [".kiro/specs/checkout/orders.yaml", ".kiro/steering/order.json"]);
+    assert_eq!(placed(Layout::Charter), ["checkout/orders.yaml", "order.json"]);
+    for layout in Layout::ALL.iter().copied() {
+        // Without the manifest, a contract is known by what it holds, titled by its own title.
+        let files: Vec<File> = write(layout, &docs).into_iter().filter(|file| file.path != MANIFEST).collect();
+        let (back, skipped) = read(layout, files);
+        assert!(skipped.is_empty(), "{layout:?}: {skipped:?}");
+        let mut contracts: Vec<(&str, Option<&str>, &str)> = back
+            .iter()
+            .filter(|doc| doc.kind == Kind::Contract)
+            // Charter's layout titles a spec by its heading, as written.
+            .map(|doc| {
+                let parent = doc.parent.map(|parent| back[parent].title.trim_start_matches("Feature Specification: "));
+                (doc.title.as_str(), parent, doc.content.as_str())
+            })
+            .collect();
+        contracts.sort();
+        assert_eq!(contracts, [("Order", None, ORDER), ("Orders API", Some("Checkout"), ORDERS)], "{layout:?}");
+    }
+    // YAML and JSON that are no contract are no document.
+    let files = vec![File::new("package.json", "{\"name\": \"x\"}"), File::new("notes.md", "# Notes\n")];
+    let (back, skipped) = read(Layout::Charter, files);
+    assert_eq!((back.len(), skipped), (1, vec!["package.json".to_owned()]));
+}
+
 #[test]
 fn openspec_and_kiro_exports_write_requirements_in_their_own_form() {
     let files = write(Layout::OpenSpec, &project());
