@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Registry, ValidationError, Validator};
 use serde_json::Value;
 
@@ -86,6 +87,12 @@ fn violation(spots: &Spot, prefix: &[String], error: &ValidationError<'_>) -> Pr
         None => "the contract".to_owned(),
     };
     let message = error.masked_with(name.as_str()).to_string();
+    // A member that is not allowed is pointed at itself, not at the object holding it.
+    if let ValidationErrorKind::AdditionalProperties { unexpected }
+    | ValidationErrorKind::UnevaluatedProperties { unexpected } = error.kind()
+    {
+        path.extend(unexpected.first().cloned());
+    }
     Problem { rule: CONTRACT_SCHEMA, place: spots.place(path.iter().map(String::as_str)), message }
 }
 

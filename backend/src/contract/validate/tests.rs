@@ -73,7 +73,7 @@ fn a_value_of_the_wrong_type_points_at_its_key() {
 #[test]
 fn an_unknown_field_is_named() {
     let (rule, line, column, message) = one("openapi: 3.1.0\ninfo: {title: Shop, version: '1'}\npaths: {}\npath: {}\n");
-    assert_eq!((rule, line, column), (CONTRACT_SCHEMA, 1, 1));
+    assert_eq!((rule, line, column), (CONTRACT_SCHEMA, 4, 1));
     assert!(message.contains("'path'"), "{message}");
 }
 
@@ -86,7 +86,7 @@ fn a_response_needs_a_description_and_a_status() {
 
     let text = "openapi: 3.0.3\ninfo: {title: Shop, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        ok: {description: fine}\n";
     let (rule, line, column, message) = one(text);
-    assert_eq!((rule, line, column), (CONTRACT_SCHEMA, 6, 7));
+    assert_eq!((rule, line, column), (CONTRACT_SCHEMA, 7, 9));
     assert!(message.contains("'ok' was unexpected"), "{message}");
 }
 
