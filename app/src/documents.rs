@@ -369,7 +369,7 @@ pub fn DocumentPage() -> impl IntoView {
                                 <p>"This document changes only through reviewed change requests, so it is read-only here."</p>
                             </div>
                         })}
-                        <CollabEditor document=this_id branch=branch.clone() read_only=!writable user html=html.clone() />
+                        <CollabEditor document=this_id kind=doc.kind branch=branch.clone() read_only=!writable user html=html.clone() />
                         {(!open_questions.is_empty()).then(|| view! {
                             <section class="document-questions" aria-labelledby="open-questions">
                                 <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>
@@ -449,14 +449,21 @@ fn DocumentVersions(document: DocumentId, versions: Vec<Version>) -> impl IntoVi
 /// an editor load the bundle: a module runs once however often its script is added,
 /// and it also mounts the frames of pages reached later.
 #[component]
-fn CollabEditor(document: DocumentId, branch: String, read_only: bool, user: UserInfo, html: String) -> impl IntoView {
+fn CollabEditor(
+    document: DocumentId,
+    kind: Kind,
+    branch: String,
+    read_only: bool,
+    user: UserInfo,
+    html: String,
+) -> impl IntoView {
     view! {
         <script type="module" src="/editor.js" nonce=leptos::nonce::use_nonce()></script>
         // The "Skip to the editor" link's target: the script gives its focus to the text,
         // or to the preview while only that is shown.
         <section class="collab" id="editor" tabindex="-1" aria-label="Editor" data-collab-editor=""
             data-layout=if read_only { "preview" } else { "split" }
-            data-document=document.to_string() data-branch=branch data-readonly=read_only.to_string()
+            data-document=document.to_string() data-kind=kind.as_str() data-branch=branch data-readonly=read_only.to_string()
             data-user=user.username data-color=user_color(user.id) data-palette=PALETTE.join(",")>
             <div class="collab-bar">
                 <span class="collab-status" data-collab-status="connecting" role="status" aria-live="polite">"Connecting…"</span>

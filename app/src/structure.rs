@@ -3,8 +3,8 @@
 //! checks pages.
 
 use charter_types::{
-    Backlink, HistoryEntry, Provenance, RelatedRequirements, RequirementIncident, RequirementStatus, RequirementView,
-    TraceStatus,
+    Backlink, ContractOperation, HistoryEntry, Provenance, RelatedRequirements, RequirementIncident, RequirementStatus,
+    RequirementView, TraceStatus,
 };
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -27,6 +27,9 @@ pub struct RequirementPageData {
     pub checked_at: Option<DateTime<Utc>>,
     pub history: Vec<HistoryEntry>,
     pub backlinks: Vec<Backlink>,
+    /// The contracts' operations that carry it out, each with its anchor in the
+    /// contract's reference.
+    pub operations: Vec<(String, ContractOperation)>,
     /// Requirements near this one in meaning, other specs first.
     pub related: RelatedRequirements,
     /// Incidents linked to it, or flagged as its regressions.
@@ -105,6 +108,14 @@ pub async fn requirement_by_key(slug: String, branch: String, key: String) -> Re
         checked_at: detail.checked_at,
         history: detail.history,
         backlinks: detail.backlinks,
+        operations: detail
+            .operations
+            .into_iter()
+            .map(|found| {
+                let name = charter_backend::contract::operation_name(&found.operation);
+                (charter_backend::contract::reference::anchor("op", &name), found)
+            })
+            .collect(),
         related,
         incidents: detail.incidents,
         provenance: detail.provenance,
@@ -328,6 +339,20 @@ pub fn RequirementPage() -> impl IntoView {
                                 }.into_any()
                             }}
                         </section>
+                        {(!page.operations.is_empty()).then(|| view! {
+                            <section aria-labelledby="operations">
+                                <h2 id="operations">"Carried out by"</h2>
+                                <ul class="backlinks">
+                                    {page.operations.clone().into_iter().map(|(anchor, found)| {
+                                        let href = format!("{}#{anchor}", on_branch(&format!("/p/{slug}/doc/{}", found.document_id), &branch));
+                                        let name = format!("{} {}", found.operation.method.as_str().to_uppercase(), found.operation.path);
+                                        view! { <li><A href=href><code>{name}</code></A>
+                                            {found.operation.summary.clone().map(|summary| view! { " " {summary} })}
+                                            <small class="muted">{format!(" in {}", found.document)}</small></li> }
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
                         <section aria-labelledby="backlinks">
                             <h2 id="backlinks">"Linked from"</h2>
                             {if page.backlinks.is_empty() {

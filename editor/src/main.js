@@ -218,10 +218,11 @@ function mount(root) {
   let editor = null;
   let loading = null;
   const showText = () => {
-    loading ??= import("./text.js").then(
-      ({ createEditor }) => {
+    const contract = root.dataset.kind === "contract";
+    loading ??= Promise.all([import("./text.js"), contract ? import("./contract.js") : null]).then(
+      ([{ createEditor }, languages]) => {
         if (signal.aborted) return;
-        editor = createEditor({ root, host, ytext, awareness: provider.awareness, documentId, branch, readOnly: access.readOnly, pane, showText: () => layout.set("split"), signal });
+        editor = createEditor({ root, host, ytext, awareness: provider.awareness, documentId, languages, branch, readOnly: access.readOnly, pane, showText: () => layout.set("split"), signal });
         root.dataset.collabText = "true";
       },
       () => {

@@ -20,7 +20,14 @@ import {
 import { linter, lintGutter, lintKeymap } from "@codemirror/lint";
 import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { commonmarkLanguage, markdownKeymap, pasteURLAsLink } from "@codemirror/lang-markdown";
-import { LanguageSupport, syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
+import {
+  LanguageSupport,
+  syntaxHighlighting,
+  defaultHighlightStyle,
+  bracketMatching,
+  foldGutter,
+  foldKeymap,
+} from "@codemirror/language";
 import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 import { remoteCursors } from "./cursors.js";
 import { problemsPanel } from "./problems.js";
@@ -82,18 +89,43 @@ function specLint(documentId, branch, report) {
   );
 }
 
+/** What the text is written in: with a contract's `languages`, YAML or JSON (JSON
+ * starts with `{` or `[`, as the server reads it), else Markdown. */
+function languageOf(languages, text) {
+  if (!languages) return "Markdown";
+  return /^\uFEFF?\s*[{[]/.test(text) ? "JSON" : "YAML";
+}
+
+/** The editing support for a language: Markdown with list continuation and link
+ * pasting and its open questions marked; a contract's language with folding. */
+function languageSupport(language, languages) {
+  switch (language) {
+    case "JSON":
+      return [languages.json(), foldGutter(), keymap.of(foldKeymap)];
+    case "YAML":
+      return [languages.yaml(), foldGutter(), keymap.of(foldKeymap)];
+    default:
+      // CommonMark with list continuation, as `markdown()` gives, without the HTML
+      // parser (and the CSS and JavaScript ones it brings) it adds for raw HTML: most
+      // of its weight.
+      return [new LanguageSupport(commonmarkLanguage), pasteURLAsLink, keymap.of(markdownKeymap), clarificationMarks];
+  }
+}
+
 /** Whether the editor accepts input. */
-function editability(readOnly) {
+function editability(readOnly, language) {
   return [
     EditorState.readOnly.of(readOnly),
     EditorView.editable.of(!readOnly),
-    EditorView.contentAttributes.of({ "aria-label": "Markdown", "aria-readonly": String(readOnly) }),
+    EditorView.contentAttributes.of({ "aria-label": language, "aria-readonly": String(readOnly) }),
   ];
 }
 
-/** Mounts the text editor in the frame's host. `showText` switches to a layout that
- * shows it; everything stops with `signal`. */
-export function createEditor({ root, host, ytext, awareness, documentId, branch, readOnly, pane, showText, signal }) {
+/** Mounts the text editor in the frame's host; `languages` are a contract's (its
+ * chunk), none for Markdown. `showText` switches to a layout that shows it;
+ * everything stops with `signal`. */
+export function createEditor({ root, host, ytext, awareness, documentId, languages, branch, readOnly, pane, showText, signal }) {
+  const language = languageOf(languages, ytext.toString());
   // Undo and redo take back only this person's own edits.
   const undoManager = new Y.UndoManager(ytext);
   const editing = new Compartment();
@@ -112,18 +144,13 @@ export function createEditor({ root, host, ytext, awareness, documentId, branch,
         bracketMatching(),
         highlightSelectionMatches(),
         EditorView.lineWrapping,
-        // CommonMark with list continuation, as `markdown()` gives, without the HTML
-        // parser (and the CSS and JavaScript ones it brings) it adds for raw HTML: most
-        // of its weight.
-        new LanguageSupport(commonmarkLanguage),
-        pasteURLAsLink,
+        languageSupport(language, languages),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         search({ top: true }),
-        keymap.of([...yUndoManagerKeymap, ...markdownKeymap, ...searchKeymap, ...lintKeymap, ...defaultKeymap, indentWithTab]),
-        clarificationMarks,
+        keymap.of([...yUndoManagerKeymap, ...searchKeymap, ...lintKeymap, ...defaultKeymap, indentWithTab]),
         lintGutter(),
         specLint(documentId, branch, (findings) => problems?.show(findings)),
-        editing.of(editability(readOnly)),
+        editing.of(editability(readOnly, language)),
         // Remote cursors are drawn by `remoteCursors`, which checks what it is sent.
         yCollab(ytext, null, { undoManager }),
         remoteCursors(ytext, awareness),
@@ -138,7 +165,7 @@ export function createEditor({ root, host, ytext, awareness, documentId, branch,
     markPreview: () => problems.markPreview(),
     focus: () => view.focus(),
     lock() {
-      view.dispatch({ effects: editing.reconfigure(editability(true)) });
+      view.dispatch({ effects: editing.reconfigure(editability(true, language)) });
     },
     destroy() {
       view.destroy();

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::DocumentId;
+
 text_enum! {
     /// What a contract is written in. Read from its text (`openapi: 3.1.0` is OpenAPI;
     /// anything else a JSON Schema), and chosen when one is created from a template.
@@ -39,4 +41,16 @@ pub struct Operation {
     pub requirements: Vec<String>,
     /// The line of the contract it is written on (1-based).
     pub line: usize,
+}
+
+/// An operation with the contract it is in: what a requirement's page lists of the
+/// operations that carry it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ContractOperation {
+    pub document_id: DocumentId,
+    /// The contract's title.
+    pub document: String,
+    #[serde(flatten)]
+    pub operation: Operation,
 }

@@ -12,8 +12,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use charter_types::{
-    Backlink, BranchId, DocumentId, HistoryEntry, Kind, Permission, ProjectId, Provenance, RequirementIncident,
-    RequirementStatus, RequirementView,
+    Backlink, BranchId, ContractOperation, DocumentId, HistoryEntry, Kind, Permission, ProjectId, Provenance,
+    RequirementIncident, RequirementStatus, RequirementView,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,8 @@ pub struct RequirementDetail {
     /// Newest first.
     pub history: Vec<HistoryEntry>,
     pub backlinks: Vec<Backlink>,
+    /// The contracts' operations that name it (`x-requirements`).
+    pub operations: Vec<ContractOperation>,
     /// The commit the coverage was checked at.
     pub checked_commit: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
@@ -428,6 +430,19 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
         })
         .collect();
 
+    let operations = corpus
+        .docs
+        .iter()
+        .filter_map(|doc| Some((doc, doc.contract()?)))
+        .flat_map(|(doc, contract)| contract.operations().iter().map(move |operation| (doc, operation)))
+        .filter(|(_, operation)| operation.requirements.iter().any(|key| key.eq_ignore_ascii_case(&requirement.key)))
+        .map(|(doc, operation)| ContractOperation {
+            document_id: doc.id,
+            document: doc.title.clone(),
+            operation: operation.clone(),
+        })
+        .collect();
+
     let recorded: Vec<Recorded> = sqlx::query_as(
         "SELECT version_id, key, body, acceptance, document_id FROM version_requirements WHERE requirement_id = $1",
     )
@@ -484,6 +499,7 @@ pub async fn get(db: &PgPool, actor: &Actor, requirement_id: Uuid, branch: Optio
         branch: branch.to_owned(),
         history,
         backlinks,
+        operations,
         checked_commit: report.as_ref().map(|report| report.commit.clone()),
         checked_at: report.as_ref().map(|report| report.created_at),
         incidents: feedback::incidents(db, requirement_id).await?,

@@ -150,6 +150,32 @@ async fn operations_name_their_requirements_both_ways(db: PgPool) {
     assert_eq!(rules(&findings), ["unknown-requirement"]);
     assert_eq!((findings[0].line, findings[0].severity), (8, Severity::Error));
 
+    // Specs link operations and schemas by name, and the requirement lists its operations.
+    let linking = format!("{CHECKOUT}\nPlaced by [[POST /orders]] (refusals: [[Error]]); [[DELETE /orders]] is not.\n");
+    let findings = s.lint(&checkout, Some(&linking)).await;
+    assert_eq!(rules(&findings), ["dangling-link"], "{findings:?}");
+    assert!(findings[0].message.starts_with("[[DELETE /orders]]"), "{findings:?}");
+    let body = json!({ "markdown": linking, "document_id": checkout.id });
+    let rendered: Value = expect(&s.ada, Method::POST, &s.api("/render"), Some(body)).await;
+    let html = rendered["html"].as_str().unwrap();
+    let slug = &s.project.slug;
+    assert!(html.contains(&format!("href=\"/p/{slug}/doc/{}#user-content-op-post-orders\" title=\"POST /orders (Orders)\" data-preview=\"Place an order (carries out PAY-001)\"", orders.id)), "{html}");
+    assert!(html.contains(&format!("href=\"/p/{slug}/doc/{}#user-content-schema-error\"", orders.id)), "{html}");
+    let listed: Value =
+        expect(&s.ada, Method::GET, &s.api(&format!("/projects/{}/requirements", s.project.id)), None).await;
+    let id =
+        listed.as_array().unwrap().iter().find(|r| r["key"] == "PAY-001").unwrap()["id"].as_str().unwrap().to_owned();
+    let detail: Value = expect(&s.ada, Method::GET, &s.api(&format!("/requirements/{id}")), None).await;
+    assert_eq!(detail["operations"].as_array().unwrap().len(), 1, "{detail}");
+    assert_eq!(
+        (
+            detail["operations"][0]["document"].as_str(),
+            detail["operations"][0]["method"].as_str(),
+            detail["operations"][0]["path"].as_str()
+        ),
+        (Some("Orders"), Some("post"), Some("/orders"))
+    );
+
     // Operations are a contract's; strangers see none.
     let (status, body) =
         call(&s.ada, Method::GET, &s.api(&format!("/documents/{}/operations", checkout.id)), None).await;
@@ -270,7 +296,7 @@ async fn a_contract_previews_as_its_api_reference(db: PgPool) {
     assert!(html.contains("<strong>Refused</strong>") && !html.contains("onerror"), "{html}");
     // The requirement it carries out is a link with its preview.
     assert!(html.contains(&format!("href=\"/p/{}/req/PAY-001\"", s.project.slug)), "{html}");
-    assert!(html.contains("id=\"schema-error\""), "{html}");
+    assert!(html.contains("id=\"user-content-schema-error\""), "{html}");
 
     // Text that cannot be read says why instead.
     let body = json!({ "markdown": "openapi: [\n", "document_id": orders.id });
