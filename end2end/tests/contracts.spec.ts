@@ -69,3 +69,43 @@ test("an OpenAPI contract from its template is checked as typed, shown as a refe
     ["/items/{itemId}", []],
   ]);
 });
+
+const ORDERS = `openapi: 3.1.0
+info: {title: Orders, version: 1.2.0}
+paths:
+  /orders:
+    post:
+      operationId: placeOrder
+      summary: Place an order
+      responses:
+        '201':
+          description: Placed.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  id: {type: string}
+                  total: {type: integer}
+        '422': {description: Refused.}
+`;
+
+test("a change request that removes a response field shows it as a breaking API change with its bump", async ({ page }) => {
+  await signUp(page, uniqueName("bea"));
+  const project = await api(page, "POST", "/projects", { name: uniqueName("Api") });
+  const contract = await api(page, "POST", `/projects/${project.id}/documents`, { title: "Orders", kind: "contract", content: ORDERS });
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "lean" });
+  await api(page, "PUT", `/documents/${contract.id}/content?branch=lean`, { content: ORDERS.replace("                  total: {type: integer}\n", "") });
+  const opened = await api(page, "POST", `/projects/${project.id}/change-requests`, { source: "lean", target: "main", title: "Drop the total" });
+
+  await page.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(page);
+  const changes = page.getByRole("region", { name: "API changes" });
+  await expect(changes.getByRole("heading")).toContainText("major bump");
+  await expect(changes).toContainText("info.version 1.2.0 → 2.0.0");
+  const breaking = changes.locator("li.api-change.breaking");
+  await expect(breaking).toHaveCount(1);
+  await expect(breaking).toContainText("breaking POST /orders › response 201 › total was removed response-property-removed");
+  await changes.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: test.info().outputPath("api-changes.png"), fullPage: true });
+});

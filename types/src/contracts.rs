@@ -54,3 +54,44 @@ pub struct ContractOperation {
     #[serde(flatten)]
     pub operation: Operation,
 }
+
+text_enum! {
+    /// How a change to a contract touches its callers, and so the version bump it asks
+    /// for: words only (PATCH), something callers may ignore (MINOR), something that
+    /// breaks callers written against the old contract (MAJOR).
+    #[derive(PartialOrd, Ord)]
+    pub enum ApiImpact as "API impact" {
+        Docs = "docs",
+        Additive = "additive",
+        Breaking = "breaking",
+    }
+}
+
+/// One change to a contract, classified by the rule that decided its impact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ApiChange {
+    pub document_id: DocumentId,
+    /// What changed, in a sentence.
+    pub change: String,
+    pub breaking: bool,
+    pub impact: ApiImpact,
+    /// The rule that classified it (`response-property-removed`, …).
+    pub rule: String,
+    /// Where: `POST /orders › response 201 › total`.
+    pub location: String,
+}
+
+/// What a change request does to one contract: its API changes, and the version bump
+/// they ask for from the version the target holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ContractReview {
+    pub changes: Vec<ApiChange>,
+    /// None when nothing a caller sees changed.
+    pub bump: Option<crate::Bump>,
+    /// `info.version` before the change.
+    pub current_version: Option<String>,
+    /// The version the bump leads to.
+    pub proposed_version: Option<String>,
+}

@@ -3,8 +3,8 @@
 //! merging, closing and reopening.
 
 use charter_types::{
-    Actions, Approval, ChangeKind, ChangeRequestSummary, Checks, Comment, ConstitutionChange, DocumentId, Overlap,
-    ReviewView,
+    Actions, Approval, ChangeKind, ChangeRequestSummary, Checks, Comment, ConstitutionChange, ContractReview,
+    DocumentId, Overlap, ReviewView,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,6 +33,8 @@ pub struct ChangedDocument {
     pub lines_removed: usize,
     pub sections: Vec<String>,
     pub hunks: Vec<DiffHunk>,
+    /// A contract's API changes and the bump they ask for.
+    pub api: Option<ContractReview>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,6 +168,7 @@ pub async fn change_view(slug: String, number: i32) -> Result<ChangeDetail, AppE
                     .chain(document.sections.removed.iter().map(|section| format!("− {section}")))
                     .collect(),
                 hunks: document.diff.into_iter().map(crate::diff::hunk).collect(),
+                api: document.api,
             })
             .collect(),
         conflicts,

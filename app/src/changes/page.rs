@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use charter_types::{ChangeRequestState, ConfirmedBump, Impact, LineSide, LintOverride, Verdict};
+use charter_types::{ChangeRequestState, ConfirmedBump, ContractReview, Impact, LineSide, LintOverride, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -212,6 +212,7 @@ pub fn ChangePage() -> impl IntoView {
                                 {document.changes.iter().map(|c| view! { <span class="badge">{c.as_str()}</span> }).collect_view()}
                             </h3>
                             <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)} {sections}</p>
+                            {document.api.clone().filter(|api| !api.changes.is_empty()).map(api_changes)}
                             {diff_view(&document.hunks, side_by_side, Some(notes))}
                         </article>
                     }
@@ -385,4 +386,32 @@ pub fn ChangePage() -> impl IntoView {
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A contract's API changes in a change request, the breaking ones marked, with the
+/// version bump they ask for.
+fn api_changes(api: ContractReview) -> impl IntoView {
+    let version = match (&api.current_version, &api.proposed_version) {
+        (Some(current), Some(proposed)) => Some(format!("info.version {current} → {proposed}")),
+        _ => None,
+    };
+    view! {
+        <section class="api-changes" aria-label="API changes">
+            <h4>"API changes"
+                {api.bump.map(|bump| view! { " " <span class=format!("badge bump-{bump}")>{format!("{bump} bump")}</span> })}
+            </h4>
+            {version.map(|version| view! { <p class="muted">{version}</p> })}
+            <ul>
+                {api.changes.into_iter().map(|change| {
+                    let label = if change.breaking { "breaking" } else { change.impact.as_str() };
+                    view! {
+                        <li class=if change.breaking { "api-change breaking" } else { "api-change" }>
+                            <span class=format!("badge impact-{}", change.impact)>{label}</span>
+                            " " {change.change} " " <code class="muted">{change.rule}</code>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
 }

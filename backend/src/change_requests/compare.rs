@@ -1,7 +1,7 @@
 //! What a change request changes: each source document against its fork point (and the
 //! target, for conflicts), and other open change requests touching the same sections.
 
-use charter_types::{BranchId, ChangeKind, ChangeRequestId, DocumentId, Kind, ProjectId};
+use charter_types::{BranchId, ChangeKind, ChangeRequestId, ContractReview, DocumentId, Kind, ProjectId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -107,6 +107,8 @@ impl Header {
         let lines_removed = diff.iter().map(|change| change.old.len()).sum();
         let now = if self.changes.contains(&ChangeKind::Deleted) { "" } else { text };
         DocumentChange {
+            // Worked out for the change request's own view only (`api_reviews`).
+            api: None,
             sections: SectionChanges::between(self.kind, base, now),
             document_id: self.document_id,
             title: self.title,
@@ -149,11 +151,43 @@ impl KeptChange {
         KeptChange { header, base, text: source.text.clone() }
     }
 
+    /// A contract's texts before and after, for its API review (none for others).
+    pub(super) fn contract_texts(&self) -> Option<(DocumentId, String, String)> {
+        let deleted = self.header.changes.contains(&ChangeKind::Deleted);
+        let text = if deleted { String::new() } else { self.text.clone() };
+        (self.header.kind == Kind::Contract).then(|| (self.header.document_id, self.base.clone(), text))
+    }
+
     /// The change as the page showed it when it merged.
     pub(super) fn shown(self) -> DocumentChange {
         let diff = if self.text != self.base { merge::line_changes(&self.base, &self.text) } else { Vec::new() };
         self.header.change(&self.base, &self.text, diff)
     }
+}
+
+/// A contract's texts before (none when the branch added it) and after (none when it
+/// deleted it), for its API review.
+pub(super) fn contract_texts(change: &DocumentChange, sources: &[SourceState]) -> Option<(DocumentId, String, String)> {
+    if change.kind != Kind::Contract {
+        return None;
+    }
+    let source = find_source(sources, change.document_id)?;
+    let base = if change.changes.contains(&ChangeKind::Added) { String::new() } else { source.fork_base.clone()? };
+    let text = if change.changes.contains(&ChangeKind::Deleted) { String::new() } else { source.text.clone() };
+    Some((change.document_id, base, text))
+}
+
+/// The API reviews of the contracts among `texts` whose text changed, worked out on the
+/// blocking pool.
+pub(super) async fn api_reviews(texts: Vec<(DocumentId, String, String)>) -> Result<Vec<(DocumentId, ContractReview)>> {
+    crate::budget::run(move |_| {
+        Ok(texts
+            .into_iter()
+            .filter(|(_, base, text)| base != text)
+            .filter_map(|(id, base, text)| Some((id, crate::contract::diff::review(id, &base, &text)?)))
+            .collect())
+    })
+    .await
 }
 
 /// One document among those compared.

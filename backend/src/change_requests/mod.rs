@@ -19,8 +19,8 @@ mod routes;
 
 use charter_types::{
     Actions, Approval, BranchId, Bump, ChangeKind, ChangeRequestId, ChangeRequestState, ChangeRequestSummary, Checks,
-    Comment, ConfirmedBump, ConstitutionChange, DocumentId, Finding, Kind, LintOverride, Overlap, Permission,
-    ProjectId, ReviewView, UserId, Verdict, Version, WebhookEvent,
+    Comment, ConfirmedBump, ConstitutionChange, ContractReview, DocumentId, Finding, Kind, LintOverride, Overlap,
+    Permission, ProjectId, ReviewView, UserId, Verdict, Version, WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,9 @@ pub struct DocumentChange {
     /// The same change by heading section: the requirement-level summary until
     /// requirements have IDs of their own.
     pub sections: SectionChanges,
+    /// A contract's API changes, each breaking or not by its rule, and the version
+    /// bump they ask for.
+    pub api: Option<ContractReview>,
 }
 
 /// Sections (by heading) a change added, modified or removed. `""` is the text before
@@ -355,11 +358,21 @@ async fn view(
     // one shows what it changed then (nothing, when it merged before that was kept),
     // never the live comparison, and has no conflicts or overlaps left.
     let merged = summary.state == ChangeRequestState::Merged;
-    let shown: Vec<DocumentChange> = match (merged, &record.merged_changes) {
+    let mut shown: Vec<DocumentChange> = match (merged, &record.merged_changes) {
         (false, _) => comparison.documents.clone(),
         (true, Some(kept)) => kept.0.iter().cloned().map(KeptChange::shown).collect(),
         (true, None) => Vec::new(),
     };
+    let contracts = match (merged, &record.merged_changes) {
+        (false, _) => shown.iter().filter_map(|change| compare::contract_texts(change, &comparison.sources)).collect(),
+        (true, Some(kept)) => kept.0.iter().filter_map(KeptChange::contract_texts).collect(),
+        (true, None) => Vec::new(),
+    };
+    for (id, review) in compare::api_reviews(contracts).await? {
+        if let Some(change) = shown.iter_mut().find(|change| change.document_id == id) {
+            change.api = Some(review);
+        }
+    }
     let rows: Vec<ReviewRow> = sqlx::query_as(
         "SELECT r.reviewer_id, u.username, r.verdict, r.comment, r.source_digest, r.created_at
          FROM reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.change_request_id = $1 ORDER BY r.created_at",

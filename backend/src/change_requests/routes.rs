@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use charter_types::{ChangeRequestSummary, Comment};
+use charter_types::{ApiChange, ChangeRequestSummary, Comment};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_bump_handler))
         .routes(routes!(create_handler, list_handler))
         .routes(routes!(get_handler))
+        .routes(routes!(api_diff_handler))
         .routes(routes!(review_handler))
         .routes(routes!(comment_handler))
         .routes(routes!(thread_resolution_handler))
@@ -121,6 +122,21 @@ async fn get_handler(
     Path((_id, number)): Path<(Uuid, i32)>,
 ) -> Result<Json<ChangeRequest>> {
     Ok(Json(get(&state.db, &project, number).await?))
+}
+
+/// What the change request does to the project's contracts: each API change with the
+/// rule that classified it, breaking or not (a merged one, as it merged).
+#[utoipa::path(get, path = "/projects/{id}/change-requests/{number}/api-diff", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)),
+    responses((status = 200, body = Vec<ApiChange>), (status = 404, body = crate::error::ErrorBody)))]
+async fn api_diff_handler(
+    State(state): State<AppState>,
+    project: Project<need::Read>,
+    Path((_id, number)): Path<(Uuid, i32)>,
+) -> Result<Json<Vec<ApiChange>>> {
+    let change_request = get(&state.db, &project, number).await?;
+    let changes = change_request.documents.into_iter().filter_map(|document| document.api);
+    Ok(Json(changes.flat_map(|review| review.changes).collect()))
 }
 
 /// Approve or request changes (reviewers and owners; not on one's own change request).

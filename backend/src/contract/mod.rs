@@ -5,6 +5,7 @@
 //! renders it as an API reference. Nothing here touches storage: the spec structure
 //! reads contracts through `read`, as it reads Markdown through its parser.
 
+pub mod diff;
 pub mod reference;
 pub mod rules;
 pub mod source;

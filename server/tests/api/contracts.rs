@@ -2,7 +2,7 @@
 //! their operations linked to requirements, served as written, and shown as an API
 //! reference.
 
-use charter_types::{Document, Finding, Kind, Operation, Project, Role, Severity};
+use charter_types::{ApiChange, Document, Finding, Kind, Operation, Project, Role, Severity};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -302,4 +302,70 @@ async fn a_contract_previews_as_its_api_reference(db: PgPool) {
     let body = json!({ "markdown": "openapi: [\n", "document_id": orders.id });
     let rendered: Value = expect(&s.ada, Method::POST, &s.api("/render"), Some(body)).await;
     assert!(rendered["html"].as_str().unwrap().contains("This contract cannot be read (line 2)"), "{rendered}");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_change_request_shows_its_api_changes_breaking_or_not(db: PgPool) {
+    let s = shop(db).await;
+    let checkout = s.create("Checkout", Kind::Spec, CHECKOUT).await;
+    let orders = s.create("Orders", Kind::Contract, ORDERS).await;
+    let url = s.api(&format!("/projects/{}/branches", s.project.id));
+    let _: Value = expect(&s.ada, Method::POST, &url, Some(json!({ "name": "v2" }))).await;
+    let changed = ORDERS
+        .replace("        message: {type: string}\n", "")
+        .replace("summary: Place an order", "summary: Place one order");
+    let content = s.api(&format!("/documents/{}/content?branch=v2", orders.id));
+    let _: Value = expect(&s.ada, Method::PUT, &content, Some(json!({ "content": changed }))).await;
+    let opened = json!({ "source": "v2", "target": "main", "title": "Leaner errors" });
+    let created: Value =
+        expect(&s.ada, Method::POST, &s.api(&format!("/projects/{}/change-requests", s.project.id)), Some(opened))
+            .await;
+    let number = created["number"].as_i64().unwrap();
+
+    let url = s.api(&format!("/projects/{}/change-requests/{number}/api-diff", s.project.id));
+    let changes: Vec<ApiChange> = expect(&s.ada, Method::GET, &url, None).await;
+    let shown: Vec<(&str, bool, &str)> =
+        changes.iter().map(|change| (change.rule.as_str(), change.breaking, change.location.as_str())).collect();
+    assert_eq!(
+        shown,
+        [
+            ("description-changed", false, "POST /orders"),
+            ("response-property-removed", true, "POST /orders › response 422 › message"),
+        ]
+    );
+    assert!(changes.iter().all(|change| change.document_id == orders.id));
+    assert_eq!(changes[1].change, "POST /orders › response 422 › message was removed");
+
+    // The change request's view says what bump the changes ask for.
+    let view: Value =
+        expect(&s.ada, Method::GET, &s.api(&format!("/projects/{}/change-requests/{number}", s.project.id)), None)
+            .await;
+    let api = &view["documents"][0]["api"];
+    assert_eq!(
+        (api["bump"].as_str(), api["current_version"].as_str(), api["proposed_version"].as_str()),
+        (Some("major"), Some("1.0.0"), Some("2.0.0")),
+        "{view}"
+    );
+
+    // A change request that touches no contract has no API changes; strangers see none.
+    let _: Value = expect(
+        &s.ada,
+        Method::POST,
+        &s.api(&format!("/projects/{}/branches", s.project.id)),
+        Some(json!({ "name": "words" })),
+    )
+    .await;
+    let content = s.api(&format!("/documents/{}/content?branch=words", checkout.id));
+    let _: Value =
+        expect(&s.ada, Method::PUT, &content, Some(json!({ "content": format!("{CHECKOUT}\nMore words.\n") }))).await;
+    let opened = json!({ "source": "words", "target": "main", "title": "Words" });
+    let created: Value =
+        expect(&s.ada, Method::POST, &s.api(&format!("/projects/{}/change-requests", s.project.id)), Some(opened))
+            .await;
+    let url = s.api(&format!("/projects/{}/change-requests/{}/api-diff", s.project.id, created["number"]));
+    let changes: Vec<ApiChange> = expect(&s.ada, Method::GET, &url, None).await;
+    assert!(changes.is_empty());
+    let eve = s.app.signup("eve").await;
+    let (status, _) = call(&eve, Method::GET, &url, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -269,6 +269,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/documents/{id}/backlinks"),
         ("get", "/api/v1/documents/{id}/raw"),
         ("get", "/api/v1/documents/{id}/operations"),
+        ("get", "/api/v1/projects/{id}/change-requests/{number}/api-diff"),
         ("get", "/api/v1/projects/{id}/lint/rules"),
         ("get", "/api/v1/projects/{id}/search"),
         ("get", "/api/v1/requirements/{id}/related"),
