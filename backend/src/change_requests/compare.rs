@@ -178,12 +178,15 @@ pub(super) fn contract_texts(change: &DocumentChange, sources: &[SourceState]) -
 }
 
 /// The API reviews of the contracts among `texts` whose text changed, worked out on the
-/// blocking pool.
+/// blocking pool (not at all when none did: most change requests touch no contract).
 pub(super) async fn api_reviews(texts: Vec<(DocumentId, String, String)>) -> Result<Vec<(DocumentId, ContractReview)>> {
+    let changed: Vec<_> = texts.into_iter().filter(|(_, base, text)| base != text).collect();
+    if changed.is_empty() {
+        return Ok(Vec::new());
+    }
     crate::budget::run(move |_| {
-        Ok(texts
+        Ok(changed
             .into_iter()
-            .filter(|(_, base, text)| base != text)
             .filter_map(|(id, base, text)| Some((id, crate::contract::diff::review(id, &base, &text)?)))
             .collect())
     })

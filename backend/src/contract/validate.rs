@@ -39,23 +39,16 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).expect("the packaged schemas are JSON")
 }
 
-fn openapi_3_0() -> &'static Validator {
-    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::options()
-            .with_draft(Draft::Draft4)
-            .build(&json(schema_file!("v3.0/schema.json")))
-            .expect("OpenAPI 3.0's schema compiles")
-    })
-}
-
-fn openapi_3_1() -> &'static Validator {
-    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .build(&json(schema_file!("v3.1/schema.json")))
-            .expect("OpenAPI 3.1's schema compiles")
+/// The official schema of an OpenAPI version, compiled once.
+fn openapi(version: OpenApiVersion) -> &'static Validator {
+    static V3_0: OnceLock<Validator> = OnceLock::new();
+    static V3_1: OnceLock<Validator> = OnceLock::new();
+    let (cell, draft, schema) = match version {
+        OpenApiVersion::V3_0 => (&V3_0, Draft::Draft4, schema_file!("v3.0/schema.json")),
+        OpenApiVersion::V3_1 => (&V3_1, Draft::Draft202012, schema_file!("v3.1/schema.json")),
+    };
+    cell.get_or_init(|| {
+        jsonschema::options().with_draft(draft).build(&json(schema)).expect("the packaged OpenAPI schemas compile")
     })
 }
 
@@ -139,12 +132,20 @@ pub fn structure(contract: &Contract) -> Vec<Problem> {
             message,
         })),
         Kind::OpenApi(OpenApiVersion::V3_0) => {
-            problems
-                .extend(openapi_3_0().iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
+            problems.extend(
+                openapi(OpenApiVersion::V3_0)
+                    .iter_errors(value)
+                    .take(MAX_VIOLATIONS)
+                    .map(|e| violation(spots, no_path, &e)),
+            );
         }
         Kind::OpenApi(OpenApiVersion::V3_1) => {
-            problems
-                .extend(openapi_3_1().iter_errors(value).take(MAX_VIOLATIONS).map(|e| violation(spots, no_path, &e)));
+            problems.extend(
+                openapi(OpenApiVersion::V3_1)
+                    .iter_errors(value)
+                    .take(MAX_VIOLATIONS)
+                    .map(|e| violation(spots, no_path, &e)),
+            );
             for (path, schema) in schema_objects(value) {
                 let errors = openapi_3_1_schema_object().iter_errors(schema);
                 problems.extend(errors.take(MAX_VIOLATIONS).map(|e| violation(spots, &path, &e)));
