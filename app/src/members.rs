@@ -58,19 +58,28 @@ pub async fn update_settings(
     slug: String,
     required_approvals: i32,
     protect_main: Option<String>,
+    breaking_changes_need_owner: Option<String>,
 ) -> Result<(), AppError> {
     use charter_backend::projects::{self, SettingsPatch};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Manage).await?;
     // An unticked checkbox sends nothing.
-    let patch =
-        SettingsPatch { required_approvals: Some(required_approvals), protect_main: Some(protect_main.is_some()) };
+    let patch = SettingsPatch {
+        required_approvals: Some(required_approvals),
+        protect_main: Some(protect_main.is_some()),
+        breaking_changes_need_owner: Some(breaking_changes_need_owner.is_some()),
+    };
     projects::update_settings(&state.db, &project, patch).await?;
     Ok(())
 }
 
 /// How change requests merge: owners set the approvals needed and whether `main` is protected.
 #[component]
-fn Settings(slug: String, required_approvals: i32, protect_main: bool) -> impl IntoView {
+fn Settings(
+    slug: String,
+    required_approvals: i32,
+    protect_main: bool,
+    breaking_changes_need_owner: bool,
+) -> impl IntoView {
     let save = ServerAction::<UpdateSettings>::new();
     view! {
         <section class="card" aria-labelledby="settings">
@@ -83,6 +92,10 @@ fn Settings(slug: String, required_approvals: i32, protect_main: bool) -> impl I
                 <label class="check">
                     <input type="checkbox" name="protect_main" value="on" checked=protect_main />
                     "Protect main: it changes only through approved change requests (the constitution always does)"
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="breaking_changes_need_owner" value="on" checked=breaking_changes_need_owner />
+                    "Breaking API changes need an owner's approval: a change request that breaks a contract's callers merges only once an owner approves it"
                 </label>
                 <FormError action=save />
                 <button type="submit">"Save settings"</button>
@@ -143,7 +156,7 @@ pub fn MembersPage() -> impl IntoView {
                 let project = ctx.project.get_untracked().and_then(Result::ok);
                 let manage = project.as_ref().is_some_and(|project| project.role.allows(Permission::Manage));
                 let settings = project.filter(|_| manage).map(|project| view! {
-                    <Settings slug=project.slug.clone() required_approvals=project.required_approvals protect_main=project.protect_main />
+                    <Settings slug=project.slug.clone() required_approvals=project.required_approvals protect_main=project.protect_main breaking_changes_need_owner=project.breaking_changes_need_owner />
                 });
                 let slug = ctx.slug.get_untracked();
                 view! {

@@ -86,10 +86,10 @@ pub async fn tags(db: &PgPool, project: &ProjectAccess) -> Result<Vec<Tag>> {
 
 pub async fn tag(db: &PgPool, project: &ProjectAccess, new: NewTag) -> Result<Tag> {
     let name = new.name.trim();
-    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
+    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+' | '@'));
     if name.is_empty() || name.len() > 100 || !allowed {
         return Err(Error::Invalid(
-            "a tag is 1 to 100 letters, digits and the characters . _ - / +, like v1.2.0".into(),
+            "a tag is 1 to 100 letters, digits and the characters . _ - / + @, like v1.2.0 or shop-api@2.0.0".into(),
         ));
     }
     let mut tx = project.begin(db).await?;

@@ -39,6 +39,7 @@ async fn begin_change(db: &PgPool, project: &ProjectAccess) -> Result<Transactio
 pub struct SettingsPatch {
     pub required_approvals: Option<i32>,
     pub protect_main: Option<bool>,
+    pub breaking_changes_need_owner: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -59,7 +60,8 @@ pub struct MemberRole {
     pub role: Role,
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.name, p.slug, p.created_at, m.role, p.required_approvals, p.protect_main";
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.slug, p.created_at, m.role, p.required_approvals, p.protect_main,
+                               p.breaking_changes_need_owner";
 
 /// A URL-friendly name: lowercase ASCII letters and digits separated by single dashes.
 fn slugify(name: &str) -> String {
@@ -176,20 +178,26 @@ pub async fn update_settings(db: &PgPool, project: &ProjectAccess, patch: Settin
         return Err(Error::Invalid("required approvals are between 0 and 10".into()));
     }
     sqlx::query(
-        "UPDATE projects SET required_approvals = coalesce($2, required_approvals), protect_main = coalesce($3, protect_main)
+        "UPDATE projects SET required_approvals = coalesce($2, required_approvals), protect_main = coalesce($3, protect_main),
+             breaking_changes_need_owner = coalesce($4, breaking_changes_need_owner)
          WHERE id = $1",
     )
     .bind(project_id)
     .bind(patch.required_approvals)
     .bind(patch.protect_main)
+    .bind(patch.breaking_changes_need_owner)
     .execute(&mut *tx)
     .await?;
     let summary = format!(
-        "changed settings:{}{}",
+        "changed settings:{}{}{}",
         patch.required_approvals.map(|count| format!(" required approvals {count}")).unwrap_or_default(),
         patch
             .protect_main
             .map(|on| format!(" main {}", if on { "protected" } else { "unprotected" }))
+            .unwrap_or_default(),
+        patch
+            .breaking_changes_need_owner
+            .map(|on| format!(" breaking API changes {}", if on { "need an owner" } else { "need no owner" }))
             .unwrap_or_default()
     );
     audit::record(&mut *tx, project.audit("project.settings", ("project", project_id), summary)).await?;
@@ -315,7 +323,8 @@ async fn get_handler(State(state): State<AppState>, project: InProject<need::Rea
     Ok(Json(get(&state.db, &project).await?))
 }
 
-/// Change the project's settings (owners only): required approvals, protected `main`.
+/// Change the project's settings (owners only): required approvals, protected `main`,
+/// whether breaking API changes need an owner's approval.
 #[utoipa::path(patch, path = "/projects/{id}/settings", tag = "projects", params(("id" = Uuid, Path)),
     request_body = SettingsPatch,
     responses((status = 200, body = Project), (status = 403, body = crate::error::ErrorBody),

@@ -44,7 +44,8 @@ pub struct Actions {
     pub review: bool,
     /// Reviewing includes approving, except on one's own change request.
     pub approve: bool,
-    /// Confirm the constitution's version bump (reviewers who did not write it).
+    /// Confirm the version bump of the constitution or of a contract (reviewers who did
+    /// not write the change).
     pub confirm_bump: bool,
     /// Comment on it (those who may write).
     pub comment: bool,
@@ -87,6 +88,12 @@ pub enum MergeBlocker {
     /// The constitution changes, and no reviewer has confirmed its version bump for
     /// what the change request holds now.
     BumpUnconfirmed { proposed: Bump, to_version: String },
+    /// A contract's API changes, and no reviewer has confirmed its version bump for what
+    /// the change request holds now.
+    ContractBumpUnconfirmed { contract: String, proposed: Bump, to_version: String },
+    /// It breaks a contract's callers, the project asks an owner to approve such
+    /// changes, and no owner's approval is fresh.
+    OwnerApproval,
     /// Lint errors in the changed documents (an owner may merge with a reason).
     LintErrors { count: usize },
 }
@@ -116,6 +123,13 @@ impl fmt::Display for MergeBlocker {
                 f,
                 "a reviewer must confirm the constitution's version bump first (proposed: {proposed}, to {to_version})"
             ),
+            MergeBlocker::ContractBumpUnconfirmed { contract, proposed, to_version } => write!(
+                f,
+                "a reviewer must confirm the version bump of the contract {contract} first (proposed: {proposed}, to {to_version})"
+            ),
+            MergeBlocker::OwnerApproval => {
+                write!(f, "it breaks an API contract: this project needs an owner's approval for that")
+            }
             MergeBlocker::LintErrors { count } => write!(
                 f,
                 "{} in the changed documents: fix them, or an owner can merge with a recorded reason",

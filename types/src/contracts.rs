@@ -92,6 +92,34 @@ pub struct ContractReview {
     pub bump: Option<crate::Bump>,
     /// `info.version` before the change.
     pub current_version: Option<String>,
-    /// The version the bump leads to.
+    /// The version the bump leads to (none when `current_version` is not a semantic
+    /// version: then there is nothing to confirm or stamp).
     pub proposed_version: Option<String>,
+    /// `info.version` as the change writes it, when it changes it.
+    pub written_version: Option<String>,
+    /// The written version is below the proposed one: merging writes a larger one.
+    pub written_too_small: bool,
+    /// A reviewer's confirmation of the bump.
+    pub confirmed: Option<crate::ConfirmedBump>,
+    /// The version merging gives (the confirmed bump applied, or the written version
+    /// when larger); once merged, the version it gave.
+    pub next_version: Option<String>,
+}
+
+impl ContractReview {
+    /// Its bump must be confirmed before merging, and has not been (for what the change
+    /// holds now).
+    pub fn needs_confirmation(&self) -> bool {
+        self.proposed_version.is_some() && self.confirmed_bump().is_none()
+    }
+
+    /// The bump a reviewer confirmed for what the change holds now.
+    pub fn confirmed_bump(&self) -> Option<crate::Bump> {
+        self.confirmed.as_ref().filter(|confirmed| !confirmed.stale).map(|confirmed| confirmed.bump)
+    }
+
+    /// Some change breaks the contract's callers.
+    pub fn breaking(&self) -> bool {
+        self.changes.iter().any(|change| change.breaking)
+    }
 }

@@ -31,4 +31,6 @@ pub struct Project {
     pub required_approvals: i32,
     /// Whether `main` changes only through change requests (its constitution always does).
     pub protect_main: bool,
+    /// A change request that breaks an API contract needs an owner's approval.
+    pub breaking_changes_need_owner: bool,
 }

@@ -11,6 +11,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
+mod bumps;
 mod page;
 mod review;
 mod threads;
@@ -254,12 +255,17 @@ pub async fn set_change_open(slug: String, number: i32, open: bool) -> Result<()
     Ok(())
 }
 
+/// Confirms a version bump: the constitution's, or the contract `document`'s.
 #[server]
-pub async fn confirm_bump(slug: String, number: i32, bump: String) -> Result<(), AppError> {
+pub async fn confirm_bump(slug: String, number: i32, bump: String, document: Option<String>) -> Result<(), AppError> {
     use charter_backend::change_requests::{self, BumpConfirmation};
     let (state, project) = crate::context::resolve(&slug, charter_types::Permission::Review).await?;
     let bump = bump.parse().map_err(|_| AppError::Invalid("choose major, minor or patch".into()))?;
-    change_requests::confirm_bump(&state.db, &project, number, BumpConfirmation { bump }).await?;
+    let document_id = match document {
+        Some(id) => Some(id.parse().map_err(|_| AppError::Invalid("that is not a document of this change".into()))?),
+        None => None,
+    };
+    change_requests::confirm_bump(&state.db, &project, number, BumpConfirmation { bump, document_id }).await?;
     Ok(())
 }
 

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use charter_types::{ChangeRequestState, ConfirmedBump, ContractReview, Impact, LineSide, LintOverride, Verdict};
+use charter_types::{ChangeRequestState, Impact, LineSide, LintOverride, Verdict};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
+use super::bumps::{bump_status, ApiChanges, BumpForm};
 use super::review::approval_note;
 use super::threads::{line_key, line_place, threads, under_line, LineKey, Thread, ThreadForms, ThreadView};
 use super::{
@@ -90,22 +91,7 @@ pub fn ChangePage() -> impl IntoView {
                     let slug = slug.clone();
                     let current = c.current_version.clone().unwrap_or_else(|| "none".into());
                     let confirm_form = actions.confirm_bump.then(|| {
-                        let proposed = c.proposal.bump.as_str();
-                        view! {
-                            <ActionForm action=confirm attr:class="row">
-                                <input type="hidden" name="slug" value=slug />
-                                <input type="hidden" name="number" value=number.to_string() />
-                                <label>"Bump"
-                                    <select name="bump">
-                                        {["major", "minor", "patch"].into_iter().map(|b| view! {
-                                            <option value=b selected=b == proposed>{b}</option>
-                                        }).collect_view()}
-                                    </select>
-                                </label>
-                                <button type="submit">"Confirm bump"</button>
-                            </ActionForm>
-                            <FormError action=confirm />
-                        }
+                        view! { <BumpForm slug=slug number=number document=None proposed=c.proposal.bump action=confirm /> }
                     });
                     view! {
                         <section class="card constitution-change" aria-labelledby="constitution-change">
@@ -115,11 +101,7 @@ pub fn ChangePage() -> impl IntoView {
                                 {c.proposal.principles.iter().map(|p| view! { <li>{format!("{} {} — {} ({})", p.key, p.title, p.change, p.bump)}</li> }).collect_view()}
                                 {c.proposal.other_text_changed.then(|| view! { <li>"Text outside the principles changed (patch)"</li> })}
                             </ul>
-                            {match c.confirmed.clone() {
-                                Some(ConfirmedBump { bump, by, stale: false }) => view! { <p role="status" class="confirmed">{format!("{by} confirmed a {bump} bump: merging makes it {}.", c.next_version.clone().unwrap_or_default())}</p> }.into_any(),
-                                Some(ConfirmedBump { bump, by, stale: true }) => view! { <p role="status" class="notice">{format!("{by} confirmed a {bump} bump, but the change has moved on since: confirm again.")}</p> }.into_any(),
-                                None => view! { <p role="status" class="muted">"A reviewer confirms the bump before merging."</p> }.into_any(),
-                            }}
+                            {bump_status(c.confirmed.clone(), c.next_version.clone())}
                             {confirm_form}
                             {(!c.impact.is_empty()).then(|| view! {
                                 <h3>"Impact report"</h3>
@@ -212,7 +194,9 @@ pub fn ChangePage() -> impl IntoView {
                                 {document.changes.iter().map(|c| view! { <span class="badge">{c.as_str()}</span> }).collect_view()}
                             </h3>
                             <p class="muted">{format!("+{} −{} lines", document.lines_added, document.lines_removed)} {sections}</p>
-                            {document.api.clone().filter(|api| !api.changes.is_empty()).map(api_changes)}
+                            {document.api.clone().filter(|api| !api.changes.is_empty()).map(|api| view! {
+                                <ApiChanges api=api slug=slug.clone() number=number document=document_id may_confirm=actions.confirm_bump merged=change.summary.state == ChangeRequestState::Merged action=confirm />
+                            })}
                             {diff_view(&document.hunks, side_by_side, Some(notes))}
                         </article>
                     }
@@ -386,32 +370,4 @@ pub fn ChangePage() -> impl IntoView {
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// A contract's API changes in a change request, the breaking ones marked, with the
-/// version bump they ask for.
-fn api_changes(api: ContractReview) -> impl IntoView {
-    let version = match (&api.current_version, &api.proposed_version) {
-        (Some(current), Some(proposed)) => Some(format!("info.version {current} → {proposed}")),
-        _ => None,
-    };
-    view! {
-        <section class="api-changes" aria-label="API changes">
-            <h4>"API changes"
-                {api.bump.map(|bump| view! { " " <span class=format!("badge bump-{bump}")>{format!("{bump} bump")}</span> })}
-            </h4>
-            {version.map(|version| view! { <p class="muted">{version}</p> })}
-            <ul>
-                {api.changes.into_iter().map(|change| {
-                    let label = if change.breaking { "breaking" } else { change.impact.as_str() };
-                    view! {
-                        <li class=if change.breaking { "api-change breaking" } else { "api-change" }>
-                            <span class=format!("badge impact-{}", change.impact)>{label}</span>
-                            " " {change.change} " " <code class="muted">{change.rule}</code>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        </section>
-    }
 }

@@ -7,6 +7,7 @@ use charter_types::{
     Actions, Approval, ChangeRequestState, ConstitutionChange, MergeBlocker, Permission, Role, Scope, UserId,
 };
 
+use super::{contract_versions, DocumentChange};
 use crate::authorization::ProjectAccess;
 
 /// Who is asking, as far as the rules care.
@@ -50,13 +51,19 @@ pub(super) struct Standing<'a> {
     pub required: i32,
     /// The constitution's change, if it makes one.
     pub constitution: Option<&'a ConstitutionChange>,
+    /// The documents it changes, contracts with their API reviews.
+    pub contracts: &'a [DocumentChange],
+    /// It breaks a contract's callers, the project asks an owner to approve that, and no
+    /// owner's approval is fresh.
+    pub owner_needed: bool,
     /// Lint errors in its documents.
     pub lint_errors: usize,
 }
 
 /// The caller's actions on a change request standing as it does.
 pub(super) fn actions(caller: Caller, standing: Standing<'_>) -> Actions {
-    let Standing { state, changed, conflicts, approvals, required, constitution, lint_errors } = standing;
+    let Standing { state, changed, conflicts, approvals, required, constitution, contracts, owner_needed, lint_errors } =
+        standing;
     let Caller { role, may_write, is_author } = caller;
     let open = state == ChangeRequestState::Open;
     let review = open && may_write && role.allows(Permission::Review);
@@ -89,6 +96,10 @@ pub(super) fn actions(caller: Caller, standing: Standing<'_>) -> Actions {
         let (proposed, to_version) = (change.proposal.bump, change.proposed_version.clone());
         blockers.push(MergeBlocker::BumpUnconfirmed { proposed, to_version });
     }
+    blockers.extend(contract_versions::unconfirmed(contracts));
+    if open && owner_needed {
+        blockers.push(MergeBlocker::OwnerApproval);
+    }
     // Owners may merge despite errors, with a reason.
     if lint_errors > 0 && !owner {
         blockers.push(MergeBlocker::LintErrors { count: lint_errors });
@@ -97,7 +108,7 @@ pub(super) fn actions(caller: Caller, standing: Standing<'_>) -> Actions {
         authored: is_author,
         review,
         approve: review && !is_author,
-        confirm_bump: review && !is_author && constitution.is_some(),
+        confirm_bump: review && !is_author && (constitution.is_some() || contract_versions::any_proposed(contracts)),
         comment: write,
         resolve: open && write,
         close: open && caller.may_close(),

@@ -177,17 +177,22 @@ pub(super) fn contract_texts(change: &DocumentChange, sources: &[SourceState]) -
     Some((change.document_id, base, text))
 }
 
-/// The API reviews of the contracts among `texts` whose text changed, worked out on the
+/// The API reviews of the contracts among `texts` (each its id, text at the fork, text
+/// on the source, and text on the target) whose text changed, worked out on the
 /// blocking pool (not at all when none did: most change requests touch no contract).
-pub(super) async fn api_reviews(texts: Vec<(DocumentId, String, String)>) -> Result<Vec<(DocumentId, ContractReview)>> {
-    let changed: Vec<_> = texts.into_iter().filter(|(_, base, text)| base != text).collect();
+pub(super) async fn api_reviews(
+    texts: Vec<(DocumentId, String, String, Option<String>)>,
+) -> Result<Vec<(DocumentId, ContractReview)>> {
+    let changed: Vec<_> = texts.into_iter().filter(|(_, base, text, _)| base != text).collect();
     if changed.is_empty() {
         return Ok(Vec::new());
     }
     crate::budget::run(move |_| {
         Ok(changed
             .into_iter()
-            .filter_map(|(id, base, text)| Some((id, crate::contract::diff::review(id, &base, &text)?)))
+            .filter_map(|(id, base, text, target)| {
+                Some((id, crate::contract::diff::review(id, &base, &text, target.as_deref())?))
+            })
             .collect())
     })
     .await

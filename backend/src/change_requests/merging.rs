@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::actions::Caller;
 use super::compare::{compare, find_source, KeptChange, SourceState};
-use super::{ensure_open, get, record, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange};
+use super::{
+    contract_versions, ensure_open, get, record, view, BumpConfirmation, ChangeRequest, ConflictView, DocumentChange,
+};
 use super::{page, MergeRequest, Merged, Record, Resolution};
 use crate::audit;
 use crate::authorization::ProjectAccess;
@@ -141,6 +143,7 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
         }
         _ => None,
     };
+    let stamped = contract_versions::stamp(state, target, &view, actor.user_id).await?;
 
     // The target's tree changes shape one change at a time (see `documents::lock_tree`).
     documents::lock_tree(&mut tx, target).await?;
@@ -195,6 +198,7 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
         // A tag of that name made by hand earlier keeps its place; the version is recorded all the same.
         history::tag_in(&mut tx, project, name, version).await?;
     }
+    contract_versions::tag(&mut tx, project, record.id, version, &stamped).await?;
     let summary = format!("merged change request #{number} into {}", view.summary.target);
     audit::record(&mut *tx, project.audit("change_request.merge", ("change_request", record.id), summary)).await?;
     let (slug, version_number): (String, i32) = sqlx::query_as(
@@ -331,7 +335,9 @@ fn blocked(blocker: &MergeBlocker, view: &ChangeRequest, reason: Option<&str>) -
             MergeBlocker::Role { .. }
             | MergeBlocker::ReadOnlyToken
             | MergeBlocker::Approvals { .. }
-            | MergeBlocker::BumpUnconfirmed { .. },
+            | MergeBlocker::BumpUnconfirmed { .. }
+            | MergeBlocker::ContractBumpUnconfirmed { .. }
+            | MergeBlocker::OwnerApproval,
             _,
         ) => Error::Forbidden(blocker.to_string()),
     }
@@ -353,8 +359,8 @@ fn lint_errors(checks: &Checks) -> Error {
     }
 }
 
-/// Confirms (or changes) the version bump of the constitution change: reviewers and
-/// owners who did not write the change request.
+/// Confirms (or changes) the version bump of the constitution change, or of a contract
+/// the change request changes: reviewers and owners who did not write it.
 pub async fn confirm_bump(
     db: &PgPool,
     project: &ProjectAccess,
@@ -365,6 +371,13 @@ pub async fn confirm_bump(
     let record = record(db, project.project(), number).await?;
     if record.author_id == actor.user_id {
         return Err(Error::Forbidden("authors cannot confirm the version bump of their own change".into()));
+    }
+    if let Some(document_id) = confirmation.document_id {
+        let digest = compare(db, record.source_branch_id, record.target_branch_id).await?.digest;
+        let view = get(db, project, number).await?;
+        let target = (document_id, confirmation.bump);
+        contract_versions::confirm(db, project, (&record, number), &view, digest, target).await?;
+        return get(db, project, number).await;
     }
     let view = get(db, project, number).await?;
     let change = view

@@ -14,6 +14,7 @@ mod actions;
 mod closing;
 mod comments;
 mod compare;
+mod contract_versions;
 mod merging;
 mod routes;
 
@@ -145,10 +146,13 @@ pub struct MergeRequest {
     pub override_reason: Option<String>,
 }
 
-/// A reviewer's confirmation of the constitution's version bump.
+/// A reviewer's confirmation of a version bump: the constitution's, or a contract's.
 #[derive(Deserialize, ToSchema)]
 pub struct BumpConfirmation {
     pub bump: Bump,
+    /// The contract whose bump this confirms; the constitution's when left out.
+    #[serde(default)]
+    pub document_id: Option<DocumentId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -363,16 +367,7 @@ async fn view(
         (true, Some(kept)) => kept.0.iter().cloned().map(KeptChange::shown).collect(),
         (true, None) => Vec::new(),
     };
-    let contracts = match (merged, &record.merged_changes) {
-        (false, _) => shown.iter().filter_map(|change| compare::contract_texts(change, &comparison.sources)).collect(),
-        (true, Some(kept)) => kept.0.iter().filter_map(KeptChange::contract_texts).collect(),
-        (true, None) => Vec::new(),
-    };
-    for (id, review) in compare::api_reviews(contracts).await? {
-        if let Some(change) = shown.iter_mut().find(|change| change.document_id == id) {
-            change.api = Some(review);
-        }
-    }
+    contract_versions::review(db, record, &mut shown, &comparison.sources, &comparison.digest).await?;
     let rows: Vec<ReviewRow> = sqlx::query_as(
         "SELECT r.reviewer_id, u.username, r.verdict, r.comment, r.source_digest, r.created_at
          FROM reviews r JOIN users u ON u.id = r.reviewer_id WHERE r.change_request_id = $1 ORDER BY r.created_at",
@@ -403,8 +398,11 @@ async fn view(
         }
     }
     approvals.reverse();
-    let (required_approvals,): (i32,) =
-        sqlx::query_as("SELECT required_approvals FROM projects WHERE id = $1").bind(project_id).fetch_one(db).await?;
+    let (required_approvals, breaking_needs_owner): (i32, bool) =
+        sqlx::query_as("SELECT required_approvals, breaking_changes_need_owner FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_one(db)
+            .await?;
     let fresh = approvals.iter().filter(|approval| !approval.stale).count() as i32;
     let overlaps = match merged {
         true => Vec::new(),
@@ -445,6 +443,11 @@ async fn view(
             review::constitution_change(db, &corpus, record.target_branch_id, fork_base, confirmed).await?
         }
     };
+    let members = projects::members(db, project).await?;
+    let owner_approved = approvals.iter().any(|approval| {
+        !approval.stale
+            && members.iter().any(|member| member.username == approval.user && member.role.allows(Permission::Manage))
+    });
     let standing = Standing {
         state: summary.state,
         changed: comparison.documents.len(),
@@ -452,11 +455,12 @@ async fn view(
         approvals: &approvals,
         required: required_approvals,
         constitution: constitution.as_ref(),
+        contracts: &shown,
+        owner_needed: breaking_needs_owner && !owner_approved && contract_versions::breaking(&shown),
         lint_errors: checks.errors,
     };
     let actions = actions(caller, standing);
-    let reviewers = projects::members(db, project)
-        .await?
+    let reviewers = members
         .into_iter()
         .filter(|member| member.role.allows(Permission::Review) && member.user_id != record.author_id)
         .map(|member| member.username)

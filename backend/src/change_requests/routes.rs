@@ -17,6 +17,7 @@ use crate::AppState;
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(confirm_bump_handler))
+        .routes(routes!(bumps_handler))
         .routes(routes!(create_handler, list_handler))
         .routes(routes!(get_handler))
         .routes(routes!(api_diff_handler))
@@ -183,12 +184,31 @@ async fn thread_resolution_handler(
     Ok(Json(resolve_thread(&state.db, &project, number, comment_id, resolution).await?))
 }
 
-/// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers.
+/// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers who
+/// did not write the change.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/constitution", tag = "change requests",
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = BumpConfirmation,
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn confirm_bump_handler(
+    State(state): State<AppState>,
+    project: Project<need::Review>,
+    Path((_id, number)): Path<(Uuid, i32)>,
+    Json(confirmation): Json<BumpConfirmation>,
+) -> Result<Json<ChangeRequest>> {
+    let confirmation = BumpConfirmation { document_id: None, ..confirmation };
+    Ok(Json(confirm_bump(&state.db, &project, number, confirmation).await?))
+}
+
+/// Confirm a version bump (`major`, `minor` or `patch`): a contract's, named by
+/// `document_id`, or the constitution's without it. Reviewers who did not write the
+/// change; merging then writes the version into the contract's `info.version` and tags
+/// the merged version `<contract>@x.y.z`.
+#[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/bumps", tag = "change requests",
+    params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = BumpConfirmation,
+    responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+async fn bumps_handler(
     State(state): State<AppState>,
     project: Project<need::Review>,
     Path((_id, number)): Path<(Uuid, i32)>,

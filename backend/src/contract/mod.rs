@@ -10,6 +10,7 @@ pub mod reference;
 pub mod rules;
 pub mod source;
 pub mod validate;
+pub mod version;
 pub mod walk;
 
 use charter_types::{HttpMethod, Operation};
@@ -284,6 +285,12 @@ pub fn sections(text: &str) -> Vec<(String, String)> {
 
 /// The part of a contract that is neither an operation nor a named part.
 const REST: &str = "(the rest)";
+
+/// A contract's name in URLs and tags (`shop-api` in `shop-api@2.0.0` and
+/// `/mock/{project}/shop-api/…`): its title in lowercase ASCII letters and digits.
+pub fn slug(title: &str) -> String {
+    crate::markdown::slugify(title, |c| c.is_ascii_alphanumeric(), 80).unwrap_or_else(|| "contract".to_owned())
+}
 
 /// `POST /orders` as people write it in a link, the method in capitals.
 pub fn operation_name(operation: &Operation) -> String {

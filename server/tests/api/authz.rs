@@ -73,6 +73,12 @@ fn cases() -> Vec<Case> {
             Some(json!({ "bump": "patch" })),
             [403, 403, 409, 409, 404],
         ),
+        case(
+            Method::POST,
+            "/projects/{p}/change-requests/1/bumps",
+            Some(json!({ "bump": "patch", "document_id": uuid::Uuid::nil() })),
+            [403, 403, 409, 409, 404],
+        ),
         // The editor opened #1: they close it, and the others find it closed; reopened after.
         case(Method::POST, "/projects/{p}/change-requests/1/close", None, [403, 200, 409, 409, 404]),
         case(Method::POST, "/projects/{p}/change-requests/1/reopen", None, [403, 200, 409, 409, 404]),

@@ -9,9 +9,9 @@ use sqlx::PgPool;
 
 use crate::harness::{call, error_code, expect, TestApp};
 
-const CHECKOUT: &str = "# Checkout\n\n- **PAY-001** The system SHALL place an order once.\n  - Given a cart, When I pay, Then one order is placed.\n";
+pub(crate) const CHECKOUT: &str = "# Checkout\n\n- **PAY-001** The system SHALL place an order once.\n  - Given a cart, When I pay, Then one order is placed.\n";
 
-const ORDERS: &str = "openapi: 3.1.0
+pub(crate) const ORDERS: &str = "openapi: 3.1.0
 info: {title: Orders, version: 1.0.0}
 paths:
   /orders:
@@ -37,13 +37,13 @@ components:
           schema: {$ref: '#/components/schemas/Error'}
 ";
 
-struct Shop {
-    app: TestApp,
-    ada: Client,
-    project: Project,
+pub(crate) struct Shop {
+    pub app: TestApp,
+    pub ada: Client,
+    pub project: Project,
 }
 
-async fn shop(db: PgPool) -> Shop {
+pub(crate) async fn shop(db: PgPool) -> Shop {
     let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Shop").await;
@@ -51,16 +51,16 @@ async fn shop(db: PgPool) -> Shop {
 }
 
 impl Shop {
-    fn api(&self, path: &str) -> String {
+    pub fn api(&self, path: &str) -> String {
         self.app.url(&format!("/api/v1{path}"))
     }
 
-    async fn create(&self, title: &str, kind: Kind, content: &str) -> Document {
+    pub async fn create(&self, title: &str, kind: Kind, content: &str) -> Document {
         let body = json!({ "title": title, "kind": kind, "content": content });
         expect(&self.ada, Method::POST, &self.app.tree_url(&self.project), Some(body)).await
     }
 
-    async fn from_template(&self, title: &str, format: Option<&str>) -> Document {
+    async fn templated(&self, title: &str, format: Option<&str>) -> Document {
         let body = json!({ "title": title, "kind": Kind::Contract, "template": true, "format": format });
         expect(&self.ada, Method::POST, &self.app.tree_url(&self.project), Some(body)).await
     }
@@ -81,7 +81,7 @@ fn rules(findings: &[Finding]) -> Vec<&str> {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn contracts_start_from_their_templates_and_are_linted_as_typed(db: PgPool) {
     let s = shop(db).await;
-    let orders = s.from_template("Orders \"API\": v1", None).await;
+    let orders = s.templated("Orders \"API\": v1", None).await;
     assert_eq!(orders.kind, Kind::Contract);
     assert!(
         orders.content.starts_with("openapi: 3.1.0\ninfo:\n  title: \"Orders \\\"API\\\": v1\"\n"),
@@ -94,7 +94,7 @@ async fn contracts_start_from_their_templates_and_are_linted_as_typed(db: PgPool
     assert!(findings.iter().all(|finding| finding.severity == Severity::Warning));
     assert_eq!((findings[0].line, findings[0].column, findings[0].length), (11, 5, 3));
 
-    let schema = s.from_template("Order", Some("json-schema")).await;
+    let schema = s.templated("Order", Some("json-schema")).await;
     assert!(schema
         .content
         .starts_with("{\n  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\",\n  \"title\": \"Order\""));

@@ -256,6 +256,7 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/projects/{id}/export"),
         ("post", "/api/v1/projects/{id}/import"),
         ("post", "/api/v1/projects/{id}/change-requests/{number}/constitution"),
+        ("post", "/api/v1/projects/{id}/change-requests/{number}/bumps"),
         ("get", "/api/v1/projects/{id}/requirements"),
         ("get", "/api/v1/requirements/{id}"),
         ("get", "/api/v1/projects/{id}/lint"),

@@ -9,11 +9,13 @@
 
 mod schemas;
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use charter_types::{ApiChange, Bump, ContractReview, DocumentId};
 use serde_json::Value;
 
+use super::version::{self, bumped};
 use super::{operation_name, validate, Contract, Kind, Readable};
 
 /// How a change touches the callers (`Docs`, `Additive`, `Breaking`), and the bump it
@@ -135,29 +137,30 @@ pub fn bump(changes: &[Change]) -> Option<Bump> {
     changes.iter().map(|change| bump_for(change.impact)).max()
 }
 
-/// `version` raised by `bump` (`1.4.2` and MINOR make `1.5.0`); `None` when it is not a
-/// semantic version.
-pub fn bumped(version: &str, bump: Bump) -> Option<String> {
-    let version = semver::Version::parse(version.trim()).ok()?;
-    let (major, minor, patch) = match bump {
-        Bump::Major => (version.major + 1, 0, 0),
-        Bump::Minor => (version.major, version.minor + 1, 0),
-        Bump::Patch => (version.major, version.minor, version.patch + 1),
-    };
-    Some(semver::Version::new(major, minor, patch).to_string())
-}
-
 /// What a change from `old` to `new` does to a contract (either may be empty: made or
-/// deleted in the change): its classified changes and the bump they ask for from the
-/// old `info.version`. `None` when either text cannot be read at all (the lint says
-/// why).
-pub fn review(document_id: DocumentId, old: &str, new: &str) -> Option<ContractReview> {
+/// deleted in the change): its classified changes, and the bump they ask for from the
+/// `info.version` of `target` (the text the change merges into, when it has one; else
+/// `old`). `None` when either text cannot be read at all (the lint says why).
+pub fn review(document_id: DocumentId, old: &str, new: &str, target: Option<&str>) -> Option<ContractReview> {
     let (before, after) = (Contract::read(old), Contract::read(new));
     let (before, after) = (before.readable()?, after.readable()?);
     let changes = diff(before, after);
     let bump = bump(&changes);
-    let current_version = before.version().map(str::to_owned);
+    let target = target.map(Contract::read);
+    let current_version = target
+        .as_ref()
+        .and_then(Contract::readable)
+        .and_then(Readable::version)
+        .or(before.version())
+        .map(str::to_owned);
     let proposed_version = current_version.as_deref().zip(bump).and_then(|(version, bump)| bumped(version, bump));
+    // Only a version the change itself writes is the author's.
+    let written_version = after.version().filter(|written| Some(*written) != before.version()).map(str::to_owned);
+    // Merging writes the proposed version over one too small (or not semantic at all).
+    let written_too_small =
+        written_version.as_deref().zip(proposed_version.as_deref()).is_some_and(|(written, proposed)| {
+            !matches!(version::compare(written, proposed), Some(Ordering::Greater | Ordering::Equal))
+        });
     let changes = changes
         .into_iter()
         .map(|change| ApiChange {
@@ -169,7 +172,16 @@ pub fn review(document_id: DocumentId, old: &str, new: &str) -> Option<ContractR
             change: change.change,
         })
         .collect();
-    Some(ContractReview { changes, bump, current_version, proposed_version })
+    Some(ContractReview {
+        changes,
+        bump,
+        current_version,
+        proposed_version,
+        written_version,
+        written_too_small,
+        confirmed: None,
+        next_version: None,
+    })
 }
 
 fn info_text(root: &Value) -> (Option<&Value>, Option<&Value>) {

@@ -144,14 +144,11 @@ fn the_bump_follows_the_most_breaking_change() {
     );
     assert_eq!(bump(&changes("        total: {type: number}\n", "")), Some(Bump::Major));
     assert_eq!(bump(&changes("summary: List orders", "summary: List orders")), None);
-    assert_eq!(bumped("1.4.2", Bump::Minor).as_deref(), Some("1.5.0"));
-    assert_eq!(bumped("1.4.2-rc.1", Bump::Major).as_deref(), Some("2.0.0"));
-    assert_eq!(bumped("v1", Bump::Patch), None);
 
     let before = SHOP;
     let after = SHOP.replace("        total: {type: number}\n", "");
     let id = charter_types::DocumentId::from_uuid(uuid::Uuid::from_u128(7));
-    let review = review(id, before, &after).unwrap();
+    let review = review(id, before, &after, None).unwrap();
     assert_eq!(
         (review.bump, review.current_version.as_deref(), review.proposed_version.as_deref()),
         (Some(Bump::Major), Some("1.0.0"), Some("2.0.0"))
@@ -161,13 +158,31 @@ fn the_bump_follows_the_most_breaking_change() {
         .iter()
         .all(|change| change.breaking && change.document_id == id && change.rule == "response-property-removed"));
     assert_eq!(review.changes.len(), 1, "told once, where the Order is first reached: {:?}", review.changes);
-    assert!(super::review(id, "a: [", SHOP).is_none());
+    assert!(super::review(id, "a: [", SHOP, None).is_none());
     // Made or deleted in the change: every operation added, or removed.
-    let made = super::review(id, "", SHOP).unwrap();
+    let made = super::review(id, "", SHOP, None).unwrap();
     assert_eq!((made.bump, made.changes.len()), (Some(Bump::Minor), 2));
-    let deleted = super::review(id, SHOP, "").unwrap();
+    let deleted = super::review(id, SHOP, "", None).unwrap();
     let removed = deleted.changes.iter().filter(|change| change.rule == "operation-removed").count();
     assert_eq!((deleted.bump, removed), (Some(Bump::Major), 2));
+}
+
+#[test]
+fn the_bump_starts_from_the_targets_version_and_a_written_version_too_small_is_flagged() {
+    let id = charter_types::DocumentId::from_uuid(uuid::Uuid::from_u128(7));
+    let breaking = SHOP.replace("        total: {type: number}\n", "");
+    // Another change request took the target to 1.1.0 meanwhile: the bump starts there.
+    let target = SHOP.replace("version: 1.0.0", "version: 1.1.0");
+    let review = review(id, SHOP, &breaking, Some(&target)).unwrap();
+    assert_eq!((review.current_version.as_deref(), review.proposed_version.as_deref()), (Some("1.1.0"), Some("2.0.0")));
+    assert_eq!((review.written_version, review.written_too_small), (None, false), "the version was not touched");
+
+    let too_small = breaking.replace("version: 1.0.0", "version: 1.2.0");
+    let review = super::review(id, SHOP, &too_small, None).unwrap();
+    assert_eq!((review.written_version.as_deref(), review.written_too_small), (Some("1.2.0"), true));
+    let enough = breaking.replace("version: 1.0.0", "version: 3.0.0");
+    let review = super::review(id, SHOP, &enough, None).unwrap();
+    assert_eq!((review.written_version.as_deref(), review.written_too_small), (Some("3.0.0"), false));
 }
 
 #[test]
