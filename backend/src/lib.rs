@@ -28,6 +28,7 @@ pub mod incidents;
 pub mod markdown;
 pub mod mcp;
 pub mod merge;
+pub mod mock;
 pub mod preview;
 pub mod projects;
 pub mod proposals;

@@ -17,6 +17,8 @@ pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub limiter: Arc<RateLimiter>,
+    /// Calls to contract mocks, per caller and minute.
+    pub mock_limiter: Arc<RateLimiter>,
     /// The documents open for real-time editing on this instance.
     pub collab: Hub,
     /// Search by meaning: the server's embedding provider and those projects chose.
@@ -29,6 +31,8 @@ pub struct Settings {
     /// The site's own origin (`https://charter.example.com`). When unset, a request's
     /// `Host` decides what counts as same-origin.
     pub public_origin: Option<String>,
+    /// Requests one caller may send to contract mocks in a minute.
+    pub mock_requests_per_minute: u32,
     /// Failed sign-up and log-in attempts allowed per client IP, and per username from
     /// one IP, in one window. Successful ones do not count.
     pub auth_attempts_per_ip: u32,
@@ -68,6 +72,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             public_origin: None,
+            mock_requests_per_minute: 300,
             auth_attempts_per_ip: 30,
             auth_attempts_per_username_and_ip: 10,
             auth_window: Duration::from_secs(60),
@@ -95,7 +100,8 @@ impl AppState {
         let collab = Hub::start(db.clone(), settings.collab.clone(), rules);
         let embeddings =
             Embeddings::new(settings.embeddings.clone(), settings.model_dir.clone(), &settings.embedding_hosts);
-        AppState { db, settings: Arc::new(settings), limiter, collab, embeddings }
+        let mock_limiter = Arc::new(RateLimiter::new(Duration::from_secs(60)));
+        AppState { db, settings: Arc::new(settings), limiter, mock_limiter, collab, embeddings }
     }
 }
 

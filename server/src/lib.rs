@@ -97,6 +97,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         .merge(api::router(state.clone()).layer(axum::Extension(ingest)))
         .merge(charter_backend::documents::live_router().with_state(state.clone()))
         .merge(charter_backend::mcp::router(state.clone()))
+        .merge(charter_backend::mock::router(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(pages(state.clone(), leptos));
     if !settings.serve_source_maps {

@@ -5,7 +5,9 @@
 //! renders it as an API reference. Nothing here touches storage: the spec structure
 //! reads contracts through `read`, as it reads Markdown through its parser.
 
+pub mod check;
 pub mod diff;
+pub mod mock;
 pub mod reference;
 pub mod rules;
 pub mod source;

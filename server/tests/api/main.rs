@@ -21,6 +21,7 @@ mod incident_matching;
 mod incidents;
 mod mcp;
 mod meaning;
+mod mock;
 mod nul;
 mod page_errors;
 mod parse_cache;

@@ -2,17 +2,11 @@
 //! into the contract followed (those into other contracts are `broken-ref`'s business,
 //! and an example whose schema reaches outside is left unchecked).
 
-use jsonschema::{Draft, PatternOptions, Registry};
 use serde_json::Value;
 
 use super::{pointer, Problem, INVALID_EXAMPLE};
-use crate::contract::{Kind, OpenApiVersion, Readable};
-
-/// Where the contract is known to the validator, so `#/components/…` resolves.
-const BASE: &str = "https://contract.invalid/this";
-/// What a URI fragment cannot hold as it is.
-const FRAGMENT: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
+use crate::contract::check::{mismatch, Checker};
+use crate::contract::{Kind, Readable};
 /// Examples checked per contract at most.
 const MAX_EXAMPLES: usize = 500;
 
@@ -103,55 +97,14 @@ fn pairs(readable: &Readable) -> Vec<(Path, Path, &Value)> {
     pairs
 }
 
-/// OpenAPI 3.0's `nullable: true` in JSON Schema's words: `null` joins the types (and
-/// the values of an `enum`).
-fn nullable_as_types(value: &mut Value) {
-    let mut stack = vec![value];
-    while let Some(value) = stack.pop() {
-        match value {
-            Value::Object(members) => {
-                if members.get("nullable") == Some(&Value::Bool(true)) {
-                    if let Some(Value::String(name)) = members.get("type") {
-                        let types = Value::Array(vec![Value::String(name.clone()), Value::String("null".into())]);
-                        members.insert("type".into(), types);
-                    }
-                    if let Some(Value::Array(values)) = members.get_mut("enum") {
-                        values.push(Value::Null);
-                    }
-                }
-                stack.extend(members.values_mut());
-            }
-            Value::Array(items) => stack.extend(items.iter_mut()),
-            _ => {}
-        }
-    }
-}
-
-/// The examples that do not match their schemas. One validator is built per schema,
-/// for all its examples; patterns run on a bounded backtracking engine (ECMA's
-/// lookarounds read), each compiled to at most 64 KiB.
+/// The examples that do not match their schemas, one validator built per schema for
+/// all its examples.
 pub(super) fn invalid(readable: &Readable) -> Vec<Problem> {
-    let draft = match readable.kind {
-        Kind::OpenApi(OpenApiVersion::V3_0) => Draft::Draft4,
-        Kind::OpenApi(OpenApiVersion::V3_1) | Kind::JsonSchema => Draft::Draft202012,
-        Kind::Unsupported(_) => return Vec::new(),
-    };
     let pairs = pairs(readable);
     if pairs.is_empty() {
         return Vec::new();
     }
-    let mut root = readable.source.value.clone();
-    if draft == Draft::Draft4 {
-        nullable_as_types(&mut root);
-    }
-    // A JSON Schema with an absolute `$id` resolves its references against it.
-    let base = match (&readable.kind, root.get("$id").and_then(Value::as_str)) {
-        (Kind::JsonSchema, Some(id)) if id.contains("://") => id.split('#').next().unwrap_or(id).to_owned(),
-        _ => BASE.to_owned(),
-    };
-    let Ok(registry) = Registry::new().draft(draft).add(&base, root).and_then(|registry| registry.prepare()) else {
-        return Vec::new();
-    };
+    let Some(checker) = Checker::new(readable) else { return Vec::new() };
     let mut problems = Vec::new();
     let mut at = 0;
     while at < pairs.len() {
@@ -160,25 +113,10 @@ pub(super) fn invalid(readable: &Readable) -> Vec<Problem> {
         let group = &pairs[at..at + same];
         at += same;
         let segments: Vec<&str> = schema_path.iter().map(String::as_str).collect();
-        // The pointer as a URI fragment: `{id}` in a path is percent-encoded.
-        let fragment = percent_encoding::utf8_percent_encode(&pointer(&segments), FRAGMENT).to_string();
-        let schema = serde_json::json!({ "$ref": format!("{base}#{fragment}") });
-        let validator = jsonschema::options()
-            .with_draft(draft)
-            .with_registry(&registry)
-            .with_pattern_options(PatternOptions::fancy_regex().backtrack_limit(10_000).size_limit(1 << 16))
-            .should_validate_formats(true)
-            .build(&schema);
         // A schema that cannot be built is the structure's or a reference's finding.
-        let Ok(validator) = validator else { continue };
+        let Some(validator) = checker.validator(&segments) else { continue };
         for (_, example_path, example) in group {
-            let first = validator.iter_errors(example).next().map(|error| {
-                let at: Vec<String> = error.instance_path().iter().map(|segment| segment.to_string()).collect();
-                let name = at.last().map_or("the example".to_owned(), |last| format!("`{last}`"));
-                let within = if at.is_empty() { String::new() } else { format!(" (at {})", at.join(".")) };
-                format!("the example does not match its schema{within}: {}", error.masked_with(name.as_str()))
-            });
-            if let Some(message) = first {
+            if let Some(message) = mismatch(&validator, example, "the example") {
                 let place = readable.source.spots.place(example_path.iter().map(String::as_str));
                 problems.push(Problem { rule: INVALID_EXAMPLE, place, message });
             }
