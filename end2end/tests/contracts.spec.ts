@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { api, hydrated, projectWithSpec, signUp, uniqueName } from "./support";
+import { api, hydrated, person, projectWithSpec, signUp, uniqueName } from "./support";
 
 const CHECKOUT = `# Checkout
 
@@ -90,22 +90,47 @@ paths:
         '422': {description: Refused.}
 `;
 
-test("a change request that removes a response field shows it as a breaking API change with its bump", async ({ page }) => {
-  await signUp(page, uniqueName("bea"));
-  const project = await api(page, "POST", "/projects", { name: uniqueName("Api") });
-  const contract = await api(page, "POST", `/projects/${project.id}/documents`, { title: "Orders", kind: "contract", content: ORDERS });
-  await api(page, "POST", `/projects/${project.id}/branches`, { name: "lean" });
-  await api(page, "PUT", `/documents/${contract.id}/content?branch=lean`, { content: ORDERS.replace("                  total: {type: integer}\n", "") });
-  const opened = await api(page, "POST", `/projects/${project.id}/change-requests`, { source: "lean", target: "main", title: "Drop the total" });
+test("a change request that removes a response field is breaking; a reviewer confirms the bump and merging stamps it", async ({ browser, baseURL }) => {
+  const author = await person(browser, baseURL, uniqueName("bea"));
+  const reviewerName = uniqueName("rex");
+  const reviewer = await person(browser, baseURL, reviewerName);
+  const project = await api(author, "POST", "/projects", { name: uniqueName("Api") });
+  await api(author, "PUT", `/projects/${project.id}/members/${reviewerName}`, { role: "reviewer" });
+  const contract = await api(author, "POST", `/projects/${project.id}/documents`, { title: "Orders", kind: "contract", content: ORDERS });
+  await api(author, "POST", `/projects/${project.id}/branches`, { name: "lean" });
+  const lean = ORDERS.replace("                  total: {type: integer}\n", "");
+  await api(author, "PUT", `/documents/${contract.id}/content?branch=lean`, { content: lean });
+  const opened = await api(author, "POST", `/projects/${project.id}/change-requests`, { source: "lean", target: "main", title: "Drop the total" });
 
-  await page.goto(`/p/${project.slug}/changes/${opened.number}`);
-  await hydrated(page);
-  const changes = page.getByRole("region", { name: "API changes" });
+  await author.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(author);
+  const changes = author.getByRole("region", { name: "API changes" });
   await expect(changes.getByRole("heading")).toContainText("major bump");
-  await expect(changes).toContainText("info.version 1.2.0 → 2.0.0");
+  await expect(changes).toContainText("info.version 1.2.0 → 2.0.0 proposed");
   const breaking = changes.locator("li.api-change.breaking");
   await expect(breaking).toHaveCount(1);
   await expect(breaking).toContainText("breaking POST /orders › response 201 › total was removed response-property-removed");
+  await expect(changes.getByRole("status")).toHaveText("A reviewer confirms the bump before merging.");
+  await expect(changes.getByRole("button", { name: "Confirm bump" })).toHaveCount(0);
+  await expect(author.locator("ul.merge-blockers")).toContainText("A reviewer must confirm the version bump of the contract Orders first (proposed: major, to 2.0.0)");
   await changes.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: test.info().outputPath("api-changes.png"), fullPage: true });
+  await author.screenshot({ path: test.info().outputPath("api-changes.png"), fullPage: true });
+
+  // The reviewer confirms the proposed bump and approves; the author merges.
+  await reviewer.goto(`/p/${project.slug}/changes/${opened.number}`);
+  await hydrated(reviewer);
+  const theirs = reviewer.getByRole("region", { name: "API changes" });
+  await expect(theirs.getByLabel("Bump")).toHaveValue("major");
+  await theirs.getByRole("button", { name: "Confirm bump" }).click();
+  await expect(theirs.getByRole("status")).toHaveText(`${reviewerName} confirmed a major bump: merging makes it 2.0.0.`);
+  await api(reviewer, "POST", `/projects/${project.id}/change-requests/${opened.number}/reviews`, { verdict: "approve" });
+  await author.reload();
+  await hydrated(author);
+  await author.getByRole("button", { name: "Merge", exact: true }).click();
+  await expect(author.getByRole("region", { name: "API changes" }).getByRole("status")).toHaveText(
+    `${reviewerName} confirmed a major bump: it merged as 2.0.0.`,
+  );
+  await author.screenshot({ path: test.info().outputPath("merged-bump.png"), fullPage: true });
+  const raw = await author.request.get(`/api/v1/documents/${contract.id}/raw?version=orders@2.0.0`);
+  expect(await raw.text()).toBe(lean.replace("version: 1.2.0", "version: 2.0.0"));
 });
