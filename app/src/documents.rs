@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{Auth, UserInfo};
 use crate::components::{user_color, Confirm, Loaded, LoadedList, Time, PALETTE};
+use crate::conformance::Conformance;
 use crate::context::{on_branch, ProjectCtx};
 use crate::error::AppError;
 use crate::forms::FormError;
@@ -282,6 +283,10 @@ pub fn DocumentPage() -> impl IntoView {
         move || (id.get(), ctx.branch.get(), rename.version().get(), move_to.version().get(), restore.version().get()),
         |(id, branch, ..)| document_view(id, branch),
     );
+    let conformance = Resource::new(
+        move || (id.get(), ctx.branch.get()),
+        |(id, branch)| crate::conformance::contract_conformance(id, branch),
+    );
     let versions = Resource::new(
         move || (ctx.slug.get(), ctx.branch.get()),
         |(slug, branch)| crate::history::project_versions(slug, branch),
@@ -304,14 +309,18 @@ pub fn DocumentPage() -> impl IntoView {
                 let versions_list = versions.await.unwrap_or_default();
                 let open_questions = questions.await.unwrap_or_default();
                 let linked_from = backlinks.await.unwrap_or_default();
+                let check = conformance.await.ok().flatten();
                 let (project, doc) = (project?, document.await?);
                 let user = user?.ok_or(AppError::Unauthorized)?;
-                Ok((project, doc, user, nodes, versions_list, open_questions, linked_from))
+                Ok((project, doc, user, nodes, versions_list, open_questions, (linked_from, check)))
             }
             let:loaded
         >
             {
-                let (project, DocView { document: doc, html }, user, nodes, versions_list, open_questions, linked_from) = loaded;
+                let (project, DocView { document: doc, html }, user, nodes, versions_list, open_questions, (linked_from, check)) =
+                    loaded;
+                let conformance = (doc.kind == Kind::Contract && doc.deleted_at.is_none())
+                    .then(|| view! { <Conformance document=doc.id.to_string() check=check /> });
                 let writable = project.role.allows(Permission::Write) && doc.deleted_at.is_none() && !doc.protected;
                 let doc_id = doc.id.to_string();
                 let (id_restore, id_rename, id_move, id_delete) = (doc_id.clone(), doc_id.clone(), doc_id.clone(), doc_id);
@@ -370,6 +379,7 @@ pub fn DocumentPage() -> impl IntoView {
                             </div>
                         })}
                         <CollabEditor document=this_id kind=doc.kind branch=branch.clone() read_only=!writable user html=html.clone() />
+                        {conformance}
                         {(!open_questions.is_empty()).then(|| view! {
                             <section class="document-questions" aria-labelledby="open-questions">
                                 <h2 id="open-questions">{format!("Open questions ({})", open_questions.len())}</h2>

@@ -10,6 +10,7 @@ pub mod api_docs;
 pub mod changes;
 pub mod checks;
 pub mod components;
+pub mod conformance;
 pub mod context;
 pub mod diff;
 pub mod documents;

@@ -68,6 +68,22 @@ test("an OpenAPI contract from its template is checked as typed, shown as a refe
     ["/items", ["SHOP-001"]],
     ["/items/{itemId}", []],
   ]);
+
+  // The code's build serves only the list: CI uploads the check, and the page shows
+  // each operation implemented or missing, with the commit checked.
+  const conformance = page.getByRole("region", { name: "Code conformance" });
+  await expect(conformance).toContainText(`charter check --contract ${contract.id} --implementation openapi.json --upload`);
+  const served = await (await page.request.get(`/api/v1/documents/${contract.id}/raw`)).text();
+  const implementation = served.slice(0, served.indexOf("  /items/{itemId}:")) + served.slice(served.indexOf("components:"));
+  const check = await api(page, "POST", `/documents/${contract.id}/conformance`, { commit: "9f2c1e7", implementation });
+  expect(check.operations.map((operation: { status: string }) => operation.status)).toEqual(["implemented", "missing"]);
+  await page.reload();
+  await hydrated(page);
+  await expect(conformance.getByRole("status")).toContainText("The code breaks this contract's callers. Checked at 9f2c1e7");
+  await expect(conformance.locator("li.conformance-implemented")).toHaveText("implemented GET /items");
+  await expect(conformance.locator("li.conformance-missing")).toHaveText("missing GET /items/{itemId}");
+  await conformance.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: test.info().outputPath("contract-conformance.png"), fullPage: true });
 });
 
 const ORDERS = `openapi: 3.1.0

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use charter_backend::structure::traceability::{self, Report};
 use charter_types::{RequirementView, TraceStatus};
 
-use crate::cli;
 use crate::remote::Remote;
+use crate::{cli, conformance};
 
 pub const USAGE: &str = "usage: charter check --project <id> --server <url> --token <token> [options] <path>
 
@@ -27,7 +27,10 @@ options:
   --fail-on-unknown        fail when the code names IDs that no spec defines
   --token may also come from CHARTER_TOKEN.
 
-exit status: 0 thresholds met, 1 thresholds not met, 2 usage, connection or server error";
+exit status: 0 thresholds met, 1 thresholds not met, 2 usage, connection or server error
+
+To check the code's API against a contract instead: charter check --contract <document id>
+--implementation <openapi file> … (charter check --contract --help).";
 
 #[derive(Debug)]
 struct Options {
@@ -89,7 +92,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     })
 }
 
-fn commit_of(path: &std::path::Path) -> String {
+pub(crate) fn commit_of(path: &std::path::Path) -> String {
     std::process::Command::new("git")
         .arg("-C")
         .arg(path)
@@ -132,8 +135,13 @@ fn print(report: &Report) {
     );
 }
 
-/// Runs `charter check` with the arguments after `check`.
+/// Runs `charter check` with the arguments after `check`: the contract check when they
+/// name a contract, the traceability check otherwise.
 pub async fn run(args: &[String]) -> ExitCode {
+    if args.iter().any(|arg| arg == "--contract") {
+        let usage = conformance::USAGE;
+        return cli::run("check", usage, args, conformance::parse, conformance::check).await;
+    }
     cli::run("check", USAGE, args, parse, |options| async move { check(&options).await }).await
 }
 

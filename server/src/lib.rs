@@ -4,6 +4,7 @@
 mod assets;
 pub mod check;
 mod cli;
+mod conformance;
 pub mod exchange;
 mod remote;
 mod server_fn_errors;

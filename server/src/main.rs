@@ -11,7 +11,8 @@ const USAGE: &str =
 
   serve    apply pending migrations, then serve Charter (the default)
   migrate  apply pending migrations and exit
-  check    trace requirement IDs in a code checkout (`charter check --help`)
+  check    trace requirement IDs in a code checkout, or check the code's API against a
+           contract (`charter check --help`)
   pull     write a project's documents into a folder of Markdown (`charter pull --help`)
   push     propose the folder's edits as a change request
   status   say what changed in the folder and in Charter since the pull

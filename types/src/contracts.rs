@@ -1,6 +1,7 @@
 //! Contracts: OpenAPI and JSON Schema documents kept beside the specs, their operations
 //! linked to requirements.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::DocumentId;
@@ -122,4 +123,63 @@ impl ContractReview {
     pub fn breaking(&self) -> bool {
         self.changes.iter().any(|change| change.breaking)
     }
+}
+
+text_enum! {
+    /// How the code serves an operation of its contract.
+    pub enum Conformity as "conformity" {
+        /// Served as the contract says (at most additions callers may ignore).
+        Implemented = "implemented",
+        /// Not served at all.
+        Missing = "missing",
+        /// Served differently, in a way that breaks the contract's callers.
+        Drifted = "drifted",
+    }
+}
+
+/// One operation of a contract as an implementation serves it, with what differs (from
+/// the caller's side, the contract being what they were promised).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OperationConformance {
+    /// `POST /orders`, as the contract names it.
+    pub operation: String,
+    pub method: HttpMethod,
+    pub path: String,
+    pub status: Conformity,
+    pub differences: Vec<ApiChange>,
+}
+
+/// How the code conformed to a contract at a commit: each operation implemented,
+/// missing or drifted, and the operations it serves that the contract does not have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ContractCheck {
+    pub document_id: DocumentId,
+    /// The branch whose contract the code was checked against.
+    pub branch: String,
+    /// The commit checked, as the uploader named it.
+    pub commit: String,
+    pub checked_at: DateTime<Utc>,
+    pub checked_by: String,
+    pub operations: Vec<OperationConformance>,
+    /// Operations the code serves that the contract does not have.
+    pub extra: Vec<String>,
+}
+
+impl ContractCheck {
+    /// Some operation is missing or drifted: the code breaks the contract's callers.
+    pub fn breaks(&self) -> bool {
+        self.operations.iter().any(|operation| operation.status != Conformity::Implemented)
+    }
+}
+
+/// An implementation's OpenAPI document to check against a contract and keep.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct NewContractCheck {
+    /// The commit of the code the document was produced from.
+    pub commit: String,
+    /// The OpenAPI document (YAML or JSON) the code's build produced.
+    pub implementation: String,
 }

@@ -23,7 +23,10 @@ mod tokens;
 mod webhooks;
 
 pub use change_requests::{Actions, ChangeKind, ChangeRequestState, ChangeRequestSummary, MergeBlocker, Verdict};
-pub use contracts::{ApiChange, ApiImpact, ContractFormat, ContractOperation, ContractReview, HttpMethod, Operation};
+pub use contracts::{
+    ApiChange, ApiImpact, Conformity, ContractCheck, ContractFormat, ContractOperation, ContractReview, HttpMethod,
+    NewContractCheck, Operation, OperationConformance,
+};
 pub use documents::{Document, Kind, TreeEntry};
 pub use embeddings::{EmbeddingSettings, Job, JobStarted, JobState, ProviderKind, SetEmbeddings};
 pub use exchange::{

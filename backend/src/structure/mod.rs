@@ -5,6 +5,7 @@
 
 mod cache;
 pub mod clarifications;
+pub mod conformance;
 pub mod constitution;
 pub mod contracts;
 mod corpus;
@@ -154,6 +155,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(clarifications::router())
         .merge(traceability::router())
         .merge(contracts::router())
+        .merge(conformance::router())
 }
 
 /// What links to a document, or to the requirements it defines.

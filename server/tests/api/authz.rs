@@ -43,6 +43,13 @@ fn cases() -> Vec<Case> {
         case(Method::PUT, "/documents/{d}/content", Some(json!({ "content": "changed" })), [403, 200, 200, 200, 404]),
         case(Method::DELETE, "/documents/{d}", None, [403, 204, 204, 204, 404]),
         case(Method::POST, "/documents/{x}/restore", None, [403, 200, 200, 200, 404]),
+        case(
+            Method::POST,
+            "/documents/{d}/conformance",
+            Some(json!({ "commit": "c", "implementation": "openapi: 3.1.0" })),
+            [403, 422, 422, 422, 404],
+        ),
+        case(Method::GET, "/documents/{d}/conformance", None, [404, 404, 404, 404, 404]),
         case(Method::GET, "/projects/{p}/activity", None, [200, 200, 200, 200, 404]),
         case(Method::GET, "/projects/{p}/branches", None, [200, 200, 200, 200, 404]),
         case(Method::POST, "/projects/{p}/branches", Some(json!({ "name": "{n}" })), [403, 201, 201, 201, 404]),

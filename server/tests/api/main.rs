@@ -9,6 +9,7 @@ mod change_request_states;
 mod change_requests;
 mod collab;
 mod comment_threads;
+mod conformance;
 mod contract_versions;
 mod contracts;
 mod documents;

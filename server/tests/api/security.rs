@@ -270,6 +270,8 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("get", "/api/v1/documents/{id}/backlinks"),
         ("get", "/api/v1/documents/{id}/raw"),
         ("get", "/api/v1/documents/{id}/operations"),
+        ("post", "/api/v1/documents/{id}/conformance"),
+        ("get", "/api/v1/documents/{id}/conformance"),
         ("get", "/api/v1/projects/{id}/change-requests/{number}/api-diff"),
         ("get", "/api/v1/projects/{id}/lint/rules"),
         ("get", "/api/v1/projects/{id}/search"),

@@ -7,6 +7,7 @@
 //! Requests and responses are judged from the caller's side: a request may ask for
 //! less, never more; a response may give more, never less.
 
+mod conformance;
 mod schemas;
 
 use std::cmp::Ordering;
@@ -14,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 
 use charter_types::{ApiChange, Bump, ContractReview, DocumentId};
 use serde_json::Value;
+
+pub use conformance::{conformance, conformance_of, Unreadable};
 
 use super::version::{self, bumped};
 use super::{operation_name, validate, Contract, Kind, Readable};
@@ -161,17 +164,7 @@ pub fn review(document_id: DocumentId, old: &str, new: &str, target: Option<&str
         written_version.as_deref().zip(proposed_version.as_deref()).is_some_and(|(written, proposed)| {
             !matches!(version::compare(written, proposed), Some(Ordering::Greater | Ordering::Equal))
         });
-    let changes = changes
-        .into_iter()
-        .map(|change| ApiChange {
-            document_id,
-            breaking: change.impact == Impact::Breaking,
-            impact: change.impact,
-            rule: change.rule.to_owned(),
-            location: change.location,
-            change: change.change,
-        })
-        .collect();
+    let changes = changes.into_iter().map(|change| api_change(document_id, change)).collect();
     Some(ContractReview {
         changes,
         bump,
@@ -182,6 +175,18 @@ pub fn review(document_id: DocumentId, old: &str, new: &str, target: Option<&str
         confirmed: None,
         next_version: None,
     })
+}
+
+/// A change as the API tells it, for the contract `document_id`.
+fn api_change(document_id: DocumentId, change: Change) -> ApiChange {
+    ApiChange {
+        document_id,
+        breaking: change.impact == Impact::Breaking,
+        impact: change.impact,
+        rule: change.rule.to_owned(),
+        location: change.location,
+        change: change.change,
+    }
 }
 
 fn info_text(root: &Value) -> (Option<&Value>, Option<&Value>) {
