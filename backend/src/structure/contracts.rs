@@ -48,6 +48,8 @@ pub struct Shared {
     /// What each contract's parts other contracts refer to (pointers and their
     /// ancestors).
     used: HashMap<DocumentId, HashSet<String>>,
+    /// The requirement keys some operation carries out (`x-requirements`), upper case.
+    carried: HashSet<String>,
 }
 
 impl Shared {
@@ -71,7 +73,17 @@ impl Shared {
             }
         }
         let used = pointers.into_iter().map(|(id, pointers)| (id, rules::referred(pointers))).collect();
-        Shared { style, used }
+        let carried = contracts(corpus)
+            .flat_map(|(_, readable)| &readable.operations)
+            .flat_map(|operation| &operation.requirements)
+            .map(|key| key.to_uppercase())
+            .collect();
+        Shared { style, used, carried }
+    }
+
+    /// Whether some operation of the project's contracts carries out `key`.
+    pub fn carries(&self, key: &str) -> bool {
+        self.carried.contains(&key.to_uppercase())
     }
 }
 

@@ -33,8 +33,9 @@ pub const UNMEASURED_CRITERION: &str = "unmeasured-criterion";
 pub const UNKNOWN_TASK_REFERENCE: &str = "unknown-task-reference";
 pub const CONSTITUTION_VIOLATION: &str = "constitution-violation";
 pub const NEAR_DUPLICATE: &str = "near-duplicate";
+pub const API_WITHOUT_OPERATION: &str = "api-without-operation";
 
-pub const RULES: [Rule; 10] = [
+pub const RULES: [Rule; 11] = [
     Rule {
         id: OPEN_CLARIFICATION,
         severity: Severity::Warning,
@@ -86,6 +87,12 @@ pub const RULES: [Rule; 10] = [
         severity: Severity::Warning,
         summary: "A requirement says nearly what one in another document says (checked by meaning as you write; \
                   the duplicates report lists every pair).",
+    },
+    Rule {
+        id: API_WITHOUT_OPERATION,
+        severity: Severity::Warning,
+        summary: "A requirement marked (API) is carried out by no operation of the project's contracts \
+                  (x-requirements).",
     },
 ];
 
@@ -265,6 +272,13 @@ pub fn document(corpus: &Corpus, doc: &Doc) -> Vec<Finding> {
         if requirement.acceptance.is_empty() {
             let message = format!("{} has no acceptance scenario (Given / When / Then)", requirement.key);
             out.push(MISSING_ACCEPTANCE, line, column, length, message);
+        }
+        if requirement.api && !corpus.contracts().carries(&requirement.key) {
+            let message = format!(
+                "{} is marked (API), but no contract operation carries it out: name it in an operation's x-requirements",
+                requirement.key
+            );
+            out.push(API_WITHOUT_OPERATION, line, column, length, message);
         }
         if !has_shall(requirement) {
             let message = format!(
@@ -551,6 +565,28 @@ mod tests {
         assert!(run(CONSTITUTION_VIOLATION, untested, vec![]).is_empty(), "no constitution, no violation");
         let found = run(CONSTITUTION_VIOLATION, GOOD, vec![constitution("requirements-have-priority")]);
         assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn api_requirements_need_an_operation() {
+        let spec = "## Ordering (API)\n\n- **PAY-001** The system SHALL place an order.\n  - Given a cart, When I pay, Then it is placed.\n\
+                    - **PAY-002** (API) The system SHALL refund an order.\n  - Given an order, When I refund, Then it is refunded.\n";
+        let contract = |keys: &str| {
+            let text = format!(
+                "openapi: 3.1.0\ninfo: {{title: Orders, version: 1.0.0}}\npaths:\n  /orders:\n    post:\n      x-requirements: [{keys}]\n      responses:\n        '201': {{description: Placed.}}\n"
+            );
+            doc(2, Kind::Contract, "Orders", &text)
+        };
+        // Both are API-facing (PAY-001 by its heading); only PAY-001 has an operation.
+        let found = run(API_WITHOUT_OPERATION, spec, vec![contract("pay-001")]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "PAY-002 is marked (API), but no contract operation carries it out: name it in an operation's x-requirements"
+        );
+        assert_eq!((found[0].line, found[0].severity), (5, Severity::Warning));
+        assert!(run(API_WITHOUT_OPERATION, spec, vec![contract("PAY-001, PAY-002")]).is_empty());
+        assert!(run(API_WITHOUT_OPERATION, GOOD, vec![]).is_empty(), "a requirement not marked (API) needs none");
     }
 
     #[test]

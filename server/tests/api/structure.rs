@@ -181,7 +181,7 @@ async fn lint_reports_findings_and_errors_block_merging_unless_an_owner_override
     assert_eq!((findings[0]["line"].as_i64(), findings[0]["column"].as_i64()), (Some(8), Some(5)));
     let (status, rules) = call(&s.ada, Method::GET, &s.url("/lint/rules?branch=draft"), None).await;
     assert_eq!(status, StatusCode::OK, "{rules}");
-    assert_eq!(rules.as_array().unwrap().len(), 23, "the spec lint's 10 rules and the contract lint's 13");
+    assert_eq!(rules.as_array().unwrap().len(), 24, "the spec lint's 11 rules and the contract lint's 13");
     let first = json!({ "id": "open-clarification", "summary": "A [NEEDS CLARIFICATION: …] question is still unanswered.", "default": "warning", "severity": "warning" });
     assert_eq!(rules[0], first);
 

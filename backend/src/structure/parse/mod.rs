@@ -34,6 +34,9 @@ pub struct Requirement {
     pub acceptance: Vec<String>,
     /// `P1`–`P3`, from the requirement itself or the heading it sits under.
     pub priority: Option<String>,
+    /// Marked `(API)` (itself, or the heading it sits under): callers reach it through
+    /// an API, so some contract operation should carry it out.
+    pub api: bool,
     /// 1-based line of the ID.
     pub line: usize,
     /// 1-based column of the ID, in UTF-16 code units (as browsers count).
@@ -255,6 +258,7 @@ pub fn parse(markdown: &str) -> Structure {
                     text: body,
                     acceptance,
                     priority: id.priority.or_else(|| priority_in(&text)).or_else(|| inherited_priority(&path)),
+                    api: api_in(&text) || inherited_api(&path),
                     line: line.number,
                     column: column(line.raw, line.raw.find("Requirement").unwrap_or(0)),
                     end_line: lines[index..end].last().map_or(line.number, |last| last.number),
@@ -288,6 +292,7 @@ pub fn parse(markdown: &str) -> Structure {
                     text: body,
                     acceptance,
                     priority,
+                    api: api_in(&text) || inherited_api(&path),
                     line: line.number,
                     column: column(line.raw, at),
                     end_line: lines[index..end].last().map_or(line.number, |last| last.number),
@@ -324,6 +329,7 @@ pub fn parse(markdown: &str) -> Structure {
                     let requirement = Requirement {
                         title: title_of(&text),
                         priority: priority_in(first).or_else(|| inherited_priority(&path)),
+                        api: api_in(first) || inherited_api(&path),
                         key,
                         text,
                         acceptance,
@@ -401,6 +407,16 @@ fn priority_in(text: &str) -> Option<String> {
 
 fn inherited_priority(path: &[(usize, String)]) -> Option<String> {
     path.iter().rev().find_map(|(_, text)| priority_in(text))
+}
+
+/// Whether text carries the `(API)` or `[API]` marker.
+fn api_in(text: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"[(\[]API[)\]]").unwrap()).is_match(text)
+}
+
+fn inherited_api(path: &[(usize, String)]) -> bool {
+    path.iter().any(|(_, text)| api_in(text))
 }
 
 /// A labelled line such as `**Acceptance:**` or `Scenarios:` names what follows.
