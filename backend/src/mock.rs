@@ -79,12 +79,9 @@ async fn answered(state: &AppState, (slug, name, path): (String, String, String)
         Error::NotFound(format!("the project has no contract `{name}` on {branch_name} (a contract's title, in lowercase words joined by -)"))
     })?;
     let text = content::read(&mut *state.db.acquire().await?, DocKey::new(branch, document.0)).await?;
-    let method = parts
-        .method
-        .as_str()
-        .to_ascii_lowercase()
-        .parse::<HttpMethod>()
-        .map_err(|_| Error::BadRequest(format!("an OpenAPI operation has no method {}", parts.method)))?;
+    // A method no operation can have is answered 405, as one the path lacks is.
+    let method_name = parts.method.to_string();
+    let method = method_name.to_ascii_lowercase().parse::<HttpMethod>().ok();
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| Error::PayloadTooLarge)?;
     let query = parts.uri.query().unwrap_or_default();
     let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -99,7 +96,8 @@ async fn answered(state: &AppState, (slug, name, path): (String, String, String)
             .readable()
             .ok_or_else(|| Error::Conflict("the contract cannot be read: its lint findings say why".into()))?;
         let path = format!("/{path}");
-        Ok(answer(readable, &MockRequest { method, path: &path, query, headers, body: &body }))
+        let request = MockRequest { method, method_name: &method_name, path: &path, query, headers, body: &body };
+        Ok(answer(readable, &request))
     })
     .await
 }

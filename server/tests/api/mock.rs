@@ -53,6 +53,13 @@ async fn the_mock_answers_from_the_contract_and_refuses_what_breaks_it(db: PgPoo
     assert!(body["error"]["message"].as_str().unwrap().contains("/carts"), "{body}");
     let wrong = s.ada.delete(s.mock("/orders")).send().await.unwrap();
     assert_eq!((wrong.status(), wrong.headers()["allow"].to_str().unwrap()), (StatusCode::METHOD_NOT_ALLOWED, "POST"));
+    // A method no OpenAPI operation can have is not allowed either (schemathesis asks).
+    let query = reqwest::Method::from_bytes(b"QUERY").unwrap();
+    let unknown = s.ada.request(query, s.mock("/orders")).send().await.unwrap();
+    assert_eq!(
+        (unknown.status(), unknown.headers()["allow"].to_str().unwrap()),
+        (StatusCode::METHOD_NOT_ALLOWED, "POST")
+    );
     let (status, body) = get(&s.ada, &s.app.url(&format!("/mock/{}/billing/orders", s.project.slug))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body["error"]["message"].as_str().unwrap().contains("no contract `billing`"), "{body}");

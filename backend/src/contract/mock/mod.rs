@@ -97,10 +97,10 @@ pub fn answer(readable: &Readable, request: &Request<'_>) -> Answer {
     let Some((template, parameters)) = request::route(readable, request.path) else {
         return Answer::refusal(404, "not_found", format!("the contract has no path that matches {}", request.path));
     };
-    let Some(operation) = readable.operations.iter().find(|op| op.path == template && op.method == request.method)
-    else {
+    let found = readable.operations.iter().find(|op| op.path == template && Some(op.method) == request.method);
+    let (Some(operation), Some(method)) = (found, request.method) else {
         let allow = readable.operations.iter().filter(|op| op.path == template).map(|op| op.method).collect();
-        let message = format!("{template} has no {} operation in the contract", request.method.as_str().to_uppercase());
+        let message = format!("{template} has no {} operation in the contract", request.method_name);
         return Answer { allow, ..Answer::refusal(405, "method_not_allowed", message) };
     };
     let name = operation_name(operation);
@@ -108,7 +108,7 @@ pub fn answer(readable: &Readable, request: &Request<'_>) -> Answer {
     let Some(item) = top.child("paths").and_then(|paths| paths.child(&template)) else {
         return Answer::refusal(404, "not_found", format!("the contract has no path {template}"));
     };
-    let Some(op) = item.child(request.method.as_str()) else {
+    let Some(op) = item.child(method.as_str()) else {
         return Answer::refusal(404, "not_found", format!("the contract has no operation {name}"));
     };
     let checker = Checker::new(readable);

@@ -10,7 +10,10 @@ use crate::contract::Readable;
 
 /// A request as the mock sees it.
 pub struct Request<'a> {
-    pub method: HttpMethod,
+    /// `None` for a method no OpenAPI operation can have (`QUERY`, `PROPFIND`).
+    pub method: Option<HttpMethod>,
+    /// The method as sent, for messages.
+    pub method_name: &'a str,
     /// The path below the contract's mock (`/orders/42`), as sent.
     pub path: &'a str,
     /// The query's pairs, decoded.

@@ -11,8 +11,10 @@ const ORDER_ID: &str = "6f1c1f39-7c38-4f4e-9d1c-3a3c6a1e2b10";
 fn ask(text: &str, method: HttpMethod, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
     let contract = Contract::read(text);
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let method_name = method.as_str().to_uppercase();
     let request = Request {
-        method,
+        method: Some(method),
+        method_name: &method_name,
         path,
         query: url::form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
         headers: headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), (*value).to_owned())).collect(),
