@@ -32,8 +32,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("spec structure", &["structure", "preview", "search", "checks"]),
     // Change requests, restoring versions through them, and projects as a whole.
     ("change requests and projects", &["change_requests", "restore", "proposals", "exchange", "projects", "incidents"]),
-    // Every module's routes under `/api/v1`, the OpenAPI document, and the MCP server.
-    ("api", &["api", "mcp"]),
+    // Every module's routes under `/api/v1`, the OpenAPI document, the MCP server, and contract mocks.
+    ("api", &["api", "mcp", "mock"]),
 ];
 
 #[test]
