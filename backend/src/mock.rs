@@ -16,7 +16,7 @@ use charter_types::{DocumentId, HttpMethod, Permission, Scope};
 use crate::api::MAX_BODY_BYTES;
 use crate::authorization::authorize_slug;
 use crate::collab::DocKey;
-use crate::contract::mock::{answer, Answer, Request as MockRequest};
+use crate::contract::mock::{answer, is_json, Answer, Request as MockRequest};
 use crate::contract::{self, Contract};
 use crate::error::{Error, Result};
 use crate::{auth, branches, budget, content, AppState};
@@ -28,31 +28,21 @@ const OPERATION_HEADER: HeaderName = HeaderName::from_static("charter-mock-opera
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/mock/{project}/{contract}", any(mock_root))
+        .route("/mock/{project}/{contract}", any(mock))
         .route("/mock/{project}/{contract}/{*path}", any(mock))
         .with_state(state)
 }
 
-async fn mock_root(
-    state: State<AppState>,
-    Path((project, contract)): Path<(String, String)>,
-    request: Request,
-) -> Response {
-    respond(state, (project, contract, String::new()), request).await
-}
-
-async fn mock(state: State<AppState>, Path(names): Path<(String, String, String)>, request: Request) -> Response {
-    respond(state, names, request).await
-}
-
-async fn respond(State(state): State<AppState>, names: (String, String, String), request: Request) -> Response {
+async fn mock(State(state): State<AppState>, Path(names): Path<Vec<(String, String)>>, request: Request) -> Response {
+    let name = |key: &str| names.iter().find(|(name, _)| name == key).map(|(_, value)| value.clone());
+    let names = (name("project").unwrap_or_default(), name("contract").unwrap_or_default());
     match answered(&state, names, request).await {
         Ok(answer) => into_response(answer),
         Err(err) => err.into_response(),
     }
 }
 
-async fn answered(state: &AppState, (slug, name, path): (String, String, String), request: Request) -> Result<Answer> {
+async fn answered(state: &AppState, (slug, name): (String, String), request: Request) -> Result<Answer> {
     let (mut parts, body) = request.into_parts();
     let actor = auth::identify(&mut parts, state).await?;
     // A mock changes nothing, whatever its method: reading is enough.
@@ -83,6 +73,8 @@ async fn answered(state: &AppState, (slug, name, path): (String, String, String)
     let method_name = parts.method.to_string();
     let method = method_name.to_ascii_lowercase().parse::<HttpMethod>().ok();
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| Error::PayloadTooLarge)?;
+    // The path below the contract as sent: its segments are decoded once, when matched.
+    let path = format!("/{}", parts.uri.path().splitn(5, '/').nth(4).unwrap_or_default());
     let query = parts.uri.query().unwrap_or_default();
     let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let headers: Vec<(String, String)> = parts
@@ -95,7 +87,6 @@ async fn answered(state: &AppState, (slug, name, path): (String, String, String)
         let readable = contract
             .readable()
             .ok_or_else(|| Error::Conflict("the contract cannot be read: its lint findings say why".into()))?;
-        let path = format!("/{path}");
         let request = MockRequest { method, method_name: &method_name, path: &path, query, headers, body: &body };
         Ok(answer(readable, &request))
     })
@@ -106,14 +97,19 @@ fn into_response(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let body = match (&answer.body, answer.content_type.as_deref()) {
         (None, _) => Body::empty(),
-        // Text media types answer with the text itself, everything else as JSON.
-        (Some(serde_json::Value::String(text)), Some(media)) if media.starts_with("text/") => Body::from(text.clone()),
+        // Text for a media type that is not JSON goes as the text itself, the rest as JSON.
+        (Some(serde_json::Value::String(text)), Some(media)) if !is_json(media) => Body::from(text.clone()),
         (Some(value), _) => Body::from(serde_json::to_vec(value).unwrap_or_default()),
     };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     let header = |text: &str| HeaderValue::from_str(text).ok();
-    if let Some(value) = answer.content_type.as_deref().and_then(header).filter(|_| answer.body.is_some()) {
+    // A script a contract's example holds is served as text: no page may run it.
+    let content_type = answer.content_type.as_deref().map(|media| match media.contains("script") {
+        true => "text/plain; charset=utf-8",
+        false => media,
+    });
+    if let Some(value) = content_type.and_then(header).filter(|_| answer.body.is_some()) {
         headers.insert(CONTENT_TYPE, value);
     }
     if let Some(value) = answer.operation.as_deref().and_then(header) {

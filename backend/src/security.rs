@@ -85,7 +85,11 @@ pub async fn security_headers(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let nonce = hex::encode(bytes);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let uncacheable = request.uri().path().starts_with("/api/");
+    let path = request.uri().path();
+    // A contract's mock answers with what a project member wrote in the contract (HTML,
+    // say): it runs nothing, and is nobody's to cache.
+    let mock = path.starts_with("/mock/");
+    let uncacheable = path.starts_with("/api/") || mock;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let fixed: [(&str, &str); 3] =
@@ -96,11 +100,18 @@ pub async fn security_headers(
     if uncacheable && !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce, &settings)) {
+    let policy = match mock {
+        true => Ok(HeaderValue::from_static(MOCK_POLICY)),
+        false => HeaderValue::from_str(&content_security_policy(&nonce, &settings)),
+    };
+    if let Ok(policy) = policy {
         headers.insert(HeaderName::from_static("content-security-policy"), policy);
     }
     response
 }
+
+/// A mock's answers: a sandbox of their own origin, loading and running nothing.
+const MOCK_POLICY: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
 
 fn content_security_policy(nonce: &str, settings: &Settings) -> String {
     let mut images = String::from("'self' data:");

@@ -117,3 +117,37 @@ async fn each_caller_has_so_many_mock_calls_a_minute(db: PgPool) {
     s.app.add_member(&s.ada, &s.project, "bob", Role::Viewer).await;
     assert_eq!(get(&bob, &url).await.0, StatusCode::OK);
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn what_a_contract_answers_runs_nowhere(db: PgPool) {
+    let s = shop(db).await;
+    let pages = "openapi: 3.1.0
+info: {title: Shop API, version: 1.0.0}
+paths:
+  /page:
+    get:
+      responses:
+        '200':
+          description: A page.
+          content:
+            text/html:
+              example: <script src=\"/mock/shop/shop-api/app.js\"></script>
+  /app.js:
+    get:
+      responses:
+        '200':
+          description: A script.
+          content:
+            application/javascript:
+              example: \"fetch('/api/v1/tokens', {method: 'POST'})\"
+";
+    s.create("Shop API", Kind::Contract, pages).await;
+    // The page comes in a sandbox that loads nothing; the script comes as text.
+    let page = s.ada.get(s.mock("/page")).send().await.unwrap();
+    assert_eq!(page.headers()["content-security-policy"], "sandbox; default-src 'none'; frame-ancestors 'none'");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let script = s.ada.get(s.mock("/app.js")).send().await.unwrap();
+    assert_eq!(script.headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
+    assert_eq!(script.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(script.text().await.unwrap(), "fetch('/api/v1/tokens', {method: 'POST'})");
+}

@@ -44,7 +44,7 @@ fn make(root: &Value, schema: Located<'_>, depth: usize, budget: &mut usize) -> 
         let mut merged = Map::new();
         for index in 0..parts.len() {
             let part = schema.child("allOf").and_then(|all| all.child(&index.to_string()));
-            if let Some(Value::Object(made)) = part.map(|part| make(root, part, depth, budget)) {
+            if let Some(Value::Object(made)) = part.map(|part| make(root, part, depth + 1, budget)) {
                 merged.extend(made);
             }
         }
@@ -52,7 +52,7 @@ fn make(root: &Value, schema: Located<'_>, depth: usize, budget: &mut usize) -> 
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(first) = schema.child(key).and_then(|choices| choices.child("0")) {
-            return make(root, first, depth, budget);
+            return make(root, first, depth + 1, budget);
         }
     }
     let type_name = match members.get("type") {
@@ -91,15 +91,17 @@ fn make(root: &Value, schema: Located<'_>, depth: usize, budget: &mut usize) -> 
             let made = (0..count).filter_map(|_| Some(make(root, items.clone()?, depth + 1, budget))).collect();
             Value::Array(made)
         }
+        // Zero, or the bound nearest to it.
         Some("integer") => {
-            let low = number("minimum").or(number("exclusiveMinimum").map(|min| min.floor() + 1.0)).unwrap_or(0.0);
-            let high = number("maximum").unwrap_or(f64::MAX);
-            Value::from(low.max(0.0).min(high).max(low) as i64)
+            let low = number("minimum").or(number("exclusiveMinimum").map(|min| min.floor() + 1.0));
+            let high = number("maximum").or(number("exclusiveMaximum").map(|max| max.ceil() - 1.0));
+            Value::from(0f64.max(low.unwrap_or(f64::MIN)).min(high.unwrap_or(f64::MAX)) as i64)
         }
         Some("number") => {
-            let low = number("minimum").or(number("exclusiveMinimum").map(|min| min + 1.0)).unwrap_or(0.0);
-            let high = number("maximum").unwrap_or(f64::MAX);
-            serde_json::Number::from_f64(low.max(0.0).min(high).max(low)).map_or(Value::Null, Value::Number)
+            let low = number("minimum").or(number("exclusiveMinimum").map(|min| min + 1.0));
+            let high = number("maximum").or(number("exclusiveMaximum").map(|max| max - 1.0));
+            let value = 0f64.max(low.unwrap_or(f64::MIN)).min(high.unwrap_or(f64::MAX));
+            serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number)
         }
         Some("boolean") => Value::Bool(true),
         Some("null") => Value::Null,

@@ -207,7 +207,7 @@ fn example(root: &Value, media: &Located<'_>, named: Option<&str>) -> Option<Val
 }
 
 /// JSON, or a JSON-based media type (`application/problem+json`).
-fn is_json(media_type: &str) -> bool {
+pub fn is_json(media_type: &str) -> bool {
     let essence = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json")
 }

@@ -165,3 +165,40 @@ components:
     assert_eq!(depth, 5);
     assert!(serde_json::to_string(&body).unwrap().len() < 1 << 20);
 }
+
+#[test]
+fn schemas_that_only_refer_to_themselves_end_and_numbers_keep_their_bounds() {
+    let contract = "openapi: 3.1.0
+info: {title: Loops, version: 1.0.0}
+paths:
+  /loop:
+    get:
+      responses:
+        '200':
+          description: A loop.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Loop'}
+components:
+  schemas:
+    Loop:
+      oneOf: [{$ref: '#/components/schemas/Loop'}]
+    Debt:
+      type: object
+      properties:
+        owed: {type: integer, maximum: -5}
+        rate: {type: number, exclusiveMaximum: 0}
+        count: {type: integer, exclusiveMinimum: 2.5, maximum: 10}
+";
+    // Each step through oneOf is a level deeper: the chain ends instead of the stack.
+    assert_eq!(ask(contract, HttpMethod::Get, "/loop", &[], "").body, Some(serde_json::Value::Null));
+    let read = Contract::read(contract);
+    let readable = read.readable().unwrap();
+    let debt = super::Located { path: vec![], value: &readable.source.value }
+        .child("components")
+        .and_then(|c| c.child("schemas"))
+        .and_then(|s| s.child("Debt"))
+        .unwrap();
+    let made = super::generate::value(&readable.source.value, debt);
+    assert_eq!(made, json!({ "owed": -5, "rate": -1.0, "count": 3 }));
+}
