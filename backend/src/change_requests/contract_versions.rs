@@ -6,16 +6,16 @@
 use std::cmp::Ordering;
 
 use charter_types::{
-    BranchId, Bump, ChangeRequestId, ConfirmedBump, ContractReview, DocumentId, Kind, MergeBlocker, UserId,
+    BranchId, Bump, ChangeKind, ChangeRequestId, ConfirmedBump, ContractReview, DocumentId, Kind, MergeBlocker, UserId,
 };
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::compare::{api_reviews, contract_texts, KeptChange, SourceState};
+use super::compare::{api_reviews, contract_texts, find_source, KeptChange, SourceState};
 use super::{ensure_open, ChangeRequest, DocumentChange, Record};
 use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
-use crate::contract::{self, version};
+use crate::contract::{self, version, Contract};
 use crate::error::{Error, Result};
 use crate::{audit, content, history, AppState};
 
@@ -69,6 +69,12 @@ pub(super) async fn review(
     .fetch_all(db)
     .await?;
     for (id, mut review) in reviews {
+        let deleted =
+            shown.iter().any(|change| change.document_id == id && change.changes.contains(&ChangeKind::Deleted));
+        if deleted {
+            // A contract the change deletes has no next version to confirm or write.
+            review.proposed_version = None;
+        }
         let confirmation = confirmations.iter().find(|confirmation| confirmation.document_id == id);
         review.confirmed = confirmation.map(|confirmation| ConfirmedBump {
             bump: confirmation.bump,
@@ -90,14 +96,14 @@ pub(super) async fn review(
 /// the version the change writes when that is larger.
 fn next_version(review: &ContractReview) -> Option<String> {
     let bumped = version::bumped(review.current_version.as_deref()?, review.confirmed_bump()?)?;
-    larger(review.written_version.as_deref(), bumped)
+    Some(larger(review.written_version.as_deref(), bumped))
 }
 
 /// `written` when it is a larger semantic version than `bumped`, else `bumped`.
-fn larger(written: Option<&str>, bumped: String) -> Option<String> {
+fn larger(written: Option<&str>, bumped: String) -> String {
     match written {
-        Some(written) if version::compare(written, &bumped) == Some(Ordering::Greater) => Some(written.to_owned()),
-        _ => Some(bumped),
+        Some(written) if version::compare(written, &bumped) == Some(Ordering::Greater) => written.to_owned(),
+        _ => bumped,
     }
 }
 
@@ -153,41 +159,77 @@ fn proposes(review: &ContractReview) -> bool {
     review.proposed_version.is_some()
 }
 
-/// A contract's version as merging wrote it.
+/// A contract's version as merging writes it.
 pub(super) struct Stamped {
     document_id: DocumentId,
     title: String,
     version: String,
 }
 
-/// Writes each confirmed bump into its contract on the target (the text merged a moment
-/// ago): the larger of the bumped version and the one the merged text holds.
-pub(super) async fn stamp(
+/// The versions merging will write, read before anything is written (and with the
+/// target's tree locked, so merges into it go one at a time): each confirmed bump
+/// applied to the version the target holds now, or the larger version the change
+/// writes. Refused, before any write, when a contract's `info.version` is not written
+/// so that it can be rewritten in place.
+pub(super) async fn plan(
     state: &AppState,
     target: BranchId,
     view: &ChangeRequest,
-    author: UserId,
+    sources: &[SourceState],
 ) -> Result<Vec<Stamped>> {
-    let mut stamped = Vec::new();
+    let mut planned = Vec::new();
     for change in view.documents.iter().filter(|change| change.kind == Kind::Contract) {
         let Some(api) = change.api.as_ref() else { continue };
-        let Some(next) = api.next_version.clone() else { continue };
+        let Some(bump) = api.confirmed_bump().filter(|_| api.proposed_version.is_some()) else { continue };
         let key = DocKey::new(target, change.document_id);
+        let now = content::read(&mut *state.db.acquire().await?, key).await?;
+        let source = find_source(sources, change.document_id).map(|source| source.text.clone()).unwrap_or_default();
+        let written = api.written_version.clone();
+        let title = change.title.clone();
+        let version = crate::budget::run(move |_| {
+            let current = Contract::read(&now);
+            let current = current.readable().and_then(|readable| readable.version()).map(str::to_owned);
+            let next = current.as_deref().and_then(|current| version::bumped(current, bump));
+            let Some(next) = next else { return Ok(None) };
+            let next = larger(written.as_deref(), next);
+            match version::stamp(&source, &next) {
+                Some(_) => Ok(Some(next)),
+                None => Err(Error::Conflict(format!(
+                    "merging cannot write {next} into the contract {title}: its info.version is not written as a \
+                     plain or quoted value (such as `version: 1.2.0`); write it so, and merge again"
+                ))),
+            }
+        })
+        .await?;
+        if let Some(version) = version {
+            planned.push(Stamped { document_id: change.document_id, title: change.title.clone(), version });
+        }
+    }
+    Ok(planned)
+}
+
+/// Writes each planned version into its contract on the target (the text merged a
+/// moment ago), unless the merged text holds a larger one.
+pub(super) async fn stamp(
+    state: &AppState,
+    target: BranchId,
+    planned: Vec<Stamped>,
+    author: UserId,
+) -> Result<Vec<Stamped>> {
+    let mut stamped = Vec::with_capacity(planned.len());
+    for Stamped { document_id, title, version } in planned {
+        let key = DocKey::new(target, document_id);
         let text = content::read(&mut *state.db.acquire().await?, key).await?;
-        let merged = contract::Contract::read(&text);
+        let merged = Contract::read(&text);
         let written = merged.readable().and_then(|readable| readable.version()).map(str::to_owned);
-        let Some(version) = larger(written.as_deref(), next) else { continue };
+        let version = larger(written.as_deref(), version);
         if written.as_deref() != Some(version.as_str()) {
-            let text = contract::version::stamp(&text, &version).ok_or_else(|| {
-                Error::Conflict(format!(
-                    "merging cannot write {version} into the contract {}: its info.version is not written as a \
-                     plain or quoted value (such as `version: 1.2.0`); write it so, and merge again",
-                    change.title
-                ))
+            let text = version::stamp(&text, &version).ok_or_else(|| {
+                Error::Conflict(format!("merging could not write {version} into the contract {title}: merge again"))
             })?;
             content::replace(&state.collab, key, &text, author).await?;
         }
-        stamped.push(Stamped { document_id: change.document_id, title: change.title.clone(), version });
+        stamped.push(Stamped { document_id, title, version });
     }
     Ok(stamped)
 }

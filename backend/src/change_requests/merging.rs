@@ -108,6 +108,11 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     };
     let bump = view.constitution.as_ref().and_then(ConstitutionChange::confirmed_bump);
     let (source, target) = (record.source_branch_id, record.target_branch_id);
+    // Merges into the target go one at a time from here (and its tree changes shape one
+    // change at a time, see `documents::lock_tree`): the versions contracts' bumps start
+    // from are read under it, before anything is written.
+    documents::lock_tree(&mut tx, target).await?;
+    let planned = contract_versions::plan(state, target, &view, &sources).await?;
     let compared = |document_id: DocumentId| {
         find_source(&sources, document_id).ok_or_else(|| Error::internal("a changed document was not compared"))
     };
@@ -143,10 +148,8 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
         }
         _ => None,
     };
-    let stamped = contract_versions::stamp(state, target, &view, actor.user_id).await?;
+    let stamped = contract_versions::stamp(state, target, planned, actor.user_id).await?;
 
-    // The target's tree changes shape one change at a time (see `documents::lock_tree`).
-    documents::lock_tree(&mut tx, target).await?;
     for change in &view.documents {
         apply_change(&mut tx, actor.user_id, source, target, change, compared(change.document_id)?).await?;
     }

@@ -196,8 +196,8 @@ async fn confirm_bump_handler(
     Path((_id, number)): Path<(Uuid, i32)>,
     Json(confirmation): Json<BumpConfirmation>,
 ) -> Result<Json<ChangeRequest>> {
-    let confirmation = BumpConfirmation { document_id: None, ..confirmation };
-    Ok(Json(confirm_bump(&state.db, &project, number, confirmation).await?))
+    let constitution = BumpConfirmation { document_id: None, ..confirmation };
+    bumps_handler(State(state), project, Path((_id, number)), Json(constitution)).await
 }
 
 /// Confirm a version bump (`major`, `minor` or `patch`): a contract's, named by

@@ -355,6 +355,13 @@ mod tests {
                 Kind::Spec,
                 "- **FIN-001** (P2) The system SHALL be fine.\n  - Given a, When b, Then c.\n".into(),
             ),
+            // A contract holds no requirements for the principles' checks to fail.
+            Doc::new(
+                DocumentId::from_uuid(Uuid::from_u128(4)),
+                "Orders".into(),
+                Kind::Contract,
+                "openapi: 3.1.0\ninfo: {title: Orders, version: 1.0.0}\npaths:\n  /orders:\n    get:\n      responses:\n        '200': {description: Orders.}\n".into(),
+            ),
         ];
         let report = impact(&Corpus::new(docs), &proposal);
         assert_eq!(report.len(), 2, "{report:?}");

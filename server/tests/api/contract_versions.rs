@@ -188,3 +188,40 @@ async fn breaking_changes_wait_for_an_owner_when_the_project_asks(db: PgPool) {
     s.approve(&carol, number).await;
     assert_eq!(s.review_of(&s.ada, number).await.1.merge_blockers, []);
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_version_merging_cannot_write_is_refused_before_anything_merges(db: PgPool) {
+    let s = shop(db).await;
+    s.create("Checkout", Kind::Spec, CHECKOUT).await;
+    // The version is an alias of another value: there is no text of its own to rewrite.
+    let aliased = ORDERS.replace(VERSIONED, "x-release: &release 1.0.0\ninfo: {title: Orders, version: *release}");
+    let orders = s.create("Orders", Kind::Contract, &aliased).await;
+    let bob = s.app.signup("bob").await;
+    s.app.add_member(&s.ada, &s.project, "bob", Role::Reviewer).await;
+    let breaking = aliased.replace(BEFORE, BREAKING);
+    let number = s.propose("leaner", &orders, &breaking).await;
+    let (status, body) = s.confirm(&bob, number, &orders, Bump::Major).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s.approve(&bob, number).await;
+
+    let (status, body) =
+        call(&s.ada, Method::POST, &format!("{}/merge", s.change_request(number)), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("merging cannot write 2.0.0 into the contract Orders"), "{message}");
+    let main = s.api(&format!("/documents/{}/raw?branch=main", orders.id));
+    assert_eq!(s.ada.get(main).send().await.unwrap().text().await.unwrap(), aliased, "nothing merged");
+
+    // A contract the change deletes has no next version to confirm.
+    let branches = s.api(&format!("/projects/{}/branches", s.project.id));
+    let _: Value = expect(&s.ada, Method::POST, &branches, Some(json!({ "name": "gone" }))).await;
+    let url = s.api(&format!("/documents/{}?branch=gone", orders.id));
+    let (status, _) = call(&s.ada, Method::DELETE, &url, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let opened = json!({ "source": "gone", "target": "main", "title": "No more orders" });
+    let url = s.api(&format!("/projects/{}/change-requests", s.project.id));
+    let created: Value = expect(&s.ada, Method::POST, &url, Some(opened)).await;
+    let (review, actions) = s.review_of(&s.ada, created["number"].as_i64().unwrap()).await;
+    assert_eq!((review.bump, review.proposed_version), (Some(Bump::Major), None), "breaking, with nothing to stamp");
+    assert!(!actions.merge_blockers.iter().any(|b| matches!(b, MergeBlocker::ContractBumpUnconfirmed { .. })));
+}
