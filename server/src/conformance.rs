@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use charter_backend::budget::Budget;
 use charter_backend::contract::diff;
 use charter_types::{Conformity, ContractCheck, DocumentId, NewContractCheck, OperationConformance};
 
@@ -103,8 +104,10 @@ pub(crate) async fn check(options: Options) -> Result<bool, String> {
     let branch = [("branch", options.branch.as_str())];
     let (contract, _) = remote.download(&format!("{document}/raw"), &branch).await?;
     let contract = String::from_utf8(contract).map_err(|_| "the contract is not UTF-8 text".to_owned())?;
+    // Here nobody else waits: a long check may take its time.
+    let budget = Budget::new(std::time::Duration::from_secs(3600));
     let (operations, extra) =
-        diff::conformance_of(options.contract, &contract, &implementation).map_err(|why| why.to_string())?;
+        diff::conformance_of(options.contract, &contract, &implementation, &budget).map_err(|why| why.to_string())?;
     print(&operations, &extra);
     let breaks = operations.iter().any(|operation| operation.status != Conformity::Implemented);
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::authorization::{need, Document, ProjectAccess};
 use crate::branches::{self, BranchQuery};
-use crate::contract::diff::{self, Unreadable};
+use crate::contract::diff;
 use crate::error::{Error, Result};
 use crate::extract::{Json, Query};
 use crate::{budget, documents, AppState};
@@ -41,13 +41,7 @@ pub async fn check(
     if contract.kind != Kind::Contract {
         return Err(Error::Invalid(format!("code conforms to contracts; this document is a {}", contract.kind)));
     }
-    budget::run(move |_| {
-        diff::conformance_of(document_id, &contract.content, &implementation).map_err(|why| match why {
-            Unreadable::Contract => Error::Conflict(why.to_string()),
-            Unreadable::Implementation(_) => Error::Invalid(why.to_string()),
-        })
-    })
-    .await
+    budget::run(move |budget| diff::conformance_of(document_id, &contract.content, &implementation, budget)).await
 }
 
 /// Checks `new` against the contract and keeps the outcome.

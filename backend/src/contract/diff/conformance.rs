@@ -6,53 +6,40 @@
 //! each, and paths match whatever their parameters are called (`/orders/{id}` serves
 //! `/orders/{orderId}`).
 
+use std::collections::{HashMap, HashSet};
+
 use charter_types::{Conformity, DocumentId, OperationConformance};
 use serde_json::Value;
 
 use super::{by_name, schemas, Change, Direction, Impact, Out};
+use crate::budget::Budget;
 use crate::contract::{Contract, Kind, Readable};
+use crate::error::{Error, Result};
 
-/// Why a contract and an implementation could not be compared.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Unreadable {
-    /// The contract is not a readable OpenAPI document (its lint says why).
-    Contract,
-    /// The implementation is not, for the reason given.
-    Implementation(String),
-}
-
-impl std::fmt::Display for Unreadable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unreadable::Contract => {
-                write!(f, "the contract is not a readable OpenAPI document: its lint findings say why")
-            }
-            Unreadable::Implementation(why) => write!(f, "the implementation {why}"),
-        }
-    }
-}
-
-/// [`conformance`] of two texts: the contract's and the implementation's.
+/// [`conformance`] of two texts, the contract's and the implementation's: a conflict
+/// when the contract cannot be read as OpenAPI, a mistake when the implementation
+/// cannot.
 pub fn conformance_of(
     document_id: DocumentId,
     contract: &str,
     implementation: &str,
-) -> Result<(Vec<OperationConformance>, Vec<String>), Unreadable> {
+    budget: &Budget,
+) -> Result<(Vec<OperationConformance>, Vec<String>)> {
     let openapi = |readable: &&Readable| matches!(readable.kind, Kind::OpenApi(_));
     let (promised, served) = (Contract::read(contract), Contract::read(implementation));
-    let promised = promised.readable().filter(openapi).ok_or(Unreadable::Contract)?;
+    let promised = promised.readable().filter(openapi).ok_or_else(|| {
+        Error::Conflict("the contract is not a readable OpenAPI document: its lint findings say why".into())
+    })?;
     let served = match &served.read {
         Ok(readable) if openapi(&readable) => readable,
-        Ok(_) => return Err(Unreadable::Implementation("is not an OpenAPI 3.0 or 3.1 document".into())),
+        Ok(_) => return Err(Error::Invalid("the implementation is not an OpenAPI 3.0 or 3.1 document".into())),
         Err(err) => {
             let (line, column) = (err.place.line, err.place.column);
-            return Err(Unreadable::Implementation(format!(
-                "cannot be read (line {line}, column {column}): {}",
-                err.message
-            )));
+            let message = format!("the implementation cannot be read (line {line}, column {column}): {}", err.message);
+            return Err(Error::Invalid(message));
         }
     };
-    Ok(conformance(document_id, promised, served))
+    conformance(document_id, promised, served, budget)
 }
 
 /// A path with its parameters' names left out, `/orders/{}`, and those names in order.
@@ -78,19 +65,25 @@ fn key(name: &str) -> String {
 }
 
 /// The contract's operations as the implementation serves them, and the
-/// implementation's operations the contract does not have (by name).
+/// implementation's operations the contract does not have (by name). Each operation is
+/// compared within `budget`.
 pub fn conformance(
     document_id: DocumentId,
     contract: &Readable,
     implementation: &Readable,
-) -> (Vec<OperationConformance>, Vec<String>) {
-    let promised = by_name(contract);
+    budget: &Budget,
+) -> Result<(Vec<OperationConformance>, Vec<String>)> {
+    let promised: HashMap<String, (&Value, &Value)> =
+        by_name(contract).into_iter().map(|(name, item, value)| (name, (item, value))).collect();
     let served = by_name(implementation);
+    let served_by_key: HashMap<String, usize> =
+        served.iter().enumerate().map(|(index, (name, _, _))| (key(name), index)).collect();
     let mut checked = Vec::new();
     for operation in &contract.operations {
+        budget.check()?;
         let name = crate::contract::operation_name(operation);
-        let Some((_, old_item, old)) = promised.iter().find(|(promised, _, _)| *promised == name) else { continue };
-        let found = served.iter().find(|(served, _, _)| key(served) == key(&name));
+        let Some(&(old_item, old)) = promised.get(&name) else { continue };
+        let found = served_by_key.get(&key(&name)).map(|&index| &served[index]);
         let (status, changes) = match found {
             None => {
                 let change = Change {
@@ -103,7 +96,8 @@ pub fn conformance(
             }
             Some((served_name, new_item, new)) => {
                 // The implementation's path parameters under the contract's names.
-                let renames: Vec<(&str, &str)> = shape(served_name.split_once(' ').map_or("", |(_, path)| path))
+                let served_path = served_name.split_once(' ').map_or("", |(_, path)| path);
+                let renames: Vec<(&str, &str)> = shape(served_path)
                     .1
                     .into_iter()
                     .zip(shape(&operation.path).1)
@@ -128,13 +122,10 @@ pub fn conformance(
             differences,
         });
     }
-    let extra = served
-        .iter()
-        .map(|(name, _, _)| name)
-        .filter(|name| !promised.iter().any(|(promised, _, _)| key(promised) == key(name)))
-        .cloned()
-        .collect();
-    (checked, extra)
+    let promised_keys: HashSet<String> = promised.keys().map(|name| key(name)).collect();
+    let extra =
+        served.iter().map(|(name, _, _)| name).filter(|name| !promised_keys.contains(&key(name))).cloned().collect();
+    Ok((checked, extra))
 }
 
 /// A path item or operation with its path parameters named as `renames` say.
@@ -170,7 +161,9 @@ mod tests {
         let contract = Contract::read(CONTRACT);
         let check = |implementation: &str| {
             let implementation = Contract::read(implementation);
-            let (operations, extra) = conformance(id, contract.readable().unwrap(), implementation.readable().unwrap());
+            let budget = crate::budget::Budget::new(crate::budget::LIMIT);
+            let (operations, extra) =
+                conformance(id, contract.readable().unwrap(), implementation.readable().unwrap(), &budget).unwrap();
             let statuses: Vec<(String, Conformity)> =
                 operations.iter().map(|op| (op.operation.clone(), op.status)).collect();
             (statuses, extra, operations)

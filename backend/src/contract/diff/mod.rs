@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use charter_types::{ApiChange, Bump, ContractReview, DocumentId};
 use serde_json::Value;
 
-pub use conformance::{conformance, conformance_of, Unreadable};
+pub use conformance::{conformance, conformance_of};
 
 use super::version::{self, bumped};
 use super::{operation_name, validate, Contract, Kind, Readable};
