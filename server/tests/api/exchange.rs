@@ -160,6 +160,9 @@ async fn every_layout_round_trips_through_export_and_import_as_a_change_request(
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn the_reqif_export_reads_back_in_an_independent_reader_one_object_per_requirement(db: PgPool) {
     let Shop { app, ada, project } = shop(db).await;
+    // A contract is no requirements document: ReqIF leaves it out.
+    let contract = "openapi: 3.1.0\ninfo: {title: Orders, version: 1.0.0}\npaths: {}\n";
+    create(&app, &ada, &project, "Orders API", Kind::Contract, None, contract).await;
     let archive = export(&app, &ada, &project, "reqif", "main").await;
     let file = std::env::temp_dir().join(format!("shop-{}.reqifz", uuid::Uuid::now_v7()));
     std::fs::write(&file, archive).unwrap();
@@ -191,11 +194,12 @@ async fn the_reqif_export_reads_back_in_an_independent_reader_one_object_per_req
     assert_eq!(relations.len(), 2, "{relations:?}");
     assert!(relations.contains(&json!({ "source": id("PAY-002"), "target": id("PAY-001") })));
     assert!(relations.contains(&json!({ "source": id("AUTH-001"), "target": id("PAY-002") })));
-    // A hierarchy node per document, each requirement under its document's.
+    // A hierarchy node per document but the contract, each requirement under its document's.
     let specification = &summary["specifications"][0];
     assert_eq!(specification["name"], "Shop");
     let sections = specification["children"].as_array().unwrap();
     assert_eq!(sections.len(), 5);
+    assert!(!serde_json::to_string(&summary).unwrap().contains("Orders API"), "{summary}");
     let checkout: Vec<&Value> = sections[1]["children"].as_array().unwrap().iter().map(|c| &c["object"]).collect();
     assert_eq!(checkout, [&json!(id("PAY-001")), &json!(id("PAY-002"))]);
 }

@@ -241,3 +241,33 @@ async fn without_a_good_token_mcp_answers_401_and_never_takes_the_cookie(db: PgP
     assert_eq!(body["result"]["protocolVersion"], "2025-11-25", "{body}");
     assert_eq!(body["result"]["serverInfo"]["name"], "charter");
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_contract_is_a_resource_of_its_own_media_type(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    let project = payments(&app, &ada).await;
+    let url = app.url(&format!("/api/v1/projects/{}/documents", project.id));
+    let json_contract =
+        "{\"openapi\": \"3.1.0\", \"info\": {\"title\": \"Orders\", \"version\": \"1.0.0\"}, \"paths\": {}}";
+    let body = json!({ "title": "Orders", "kind": "contract", "content": json_contract });
+    let _: Document = expect(&ada, Method::POST, &url, Some(body)).await;
+    let token = app.token(&ada, &["read"]).await;
+    let agent = agent(&app, &token).await;
+
+    let resources = agent.list_all_resources().await.unwrap();
+    let mime = |name: &str| {
+        let found = resources.iter().find(|resource| resource.name == name).unwrap_or_else(|| panic!("{name}"));
+        found.mime_type.clone()
+    };
+    assert_eq!(mime("payments").as_deref(), Some("text/markdown"));
+    // Listed without reading every text: YAML, of which JSON is a part.
+    assert_eq!(mime("orders").as_deref(), Some("application/yaml"));
+    let uri = format!("charter://{}/orders", project.slug);
+    let read = agent.read_resource(ReadResourceRequestParams::new(&uri)).await.unwrap();
+    assert!(
+        matches!(&read.contents[..], [ResourceContents::TextResourceContents { text, mime_type: Some(mime), .. }]
+            if text == json_contract && mime == "application/json"),
+        "{read:?}"
+    );
+}

@@ -243,3 +243,29 @@ async fn a_folder_pulled_in_a_tools_layout_keeps_it_and_pushes_from_it(db: PgPoo
     assert!(dir.join(".kiro/specs/payments/requirements.md").exists(), "the folder keeps its layout");
     assert!(!dir.join("payments.md").exists());
 }
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_contract_travels_as_its_yaml_file_and_its_edit_is_pushed(db: PgPool) {
+    let Setup { app, ada, project, token, server, dir, .. } = setup(db).await;
+    let orders = "openapi: 3.1.0\ninfo: {title: Orders, version: 1.0.0}\npaths:\n  /orders:\n    get:\n      responses:\n        '200': {description: The orders.}\n";
+    let url = app.url(&format!("/api/v1/projects/{}/documents", project.id));
+    let body = json!({ "title": "Orders API", "kind": "contract", "content": orders });
+    let contract: Document = expect(&ada, Method::POST, &url, Some(body)).await;
+    let id = project.id.to_string();
+
+    let pulled = charter(args(&["pull", "--project", &id, "--server", &server, "--token", &token], &dir)).await;
+    assert_eq!(pulled.code, Some(0), "{}{}", pulled.out, pulled.err);
+    assert_eq!(read(&dir, "orders-api.yaml"), orders, "a contract is its YAML, as written");
+
+    let edited = orders.replace("The orders.", "Every order, newest first.");
+    std::fs::write(dir.join("orders-api.yaml"), &edited).unwrap();
+    let status = charter(args(&["status", "--server", &server, "--token", &token], &dir)).await;
+    assert!(status.out.contains("orders-api.yaml"), "{}", status.out);
+    let pushed = charter(args(&["push", "--server", &server, "--token", &token, "--title", "Words"], &dir)).await;
+    assert_eq!(pushed.code, Some(0), "{}{}", pushed.out, pushed.err);
+    let change: ChangeRequestSummary =
+        expect(&ada, Method::GET, &app.url(&format!("/api/v1/projects/{}/change-requests/1", project.id)), None).await;
+    assert_eq!(text_on(&app, &ada, &contract, &change.source).await, edited);
+    assert_eq!(text_on(&app, &ada, &contract, "main").await, orders, "main changes by review");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
