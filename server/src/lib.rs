@@ -239,6 +239,7 @@ async fn shutdown_signal() {
 /// Settings from the environment: `CHARTER_PUBLIC_ORIGIN`, `CHARTER_IMG_SRC`, the
 /// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER`,
 /// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`,
+/// how long a document nobody has open stays in memory (`CHARTER_IDLE_UNLOAD_SECONDS`),
 /// and search's `CHARTER_EMBEDDINGS` (`local`, the default, `openai` or `off`) with
 /// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`) and, for
 /// `openai`, `CHARTER_EMBEDDINGS_URL`, `_MODEL`, `_DIMENSIONS` and `_KEY` (optional);
@@ -272,6 +273,8 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
         limit("CHARTER_MAX_CONNECTIONS_PER_DOCUMENT", collab.max_connections_per_document)?;
     collab.max_connections_per_user_per_document =
         limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", collab.max_connections_per_user_per_document)?;
+    let idle_unload = limit("CHARTER_IDLE_UNLOAD_SECONDS", collab.idle_unload.as_secs() as usize)?;
+    collab.idle_unload = std::time::Duration::from_secs(idle_unload as u64);
     settings.model_dir = match var("CHARTER_MODEL_DIR").filter(|dir| !dir.is_empty()) {
         Some(dir) => dir.into(),
         None => PathBuf::from(var("HOME").unwrap_or_default()).join(DEFAULT_MODEL_DIR),
@@ -352,6 +355,15 @@ mod tests {
         assert_eq!(only_one.max_connections_per_user, defaults.max_connections_per_user);
         assert_eq!(only_one.max_connections_per_document, defaults.max_connections_per_document);
         assert_ne!(defaults.max_connections_per_user_per_document, 1000);
+    }
+
+    #[test]
+    fn the_idle_unload_delay_is_read_in_seconds() {
+        assert_eq!(from(&[]).unwrap().collab.idle_unload, std::time::Duration::from_secs(30));
+        let set = from(&[("CHARTER_IDLE_UNLOAD_SECONDS", "300")]).unwrap();
+        assert_eq!(set.collab.idle_unload, std::time::Duration::from_secs(300));
+        let err = from(&[("CHARTER_IDLE_UNLOAD_SECONDS", "5m")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_IDLE_UNLOAD_SECONDS must be a whole number, not `5m`");
     }
 
     #[test]

@@ -29,6 +29,8 @@ environment:
   CHARTER_MAX_CONNECTIONS_PER_USER, CHARTER_MAX_CONNECTIONS_PER_DOCUMENT,
   CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT
                          co-editing connection limits (default 100, 200 and 20)
+  CHARTER_IDLE_UNLOAD_SECONDS
+                         how long a document nobody has open stays in memory (default 30)
   RUST_LOG               log filter (default info); CHARTER_LOG_FORMAT=json for JSON logs";
 
 #[tokio::main]

@@ -389,6 +389,36 @@ async fn logs_of_documents_nobody_has_open_are_compacted_too(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_document_nobody_has_open_leaves_memory_and_comes_back_on_the_next_join(db: PgPool) {
+    let mut settings = test_settings();
+    settings.collab.idle_unload = Duration::from_millis(300);
+    let app = TestApp::spawn_with(db, settings).await;
+    let (_, cookie, _, doc) = spec(&app, "").await;
+    let key = key_of(&app, &doc).await;
+    {
+        let mut editor = Peer::joined(&app, &cookie, &doc).await;
+        editor.insert(0, "kept").await;
+        let mut witness = Peer::joined(&app, &cookie, &doc).await;
+        witness.until("the edit arrives", |peer| peer.text() == "kept").await;
+        assert!(app.collab.text_if_open(key).await.is_some(), "open while people are in it");
+    }
+    // Asking is using it (it stays another delay): ask less often than the delay.
+    let mut unloaded = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if app.collab.text_if_open(key).await.is_none() {
+            unloaded = true;
+            break;
+        }
+    }
+    assert!(unloaded, "the document stays in memory with nobody in it");
+    // The next join loads it again, as it was.
+    let reader = Peer::joined(&app, &cookie, &doc).await;
+    assert_eq!(reader.text(), "kept");
+    assert_eq!(app.collab.text_if_open(key).await.map(|(text, _)| text).as_deref(), Some("kept"));
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn viewers_cannot_lock_writers_out_of_a_document(db: PgPool) {
     let mut settings = test_settings();
     settings.collab.max_connections_per_document = 4;

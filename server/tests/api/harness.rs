@@ -39,6 +39,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct TestApp {
     pub base: String,
     pub db: PgPool,
+    /// The documents this instance holds open, to see what it keeps in memory.
+    pub collab: charter_backend::collab::Hub,
 }
 
 impl TestApp {
@@ -67,12 +69,11 @@ impl TestApp {
             .site_root(site_root.to_string_lossy().into_owned())
             .build();
         let header_timeout = settings.http_header_timeout;
-        let app = charter_server::router(
-            AppState::new(db.clone(), settings, charter_backend::documents::collab_rules()),
-            leptos,
-        );
+        let state = AppState::new(db.clone(), settings, charter_backend::documents::collab_rules());
+        let collab = state.collab.clone();
+        let app = charter_server::router(state, leptos);
         tokio::spawn(charter_server::serve(listener, app, header_timeout));
-        TestApp { base: format!("http://{addr}"), db }
+        TestApp { base: format!("http://{addr}"), db, collab }
     }
 
     pub fn url(&self, path: &str) -> String {
