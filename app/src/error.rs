@@ -28,6 +28,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("Too many attempts; try again in {0} seconds.")]
     RateLimited(u64),
+    /// Charter could not answer just now (its database restarting, say).
+    #[error("Charter is briefly unavailable; please try again in {0} seconds.")]
+    Unavailable(u64),
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error("Could not reach Charter ({0}). Check your connection and try again.")]
@@ -46,6 +49,7 @@ impl AppError {
             AppError::Invalid(_) => 422,
             AppError::BadRequest(_) => 400,
             AppError::RateLimited(_) => 429,
+            AppError::Unavailable(_) => 503,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }
@@ -106,6 +110,9 @@ impl From<charter_backend::Error> for AppError {
             Error::BadRequest(why) => AppError::BadRequest(why),
             Error::PayloadTooLarge => AppError::Invalid(err.to_string()),
             Error::RateLimited { retry_after } => AppError::RateLimited(retry_after),
+            Error::DatabaseUnavailable(_) | Error::TimedOut(_) => {
+                AppError::Unavailable(err.retry_after().unwrap_or(charter_backend::error::RETRY_SECONDS))
+            }
             // A provider's own words are for the project's owners, who see them in its settings.
             Error::Provider(_) | Error::Database(_) | Error::Internal(_) => AppError::Internal,
         }
@@ -140,5 +147,6 @@ mod tests {
             assert!((400..500).contains(&mistake.status()), "{mistake:?}");
         }
         assert_eq!(AppError::Internal.status(), 500);
+        assert_eq!(AppError::Unavailable(5).status(), 503);
     }
 }

@@ -4,8 +4,10 @@
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -73,13 +75,42 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 description of every `/api/v1` route.
 pub fn openapi() -> OpenApiDoc {
-    routes().into_openapi()
+    with_unavailable(routes().into_openapi())
+}
+
+/// Any operation may answer 503 with `Retry-After`: past the request deadline, or while
+/// the database cannot be reached.
+fn with_unavailable(mut doc: OpenApiDoc) -> OpenApiDoc {
+    let retry_after = Header::new(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)));
+    let unavailable = ResponseBuilder::new()
+        .description(
+            "Charter could not answer in time, or its database is unavailable; retry after `Retry-After` seconds",
+        )
+        .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+        .header("Retry-After", retry_after)
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.insert("503".into(), unavailable.clone().into());
+        }
+    }
+    doc
 }
 
 /// `/api/v1/*` and `/api/openapi.json`; unknown paths under `/api/v1` answer in JSON.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = routes().split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(with_unavailable(doc));
     api.route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -37,9 +37,9 @@ pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Actor> {
         return tokens::authenticate(&state.db, token.trim()).await?.ok_or(Error::Unauthorized);
     }
     let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| Error::internal(why))?;
-    let user_id: UserId = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?.ok_or(Error::Unauthorized)?;
+    let user_id: UserId = session.get(SESSION_USER_KEY).await.map_err(Error::session)?.ok_or(Error::Unauthorized)?;
     // Sessions from before epochs existed have none: they began in the first one.
-    let epoch: i64 = session.get(SESSION_EPOCH_KEY).await.map_err(Error::internal)?.unwrap_or(0);
+    let epoch: i64 = session.get(SESSION_EPOCH_KEY).await.map_err(Error::session)?.unwrap_or(0);
     let id = session.id().ok_or(Error::Unauthorized)?;
     let user = accounts::find_by_id(&state.db, user_id).await?.ok_or(Error::Unauthorized)?;
     // The user ended their sessions (changing their password) after this one began.

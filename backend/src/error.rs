@@ -6,6 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::request_id::RequestId;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("authentication required")]
@@ -41,11 +43,21 @@ pub enum Error {
     Provider(String),
     #[error("a database error occurred")]
     Database(sqlx::Error),
+    /// The database cannot be reached just now (restarting, out of connections): the
+    /// request may well succeed if sent again shortly.
+    #[error("the database is unavailable just now; try again in {RETRY_SECONDS} seconds")]
+    DatabaseUnavailable(String),
+    /// The request took longer than every request may.
+    #[error("the server took longer than {} seconds to answer; try again in {RETRY_SECONDS} seconds", .0.as_secs())]
+    TimedOut(std::time::Duration),
     #[error("an internal error occurred")]
     Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How long a client is told to wait before trying again after a 503.
+pub const RETRY_SECONDS: u64 = 5;
 
 impl Error {
     pub fn status(&self) -> StatusCode {
@@ -59,6 +71,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Provider(_) => StatusCode::BAD_GATEWAY,
+            Error::DatabaseUnavailable(_) | Error::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +89,8 @@ impl Error {
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::Provider(_) => "provider_failed",
+            Error::DatabaseUnavailable(_) => "unavailable",
+            Error::TimedOut(_) => "timed_out",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
     }
@@ -93,6 +108,15 @@ impl Error {
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Error::Internal(cause.to_string())
+    }
+
+    /// A session that could not be read or written: its store is the database, so a
+    /// failing store is a database that cannot be reached.
+    pub fn session(err: tower_sessions::session::Error) -> Self {
+        match err {
+            tower_sessions::session::Error::Store(cause) => Error::DatabaseUnavailable(cause.to_string()),
+            other => Error::internal(other),
+        }
     }
 
     /// True when a database error is a violation of the named unique constraint.
@@ -113,10 +137,21 @@ impl Error {
         matches!(self, Error::Database(sqlx::Error::Database(_)))
     }
 
+    /// Seconds the client should wait before sending the request again, if it should.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after } => Some(*retry_after),
+            Error::DatabaseUnavailable(_) | Error::TimedOut(_) => Some(RETRY_SECONDS),
+            _ => None,
+        }
+    }
+
     /// Logs what the client will not see, once, where the error turns into a response.
     pub fn log(&self) {
         match self {
             Error::Database(cause) => tracing::error!(error = %cause, "database error"),
+            Error::DatabaseUnavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Error::TimedOut(limit) => tracing::warn!(limit = ?limit, "request timed out"),
             Error::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             _ => {}
         }
@@ -131,8 +166,24 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
                 Error::nul_character()
             }
+            _ if is_unavailable(&err) => Error::DatabaseUnavailable(err.to_string()),
             _ => Error::Database(err),
         }
+    }
+}
+
+/// True when the database could not be reached or is going away, as opposed to having
+/// refused what it was asked: no connection in time, a broken one, or a server that
+/// is shutting down, starting up, or out of connections (SQLSTATE class 08, 57P01–03,
+/// 53300).
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -144,9 +195,13 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `unauthorized`, `invalid_credentials`, `bad_signature`, `forbidden`, `not_found`, `conflict`,
-    /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `provider_failed`, `internal`.
+    /// `invalid`, `bad_request`, `payload_too_large`, `rate_limited`, `provider_failed`, `unavailable`, `timed_out`,
+    /// `internal`.
     pub code: String,
     pub message: String,
+    /// The request's id, as in its `X-Request-Id` header and the server's log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// More about some errors (the conflicts that block a merge, say).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -156,21 +211,17 @@ pub struct ErrorDetail {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
-        let (message, code, status) = (self.to_string(), self.code().to_owned(), self.status());
-        let retry_after = match &self {
-            Error::RateLimited { retry_after } => Some(*retry_after),
-            _ => None,
-        };
+        let (message, code, status, retry_after) =
+            (self.to_string(), self.code().to_owned(), self.status(), self.retry_after());
         let details = match self {
             Error::ConflictWith { details, .. } => Some(details),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code, message, details } };
+        let request_id = RequestId::current().map(|id| id.to_string());
+        let body = ErrorBody { error: ErrorDetail { code, message, request_id, details } };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(retry_after) = retry_after {
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }

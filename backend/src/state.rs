@@ -46,6 +46,11 @@ pub struct Settings {
     pub http_header_timeout: Duration,
     /// How long a client may take to send a request's body.
     pub http_body_timeout: Duration,
+    /// How long any request may take to be answered (its headers; a body streams on).
+    pub request_timeout: Duration,
+    /// How long stopping may take (requests finishing, edits stored, sockets closed)
+    /// before the server stops regardless.
+    pub shutdown_grace: Duration,
     /// Whether `*.map` files are served (debug builds: yes; release builds: no).
     pub serve_source_maps: bool,
     pub collab: CollabSettings,
@@ -79,6 +84,8 @@ impl Default for Settings {
             image_sources: Vec::new(),
             http_header_timeout: Duration::from_secs(20),
             http_body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
             serve_source_maps: cfg!(debug_assertions),
             collab: CollabSettings::default(),
             embeddings: Provider::Off,

@@ -11,8 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 const LAYERS: &[(&str, &[&str])] = &[
-    // What everything may use: errors, budgets, the text merge, the caller and held access.
-    ("model", &["error", "budget", "merge", "access"]),
+    // What everything may use: errors (and the request id they quote), budgets, the
+    // text merge, the caller and held access.
+    ("model", &["error", "request_id", "budget", "merge", "access"]),
     // Document state, its real-time engine, Markdown rendering, reading contracts, and
     // the embedding model.
     ("content engine", &["collab", "content", "contract", "markdown", "embeddings", "chat"]),
@@ -21,8 +22,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // People, their credentials and roles, the trail of what they did, and claims on
     // change requests.
     ("identity", &["audit", "accounts", "tokens", "auth", "authorization", "claims"]),
-    // The Origin check and security headers, around every route.
-    ("request guards", &["security"]),
+    // The Origin check, security headers and the deadline, around every route.
+    ("request guards", &["security", "deadline"]),
     // A project's branches and activity, the templates of new documents, and the
     // webhooks that tell of a project's events.
     ("branches", &["branches", "activity", "templates", "webhooks"]),

@@ -118,6 +118,8 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         // API tokens and hook secrets are shown once, freshly random).
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(settings.request_timeout, charter_backend::deadline::enforce))
+        .layer(middleware::from_fn(charter_backend::request_id::assign))
 }
 
 /// Source maps expose the editor's unminified source: only debug builds serve them.
@@ -164,13 +166,17 @@ async fn healthz(db: PgPool) -> impl IntoResponse {
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM, with peer addresses available to handlers.
+/// Serves until Ctrl-C or SIGTERM, with peer addresses available to handlers; then
+/// stops accepting, lets requests in flight finish, closes editor connections with
+/// "going away" once what they sent is stored, and returns within the settings'
+/// `shutdown_grace` whatever is left.
 ///
 /// Every connection has a deadline for its request headers, which is also how long an
 /// idle keep-alive connection is kept (hyper starts the clock when it waits for the
 /// next request); bodies have theirs in the router. Upgraded connections (WebSockets)
 /// keep their own pings and timeouts.
-pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, app: Router, state: &AppState) -> std::io::Result<()> {
+    let header_timeout = state.settings.http_header_timeout;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
     builder
@@ -214,7 +220,16 @@ pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration)
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let grace = state.settings.shutdown_grace;
+    tracing::info!(grace = ?grace, "shutting down: finishing requests, storing edits, closing editor connections");
+    let stopped = tokio::time::timeout(grace, async {
+        tokio::join!(graceful.shutdown(), state.collab.shut_down());
+    })
+    .await;
+    match stopped {
+        Ok(()) => tracing::info!("shut down cleanly"),
+        Err(_) => tracing::warn!(grace = ?grace, "shutdown ran out of time; stopping with work unfinished"),
+    }
     Ok(())
 }
 
@@ -275,6 +290,13 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
         limit("CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT", collab.max_connections_per_user_per_document)?;
     let idle_unload = limit("CHARTER_IDLE_UNLOAD_SECONDS", collab.idle_unload.as_secs() as usize)?;
     collab.idle_unload = std::time::Duration::from_secs(idle_unload as u64);
+    let grace = limit("CHARTER_SHUTDOWN_SECONDS", settings.shutdown_grace.as_secs() as usize)?;
+    settings.shutdown_grace = std::time::Duration::from_secs(grace as u64);
+    let request_timeout = limit("CHARTER_REQUEST_TIMEOUT_SECONDS", settings.request_timeout.as_secs() as usize)?;
+    if request_timeout == 0 {
+        anyhow::bail!("CHARTER_REQUEST_TIMEOUT_SECONDS must be at least 1");
+    }
+    settings.request_timeout = std::time::Duration::from_secs(request_timeout as u64);
     settings.model_dir = match var("CHARTER_MODEL_DIR").filter(|dir| !dir.is_empty()) {
         Some(dir) => dir.into(),
         None => PathBuf::from(var("HOME").unwrap_or_default()).join(DEFAULT_MODEL_DIR),

@@ -82,12 +82,12 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
              Host header"
         );
     }
-    let header_timeout = settings.http_header_timeout;
-    let app = charter_server::router(AppState::new(db, settings, charter_backend::documents::collab_rules()), leptos);
+    let state = AppState::new(db, settings, charter_backend::documents::collab_rules());
+    let app = charter_server::router(state.clone(), leptos);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     tracing::info!("Charter is ready at http://{addr}");
     println!("Charter is ready at http://{addr}");
-    charter_server::serve(listener, app, header_timeout).await.context("serving")?;
+    charter_server::serve(listener, app, &state).await.context("serving")?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 

@@ -59,7 +59,7 @@ pub async fn server_fn_errors(request: Request, next: Next) -> Response {
         }
     } else {
         parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited(seconds) = error {
+        if let AppError::RateLimited(seconds) | AppError::Unavailable(seconds) = error {
             parts.headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
     }

@@ -189,21 +189,21 @@ pub async fn login(state: &AppState, ip: ClientIp, credentials: Credentials) -> 
 /// Binds the session to `user` in their current epoch, under a fresh session id so a
 /// planted id is useless.
 pub async fn start_session(session: &Session, user: &User) -> Result<()> {
-    session.cycle_id().await.map_err(Error::internal)?;
-    session.insert(SESSION_USER_KEY, user.id).await.map_err(Error::internal)?;
-    session.insert(SESSION_EPOCH_KEY, user.session_epoch).await.map_err(Error::internal)
+    session.cycle_id().await.map_err(Error::session)?;
+    session.insert(SESSION_USER_KEY, user.id).await.map_err(Error::session)?;
+    session.insert(SESSION_EPOCH_KEY, user.session_epoch).await.map_err(Error::session)
 }
 
 /// Whether someone is signed in with this session (rather than a visitor's session
 /// holding something else).
 pub async fn signed_in(session: &Session) -> Result<bool> {
-    Ok(session.get::<UserId>(SESSION_USER_KEY).await.map_err(Error::internal)?.is_some())
+    Ok(session.get::<UserId>(SESSION_USER_KEY).await.map_err(Error::session)?.is_some())
 }
 
 /// Deletes the session; what was opened with it (editor connections) closes.
 pub async fn end_session(db: &PgPool, session: &Session) -> Result<()> {
-    let user: Option<UserId> = session.get(SESSION_USER_KEY).await.map_err(Error::internal)?;
-    session.flush().await.map_err(Error::internal)?;
+    let user: Option<UserId> = session.get(SESSION_USER_KEY).await.map_err(Error::session)?;
+    session.flush().await.map_err(Error::session)?;
     if let Some(user) = user {
         access::changed(&mut *db.acquire().await?, Change::User(user)).await?;
     }

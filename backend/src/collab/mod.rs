@@ -15,6 +15,7 @@ mod gate;
 mod presence;
 mod projection;
 mod relay;
+mod shutdown;
 mod socket;
 pub mod store;
 mod writer;
@@ -161,6 +162,7 @@ struct Inner {
     next_connection: AtomicU64,
     rules: Rules,
     gate: gate::Gate,
+    closing: shutdown::Closing,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -201,6 +203,7 @@ impl Hub {
                 next_connection: AtomicU64::new(1),
                 rules,
                 gate: gate::Gate::default(),
+                closing: shutdown::Closing::default(),
             }),
         };
         tokio::spawn(relay::run(Arc::downgrade(&hub.inner)));
@@ -330,6 +333,7 @@ pub struct Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         lock(&self.hub.inner.grants).remove(&self.conn);
+        self.hub.inner.closing.connection_ended();
     }
 }
 

@@ -14,6 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
+use tracing::Instrument;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::sync::AwarenessUpdate;
 use yrs::updates::decoder::Decode;
@@ -29,12 +30,14 @@ use crate::error::Error;
 /// either side closes, the connection falls silent, or its access ends.
 pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
     let limit = admission.hub.settings().max_message_bytes;
+    // The socket lives on in tasks of its own: its log lines keep the request's id.
+    let span = tracing::Span::current();
     upgrade
         // Twice the limit: larger frames and messages are cut off by the codec; up to it
         // we read the message and close with a clear reason.
         .max_message_size(limit * 2)
         .max_frame_size(limit * 2)
-        .on_upgrade(move |socket| serve(socket, admission, limit))
+        .on_upgrade(move |socket| serve(socket, admission, limit).instrument(span))
 }
 
 /// Close codes (RFC 6455).
@@ -63,10 +66,11 @@ async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
         }
     };
     let settings = hub.settings();
-    let mut writer = tokio::spawn(write(sink, outgoing, settings.ping_interval, settings.idle_timeout));
+    let mut writer =
+        tokio::spawn(write(sink, outgoing, settings.ping_interval, settings.idle_timeout).in_current_span());
     let reader =
         Reader { actor: &actor, conn, can_write: admission.can_write, limit, idle_timeout: settings.idle_timeout };
-    let (ending, writer_done) = reader.run(&mut stream, &mut writer).await;
+    let (ending, writer_done) = reader.run(&mut stream, &mut writer, hub.inner.closing.started()).await;
     let _ = actor.send(Command::Leave { conn }).await;
     if let Some((code, reason)) = ending {
         tracing::debug!(code, %reason, "closing collab connection");
@@ -95,20 +99,26 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Passes the client's messages to the actor until the connection ends; returns why
-    /// it ends from this side (if it does), and whether the writer has already stopped.
+    /// Passes the client's messages to the actor until the connection ends (or, between
+    /// two messages, the server starts shutting down); returns why it ends from this
+    /// side (if it does), and whether the writer has already stopped.
     async fn run(
         &self,
         stream: &mut SplitStream<WebSocket>,
         writer: &mut JoinHandle<()>,
+        shutting_down: impl std::future::Future<Output = ()>,
     ) -> (Option<(u16, String)>, bool) {
         let Reader { actor, conn, can_write, limit, idle_timeout } = *self;
+        let mut shutting_down = std::pin::pin!(shutting_down);
         loop {
             let next = tokio::select! {
                 // Any whole message, a pong included, shows the client is there.
                 next = timeout(idle_timeout, stream.next()) => next,
                 // The writer stopped: the connection was closed from this side, or broke.
                 _ = &mut *writer => return (None, true),
+                () = &mut shutting_down => {
+                    return (Some((GOING_AWAY, "the server is restarting; reconnect".into())), false);
+                }
             };
             let frame = match next {
                 Err(_) => {

@@ -61,6 +61,12 @@ impl TestApp {
     /// Charter serving its static files from `site_root`.
     pub async fn spawn_in_site(db: PgPool, settings: Settings, site_root: &std::path::Path) -> TestApp {
         charter_server::migrate(&db).await.expect("migrations apply");
+        let state = AppState::new(db, settings, charter_backend::documents::collab_rules());
+        TestApp::start(state, site_root).await
+    }
+
+    /// Charter on `state` as it is, its database not even checked.
+    pub async fn start(state: AppState, site_root: &std::path::Path) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr: SocketAddr = listener.local_addr().unwrap();
         let leptos = LeptosOptions::builder()
@@ -68,11 +74,9 @@ impl TestApp {
             .site_addr(addr)
             .site_root(site_root.to_string_lossy().into_owned())
             .build();
-        let header_timeout = settings.http_header_timeout;
-        let state = AppState::new(db.clone(), settings, charter_backend::documents::collab_rules());
-        let collab = state.collab.clone();
-        let app = charter_server::router(state, leptos);
-        tokio::spawn(charter_server::serve(listener, app, header_timeout));
+        let (db, collab) = (state.db.clone(), state.collab.clone());
+        let app = charter_server::router(state.clone(), leptos);
+        tokio::spawn(async move { charter_server::serve(listener, app, &state).await });
         TestApp { base: format!("http://{addr}"), db, collab }
     }
 

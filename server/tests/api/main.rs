@@ -4,6 +4,7 @@
 mod accounts;
 mod activity;
 mod authz;
+mod availability;
 mod branches;
 mod change_request_states;
 mod change_requests;
@@ -35,6 +36,7 @@ mod retrieval;
 mod revocation;
 mod search;
 mod security;
+mod shutdown;
 mod structure;
 mod sync;
 mod tokens;

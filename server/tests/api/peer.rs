@@ -45,16 +45,24 @@ impl Peer {
 
     pub async fn connect_to(app: &TestApp, cookie: &str, path: &str, origin: Option<&str>) -> Result<Peer, String> {
         let origin = origin.map_or_else(|| app.base.clone(), str::to_owned);
-        Peer::open(app, path, &[("cookie", cookie.to_owned()), ("origin", origin)]).await
+        Peer::open(&app.base, path, &[("cookie", cookie.to_owned()), ("origin", origin)]).await
+    }
+
+    /// Connects to the server at `base` (another process) and completes the initial sync.
+    pub async fn joined_at(base: &str, cookie: &str, document: impl Display) -> Peer {
+        let headers = [("cookie", cookie.to_owned()), ("origin", base.to_owned())];
+        let mut peer = Peer::open(base, &format!("/collab/{document}"), &headers).await.expect("the socket opens");
+        peer.sync().await;
+        peer
     }
 
     /// Connects with an API token, as a script does (no cookie, no Origin).
     pub async fn with_token(app: &TestApp, token: &str, document: impl Display) -> Result<Peer, String> {
-        Peer::open(app, &format!("/collab/{document}"), &[("authorization", format!("Bearer {token}"))]).await
+        Peer::open(&app.base, &format!("/collab/{document}"), &[("authorization", format!("Bearer {token}"))]).await
     }
 
-    async fn open(app: &TestApp, path: &str, headers: &[(&'static str, String)]) -> Result<Peer, String> {
-        let url = format!("{}{path}", app.base.replace("http://", "ws://"));
+    async fn open(base: &str, path: &str, headers: &[(&'static str, String)]) -> Result<Peer, String> {
+        let url = format!("{}{path}", base.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
         for (name, value) in headers {
             request.headers_mut().insert(*name, value.parse().unwrap());

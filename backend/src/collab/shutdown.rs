@@ -1,0 +1,68 @@
+//! Stopping the engine without losing what clients sent: every connection is told the
+//! server is going away (close code 1001, so clients reconnect to whichever instance
+//! answers next), and every open document stores what its connections sent before it.
+
+use std::sync::Arc;
+
+use tokio::sync::{oneshot, watch, Notify};
+
+use super::command::Command;
+use super::{lock, Hub};
+
+/// Whether the engine is shutting down, and who waits for its connections to end.
+pub(super) struct Closing {
+    started: watch::Sender<bool>,
+    /// Signalled whenever a connection's grant goes.
+    connection_ended: Notify,
+}
+
+impl Default for Closing {
+    fn default() -> Self {
+        Closing { started: watch::Sender::new(false), connection_ended: Notify::new() }
+    }
+}
+
+impl Closing {
+    /// Resolves once shutting down starts (at once if it has).
+    pub(super) fn started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut started = self.started.subscribe();
+        async move {
+            let _ = started.wait_for(|started| *started).await;
+        }
+    }
+
+    pub(super) fn connection_ended(&self) {
+        self.connection_ended.notify_waiters();
+    }
+}
+
+impl Hub {
+    /// Closes every co-editing connection with "going away" and returns once each has
+    /// ended and every open document has stored what was sent to it. Connections that
+    /// open meanwhile are closed the same way.
+    pub async fn shut_down(&self) {
+        let inner = Arc::clone(&self.inner);
+        inner.closing.started.send_replace(true);
+        loop {
+            // Registered before looking, so an end between the look and the wait is seen.
+            let ended = inner.closing.connection_ended.notified();
+            let mut ended = std::pin::pin!(ended);
+            ended.as_mut().enable();
+            let open = lock(&inner.grants).len();
+            if open == 0 {
+                break;
+            }
+            tracing::debug!(open, "waiting for editor connections to close");
+            ended.await;
+        }
+        // A read is answered once everything before it in the document's queue (the
+        // closed connections' last updates) is stored.
+        let actors: Vec<_> = lock(&inner.docs).values().cloned().collect();
+        for actor in actors {
+            let (reply, stored) = oneshot::channel();
+            if actor.send(Command::Read { reply }).await.is_ok() {
+                let _ = stored.await;
+            }
+        }
+    }
+}
