@@ -216,6 +216,16 @@ impl Hub {
         &self.inner.settings
     }
 
+    /// How many co-editing connections this instance holds open.
+    pub fn open_connections(&self) -> usize {
+        lock(&self.inner.grants).len()
+    }
+
+    /// How many documents this instance holds in memory.
+    pub fn open_documents(&self) -> usize {
+        lock(&self.inner.docs).len()
+    }
+
     /// The actor of `key`, started (and loading) if the document is not open yet.
     fn actor(&self, key: DocKey) -> mpsc::Sender<Command> {
         let mut docs = lock(&self.inner.docs);

@@ -40,6 +40,11 @@ pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
         .on_upgrade(move |socket| serve(socket, admission, limit).instrument(span))
 }
 
+/// How long a client has to answer a close before its connection is dropped anyway.
+const CLOSE_ANSWER: Duration = Duration::from_secs(5);
+/// How long a client that sends nothing after our close is waited for.
+const CLOSE_QUIET: Duration = Duration::from_secs(1);
+
 /// Close codes (RFC 6455).
 const GOING_AWAY: u16 = 1001;
 const UNSUPPORTED: u16 = 1003;
@@ -53,7 +58,11 @@ async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
     let (mut sink, mut stream) = socket.split();
     let (out, outgoing) = mpsc::channel(OUTBOX);
     let conn = admission.conn;
-    let actor = match hub.join(admission.key, Join { conn, out: out.clone() }).await {
+    // The actor holds the only sender: when it lets go of a connection too slow to keep
+    // up, the writer sends what is queued and closes, rather than leaving a socket open
+    // whose edits the document no longer takes.
+    let closer = out.downgrade();
+    let actor = match hub.join(admission.key, Join { conn, out }).await {
         Ok(actor) => actor,
         Err(err) => {
             let (code, reason) = match err {
@@ -71,20 +80,26 @@ async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
     let reader =
         Reader { actor: &actor, conn, can_write: admission.can_write, limit, idle_timeout: settings.idle_timeout };
     let (ending, writer_done) = reader.run(&mut stream, &mut writer, hub.inner.closing.started()).await;
+    // Taken before leaving, so that the close below still has a way out.
+    let out = closer.upgrade();
     let _ = actor.send(Command::Leave { conn }).await;
-    if let Some((code, reason)) = ending {
+    let closed_here = writer_done || ending.is_some();
+    if let (Some((code, reason)), Some(out)) = (ending, &out) {
         tracing::debug!(code, %reason, "closing collab connection");
         let _ = out.send(Outgoing::Close { code, reason }).await;
     }
     // The writer ends once the close is sent or every sender (ours, the actor's) is gone.
     drop(out);
-    if writer_done {
-        // The actor closed the connection: wait for the client's answer to the close, so
-        // that it reads the close frame before the connection goes. Whatever else it
-        // sends meanwhile is dropped.
-        let _ = timeout(settings.idle_timeout, async { while let Some(Ok(_)) = stream.next().await {} }).await;
-    } else {
+    if !writer_done {
         let _ = writer.await;
+    }
+    if closed_here {
+        // Read on until the client answers our close or falls quiet, so that it reads the
+        // close frame before the connection goes (closing a socket with unread input
+        // resets it, and the client's kernel drops the frame). What it sends is dropped.
+        let _ =
+            timeout(CLOSE_ANSWER, async { while let Ok(Some(Ok(_))) = timeout(CLOSE_QUIET, stream.next()).await {} })
+                .await;
     }
     drop(admission);
 }
@@ -162,10 +177,18 @@ async fn write(
         let first = tokio::select! {
             message = outgoing.recv() => match message {
                 Some(message) => message,
-                None => return,
+                // Every sender is gone: the actor let go of a connection that fell too
+                // far behind, which is told so, or the client closed, whose close is
+                // answered when the sink closes (a close of our own is refused then).
+                None => {
+                    let _ = timeout(stall, sink.send(close(TRY_AGAIN, "too slow; reconnect".into()))).await;
+                    let _ = timeout(stall, sink.close()).await;
+                    return;
+                }
             },
             _ = ping.tick() => {
-                if !matches!(timeout(stall, sink.send(WsMessage::Ping(Bytes::new()))).await, Ok(Ok(()))) {
+                let sent = timeout(stall, sink.send(WsMessage::Ping(Bytes::new()))).await;
+                if !went_out(&mut sink, sent, stall).await {
                     return;
                 }
                 continue;
@@ -176,7 +199,8 @@ async fn write(
         while let Some(message) = next.take() {
             match message {
                 Outgoing::Frame(bytes) => {
-                    if !matches!(timeout(stall, sink.feed(WsMessage::Binary(bytes))).await, Ok(Ok(()))) {
+                    let fed = timeout(stall, sink.feed(WsMessage::Binary(bytes))).await;
+                    if !went_out(&mut sink, fed, stall).await {
                         return;
                     }
                 }
@@ -187,9 +211,28 @@ async fn write(
             }
             next = outgoing.try_recv().ok();
         }
-        if !matches!(timeout(stall, sink.flush()).await, Ok(Ok(()))) {
+        let flushed = timeout(stall, sink.flush()).await;
+        if !went_out(&mut sink, flushed, stall).await {
             return;
         }
+    }
+}
+
+/// Whether the connection goes on after a write. A write the socket refused (most
+/// likely the client's close was read meanwhile) ends it once the sink is closed, which
+/// sends the close's answer; one that stalled ends it at once.
+async fn went_out(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    outcome: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+    stall: Duration,
+) -> bool {
+    match outcome {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => {
+            let _ = timeout(stall, sink.close()).await;
+            false
+        }
+        Err(_) => false,
     }
 }
 

@@ -37,6 +37,7 @@ mod revocation;
 mod search;
 mod security;
 mod shutdown;
+mod slow_peers;
 mod structure;
 mod sync;
 mod tokens;

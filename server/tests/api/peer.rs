@@ -67,7 +67,10 @@ impl Peer {
         for (name, value) in headers {
             request.headers_mut().insert(*name, value.parse().unwrap());
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.map_err(|err| err.to_string())?;
+        // Without Nagle's algorithm, as browsers send: a small frame is not held back
+        // waiting for the previous one's (delayed) acknowledgement.
+        let (ws, _) =
+            tokio_tungstenite::connect_async_with_config(request, None, true).await.map_err(|err| err.to_string())?;
         Ok(Peer { ws, doc: Doc::new(), awareness: HashMap::new(), closed: None, denied: None })
     }
 
@@ -163,6 +166,23 @@ impl Peer {
         })
         .await;
         self.text() == before
+    }
+
+    /// Sends a binary frame as it is: an error once the connection is gone.
+    pub async fn send_frame(&mut self, bytes: Vec<u8>) -> Result<(), String> {
+        self.ws.send(Ws::Binary(bytes.into())).await.map_err(|err| err.to_string())
+    }
+
+    /// Starts closing from this side (the server answers with a close of its own).
+    pub async fn send_close(&mut self) -> Result<(), String> {
+        self.ws.close(None).await.map_err(|err| err.to_string())
+    }
+
+    /// Closes the connection as a client does, and waits for the server's answer.
+    pub async fn close(mut self) {
+        self.ws.close(None).await.expect("the close is sent");
+        let answered = tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = self.ws.next().await {} }).await;
+        assert!(answered.is_ok(), "the server answers the close");
     }
 
     /// Waits for the server to close the connection; returns its close code.
