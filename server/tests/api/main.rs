@@ -38,6 +38,7 @@ mod search;
 mod security;
 mod shutdown;
 mod slow_peers;
+mod socket_fuzz;
 mod structure;
 mod sync;
 mod tokens;
