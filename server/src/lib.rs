@@ -255,6 +255,8 @@ async fn shutdown_signal() {
 /// co-editing limits `CHARTER_MAX_CONNECTIONS_PER_USER`,
 /// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`,
 /// how long a document nobody has open stays in memory (`CHARTER_IDLE_UNLOAD_SECONDS`),
+/// how long a request may take (`CHARTER_REQUEST_TIMEOUT_SECONDS`) and stopping may take
+/// (`CHARTER_SHUTDOWN_SECONDS`),
 /// and search's `CHARTER_EMBEDDINGS` (`local`, the default, `openai` or `off`) with
 /// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`) and, for
 /// `openai`, `CHARTER_EMBEDDINGS_URL`, `_MODEL`, `_DIMENSIONS` and `_KEY` (optional);
