@@ -153,8 +153,9 @@ struct Inner {
     /// Tells this instance's notifications from other instances'.
     instance: Uuid,
     docs: Mutex<HashMap<DocKey, mpsc::Sender<Command>>>,
-    /// The group-commit writers every actor stores its updates through.
+    /// The group-commit writers every actor stores its updates through, and their pool.
     writer: mpsc::Sender<writer::Request>,
+    writer_db: PgPool,
     /// Slots for Markdown projections being written.
     projections: Arc<tokio::sync::Semaphore>,
     /// Every open connection's grant; a revoked connection's is gone.
@@ -191,9 +192,11 @@ impl Hub {
                 .connect_lazy_with((*db.connect_options()).clone())
         };
         let instance = Uuid::new_v4();
+        let writer_db = pool(writer::WRITERS as u32);
         let hub = Hub {
             inner: Arc::new(Inner {
-                writer: writer::spawn(pool(writer::WRITERS as u32), instance),
+                writer: writer::spawn(writer_db.clone(), instance),
+                writer_db,
                 projections: projection::slots(),
                 db: pool(ENGINE_CONNECTIONS),
                 settings,

@@ -17,21 +17,30 @@ use super::{DocKey, Inner};
 use crate::access::{self, Change};
 
 pub(super) async fn run(hub: Weak<Inner>) {
+    // Nothing is relayed once the hub shuts down; its connection goes back.
+    let Some(closing) = hub.upgrade().map(|inner| inner.closing.started()) else { return };
+    let mut closing = std::pin::pin!(closing);
     loop {
         let Some(inner) = hub.upgrade() else { return };
         let listener = async {
             let mut listener = PgListener::connect_with(&inner.db).await?;
             listener.listen_all([CHANNEL, access::CHANNEL]).await?;
             Ok::<_, sqlx::Error>(listener)
-        }
-        .await;
+        };
+        let listener = tokio::select! {
+            biased;
+            () = &mut closing => return,
+            listener = listener => listener,
+        };
         let mut listener = match listener {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(error = %err, "collab relay cannot listen; retrying");
                 drop(inner);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+                tokio::select! {
+                    () = &mut closing => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
             }
         };
         // Listening again: whatever was notified meanwhile is in the log or the grants.
@@ -40,7 +49,12 @@ pub(super) async fn run(hub: Weak<Inner>) {
         let instance = inner.instance;
         drop(inner);
         loop {
-            match listener.try_recv().await {
+            let received = tokio::select! {
+                biased;
+                () = &mut closing => return,
+                received = listener.try_recv() => received,
+            };
+            match received {
                 Ok(Some(notification)) => {
                     let Some(inner) = hub.upgrade() else { return };
                     if notification.channel() == access::CHANNEL {

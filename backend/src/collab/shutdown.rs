@@ -65,4 +65,13 @@ impl Hub {
             }
         }
     }
+
+    /// Shuts down as [`Hub::shut_down`] does, and closes the engine's own database
+    /// connections (the relay stops listening once shutting down starts), so that its
+    /// database can be dropped: a test's, say.
+    pub async fn close(&self) {
+        self.shut_down().await;
+        self.inner.db.close().await;
+        self.inner.writer_db.close().await;
+    }
 }

@@ -14,15 +14,28 @@ use sqlx::PgPool;
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Attempt limits high enough not to get in a test's way, and webhooks allowed to call
-/// the tests' own receivers on loopback.
+/// Attempt limits high enough not to get in a test's way, webhooks allowed to call the
+/// tests' own receivers on loopback, and a request deadline inside the clients' own, so
+/// that a request the server cannot finish fails as a 503 its log explains.
 pub fn test_settings() -> Settings {
     Settings {
         auth_attempts_per_ip: 10_000,
         auth_attempts_per_username_and_ip: 10_000,
         webhooks_allow_private: true,
+        request_timeout: REQUEST_TIMEOUT / 2,
         ..Settings::default()
     }
+}
+
+/// The servers' warnings and errors (or what `CHARTER_TEST_LOG` asks for), shown with a
+/// failing test's output: the server runs on the test's own thread.
+fn log_to_tests() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTER_TEST_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter(filter).try_init();
+    });
 }
 
 /// [`test_settings`] with search by meaning on: the server's embedding model, where
@@ -41,6 +54,17 @@ pub struct TestApp {
     pub db: PgPool,
     /// The documents this instance holds open, to see what it keeps in memory.
     pub collab: charter_backend::collab::Hub,
+}
+
+/// A test's database is dropped after the test: the co-editing engine's own connections
+/// to it go first (Postgres would wait 5 s for them, then refuse).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let collab = self.collab.clone();
+            runtime.spawn(async move { collab.close().await });
+        }
+    }
 }
 
 impl TestApp {
@@ -67,6 +91,7 @@ impl TestApp {
 
     /// Charter on `state` as it is, its database not even checked.
     pub async fn start(state: AppState, site_root: &std::path::Path) -> TestApp {
+        log_to_tests();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr: SocketAddr = listener.local_addr().unwrap();
         let leptos = LeptosOptions::builder()

@@ -112,7 +112,7 @@ async fn a_thousand_connections_that_come_and_go_leave_nothing_behind(db: PgPool
         let (app, cookie, doc) = (&app, &cookie, &doc);
         async move {
             let mut peer = Peer::joined(app, cookie, doc).await;
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 peer.insert(0, "+").await;
             }
             peer.close().await;
