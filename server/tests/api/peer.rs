@@ -56,6 +56,17 @@ impl Peer {
         peer
     }
 
+    /// Connects again to the server at `base` with the document it had, as a client
+    /// that lost its connection does: what it has that the server lacks goes up in
+    /// the sync.
+    pub async fn rejoined_at(base: &str, cookie: &str, document: impl Display, doc: Doc) -> Peer {
+        let headers = [("cookie", cookie.to_owned()), ("origin", base.to_owned())];
+        let mut peer = Peer::open(base, &format!("/collab/{document}"), &headers).await.expect("the socket opens");
+        peer.doc = doc;
+        peer.sync().await;
+        peer
+    }
+
     /// Connects with an API token, as a script does (no cookie, no Origin).
     pub async fn with_token(app: &TestApp, token: &str, document: impl Display) -> Result<Peer, String> {
         Peer::open(&app.base, &format!("/collab/{document}"), &[("authorization", format!("Bearer {token}"))]).await

@@ -2,56 +2,26 @@
 //! connections with "going away" (1001) once what they sent is stored, and exits
 //! cleanly within its grace period.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::collab::{spec, stored_text};
 use crate::harness::TestApp;
 use crate::peer::Peer;
+use crate::process::serve;
 
 /// How long the process is given to stop.
 const GRACE_SECONDS: u64 = 5;
-
-/// `charter serve` on the test's database, ready to answer.
-async fn serve(db: &PgPool) -> (Child, String) {
-    let server = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let server = server.rsplit_once('/').map_or(server.as_str(), |(server, _)| server);
-    let database = db.connect_options().get_database().expect("the test's database").to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_charter"))
-        .arg("serve")
-        .env("DATABASE_URL", format!("{server}/{database}"))
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_OUTPUT_NAME", "charter")
-        .env("CHARTER_EMBEDDINGS", "off")
-        .env("CHARTER_SHUTDOWN_SECONDS", GRACE_SECONDS.to_string())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("charter serve starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return (child, base);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("charter serve did not become ready");
-}
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn sigterm_closes_sockets_as_going_away_after_storing_their_edits(db: PgPool) {
     // Accounts and the document are made through an in-process server on the same database.
     let app = TestApp::spawn(db.clone()).await;
     let (_, cookie, _, doc) = spec(&app, "v1").await;
-    let (mut process, base) = serve(&db).await;
+    let grace = GRACE_SECONDS.to_string();
+    let (mut process, base) = serve(&db, &[("CHARTER_SHUTDOWN_SECONDS", &grace)]).await;
 
     let mut editor = Peer::joined_at(&base, &cookie, &doc).await;
     let mut witness = Peer::joined_at(&base, &cookie, &doc).await;
