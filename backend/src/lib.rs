@@ -40,6 +40,7 @@ pub mod search;
 pub mod security;
 mod state;
 pub mod structure;
+pub mod telemetry;
 pub mod templates;
 pub mod tokens;
 pub mod webhooks;

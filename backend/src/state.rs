@@ -48,6 +48,8 @@ pub struct Settings {
     pub http_body_timeout: Duration,
     /// How long any request may take to be answered (its headers; a body streams on).
     pub request_timeout: Duration,
+    /// The bearer token `/metrics` asks for; without one there is no `/metrics`.
+    pub metrics_token: Option<String>,
     /// How long stopping may take (requests finishing, edits stored, sockets closed)
     /// before the server stops regardless.
     pub shutdown_grace: Duration,
@@ -86,6 +88,7 @@ impl Default for Settings {
             http_body_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
+            metrics_token: None,
             serve_source_maps: cfg!(debug_assertions),
             collab: CollabSettings::default(),
             embeddings: Provider::Off,

@@ -33,8 +33,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("spec structure", &["structure", "preview", "search", "checks"]),
     // Change requests, restoring versions through them, and projects as a whole.
     ("change requests and projects", &["change_requests", "restore", "proposals", "exchange", "projects", "incidents"]),
-    // Every module's routes under `/api/v1`, the OpenAPI document, the MCP server, and contract mocks.
-    ("api", &["api", "mcp", "mock"]),
+    // Every module's routes under `/api/v1`, the OpenAPI document, the MCP server,
+    // contract mocks, and `/metrics`.
+    ("api", &["api", "mcp", "mock", "telemetry"]),
 ];
 
 #[test]

@@ -99,12 +99,14 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         .merge(charter_backend::documents::live_router().with_state(state.clone()))
         .merge(charter_backend::mcp::router(state.clone()))
         .merge(charter_backend::mock::router(state.clone()))
+        .merge(charter_backend::telemetry::router(state.clone()))
         .route("/healthz", get(move || healthz(db.clone())))
         .merge(pages(state.clone(), leptos));
     if !settings.serve_source_maps {
         app = app.layer(middleware::from_fn(hide_source_maps));
     }
-    app.layer(middleware::from_fn_with_state(state, security::require_same_origin))
+    app.layer(middleware::from_fn(charter_backend::telemetry::record))
+        .layer(middleware::from_fn_with_state(state, security::require_same_origin))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(settings.clone(), security::security_headers))
         .layer(RequestBodyTimeoutLayer::new(settings.http_body_timeout))
@@ -256,7 +258,7 @@ async fn shutdown_signal() {
 /// `CHARTER_MAX_CONNECTIONS_PER_DOCUMENT` and `CHARTER_MAX_CONNECTIONS_PER_USER_PER_DOCUMENT`,
 /// how long a document nobody has open stays in memory (`CHARTER_IDLE_UNLOAD_SECONDS`),
 /// how long a request may take (`CHARTER_REQUEST_TIMEOUT_SECONDS`) and stopping may take
-/// (`CHARTER_SHUTDOWN_SECONDS`),
+/// (`CHARTER_SHUTDOWN_SECONDS`), the token `/metrics` asks for (`CHARTER_METRICS_TOKEN`),
 /// and search's `CHARTER_EMBEDDINGS` (`local`, the default, `openai` or `off`) with
 /// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`) and, for
 /// `openai`, `CHARTER_EMBEDDINGS_URL`, `_MODEL`, `_DIMENSIONS` and `_KEY` (optional);
@@ -294,6 +296,10 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
     collab.idle_unload = std::time::Duration::from_secs(idle_unload as u64);
     let grace = limit("CHARTER_SHUTDOWN_SECONDS", settings.shutdown_grace.as_secs() as usize)?;
     settings.shutdown_grace = std::time::Duration::from_secs(grace as u64);
+    settings.metrics_token = var("CHARTER_METRICS_TOKEN").filter(|token| !token.trim().is_empty());
+    if settings.metrics_token.as_ref().is_some_and(|token| token.len() < 16) {
+        anyhow::bail!("CHARTER_METRICS_TOKEN must be at least 16 characters");
+    }
     let request_timeout = limit("CHARTER_REQUEST_TIMEOUT_SECONDS", settings.request_timeout.as_secs() as usize)?;
     if request_timeout == 0 {
         anyhow::bail!("CHARTER_REQUEST_TIMEOUT_SECONDS must be at least 1");

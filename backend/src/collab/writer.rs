@@ -47,7 +47,12 @@ async fn run(db: PgPool, instance: Uuid, receiver: Arc<Mutex<mpsc::Receiver<Requ
         };
         let (pendings, replies): (Vec<Pending>, Vec<_>) =
             group.into_iter().map(|request| (request.pending, request.reply)).unzip();
-        match store::append_many(&db, &pendings, instance).await {
+        let updates: usize = pendings.iter().map(|pending| pending.updates.len()).sum();
+        metrics::histogram!("charter_collab_group_commit_updates").record(updates as f64);
+        let started = std::time::Instant::now();
+        let appended = store::append_many(&db, &pendings, instance).await;
+        metrics::histogram!("charter_collab_append_seconds").record(started.elapsed().as_secs_f64());
+        match appended {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);

@@ -24,6 +24,7 @@ mod incidents;
 mod instances;
 mod mcp;
 mod meaning;
+mod metrics;
 mod mock;
 mod nul;
 mod page_errors;
