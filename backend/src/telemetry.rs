@@ -32,7 +32,7 @@ fn recorder() -> &'static PrometheusHandle {
         PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
             .and_then(|builder| builder.set_buckets_for_metric(Matcher::Suffix("_updates".into()), UPDATES))
-            .and_then(|builder| builder.install_recorder().map_err(Into::into))
+            .and_then(PrometheusBuilder::install_recorder)
             .expect("the metrics recorder installs once per process")
     })
 }
