@@ -13,6 +13,7 @@ mod comment_threads;
 mod conformance;
 mod contract_versions;
 mod contracts;
+mod database_restart;
 mod documents;
 mod exchange;
 mod harness;

@@ -13,10 +13,15 @@ pub async fn serve(db: &PgPool, env: &[(&str, &str)]) -> (Child, String) {
     let server = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let server = server.rsplit_once('/').map_or(server.as_str(), |(server, _)| server);
     let database = db.connect_options().get_database().expect("the test's database").to_owned();
+    serve_on(&format!("{server}/{database}"), env).await
+}
+
+/// `charter serve` on the database at `url`, as [`serve`].
+pub async fn serve_on(url: &str, env: &[(&str, &str)]) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_charter"))
         .arg("serve")
-        .env("DATABASE_URL", format!("{server}/{database}"))
+        .env("DATABASE_URL", url)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "charter")
         .env("CHARTER_EMBEDDINGS", "off")
