@@ -87,7 +87,8 @@ async fn refuse_all(mut receiver: mpsc::Receiver<Command>, err: Error) {
             | Command::Leave { .. }
             | Command::Revise { .. }
             | Command::Read { .. }
-            | Command::CatchUp => {}
+            | Command::CatchUp
+            | Command::Stop => {}
         }
     }
 }
@@ -240,6 +241,7 @@ impl Actor {
     /// Handles a batch; false when the actor must stop (its state could not be stored).
     async fn process(&mut self, commands: Vec<Command>) -> bool {
         let mut batch = Batch::default();
+        let mut stopping = false;
         for command in commands {
             match command {
                 Command::Join { join, reply } => self.join(join, reply, &mut batch),
@@ -269,6 +271,7 @@ impl Actor {
                 },
                 Command::Read { reply } => batch.reads.push(reply),
                 Command::CatchUp => batch.catch_up = true,
+                Command::Stop => stopping = true,
             }
         }
         if !self.store(&mut batch).await {
@@ -278,7 +281,7 @@ impl Actor {
             self.reload().await;
         }
         self.deliver(batch);
-        true
+        !stopping
     }
 
     fn join(&mut self, join: Join, reply: oneshot::Sender<Result<(), Refusal>>, batch: &mut Batch) {

@@ -69,6 +69,9 @@ pub(super) enum Command {
     },
     /// The log may have rows from other instances.
     CatchUp,
+    /// The server is stopping: store what came before, bring the Markdown projection up
+    /// to date, and end.
+    Stop,
 }
 
 /// A decoded client message. Updates arrive decoded (decoding happens on the

@@ -1,13 +1,19 @@
 //! Stopping the engine without losing what clients sent: every connection is told the
 //! server is going away (close code 1001, so clients reconnect to whichever instance
-//! answers next), and every open document stores what its connections sent before it.
+//! answers next), and every open document stores what its connections sent before it
+//! and brings its Markdown projection up to date.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{watch, Notify};
 
 use super::command::Command;
 use super::{lock, Hub};
+
+/// How long [`Hub::close`] waits for connections and documents before it closes the
+/// pools regardless.
+const CLOSE_WITHIN: Duration = Duration::from_secs(10);
 
 /// Whether the engine is shutting down, and who waits for its connections to end.
 pub(super) struct Closing {
@@ -55,14 +61,14 @@ impl Hub {
             tracing::debug!(open, "waiting for editor connections to close");
             ended.await;
         }
-        // A read is answered once everything before it in the document's queue (the
-        // closed connections' last updates) is stored.
-        let actors: Vec<_> = lock(&inner.docs).values().cloned().collect();
+        // Each open document stores what came before the stop in its queue (the closed
+        // connections' last updates), brings its Markdown projection up to date, and ends.
+        let actors: Vec<_> = lock(&inner.docs).drain().map(|(_, actor)| actor).collect();
+        for actor in &actors {
+            let _ = actor.send(Command::Stop).await;
+        }
         for actor in actors {
-            let (reply, stored) = oneshot::channel();
-            if actor.send(Command::Read { reply }).await.is_ok() {
-                let _ = stored.await;
-            }
+            actor.closed().await;
         }
     }
 
@@ -70,7 +76,7 @@ impl Hub {
     /// connections (the relay stops listening once shutting down starts), so that its
     /// database can be dropped: a test's, say.
     pub async fn close(&self) {
-        self.shut_down().await;
+        let _ = tokio::time::timeout(CLOSE_WITHIN, self.shut_down()).await;
         self.inner.db.close().await;
         self.inner.writer_db.close().await;
     }

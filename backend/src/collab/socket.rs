@@ -70,7 +70,8 @@ async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
                 Error::Forbidden(why) => (NO_ACCESS, why),
                 _ => (TRY_AGAIN, "the document could not be opened".into()),
             };
-            let _ = sink.send(close(code, reason)).await;
+            let _ = timeout(CLOSE_ANSWER, sink.send(close(code, reason))).await;
+            close_answered(&mut stream).await;
             return;
         }
     };
@@ -86,7 +87,8 @@ async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
     let closed_here = writer_done || ending.is_some();
     if let (Some((code, reason)), Some(out)) = (ending, &out) {
         tracing::debug!(code, %reason, "closing collab connection");
-        let _ = out.send(Outgoing::Close { code, reason }).await;
+        // Bounded: a full outbox waits for a writer that may be stalled itself.
+        let _ = timeout(CLOSE_ANSWER, out.send(Outgoing::Close { code, reason })).await;
     }
     // The writer ends once the close is sent or every sender (ours, the actor's) is gone.
     drop(out);
@@ -94,14 +96,17 @@ async fn serve(socket: WebSocket, admission: Admission, limit: usize) {
         let _ = writer.await;
     }
     if closed_here {
-        // Read on until the client answers our close or falls quiet, so that it reads the
-        // close frame before the connection goes (closing a socket with unread input
-        // resets it, and the client's kernel drops the frame). What it sends is dropped.
-        let _ =
-            timeout(CLOSE_ANSWER, async { while let Ok(Some(Ok(_))) = timeout(CLOSE_QUIET, stream.next()).await {} })
-                .await;
+        close_answered(&mut stream).await;
     }
     drop(admission);
+}
+
+/// Reads on after our close until the client answers it or falls quiet, so that it
+/// reads the close frame before the connection goes (closing a socket with unread input
+/// resets it, and the client's kernel drops the frame). What it sends is dropped.
+async fn close_answered(stream: &mut SplitStream<WebSocket>) {
+    let _ =
+        timeout(CLOSE_ANSWER, async { while let Ok(Some(Ok(_))) = timeout(CLOSE_QUIET, stream.next()).await {} }).await;
 }
 
 struct Reader<'a> {

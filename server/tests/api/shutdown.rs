@@ -1,6 +1,6 @@
 //! `charter serve` stops safely on SIGTERM: it stops accepting, closes editor
-//! connections with "going away" (1001) once what they sent is stored, and exits
-//! cleanly within its grace period.
+//! connections with "going away" (1001) once what they sent is stored, brings open
+//! documents' Markdown up to date, and exits cleanly within its grace period.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,16 @@ async fn sigterm_closes_sockets_as_going_away_after_storing_their_edits(db: PgPo
     let (_, cookie, _, doc) = spec(&app, "v1").await;
     let grace = GRACE_SECONDS.to_string();
     let (mut process, base) = serve(&db, &[("CHARTER_SHUTDOWN_SECONDS", &grace)]).await;
+    // Its log, read as it is written (a full pipe would stop the server).
+    let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+    let log = tokio::spawn(async move {
+        let mut log = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
 
     let mut editor = Peer::joined_at(&base, &cookie, &doc).await;
     let mut witness = Peer::joined_at(&base, &cookie, &doc).await;
@@ -42,16 +52,18 @@ async fn sigterm_closes_sockets_as_going_away_after_storing_their_edits(db: PgPo
         .unwrap();
     let took = signalled.elapsed();
     assert!(status.success(), "{status:?}");
-    let mut log = String::new();
-    let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        log.push_str(&line);
-        log.push('\n');
-    }
+    let log = log.await.unwrap();
     assert!(log.contains("shut down cleanly"), "{log}");
     println!("SIGTERM to exit: {took:?}");
 
     // What anyone saw is stored; the racing edit is stored whole or not at all.
     let stored = stored_text(&app, &doc).await;
     assert!(stored == "v1 seen" || stored == "v1 seen racing", "{stored:?}");
+    // And the Markdown projection was brought up to date before the process ended.
+    let (projected,): (String,) = sqlx::query_as("SELECT content FROM branch_documents WHERE document_id = $1::uuid")
+        .bind(&doc)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(projected, stored);
 }
