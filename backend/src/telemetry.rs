@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,7 +16,7 @@ use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use subtle::ConstantTimeEq;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::AppState;
 
 /// Latency buckets, in seconds: a millisecond to ten seconds.
@@ -38,10 +38,18 @@ fn recorder() -> &'static PrometheusHandle {
 }
 
 /// Counts and times every request by method, route (the pattern it matched, so that
-/// ids do not multiply the series) and status.
-pub async fn record(request: Request, next: Next) -> Response {
-    recorder();
-    let method = request.method().as_str().to_owned();
+/// ids do not multiply the series) and status, when the server serves `/metrics`.
+/// Methods outside HTTP's own are one label, so that callers cannot make series up.
+pub async fn record(State(enabled): State<bool>, request: Request, next: Next) -> Response {
+    if !enabled {
+        return next.run(request).await;
+    }
+    let method = match *request.method() {
+        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS => {
+            request.method().as_str().to_owned()
+        }
+        _ => "other".to_owned(),
+    };
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -53,15 +61,25 @@ pub async fn record(request: Request, next: Next) -> Response {
     response
 }
 
-/// `/metrics`, when the server has a metrics token.
+/// How often histograms are folded, so that samples do not pile up between scrapes.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `/metrics`, when the server has a metrics token, with the recorder's upkeep running.
 pub fn router(state: AppState) -> Router {
     if state.settings.metrics_token.is_none() {
         return Router::new();
     }
+    let handle = recorder();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(UPKEEP).await;
+            handle.run_upkeep();
+        }
+    });
     Router::new().route("/metrics", get(scrape)).with_state(state)
 }
 
-async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let expected = state.settings.metrics_token.as_deref().unwrap_or_default();
     let given = headers
         .get(header::AUTHORIZATION)
@@ -71,7 +89,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
         let mut refused = Error::Unauthorized.into_response();
         refused.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Ok(refused);
+        return refused;
     }
     let handle = recorder();
     metrics::gauge!("charter_collab_open_documents").set(state.collab.open_documents() as f64);
@@ -79,12 +97,19 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let (size, idle) = (state.db.size(), state.db.num_idle());
     metrics::gauge!("charter_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("charter_db_pool_connections", "state" => "in_use").set(size.saturating_sub(idle as u32) as f64);
-    let (search, incidents): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM search_queue), (SELECT count(*) FROM incident_queue)")
-            .fetch_one(&state.db)
-            .await?;
-    metrics::gauge!("charter_queue_depth", "queue" => "search_index").set(search as f64);
-    metrics::gauge!("charter_queue_depth", "queue" => "incident_matching").set(incidents as f64);
+    // Best effort: with the database away the rest still says something.
+    let queues = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT (SELECT count(*) FROM search_queue), (SELECT count(*) FROM incident_queue)",
+    )
+    .fetch_one(&state.db)
+    .await;
+    match queues {
+        Ok((search, incidents)) => {
+            metrics::gauge!("charter_queue_depth", "queue" => "search_index").set(search as f64);
+            metrics::gauge!("charter_queue_depth", "queue" => "incident_matching").set(incidents as f64);
+        }
+        Err(err) => Error::from(err).log(),
+    }
     let text_format = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, text_format)], handle.render()).into_response())
+    (StatusCode::OK, [(header::CONTENT_TYPE, text_format)], handle.render()).into_response()
 }

@@ -105,7 +105,8 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
     if !settings.serve_source_maps {
         app = app.layer(middleware::from_fn(hide_source_maps));
     }
-    app.layer(middleware::from_fn(charter_backend::telemetry::record))
+    let measured = settings.metrics_token.is_some();
+    app.layer(middleware::from_fn_with_state(measured, charter_backend::telemetry::record))
         .layer(middleware::from_fn_with_state(state, security::require_same_origin))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(settings.clone(), security::security_headers))
