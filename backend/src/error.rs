@@ -111,10 +111,13 @@ impl Error {
     }
 
     /// A session that could not be read or written: its store is the database, so a
-    /// failing store is a database that cannot be reached.
+    /// failing store is a database that cannot be reached (a session that cannot be
+    /// decoded is not, and sending it again would not help).
     pub fn session(err: tower_sessions::session::Error) -> Self {
+        use tower_sessions::session::Error as Session;
+        use tower_sessions::session_store::Error as Store;
         match err {
-            tower_sessions::session::Error::Store(cause) => Error::DatabaseUnavailable(cause.to_string()),
+            Session::Store(Store::Backend(cause)) => Error::DatabaseUnavailable(cause),
             other => Error::internal(other),
         }
     }

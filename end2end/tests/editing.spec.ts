@@ -104,15 +104,20 @@ test("a link's hover card renders its Markdown over the page, unclipped", async 
   const { url } = await projectWithSpec(page, "# User login\n\n- **AUTH-001** The system SHALL *lock* accounts after 5 failures.\n\nSee [[AUTH-001]].\n");
   await openEditor(page, url);
   const link = page.locator("[data-collab-preview] a.wikilink");
-  await link.hover();
   const card = page.locator(".hover-card");
-  await expect(card).toBeVisible();
-  await expect(card.locator("em")).toHaveText("lock");
-  expect(await card.evaluate((element) => element.parentElement === document.body)).toBe(true);
-  const box = (await card.boundingBox())!;
   const viewport = page.viewportSize()!;
-  expect(box.x).toBeGreaterThanOrEqual(0);
-  expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+  // The preview may render again as the editor finishes syncing, taking the hovered
+  // link (and its card) away: hover again until the card stays.
+  await expect(async () => {
+    await link.hover();
+    await expect(card).toBeVisible({ timeout: 1000 });
+    await expect(card.locator("em")).toHaveText("lock", { timeout: 1000 });
+    expect(await card.evaluate((element) => element.parentElement === document.body)).toBe(true);
+    const box = await card.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(viewport.width);
+  }).toPass();
   // The pointer may move onto the card to read it.
   await card.hover();
   await page.waitForTimeout(400);

@@ -66,12 +66,14 @@ async fn every_answer_names_its_request_and_errors_quote_it(db: PgPool) {
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn a_request_past_its_deadline_is_a_503_that_changed_nothing(db: PgPool) {
-    let settings = Settings { request_timeout: Duration::from_secs(1), ..test_settings() };
-    let app = TestApp::spawn_with(db, settings).await;
+    let app = TestApp::spawn(db).await;
     let ada = app.signup("ada").await;
     let project = app.project(&ada, "Shop").await;
-    let settings_url = app.url(&format!("/api/v1/projects/{}/settings", project.id));
-    let change = || ada.patch(&settings_url).json(&json!({ "required_approvals": 3 })).send();
+    // The same database behind a server with a one-second deadline.
+    let hurried = app.another(Settings { request_timeout: Duration::from_secs(1), ..test_settings() }).await;
+    let settings_url = hurried.url(&format!("/api/v1/projects/{}/settings", project.id));
+    let (token, client) = (app.token(&ada, &["read", "write"]).await, hurried.bare());
+    let change = || client.patch(&settings_url).bearer_auth(&token).json(&json!({ "required_approvals": 3 })).send();
 
     // Someone else's transaction holds the project's row, and keeps holding it.
     let mut holder = app.db.begin().await.unwrap();
