@@ -14,6 +14,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
 use crate::harness::{test_settings, TestApp};
+use crate::process::free_port;
 
 #[derive(Deserialize)]
 struct Failure {
@@ -145,9 +146,4 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
         .unwrap();
     assert_eq!(signing_in.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(signing_in.headers()[RETRY_AFTER], "5");
-}
-
-/// A loopback port nothing listens on (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -45,6 +45,10 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     let mut witness = Peer::joined(&app, &cookie, &doc).await;
     witness.until("the edit arrives", |peer| peer.text() == "measured").await;
 
+    // A method of the caller's own making is counted, but makes no series of its own.
+    let made_up = reqwest::Method::from_bytes(b"MADEUP").unwrap();
+    client.request(made_up, app.url("/api/v1/projects")).header("origin", &app.base).send().await.unwrap();
+
     let scraped = client.get(app.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(scraped.status(), StatusCode::OK);
     assert!(scraped.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
@@ -59,6 +63,8 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     ));
     // Co-editing: this server holds the document and two connections (other tests' servers
     // in this process report too, so at least).
+    assert!(!text.contains("MADEUP"), "{text}");
+    assert!(text.contains(r#"charter_http_requests_total{method="other",route="/api/v1/projects""#), "{text}");
     assert!(sample(&text, "charter_collab_open_documents").is_some_and(|open| open >= 1.0), "{text}");
     assert!(sample(&text, "charter_collab_connections").is_some_and(|open| open >= 2.0), "{text}");
     assert!(sample(&text, "charter_collab_append_seconds_count").is_some_and(|count| count >= 1.0), "{text}");

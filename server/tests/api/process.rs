@@ -18,7 +18,7 @@ pub async fn serve(db: &PgPool, env: &[(&str, &str)]) -> (Child, String) {
 
 /// `charter serve` on the database at `url`, as [`serve`].
 pub async fn serve_on(url: &str, env: &[(&str, &str)]) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_charter"))
         .arg("serve")
         .env("DATABASE_URL", url)
@@ -41,4 +41,9 @@ pub async fn serve_on(url: &str, env: &[(&str, &str)]) -> (Child, String) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("charter serve did not become ready");
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
