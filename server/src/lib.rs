@@ -11,6 +11,7 @@ mod server_fn_errors;
 pub mod sync;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
@@ -32,7 +33,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -143,7 +144,11 @@ fn pages(state: AppState, leptos: LeptosOptions) -> Router {
             provide_context(leptos::nonce::Nonce::from_value(nonce));
         }
     };
-    let routes = generate_route_list(charter_app::App);
+    // Listing the routes renders the app with resource loading switched off for the whole
+    // process (leptos_server's one flag): a page rendering meanwhile, for another server in
+    // this process, would wait for its resources forever. So the list is made once.
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(charter_app::App)).clone();
     let shell = {
         let leptos = leptos.clone();
         move || charter_app::shell(leptos.clone())

@@ -43,6 +43,7 @@ mod security;
 mod shutdown;
 mod slow_peers;
 mod socket_fuzz;
+mod startup;
 mod structure;
 mod sync;
 mod tokens;
