@@ -74,6 +74,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// The project's activity (audit trail), newest first.
 #[utoipa::path(get, path = "/projects/{id}/activity", tag = "activity",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path, description = "Project id"), ActivityQuery),
     responses((status = 200, body = Vec<Activity>), (status = 404, body = crate::error::ErrorBody)))]
 async fn activity_handler(

@@ -5,8 +5,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::header::Header;
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +32,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
                        requests that change state must carry the site's own `Origin`.",
     ),
     modifiers(&SecuritySchemes),
+    security(("token" = []), ("session" = [])),
     components(schemas(crate::error::ErrorBody, charter_types::SearchMode, charter_types::Tool, charter_types::ExportFormat)),
 )]
 struct ApiDoc;
@@ -75,21 +79,33 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 description of every `/api/v1` route.
 pub fn openapi() -> OpenApiDoc {
-    with_unavailable(routes().into_openapi())
+    with_common_answers(routes().into_openapi())
 }
 
-/// Any operation may answer 503 with `Retry-After`: past the request deadline, or while
-/// the database cannot be reached.
-fn with_unavailable(mut doc: OpenApiDoc) -> OpenApiDoc {
+/// The extension in which each operation states who may call it: `public`, `signed-in`,
+/// or the least project role (`viewer`, `editor`, `reviewer`, `owner`).
+pub const ACCESS: &str = "x-charter-access";
+
+/// Answers that come from the layers every route shares rather than from its handler,
+/// added to each operation they apply to (a handler's own description of one is kept).
+fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+    };
     let retry_after = Header::new(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)));
-    let unavailable = ResponseBuilder::new()
-        .description(
-            "Charter could not answer in time, or its database is unavailable; retry after `Retry-After` seconds",
-        )
-        .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
-        .header("Retry-After", retry_after)
-        .build();
-    for item in doc.paths.paths.values_mut() {
+    let unavailable =
+        error("Charter could not answer in time, or its database is unavailable; retry after `Retry-After` seconds")
+            .header("Retry-After", retry_after)
+            .build();
+    let malformed = error("A path or query value, or the body, could not be read as this operation expects").build();
+    let unauthorized = error("No valid session or token came with the request").build();
+    let forbidden = error("The caller's role in the project, or the token's scopes, do not allow this").build();
+    let missing = error("No such thing, or none the caller can see").build();
+    let too_large = error("The body is larger than the API accepts (4 MiB)").build();
+    let invalid = error("A query value or the body is well-formed but not acceptable; the message says which").build();
+    for (path, item) in doc.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -101,7 +117,38 @@ fn with_unavailable(mut doc: OpenApiDoc) -> OpenApiDoc {
             &mut item.trace,
         ];
         for operation in operations.into_iter().flatten() {
-            operation.responses.responses.insert("503".into(), unavailable.clone().into());
+            let has_path_values = path.contains('{');
+            let has_body = operation.request_body.is_some();
+            // Each handler states who may call it; anyone may call a public one, which the
+            // document says with an empty security requirement.
+            let access = operation.extensions.as_ref().and_then(|extensions| extensions.get(ACCESS));
+            let public = access.is_some_and(|access| access == "public");
+            if public {
+                operation.security = Some(vec![SecurityRequirement::default()]);
+            }
+            let has_query = operation
+                .parameters
+                .as_ref()
+                .is_some_and(|parameters| parameters.iter().any(|p| p.parameter_in == ParameterIn::Query));
+            let mut answers = vec![("503", &unavailable)];
+            if has_path_values || has_query || has_body {
+                answers.push(("400", &malformed));
+            }
+            if !public {
+                answers.extend([("401", &unauthorized), ("403", &forbidden)]);
+            }
+            if has_path_values {
+                answers.push(("404", &missing));
+            }
+            if has_body {
+                answers.push(("413", &too_large));
+            }
+            if has_query || has_body {
+                answers.push(("422", &invalid));
+            }
+            for (status, response) in answers {
+                operation.responses.responses.entry(status.into()).or_insert_with(|| response.clone().into());
+            }
         }
     }
     doc
@@ -110,7 +157,7 @@ fn with_unavailable(mut doc: OpenApiDoc) -> OpenApiDoc {
 /// `/api/v1/*` and `/api/openapi.json`; unknown paths under `/api/v1` answer in JSON.
 pub fn router(state: AppState) -> Router {
     let (api, doc) = routes().split_for_parts();
-    let doc = std::sync::Arc::new(with_unavailable(doc));
+    let doc = std::sync::Arc::new(with_common_answers(doc));
     api.route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -242,14 +242,16 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The project's branches, `main` first.
-#[utoipa::path(get, path = "/projects/{id}/branches", tag = "branches", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/branches", tag = "branches",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Branch>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(State(state): State<AppState>, project: Project<need::Read>) -> Result<Json<Vec<Branch>>> {
     Ok(Json(list(&state.db, &project).await?))
 }
 
 /// Create a branch of the whole project from `main` or another branch (editors and above).
-#[utoipa::path(post, path = "/projects/{id}/branches", tag = "branches", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/branches", tag = "branches",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = NewBranch,
     responses((status = 201, body = Branch), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
@@ -264,6 +266,7 @@ async fn create_handler(
 
 /// Delete a branch and its documents' state (`main` cannot be deleted).
 #[utoipa::path(delete, path = "/projects/{id}/branches/{name}", tag = "branches",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("name" = String, Path)),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]

@@ -90,8 +90,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Lint one document as stored.
-#[utoipa::path(get, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
-    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/documents/{id}/lint", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
+    responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "the document is deleted on that branch", body = crate::error::ErrorBody)))]
 async fn document_lint_handler(
     State(state): State<AppState>,
     document: Document<need::Read>,
@@ -104,9 +106,11 @@ async fn document_lint_handler(
 
 /// Lint a document's unsaved text against the rest of the project (what the editor
 /// shows inline as you type).
-#[utoipa::path(post, path = "/documents/{id}/lint", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(post, path = "/documents/{id}/lint", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     request_body = LintText,
     responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "the document is deleted on that branch", body = crate::error::ErrorBody),
               (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn document_lint_text_handler(
     State(state): State<AppState>,

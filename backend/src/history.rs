@@ -246,7 +246,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The branch's versions (one per merge), newest first.
-#[utoipa::path(get, path = "/projects/{id}/versions", tag = "history", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(get, path = "/projects/{id}/versions", tag = "history",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Vec<Version>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
@@ -257,14 +258,16 @@ async fn list_handler(
 }
 
 /// The project's tags, each with its version, in the order they were made.
-#[utoipa::path(get, path = "/projects/{id}/tags", tag = "history", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/tags", tag = "history",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Tag>), (status = 404, body = crate::error::ErrorBody)))]
 async fn tags_handler(State(state): State<AppState>, project: Project<need::Read>) -> Result<Json<Vec<Tag>>> {
     Ok(Json(tags(&state.db, &project).await?))
 }
 
 /// Name a version, e.g. `v1.2.0` (editors and above).
-#[utoipa::path(post, path = "/projects/{id}/tags", tag = "history", params(("id" = Uuid, Path)), request_body = NewTag,
+#[utoipa::path(post, path = "/projects/{id}/tags", tag = "history",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)), request_body = NewTag,
     responses((status = 201, body = Tag), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
@@ -278,6 +281,7 @@ async fn tag_handler(
 
 /// A document as it stood at a version (its id or a tag).
 #[utoipa::path(get, path = "/documents/{id}/at/{version}", tag = "history",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path), ("version" = String, Path, description = "version id or tag")),
     responses((status = 200, body = DocumentAtVersion), (status = 404, body = crate::error::ErrorBody)))]
 async fn at_handler(
@@ -289,7 +293,8 @@ async fn at_handler(
 }
 
 /// A document's line changes between two versions, or from a version to now.
-#[utoipa::path(get, path = "/documents/{id}/diff", tag = "history", params(("id" = Uuid, Path), DiffQuery),
+#[utoipa::path(get, path = "/documents/{id}/diff", tag = "history",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), DiffQuery),
     responses((status = 200, body = DocumentDiff), (status = 404, body = crate::error::ErrorBody)))]
 async fn diff_handler(
     State(state): State<AppState>,

@@ -38,8 +38,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Render Markdown the way Charter shows documents: sanitized HTML (for live previews).
-#[utoipa::path(post, path = "/render", tag = "documents", request_body = RenderRequest,
+#[utoipa::path(post, path = "/render", tag = "documents",
+    extensions(("x-charter-access" = json!("signed-in"))), request_body = RenderRequest,
     responses((status = 200, body = Rendered), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, description = "no such document, or none the caller may read",
+               body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 async fn render_handler(
     State(state): State<AppState>,

@@ -300,7 +300,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create a project. It starts with a constitution and a `main` branch; you are its owner.
-#[utoipa::path(post, path = "/projects", tag = "projects", request_body = NewProject,
+#[utoipa::path(post, path = "/projects", tag = "projects",
+    extensions(("x-charter-access" = json!("signed-in"))), request_body = NewProject,
     responses((status = 201, body = Project), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_handler(
     State(state): State<AppState>,
@@ -311,13 +312,15 @@ async fn create_handler(
 }
 
 /// The projects you belong to.
-#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, body = Vec<Project>)))]
+#[utoipa::path(get, path = "/projects", tag = "projects",
+    extensions(("x-charter-access" = json!("signed-in"))), responses((status = 200, body = Vec<Project>)))]
 async fn list_handler(State(state): State<AppState>, actor: Actor) -> Result<Json<Vec<Project>>> {
     Ok(Json(list(&state.db, &actor).await?))
 }
 
 /// One project, with your role in it.
-#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(State(state): State<AppState>, project: InProject<need::Read>) -> Result<Json<Project>> {
     Ok(Json(get(&state.db, &project).await?))
@@ -325,7 +328,8 @@ async fn get_handler(State(state): State<AppState>, project: InProject<need::Rea
 
 /// Change the project's settings (owners only): required approvals, protected `main`,
 /// whether breaking API changes need an owner's approval.
-#[utoipa::path(patch, path = "/projects/{id}/settings", tag = "projects", params(("id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/projects/{id}/settings", tag = "projects",
+    extensions(("x-charter-access" = json!("owner"))), params(("id" = Uuid, Path)),
     request_body = SettingsPatch,
     responses((status = 200, body = Project), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -338,7 +342,8 @@ async fn settings_handler(
 }
 
 /// The project's members and their roles.
-#[utoipa::path(get, path = "/projects/{id}/members", tag = "projects", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/members", tag = "projects",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Member>), (status = 404, body = crate::error::ErrorBody)))]
 async fn members_handler(State(state): State<AppState>, project: InProject<need::Read>) -> Result<Json<Vec<Member>>> {
     Ok(Json(members(&state.db, &project).await?))
@@ -346,6 +351,7 @@ async fn members_handler(State(state): State<AppState>, project: InProject<need:
 
 /// Add a member by username, or change their role (owners only).
 #[utoipa::path(put, path = "/projects/{id}/members/{username}", tag = "projects",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("username" = String, Path)), request_body = MemberRole,
     responses((status = 200, body = Member), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -360,6 +366,7 @@ async fn set_member_handler(
 
 /// Remove a member (owners only). The last owner cannot be removed.
 #[utoipa::path(delete, path = "/projects/{id}/members/{username}", tag = "projects",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("username" = String, Path)),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]

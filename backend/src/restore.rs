@@ -77,6 +77,7 @@ pub async fn restore(state: &AppState, project: &ProjectAccess, reference: &str)
 
 /// Propose bringing the version's branch back to it: opens a change request.
 #[utoipa::path(post, path = "/projects/{id}/versions/{version}/restore", tag = "history",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("version" = String, Path, description = "version id or tag")),
     responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]

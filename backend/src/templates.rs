@@ -131,7 +131,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The document templates, and how requirements are written in them.
-#[utoipa::path(get, path = "/projects/{id}/templates", tag = "specs", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/templates", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Templates), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(_project: Project<need::Read>) -> Result<Json<Templates>> {
     Ok(Json(Templates { templates: TEMPLATES.to_vec(), help: HELP }))

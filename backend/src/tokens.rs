@@ -188,7 +188,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create a personal API token (browser session only). The token is in this response only.
-#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken,
+#[utoipa::path(post, path = "/tokens", tag = "tokens",
+    extensions(("x-charter-access" = json!("signed-in"))), request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 422, body = crate::error::ErrorBody)))]
 async fn create_handler(
     State(state): State<AppState>,
@@ -199,13 +200,15 @@ async fn create_handler(
 }
 
 /// Your live API tokens, without their secrets.
-#[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, body = Vec<ApiToken>)))]
+#[utoipa::path(get, path = "/tokens", tag = "tokens",
+    extensions(("x-charter-access" = json!("signed-in"))), responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_handler(State(state): State<AppState>, actor: Actor) -> Result<Json<Vec<ApiToken>>> {
     Ok(Json(list(&state.db, &actor).await?))
 }
 
 /// Revoke one of your API tokens; it stops working at once.
-#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens",
+    extensions(("x-charter-access" = json!("signed-in"))), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 async fn revoke_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<Uuid>) -> Result<StatusCode> {
     revoke(&state.db, &actor, id).await?;

@@ -19,12 +19,14 @@ impl fmt::Display for Unknown {
 
 impl std::error::Error for Unknown {}
 
-/// Declares an enum whose variants are spelled as the given strings everywhere.
+/// Declares an enum whose variants are spelled as the given strings everywhere. (Each
+/// spelling is a `tt`: a `literal` fragment reaches derives wrapped in an invisible group,
+/// and utoipa's schema derive then ignores the rename.)
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident as $what:literal {
-            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal, )+
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:tt, )+
         }
     ) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -117,5 +119,14 @@ mod tests {
         assert_eq!(serde_json::from_str::<Colour>("\"dark_blue\"").unwrap(), Colour::DarkBlue);
         let unknown = "blue".parse::<Colour>().unwrap_err();
         assert_eq!(unknown.to_string(), "unknown colour \"blue\"");
+    }
+
+    /// The OpenAPI schema lists the spellings sent, not the variants' Rust names (a
+    /// `literal` fragment reached the schema derive wrapped, and was not read as a rename).
+    #[cfg(feature = "utoipa")]
+    #[test]
+    fn the_openapi_schema_lists_the_spellings() {
+        let schema = serde_json::to_value(<Colour as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["red", "dark_blue"]));
     }
 }

@@ -264,7 +264,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Change your password (browser session only). Signs out every other session.
-#[utoipa::path(post, path = "/auth/password", tag = "accounts", request_body = PasswordChange,
+#[utoipa::path(post, path = "/auth/password", tag = "accounts",
+    extensions(("x-charter-access" = json!("signed-in"))), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn password_handler(
@@ -280,7 +281,8 @@ async fn password_handler(
 }
 
 /// Create an account and sign in.
-#[utoipa::path(post, path = "/auth/signup", tag = "accounts", request_body = Credentials,
+#[utoipa::path(post, path = "/auth/signup", tag = "accounts",
+    extensions(("x-charter-access" = json!("public"))), request_body = Credentials,
     responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn signup_handler(
@@ -295,7 +297,8 @@ async fn signup_handler(
 }
 
 /// Sign in; the response sets a new session cookie.
-#[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = Credentials,
+#[utoipa::path(post, path = "/auth/login", tag = "accounts",
+    extensions(("x-charter-access" = json!("public"))), request_body = Credentials,
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody)))]
 async fn login_handler(
@@ -310,7 +313,8 @@ async fn login_handler(
 }
 
 /// Sign out: the session is deleted.
-#[utoipa::path(post, path = "/auth/logout", tag = "accounts", responses((status = 204)))]
+#[utoipa::path(post, path = "/auth/logout", tag = "accounts",
+    extensions(("x-charter-access" = json!("public"))), responses((status = 204)))]
 async fn logout_handler(State(state): State<AppState>, session: Session) -> Result<StatusCode> {
     end_session(&state.db, &session).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -318,6 +322,7 @@ async fn logout_handler(State(state): State<AppState>, session: Session) -> Resu
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/me", tag = "accounts",
+    extensions(("x-charter-access" = json!("signed-in"))),
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
 async fn me_handler(actor: Actor) -> Json<User> {
     // The epoch is not part of the answer.

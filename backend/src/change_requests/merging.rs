@@ -58,9 +58,20 @@ pub async fn resolve(
     let document_id = resolution.document_id;
     let (source, target) =
         (DocKey::new(record.source_branch_id, document_id), DocKey::new(record.target_branch_id, document_id));
-    let not_on_both = |_| Error::Invalid("that document is not on both branches of this change request".into());
-    let ours = content::read(&mut *db.acquire().await?, target).await.map_err(not_on_both)?;
-    content::read(&mut *db.acquire().await?, source).await.map_err(not_on_both)?;
+    // Storage reads an unknown document as empty text: ask the branches themselves. (No row
+    // lock: the edit below appends under its own, from the co-editing writer.)
+    let live: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM branch_documents WHERE document_id = $1 AND branch_id IN ($2, $3) AND deleted_at IS NULL",
+    )
+    .bind(document_id)
+    .bind(source.branch_id)
+    .bind(target.branch_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if live != 2 {
+        return Err(Error::Invalid("that document is not on both branches of this change request".into()));
+    }
+    let ours = content::read(&mut *db.acquire().await?, target).await?;
     // Content first: should the second step fail, the conflict simply remains.
     content::replace(&state.collab, source, &resolution.content, project.actor().user_id).await?;
     sqlx::query("UPDATE branch_documents SET fork_base = $3 WHERE branch_id = $1 AND document_id = $2")

@@ -32,6 +32,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Close the change request without merging it: its author, reviewers and owners.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/close", tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)),
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody),
@@ -46,6 +47,7 @@ async fn close_handler(
 
 /// Reopen a closed change request (a merged one stays merged): its author, reviewers and owners.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/reopen", tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)),
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody),
@@ -60,6 +62,7 @@ async fn reopen_handler(
 
 /// Resolve a conflict: the document's merged text, recorded on the source branch.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/resolve", tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = Resolution,
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
@@ -75,6 +78,7 @@ async fn resolve_handler(
 
 /// Merge the change request: needs enough approvals that are not stale and no conflicts.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/merge", tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = MergeRequest,
     responses((status = 200, body = Merged), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody),
@@ -89,7 +93,8 @@ async fn merge_handler(
 }
 
 /// Open a change request from a source branch into a target branch (editors and above).
-#[utoipa::path(post, path = "/projects/{id}/change-requests", tag = "change requests", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/change-requests", tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = NewChangeRequest,
     responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -103,6 +108,7 @@ async fn create_handler(
 
 /// The project's change requests, newest first.
 #[utoipa::path(get, path = "/projects/{id}/change-requests", tag = "change requests",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path), StateQuery),
     responses((status = 200, body = Vec<ChangeRequestSummary>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
@@ -115,6 +121,7 @@ async fn list_handler(
 
 /// A change request with its per-document changes, conflicts, reviews and discussion.
 #[utoipa::path(get, path = "/projects/{id}/change-requests/{number}", tag = "change requests",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)),
     responses((status = 200, body = ChangeRequest), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
@@ -128,6 +135,7 @@ async fn get_handler(
 /// What the change request does to the project's contracts: each API change with the
 /// rule that classified it, breaking or not (a merged one, as it merged).
 #[utoipa::path(get, path = "/projects/{id}/change-requests/{number}/api-diff", tag = "change requests",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)),
     responses((status = 200, body = Vec<ApiChange>), (status = 404, body = crate::error::ErrorBody)))]
 async fn api_diff_handler(
@@ -142,6 +150,7 @@ async fn api_diff_handler(
 
 /// Approve or request changes (reviewers and owners; not on one's own change request).
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/reviews", tag = "change requests",
+    extensions(("x-charter-access" = json!("reviewer"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = NewReview,
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -156,6 +165,7 @@ async fn review_handler(
 
 /// Comment on a change request, or on a line of one of its documents.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/comments", tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = NewComment,
     responses((status = 201, body = Comment), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -171,6 +181,7 @@ async fn comment_handler(
 /// Resolve the thread a comment starts (`resolved: true`), or reopen it: anyone who may comment.
 #[utoipa::path(put, path = "/projects/{id}/change-requests/{number}/comments/{comment_id}/resolution",
     tag = "change requests",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("number" = i32, Path), ("comment_id" = Uuid, Path, description = "The thread's first comment")),
     request_body = ThreadResolution,
     responses((status = 200, body = Comment), (status = 403, body = crate::error::ErrorBody),
@@ -187,6 +198,7 @@ async fn thread_resolution_handler(
 /// Confirm the constitution's version bump (`major`, `minor` or `patch`): reviewers who
 /// did not write the change.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/constitution", tag = "change requests",
+    extensions(("x-charter-access" = json!("reviewer"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = BumpConfirmation,
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -205,6 +217,7 @@ async fn confirm_bump_handler(
 /// change; merging then writes the version into the contract's `info.version` and tags
 /// the merged version `<contract>@x.y.z`.
 #[utoipa::path(post, path = "/projects/{id}/change-requests/{number}/bumps", tag = "change requests",
+    extensions(("x-charter-access" = json!("reviewer"))),
     params(("id" = Uuid, Path), ("number" = i32, Path)), request_body = BumpConfirmation,
     responses((status = 200, body = ChangeRequest), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]

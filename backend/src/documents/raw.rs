@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::authorization::{need, Document};
-use crate::contract::Syntax;
+use crate::contract::{self, Syntax};
 use crate::error::{Error, Result};
 use crate::extract::Query;
 use crate::{branches, history, markdown, AppState};
@@ -25,7 +25,8 @@ struct RawQuery {
     version: Option<String>,
 }
 
-/// A document's text (the OpenAPI document states its type by content type).
+/// A Markdown document's text, or a contract's that cannot be read (a readable
+/// contract is the YAML or JSON value it holds).
 #[derive(ToSchema)]
 #[schema(value_type = String)]
 #[allow(dead_code)] // Only its schema is used: the body is the text itself.
@@ -35,20 +36,25 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(raw_handler))
 }
 
-/// What a document's text is served as, and the extension of its file name.
+/// What a document's text is served as, and the extension of its file name: a contract
+/// that cannot be read (one being written, say) is plain text, not YAML that a client's
+/// parser would choke on.
 pub fn content_type(kind: Kind, text: &str) -> (&'static str, &'static str) {
     match kind {
+        Kind::Contract if contract::source::read(text).is_err() => ("text/plain; charset=utf-8", "txt"),
         Kind::Contract => Syntax::of(text).media_type(),
         _ => ("text/markdown; charset=utf-8", "md"),
     }
 }
 
 /// A document's text as written: a contract as `application/yaml` or
-/// `application/json`, other documents as Markdown. From a branch, or as a version
-/// merged it.
-#[utoipa::path(get, path = "/documents/{id}/raw", tag = "documents", params(("id" = Uuid, Path), RawQuery),
+/// `application/json` (plain text while it cannot be read), other documents as
+/// Markdown. From a branch, or as a version merged it.
+#[utoipa::path(get, path = "/documents/{id}/raw", tag = "documents",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), RawQuery),
     responses((status = 200, description = "the text as written",
-               content((Text = "application/yaml"), (Text = "application/json"), (Text = "text/markdown"))),
+               content((serde_json::Value = "application/yaml"), (serde_json::Value = "application/json"),
+                       (Text = "text/markdown"), (Text = "text/plain"))),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn raw_handler(
     State(state): State<AppState>,

@@ -24,6 +24,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// The project's documents as a tree: each entry names its parent.
 #[utoipa::path(get, path = "/projects/{id}/documents", tag = "documents",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path), TreeQuery),
     responses((status = 200, body = Vec<TreeEntry>), (status = 404, body = crate::error::ErrorBody)))]
 async fn tree_handler(
@@ -36,6 +37,7 @@ async fn tree_handler(
 
 /// Create a document (editors and above).
 #[utoipa::path(post, path = "/projects/{id}/documents", tag = "documents",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), BranchQuery), request_body = NewDocument,
     responses((status = 201, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -49,7 +51,8 @@ async fn create_handler(
 }
 
 /// A document with its Markdown content.
-#[utoipa::path(get, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(get, path = "/documents/{id}", tag = "documents",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Document), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,
@@ -60,7 +63,8 @@ async fn get_handler(
 }
 
 /// Rename a document or move it in the tree.
-#[utoipa::path(patch, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(patch, path = "/documents/{id}", tag = "documents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), BranchQuery),
     request_body = DocumentPatch,
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -74,7 +78,8 @@ async fn update_handler(
 }
 
 /// Replace a document's Markdown content, or merge a change into it (with `base`).
-#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(put, path = "/documents/{id}/content", tag = "documents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), BranchQuery),
     request_body = ContentBody,
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
@@ -89,7 +94,8 @@ async fn content_handler(
 }
 
 /// Move a document, and the documents under it, to the trash.
-#[utoipa::path(delete, path = "/documents/{id}", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(delete, path = "/documents/{id}", tag = "documents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 async fn delete_handler(
     State(state): State<AppState>,
@@ -101,7 +107,8 @@ async fn delete_handler(
 }
 
 /// Bring a deleted document, and what was deleted with it, back.
-#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(post, path = "/documents/{id}/restore", tag = "documents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Document), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn restore_handler(

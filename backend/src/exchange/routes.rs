@@ -33,7 +33,8 @@ struct ExportQuery {
 }
 
 /// The branch's documents as an archive in a spec tool's layout, or as ReqIF 1.2.
-#[utoipa::path(get, path = "/projects/{id}/export", tag = "exchange", params(("id" = Uuid, Path), ExportQuery),
+#[utoipa::path(get, path = "/projects/{id}/export", tag = "exchange",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), ExportQuery),
     responses((status = 200, description = "the archive, as a download",
                content((Archive = "application/gzip"), (Archive = "application/zip"))),
               (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
@@ -73,7 +74,8 @@ struct ImportQuery {
 /// Brings a `.tar.gz` of documents in a layout into the project: they land on a new
 /// branch `import/<layout>` with a change request into `branch` (never onto it).
 /// `preview=true` answers what would be created, updated or left unchanged instead.
-#[utoipa::path(post, path = "/projects/{id}/import", tag = "exchange", params(("id" = Uuid, Path), ImportQuery),
+#[utoipa::path(post, path = "/projects/{id}/import", tag = "exchange",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), ImportQuery),
     request_body(content = Archive, content_type = "application/gzip"),
     responses((status = 200, description = "the preview", body = ImportPlan),
               (status = 201, description = "the branch and change request made", body = Imported),

@@ -63,7 +63,8 @@ async fn body_of(body: Body) -> Result<bytes::Bytes> {
 
 /// Report an incident from any system (an API token with the `incidents:write` scope).
 /// Answered once it is stored; it is matched to requirements in the background.
-#[utoipa::path(post, path = "/projects/{id}/incidents", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/incidents", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = NewIncident,
     responses((status = 202, body = IncidentAccepted), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -87,6 +88,7 @@ async fn report_handler(
 /// A tool's own webhook, unchanged: `alertmanager` (API token with `incidents:write`),
 /// `sentry`, `pagerduty`, `grafana` (signed with the secret set under integrations).
 #[utoipa::path(post, path = "/projects/{id}/hooks/{tool}", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("tool" = Tool, Path)), request_body(content = serde_json::Value),
     responses((status = 202, body = DeliveryAccepted), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -109,7 +111,8 @@ async fn hook_handler(
 
 /// OpenTelemetry logs (OTLP/HTTP, JSON encoding; an API token with `incidents:write`):
 /// records of severity ERROR and above become incidents, grouped by service and message.
-#[utoipa::path(post, path = "/projects/{id}/hooks/otlp/v1/logs", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/hooks/otlp/v1/logs", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body(content = serde_json::Value),
     responses((status = 202, body = DeliveryAccepted), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -162,7 +165,8 @@ async fn receive(
 
 /// Each tool that can report to the project: where it posts, how it proves itself,
 /// whether its secret is set (never the secret).
-#[utoipa::path(get, path = "/projects/{id}/integrations", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/integrations", tag = "incidents",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Integration>), (status = 404, body = crate::error::ErrorBody)))]
 async fn integrations_handler(
     State(state): State<AppState>,
@@ -173,6 +177,7 @@ async fn integrations_handler(
 
 /// Set or rotate a signing tool's secret (owners).
 #[utoipa::path(put, path = "/projects/{id}/integrations/{tool}", tag = "incidents",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("tool" = Tool, Path)), request_body = SetIntegration,
     responses((status = 200, body = Integration), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -187,7 +192,8 @@ async fn set_integration_handler(
 
 /// The project's incidents, most recently seen first (at most 500), each with the
 /// requirements matching suggests and those people linked.
-#[utoipa::path(get, path = "/projects/{id}/incidents", tag = "incidents", params(("id" = Uuid, Path), IncidentsQuery),
+#[utoipa::path(get, path = "/projects/{id}/incidents", tag = "incidents",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), IncidentsQuery),
     responses((status = 200, body = Vec<Incident>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
@@ -198,7 +204,8 @@ async fn list_handler(
 }
 
 /// An incident with its description, labels and timeline.
-#[utoipa::path(get, path = "/incidents/{id}", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/incidents/{id}", tag = "incidents",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = IncidentDetail), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,
@@ -209,7 +216,8 @@ async fn get_handler(
 }
 
 /// Link the incident to a requirement of the project's `main` branch (writers).
-#[utoipa::path(post, path = "/incidents/{id}/links", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/incidents/{id}/links", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = LinkIncident,
     responses((status = 200, body = IncidentDetail), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -224,6 +232,7 @@ async fn link_handler(
 
 /// Remove a link (writers); an incident left with none is open again.
 #[utoipa::path(delete, path = "/incidents/{id}/links/{requirement_id}", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))),
     params(("id" = Uuid, Path), ("requirement_id" = Uuid, Path)),
     responses((status = 200, body = IncidentDetail), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
@@ -236,7 +245,8 @@ async fn unlink_handler(
 }
 
 /// Judge the incident not to concern the specification, with a reason (writers).
-#[utoipa::path(post, path = "/incidents/{id}/dismiss", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/incidents/{id}/dismiss", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = DismissIncident,
     responses((status = 200, body = IncidentDetail), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -252,7 +262,8 @@ async fn dismiss_handler(
 /// Turn the incident into a requirement change (writers): a new requirement in a spec,
 /// or an amendment of a linked one, on a new branch `incident/<short id>`, with a change
 /// request to `main`. The configured chat model proposes the wording, else a template.
-#[utoipa::path(post, path = "/incidents/{id}/draft", tag = "incidents", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/incidents/{id}/draft", tag = "incidents",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = NewDraft,
     responses((status = 201, body = DraftCreated), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),

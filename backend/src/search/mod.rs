@@ -281,7 +281,8 @@ async fn meaning_of(state: &AppState, project: &ProjectAccess) -> Result<Meaning
 
 /// Search a branch's requirements and sections: each hit with where it is, a snippet
 /// marked where it matched, and why it matched.
-#[utoipa::path(get, path = "/projects/{id}/search", tag = "search", params(("id" = Uuid, Path), SearchQuery),
+#[utoipa::path(get, path = "/projects/{id}/search", tag = "search",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), SearchQuery),
     responses((status = 200, body = SearchResults), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn search_handler(
@@ -295,7 +296,8 @@ async fn search_handler(
 
 /// The requirements nearest in meaning to this one, on a branch: those of other
 /// documents first.
-#[utoipa::path(get, path = "/requirements/{id}/related", tag = "search", params(("id" = Uuid, Path), RelatedQuery),
+#[utoipa::path(get, path = "/requirements/{id}/related", tag = "search",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), RelatedQuery),
     responses((status = 200, body = RelatedRequirements), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 async fn related_handler(
@@ -311,7 +313,8 @@ async fn related_handler(
 
 /// A branch's possible duplicates: requirement pairs nearly alike in meaning, most alike
 /// first, and those judged distinct with why.
-#[utoipa::path(get, path = "/projects/{id}/duplicates", tag = "search", params(("id" = Uuid, Path), DuplicatesQuery),
+#[utoipa::path(get, path = "/projects/{id}/duplicates", tag = "search",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), DuplicatesQuery),
     responses((status = 200, body = DuplicateReport), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 async fn duplicates_handler(
@@ -324,7 +327,8 @@ async fn duplicates_handler(
 }
 
 /// Judge two requirements distinct, with why: the report lists them as dismissed.
-#[utoipa::path(post, path = "/projects/{id}/duplicates/dismiss", tag = "search", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/duplicates/dismiss", tag = "search",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = DismissDuplicate,
     responses((status = 200, body = Dismissal), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -338,7 +342,8 @@ async fn dismiss_handler(
 
 /// The project's embedding provider, whether search finds by meaning now, and the
 /// latest re-index job.
-#[utoipa::path(get, path = "/projects/{id}/embeddings", tag = "search", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/embeddings", tag = "search",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = EmbeddingSettings), (status = 404, body = crate::error::ErrorBody)))]
 async fn embeddings_handler(
     State(state): State<AppState>,
@@ -349,7 +354,8 @@ async fn embeddings_handler(
 
 /// Choose the project's embedding provider (owners). The provider must answer first;
 /// a new model starts a re-index job, and search answers by words meanwhile.
-#[utoipa::path(put, path = "/projects/{id}/embeddings", tag = "search", params(("id" = Uuid, Path)),
+#[utoipa::path(put, path = "/projects/{id}/embeddings", tag = "search",
+    extensions(("x-charter-access" = json!("owner"))), params(("id" = Uuid, Path)),
     request_body = SetEmbeddings,
     responses((status = 200, body = EmbeddingSettings), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -362,7 +368,8 @@ async fn set_embeddings_handler(
 }
 
 /// Embed every entry of the project again (owners): `GET /jobs/{id}` follows it.
-#[utoipa::path(post, path = "/projects/{id}/reindex", tag = "search", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/reindex", tag = "search",
+    extensions(("x-charter-access" = json!("owner"))), params(("id" = Uuid, Path)),
     responses((status = 202, body = JobStarted), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 async fn reindex_handler(
@@ -373,7 +380,8 @@ async fn reindex_handler(
 }
 
 /// A background job: its state and progress (`done` of `total`), and what went wrong.
-#[utoipa::path(get, path = "/jobs/{id}", tag = "search", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/jobs/{id}", tag = "search",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Job), (status = 404, body = crate::error::ErrorBody)))]
 async fn job_handler(State(state): State<AppState>, actor: Actor, Path(id): Path<JobId>) -> Result<Json<Job>> {
     Ok(Json(jobs::get(&state.db, &actor, id).await?))

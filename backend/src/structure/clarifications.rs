@@ -309,7 +309,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The project's clarification questions (open ones unless `state` says otherwise).
-#[utoipa::path(get, path = "/projects/{id}/clarifications", tag = "specs", params(("id" = Uuid, Path), ClarificationQuery),
+#[utoipa::path(get, path = "/projects/{id}/clarifications", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), ClarificationQuery),
     responses((status = 200, body = Vec<Clarification>), (status = 400, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
@@ -322,7 +323,8 @@ async fn list_handler(
 
 /// Answer a question: the marker becomes the answer, and the Q&A is recorded in the
 /// document's Clarifications section.
-#[utoipa::path(post, path = "/clarifications/{id}/answer", tag = "specs", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/clarifications/{id}/answer", tag = "specs",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
     request_body = NewAnswer,
     responses((status = 200, body = Clarification), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),

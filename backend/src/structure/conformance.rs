@@ -118,7 +118,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// document the code's build produced and the commit it was built from. Each of the
 /// contract's operations comes back implemented, missing or drifted (a difference that
 /// breaks callers, by the review rules), with the operations only the code serves.
-#[utoipa::path(post, path = "/documents/{id}/conformance", tag = "contracts", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(post, path = "/documents/{id}/conformance", tag = "contracts",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), BranchQuery),
     request_body = NewContractCheck,
     responses((status = 201, body = ContractCheck), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
@@ -134,7 +135,8 @@ async fn record_handler(
 }
 
 /// The latest check of the code against the contract on a branch.
-#[utoipa::path(get, path = "/documents/{id}/conformance", tag = "contracts", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(get, path = "/documents/{id}/conformance", tag = "contracts",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = ContractCheck), (status = 404, body = crate::error::ErrorBody)))]
 async fn latest_handler(
     State(state): State<AppState>,

@@ -162,7 +162,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// A contract's operations (`[{method, path, operation_id, requirements}]`), in the
 /// order written; an OpenAPI contract that cannot be read has none.
-#[utoipa::path(get, path = "/documents/{id}/operations", tag = "contracts", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(get, path = "/documents/{id}/operations", tag = "contracts",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Vec<Operation>), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 async fn operations_handler(

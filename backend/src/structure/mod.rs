@@ -159,7 +159,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// What links to a document, or to the requirements it defines.
-#[utoipa::path(get, path = "/documents/{id}/backlinks", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(get, path = "/documents/{id}/backlinks", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = Vec<Backlink>), (status = 404, body = crate::error::ErrorBody)))]
 async fn backlinks_handler(
     State(state): State<AppState>,
@@ -170,7 +171,8 @@ async fn backlinks_handler(
 }
 
 /// Lint every document of a branch: the findings, document by document.
-#[utoipa::path(get, path = "/projects/{id}/lint", tag = "specs", params(("id" = Uuid, Path), LintQuery),
+#[utoipa::path(get, path = "/projects/{id}/lint", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), LintQuery),
     responses((status = 200, body = Vec<Finding>), (status = 404, body = crate::error::ErrorBody)))]
 async fn project_lint_handler(
     State(state): State<AppState>,
@@ -183,7 +185,8 @@ async fn project_lint_handler(
 
 /// The lint rules, and the severity each runs at on the branch (its constitution's
 /// "Checks" heading decides).
-#[utoipa::path(get, path = "/projects/{id}/lint/rules", tag = "specs", params(("id" = Uuid, Path), LintQuery),
+#[utoipa::path(get, path = "/projects/{id}/lint/rules", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), LintQuery),
     responses((status = 200, body = Vec<RuleSetting>), (status = 404, body = crate::error::ErrorBody)))]
 async fn rules_handler(
     State(state): State<AppState>,

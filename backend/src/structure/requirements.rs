@@ -512,7 +512,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The requirements of a branch's documents, with status and coverage.
-#[utoipa::path(get, path = "/projects/{id}/requirements", tag = "specs", params(("id" = Uuid, Path), RequirementQuery),
+#[utoipa::path(get, path = "/projects/{id}/requirements", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), RequirementQuery),
     responses((status = 200, body = Vec<RequirementView>), (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(
     State(state): State<AppState>,
@@ -529,6 +530,7 @@ async fn list_handler(
 
 /// A requirement with its history across versions and what links to it.
 #[utoipa::path(get, path = "/requirements/{id}", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))),
     params(("id" = Uuid, Path), crate::branches::BranchQuery),
     responses((status = 200, body = RequirementDetail), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(

@@ -328,7 +328,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Store a traceability report (what `charter check --upload` sends).
-#[utoipa::path(post, path = "/projects/{id}/traceability", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(post, path = "/projects/{id}/traceability", tag = "specs",
+    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path), BranchQuery),
     request_body = Report,
     responses((status = 201, body = StoredReport), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -342,7 +343,8 @@ async fn upload_handler(
 }
 
 /// The branch's latest traceability report.
-#[utoipa::path(get, path = "/projects/{id}/traceability", tag = "specs", params(("id" = Uuid, Path), BranchQuery),
+#[utoipa::path(get, path = "/projects/{id}/traceability", tag = "specs",
+    extensions(("x-charter-access" = json!("viewer"))), params(("id" = Uuid, Path), BranchQuery),
     responses((status = 200, body = StoredReport), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_handler(
     State(state): State<AppState>,

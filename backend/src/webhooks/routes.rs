@@ -24,7 +24,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The project's webhooks (owners: an address may carry a token).
-#[utoipa::path(get, path = "/projects/{id}/webhooks", tag = "webhooks", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/projects/{id}/webhooks", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))), params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Webhook>), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
 async fn list_handler(State(state): State<AppState>, project: Project<need::Manage>) -> Result<Json<Vec<Webhook>>> {
@@ -32,7 +33,8 @@ async fn list_handler(State(state): State<AppState>, project: Project<need::Mana
 }
 
 /// Register a webhook (owners). The answer holds its signing secret, shown only this once.
-#[utoipa::path(post, path = "/projects/{id}/webhooks", tag = "webhooks", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/projects/{id}/webhooks", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))), params(("id" = Uuid, Path)),
     request_body = NewWebhook,
     responses((status = 201, body = WebhookCreated), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody),
@@ -48,6 +50,7 @@ async fn create_handler(
 
 /// A webhook (owners).
 #[utoipa::path(get, path = "/projects/{id}/webhooks/{webhook_id}", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("webhook_id" = Uuid, Path)),
     responses((status = 200, body = Webhook), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
@@ -61,6 +64,7 @@ async fn get_handler(
 
 /// Change a webhook's address, events, description or whether it is active (owners).
 #[utoipa::path(patch, path = "/projects/{id}/webhooks/{webhook_id}", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("webhook_id" = Uuid, Path)), request_body = UpdateWebhook,
     responses((status = 200, body = Webhook), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
@@ -76,6 +80,7 @@ async fn update_handler(
 
 /// Remove a webhook and its deliveries; nothing more is sent to it (owners).
 #[utoipa::path(delete, path = "/projects/{id}/webhooks/{webhook_id}", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("webhook_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
@@ -90,6 +95,7 @@ async fn delete_handler(
 
 /// The webhook's latest deliveries, newest first (at most 100), with how each went.
 #[utoipa::path(get, path = "/projects/{id}/webhooks/{webhook_id}/deliveries", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("webhook_id" = Uuid, Path)),
     responses((status = 200, body = Vec<WebhookDelivery>), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
@@ -103,6 +109,7 @@ async fn deliveries_handler(
 
 /// Send a failed or pending delivery again now (owners).
 #[utoipa::path(post, path = "/projects/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("webhook_id" = Uuid, Path), ("delivery_id" = Uuid, Path)),
     responses((status = 200, body = WebhookDelivery), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody),
@@ -117,6 +124,7 @@ async fn retry_handler(
 
 /// Queue a `ping` delivery to test the receiver (owners; active webhooks).
 #[utoipa::path(post, path = "/projects/{id}/webhooks/{webhook_id}/ping", tag = "webhooks",
+    extensions(("x-charter-access" = json!("owner"))),
     params(("id" = Uuid, Path), ("webhook_id" = Uuid, Path)),
     responses((status = 202, body = WebhookDelivery), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody),

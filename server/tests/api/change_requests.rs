@@ -378,8 +378,14 @@ async fn a_resolved_conflict_is_reviewed_and_then_merges_as_resolved(db: PgPool)
     s.write(&s.login, "main", "line 1\nLine 2 (main)\nline 3\nline 4\nline 5\n").await;
     assert_eq!(s.view(number).await["conflicts"].as_array().unwrap().len(), 1);
 
-    let resolved = "line 1\nLINE 2 (draft, with main's wording)\nline 3\nline 4\nline 5\n";
+    // A document the change request does not hold is refused, not written (it was a 500).
     let url = s.url(&format!("/change-requests/{number}/resolve"));
+    let unknown = json!({ "document_id": uuid::Uuid::now_v7(), "content": "x" });
+    let (status, body) = call(&s.ada, Method::POST, &url, Some(unknown)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["message"], "that document is not on both branches of this change request");
+
+    let resolved = "line 1\nLINE 2 (draft, with main's wording)\nline 3\nline 4\nline 5\n";
     let (status, view) =
         call(&s.ada, Method::POST, &url, Some(json!({ "document_id": s.login, "content": resolved }))).await;
     assert_eq!(status, StatusCode::OK, "{view}");

@@ -232,11 +232,15 @@ async fn raw_serves_a_document_as_written_with_its_type(db: PgPool) {
     let orders = s.create("Orders API", Kind::Contract, ORDERS).await;
     let json_contract = s.create("Ordre é", Kind::Contract, "{\"type\": \"object\"}\n").await;
     let checkout = s.create("Checkout", Kind::Spec, CHECKOUT).await;
+    // Half-written: not YAML yet, so no YAML parser is told it is.
+    let unfinished = "openapi: 3.1.0\ninfo: {title: Half\n";
+    let half = s.create("Half", Kind::Contract, unfinished).await;
 
     for (document, content_type, file, text) in [
         (&orders, "application/yaml", "orders-api.yaml", ORDERS),
         (&json_contract, "application/json", "ordre.json", "{\"type\": \"object\"}\n"),
         (&checkout, "text/markdown; charset=utf-8", "checkout.md", CHECKOUT),
+        (&half, "text/plain; charset=utf-8", "half.txt", unfinished),
     ] {
         let response = s.ada.get(s.api(&format!("/documents/{}/raw", document.id))).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);

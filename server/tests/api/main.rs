@@ -3,6 +3,7 @@
 
 mod accounts;
 mod activity;
+mod api_fuzz;
 mod authz;
 mod availability;
 mod branches;

@@ -1,0 +1,187 @@
+//! schemathesis (PyPI, pinned with hashes in `end2end/python`) against
+//! `/api/openapi.json`: every operation, with inputs it generates from the document (valid
+//! and invalid), checked for server errors and for answers the document does not describe
+//! (status codes, content types, headers, body schemas).
+
+use std::path::PathBuf;
+
+use charter_types::{
+    Document, DocumentId, IncidentAccepted, IncidentId, Kind, Project, ProjectId, RequirementView, WebhookCreated,
+    WebhookEvent, WebhookId,
+};
+use reqwest::{Client, Method};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use uuid::Uuid;
+
+use crate::harness::{expect, TestApp};
+
+/// Test cases per operation and phase: enough to reach every documented answer, few enough
+/// that the run stays within a couple of minutes on two cores.
+const EXAMPLES_PER_OPERATION: u32 = 30;
+
+/// What is checked of every answer: no server error, and status code, content type,
+/// headers and body as the document describes them for that status.
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                      response_headers_conformance,response_schema_conformance";
+
+/// What the fuzzer is pointed at: real ids, so that it gets past the 404 of an unknown
+/// project, document, incident, requirement or webhook into the handlers themselves.
+struct Seeded {
+    token: String,
+    project: ProjectId,
+    documents: Vec<DocumentId>,
+    incident: IncidentId,
+    requirement: Uuid,
+    webhook: WebhookId,
+}
+
+async fn seed(app: &TestApp) -> Seeded {
+    let ada = app.signup("ada").await;
+    let project = app.project(&ada, "Shop").await;
+    let spec = create(app, &ada, &project, "Checkout", Kind::Spec, CHECKOUT).await;
+    let contract = create(app, &ada, &project, "Orders API", Kind::Contract, ORDERS).await;
+    let url = |path: &str| app.url(&format!("/api/v1/projects/{}{path}", project.id));
+    let _: Value = expect(&ada, Method::POST, &url("/branches"), Some(json!({ "name": "draft" }))).await;
+    let opened = json!({ "source": "draft", "target": "main", "title": "Draft" });
+    let _: Value = expect(&ada, Method::POST, &url("/change-requests"), Some(opened)).await;
+    let token = app.token(&ada, &["read", "write", "incidents:write"]).await;
+    let incident = json!({ "source": "statuspage", "external_id": "1", "title": "Card charged twice",
+                           "severity": "high", "service": "payments", "status": "firing",
+                           "started_at": "2026-12-01T10:00:00Z" });
+    let incident: IncidentAccepted = expect(&bearer(&token), Method::POST, &url("/incidents"), Some(incident)).await;
+    let requirements: Vec<RequirementView> = expect(&ada, Method::GET, &url("/requirements"), None).await;
+    let hook = json!({ "url": "http://127.0.0.1:9/hook", "events": [WebhookEvent::ChangeRequestMerged] });
+    let webhook: WebhookCreated = expect(&ada, Method::POST, &url("/webhooks"), Some(hook)).await;
+    Seeded {
+        token,
+        project: project.id,
+        documents: vec![spec.id, contract.id],
+        incident: incident.id,
+        requirement: requirements[0].id,
+        webhook: webhook.webhook.id,
+    }
+}
+
+const CHECKOUT: &str = "# Checkout\n\n- **PAY-001**: System MUST charge once [NEEDS CLARIFICATION: which card?].\n";
+const ORDERS: &str = "openapi: 3.1.0\ninfo: {title: Orders, version: 1.0.0}\npaths: {}\n";
+
+async fn create(app: &TestApp, client: &Client, project: &Project, title: &str, kind: Kind, content: &str) -> Document {
+    let body = json!({ "title": title, "kind": kind, "content": content });
+    expect(client, Method::POST, &app.tree_url(project), Some(body)).await
+}
+
+/// A script's client, with `token`.
+fn bearer(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    Client::builder().default_headers(headers).build().unwrap()
+}
+
+/// The fuzzer's settings: the token on every request, and the seeded ids offered for the
+/// ids in paths most of the time (the rest are generated).
+fn config(seeded: &Seeded) -> String {
+    let hooks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/python/fuzz_hooks.py");
+    let documents: Vec<String> = seeded.documents.iter().map(|id| format!("\"{id}\"")).collect();
+    let mut config = format!(
+        r#"
+hooks = "{hooks}"
+headers = {{ Authorization = "Bearer {token}" }}
+request-timeout = 30.0
+
+[generation]
+max-examples = {EXAMPLES_PER_OPERATION}
+
+[dictionaries.documents]
+values = [{documents}]
+
+[parameters]
+"path.webhook_id" = {{ dictionary = "webhooks", probability = 0.8 }}
+"path.requirement_id" = {{ dictionary = "requirements", probability = 0.8 }}
+"#,
+        hooks = hooks.display(),
+        token = seeded.token,
+        documents = documents.join(", "),
+    );
+    for (name, id) in [
+        ("projects", seeded.project.to_string()),
+        ("incidents", seeded.incident.to_string()),
+        ("requirements", seeded.requirement.to_string()),
+        ("webhooks", seeded.webhook.to_string()),
+    ] {
+        config.push_str(&format!("\n[dictionaries.{name}]\nvalues = [\"{id}\"]\n"));
+    }
+    // A route's `{id}` names what its first segment does.
+    for name in ["projects", "documents", "incidents", "requirements"] {
+        config.push_str(&format!(
+            "\n[[operations]]\ninclude-path-regex = \"^/api/v1/{name}/\\\\{{id\\\\}}\"\n\
+             parameters = {{ \"path.id\" = {{ dictionary = \"{name}\", probability = 0.8 }} }}\n"
+        ));
+    }
+    config
+}
+
+/// The parts of schemathesis' JSON report the test reads.
+#[derive(Deserialize)]
+struct Report {
+    seed: u64,
+    running_time: f64,
+    operations: Operations,
+    test_cases: TestCases,
+}
+
+#[derive(Deserialize)]
+struct Operations {
+    total: usize,
+    tested: usize,
+}
+
+#[derive(Deserialize)]
+struct TestCases {
+    generated: u64,
+    with_failures: u64,
+}
+
+/// Every operation of the document, counted as schemathesis counts them.
+fn documented_operations() -> usize {
+    let doc = serde_json::to_value(charter_backend::api::openapi()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    paths.values().map(|item| item.as_object().unwrap().len()).sum()
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn every_operation_answers_as_the_openapi_document_says(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let seeded = seed(&app).await;
+    let work = tempfile::tempdir().unwrap();
+    let config_file = work.path().join("schemathesis.toml");
+    std::fs::write(&config_file, config(&seeded)).unwrap();
+    let report = work.path().join("report.json");
+    // One seed, so that a run is repeatable; another explores further.
+    let seed = std::env::var("CHARTER_FUZZ_SEED").unwrap_or_else(|_| "1".into());
+
+    let schemathesis = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/python/.venv/bin/schemathesis");
+    assert!(schemathesis.exists(), "schemathesis is missing: run scripts/bootstrap --browser-tests");
+    let out = tokio::process::Command::new(schemathesis)
+        .arg("--config-file")
+        .arg(&config_file)
+        .args(["run", "--seed", &seed, "--no-color", "--checks", CHECKS, "--report", "json", "--report-json-path"])
+        .arg(&report)
+        .arg(app.url("/api/openapi.json"))
+        .current_dir(work.path())
+        .output()
+        .await
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "schemathesis found failures:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: Report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report.operations.total, documented_operations());
+    assert_eq!(report.operations.tested, report.operations.total, "every operation is fuzzed:\n{stdout}");
+    assert_eq!(report.test_cases.with_failures, 0, "{stdout}");
+    println!(
+        "schemathesis (seed {}): {} operations, {} test cases, 0 failures in {:.0} s",
+        report.seed, report.operations.tested, report.test_cases.generated, report.running_time
+    );
+}
