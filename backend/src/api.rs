@@ -83,7 +83,8 @@ pub fn openapi() -> OpenApiDoc {
 }
 
 /// The extension in which each operation states who may call it: `public`, `signed-in`,
-/// or the least project role (`viewer`, `editor`, `reviewer`, `owner`).
+/// the least project role (`viewer`, `editor`, `reviewer`, `owner`), or `ingest` (an
+/// editor's API token with the `incidents:write` scope, or a tool's signature).
 pub const ACCESS: &str = "x-charter-access";
 
 /// Answers that come from the layers every route shares rather than from its handler,

@@ -64,7 +64,7 @@ async fn body_of(body: Body) -> Result<bytes::Bytes> {
 /// Report an incident from any system (an API token with the `incidents:write` scope).
 /// Answered once it is stored; it is matched to requirements in the background.
 #[utoipa::path(post, path = "/projects/{id}/incidents", tag = "incidents",
-    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
+    extensions(("x-charter-access" = json!("ingest"))), params(("id" = Uuid, Path)),
     request_body = NewIncident,
     responses((status = 202, body = IncidentAccepted), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -88,7 +88,7 @@ async fn report_handler(
 /// A tool's own webhook, unchanged: `alertmanager` (API token with `incidents:write`),
 /// `sentry`, `pagerduty`, `grafana` (signed with the secret set under integrations).
 #[utoipa::path(post, path = "/projects/{id}/hooks/{tool}", tag = "incidents",
-    extensions(("x-charter-access" = json!("editor"))),
+    extensions(("x-charter-access" = json!("ingest"))),
     params(("id" = Uuid, Path), ("tool" = Tool, Path)), request_body(content = serde_json::Value),
     responses((status = 202, body = DeliveryAccepted), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
@@ -112,7 +112,7 @@ async fn hook_handler(
 /// OpenTelemetry logs (OTLP/HTTP, JSON encoding; an API token with `incidents:write`):
 /// records of severity ERROR and above become incidents, grouped by service and message.
 #[utoipa::path(post, path = "/projects/{id}/hooks/otlp/v1/logs", tag = "incidents",
-    extensions(("x-charter-access" = json!("editor"))), params(("id" = Uuid, Path)),
+    extensions(("x-charter-access" = json!("ingest"))), params(("id" = Uuid, Path)),
     request_body(content = serde_json::Value),
     responses((status = 202, body = DeliveryAccepted), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),

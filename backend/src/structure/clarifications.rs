@@ -240,8 +240,9 @@ pub async fn answer(state: &AppState, actor: &Actor, id: Uuid, new: NewAnswer) -
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found("clarification"))?;
+    // Answering edits the document: a viewer is told their role does not allow it.
     let project =
-        authorization::authorize(db, actor, row.project_id, Permission::Read).await.map_err(|err| match err {
+        authorization::authorize(db, actor, row.project_id, Permission::Write).await.map_err(|err| match err {
             Error::NotFound(_) => Error::not_found("clarification"),
             other => other,
         })?;

@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real Charter router on a free port, against a
 //! fresh database made by `#[sqlx::test]`, and talks to it over HTTP.
 
+mod access;
 mod accounts;
 mod activity;
 mod api_fuzz;
