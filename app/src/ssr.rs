@@ -30,7 +30,7 @@ pub fn session() -> Result<Session, AppError> {
 }
 
 pub fn client_ip() -> Result<ClientIp, AppError> {
-    Ok(ClientIp::of(&parts()?))
+    Ok(ClientIp::of(&parts()?.extensions))
 }
 
 /// Ids arrive from the page as text; a malformed one names nothing.

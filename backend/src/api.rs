@@ -98,13 +98,19 @@ fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
     let retry_after = Header::new(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)));
     let unavailable =
         error("Charter could not answer in time, or its database is unavailable; retry after `Retry-After` seconds")
-            .header("Retry-After", retry_after)
+            .header("Retry-After", retry_after.clone())
             .build();
     let malformed = error("A path or query value, or the body, could not be read as this operation expects").build();
     let unauthorized = error("No valid session or token came with the request").build();
     let forbidden = error("The caller's role in the project, or the token's scopes, do not allow this").build();
     let missing = error("No such thing, or none the caller can see").build();
     let too_large = error("The body is larger than the API accepts (4 MiB)").build();
+    let too_many = error(
+        "Too many requests with this account's API tokens, or too many failed tokens from this address; \
+         retry after `Retry-After` seconds",
+    )
+    .header("Retry-After", retry_after)
+    .build();
     let invalid = error("A query value or the body is well-formed but not acceptable; the message says which").build();
     for (path, item) in doc.paths.paths.iter_mut() {
         let operations = [
@@ -136,7 +142,7 @@ fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
                 answers.push(("400", &malformed));
             }
             if !public {
-                answers.extend([("401", &unauthorized), ("403", &forbidden)]);
+                answers.extend([("401", &unauthorized), ("403", &forbidden), ("429", &too_many)]);
             }
             if has_path_values {
                 answers.push(("404", &missing));

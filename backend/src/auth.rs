@@ -15,6 +15,7 @@ use charter_types::{Scope, UserId};
 use crate::access::{Actor, Credential};
 use crate::accounts::{self, SESSION_EPOCH_KEY, SESSION_USER_KEY};
 use crate::error::{Error, Result};
+use crate::extract::ClientIp;
 use crate::{tokens, AppState};
 
 /// Who is calling: a `Bearer` token when the header is present (never falling back to
@@ -34,7 +35,7 @@ pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Actor> {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token)
             .ok_or(Error::Unauthorized)?;
-        return tokens::authenticate(&state.db, token.trim()).await?.ok_or(Error::Unauthorized);
+        return authenticate_token(parts, state, token.trim()).await;
     }
     let session = Session::from_request_parts(parts, state).await.map_err(|(_, why)| Error::internal(why))?;
     let user_id: UserId = session.get(SESSION_USER_KEY).await.map_err(Error::session)?.ok_or(Error::Unauthorized)?;
@@ -47,6 +48,21 @@ pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Actor> {
         return Err(Error::Unauthorized);
     }
     Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session { id, epoch } })
+}
+
+/// The token's holder, within the limits: failed attempts per client address (reserved
+/// first, so that concurrent guesses cannot slip under it; given back when the token is
+/// good), and requests per account and minute.
+async fn authenticate_token(parts: &Parts, state: &AppState, token: &str) -> Result<Actor> {
+    let settings = &state.settings;
+    let ip = ClientIp::of(&parts.extensions).0;
+    let attempt = state.limiter.reserve(&[(format!("token-ip:{ip}"), settings.token_failures_per_ip)])?;
+    let actor = tokens::authenticate(&state.db, token).await?.ok_or(Error::Unauthorized)?;
+    attempt.succeeded();
+    let limit = [(format!("token-user:{}", actor.user_id), settings.token_requests_per_minute)];
+    // A use, not a guess: it counts until its minute is over.
+    let _counted = state.token_limiter.reserve(&limit)?;
+    Ok(actor)
 }
 
 /// Who is calling, with a token's scope enough for the request: reads need `read`,

@@ -9,6 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
+use axum::http::Extensions;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -135,15 +136,17 @@ impl From<QueryRejection> for Error {
     }
 }
 
-/// The peer address of the connection. Charter does not trust forwarding headers; a
-/// deployment behind a proxy limits attempts at the proxy too.
+/// The client's address: the connection's peer, or, behind a proxy the deployment
+/// trusts, the address it forwarded (see [`crate::forwarded`]).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
-    pub fn of(parts: &Parts) -> ClientIp {
-        let ip = parts
-            .extensions
+    pub fn of(extensions: &Extensions) -> ClientIp {
+        if let Some(client) = extensions.get::<ClientIp>() {
+            return *client;
+        }
+        let ip = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -155,6 +158,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(ClientIp::of(parts))
+        Ok(ClientIp::of(&parts.extensions))
     }
 }

@@ -24,6 +24,7 @@ pub mod embeddings;
 pub mod error;
 pub mod exchange;
 pub mod extract;
+pub mod forwarded;
 pub mod history;
 pub mod incidents;
 pub mod markdown;

@@ -19,6 +19,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Calls to contract mocks, per caller and minute.
     pub mock_limiter: Arc<RateLimiter>,
+    /// Requests made with API tokens, per account and minute.
+    pub token_limiter: Arc<RateLimiter>,
     /// The documents open for real-time editing on this instance.
     pub collab: Hub,
     /// Search by meaning: the server's embedding provider and those projects chose.
@@ -38,6 +40,14 @@ pub struct Settings {
     pub auth_attempts_per_ip: u32,
     pub auth_attempts_per_username_and_ip: u32,
     pub auth_window: Duration,
+    /// Requests with an unknown, revoked or malformed API token allowed per client IP in
+    /// one `auth_window`: guessing tokens is as limited as guessing passwords.
+    pub token_failures_per_ip: u32,
+    /// Requests one account may make with its API tokens in a minute.
+    pub token_requests_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (see `forwarded`); none by
+    /// default, so the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Image sources the Content-Security-Policy allows besides the site and `data:`
     /// (e.g. `https://images.example.com`), for specs that embed pictures from elsewhere.
     pub image_sources: Vec<String>,
@@ -83,6 +93,9 @@ impl Default for Settings {
             auth_attempts_per_ip: 30,
             auth_attempts_per_username_and_ip: 10,
             auth_window: Duration::from_secs(60),
+            token_failures_per_ip: 30,
+            token_requests_per_minute: 1200,
+            trusted_proxies: Vec::new(),
             image_sources: Vec::new(),
             http_header_timeout: Duration::from_secs(20),
             http_body_timeout: Duration::from_secs(30),
@@ -111,7 +124,8 @@ impl AppState {
         let embeddings =
             Embeddings::new(settings.embeddings.clone(), settings.model_dir.clone(), &settings.embedding_hosts);
         let mock_limiter = Arc::new(RateLimiter::new(Duration::from_secs(60)));
-        AppState { db, settings: Arc::new(settings), limiter, mock_limiter, collab, embeddings }
+        let token_limiter = Arc::new(RateLimiter::new(Duration::from_secs(60)));
+        AppState { db, settings: Arc::new(settings), limiter, mock_limiter, token_limiter, collab, embeddings }
     }
 }
 

@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // the embedding model.
     ("content engine", &["collab", "content", "contract", "markdown", "embeddings", "chat"]),
     // What a request brings and finds: extractors, attempt limits, the shared state.
-    ("request context", &["extract", "ratelimit", "state"]),
+    ("request context", &["extract", "forwarded", "ratelimit", "state"]),
     // People, their credentials and roles, the trail of what they did, and claims on
     // change requests.
     ("identity", &["audit", "accounts", "tokens", "auth", "authorization", "claims"]),

@@ -124,6 +124,10 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(settings.request_timeout, charter_backend::deadline::enforce))
         .layer(middleware::from_fn(charter_backend::request_id::assign))
+        .layer(middleware::from_fn_with_state(
+            settings.trusted_proxies.clone().into(),
+            charter_backend::forwarded::client_address,
+        ))
 }
 
 /// Source maps expose the editor's unminified source: only debug builds serve them.
@@ -306,6 +310,11 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
     if settings.metrics_token.as_ref().is_some_and(|token| token.len() < 16) {
         anyhow::bail!("CHARTER_METRICS_TOKEN must be at least 16 characters");
     }
+    settings.token_requests_per_minute =
+        limit("CHARTER_TOKEN_REQUESTS_PER_MINUTE", settings.token_requests_per_minute as usize)?.try_into()?;
+    settings.trusted_proxies =
+        charter_backend::forwarded::parse_trusted(&var("CHARTER_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|why| anyhow::anyhow!("CHARTER_TRUSTED_PROXIES: {why}"))?;
     let request_timeout = limit("CHARTER_REQUEST_TIMEOUT_SECONDS", settings.request_timeout.as_secs() as usize)?;
     if request_timeout == 0 {
         anyhow::bail!("CHARTER_REQUEST_TIMEOUT_SECONDS must be at least 1");
@@ -458,6 +467,19 @@ mod tests {
         assert!(!from(&[("CHARTER_WEBHOOKS_ALLOW_PRIVATE", "0")]).unwrap().webhooks_allow_private);
         let err = from(&[("CHARTER_WEBHOOKS_ALLOW_PRIVATE", "yes")]).unwrap_err();
         assert_eq!(err.to_string(), "CHARTER_WEBHOOKS_ALLOW_PRIVATE must be `1` or `0`, not `yes`");
+    }
+
+    #[test]
+    fn proxies_are_trusted_and_token_use_limited_only_as_the_operator_says() {
+        let defaults = from(&[]).unwrap();
+        assert!(defaults.trusted_proxies.is_empty());
+        assert_eq!(defaults.token_requests_per_minute, 1200);
+        let set = from(&[("CHARTER_TRUSTED_PROXIES", "10.0.0.0/8, ::1"), ("CHARTER_TOKEN_REQUESTS_PER_MINUTE", "60")])
+            .unwrap();
+        assert_eq!(set.trusted_proxies.len(), 2);
+        assert_eq!(set.token_requests_per_minute, 60);
+        let err = from(&[("CHARTER_TRUSTED_PROXIES", "10.0.0.0/8 the-proxy")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_TRUSTED_PROXIES: `the-proxy` is not an IP address or network");
     }
 
     #[test]

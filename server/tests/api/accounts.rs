@@ -270,3 +270,38 @@ async fn changing_the_password_signs_out_every_other_session(db: PgPool) {
         call(&app.browser(), Method::POST, &app.url("/api/v1/auth/login"), Some(login(new_password))).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// A failed log-in from `ip`, through a proxy that says it came from `forwarded`.
+async fn guess_through(app: &TestApp, ip: [u8; 4], forwarded: &str) -> StatusCode {
+    let body = json!({ "username": "ada", "password": "wrong password!" });
+    let request = client_from(app, ip).post(app.url("/api/v1/auth/login")).header("x-forwarded-for", forwarded);
+    request.json(&body).send().await.unwrap().status()
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn attempts_count_by_the_address_a_trusted_proxy_forwards_and_no_one_elses(db: PgPool) {
+    let settings = Settings {
+        auth_attempts_per_ip: 2,
+        trusted_proxies: charter_backend::forwarded::parse_trusted("127.0.0.2").unwrap(),
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_with(db, settings).await;
+    app.signup("ada").await;
+    let (proxy, stranger) = ([127, 0, 0, 2], [127, 0, 0, 3]);
+
+    // Through the proxy, each client has its own count.
+    for _ in 0..2 {
+        assert_eq!(guess_through(&app, proxy, "203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(guess_through(&app, proxy, "203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guess_through(&app, proxy, "203.0.113.2").await, StatusCode::UNAUTHORIZED);
+    // A client cannot pick a fresh address by writing the header itself: the proxy
+    // appends what it saw, and that is what counts.
+    assert_eq!(guess_through(&app, proxy, "198.51.100.7, 203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+
+    // Straight from a client the header means nothing: its own address counts.
+    for forwarded in ["203.0.113.3", "203.0.113.4"] {
+        assert_eq!(guess_through(&app, stranger, forwarded).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(guess_through(&app, stranger, "203.0.113.5").await, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -21,6 +21,8 @@ pub fn test_settings() -> Settings {
     Settings {
         auth_attempts_per_ip: 10_000,
         auth_attempts_per_username_and_ip: 10_000,
+        token_failures_per_ip: 10_000,
+        token_requests_per_minute: 100_000,
         webhooks_allow_private: true,
         request_timeout: REQUEST_TIMEOUT / 2,
         ..Settings::default()

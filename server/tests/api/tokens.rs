@@ -3,6 +3,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use charter_backend::Settings;
+
 use crate::harness::{call, error_code, read, TestApp};
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
@@ -153,4 +155,40 @@ async fn a_tokens_last_use_is_written_at_most_once_a_minute(db: PgPool) {
     let aged = last_used().await.unwrap();
     used().await;
     assert!(last_used().await.unwrap() > aged, "written again once the minute has passed");
+}
+
+/// `GET /api/v1/me` from `ip` with `token`.
+async fn me_from(app: &TestApp, ip: [u8; 4], token: &str) -> reqwest::Response {
+    let client = reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).build().unwrap();
+    client.get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap()
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn token_guesses_are_limited_per_address_and_token_use_per_account(db: PgPool) {
+    let settings = Settings { token_failures_per_ip: 3, token_requests_per_minute: 5, ..Settings::default() };
+    let app = TestApp::spawn_with(db, settings).await;
+    let ada = app.signup("ada").await;
+    let token = app.token(&ada, &["read"]).await;
+    let (guesser, owner) = ([127, 0, 0, 2], [127, 0, 0, 3]);
+
+    for n in 0..3 {
+        let guess = format!("charter_abcdefgh_{n}");
+        assert_eq!(me_from(&app, guesser, &guess).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = me_from(&app, guesser, "charter_abcdefgh_3").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(error_code(&read(limited).await.1), "rate_limited");
+    // The guessing address waits even with a good token; the owner, elsewhere, does not.
+    assert_eq!(me_from(&app, guesser, &token).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(me_from(&app, owner, &token).await.status(), StatusCode::OK);
+
+    // Good requests count per account: five a minute here, from any address.
+    for ip in [owner, owner, [127, 0, 0, 4], [127, 0, 0, 5]] {
+        assert_eq!(me_from(&app, ip, &token).await.status(), StatusCode::OK);
+    }
+    assert_eq!(me_from(&app, [127, 0, 0, 6], &token).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The person at the browser is not held up by their scripts.
+    let (status, _) = call(&ada, Method::GET, &app.url("/api/v1/me"), None).await;
+    assert_eq!(status, StatusCode::OK);
 }
