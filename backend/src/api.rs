@@ -102,28 +102,34 @@ fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
             .build();
     let malformed = error("A path or query value, or the body, could not be read as this operation expects").build();
     let unauthorized = error("No valid session or token came with the request").build();
-    let forbidden = error("The caller's role in the project, or the token's scopes, do not allow this").build();
+    let forbidden = error(
+        "The caller's role in the project or the token's scopes do not allow this, or a browser sent it from \
+         another site (its `Origin`)",
+    )
+    .build();
     let missing = error("No such thing, or none the caller can see").build();
     let too_large = error("The body is larger than the API accepts (4 MiB)").build();
     let too_many = error(
-        "Too many requests with this account's API tokens, or too many failed tokens from this address; \
-         retry after `Retry-After` seconds",
+        "Too many failed attempts from this address (log-ins, sign-ups, unknown tokens), or requests with this \
+         account's tokens; retry after `Retry-After` seconds",
     )
     .header("Retry-After", retry_after)
     .build();
     let invalid = error("A query value or the body is well-formed but not acceptable; the message says which").build();
     for (path, item) in doc.paths.paths.iter_mut() {
+        // Each with whether it changes state (and so passes the Origin check).
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
+            (false, &mut item.get),
+            (true, &mut item.put),
+            (true, &mut item.post),
+            (true, &mut item.delete),
+            (false, &mut item.options),
+            (false, &mut item.head),
+            (true, &mut item.patch),
+            (false, &mut item.trace),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (changes, operation) in operations {
+            let Some(operation) = operation else { continue };
             let has_path_values = path.contains('{');
             let has_body = operation.request_body.is_some();
             // Each handler states who may call it; anyone may call a public one, which the
@@ -132,6 +138,9 @@ fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
             let public = access.is_some_and(|access| access == "public");
             if public {
                 operation.security = Some(vec![SecurityRequirement::default()]);
+            } else if access.is_some_and(|access| access == "ingest") {
+                // Tools report with a token (or their own signature), never a session.
+                operation.security = Some(vec![SecurityRequirement::new("token", Vec::<String>::new())]);
             }
             let has_query = operation
                 .parameters
@@ -142,7 +151,10 @@ fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
                 answers.push(("400", &malformed));
             }
             if !public {
-                answers.extend([("401", &unauthorized), ("403", &forbidden), ("429", &too_many)]);
+                answers.push(("401", &unauthorized));
+            }
+            if !public || changes {
+                answers.push(("403", &forbidden));
             }
             if has_path_values {
                 answers.push(("404", &missing));
@@ -155,6 +167,11 @@ fn with_common_answers(mut doc: OpenApiDoc) -> OpenApiDoc {
             }
             for (status, response) in answers {
                 operation.responses.responses.entry(status.into()).or_insert_with(|| response.clone().into());
+            }
+            // Every 429 says when to come back, whichever limit it comes from.
+            let limited = !public || operation.responses.responses.contains_key("429");
+            if limited {
+                operation.responses.responses.insert("429".into(), too_many.clone().into());
             }
         }
     }

@@ -50,15 +50,18 @@ pub async fn identify(parts: &mut Parts, state: &AppState) -> Result<Actor> {
     Ok(Actor { user_id: user.id, username: user.username, credential: Credential::Session { id, epoch } })
 }
 
-/// The token's holder, within the limits: failed attempts per client address (reserved
-/// first, so that concurrent guesses cannot slip under it; given back when the token is
-/// good), and requests per account and minute.
+/// The token's holder, within the limits: tokens that do not authenticate, per client
+/// address (past it they are answered 429, not 401; a good token from the same address
+/// still goes through, so nobody can lock others' scripts out), and requests per account
+/// and minute.
 async fn authenticate_token(parts: &Parts, state: &AppState, token: &str) -> Result<Actor> {
     let settings = &state.settings;
-    let ip = ClientIp::of(&parts.extensions).0;
-    let attempt = state.limiter.reserve(&[(format!("token-ip:{ip}"), settings.token_failures_per_ip)])?;
-    let actor = tokens::authenticate(&state.db, token).await?.ok_or(Error::Unauthorized)?;
-    attempt.succeeded();
+    let Some(actor) = tokens::authenticate(&state.db, token).await? else {
+        let address = ClientIp::of(&parts.extensions).limit_key();
+        // A failure counts from here on: the attempt is never given back.
+        let _failed = state.limiter.reserve(&[(format!("token-ip:{address}"), settings.token_failures_per_ip)])?;
+        return Err(Error::Unauthorized);
+    };
     let limit = [(format!("token-user:{}", actor.user_id), settings.token_requests_per_minute)];
     // A use, not a guess: it counts until its minute is over.
     let _counted = state.token_limiter.reserve(&limit)?;

@@ -142,6 +142,18 @@ impl From<QueryRejection> for Error {
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
+    /// What rate limits count by: the address, or for IPv6 its /64 (one subscriber's
+    /// network), so that a client cannot take a fresh address for every attempt.
+    pub fn limit_key(self) -> String {
+        match self.0.to_canonical() {
+            IpAddr::V6(ip) => {
+                let network = u128::from(ip) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+            ip => ip.to_string(),
+        }
+    }
+
     pub fn of(extensions: &Extensions) -> ClientIp {
         if let Some(client) = extensions.get::<ClientIp>() {
             return *client;

@@ -2,7 +2,7 @@
 //! `X-Forwarded-For` is believed, nobody else's. Rate limits (sign-up, log-in, tokens)
 //! count by this address, so a client cannot choose it by sending the header itself.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -28,26 +28,29 @@ pub fn parse_trusted(text: &str) -> Result<Vec<IpNet>, String> {
 
 /// The client behind `peer`: when `peer` is a trusted proxy, the nearest address in
 /// `X-Forwarded-For` (read from the right, as each proxy appends what it saw) that is
-/// not itself a trusted proxy. An entry that is not an address ends the walk there.
+/// not itself a trusted proxy. An entry that is not an address (with or without a port)
+/// ends the walk there. IPv4 addresses written as IPv6 (`::ffff:10.0.0.5`) are IPv4.
 pub fn client_of(peer: IpAddr, forwarded: &[&str], trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let mut client = peer;
+    let mut client = peer.to_canonical();
     if !is_trusted(&client) {
         return client;
     }
-    let hops = forwarded.iter().rev().flat_map(|header| header.rsplit(',')).map(|hop| hop.trim().parse::<IpAddr>());
-    for hop in hops {
-        match hop {
-            Ok(ip) => {
-                client = ip;
-                if !is_trusted(&ip) {
-                    break;
-                }
-            }
-            Err(_) => break,
+    for hop in forwarded.iter().rev().flat_map(|header| header.rsplit(',')).map(|hop| address(hop.trim())) {
+        let Some(ip) = hop else { break };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
         }
     }
     client
+}
+
+/// An entry of `X-Forwarded-For`: an address, or an address and port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:443`), as proxies write them.
+fn address(entry: &str) -> Option<IpAddr> {
+    let ip = entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|at| at.ip()))?;
+    Some(ip.to_canonical())
 }
 
 /// Records the request's [`ClientIp`] for every layer and handler after it.
@@ -56,8 +59,11 @@ pub async fn client_address(State(trusted): State<Arc<[IpNet]>>, mut request: Re
     let client = if trusted.is_empty() {
         peer
     } else {
+        // Read as bytes: a client's stray non-ASCII byte must not hide the proxy's entry.
         let headers = request.headers().get_all("x-forwarded-for");
-        let forwarded: Vec<&str> = headers.iter().filter_map(|value| value.to_str().ok()).collect();
+        let forwarded: Vec<String> =
+            headers.iter().map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()).collect();
+        let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
         client_of(peer, &forwarded, &trusted)
     };
     request.extensions_mut().insert(ClientIp(client));
@@ -91,6 +97,21 @@ mod tests {
         assert_eq!(client_of(ip("10.1.2.3"), &["203.0.113.9, nonsense"], &trusted), ip("10.1.2.3"));
         // No proxies configured: the peer, always.
         assert_eq!(client_of(ip("10.1.2.3"), &["203.0.113.9"], &[]), ip("10.1.2.3"));
+        // Ports, as some proxies write them, and IPv4 written as IPv6.
+        assert_eq!(client_of(ip("10.1.2.3"), &["203.0.113.9:5678"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_of(ip("10.1.2.3"), &["[2001:db8::1]:443"], &trusted), ip("2001:db8::1"));
+        assert_eq!(client_of(ip("::ffff:10.1.2.3"), &["203.0.113.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_of(ip("10.1.2.3"), &["::ffff:203.0.113.9"], &trusted), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_client() {
+        let key = |text: &str| ClientIp(ip(text)).limit_key();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! A fixed-window attempt counter for sign-up and log-in. In memory: each server
-//! instance limits on its own, which bounds a single attacker per instance without a
-//! shared store.
+//! Fixed-window counters: sign-up and log-in attempts, unknown API tokens, token
+//! requests, mock calls. In memory: each server instance limits on its own, which bounds
+//! a single attacker per instance without a shared store.
 //!
-//! An attempt is reserved before the password is checked (so concurrent guesses cannot
-//! all slip under the limit) and given back when it succeeds: only failures count.
+//! A log-in attempt is reserved before the password is checked (so concurrent guesses
+//! cannot all slip under the limit) and given back when it succeeds: only failures count.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,10 +13,17 @@ use crate::error::{Error, Result};
 
 pub struct RateLimiter {
     window: Duration,
-    buckets: Mutex<HashMap<String, (Instant, u32)>>,
+    buckets: Mutex<Buckets>,
 }
 
-/// Above this many keys, expired windows are swept on the next attempt.
+struct Buckets {
+    counts: HashMap<String, (Instant, u32)>,
+    /// No sweep before this: a sweep leaves only live windows, so another before the
+    /// next window would find nothing to remove and only hold the lock.
+    next_sweep: Instant,
+}
+
+/// Above this many keys, expired windows are swept (at most once a window).
 const SWEEP_THRESHOLD: usize = 10_000;
 
 /// Attempts reserved against some keys; [`Attempt::succeeded`] gives them back.
@@ -31,7 +38,7 @@ impl Attempt<'_> {
     pub fn succeeded(self) {
         let mut buckets = self.limiter.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for key in &self.keys {
-            if let Some((_, count)) = buckets.get_mut(key) {
+            if let Some((_, count)) = buckets.counts.get_mut(key) {
                 *count = count.saturating_sub(1);
             }
         }
@@ -40,7 +47,7 @@ impl Attempt<'_> {
 
 impl RateLimiter {
     pub fn new(window: Duration) -> Self {
-        RateLimiter { window, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter { window, buckets: Mutex::new(Buckets { counts: HashMap::new(), next_sweep: Instant::now() }) }
     }
 
     /// Reserves one attempt against every `(key, limit)`, all or none: refused when any
@@ -48,11 +55,12 @@ impl RateLimiter {
     pub fn reserve(&self, limits: &[(String, u32)]) -> Result<Attempt<'_>> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if buckets.len() > SWEEP_THRESHOLD {
-            buckets.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        if buckets.counts.len() > SWEEP_THRESHOLD && now >= buckets.next_sweep {
+            buckets.counts.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+            buckets.next_sweep = now + self.window;
         }
         for (key, limit) in limits {
-            let (start, count) = buckets.entry(key.clone()).or_insert((now, 0));
+            let (start, count) = buckets.counts.entry(key.clone()).or_insert((now, 0));
             if now.duration_since(*start) >= self.window {
                 *start = now;
                 *count = 0;
@@ -63,7 +71,7 @@ impl RateLimiter {
             }
         }
         for (key, _) in limits {
-            if let Some((_, count)) = buckets.get_mut(key) {
+            if let Some((_, count)) = buckets.counts.get_mut(key) {
                 *count += 1;
             }
         }

@@ -273,7 +273,9 @@ async fn shutdown_signal() {
 /// `CHARTER_MODEL_DIR` (default `~/.cache/charter/models/all-MiniLM-L6-v2`) and, for
 /// `openai`, `CHARTER_EMBEDDINGS_URL`, `_MODEL`, `_DIMENSIONS` and `_KEY` (optional);
 /// `CHARTER_EMBEDDINGS_ALLOWED_HOSTS` lists the hosts projects may choose endpoints on;
-/// `CHARTER_WEBHOOKS_ALLOW_PRIVATE=1` lets webhooks call non-public addresses.
+/// `CHARTER_WEBHOOKS_ALLOW_PRIVATE=1` lets webhooks call non-public addresses;
+/// `CHARTER_TOKEN_REQUESTS_PER_MINUTE` bounds an account's token requests, and
+/// `CHARTER_TRUSTED_PROXIES` names the proxies whose `X-Forwarded-For` is believed.
 pub fn settings_from_env() -> anyhow::Result<Settings> {
     settings_from(|name| std::env::var(name).ok())
 }
@@ -310,8 +312,11 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Setting
     if settings.metrics_token.as_ref().is_some_and(|token| token.len() < 16) {
         anyhow::bail!("CHARTER_METRICS_TOKEN must be at least 16 characters");
     }
-    settings.token_requests_per_minute =
-        limit("CHARTER_TOKEN_REQUESTS_PER_MINUTE", settings.token_requests_per_minute as usize)?.try_into()?;
+    let per_minute = limit("CHARTER_TOKEN_REQUESTS_PER_MINUTE", settings.token_requests_per_minute as usize)?;
+    settings.token_requests_per_minute = u32::try_from(per_minute)
+        .ok()
+        .filter(|&per_minute| per_minute >= 1)
+        .ok_or_else(|| anyhow::anyhow!("CHARTER_TOKEN_REQUESTS_PER_MINUTE must be from 1 to {}", u32::MAX))?;
     settings.trusted_proxies =
         charter_backend::forwarded::parse_trusted(&var("CHARTER_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|why| anyhow::anyhow!("CHARTER_TRUSTED_PROXIES: {why}"))?;
@@ -478,6 +483,8 @@ mod tests {
             .unwrap();
         assert_eq!(set.trusted_proxies.len(), 2);
         assert_eq!(set.token_requests_per_minute, 60);
+        let err = from(&[("CHARTER_TOKEN_REQUESTS_PER_MINUTE", "0")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHARTER_TOKEN_REQUESTS_PER_MINUTE must be from 1 to 4294967295");
         let err = from(&[("CHARTER_TRUSTED_PROXIES", "10.0.0.0/8 the-proxy")]).unwrap_err();
         assert_eq!(err.to_string(), "CHARTER_TRUSTED_PROXIES: `the-proxy` is not an IP address or network");
     }

@@ -91,8 +91,8 @@ fn validate_password(password: &str, username: &str) -> Result<()> {
 fn limit_attempt<'a>(state: &'a AppState, ip: ClientIp, username: &str) -> Result<Attempt<'a>> {
     let settings = &state.settings;
     state.limiter.reserve(&[
-        (format!("ip:{}", ip.0), settings.auth_attempts_per_ip),
-        (format!("user:{}@{}", username.to_lowercase(), ip.0), settings.auth_attempts_per_username_and_ip),
+        (format!("ip:{}", ip.limit_key()), settings.auth_attempts_per_ip),
+        (format!("user:{}@{}", username.to_lowercase(), ip.limit_key()), settings.auth_attempts_per_username_and_ip),
     ])
 }
 

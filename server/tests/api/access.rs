@@ -106,9 +106,21 @@ struct World {
     values: BTreeMap<&'static str, String>,
 }
 
-const CHECKOUT: &str = "# Checkout\n\n- **PAY-001**: System MUST charge once [NEEDS CLARIFICATION: which card?].\n  \
-                        - **Given** a cart, **When** I pay, **Then** I am charged once.\n";
-const ORDERS: &str = "openapi: 3.1.0\ninfo: {title: Orders, version: 1.0.0}\npaths:\n  /orders:\n    get:\n      operationId: listOrders\n      responses:\n        '200': {description: ok}\n";
+/// A spec of `project`'s, naming it (so that its text shown elsewhere gives it away).
+fn checkout(project: &str) -> String {
+    format!(
+        "# Checkout at {project}\n\n- **PAY-001**: System MUST charge {project} once [NEEDS CLARIFICATION: which card?].\n  \
+         - **Given** a cart, **When** I pay, **Then** I am charged once.\n"
+    )
+}
+
+/// A contract of `project`'s, naming it.
+fn orders(project: &str) -> String {
+    format!(
+        "openapi: 3.1.0\ninfo: {{title: {project} orders, version: 1.0.0}}\npaths:\n  /orders:\n    get:\n      \
+         operationId: listOrders\n      responses:\n        '200': {{description: ok}}\n"
+    )
+}
 
 /// The number of each world's open change request (the first is merged).
 const OPEN_CHANGE_REQUEST: &str = "2";
@@ -122,9 +134,9 @@ async fn world(app: &TestApp, owner: &Client, author: &Client, name: &str, membe
     let url = |path: &str| app.url(&format!("/api/v1/projects/{}{path}", project.id));
     let api = |path: &str| app.url(&format!("/api/v1{path}"));
     let _: Value = expect(owner, Method::PATCH, &url("/settings"), Some(json!({ "required_approvals": 0 }))).await;
-    let spec = document(app, owner, &project, "Checkout", Kind::Spec, CHECKOUT).await;
-    let contract = document(app, owner, &project, "Orders API", Kind::Contract, ORDERS).await;
-    let binned = document(app, owner, &project, "Binned", Kind::Spec, "# Binned\n").await;
+    let spec = document(app, owner, &project, &format!("Checkout at {name}"), Kind::Spec, &checkout(name)).await;
+    let contract = document(app, owner, &project, &format!("{name} API"), Kind::Contract, &orders(name)).await;
+    let binned = document(app, owner, &project, &format!("{name} binned"), Kind::Spec, "# Binned\n").await;
     let _: Value = expect(owner, Method::DELETE, &api(&format!("/documents/{binned}")), None).await;
 
     // A merged change request (a version), an open one with a comment, a spare branch.
@@ -134,7 +146,7 @@ async fn world(app: &TestApp, owner: &Client, author: &Client, name: &str, membe
     }
     for branch in ["release", "draft"] {
         let content = api(&format!("/documents/{spec}/content?branch={branch}"));
-        let text = format!("{CHECKOUT}\n{branch}\n");
+        let text = format!("{}\n{branch}\n", checkout(name));
         let _: Value = expect(owner, Method::PUT, &content, Some(json!({ "content": text }))).await;
         let opened = json!({ "source": branch, "target": "main", "title": branch });
         let made: Value = expect(author, Method::POST, &url("/change-requests"), Some(opened)).await;
@@ -148,7 +160,7 @@ async fn world(app: &TestApp, owner: &Client, author: &Client, name: &str, membe
         owner,
         Method::POST,
         &url(&format!("/change-requests/{}/comments", numbers[1])),
-        Some(json!({ "body": "?" })),
+        Some(json!({ "body": format!("{name}?") })),
     )
     .await;
 
@@ -160,19 +172,24 @@ async fn world(app: &TestApp, owner: &Client, author: &Client, name: &str, membe
     )
     .await;
     let secret = token["token"].as_str().unwrap();
-    let incident = json!({ "source": "statuspage", "external_id": "1", "title": "Card charged twice",
+    let incident = json!({ "source": "statuspage", "external_id": "1", "title": format!("{name}: card charged twice"),
                            "severity": "high", "service": "payments", "status": "firing",
                            "started_at": "2026-12-01T10:00:00Z" });
     let reported = app.bare().post(url("/incidents")).bearer_auth(secret).json(&incident).send().await.unwrap();
     assert_eq!(reported.status(), StatusCode::ACCEPTED);
     let incident: Value = reported.json().await.unwrap();
     let requirements: Vec<RequirementView> = expect(owner, Method::GET, &url("/requirements"), None).await;
+    let link = json!({ "requirement_id": requirements[0].id });
+    let incident_id = incident["id"].as_str().unwrap();
+    let _: Value = expect(owner, Method::POST, &api(&format!("/incidents/{incident_id}/links")), Some(link)).await;
+    let report = json!({ "commit": "c1", "requirements": [], "unknown": [], "files_scanned": 0 });
+    let _: Value = expect(owner, Method::POST, &url("/traceability"), Some(report)).await;
     let clarifications: Vec<Value> = expect(owner, Method::GET, &url("/clarifications"), None).await;
     let hook = json!({ "url": "http://127.0.0.1:9/hook", "events": [WebhookEvent::ChangeRequestMerged] });
     let webhook: WebhookCreated = expect(owner, Method::POST, &url("/webhooks"), Some(hook)).await;
     let ping = url(&format!("/webhooks/{}/ping", webhook.webhook.id));
     let delivery: WebhookDelivery = expect(owner, Method::POST, &ping, None).await;
-    let check = json!({ "commit": "c1", "implementation": ORDERS });
+    let check = json!({ "commit": "c1", "implementation": orders(name) });
     let _: Value = expect(owner, Method::POST, &api(&format!("/documents/{contract}/conformance")), Some(check)).await;
     let job = Uuid::now_v7();
     sqlx::query("INSERT INTO jobs (id, project_id, kind, state, model) VALUES ($1, $2, 'reindex', 'done', 'm')")
@@ -388,6 +405,11 @@ async fn every_documented_operation_answers_each_caller_as_it_states(db: PgPool)
     let mut failures = Vec::new();
     let mut calls = 0;
     let operations = operations();
+    // The document's word on who may call is trusted below, except here: what anyone
+    // may call is this list and nothing more.
+    let public: Vec<String> =
+        operations.iter().filter(|op| op.access == Access::Public).map(|op| op.to_string()).collect();
+    assert_eq!(public, ["POST /api/v1/auth/login", "POST /api/v1/auth/logout", "POST /api/v1/auth/signup"]);
     for operation in &operations {
         // What changes state gets a project of its own.
         let fresh;
@@ -403,6 +425,9 @@ async fn every_documented_operation_answers_each_caller_as_it_states(db: PgPool)
                 continue;
             }
             let callers = if operation.access == Access::Ingest { &scripts } else { &clients };
+            // The first caller through the gate meets the project as it was made: what the
+            // path names is there for them (later ones may find it changed or gone).
+            let mut first_through = true;
             for (caller, client) in CALLERS.iter().zip(callers) {
                 // A public operation (signing in or out) is not tried with a member's session.
                 if operation.access == Access::Public && *caller != Caller::Anonymous {
@@ -442,8 +467,16 @@ async fn every_documented_operation_answers_each_caller_as_it_states(db: PgPool)
                         Some(expected) => status != expected,
                         // A public operation has no gate: its 401 is a wrong password's.
                         None if operation.access == Access::Public => false,
-                        // Through the gate: not told to sign in, not refused for the role.
-                        None => status == StatusCode::UNAUTHORIZED || role_refused,
+                        // Through the gate: not told to sign in, not refused for the role,
+                        // and (on the project's own ids) not told it is not there.
+                        None => {
+                            // (A body's ids name nothing: its 404 is about them.)
+                            let hidden = std::mem::take(&mut first_through)
+                                && status == StatusCode::NOT_FOUND
+                                && operation.body.is_none()
+                                && matches!(operation.access, Access::Project(_) | Access::Ingest);
+                            status == StatusCode::UNAUTHORIZED || role_refused || hidden
+                        }
                     };
                 if wrong {
                     failures.push(format!(

@@ -63,9 +63,37 @@ async fn user_strings_never_become_markup_in_server_rendered_pages(db: PgPool) {
         let (status, answer) = call(&rita, Method::POST, &comments, Some(comment)).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
     }
-    let (status, _) =
-        call(&ada, Method::POST, &api("/tokens"), Some(json!({ "name": PAYLOAD, "scopes": ["read"] }))).await;
+    let (status, token) = call(
+        &ada,
+        Method::POST,
+        &api("/tokens"),
+        Some(json!({ "name": PAYLOAD, "scopes": ["read", "incidents:write"] })),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
+    // What production reports: the texts of an incident are the reporter's.
+    // (Its source and id are keys, checked for their form.)
+    let incident = json!({ "source": "statuspage", "external_id": "INC-1", "title": PAYLOAD, "description": PAYLOAD,
+                           "severity": "high", "service": PAYLOAD, "status": "firing",
+                           "started_at": "2026-12-01T10:00:00Z", "labels": { PAYLOAD: PAYLOAD } });
+    let reported = app
+        .bare()
+        .post(api(&format!("/projects/{id}/incidents")))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .json(&incident)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reported.status(), StatusCode::ACCEPTED);
+    let incident: serde_json::Value = reported.json().await.unwrap();
+    let incident = incident["id"].as_str().unwrap().to_owned();
+    // A document in the trash, under the payload's title.
+    let binned = json!({ "title": format!("{PAYLOAD} binned"), "kind": "spec", "content": "# Binned\n" });
+    let (status, binned) = call(&ada, Method::POST, &api(&format!("/projects/{id}/documents")), Some(binned)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) =
+        call(&ada, Method::DELETE, &api(&format!("/documents/{}", binned["id"].as_str().unwrap())), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 
     let pages = [
         "/projects".to_owned(),
@@ -82,6 +110,13 @@ async fn user_strings_never_become_markup_in_server_rendered_pages(db: PgPool) {
         format!("/p/{slug}/req/XSS-001"),
         format!("/p/{slug}/questions"),
         format!("/p/{slug}/checks"),
+        format!("/p/{slug}/incidents"),
+        format!("/p/{slug}/incidents/{incident}"),
+        format!("/incidents/{incident}"),
+        format!("/p/{slug}/trash"),
+        format!("/p/{slug}/search?q=show"),
+        format!("/p/{slug}/integrations"),
+        format!("/p/{slug}/exchange"),
     ];
     for path in &pages {
         assert_inert(path, &page(&ada, &app, path).await);
@@ -92,4 +127,24 @@ async fn user_strings_never_become_markup_in_server_rendered_pages(db: PgPool) {
     for _ in 0..20 {
         assert_inert("project page", &page(&ada, &app, &format!("/p/{slug}")).await);
     }
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn previews_and_usernames_carry_no_markup(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let ada = app.signup("ada").await;
+    // The editor's preview is the server's rendering of the text being typed.
+    let markdown = format!("# {PAYLOAD}\n\n<div title=\"{PAYLOAD}\">{PAYLOAD}</div>\n\n[x](javascript:alert(1))\n");
+    let (status, rendered) =
+        call(&ada, Method::POST, &app.url("/api/v1/render"), Some(json!({ "markdown": markdown }))).await;
+    assert_eq!(status, StatusCode::OK, "{rendered}");
+    let html = rendered["html"].as_str().unwrap();
+    assert_inert("/api/v1/render", html);
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(html.contains("&lt;/title&gt;&lt;meta http-equiv"), "the text is kept, as text: {html}");
+
+    // A username is letters, digits and `_-.`: nothing that could open markup.
+    let signup = json!({ "username": "<b>mallory</b>", "password": "correct horse battery" });
+    let (status, body) = call(&app.browser(), Method::POST, &app.url("/api/v1/auth/signup"), Some(signup)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
