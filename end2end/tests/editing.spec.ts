@@ -125,3 +125,29 @@ test("a link's hover card renders its Markdown over the page, unclipped", async 
   await page.keyboard.press("Escape");
   await expect(card).toBeHidden();
 });
+
+test("markup typed into a spec stays text in the live preview", async ({ page }) => {
+  await signUp(page, uniqueName("xss"));
+  const { url } = await projectWithSpec(page, "# Safe\n");
+  const ran: string[] = [];
+  page.on("dialog", (dialog) => {
+    ran.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await openEditor(page, url);
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+End");
+  const payload =
+    '\n\n<img src=x onerror="alert(1)"> <script>alert(2)</script> <a href="javascript:alert(3)">link</a> ' +
+    '[md](javascript:alert(4)) <svg onload="alert(5)"></svg> <iframe src="javascript:alert(6)"></iframe>\n\nAfter the payload.\n';
+  await page.keyboard.insertText(payload);
+  const preview = page.locator("[data-collab-preview]");
+  await expect(preview).toContainText("After the payload.");
+  // Nothing that runs script reached the preview: no handlers, no scripts or frames, no
+  // `javascript:` addresses; and no dialog opened.
+  expect(await preview.locator("script, iframe, svg, [onerror], [onload]").count()).toBe(0);
+  for (const href of await preview.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""))) {
+    expect(href.toLowerCase()).not.toContain("javascript:");
+  }
+  expect(ran).toEqual([]);
+});

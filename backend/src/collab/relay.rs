@@ -61,9 +61,12 @@ pub(super) async fn run(hub: Weak<Inner>) {
                         if let Some(change) = Change::parse(notification.payload()) {
                             inner.gate.recheck(Target::Change(change));
                         }
-                    } else if let Some((from, key)) = parse(notification.payload()) {
-                        if from != instance {
-                            inner.catch_up(key);
+                    } else if let Some(news) = parse(notification.payload()) {
+                        if news.from != instance {
+                            if let Some(stored_at) = news.stored_at {
+                                metrics::histogram!("charter_collab_relay_lag_seconds").record(lag_since(stored_at));
+                            }
+                            inner.catch_up(news.key);
                         }
                     }
                 }
@@ -78,12 +81,30 @@ pub(super) async fn run(hub: Weak<Inner>) {
     }
 }
 
-fn parse(payload: &str) -> Option<(Uuid, DocKey)> {
+/// A notification of stored edits: from which instance, to which document, and when
+/// (by the database's clock, in microseconds since the epoch; absent from instances
+/// that predate it).
+#[derive(Debug, PartialEq)]
+struct News {
+    from: Uuid,
+    key: DocKey,
+    stored_at: Option<i64>,
+}
+
+fn parse(payload: &str) -> Option<News> {
     let mut parts = payload.split(':');
-    let instance = parts.next()?.parse().ok()?;
+    let from = parts.next()?.parse().ok()?;
     let branch_id = parts.next()?.parse().ok()?;
     let document_id = parts.next()?.parse().ok()?;
-    Some((instance, DocKey { branch_id, document_id }))
+    let stored_at = parts.next().and_then(|micros| micros.parse().ok());
+    Some(News { from, key: DocKey { branch_id, document_id }, stored_at })
+}
+
+/// Seconds from `stored_at` to now: the relay lag, counting the clocks' difference too
+/// (never below zero).
+fn lag_since(stored_at: i64) -> f64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (now.as_micros() as i64).saturating_sub(stored_at).max(0) as f64 / 1e6
 }
 
 #[cfg(test)]
@@ -95,9 +116,21 @@ mod tests {
     fn payloads_name_the_instance_and_the_document() {
         let instance = Uuid::new_v4();
         let (branch, document) = (BranchId::from_uuid(Uuid::new_v4()), DocumentId::from_uuid(Uuid::new_v4()));
+        let key = DocKey { branch_id: branch, document_id: document };
+        let parsed = parse(&format!("{instance}:{branch}:{document}:1765000000000000")).unwrap();
+        assert_eq!(parsed, News { from: instance, key, stored_at: Some(1_765_000_000_000_000) });
+        // An instance from before the time was sent.
         let parsed = parse(&format!("{instance}:{branch}:{document}")).unwrap();
-        assert_eq!(parsed, (instance, DocKey { branch_id: branch, document_id: document }));
+        assert_eq!(parsed, News { from: instance, key, stored_at: None });
         assert!(parse("garbage").is_none());
         assert!(parse(&format!("{instance}:{branch}")).is_none());
+    }
+
+    #[test]
+    fn lag_is_measured_from_the_time_stored_and_never_below_zero() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64;
+        let lag = lag_since(now - 250_000);
+        assert!((0.25..1.0).contains(&lag), "{lag}");
+        assert_eq!(lag_since(now + 60_000_000), 0.0, "a database clock ahead of ours");
     }
 }

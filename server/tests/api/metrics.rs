@@ -41,9 +41,13 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     let ada = app.signup("bea").await;
     assert_eq!(ada.get(app.url(&format!("/api/v1/projects/{}", project.id))).send().await.unwrap().status(), 404);
     let mut editor = Peer::joined(&app, &cookie, &doc).await;
+    // A second instance holding the document hears of the edit through Postgres.
+    let other = app.another(test_settings()).await;
+    let mut remote = Peer::joined(&other, &cookie, &doc).await;
     editor.insert(0, "measured").await;
     let mut witness = Peer::joined(&app, &cookie, &doc).await;
     witness.until("the edit arrives", |peer| peer.text() == "measured").await;
+    remote.until("the edit reaches the other instance", |peer| peer.text() == "measured").await;
 
     // A method of the caller's own making is counted, but makes no series of its own.
     let made_up = reqwest::Method::from_bytes(b"MADEUP").unwrap();
@@ -69,6 +73,7 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     assert!(sample(&text, "charter_collab_connections").is_some_and(|open| open >= 2.0), "{text}");
     assert!(sample(&text, "charter_collab_append_seconds_count").is_some_and(|count| count >= 1.0), "{text}");
     assert!(sample(&text, "charter_collab_group_commit_updates_count").is_some_and(|count| count >= 1.0), "{text}");
+    assert!(sample(&text, "charter_collab_relay_lag_seconds_count").is_some_and(|count| count >= 1.0), "{text}");
     assert!(sample(&text, r#"charter_db_pool_connections{state="in_use"}"#).is_some(), "{text}");
     assert_eq!(sample(&text, r#"charter_queue_depth{queue="incident_matching"}"#), Some(0.0), "{text}");
     assert!(sample(&text, r#"charter_queue_depth{queue="search_index"}"#).is_some(), "{text}");
