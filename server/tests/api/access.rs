@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::harness::{expect, TestApp};
+use crate::harness::{bearer, expect, TestApp};
 
 /// Who may call an operation, as the document states it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -369,13 +369,6 @@ fn operations() -> Vec<Operation> {
         }
     }
     operations
-}
-
-/// A script's client, with `token`.
-fn bearer(token: &str) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    Client::builder().default_headers(headers).build().unwrap()
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 
 use uuid::Uuid;
 
-use crate::harness::{expect, TestApp};
+use crate::harness::{bearer, expect, TestApp};
 
 /// Test cases per operation and phase: enough to reach every documented answer, few enough
 /// that the run stays within a couple of minutes on two cores.
@@ -71,13 +71,6 @@ const ORDERS: &str = "openapi: 3.1.0\ninfo: {title: Orders, version: 1.0.0}\npat
 async fn create(app: &TestApp, client: &Client, project: &Project, title: &str, kind: Kind, content: &str) -> Document {
     let body = json!({ "title": title, "kind": kind, "content": content });
     expect(client, Method::POST, &app.tree_url(project), Some(body)).await
-}
-
-/// A script's client, with `token`.
-fn bearer(token: &str) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    Client::builder().default_headers(headers).build().unwrap()
 }
 
 /// The fuzzer's settings: the token on every request, and the seeded ids offered for the

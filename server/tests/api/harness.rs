@@ -197,6 +197,13 @@ impl TestApp {
     }
 }
 
+/// A script's client: no cookies, no Origin, `token` on every request.
+pub fn bearer(token: &str) -> Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    Client::builder().default_headers(headers).timeout(REQUEST_TIMEOUT).build().unwrap()
+}
+
 /// Sends a request that must succeed and reads its answer as a `T`; any other outcome
 /// fails the test, naming the request and the answer.
 pub async fn expect<T: DeserializeOwned>(client: &Client, method: Method, url: &str, body: Option<Value>) -> T {
