@@ -37,8 +37,15 @@ pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
         // we read the message and close with a clear reason.
         .max_message_size(limit * 2)
         .max_frame_size(limit * 2)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, admission, limit).instrument(span))
 }
+
+/// The socket's read buffer, which stays resident for each connection and is zero-filled
+/// up to its size before every read: the codec's default (128 KiB) was most of what a
+/// connection cost. y-websocket messages are mostly tens of bytes, and a larger frame
+/// grows the buffer to its own length.
+const READ_BUFFER: usize = 4 * 1024;
 
 /// How long a client has to answer a close before its connection is dropped anyway.
 const CLOSE_ANSWER: Duration = Duration::from_secs(5);
