@@ -53,7 +53,8 @@ fn address(entry: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
-/// Records the request's [`ClientIp`] for every layer and handler after it.
+/// Records the request's [`ClientIp`] for every layer and handler after it, and in the
+/// request's log span.
 pub async fn client_address(State(trusted): State<Arc<[IpNet]>>, mut request: Request, next: Next) -> Response {
     let peer = ClientIp::of(request.extensions()).0;
     let client = if trusted.is_empty() {
@@ -67,6 +68,7 @@ pub async fn client_address(State(trusted): State<Arc<[IpNet]>>, mut request: Re
         client_of(peer, &forwarded, &trusted)
     };
     request.extensions_mut().insert(ClientIp(client));
+    tracing::Span::current().record("client", tracing::field::display(client));
     next.run(request).await
 }
 

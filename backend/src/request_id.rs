@@ -40,7 +40,14 @@ impl fmt::Display for RequestId {
 /// so that every answer (a timeout's, a refused Origin's) carries it.
 pub async fn assign(request: Request, next: Next) -> Response {
     let id = RequestId(Uuid::new_v4());
-    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = request.uri().path());
+    // The client's address is filled in by the layer that works it out (`forwarded`).
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = request.uri().path(),
+        client = tracing::field::Empty
+    );
     let mut response = CURRENT.scope(id, next.run(request)).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
         response.headers_mut().insert(HEADER, value);

@@ -107,8 +107,7 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         app = app.layer(middleware::from_fn(hide_source_maps));
     }
     let measured = settings.metrics_token.is_some();
-    app.layer(middleware::from_fn_with_state(measured, charter_backend::telemetry::record))
-        .layer(middleware::from_fn_with_state(state, security::require_same_origin))
+    app.layer(middleware::from_fn_with_state(state, security::require_same_origin))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(settings.clone(), security::security_headers))
         .layer(RequestBodyTimeoutLayer::new(settings.http_body_timeout))
@@ -123,11 +122,15 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(settings.request_timeout, charter_backend::deadline::enforce))
-        .layer(middleware::from_fn(charter_backend::request_id::assign))
+        // Outside every layer that may answer by itself (a refused Origin, a body too
+        // large, a deadline), so that those answers are counted too; routes are matched
+        // before any of these layers run, so each still has its route's label.
+        .layer(middleware::from_fn_with_state(measured, charter_backend::telemetry::record))
         .layer(middleware::from_fn_with_state(
             settings.trusted_proxies.clone().into(),
             charter_backend::forwarded::client_address,
         ))
+        .layer(middleware::from_fn(charter_backend::request_id::assign))
 }
 
 /// Source maps expose the editor's unminified source: only debug builds serve them.

@@ -85,8 +85,8 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let state = AppState::new(db, settings, charter_backend::documents::collab_rules());
     let app = charter_server::router(state.clone(), leptos);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    // Through the log only: with CHARTER_LOG_FORMAT=json, every line of stdout is JSON.
     tracing::info!("Charter is ready at http://{addr}");
-    println!("Charter is ready at http://{addr}");
     charter_server::serve(listener, app, &state).await.context("serving")?;
     Ok(std::process::ExitCode::SUCCESS)
 }

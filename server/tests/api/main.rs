@@ -25,6 +25,7 @@ mod incident_flow;
 mod incident_matching;
 mod incidents;
 mod instances;
+mod logs;
 mod mcp;
 mod meaning;
 mod metrics;

@@ -49,6 +49,11 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     witness.until("the edit arrives", |peer| peer.text() == "measured").await;
     remote.until("the edit reaches the other instance", |peer| peer.text() == "measured").await;
 
+    // Answers of the outer layers are counted under their route too: a refused Origin.
+    let foreign = ada.post(app.url("/api/v1/projects")).header("origin", "https://elsewhere.example");
+    let foreign = foreign.json(&serde_json::json!({ "name": "Not from here" })).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+
     // A method of the caller's own making is counted, but makes no series of its own.
     let made_up = reqwest::Method::from_bytes(b"MADEUP").unwrap();
     client.request(made_up, app.url("/api/v1/projects")).header("origin", &app.base).send().await.unwrap();
@@ -60,6 +65,8 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     // Requests by route pattern (never by id) and status.
     let refused = r#"charter_http_requests_total{method="GET",route="/api/v1/projects/{id}",status="404"}"#;
     assert!(sample(&text, refused).is_some_and(|count| count >= 1.0), "{text}");
+    let cross_origin = r#"charter_http_requests_total{method="POST",route="/api/v1/projects",status="403"}"#;
+    assert!(sample(&text, cross_origin).is_some_and(|count| count >= 1.0), "{text}");
     let latency = r#"charter_http_request_duration_seconds_count{method="POST",route="/api/v1/auth/signup"}"#;
     assert!(sample(&text, latency).is_some_and(|count| count >= 2.0), "{text}");
     assert!(text.contains(
