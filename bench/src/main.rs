@@ -5,7 +5,8 @@
 //! loadgen --target charter|y-websocket|hocuspocus --url http://127.0.0.1:PORT
 //!         --workload fanout|join|merge|search|specs|ingest [--docs N] [--clients N] [--rate UPDATES_PER_SECOND] [--events EVENTS_PER_SECOND]
 //!         [--seconds N] [--server-pid PID] [--join-bytes N] [--doc-bytes N]
-//!         [--entries N] [--database-url URL]
+//!         [--entries N] [--database-url URL] [--record FILE]
+//! loadgen --workload ratios --record FILE
 //! ```
 //!
 //! `fanout`: `docs` documents with `clients` clients each; every client sends `rate`
@@ -19,6 +20,8 @@
 //! view and to merge it.
 //! `search` (Charter only, `--database-url`, `--entries`), `specs` (Charter only) and
 //! `ingest` (Charter only, `--database-url`, `--clients`, `--seconds`): see their modules.
+//! `ratios`: the figures `fanout` and `join` added to `--record`, Charter's as ratios to
+//! the other servers' (the `ratios` module).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +34,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yrs::sync::{Message, SyncMessage};
@@ -41,14 +45,17 @@ use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
 mod api;
 mod frames;
 mod ingest;
+mod ratios;
 mod search;
 mod specs;
 mod synthetic;
 
 use api::Api;
 use frames::{classify, wrap, write_var};
+use ratios::{Figure, Measure};
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 enum Target {
     Charter,
     YWebsocket,
@@ -71,15 +78,22 @@ struct Args {
     database_url: Option<String>,
     /// `ingest`: events a second offered by all senders together (none: as fast as answered).
     events: Option<f64>,
+    /// Where `fanout` and `join` add their figures, and `ratios` reads them.
+    record: Option<std::path::PathBuf>,
 }
 
-fn parse_args() -> Result<Args> {
-    let mut values: HashMap<String, String> = HashMap::new();
+/// `--name value` pairs.
+fn flags() -> Result<HashMap<String, String>> {
+    let mut values = HashMap::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let name = flag.strip_prefix("--").ok_or_else(|| anyhow!("unexpected argument {flag}"))?;
         values.insert(name.to_owned(), args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?);
     }
+    Ok(values)
+}
+
+fn parse_args(values: HashMap<String, String>) -> Result<Args> {
     let number = |name: &str, default: &str| -> Result<f64> {
         values.get(name).map(String::as_str).unwrap_or(default).parse().with_context(|| format!("--{name}"))
     };
@@ -106,6 +120,7 @@ fn parse_args() -> Result<Args> {
             Some(events) if !(events.is_finite() && events > 0.0) => bail!("--events must be above 0, not {events}"),
             events => events,
         },
+        record: values.get("record").map(Into::into),
     })
 }
 
@@ -170,9 +185,12 @@ async fn join(endpoint: &Endpoint, doc: &Doc) -> Result<Socket> {
     if let Some(cookie) = &endpoint.cookie {
         request.headers_mut().insert("cookie", cookie.parse()?);
     }
-    // No Nagle: a browser's WebSocket sends small frames at once, and so must we.
+    // No Nagle: a browser's WebSocket sends small frames at once, and so must we. A small
+    // read buffer: the codec's default (128 KiB) is zero-filled before every read, work
+    // done tens of thousands of times a second on the cores the servers under test share.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
     let (mut socket, _) =
-        tokio_tungstenite::connect_async_with_config(request, None, true).await.context("connecting")?;
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true).await.context("connecting")?;
     if endpoint.target == Target::Hocuspocus {
         // Hocuspocus waits for an authentication message (type 2, token) first.
         let mut auth = Vec::new();
@@ -237,11 +255,15 @@ async fn client(
     rate: f64,
     epoch: Instant,
     start: Arc<tokio::sync::Barrier>,
+    joining: Arc<tokio::sync::Semaphore>,
     mut window: tokio::sync::watch::Receiver<Option<(u64, u64)>>,
 ) -> Result<ClientResult> {
     let doc = Doc::new();
     let text = doc.get_or_insert_text("content");
-    let joined = join(&endpoint, &doc).await;
+    let joined = {
+        let _turn = joining.acquire().await?;
+        join(&endpoint, &doc).await
+    };
     // Everyone reaches the barrier, joined or not, so the run never hangs.
     start.wait().await;
     let mut socket = joined?;
@@ -309,6 +331,9 @@ fn process_usage(pid: u32) -> Option<(u64, u64)> {
     Some((ticks, rss))
 }
 
+/// Clients of `fanout` joining at the same time at most.
+const JOINS_AT_ONCE: usize = 200;
+
 /// Linux's USER_HZ, the unit of /proc CPU times.
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -337,12 +362,15 @@ async fn fanout(args: &Args) -> Result<()> {
     // A short warm-up after everyone has joined, then the measured window.
     let warmup = 2_000_000u64;
     let (window, windows) = tokio::sync::watch::channel(None);
+    // People arrive over time, not all in one instant: ten thousand connections opened
+    // at once would measure the accept queue, not the server.
+    let joining = Arc::new(tokio::sync::Semaphore::new(JOINS_AT_ONCE));
     let mut tasks = Vec::with_capacity(total);
     for (d, endpoint) in endpoints.iter().enumerate() {
         for c in 0..args.clients {
             let (endpoint, start, windows) = (endpoint.clone(), start.clone(), windows.clone());
             let id = d * args.clients + c;
-            tasks.push(tokio::spawn(client(endpoint, id, args.rate, epoch, start, windows)));
+            tasks.push(tokio::spawn(client(endpoint, id, args.rate, epoch, start, joining.clone(), windows)));
         }
     }
     start.wait().await;
@@ -374,29 +402,37 @@ async fn fanout(args: &Args) -> Result<()> {
     latencies.sort_unstable();
     let expected = sent * (args.clients as u64 - 1);
     let seconds = args.seconds as f64;
-    let (cpu, rss_mb, rss_per_doc) = match (baseline, before, after) {
-        (Some((_, base_rss)), Some((t0, _)), Some((t1, rss))) => (
-            format!("{:.0}%", (t1 - t0) as f64 / TICKS_PER_SECOND / seconds * 100.0),
-            format!("{:.0}", rss as f64 / 1024.0),
-            format!("{:.0}", rss.saturating_sub(base_rss) as f64 / args.docs as f64),
-        ),
-        _ => ("n/a".into(), "n/a".into(), "n/a".into()),
+    // CPU (% of a core), RSS (MiB) and its growth per document (KiB).
+    let usage = match (baseline, before, after) {
+        (Some((_, base_rss)), Some((t0, _)), Some((t1, rss))) => Some((
+            (t1 - t0) as f64 / TICKS_PER_SECOND / seconds * 100.0,
+            rss as f64 / 1024.0,
+            rss.saturating_sub(base_rss) as f64 / args.docs as f64,
+        )),
+        _ => None,
     };
+    let shown = |figure: fn(&(f64, f64, f64)) -> String| usage.as_ref().map_or("n/a".into(), figure);
+    let workload = format!("{} docs × {} clients × {}/s", args.docs, args.clients, args.rate);
+    let p99 = percentile(&latencies, 0.99);
+    let mut figures =
+        vec![Figure { target: args.target, workload: workload.clone(), measure: Measure::P99Ms, value: p99 }];
+    if let Some((cpu, _, per_doc)) = usage {
+        for (measure, value) in [(Measure::CpuPercent, cpu), (Measure::RssKibPerDocument, per_doc)] {
+            figures.push(Figure { target: args.target, workload: workload.clone(), measure, value });
+        }
+    }
+    ratios::record(args.record.as_deref(), &figures)?;
     println!(
-        "| {} | {} docs × {} clients × {}/s | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+        "| {} | {workload} | {:.0} | {:.0} | {:.1} | {:.1} | {p99:.1} | {} | {} | {} | {} |",
         label(args.target),
-        args.docs,
-        args.clients,
-        args.rate,
         sent as f64 / seconds,
         latencies.len() as f64 / seconds,
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.95),
-        percentile(&latencies, 0.99),
         expected.saturating_sub(latencies.len() as u64),
-        cpu,
-        rss_mb,
-        rss_per_doc,
+        shown(|(cpu, _, _)| format!("{cpu:.0}%")),
+        shown(|(_, rss, _)| format!("{rss:.0}")),
+        shown(|(_, _, per_doc)| format!("{per_doc:.0}")),
     );
     if failures > 0 {
         eprintln!("{failures} of {total} clients failed");
@@ -451,14 +487,12 @@ async fn cold_join(args: &Args) -> Result<()> {
     }
     drop(writer);
     times.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "| {} | cold join, {:.1} MB | {:.1} | {:.1} | {:.1} |",
-        label(args.target),
-        args.join_bytes as f64 / 1_048_576.0,
-        times[0],
-        times[times.len() / 2],
-        times[times.len() - 1]
-    );
+    let workload = format!("cold join, {:.1} MB", args.join_bytes as f64 / 1_048_576.0);
+    let median = times[times.len() / 2];
+    let figure =
+        Figure { target: args.target, workload: workload.clone(), measure: Measure::JoinMedianMs, value: median };
+    ratios::record(args.record.as_deref(), &[figure])?;
+    println!("| {} | {workload} | {:.1} | {median:.1} | {:.1} |", label(args.target), times[0], times[times.len() - 1]);
     Ok(())
 }
 
@@ -537,7 +571,11 @@ async fn merge_workload(args: &Args) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let values = flags()?;
+    if values.get("workload").map(String::as_str) == Some("ratios") {
+        return ratios::print(values.get("record").ok_or_else(|| anyhow!("ratios needs --record"))?.as_ref());
+    }
+    let args = parse_args(values)?;
     match args.workload.as_str() {
         "fanout" => fanout(&args).await,
         "join" => cold_join(&args).await,
@@ -554,6 +592,6 @@ async fn main() -> Result<()> {
             let database_url = args.database_url.as_deref().ok_or_else(|| anyhow!("ingest needs --database-url"))?;
             ingest::workload(&args.url, database_url, args.clients, args.seconds, args.events).await
         }
-        other => bail!("unknown workload {other}: fanout, join, merge, search, specs or ingest (Charter only)"),
+        other => bail!("unknown workload {other}: fanout, join, ratios, merge, search, specs or ingest (Charter only)"),
     }
 }
