@@ -260,9 +260,9 @@ async fn client(
 ) -> Result<ClientResult> {
     let doc = Doc::new();
     let text = doc.get_or_insert_text("content");
-    let joined = {
-        let _turn = joining.acquire().await?;
-        join(&endpoint, &doc).await
+    let joined = match joining.acquire().await {
+        Ok(_turn) => join(&endpoint, &doc).await,
+        Err(closed) => Err(closed.into()),
     };
     // Everyone reaches the barrier, joined or not, so the run never hangs.
     start.wait().await;
@@ -329,6 +329,15 @@ fn process_usage(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let rss = status.lines().find(|line| line.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some((ticks, rss))
+}
+
+/// The server's use of the machine over a measured window.
+struct Usage {
+    /// Of one core.
+    cpu_percent: f64,
+    rss_mib: f64,
+    /// Growth of resident memory since before the clients connected, per document.
+    kib_per_document: f64,
 }
 
 /// Clients of `fanout` joining at the same time at most.
@@ -402,26 +411,17 @@ async fn fanout(args: &Args) -> Result<()> {
     latencies.sort_unstable();
     let expected = sent * (args.clients as u64 - 1);
     let seconds = args.seconds as f64;
-    // CPU (% of a core), RSS (MiB) and its growth per document (KiB).
     let usage = match (baseline, before, after) {
-        (Some((_, base_rss)), Some((t0, _)), Some((t1, rss))) => Some((
-            (t1 - t0) as f64 / TICKS_PER_SECOND / seconds * 100.0,
-            rss as f64 / 1024.0,
-            rss.saturating_sub(base_rss) as f64 / args.docs as f64,
-        )),
+        (Some((_, base_rss)), Some((t0, _)), Some((t1, rss))) => Some(Usage {
+            cpu_percent: (t1 - t0) as f64 / TICKS_PER_SECOND / seconds * 100.0,
+            rss_mib: rss as f64 / 1024.0,
+            kib_per_document: rss.saturating_sub(base_rss) as f64 / args.docs as f64,
+        }),
         _ => None,
     };
-    let shown = |figure: fn(&(f64, f64, f64)) -> String| usage.as_ref().map_or("n/a".into(), figure);
+    let shown = |figure: fn(&Usage) -> String| usage.as_ref().map_or("n/a".into(), figure);
     let workload = format!("{} docs × {} clients × {}/s", args.docs, args.clients, args.rate);
     let p99 = percentile(&latencies, 0.99);
-    let mut figures =
-        vec![Figure { target: args.target, workload: workload.clone(), measure: Measure::P99Ms, value: p99 }];
-    if let Some((cpu, _, per_doc)) = usage {
-        for (measure, value) in [(Measure::CpuPercent, cpu), (Measure::RssKibPerDocument, per_doc)] {
-            figures.push(Figure { target: args.target, workload: workload.clone(), measure, value });
-        }
-    }
-    ratios::record(args.record.as_deref(), &figures)?;
     println!(
         "| {} | {workload} | {:.0} | {:.0} | {:.1} | {:.1} | {p99:.1} | {} | {} | {} | {} |",
         label(args.target),
@@ -430,10 +430,20 @@ async fn fanout(args: &Args) -> Result<()> {
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.95),
         expected.saturating_sub(latencies.len() as u64),
-        shown(|(cpu, _, _)| format!("{cpu:.0}%")),
-        shown(|(_, rss, _)| format!("{rss:.0}")),
-        shown(|(_, _, per_doc)| format!("{per_doc:.0}")),
+        shown(|usage| format!("{:.0}%", usage.cpu_percent)),
+        shown(|usage| format!("{:.0}", usage.rss_mib)),
+        shown(|usage| format!("{:.0}", usage.kib_per_document)),
     );
+    let figure = |measure, value| Figure { target: args.target, workload: workload.clone(), measure, value };
+    let mut figures = vec![figure(Measure::FanoutP99Ms, p99)];
+    if let Some(usage) = usage {
+        figures.push(figure(Measure::CpuPercent, usage.cpu_percent));
+        // With one document, its "growth per document" is the growth for all its connections.
+        if args.docs > 1 {
+            figures.push(figure(Measure::RssKibPerDocument, usage.kib_per_document));
+        }
+    }
+    ratios::record(args.record.as_deref(), &figures)?;
     if failures > 0 {
         eprintln!("{failures} of {total} clients failed");
     }
@@ -489,10 +499,9 @@ async fn cold_join(args: &Args) -> Result<()> {
     times.sort_by(|a, b| a.total_cmp(b));
     let workload = format!("cold join, {:.1} MB", args.join_bytes as f64 / 1_048_576.0);
     let median = times[times.len() / 2];
-    let figure =
-        Figure { target: args.target, workload: workload.clone(), measure: Measure::JoinMedianMs, value: median };
-    ratios::record(args.record.as_deref(), &[figure])?;
     println!("| {} | {workload} | {:.1} | {median:.1} | {:.1} |", label(args.target), times[0], times[times.len() - 1]);
+    let figure = Figure { target: args.target, workload, measure: Measure::JoinMedianMs, value: median };
+    ratios::record(args.record.as_deref(), &[figure])?;
     Ok(())
 }
 

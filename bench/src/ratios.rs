@@ -16,7 +16,7 @@ use crate::{label, Target};
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
-    P99Ms,
+    FanoutP99Ms,
     CpuPercent,
     RssKibPerDocument,
     JoinMedianMs,
@@ -25,7 +25,7 @@ pub enum Measure {
 impl Measure {
     fn label(self) -> &'static str {
         match self {
-            Measure::P99Ms => "fan-out p99 ms",
+            Measure::FanoutP99Ms => "fan-out p99 ms",
             Measure::CpuPercent => "server CPU %",
             Measure::RssKibPerDocument => "RSS KiB per open document",
             Measure::JoinMedianMs => "cold join median ms",
@@ -56,15 +56,14 @@ pub fn record(path: Option<&Path>, figures: &[Figure]) -> Result<()> {
 /// Prints one row per workload and measure that Charter and an anchor both have.
 pub fn print(path: &Path) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let figures = text.lines().map(serde_json::from_str).collect::<Result<Vec<Figure>, _>>()?;
+    let figures = text
+        .lines()
+        .enumerate()
+        .map(|(n, line)| serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), n + 1)))
+        .collect::<Result<Vec<Figure>>>()?;
     let anchors = [Target::Hocuspocus, Target::YWebsocket];
-    println!(
-        "| workload | measure | Charter | {} | {} | Charter ÷ {} | Charter ÷ {} |",
-        label(anchors[0]),
-        label(anchors[1]),
-        label(anchors[0]),
-        label(anchors[1])
-    );
+    let [first, second] = anchors.map(label);
+    println!("| workload | measure | Charter | {first} | {second} | Charter ÷ {first} | Charter ÷ {second} |");
     println!("|---|---|---|---|---|---|---|");
     let find = |target, workload: &str, measure| {
         figures.iter().find(|f| f.target == target && f.workload == workload && f.measure == measure).map(|f| f.value)

@@ -43,8 +43,8 @@ pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
 
 /// The socket's read buffer, which stays resident for each connection and is zero-filled
 /// up to its size before every read: the codec's default (128 KiB) was most of what a
-/// connection cost. y-websocket messages are mostly tens of bytes, and a larger frame
-/// grows the buffer to its own length.
+/// connection cost. y-websocket messages are mostly tens of bytes; a larger frame grows
+/// the buffer to its own length (for the rest of the connection) and is read 4 KiB a call.
 const READ_BUFFER: usize = 4 * 1024;
 
 /// How long a client has to answer a close before its connection is dropped anyway.
