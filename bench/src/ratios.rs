@@ -53,7 +53,7 @@ pub fn record(path: Option<&Path>, figures: &[Figure]) -> Result<()> {
     Ok(())
 }
 
-/// Prints one row per workload and measure that Charter and an anchor both have.
+/// Prints the table of the figures recorded at `path`.
 pub fn print(path: &Path) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     let figures = text
@@ -61,10 +61,18 @@ pub fn print(path: &Path) -> Result<()> {
         .enumerate()
         .map(|(n, line)| serde_json::from_str(line).with_context(|| format!("{}, line {}", path.display(), n + 1)))
         .collect::<Result<Vec<Figure>>>()?;
+    print!("{}", table(&figures));
+    Ok(())
+}
+
+/// A Markdown table: one row per workload and measure that Charter and an anchor both
+/// have, with the ratio to each anchor that has it.
+fn table(figures: &[Figure]) -> String {
     let anchors = [Target::Hocuspocus, Target::YWebsocket];
     let [first, second] = anchors.map(label);
-    println!("| workload | measure | Charter | {first} | {second} | Charter ÷ {first} | Charter ÷ {second} |");
-    println!("|---|---|---|---|---|---|---|");
+    let mut table =
+        format!("| workload | measure | Charter | {first} | {second} | Charter ÷ {first} | Charter ÷ {second} |\n");
+    table.push_str("|---|---|---|---|---|---|---|\n");
     let find = |target, workload: &str, measure| {
         figures.iter().find(|f| f.target == target && f.workload == workload && f.measure == measure).map(|f| f.value)
     };
@@ -78,8 +86,8 @@ pub fn print(path: &Path) -> Result<()> {
             Some(v) if v > 0.0 => format!("{:.2}×", charter.value / v),
             _ => "n/a".into(),
         });
-        println!(
-            "| {} | {} | {:.1} | {} | {} | {} | {} |",
+        table.push_str(&format!(
+            "| {} | {} | {:.1} | {} | {} | {} | {} |\n",
             charter.workload,
             charter.measure.label(),
             charter.value,
@@ -87,7 +95,42 @@ pub fn print(path: &Path) -> Result<()> {
             shown[1],
             ratios[0],
             ratios[1]
-        );
+        ));
     }
-    Ok(())
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(target: Target, workload: &str, measure: Measure, value: f64) -> Figure {
+        Figure { target, workload: workload.into(), measure, value }
+    }
+
+    #[test]
+    fn charter_figures_are_divided_by_each_anchor_that_has_them() {
+        let fanout = "100 docs × 10 clients × 5/s";
+        let figures = [
+            figure(Target::Charter, fanout, Measure::FanoutP99Ms, 30.0),
+            figure(Target::Hocuspocus, fanout, Measure::FanoutP99Ms, 60.0),
+            figure(Target::YWebsocket, fanout, Measure::FanoutP99Ms, 15.0),
+            // Only one anchor measured it, and the other measured nothing to divide by.
+            figure(Target::Charter, fanout, Measure::RssKibPerDocument, 500.0),
+            figure(Target::Hocuspocus, fanout, Measure::RssKibPerDocument, 0.0),
+            figure(Target::YWebsocket, "another workload", Measure::RssKibPerDocument, 400.0),
+            // Charter's alone: no row.
+            figure(Target::Charter, "cold join, 1.0 MB", Measure::JoinMedianMs, 10.0),
+        ];
+        let table = table(&figures);
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(
+            rows,
+            [
+                "| 100 docs × 10 clients × 5/s | fan-out p99 ms | 30.0 | 60.0 | 15.0 | 0.50× | 2.00× |",
+                "| 100 docs × 10 clients × 5/s | RSS KiB per open document | 500.0 | 0.0 | n/a | n/a | n/a |",
+            ]
+        );
+        assert!(table.starts_with("| workload | measure | Charter | Hocuspocus 4.7 | y-websocket 1.5.4 |"), "{table}");
+    }
 }
