@@ -34,6 +34,62 @@ pub fn anchor(kind: &str, name: &str) -> String {
     format!("user-content-{kind}-{}", markdown::slug(name))
 }
 
+/// A short name for a schema's type: `string (date-time)`, `array of Order`, `Order`.
+fn type_name(schema: &Value) -> String {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let last = reference.rsplit('/').next().unwrap_or(reference);
+        // As the key it names is written: percent- and pointer-decoded.
+        let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+        return decoded.replace("~1", "/").replace("~0", "~");
+    }
+    let base = match schema.get("type") {
+        Some(Value::String(name)) => name.clone(),
+        Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
+        _ if schema.get("properties").is_some() => "object".to_owned(),
+        _ => ["oneOf", "anyOf", "allOf"]
+            .into_iter()
+            .find(|key| schema.get(key).is_some())
+            .map_or("any".to_owned(), str::to_owned),
+    };
+    match (base.as_str(), schema.get("items"), schema.get("format").and_then(Value::as_str)) {
+        ("array", Some(items), _) => format!("array of {}", type_name(items)),
+        (_, _, Some(format)) => format!("{base} ({format})"),
+        _ => base,
+    }
+}
+
+/// What a hover card says of a schema that has no description: its type and, for an
+/// object, its properties with those it requires marked.
+pub fn outline(schema: &Value) -> String {
+    let required: Vec<&str> =
+        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let properties: Vec<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, _)| {
+            let shown = name.replace('`', "");
+            if required.contains(&name.as_str()) {
+                format!("`{shown}` (required)")
+            } else {
+                format!("`{shown}`")
+            }
+        })
+        .collect();
+    let kind = format!("`{}`", type_name(schema));
+    if properties.is_empty() {
+        kind
+    } else {
+        format!("{kind} with {}", properties.join(", "))
+    }
+}
+
+/// The example a schema carries: `example`, or the first of its `examples`.
+fn schema_example(schema: &Value) -> Option<&Value> {
+    schema.get("example").or_else(|| schema.get("examples")?.as_array()?.first())
+}
+
 impl<'a> Out<'a> {
     fn text(&mut self, text: &str) {
         self.html.push_str(&escape(text));
@@ -62,43 +118,33 @@ impl<'a> Out<'a> {
         self.html.push_str(&markdown::wikilink(key, key, key, found.as_ref()));
     }
 
-    /// A short name for a schema's type: `string (date-time)`, `array of Order`, `Order`.
-    fn type_name(schema: &Value) -> String {
-        if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            let last = reference.rsplit('/').next().unwrap_or(reference);
-            // As the key it names is written: percent- and pointer-decoded.
-            let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
-            return decoded.replace("~1", "/").replace("~0", "~");
-        }
-        let base = match schema.get("type") {
-            Some(Value::String(name)) => name.clone(),
-            Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
-            _ if schema.get("properties").is_some() => "object".to_owned(),
-            _ => ["oneOf", "anyOf", "allOf"]
-                .into_iter()
-                .find(|key| schema.get(key).is_some())
-                .map_or("any".to_owned(), str::to_owned),
+    /// A schema's type name, linked to the named schema it refers to (an array's items
+    /// included).
+    fn type_link(&mut self, schema: &Value) {
+        let named = |schema: &Value| {
+            let reference = schema.get("$ref")?.as_str()?;
+            (reference.starts_with("#/components/schemas/") || reference.starts_with("#/$defs/"))
+                .then(|| type_name(schema))
         };
-        match (base.as_str(), schema.get("items"), schema.get("format").and_then(Value::as_str)) {
-            ("array", Some(items), _) => format!("array of {}", Out::type_name(items)),
-            (_, _, Some(format)) => format!("{base} ({format})"),
-            _ => base,
+        let items = schema.get("items").filter(|_| schema.get("$ref").is_none());
+        match (named(schema), items.and_then(named)) {
+            (Some(name), _) | (None, Some(name)) => {
+                if items.is_some() {
+                    self.html.push_str("array of ");
+                }
+                let _ = write!(self.html, "<a href=\"#{}\">", escape(&anchor("schema", &name)));
+                self.text(&name);
+                self.html.push_str("</a>");
+            }
+            (None, None) => self.text(&type_name(schema)),
         }
     }
 
     /// A schema as a nested list of its properties (or its type, when it has none).
     fn schema(&mut self, schema: &Value, depth: usize) -> Result<()> {
         self.budget.check()?;
-        let type_name = Out::type_name(schema);
-        let _ = write!(self.html, "<div class=\"api-schema\"><span class=\"api-type\">");
-        match schema.get("$ref").and_then(Value::as_str) {
-            Some(reference) if reference.starts_with("#/components/schemas/") || reference.starts_with("#/$defs/") => {
-                let _ = write!(self.html, "<a href=\"#{}\">", escape(&anchor("schema", &type_name)));
-                self.text(&type_name);
-                self.html.push_str("</a>");
-            }
-            _ => self.text(&type_name),
-        }
+        self.html.push_str("<div class=\"api-schema\"><span class=\"api-type\">");
+        self.type_link(schema);
         self.html.push_str("</span>");
         if let Some(Value::Array(values)) = schema.get("enum") {
             let values: Vec<String> = values.iter().map(Value::to_string).collect();
@@ -158,7 +204,11 @@ impl<'a> Out<'a> {
             let example = media
                 .get("example")
                 .or_else(|| media.get("examples")?.as_object()?.values().find_map(|example| example.get("value")))
-                .or_else(|| media.get("schema")?.get("example"));
+                .or_else(|| {
+                    // The schema's own, when the media type gives none (it may be a `$ref`).
+                    let schema = super::validate::followed(self.root, media.get("schema")?, &|_| None)?;
+                    schema_example(schema)
+                });
             if let Some(example) = example {
                 self.example(example);
             }
@@ -230,7 +280,7 @@ impl<'a> Out<'a> {
                 self.html.push_str("</code></td><td>");
                 self.text(&field("in"));
                 self.html.push_str("</td><td>");
-                self.text(&parameter.get("schema").map(Out::type_name).unwrap_or_default());
+                self.text(&parameter.get("schema").map(type_name).unwrap_or_default());
                 let required = parameter.get("required") == Some(&Value::Bool(true));
                 let _ = write!(self.html, "</td><td>{}</td><td>", if required { "yes" } else { "no" });
                 self.description(parameter)?;
@@ -275,6 +325,9 @@ impl<'a> Out<'a> {
             self.html.push_str("</code></h3>");
             self.description(schema)?;
             self.schema(schema, 0)?;
+            if let Some(example) = schema_example(schema) {
+                self.example(example);
+            }
         }
         self.html.push_str("</section>");
         Ok(())
@@ -362,7 +415,7 @@ impl<'a> Out<'a> {
         self.description(root)?;
         self.html.push_str("</header>");
         self.schema(root, 0)?;
-        if let Some(example) = root.get("examples").and_then(Value::as_array).and_then(|examples| examples.first()) {
+        if let Some(example) = schema_example(root) {
             self.example(example);
         }
         self.schemas("Definitions", root.get("$defs"))
@@ -400,3 +453,6 @@ pub fn render(contract: &Contract, resolve: Option<&Resolver<'_>>, budget: &Budg
     out.html.push_str("</div>");
     Ok(out.html)
 }
+
+#[cfg(test)]
+mod tests;
