@@ -6,6 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use charter_types::{BranchId, DocumentId, HttpMethod, Kind, Operation};
+use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::parse::{self, Requirement, Structure};
@@ -456,7 +457,7 @@ impl Links {
             }
             Target::Operation(doc, operation) => {
                 let name = operation_name(operation);
-                let mut about = operation.summary.clone().unwrap_or_default();
+                let mut about = operation.summary.clone().unwrap_or_else(|| "No summary yet".to_owned());
                 if !operation.requirements.is_empty() {
                     about = format!("{about} (carries out {})", operation.requirements.join(", "));
                 }
@@ -468,7 +469,11 @@ impl Links {
             }
             Target::Schema(doc, name) => {
                 let schema = doc.contract().and_then(Contract::readable).and_then(|readable| readable.schema(name));
-                let about = schema.and_then(|schema| schema.get("description")?.as_str()).unwrap_or_default();
+                // Its description, else what it holds: a card is never empty.
+                let about = schema.map_or_else(String::new, |schema| match schema.get("description") {
+                    Some(Value::String(description)) => description.clone(),
+                    _ => reference::outline(schema),
+                });
                 LinkTarget {
                     href: format!("/p/{slug}/doc/{}{query}#{}", doc.id, reference::anchor("schema", name)),
                     title: format!("{name} (a schema of {})", doc.title),
@@ -514,5 +519,28 @@ mod tests {
             format!("/p/pay/doc/{}?branch=draft", DocumentId::from_uuid(Uuid::from_u128(1)))
         );
         assert!(on_main.resolve("Nowhere").is_none());
+    }
+
+    #[test]
+    fn contract_links_preview_what_their_operation_or_schema_is() {
+        let shop = include_str!("../contract/fixtures/shop.yaml")
+            .replace("      summary: Read an order\n", "")
+            .replace("    Line:\n", "    Line:\n      description: One line of an order.\n");
+        let contract_id = DocumentId::from_uuid(Uuid::from_u128(3));
+        let corpus = Corpus::new(vec![Doc::new(contract_id, "Shop".into(), Kind::Contract, shop)]);
+        let links = Links::new(corpus, "pay", "main");
+
+        let placing = links.resolve("POST /orders").unwrap();
+        assert_eq!(placing.href, format!("/p/pay/doc/{contract_id}#user-content-op-post-orders"));
+        assert_eq!(placing.preview, "Place an order (carries out PAY-001)");
+        let reading = links.resolve("GET /orders/{orderId}").unwrap();
+        assert_eq!(reading.preview, "No summary yet (carries out PAY-002)");
+
+        // A schema's description, or else its shape, so that no card is empty.
+        assert_eq!(links.resolve("Line").unwrap().preview, "One line of an order.");
+        let order = links.resolve("Order").unwrap();
+        assert_eq!(order.title, "Order (a schema of Shop)");
+        assert_eq!(order.href, format!("/p/pay/doc/{contract_id}#user-content-schema-order"));
+        assert_eq!(order.preview, "`object` with `orderId` (required), `status` (required), `totalCents`");
     }
 }
