@@ -69,21 +69,58 @@ test("an OpenAPI contract from its template is checked as typed, shown as a refe
     ["/items/{itemId}", []],
   ]);
 
-  // The code's build serves only the list: CI uploads the check, and the page shows
-  // each operation implemented or missing, with the commit checked.
+  // The code's build serves the list and a health check, not the single item: CI
+  // uploads the check, and the page shows each operation as served, with the commit.
   const conformance = page.getByRole("region", { name: "Code conformance" });
   await expect(conformance).toContainText(`charter check --contract ${contract.id} --implementation openapi.json --upload`);
   const served = await (await page.request.get(`/api/v1/documents/${contract.id}/raw`)).text();
-  const implementation = served.slice(0, served.indexOf("  /items/{itemId}:")) + served.slice(served.indexOf("components:"));
-  const check = await api(page, "POST", `/documents/${contract.id}/conformance`, { commit: "9f2c1e7", implementation });
+  const health = "  /health:\n    get:\n      responses:\n        '200': {description: Up.}\n";
+  const implementation = served.slice(0, served.indexOf("  /items/{itemId}:")) + health + served.slice(served.indexOf("components:"));
+  let check = await api(page, "POST", `/documents/${contract.id}/conformance`, { commit: "9f2c1e7", implementation });
   expect(check.operations.map((operation: { status: string }) => operation.status)).toEqual(["implemented", "missing"]);
   await page.reload();
   await hydrated(page);
   await expect(conformance.getByRole("status")).toContainText("The code breaks this contract's callers. Checked at 9f2c1e7");
   await expect(conformance.locator("li.conformance-implemented")).toHaveText("implemented GET /items");
   await expect(conformance.locator("li.conformance-missing")).toHaveText("missing GET /items/{itemId}");
+  await expect(conformance.locator("li.conformance-extra")).toHaveText("extra GET /health served, not in the contract");
+
+  // The next commit stops promising an item's name: the list has drifted, and says how.
+  const drifting = implementation.replace("required: [itemId, name]", "required: [itemId]");
+  check = await api(page, "POST", `/documents/${contract.id}/conformance`, { commit: "b41d0aa", implementation: drifting });
+  const [listing] = check.operations;
+  expect(listing.status).toBe("drifted");
+  const breaking = listing.differences.filter((difference: { breaking: boolean }) => difference.breaking);
+  expect(breaking.map((difference: { rule: string }) => difference.rule)).toEqual(["response-property-made-optional"]);
+  await page.reload();
+  await hydrated(page);
+  await expect(conformance.getByRole("status")).toContainText("Checked at b41d0aa");
+  const drifted = conformance.locator("li.conformance-drifted");
+  await expect(drifted).toContainText("drifted GET /items");
+  await expect(drifted.locator("li")).toHaveText([breaking[0].change]);
   await conformance.scrollIntoViewIfNeeded();
   await page.screenshot({ path: test.info().outputPath("contract-conformance.png"), fullPage: true });
+
+  // A spec links the operation and the schema by name; hovering shows what each is.
+  const specs = documents.filter((document: { kind: string }) => document.kind === "spec");
+  const linking = `${CHECKOUT}\nServed by [[GET /items]], each an [[Item]].\n`;
+  await api(page, "PUT", `/documents/${specs[0].id}/content`, { content: linking });
+  await page.goto(`/p/${project.slug}/doc/${specs[0].id}`);
+  await hydrated(page);
+  const card = page.locator(".hover-card");
+  for (const [name, says] of [
+    ["GET /items", "List the items (carries out SHOP-001)"],
+    ["Item", "object with itemId (required), name (required)"],
+  ]) {
+    const link = page.locator("[data-collab-preview] a.wikilink", { hasText: new RegExp(`^${name}$`) });
+    await expect(link).toHaveAttribute("href", new RegExp(`/p/${project.slug}/doc/${contract.id}#user-content-`));
+    // The preview may render again as the editor syncs: hover until the card stays.
+    await expect(async () => {
+      await link.hover();
+      await expect(card).toHaveText(says, { timeout: 1000 });
+    }).toPass();
+  }
+  await page.screenshot({ path: test.info().outputPath("contract-hover.png"), fullPage: true });
 });
 
 const ORDERS = `openapi: 3.1.0

@@ -161,6 +161,8 @@ async fn operations_name_their_requirements_both_ways(db: PgPool) {
     let slug = &s.project.slug;
     assert!(html.contains(&format!("href=\"/p/{slug}/doc/{}#user-content-op-post-orders\" title=\"POST /orders (Orders)\" data-preview=\"Place an order (carries out PAY-001)\"", orders.id)), "{html}");
     assert!(html.contains(&format!("href=\"/p/{slug}/doc/{}#user-content-schema-error\"", orders.id)), "{html}");
+    // A schema without a description previews its shape: no hover card is empty.
+    assert!(html.contains("title=\"Error (a schema of Orders)\" data-preview=\"`object` with `message`\""), "{html}");
     let listed: Value =
         expect(&s.ada, Method::GET, &s.api(&format!("/projects/{}/requirements", s.project.id)), None).await;
     let id =
@@ -184,6 +186,57 @@ async fn operations_name_their_requirements_both_ways(db: PgPool) {
     let eve = s.app.signup("eve").await;
     let (status, _) = call(&eve, Method::GET, &url, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Contracts refer to each other's parts by the other's name as a file (`common.yaml`).
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn references_reach_the_project_s_other_contracts(db: PgPool) {
+    let s = shop(db).await;
+    s.create("Checkout", Kind::Spec, CHECKOUT).await;
+    let common = "openapi: 3.1.0
+info: {title: Common, version: 1.0.0}
+paths: {}
+components:
+  schemas:
+    Error:
+      type: object
+      properties:
+        message: {type: string}
+    Money:
+      type: object
+      properties:
+        cents: {type: integer}
+";
+    let common = s.create("Common", Kind::Contract, common).await;
+    let orders = ORDERS.replace(
+        "          schema: {$ref: '#/components/schemas/Error'}",
+        "          schema: {$ref: 'common.yaml#/components/schemas/Error'}",
+    );
+    let orders = orders.replace(
+        "components:\n  schemas:\n    Error:\n      type: object\n      properties:\n        message: {type: string}\n",
+        "components:\n",
+    );
+    let orders = s.create("Orders", Kind::Contract, &orders).await;
+    assert_eq!(s.lint(&orders, None).await, vec![], "the other contract's schema is found");
+
+    // Only what no contract uses is unused.
+    let findings = s.lint(&common, None).await;
+    assert_eq!(rules(&findings), ["unused-component"], "{findings:?}");
+    assert!(findings[0].message.contains("Money"), "{findings:?}");
+    assert_eq!(findings[0].line, 10);
+
+    // A part the other contract lacks, and a contract the project lacks, are broken where written.
+    for target in ["common.yaml#/components/schemas/Nope", "billing.yaml#/components/schemas/Error"] {
+        let typed = orders.content.replace("common.yaml#/components/schemas/Error", target);
+        let findings = s.lint(&orders, Some(&typed)).await;
+        assert_eq!(rules(&findings), ["broken-ref"], "{target}: {findings:?}");
+        assert_eq!(findings[0].line, 19, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Error);
+    }
+    // Renaming the other contract breaks the reference, and the finding says so.
+    let url = s.api(&format!("/documents/{}", common.id));
+    let _: Document = expect(&s.ada, Method::PATCH, &url, Some(json!({ "title": "Shared" }))).await;
+    assert_eq!(rules(&s.lint(&orders, None).await), ["broken-ref"]);
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]

@@ -207,4 +207,51 @@ mod tests {
         assert_eq!(operations[1].differences[0].change, "GET /orders/{orderId} is not served");
         assert_eq!(extra, ["PUT /orders/{orderId}"]);
     }
+
+    /// Each operation of the shop as served by `implementation`: its status and the rules
+    /// of its differences.
+    fn served(implementation: &str) -> Vec<(Conformity, Vec<String>)> {
+        let id = DocumentId::from_uuid(uuid::Uuid::from_u128(1));
+        let (contract, implementation) = (Contract::read(CONTRACT), Contract::read(implementation));
+        let budget = crate::budget::Budget::new(crate::budget::LIMIT);
+        let (operations, _) =
+            conformance(id, contract.readable().unwrap(), implementation.readable().unwrap(), &budget).unwrap();
+        operations.into_iter().map(|op| (op.status, op.differences.into_iter().map(|d| d.rule).collect())).collect()
+    }
+
+    #[test]
+    fn requests_the_code_refuses_and_statuses_it_changed_are_drift() {
+        let replaced = |from: &str, to: &str| {
+            assert!(CONTRACT.contains(from), "{from}");
+            CONTRACT.replacen(from, to, 1)
+        };
+        // The code wants a field callers were never asked for.
+        let stricter = replaced("      required: [items]\n", "      required: [items, coupon]\n");
+        let stricter = stricter.replace(
+            "      properties:\n        items:\n",
+            "      properties:\n        coupon: {type: string}\n        items:\n",
+        );
+        let (conformity, rules) = &served(&stricter)[0];
+        assert_eq!((*conformity, rules), (Conformity::Drifted, &vec!["request-property-added-required".to_owned()]));
+        // It answers 200 where the contract promises 201.
+        let status = replaced(
+            "        '201':\n          description: The order, placed.",
+            "        '200':\n          description: The order, placed.",
+        );
+        let (conformity, rules) = &served(&status)[0];
+        assert_eq!(*conformity, Conformity::Drifted);
+        assert!(rules.iter().any(|rule| rule == "success-status-removed"), "{rules:?}");
+        // It takes a number where the contract promises a uuid string.
+        let narrowed = replaced("schema: {type: string, format: uuid}", "schema: {type: integer}");
+        let (conformity, rules) = &served(&narrowed)[1];
+        assert_eq!(*conformity, Conformity::Drifted);
+        assert!(rules.iter().any(|rule| rule == "type-changed"), "{rules:?}");
+        // Answering with more than promised, or accepting what was optional, is still the contract.
+        let more = replaced(
+            "        totalCents: {type: integer}\n",
+            "        totalCents: {type: integer}\n        currency: {type: string}\n",
+        );
+        let (conformity, rules) = &served(&more)[1];
+        assert_eq!((*conformity, rules), (Conformity::Implemented, &vec!["property-added".to_owned()]));
+    }
 }
