@@ -121,6 +121,16 @@ test("an OpenAPI contract from its template is checked as typed, shown as a refe
     }).toPass();
   }
   await page.screenshot({ path: test.info().outputPath("contract-hover.png"), fullPage: true });
+
+  // The requirement's page names the operation that carries it out, linked to it.
+  await page.goto(`/p/${project.slug}/req/SHOP-001`);
+  await hydrated(page);
+  const carried = page.getByRole("region", { name: "Carried out by" });
+  await expect(carried.getByRole("listitem")).toHaveText(["GET /items List the items in Shop API"]);
+  await expect(carried.getByRole("link", { name: "GET /items" })).toHaveAttribute(
+    "href",
+    `/p/${project.slug}/doc/${contract.id}#user-content-op-get-items`,
+  );
 });
 
 const ORDERS = `openapi: 3.1.0
