@@ -60,7 +60,9 @@ pub(super) fn spawn(hub: Weak<Inner>, key: DocKey) -> mpsc::Sender<Command> {
                     awareness: Awareness::new(doc),
                     seq,
                     conns: HashMap::new(),
-                    dirty: None,
+                    // The stored projection may lag the state it is made from (a crash
+                    // before a refresh, or one lost with the database): check it once.
+                    dirty: Some(Instant::now()),
                     authors: Vec::new(),
                     projecting: None,
                     idle_since: Instant::now(),

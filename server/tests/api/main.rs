@@ -35,6 +35,7 @@ mod page_errors;
 mod parse_cache;
 mod peer;
 mod process;
+mod projections;
 mod projects;
 mod providers;
 mod races;
