@@ -61,6 +61,8 @@ fn type_name(schema: &Value) -> String {
 /// What a hover card says of a schema that has no description: its type and, for an
 /// object, its properties with those it requires marked.
 pub fn outline(schema: &Value) -> String {
+    // The card is Markdown: names become code spans, with no backtick to end one early.
+    let code = |text: &str| format!("`{}`", text.replace('`', ""));
     let required: Vec<&str> =
         schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     let properties: Vec<String> = schema
@@ -68,16 +70,17 @@ pub fn outline(schema: &Value) -> String {
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .map(|(name, _)| {
-            let shown = name.replace('`', "");
-            if required.contains(&name.as_str()) {
-                format!("`{shown}` (required)")
-            } else {
-                format!("`{shown}`")
-            }
-        })
+        .map(
+            |(name, _)| {
+                if required.contains(&name.as_str()) {
+                    format!("{} (required)", code(name))
+                } else {
+                    code(name)
+                }
+            },
+        )
         .collect();
-    let kind = format!("`{}`", type_name(schema));
+    let kind = code(&type_name(schema));
     if properties.is_empty() {
         kind
     } else {
@@ -126,17 +129,21 @@ impl<'a> Out<'a> {
             (reference.starts_with("#/components/schemas/") || reference.starts_with("#/$defs/"))
                 .then(|| type_name(schema))
         };
-        let items = schema.get("items").filter(|_| schema.get("$ref").is_none());
-        match (named(schema), items.and_then(named)) {
-            (Some(name), _) | (None, Some(name)) => {
-                if items.is_some() {
-                    self.html.push_str("array of ");
-                }
-                let _ = write!(self.html, "<a href=\"#{}\">", escape(&anchor("schema", &name)));
-                self.text(&name);
-                self.html.push_str("</a>");
+        let link = |out: &mut Self, name: &str| {
+            let _ = write!(out.html, "<a href=\"#{}\">", escape(&anchor("schema", name)));
+            out.text(name);
+            out.html.push_str("</a>");
+        };
+        let shown = type_name(schema);
+        // Only a plain array of a named schema: a union (`[array, null]`) stays as written.
+        let item = schema.get("items").and_then(named).filter(|name| shown == format!("array of {name}"));
+        match (named(schema), item) {
+            (Some(name), _) => link(self, &name),
+            (None, Some(name)) => {
+                self.html.push_str("array of ");
+                link(self, &name);
             }
-            (None, None) => self.text(&type_name(schema)),
+            (None, None) => self.text(&shown),
         }
     }
 
@@ -280,7 +287,9 @@ impl<'a> Out<'a> {
                 self.html.push_str("</code></td><td>");
                 self.text(&field("in"));
                 self.html.push_str("</td><td>");
-                self.text(&parameter.get("schema").map(type_name).unwrap_or_default());
+                if let Some(schema) = parameter.get("schema") {
+                    self.type_link(schema);
+                }
                 let required = parameter.get("required") == Some(&Value::Bool(true));
                 let _ = write!(self.html, "</td><td>{}</td><td>", if required { "yes" } else { "no" });
                 self.description(parameter)?;

@@ -457,7 +457,8 @@ impl Links {
             }
             Target::Operation(doc, operation) => {
                 let name = operation_name(operation);
-                let mut about = operation.summary.clone().unwrap_or_else(|| "No summary yet".to_owned());
+                let summary = operation.summary.as_deref().map(str::trim).filter(|summary| !summary.is_empty());
+                let mut about = summary.unwrap_or("No summary yet").to_owned();
                 if !operation.requirements.is_empty() {
                     about = format!("{about} (carries out {})", operation.requirements.join(", "));
                 }
@@ -471,7 +472,7 @@ impl Links {
                 let schema = doc.contract().and_then(Contract::readable).and_then(|readable| readable.schema(name));
                 // Its description, else what it holds: a card is never empty.
                 let about = schema.map_or_else(String::new, |schema| match schema.get("description") {
-                    Some(Value::String(description)) => description.clone(),
+                    Some(Value::String(description)) if !description.trim().is_empty() => description.clone(),
                     _ => reference::outline(schema),
                 });
                 LinkTarget {
@@ -524,8 +525,9 @@ mod tests {
     #[test]
     fn contract_links_preview_what_their_operation_or_schema_is() {
         let shop = include_str!("../contract/fixtures/shop.yaml")
-            .replace("      summary: Read an order\n", "")
-            .replace("    Line:\n", "    Line:\n      description: One line of an order.\n");
+            .replace("      summary: Read an order\n", "      summary: ' '\n")
+            .replace("    Line:\n", "    Line:\n      description: One line of an order.\n")
+            .replace("    Error:\n", "    Error:\n      description: ''\n");
         let contract_id = DocumentId::from_uuid(Uuid::from_u128(3));
         let corpus = Corpus::new(vec![Doc::new(contract_id, "Shop".into(), Kind::Contract, shop)]);
         let links = Links::new(corpus, "pay", "main");
@@ -542,5 +544,6 @@ mod tests {
         assert_eq!(order.title, "Order (a schema of Shop)");
         assert_eq!(order.href, format!("/p/pay/doc/{contract_id}#user-content-schema-order"));
         assert_eq!(order.preview, "`object` with `orderId` (required), `status` (required), `totalCents`");
+        assert_eq!(links.resolve("Error").unwrap().preview, "`object` with `code` (required), `message` (required)");
     }
 }

@@ -173,4 +173,36 @@ fn outlines_name_the_type_and_the_properties() {
     let schema = serde_json::json!({"type": "object", "required": ["id"], "properties": {"id": {}, "`note`": {}}});
     assert_eq!(outline(&schema), "`object` with `id` (required), `note`");
     assert_eq!(outline(&serde_json::json!({"type": "array", "items": {"$ref": "#/$defs/Line"}})), "`array of Line`");
+    // No backtick from the contract ends a code span early.
+    assert_eq!(outline(&serde_json::json!({"type": "string", "format": "x` [y](z) `"})), "`string (x [y](z) )`");
+}
+
+#[test]
+fn only_a_plain_array_of_a_named_schema_links_its_items() {
+    let shop = SHOP.replace(
+        "        totalCents: {type: integer}\n",
+        "        totalCents: {type: integer}\n        lines: {type: array, items: {$ref: '#/components/schemas/Line'}}\n        previous: {type: [array, 'null'], items: {$ref: '#/components/schemas/Line'}}\n",
+    );
+    let shop = shop.replace(
+        "      x-requirements: [PAY-002]\n",
+        "      x-requirements: [PAY-002]\n      parameters:\n        - {name: skus, in: query, schema: {type: array, items: {$ref: '#/components/schemas/Line'}}}\n",
+    );
+    let html = html(&shop);
+    let linked = "array of <a href=\"#user-content-schema-line\">Line</a>";
+    assert!(
+        html.contains(&format!(
+            "<li><code>lines</code><div class=\"api-schema\"><span class=\"api-type\">{linked}</span>"
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<li><code>previous</code><div class=\"api-schema\"><span class=\"api-type\">array | null</span>"
+        ),
+        "a union stays as written: {html}"
+    );
+    assert!(
+        html.contains(&format!("<tr><td><code>skus</code></td><td>query</td><td>{linked}</td>")),
+        "parameters link too: {html}"
+    );
 }
