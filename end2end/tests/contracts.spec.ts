@@ -116,9 +116,11 @@ test("an OpenAPI contract from its template is checked as typed, shown as a refe
     await expect(link).toHaveAttribute("href", new RegExp(`/p/${project.slug}/doc/${contract.id}#user-content-`));
     // The preview may render again as the editor syncs: hover until the card stays.
     await expect(async () => {
+      // From elsewhere each time, so that the pointer enters the (perhaps new) link.
+      await page.mouse.move(0, 0);
       await link.hover();
       await expect(card).toHaveText(says, { timeout: 1000 });
-    }).toPass();
+    }).toPass({ timeout: 15_000 });
   }
   await page.screenshot({ path: test.info().outputPath("contract-hover.png"), fullPage: true });
 

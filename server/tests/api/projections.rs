@@ -4,10 +4,13 @@
 
 use std::time::Duration;
 
+use charter_types::Document;
+use reqwest::Method;
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::collab::spec;
-use crate::harness::{eventually, TestApp};
+use crate::harness::{eventually, expect, TestApp};
 use crate::peer::Peer;
 
 /// The stored projection and when it last changed.
@@ -41,8 +44,16 @@ async fn a_projection_behind_the_stored_state_is_rewritten_when_the_document_ope
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn opening_a_document_whose_projection_is_current_writes_nothing(db: PgPool) {
     let app = TestApp::spawn(db).await;
-    let (_, cookie, _, doc) = spec(&app, "# Login\n").await;
-    let before = projection(&app, &doc).await;
+    let (ada, cookie, project, current) = spec(&app, "# Login\n").await;
+    let body = json!({ "title": "Logout", "kind": "spec", "content": "# Logout\n" });
+    let stale: Document = expect(&ada, Method::POST, &app.tree_url(&project), Some(body)).await;
+    let stale = stale.id.to_string();
+    sqlx::query("UPDATE branch_documents SET content = '# Log' WHERE document_id = $1::uuid")
+        .bind(&stale)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let before = projection(&app, &current).await;
     let edits = || async {
         let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM audit_log WHERE action = 'document.edit'")
             .fetch_one(&app.db)
@@ -52,9 +63,14 @@ async fn opening_a_document_whose_projection_is_current_writes_nothing(db: PgPoo
     };
     let edits_before = edits().await;
 
-    let _peer = Peer::joined(&app, &cookie, &doc).await;
-    // Longer than the projection's delay: the check at load has run.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(projection(&app, &doc).await, before, "neither the text nor its time changed");
+    // The current one opens first, so its check comes due first: once the stale one,
+    // opened after it, is put right, the current one's check has had its turn.
+    let _current = Peer::joined(&app, &cookie, &current).await;
+    let _stale = Peer::joined(&app, &cookie, &stale).await;
+    eventually("the stale one is rewritten", Duration::from_secs(5), || async {
+        projection(&app, &stale).await.0 == "# Logout\n"
+    })
+    .await;
+    assert_eq!(projection(&app, &current).await, before, "neither the text nor its time changed");
     assert_eq!(edits().await, edits_before, "and nobody is credited with an edit");
 }
