@@ -119,7 +119,7 @@ struct Batch {
     reads: Vec<oneshot::Sender<(String, i64)>>,
     closes: Vec<(ConnId, u16, String)>,
     catch_up: bool,
-    /// An update panicked while being applied: the in-memory doc is suspect.
+    /// An update failed or panicked while being applied: the in-memory doc is suspect.
     poisoned: bool,
 }
 
@@ -381,7 +381,12 @@ impl Actor {
                         batch.updates.push(raw);
                         self.credit(user);
                     }
-                    Ok(Err(err)) => batch.closes.push((conn, 1007, format!("invalid update: {err}"))),
+                    // yrs integrates block by block, so a refused update may have left
+                    // some of its blocks behind: the doc is rebuilt from storage either way.
+                    Ok(Err(err)) => {
+                        batch.poisoned = true;
+                        batch.closes.push((conn, 1007, format!("invalid update: {err}")));
+                    }
                     Err(_) => {
                         batch.poisoned = true;
                         batch.closes.push((conn, 1007, "invalid update".into()));
