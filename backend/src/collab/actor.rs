@@ -381,15 +381,15 @@ impl Actor {
                         batch.updates.push(raw);
                         self.credit(user);
                     }
-                    // yrs integrates block by block, so a refused update may have left
-                    // some of its blocks behind: the doc is rebuilt from storage either way.
-                    Ok(Err(err)) => {
+                    // Refused (yrs integrates block by block, so part of it may have
+                    // stayed) or panicked: either way the doc is rebuilt from storage.
+                    refused => {
+                        let reason = match refused {
+                            Ok(Err(err)) => format!("invalid update: {err}"),
+                            _ => "invalid update".to_owned(),
+                        };
                         batch.poisoned = true;
-                        batch.closes.push((conn, 1007, format!("invalid update: {err}")));
-                    }
-                    Err(_) => {
-                        batch.poisoned = true;
-                        batch.closes.push((conn, 1007, "invalid update".into()));
+                        batch.closes.push((conn, 1007, reason));
                     }
                 }
             }
