@@ -1,7 +1,8 @@
 //! Durable CRDT state: a snapshot plus an append-only update log per document and
-//! branch. Appends for one document run under a lock on its `branch_documents` row, so
-//! within a document the log's order is commit order and a reader that has applied
-//! everything up to some `seq` never misses an earlier row.
+//! branch. Appends for one document run under its log lock (`collab_log_lock`, held to
+//! the commit), so within a document the log's order is commit order and a reader that
+//! has applied everything up to some `seq` never misses an earlier row. The log lock is
+//! not the document's row lock: the Markdown projection updates that row meanwhile.
 
 use charter_types::{BranchId, DocumentId};
 use sqlx::{PgConnection, PgPool};
@@ -112,8 +113,10 @@ pub async fn read_text(db: &PgPool, key: DocKey) -> Result<String> {
     Ok(text_of(&doc))
 }
 
-/// Locks the document for appending or compacting until the transaction ends.
+/// Locks the document's log for compacting until the transaction ends. Appends take the
+/// log lock too; the row lock keeps appends by instances from before the log lock out.
 async fn lock(tx: &mut PgConnection, key: DocKey) -> Result<()> {
+    sqlx::query("SELECT collab_log_lock($1, $2)").bind(key.branch_id).bind(key.document_id).execute(&mut *tx).await?;
     let found: Option<(i32,)> =
         sqlx::query_as("SELECT 1 FROM branch_documents WHERE branch_id = $1 AND document_id = $2 FOR UPDATE")
             .bind(key.branch_id)

@@ -1,6 +1,6 @@
 //! The Markdown projection of a co-edited document is made from its stored CRDT state;
 //! one that lags that state (a crash before a refresh, a refresh lost with the database)
-//! is put right when the document next opens.
+//! is put right when the document next opens. Refreshing it never holds up the edits.
 
 use std::time::Duration;
 
@@ -73,4 +73,50 @@ async fn opening_a_document_whose_projection_is_current_writes_nothing(db: PgPoo
     .await;
     assert_eq!(projection(&app, &current).await, before, "neither the text nor its time changed");
     assert_eq!(edits().await, edits_before, "and nobody is credited with an edit");
+}
+
+/// The document's row held as a projection holds it while it writes: `UPDATE … content`,
+/// not yet committed.
+async fn projection_under_way(app: &TestApp, document: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("UPDATE branch_documents SET content = content || ' ' WHERE document_id = $1::uuid")
+        .bind(document)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn edits_are_stored_and_relayed_while_a_projection_holds_the_document_s_row(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (_, cookie, _, doc) = spec(&app, "# Login\n").await;
+    let mut writer = Peer::joined(&app, &cookie, &doc).await;
+    let mut witness = Peer::joined(&app, &cookie, &doc).await;
+
+    let projecting = projection_under_way(&app, &doc).await;
+    // An edit reaches the others only once it is committed: it is not waiting for the row.
+    writer.insert(0, "typed ").await;
+    witness.until("the edit arrives while the row is held", |peer| peer.text() == "typed # Login\n").await;
+    projecting.rollback().await.unwrap();
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn appends_wait_for_the_document_s_log_lock(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (_, cookie, _, doc) = spec(&app, "# Login\n").await;
+    let mut writer = Peer::joined(&app, &cookie, &doc).await;
+    let mut witness = Peer::joined(&app, &cookie, &doc).await;
+
+    // Held as compaction holds it while it folds the log.
+    let mut compacting = app.db.begin().await.unwrap();
+    sqlx::query("SELECT collab_log_lock(branch_id, document_id) FROM branch_documents WHERE document_id = $1::uuid")
+        .bind(&doc)
+        .execute(&mut *compacting)
+        .await
+        .unwrap();
+    writer.insert(0, "typed ").await;
+    assert!(witness.quiet_for(Duration::from_secs(1)).await, "nothing is relayed before it is stored");
+    compacting.commit().await.unwrap();
+    witness.until("the edit arrives once the lock is free", |peer| peer.text() == "typed # Login\n").await;
 }
