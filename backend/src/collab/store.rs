@@ -48,36 +48,25 @@ pub(crate) fn apply_stored(doc: &Doc, update: &[u8]) -> Result<()> {
 
 /// Everything stored after `after`: the snapshot when it covers rows the caller has
 /// not seen (compaction may have folded them away), then newer log rows. Returns the
-/// updates and the highest `seq` they cover.
+/// updates and the highest `seq` they cover. One statement reads both, so a compaction
+/// committing meanwhile cannot fold away rows between a snapshot and the log read after it.
 pub(crate) async fn since(conn: &mut PgConnection, key: DocKey, after: i64) -> Result<(Vec<Vec<u8>>, i64)> {
-    let mut updates = Vec::new();
-    let mut seq = after;
-    let snapshot: Option<(Vec<u8>, i64)> =
-        sqlx::query_as("SELECT state, seq FROM document_snapshots WHERE branch_id = $1 AND document_id = $2")
-            .bind(key.branch_id)
-            .bind(key.document_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((state, snapshot_seq)) = snapshot {
-        if snapshot_seq > after {
-            updates.push(state);
-            seq = snapshot_seq;
-        }
-    }
     let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-        r#"SELECT seq, "update" FROM document_updates
-           WHERE branch_id = $1 AND document_id = $2 AND seq > $3 ORDER BY seq"#,
+        r#"WITH snapshot AS (
+               SELECT seq, state FROM document_snapshots WHERE branch_id = $1 AND document_id = $2)
+           SELECT seq, state FROM snapshot WHERE seq > $3
+           UNION ALL
+           SELECT u.seq, u."update" FROM document_updates u
+           WHERE u.branch_id = $1 AND u.document_id = $2 AND u.seq > greatest($3, (SELECT seq FROM snapshot))
+           ORDER BY seq"#,
     )
     .bind(key.branch_id)
     .bind(key.document_id)
-    .bind(seq)
+    .bind(after)
     .fetch_all(&mut *conn)
     .await?;
-    for (row_seq, update) in rows {
-        updates.push(update);
-        seq = row_seq;
-    }
-    Ok((updates, seq))
+    let seq = rows.last().map_or(after, |(seq, _)| *seq);
+    Ok((rows.into_iter().map(|(_, update)| update).collect(), seq))
 }
 
 /// The last log position stored for the document (its snapshot's, or a newer row's).
@@ -114,7 +103,8 @@ pub async fn read_text(db: &PgPool, key: DocKey) -> Result<String> {
 }
 
 /// Locks the document's log for compacting until the transaction ends. Appends take the
-/// log lock too; the row lock keeps appends by instances from before the log lock out.
+/// log lock too; the row lock also conflicts with their `FOR KEY SHARE`, which keeps an
+/// older binary's compaction (row lock only) and this one apart from every append.
 async fn lock(tx: &mut PgConnection, key: DocKey) -> Result<()> {
     sqlx::query("SELECT collab_log_lock($1, $2)").bind(key.branch_id).bind(key.document_id).execute(&mut *tx).await?;
     let found: Option<(i32,)> =
