@@ -139,9 +139,11 @@ const DOCUMENT_QUERY: &str = concat!(
 );
 
 /// Loads a document on a branch and locks its row until the transaction ends, so
-/// concurrent changes to one document apply one after the other.
+/// concurrent changes to one document apply one after the other. `NO KEY UPDATE`: a
+/// co-editing append holds the row `FOR KEY SHARE`, and a rename must not hold up its
+/// whole group of documents.
 async fn load(tx: &mut PgConnection, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
-    fetch(tx, &format!("{DOCUMENT_QUERY} FOR UPDATE OF bd"), branch_id, document_id).await
+    fetch(tx, &format!("{DOCUMENT_QUERY} FOR NO KEY UPDATE OF bd"), branch_id, document_id).await
 }
 
 async fn fetch(tx: &mut PgConnection, query: &str, branch_id: BranchId, document_id: DocumentId) -> Result<Document> {
