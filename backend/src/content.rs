@@ -50,6 +50,12 @@ pub async fn read_at(conn: &mut PgConnection, key: DocKey) -> Result<(String, i6
     Ok((store::text_of(&doc), seq))
 }
 
+/// Each document's current text and log position, as [`read_at`] gives them, in one
+/// read for all of them.
+pub async fn read_many(conn: &mut PgConnection, keys: &[DocKey]) -> Result<Vec<(String, i64)>> {
+    store::texts(conn, keys).await
+}
+
 /// Gives a new document its first content, inside the caller's transaction.
 pub(crate) async fn init(tx: &mut PgConnection, key: DocKey, text: &str) -> Result<()> {
     validate(text)?;

@@ -1,6 +1,8 @@
 //! What a change request changes: each source document against its fork point (and the
 //! target, for conflicts), and other open change requests touching the same sections.
 
+use std::collections::HashMap;
+
 use charter_types::{BranchId, ChangeKind, ChangeRequestId, ContractReview, DocumentId, Kind, ProjectId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -8,7 +10,7 @@ use sqlx::PgPool;
 
 use super::{ConflictView, DocumentChange, Overlap, SectionChanges};
 use crate::collab::DocKey;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::merge::LineChange;
 use crate::{content, merge};
 
@@ -18,7 +20,7 @@ impl SectionChanges {
     pub(super) fn between(kind: Kind, old: &str, new: &str) -> SectionChanges {
         // Repeated headings are told apart by their order: "Notes", "Notes (2)".
         let keyed = |text: &str| -> Vec<(String, String)> {
-            let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            let mut seen: HashMap<String, usize> = HashMap::new();
             let sections = match kind {
                 Kind::Contract => crate::contract::sections(text),
                 _ => crate::markdown::sections(text),
@@ -213,11 +215,26 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
     .bind(source)
     .fetch_all(db)
     .await?;
+    // Every text in two reads: the source's, then the target's of those changed since the
+    // fork.
     let mut conn = db.acquire().await?;
+    let keys: Vec<DocKey> = rows.iter().map(|row| DocKey::new(source, row.document_id)).collect();
+    let texts = content::read_many(&mut conn, &keys).await?;
+    let changed: Vec<DocKey> = rows
+        .iter()
+        .zip(&texts)
+        .filter(|(row, (text, _))| row.fork_title.is_some() && row.fork_base.as_ref() != Some(text))
+        .map(|(row, _)| DocKey::new(target, row.document_id))
+        .collect();
+    let mut targets: HashMap<DocumentId, String> = changed
+        .iter()
+        .map(|key| key.document_id)
+        .zip(content::read_many(&mut conn, &changed).await?)
+        .map(|(document_id, (text, _))| (document_id, text))
+        .collect();
     let mut hasher = Sha256::new();
     let (mut documents, mut conflicts, mut sources) = (Vec::new(), Vec::new(), Vec::new());
-    for row in rows {
-        let text = content::read(&mut conn, DocKey::new(source, row.document_id)).await?;
+    for (row, (text, _)) in rows.into_iter().zip(texts) {
         for part in [
             row.document_id.uuid().as_bytes().as_slice(),
             row.title.as_bytes(),
@@ -264,12 +281,7 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
             changes.push(ChangeKind::Modified);
             // The target may have moved on since the fork: where both changed the same
             // lines differently, the merge cannot decide.
-            let ours = match content::read(&mut conn, DocKey::new(target, row.document_id)).await {
-                Ok(ours) => Some(ours),
-                // Not on the target (deleted there for good): nothing to conflict with.
-                Err(Error::NotFound(_)) => None,
-                Err(err) => return Err(err),
-            };
+            let ours = targets.remove(&row.document_id);
             for conflict in
                 ours.iter().flat_map(|ours| merge::merge3(&base, ours, &text).conflicts().cloned().collect::<Vec<_>>())
             {

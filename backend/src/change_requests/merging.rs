@@ -166,20 +166,20 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     }
     // The source now forks from what was merged: a later change request from it shows
     // what was done since, including anything typed during this merge.
-    for merged in &sources {
-        sqlx::query(
-            "UPDATE branch_documents SET fork_base = $3, fork_title = $4, fork_parent_id = $5, fork_deleted = $6
-             WHERE branch_id = $1 AND document_id = $2",
-        )
-        .bind(source)
-        .bind(merged.document_id)
-        .bind(&merged.text)
-        .bind(&merged.title)
-        .bind(merged.parent_id)
-        .bind(merged.deleted)
-        .execute(&mut *tx)
-        .await?;
-    }
+    sqlx::query(
+        "UPDATE branch_documents bd SET fork_base = m.text, fork_title = m.title, fork_parent_id = m.parent_id,
+             fork_deleted = m.deleted
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::bool[]) AS m (document_id, text, title, parent_id, deleted)
+         WHERE bd.branch_id = $1 AND bd.document_id = m.document_id",
+    )
+    .bind(source)
+    .bind(sources.iter().map(|merged| merged.document_id).collect::<Vec<_>>())
+    .bind(sources.iter().map(|merged| merged.text.as_str()).collect::<Vec<_>>())
+    .bind(sources.iter().map(|merged| merged.title.as_str()).collect::<Vec<_>>())
+    .bind(sources.iter().map(|merged| merged.parent_id).collect::<Vec<_>>())
+    .bind(sources.iter().map(|merged| merged.deleted).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     let message = request.message.map(|message| message.trim().to_owned()).filter(|message| !message.is_empty());
     let message = message.unwrap_or_else(|| view.summary.title.clone());
     let version = record_version(&mut tx, project, target, &message, Some(record.id)).await?;
@@ -258,20 +258,20 @@ async fn record_version(
             .bind(branch_id)
             .fetch_all(&mut *tx)
             .await?;
-    for document_id in documents {
-        let text = content::read(&mut *tx, DocKey::new(branch_id, document_id)).await?;
-        sqlx::query(
-            "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
-             SELECT $1, document_id, title, parent_id, position, deleted_at IS NOT NULL, $4
-             FROM branch_documents WHERE branch_id = $2 AND document_id = $3",
-        )
-        .bind(id)
-        .bind(branch_id)
-        .bind(document_id)
-        .bind(text)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let keys: Vec<DocKey> = documents.iter().map(|&document_id| DocKey::new(branch_id, document_id)).collect();
+    let texts: Vec<String> = content::read_many(&mut *tx, &keys).await?.into_iter().map(|(text, _)| text).collect();
+    sqlx::query(
+        "INSERT INTO version_documents (version_id, document_id, title, parent_id, position, deleted, content)
+         SELECT $1, bd.document_id, bd.title, bd.parent_id, bd.position, bd.deleted_at IS NOT NULL, t.content
+         FROM unnest($3::uuid[], $4::text[]) AS t (document_id, content)
+         JOIN branch_documents bd ON bd.branch_id = $2 AND bd.document_id = t.document_id",
+    )
+    .bind(id)
+    .bind(branch_id)
+    .bind(&documents)
+    .bind(&texts)
+    .execute(&mut *tx)
+    .await?;
     requirements::record(&mut *tx, project.project(), branch_id, id).await?;
     Ok(id)
 }

@@ -95,6 +95,59 @@ pub async fn load(conn: &mut PgConnection, key: DocKey) -> Result<(Doc, i64)> {
     Ok((doc, seq))
 }
 
+/// Documents read by one statement of [`texts`]: enough to save the round trips, few
+/// enough that their states need not all be held at once.
+const TEXTS_AT_ONCE: usize = 256;
+
+/// The current text of each of `keys` (in their order) and the `seq` each includes, as
+/// [`load`] gives them, a few hundred documents to a statement: a merge, a comparison or
+/// a version reads hundreds at once. The states are rebuilt on the blocking pool.
+pub(crate) async fn texts(conn: &mut PgConnection, keys: &[DocKey]) -> Result<Vec<(String, i64)>> {
+    let mut texts = Vec::with_capacity(keys.len());
+    for keys in keys.chunks(TEXTS_AT_ONCE) {
+        let branches: Vec<BranchId> = keys.iter().map(|key| key.branch_id).collect();
+        let documents: Vec<DocumentId> = keys.iter().map(|key| key.document_id).collect();
+        // One statement reads snapshots and log rows from one snapshot of the database,
+        // as `since` does.
+        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            r#"WITH keys AS (
+                   SELECT * FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS k (branch_id, document_id, at))
+               SELECT k.at, s.seq, s.state FROM keys k
+               JOIN document_snapshots s ON s.branch_id = k.branch_id AND s.document_id = k.document_id
+               UNION ALL
+               SELECT k.at, u.seq, u."update" FROM keys k
+               LEFT JOIN document_snapshots s ON s.branch_id = k.branch_id AND s.document_id = k.document_id
+               JOIN document_updates u ON u.branch_id = k.branch_id AND u.document_id = k.document_id
+                   AND u.seq > coalesce(s.seq, -1)
+               ORDER BY 1, 2"#,
+        )
+        .bind(&branches)
+        .bind(&documents)
+        .fetch_all(&mut *conn)
+        .await?;
+        let count = keys.len();
+        let rebuilt = tokio::task::spawn_blocking(move || rebuild(count, rows)).await.map_err(Error::internal)??;
+        texts.extend(rebuilt);
+    }
+    Ok(texts)
+}
+
+/// The texts of `count` documents from their stored rows (`at`, counted from 1, `seq`,
+/// state or update), in `at` and `seq` order; each is turned into text once its rows end.
+fn rebuild(count: usize, rows: Vec<(i64, i64, Vec<u8>)>) -> Result<Vec<(String, i64)>> {
+    let mut texts = Vec::with_capacity(count);
+    let mut rows = rows.into_iter().peekable();
+    for at in 1..=count as i64 {
+        let (doc, mut seq) = (new_doc(), -1);
+        while let Some((_, row_seq, update)) = rows.next_if(|(row_at, _, _)| *row_at == at) {
+            apply_stored(&doc, &update)?;
+            seq = row_seq;
+        }
+        texts.push((text_of(&doc), seq));
+    }
+    Ok(texts)
+}
+
 /// The document's current Markdown, read from its CRDT state.
 pub async fn read_text(db: &PgPool, key: DocKey) -> Result<String> {
     let mut conn = db.acquire().await?;

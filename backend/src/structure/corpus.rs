@@ -6,6 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use charter_types::{BranchId, DocumentId, HttpMethod, Kind, Operation};
+use futures_util::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -14,9 +15,13 @@ use super::{cache, contracts, corpus, lint};
 use crate::authorization::ProjectAccess;
 use crate::collab::DocKey;
 use crate::contract::{operation_name, reference, Contract};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::markdown::LinkTarget;
 use crate::{branches, budget, content};
+
+/// Documents parsed at once when a corpus is read with many changed: enough to keep
+/// the cores busy, few enough to leave the blocking pool to others.
+const PARSED_AT_ONCE: usize = 4;
 
 /// A document's text read into its structure, with its requirements by key: what the
 /// parse cache keeps between requests. A contract's structure holds only the
@@ -198,7 +203,7 @@ impl Corpus {
     /// Documents parsed before at the same log position (or from the same projected
     /// text) come from the parse cache; only the others are read and parsed.
     pub async fn load(conn: &mut PgConnection, branch_id: BranchId, source: Text) -> Result<Corpus> {
-        let listed: Vec<Listed> = sqlx::query_as(
+        let mut listed: Vec<Listed> = sqlx::query_as(
             "SELECT d.id, bd.title, d.kind, CASE WHEN $2 THEN bd.content END AS projected,
                  greatest(s.seq, (SELECT max(u.seq) FROM document_updates u
                                   WHERE u.branch_id = bd.branch_id AND u.document_id = bd.document_id)) AS seq
@@ -210,28 +215,43 @@ impl Corpus {
         .bind(source == Text::Projected)
         .fetch_all(&mut *conn)
         .await?;
-        let mut docs = Vec::with_capacity(listed.len());
+        let mut parsed: Vec<Option<Arc<Parsed>>> = Vec::with_capacity(listed.len());
+        for doc in &mut listed {
+            let key = DocKey::new(branch_id, doc.id);
+            parsed.push(match doc.projected.take() {
+                Some(text) => Some(match cache::with_text(key, &text) {
+                    Some(parsed) => parsed,
+                    None => cache::parse(key, doc.kind, None, text).await?,
+                }),
+                None => doc.seq.and_then(|seq| cache::at(key, seq)),
+            });
+        }
+        // Live texts the cache lacks: read together, then parsed a few at a time.
+        let missing: Vec<usize> = (0..listed.len()).filter(|&at| parsed[at].is_none()).collect();
+        if !missing.is_empty() {
+            let keys: Vec<DocKey> = missing.iter().map(|&at| DocKey::new(branch_id, listed[at].id)).collect();
+            let texts = content::read_many(&mut *conn, &keys).await?;
+            let parses: Vec<_> = missing
+                .iter()
+                .zip(keys)
+                .zip(texts)
+                .map(|((&at, key), (text, seq))| {
+                    let kind = listed[at].kind;
+                    async move { Ok::<_, Error>((seq, cache::parse(key, kind, Some(seq), text).await?)) }
+                })
+                .collect();
+            let read: Vec<_> = futures_util::stream::iter(parses).buffered(PARSED_AT_ONCE).try_collect().await?;
+            for (&at, (seq, fresh)) in missing.iter().zip(read) {
+                listed[at].seq = Some(seq);
+                parsed[at] = Some(fresh);
+            }
+        }
         let mut hasher = DefaultHasher::new();
         (branch_id, listed.len()).hash(&mut hasher);
-        for Listed { id, title, kind, projected, seq } in listed {
-            let key = DocKey::new(branch_id, id);
-            let parsed = match projected {
-                Some(text) => match cache::with_text(key, &text) {
-                    Some(parsed) => parsed,
-                    None => cache::parse(key, kind, None, text).await?,
-                },
-                None => match seq.and_then(|seq| cache::at(key, seq)) {
-                    Some(parsed) => {
-                        (id, &title, kind, seq).hash(&mut hasher);
-                        parsed
-                    }
-                    None => {
-                        let (text, seq) = content::read_at(&mut *conn, key).await?;
-                        (id, &title, kind, Some(seq)).hash(&mut hasher);
-                        cache::parse(key, kind, Some(seq), text).await?
-                    }
-                },
-            };
+        let mut docs = Vec::with_capacity(listed.len());
+        for (Listed { id, title, kind, seq, .. }, parsed) in listed.into_iter().zip(parsed) {
+            (id, &title, kind, seq).hash(&mut hasher);
+            let parsed = parsed.ok_or_else(|| Error::internal("a document was not parsed"))?;
             docs.push(Doc { id, title, kind, parsed });
         }
         let mut corpus = Corpus::new(docs);

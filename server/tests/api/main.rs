@@ -53,4 +53,5 @@ mod sync;
 mod tokens;
 mod transport;
 mod webhooks;
+mod wide_merges;
 mod xss;
