@@ -6,6 +6,7 @@ use charter_types::{
     UserId, WebhookEvent,
 };
 use chrono::Utc;
+use futures_util::{stream, StreamExt, TryStreamExt};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -18,11 +19,17 @@ use super::{page, MergeRequest, Merged, Record, Resolution};
 use crate::audit;
 use crate::authorization::ProjectAccess;
 use crate::claims::{busy, try_claim};
-use crate::collab::DocKey;
+use crate::collab::{self, DocKey};
 use crate::error::{Error, Result};
+use crate::merge::Conflict;
 use crate::structure::requirements;
 use crate::structure::review;
 use crate::{content, documents, history, webhooks, AppState};
+
+/// Documents whose merge is worked out, or applied, at once. Applying one to a document
+/// that is not open loads it on a connection of the co-editing engine's, which live
+/// editors' loads and catch-ups need as well: half of them at most.
+const TEXT_MERGES_AT_ONCE: usize = 4;
 
 /// Claims the open change request until the returned transaction ends (see
 /// [`try_claim`]). The row lock keeps reviews and bump confirmations out, so what the
@@ -129,25 +136,39 @@ pub async fn merge(state: &AppState, project: &ProjectAccess, number: i32, reque
     };
 
     // Text first: the part that can still meet a conflict (if the target moved since the
-    // view above), before anything else is changed.
-    for change in view.documents.iter().filter(|change| change.changes.contains(&ChangeKind::Modified)) {
-        let theirs = compared(change.document_id)?;
-        let target_key = DocKey::new(target, change.document_id);
-        let base = theirs.fork_base.as_deref().unwrap_or_default();
-        if let Err(found) = state.collab.merge_text(target_key, base, &theirs.text, actor.user_id).await? {
-            let found: Vec<ConflictView> = found
-                .into_iter()
-                .map(|conflict| ConflictView {
+    // view above). Every document's merge is worked out before any is applied, so that a
+    // conflict changes nothing; then they are applied a few at a time, so that their edits
+    // share the co-editing writer's commits.
+    let plans: Vec<_> = view
+        .documents
+        .iter()
+        .filter(|change| change.changes.contains(&ChangeKind::Modified))
+        .map(|change| async move {
+            let theirs = compared(change.document_id)?;
+            let base = theirs.fork_base.as_deref().unwrap_or_default();
+            let key = DocKey::new(target, change.document_id);
+            let merged = collab::plan_merge(&mut *db.acquire().await?, key, base, &theirs.text).await?;
+            Ok::<_, Error>(merged.map_err(|found| {
+                let conflict = |conflict: Conflict| ConflictView {
                     document_id: change.document_id,
                     title: change.title.clone(),
                     base: conflict.base,
                     ours: conflict.ours,
                     theirs: conflict.theirs,
-                })
-                .collect();
-            return Err(conflicts_error(&found));
-        }
+                };
+                found.into_iter().map(conflict).collect::<Vec<_>>()
+            }))
+        })
+        .collect();
+    let worked_out: Vec<_> = stream::iter(plans).buffered(TEXT_MERGES_AT_ONCE).try_collect().await?;
+    let (plans, conflicts): (Vec<_>, Vec<_>) = worked_out.into_iter().partition(std::result::Result::is_ok);
+    let conflicts: Vec<ConflictView> = conflicts.into_iter().filter_map(|found| found.err()).flatten().collect();
+    if !conflicts.is_empty() {
+        return Err(conflicts_error(&conflicts));
     }
+    let applies: Vec<_> =
+        plans.into_iter().flatten().map(|plan| state.collab.apply_merge(plan, actor.user_id)).collect();
+    stream::iter(applies).buffered(TEXT_MERGES_AT_ONCE).try_collect::<Vec<_>>().await?;
     // The constitution's new version goes into its text before the version is recorded.
     let new_tag = match (bump, &view.constitution) {
         (Some(bump), Some(change)) => {

@@ -28,7 +28,7 @@ use std::time::Duration;
 use charter_types::{BranchId, DocumentId, ProjectId, UserId};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -176,6 +176,31 @@ const RETRIES: usize = 3;
 /// catch-ups, access checks, projections and compaction.
 const ENGINE_CONNECTIONS: u32 = 8;
 
+/// A merge worked out against a document's stored state and not yet applied: the edit
+/// that makes the merged text (none when it changes nothing), for [`Hub::apply_merge`].
+pub struct MergePlan {
+    key: DocKey,
+    update: Option<Vec<u8>>,
+    text: String,
+}
+
+/// Works out the merge of `theirs` into the document with `base` as their common
+/// ancestor, using git's rules on lines, against its stored state as `conn` reads it:
+/// the edit to apply, or (inside `Ok`) the conflicts. Nothing changes until it is applied.
+pub async fn plan_merge(
+    conn: &mut PgConnection,
+    key: DocKey,
+    base: &str,
+    theirs: &str,
+) -> Result<std::result::Result<MergePlan, Vec<Conflict>>> {
+    let (doc, _) = store::load(conn, key).await?;
+    let merged = crate::merge::merge3(base, &store::text_of(&doc), theirs);
+    let Some(text) = merged.clean() else {
+        return Ok(Err(merged.conflicts().cloned().collect()));
+    };
+    Ok(Ok(MergePlan { key, update: diff::replace_text(&doc, &text), text }))
+}
+
 impl Hub {
     /// Starts the hub with its relay (other instances' edits and access changes), access
     /// checks (by `rules`) and compaction tasks.
@@ -279,10 +304,9 @@ impl Hub {
         answer.await.ok()
     }
 
-    /// Merges `theirs` into the document with `base` as their common ancestor, using
-    /// git's rules on lines. The edit is made against the document's stored state and
-    /// then applied to the live one as a CRDT update, so anything typed meanwhile stays.
-    /// Returns the merged text, or (inside `Ok`) the conflicts.
+    /// Merges `theirs` into the document with `base` as their common ancestor (see
+    /// [`plan_merge`]) and applies the result at once. Returns the merged text, or
+    /// (inside `Ok`) the conflicts.
     pub async fn merge_text(
         &self,
         key: DocKey,
@@ -290,18 +314,24 @@ impl Hub {
         theirs: &str,
         author: UserId,
     ) -> Result<std::result::Result<String, Vec<Conflict>>> {
-        let (doc, _) = {
+        let planned = {
             let mut conn = self.inner.db.acquire().await?;
-            store::load(&mut conn, key).await?
+            plan_merge(&mut conn, key, base, theirs).await?
         };
-        let merged = crate::merge::merge3(base, &store::text_of(&doc), theirs);
-        let Some(text) = merged.clean() else {
-            return Ok(Err(merged.conflicts().cloned().collect()));
-        };
-        if let Some(update) = diff::replace_text(&doc, &text) {
+        match planned {
+            Ok(plan) => Ok(Ok(self.apply_merge(plan, author).await?)),
+            Err(conflicts) => Ok(Err(conflicts)),
+        }
+    }
+
+    /// Applies a planned merge to the live document as a CRDT update, so that anything
+    /// typed since the plan was made stays. Returns the merged text.
+    pub async fn apply_merge(&self, plan: MergePlan, author: UserId) -> Result<String> {
+        let MergePlan { key, update, text } = plan;
+        if let Some(update) = update {
             self.request(key, |reply| Command::Apply { update: update.clone(), author, reply }).await?;
         }
-        Ok(Ok(text))
+        Ok(text)
     }
 
     /// How many access changes this instance has heard of: read before a new
