@@ -19,6 +19,7 @@ pub mod collab;
 pub mod content;
 pub mod contract;
 pub mod deadline;
+mod derived;
 pub mod documents;
 pub mod embeddings;
 pub mod error;

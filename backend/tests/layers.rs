@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 const LAYERS: &[(&str, &[&str])] = &[
     // What everything may use: errors (and the request id they quote), budgets, the
-    // text merge, the caller and held access.
-    ("model", &["error", "request_id", "budget", "merge", "access"]),
+    // text merge, the caller and held access, transactions of derived data.
+    ("model", &["error", "request_id", "budget", "merge", "access", "derived"]),
     // Document state, its real-time engine, Markdown rendering, reading contracts, and
     // the embedding model.
     ("content engine", &["collab", "content", "contract", "markdown", "embeddings", "chat"]),

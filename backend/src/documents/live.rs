@@ -19,7 +19,7 @@ use crate::branches::{self, BranchQuery};
 use crate::collab::{self, DocKey, Grant, Holder, Rules, Standing};
 use crate::error::{Error, Result};
 use crate::extract::{Path, Query};
-use crate::{audit, content, security, AppState};
+use crate::{audit, content, derived, security, AppState};
 
 /// `/collab/{document_id}?branch=`: the y-websocket endpoint of one document.
 pub fn router() -> Router<AppState> {
@@ -129,7 +129,7 @@ async fn access(db: &PgPool, holders: &[Holder]) -> Result<Vec<Standing>> {
 /// Refreshes a live document's Markdown projection and credits its editors in the
 /// activity, in one transaction: whoever sees the new text also sees who wrote it.
 async fn project(db: &PgPool, key: DocKey, text: &str, authors: &[UserId]) -> Result<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = derived::begin(db).await?;
     if content::project(&mut tx, key, text, authors.last().copied()).await? && !authors.is_empty() {
         audit::record_live_edits(&mut *tx, key.branch_id, key.document_id, authors).await?;
     }

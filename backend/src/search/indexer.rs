@@ -10,8 +10,8 @@ use sqlx::{PgConnection, PgPool};
 
 use super::entries::{entries, Entry};
 use super::pace;
-use crate::budget;
 use crate::error::Result;
+use crate::{budget, derived};
 
 /// Settled queue rows claimed at once, each with every later change queued for its
 /// document. Rows another instance holds are skipped, so instances share the queue.
@@ -32,7 +32,7 @@ pub fn spawn(db: PgPool) {
 /// claim's transaction holds only the queue rows; each document is rewritten in a
 /// transaction of its own, so deleting a branch meanwhile waits for one document at most.
 async fn index_queued(db: &PgPool) -> Result<usize> {
-    let mut claim = db.begin().await?;
+    let mut claim = derived::begin(db).await?;
     let claimed: Vec<(i64, BranchId, DocumentId)> = sqlx::query_as(
         "WITH due AS (
              SELECT branch_id, document_id FROM search_queue WHERE queued_at <= now() - $2::interval
@@ -49,7 +49,7 @@ async fn index_queued(db: &PgPool) -> Result<usize> {
     documents.sort_unstable();
     documents.dedup();
     for (branch, document) in documents {
-        let mut tx = db.begin().await?;
+        let mut tx = derived::begin(db).await?;
         reindex(&mut tx, branch, document).await?;
         tx.commit().await?;
     }

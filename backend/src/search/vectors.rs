@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::entries::meaning;
 use super::{jobs, pace, provider};
+use crate::derived;
 use crate::embeddings::{Embedder, Embeddings, Meaning};
 use crate::error::{Error, Result};
 
@@ -218,7 +219,7 @@ async fn embed_pending(db: &PgPool, embeddings: &Embeddings, waiting: &Waiting) 
     // The project is held while its vectors are written: a change of provider either
     // came first (then these are another model's and are dropped) or waits, and drops
     // them itself. Entries rewritten meanwhile have other digests and wait their turn.
-    let mut tx = db.begin().await?;
+    let mut tx = derived::begin(db).await?;
     let current: Option<String> = sqlx::query_scalar("SELECT embedding_model FROM projects WHERE id = $1 FOR SHARE")
         .bind(project)
         .fetch_optional(&mut *tx)
