@@ -50,8 +50,8 @@ pub async fn read_at(conn: &mut PgConnection, key: DocKey) -> Result<(String, i6
     Ok((store::text_of(&doc), seq))
 }
 
-/// Each document's current text and log position, as [`read_at`] gives them, in one
-/// read for all of them.
+/// Each document's current text and log position, as [`read_at`] gives them, read a few
+/// hundred documents to a statement.
 pub async fn read_many(conn: &mut PgConnection, keys: &[DocKey]) -> Result<Vec<(String, i64)>> {
     store::texts(conn, keys).await
 }

@@ -215,8 +215,8 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
     .bind(source)
     .fetch_all(db)
     .await?;
-    // Every text in two reads: the source's, then the target's of those changed since the
-    // fork.
+    // Texts in batches, not one query per document: the source's, then the target's of
+    // those changed since the fork.
     let mut conn = db.acquire().await?;
     let keys: Vec<DocKey> = rows.iter().map(|row| DocKey::new(source, row.document_id)).collect();
     let texts = content::read_many(&mut conn, &keys).await?;
