@@ -26,7 +26,7 @@ pub async fn spec(app: &TestApp, content: &str) -> (reqwest::Client, String, Pro
     (ada, cookie, project, doc.id.to_string())
 }
 
-async fn key_of(app: &TestApp, document: &str) -> DocKey {
+pub async fn key_of(app: &TestApp, document: &str) -> DocKey {
     let branch_id: BranchId = sqlx::query_scalar(
         "SELECT b.id FROM branches b JOIN documents d ON d.project_id = b.project_id WHERE d.id = $1::uuid AND b.name = 'main'",
     )

@@ -18,6 +18,7 @@ mod contracts;
 mod database_restart;
 mod documents;
 mod exchange;
+mod group_append;
 mod harness;
 mod history;
 mod incident_drafts;
