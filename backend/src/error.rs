@@ -214,8 +214,17 @@ pub struct ErrorDetail {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
+        self.response()
+    }
+}
+
+impl Error {
+    /// The answer, without logging the error: for answers given many times over for one
+    /// cause already logged (a database known to be unreachable).
+    pub fn response(self) -> Response {
         let (message, code, status, retry_after) =
             (self.to_string(), self.code().to_owned(), self.status(), self.retry_after());
+        let unreachable = matches!(self, Error::DatabaseUnavailable(_));
         let details = match self {
             Error::ConflictWith { details, .. } => Some(details),
             _ => None,
@@ -226,6 +235,14 @@ impl IntoResponse for Error {
         if let Some(retry_after) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
+        if unreachable {
+            response.extensions_mut().insert(DatabaseUnreachable);
+        }
         response
     }
 }
+
+/// Marks a response that found the database unreachable, for the layer that keeps
+/// track (`Availability::note_response`).
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseUnreachable;

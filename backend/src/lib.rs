@@ -9,6 +9,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authorization;
+pub mod availability;
 pub mod branches;
 pub mod budget;
 pub mod change_requests;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
+use crate::availability::Availability;
 use crate::chat::ChatEndpoint;
 use crate::collab::{CollabSettings, Hub, Rules};
 use crate::embeddings::{Embeddings, Provider};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub token_limiter: Arc<RateLimiter>,
     /// The documents open for real-time editing on this instance.
     pub collab: Hub,
+    /// Whether the database can be reached, as this instance last found.
+    pub availability: Availability,
     /// Search by meaning: the server's embedding provider and those projects chose.
     pub embeddings: Embeddings,
 }
@@ -120,12 +123,22 @@ impl AppState {
     /// Loads the embedding model, if any (a fraction of a second).
     pub fn new(db: PgPool, settings: Settings, rules: Rules) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.auth_window));
-        let collab = Hub::start(db.clone(), settings.collab.clone(), rules);
+        let availability = Availability::new(&db);
+        let collab = Hub::start(db.clone(), settings.collab.clone(), rules, availability.clone());
         let embeddings =
             Embeddings::new(settings.embeddings.clone(), settings.model_dir.clone(), &settings.embedding_hosts);
         let mock_limiter = Arc::new(RateLimiter::new(Duration::from_secs(60)));
         let token_limiter = Arc::new(RateLimiter::new(Duration::from_secs(60)));
-        AppState { db, settings: Arc::new(settings), limiter, mock_limiter, token_limiter, collab, embeddings }
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            limiter,
+            mock_limiter,
+            token_limiter,
+            collab,
+            availability,
+            embeddings,
+        }
     }
 }
 

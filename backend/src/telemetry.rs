@@ -97,18 +97,27 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (size, idle) = (state.db.size(), state.db.num_idle());
     metrics::gauge!("charter_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("charter_db_pool_connections", "state" => "in_use").set(size.saturating_sub(idle as u32) as f64);
-    // Best effort: with the database away the rest still says something.
-    let queues = sqlx::query_as::<_, (i64, i64)>(
-        "SELECT (SELECT count(*) FROM search_queue), (SELECT count(*) FROM incident_queue)",
-    )
-    .fetch_one(&state.db)
-    .await;
-    match queues {
-        Ok((search, incidents)) => {
-            metrics::gauge!("charter_queue_depth", "queue" => "search_index").set(search as f64);
-            metrics::gauge!("charter_queue_depth", "queue" => "incident_matching").set(incidents as f64);
+    let reachable = state.availability.is_reachable();
+    metrics::gauge!("charter_database_reachable").set(f64::from(u8::from(reachable)));
+    // Best effort: with the database away the rest still says something, at once while
+    // it is known to be away.
+    if reachable {
+        let queues = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT (SELECT count(*) FROM search_queue), (SELECT count(*) FROM incident_queue)",
+        )
+        .fetch_one(&state.db)
+        .await;
+        match queues {
+            Ok((search, incidents)) => {
+                metrics::gauge!("charter_queue_depth", "queue" => "search_index").set(search as f64);
+                metrics::gauge!("charter_queue_depth", "queue" => "incident_matching").set(incidents as f64);
+            }
+            Err(err) => {
+                let err = Error::from(err);
+                err.log();
+                state.availability.note(&err);
+            }
         }
-        Err(err) => Error::from(err).log(),
     }
     let text_format = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     (StatusCode::OK, [(header::CONTENT_TYPE, text_format)], handle.render()).into_response()

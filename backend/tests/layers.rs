@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 const LAYERS: &[(&str, &[&str])] = &[
     // What everything may use: errors (and the request id they quote), budgets, the
-    // text merge, the caller and held access, transactions of derived data.
-    ("model", &["error", "request_id", "budget", "merge", "access", "derived"]),
+    // text merge, the caller and held access, transactions of derived data, and whether
+    // the database can be reached.
+    ("model", &["error", "request_id", "budget", "merge", "access", "derived", "availability"]),
     // Document state, its real-time engine, Markdown rendering, reading contracts, and
     // the embedding model.
     ("content engine", &["collab", "content", "contract", "markdown", "embeddings", "chat"]),

@@ -6,6 +6,7 @@ pub mod check;
 mod cli;
 mod conformance;
 pub mod exchange;
+mod outage;
 mod remote;
 mod server_fn_errors;
 pub mod sync;
@@ -22,6 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
+use charter_backend::availability::Availability;
 use charter_backend::chat::ChatEndpoint;
 use charter_backend::embeddings::openai::Endpoint;
 use charter_backend::embeddings::Provider;
@@ -37,7 +39,7 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
+use tower::{Layer, ServiceExt};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -92,22 +94,26 @@ pub fn router(state: AppState, leptos: LeptosOptions) -> Router {
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
 
     let settings = state.settings.clone();
-    let db = state.db.clone();
+    let (db, availability) = (state.db.clone(), state.availability.clone());
     // The incident writers, which the ingest routes hand deliveries to.
     let ingest = charter_backend::incidents::ingest::Ingest::start(state.db.clone());
+    let gate = outage::Gate::new(availability.clone());
     let mut app = Router::new()
         .merge(api::router(state.clone()).layer(axum::Extension(ingest)))
         .merge(charter_backend::documents::live_router().with_state(state.clone()))
         .merge(charter_backend::mcp::router(state.clone()))
         .merge(charter_backend::mock::router(state.clone()))
         .merge(charter_backend::telemetry::router(state.clone()))
-        .route("/healthz", get(move || healthz(db.clone())))
-        .merge(pages(state.clone(), leptos));
+        .route("/healthz", get(move || healthz(db.clone(), availability.clone())))
+        .merge(pages(state.clone(), leptos, gate.clone()));
     if !settings.serve_source_maps {
         app = app.layer(middleware::from_fn(hide_source_maps));
     }
     let measured = settings.metrics_token.is_some();
     app.layer(middleware::from_fn_with_state(state, security::require_same_origin))
+        // Outside every layer that may read the database (the Origin check looks up a
+        // token), so that a known outage is a 503 at once.
+        .layer(middleware::from_fn_with_state(gate, outage::gate))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(settings.clone(), security::security_headers))
         .layer(RequestBodyTimeoutLayer::new(settings.http_body_timeout))
@@ -142,8 +148,8 @@ async fn hide_source_maps(request: Request, next: Next) -> Response {
 }
 
 /// The Leptos pages and server functions, with the backend state and the response's
-/// CSP nonce in their context.
-fn pages(state: AppState, leptos: LeptosOptions) -> Router {
+/// CSP nonce in their context, and the site's files.
+fn pages(state: AppState, leptos: LeptosOptions, gate: outage::Gate) -> Router {
     let context = move || {
         provide_context(state.clone());
         let nonce = use_context::<Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
@@ -161,8 +167,11 @@ fn pages(state: AppState, leptos: LeptosOptions) -> Router {
         move || charter_app::shell(leptos.clone())
     };
     // What is neither a page nor a file is Leptos' "not found" page.
-    let missing = leptos_axum::file_and_error_handler_with_context(context.clone(), charter_app::shell)
-        .with_state(leptos.clone());
+    // It renders a page, which reads the database; the files before it do not.
+    let missing = middleware::from_fn_with_state(gate, outage::refuse_while_unreachable).layer(
+        leptos_axum::file_and_error_handler_with_context(context.clone(), charter_app::shell)
+            .with_state(leptos.clone()),
+    );
     Router::new()
         .leptos_routes_with_context(&leptos, routes, context, shell)
         .layer(middleware::from_fn(server_fn_errors::server_fn_errors))
@@ -170,14 +179,20 @@ fn pages(state: AppState, leptos: LeptosOptions) -> Router {
         .with_state(leptos)
 }
 
-/// Liveness: 200 while the database answers.
-async fn healthz(db: PgPool) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&db).await {
-        Ok(_) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
-        Err(err) => {
-            tracing::error!(error = %err, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "database unreachable" })))
-        }
+/// Liveness: 200 while the database answers; 503 at once while it is known not to.
+async fn healthz(db: PgPool, availability: Availability) -> impl IntoResponse {
+    let reachable = availability.is_reachable()
+        && match sqlx::query("SELECT 1").execute(&db).await {
+            Ok(_) => true,
+            Err(err) => {
+                tracing::error!(error = %err, "health check: database unreachable");
+                availability.note(&err.into());
+                false
+            }
+        };
+    match reachable {
+        true => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+        false => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "database unreachable" }))),
     }
 }
 

@@ -33,6 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::access::Credential;
+use crate::availability::Availability;
 use crate::error::{Error, Result};
 use crate::merge::Conflict;
 use command::{Command, ConnId, Join, Refusal};
@@ -164,6 +165,8 @@ struct Inner {
     rules: Rules,
     gate: gate::Gate,
     closing: shutdown::Closing,
+    /// Told when the relay's listener or a commit finds the database gone.
+    availability: Availability,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -203,8 +206,8 @@ pub async fn plan_merge(
 
 impl Hub {
     /// Starts the hub with its relay (other instances' edits and access changes), access
-    /// checks (by `rules`) and compaction tasks.
-    pub fn start(db: PgPool, settings: CollabSettings, rules: Rules) -> Hub {
+    /// checks (by `rules`) and compaction tasks; it tells `availability` of outages it meets.
+    pub fn start(db: PgPool, settings: CollabSettings, rules: Rules, availability: Availability) -> Hub {
         // The engine keeps connections of its own: a request may hold a transaction
         // (its caller's role) until its edit is stored, and requests holding every
         // connection of their pool must not leave the writer without one.
@@ -220,7 +223,7 @@ impl Hub {
         let writer_db = pool(writer::WRITERS as u32);
         let hub = Hub {
             inner: Arc::new(Inner {
-                writer: writer::spawn(writer_db.clone(), instance),
+                writer: writer::spawn(writer_db.clone(), instance, availability.clone()),
                 writer_db,
                 projections: projection::slots(),
                 db: pool(ENGINE_CONNECTIONS),
@@ -232,6 +235,7 @@ impl Hub {
                 rules,
                 gate: gate::Gate::default(),
                 closing: shutdown::Closing::default(),
+                availability,
             }),
         };
         tokio::spawn(relay::run(Arc::downgrade(&hub.inner)));

@@ -24,6 +24,9 @@ pub(super) async fn run(hub: Weak<Inner>) {
         let Some(inner) = hub.upgrade() else { return };
         let listener = async {
             let mut listener = PgListener::connect_with(&inner.db).await?;
+            // A lost connection is reported at once, not after trying to connect again
+            // (up to the pool's acquire timeout): the outage is news for `availability`.
+            listener.eager_reconnect(false);
             listener.listen_all([CHANNEL, access::CHANNEL]).await?;
             Ok::<_, sqlx::Error>(listener)
         };
@@ -36,6 +39,7 @@ pub(super) async fn run(hub: Weak<Inner>) {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(error = %err, "collab relay cannot listen; retrying");
+                inner.availability.note(&err.into());
                 drop(inner);
                 tokio::select! {
                     () = &mut closing => return,
@@ -70,14 +74,25 @@ pub(super) async fn run(hub: Weak<Inner>) {
                         }
                     }
                 }
-                // The connection dropped: listen afresh, then catch up.
-                Ok(None) => break,
+                // The connection dropped: listen afresh, then catch up. Most often the
+                // database went away, and requests need not wait to find that out.
+                Ok(None) => {
+                    lost(&hub);
+                    break;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "collab relay lost its connection");
+                    lost(&hub);
                     break;
                 }
             }
         }
+    }
+}
+
+fn lost(hub: &Weak<Inner>) {
+    if let Some(inner) = hub.upgrade() {
+        inner.availability.lost();
     }
 }
 

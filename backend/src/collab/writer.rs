@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
 use super::store::{self, Appended, Pending};
+use crate::availability::Availability;
 use crate::error::{Error, Result};
 
 /// Writers working at once: one fills its next group while another commits.
@@ -22,16 +23,16 @@ pub(super) struct Request {
     pub reply: oneshot::Sender<Result<Appended>>,
 }
 
-pub(super) fn spawn(db: PgPool, instance: Uuid) -> mpsc::Sender<Request> {
+pub(super) fn spawn(db: PgPool, instance: Uuid, availability: Availability) -> mpsc::Sender<Request> {
     let (sender, receiver) = mpsc::channel(4096);
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..WRITERS {
-        tokio::spawn(run(db.clone(), instance, receiver.clone()));
+        tokio::spawn(run(db.clone(), instance, receiver.clone(), availability.clone()));
     }
     sender
 }
 
-async fn run(db: PgPool, instance: Uuid, receiver: Arc<Mutex<mpsc::Receiver<Request>>>) {
+async fn run(db: PgPool, instance: Uuid, receiver: Arc<Mutex<mpsc::Receiver<Request>>>, availability: Availability) {
     loop {
         let group = {
             let mut receiver = receiver.lock().await;
@@ -60,6 +61,7 @@ async fn run(db: PgPool, instance: Uuid, receiver: Arc<Mutex<mpsc::Receiver<Requ
             }
             Err(err) => {
                 err.log();
+                availability.note(&err);
                 for reply in replies {
                     let _ = reply.send(Err(Error::internal("the edit could not be stored")));
                 }

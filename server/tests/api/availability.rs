@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
-use crate::harness::{test_settings, TestApp};
+use crate::harness::{eventually, test_settings, TestApp};
 use crate::process::free_port;
 
 #[derive(Deserialize)]
@@ -134,6 +134,8 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
         let error = error.expect("an error body");
         assert_eq!(error.code, "unavailable", "{error:?}");
         assert_eq!(error.request_id.as_deref(), Some(id.as_str()));
+        // Found once, it is known: what follows is answered without waiting for the pool.
+        assert!(!down.availability.is_reachable());
     }
 
     // The pages' server functions say the same.
@@ -146,4 +148,26 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
         .unwrap();
     assert_eq!(signing_in.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(signing_in.headers()[RETRY_AFTER], "5");
+    // In their own error form, which the page's script reads.
+    assert_eq!(
+        signing_in.json::<charter_app::error::AppError>().await.unwrap(),
+        charter_app::error::AppError::Unavailable(5)
+    );
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn an_outage_noticed_wrongly_clears_at_the_next_probe(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let availability = app.availability.clone();
+    let ada = app.signup("ada").await;
+
+    // Something took a broken connection for an outage; the database is fine.
+    availability.lost();
+    eventually("the probe connects", Duration::from_secs(10), || {
+        let availability = availability.clone();
+        async move { availability.is_reachable() }
+    })
+    .await;
+    let (status, _) = crate::harness::call(&ada, reqwest::Method::GET, &app.url("/api/v1/projects"), None).await;
+    assert_eq!(status, StatusCode::OK);
 }

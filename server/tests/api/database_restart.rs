@@ -98,8 +98,18 @@ async fn a_database_restart_is_a_503_meanwhile_and_loses_nothing_acknowledged() 
     let waited = started.elapsed();
     assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.headers()[RETRY_AFTER], "5");
+    // The instance knew already (its listener lost its connection): the call did not
+    // wait out the pool's 10 s acquire timeout.
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
     let health = Client::new().get(format!("{second_base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Pages and editors' sockets as well.
+    let page = Client::new().get(format!("{second_base}/")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(page.headers()[RETRY_AFTER], "5");
+    assert!(page.text().await.unwrap().contains("cannot reach its database"), "a page a person can read");
+    let socket = Client::new().get(format!("{second_base}/collab/{doc}")).send().await.unwrap();
+    assert_eq!(socket.status(), StatusCode::SERVICE_UNAVAILABLE);
     println!("with the database down, an API call was answered 503 after {waited:?}");
 
     // It comes back: both servers (still the same processes) answer again, and their

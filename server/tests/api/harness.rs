@@ -56,6 +56,8 @@ pub struct TestApp {
     pub db: PgPool,
     /// The documents this instance holds open, to see what it keeps in memory.
     pub collab: charter_backend::collab::Hub,
+    /// Whether this instance takes its database to be reachable.
+    pub availability: charter_backend::availability::Availability,
 }
 
 /// A test's database is dropped after the test: the co-editing engine's own connections
@@ -101,10 +103,10 @@ impl TestApp {
             .site_addr(addr)
             .site_root(site_root.to_string_lossy().into_owned())
             .build();
-        let (db, collab) = (state.db.clone(), state.collab.clone());
+        let (db, collab, availability) = (state.db.clone(), state.collab.clone(), state.availability.clone());
         let app = charter_server::router(state.clone(), leptos);
         tokio::spawn(async move { charter_server::serve(listener, app, &state).await });
-        TestApp { base: format!("http://{addr}"), db, collab }
+        TestApp { base: format!("http://{addr}"), db, collab, availability }
     }
 
     pub fn url(&self, path: &str) -> String {
