@@ -51,6 +51,43 @@ where
     tokio::task::spawn_blocking(move || work(&budget)).await.map_err(Error::internal)?
 }
 
+/// Runs `work` on each of `items` on the blocking pool, the items split into as many
+/// parts as there are cores, under one budget of [`LIMIT`] checked between items; the
+/// results in the items' order. Dropping the returned future stops every part.
+pub async fn run_each<T, R, F>(items: Vec<T>, work: F) -> Result<Vec<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> R + Clone + Send + 'static,
+{
+    let budget = Budget::new(LIMIT);
+    let _abandon = AbandonOnDrop(budget.abandoned.clone());
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    let per_part = items.len().div_ceil(cores).max(1);
+    let mut items = items.into_iter();
+    let mut parts = Vec::new();
+    loop {
+        let part: Vec<T> = items.by_ref().take(per_part).collect();
+        if part.is_empty() {
+            break;
+        }
+        let (work, budget) = (work.clone(), budget.clone());
+        parts.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|item| {
+                    budget.check()?;
+                    Ok(work(item))
+                })
+                .collect::<Result<Vec<R>>>()
+        }));
+    }
+    let mut results = Vec::new();
+    for part in parts {
+        results.extend(part.await.map_err(Error::internal)??);
+    }
+    Ok(results)
+}
+
 struct AbandonOnDrop(Arc<AtomicBool>);
 
 impl Drop for AbandonOnDrop {

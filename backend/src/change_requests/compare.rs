@@ -12,7 +12,7 @@ use super::{ConflictView, DocumentChange, Overlap, SectionChanges};
 use crate::collab::DocKey;
 use crate::error::Result;
 use crate::merge::LineChange;
-use crate::{content, merge};
+use crate::{budget, content, merge};
 
 impl SectionChanges {
     /// The sections of a document of `kind` (a contract's operations and named parts)
@@ -233,7 +233,8 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
         .map(|(document_id, (text, _))| (document_id, text))
         .collect();
     let mut hasher = Sha256::new();
-    let (mut documents, mut conflicts, mut sources) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sources = Vec::with_capacity(rows.len());
+    let mut work = Vec::with_capacity(rows.len());
     for (row, (text, _)) in rows.into_iter().zip(texts) {
         for part in [
             row.document_id.uuid().as_bytes().as_slice(),
@@ -253,54 +254,72 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
             text: text.clone(),
             fork_base: row.fork_base.clone(),
         });
-
-        let mut changes = Vec::new();
-        let base = match (&row.fork_title, &row.fork_base) {
-            (Some(_), Some(base)) => base.clone(),
-            // Made on the branch: everything in it is new.
-            _ => {
-                if row.deleted {
-                    continue;
-                }
-                changes.push(ChangeKind::Added);
-                String::new()
-            }
-        };
-        if row.deleted && row.fork_deleted == Some(false) {
-            changes.push(ChangeKind::Deleted);
-        }
-        let renamed_from = row.fork_title.clone().filter(|before| *before != row.title);
-        if renamed_from.is_some() {
-            changes.push(ChangeKind::Renamed);
-        }
-        if row.fork_title.is_some() && row.parent_id != row.fork_parent_id {
-            changes.push(ChangeKind::Moved);
-        }
-        let diff = if text != base { merge::line_changes(&base, &text) } else { Vec::new() };
-        if !diff.is_empty() && row.fork_title.is_some() {
-            changes.push(ChangeKind::Modified);
-            // The target may have moved on since the fork: where both changed the same
-            // lines differently, the merge cannot decide.
-            let ours = targets.remove(&row.document_id);
-            for conflict in
-                ours.iter().flat_map(|ours| merge::merge3(&base, ours, &text).conflicts().cloned().collect::<Vec<_>>())
-            {
-                conflicts.push(ConflictView {
-                    document_id: row.document_id,
-                    title: row.title.clone(),
-                    base: conflict.base,
-                    ours: conflict.ours,
-                    theirs: conflict.theirs,
-                });
-            }
-        }
-        if changes.is_empty() {
-            continue;
-        }
-        let header = Header { document_id: row.document_id, title: row.title, kind: row.kind, changes, renamed_from };
-        documents.push(header.change(&base, &text, diff));
+        let ours = targets.remove(&row.document_id);
+        work.push((row, text, ours));
+    }
+    // Line diffs, three-way merges and sections are most of a comparison's time: they
+    // run on the blocking pool, spread over the cores.
+    let compared = budget::run_each(work, |(row, text, ours)| compare_document(row, &text, ours)).await?;
+    let (mut documents, mut conflicts) = (Vec::new(), Vec::new());
+    for (change, found) in compared {
+        documents.extend(change);
+        conflicts.extend(found);
     }
     Ok(Comparison { documents, conflicts, digest: hasher.finalize().to_vec(), sources })
+}
+
+/// One source document beside its fork point and, when the target changed it since
+/// the fork (`ours`), the target: its change, if any, and the conflicts a merge would meet.
+fn compare_document(
+    row: SourceDocument,
+    text: &str,
+    ours: Option<String>,
+) -> (Option<DocumentChange>, Vec<ConflictView>) {
+    let mut changes = Vec::new();
+    let base = match (&row.fork_title, &row.fork_base) {
+        (Some(_), Some(base)) => base.clone(),
+        // Made on the branch: everything in it is new.
+        _ => {
+            if row.deleted {
+                return (None, Vec::new());
+            }
+            changes.push(ChangeKind::Added);
+            String::new()
+        }
+    };
+    if row.deleted && row.fork_deleted == Some(false) {
+        changes.push(ChangeKind::Deleted);
+    }
+    let renamed_from = row.fork_title.clone().filter(|before| *before != row.title);
+    if renamed_from.is_some() {
+        changes.push(ChangeKind::Renamed);
+    }
+    if row.fork_title.is_some() && row.parent_id != row.fork_parent_id {
+        changes.push(ChangeKind::Moved);
+    }
+    let diff = if text != base { merge::line_changes(&base, text) } else { Vec::new() };
+    let mut conflicts = Vec::new();
+    if !diff.is_empty() && row.fork_title.is_some() {
+        changes.push(ChangeKind::Modified);
+        // The target may have moved on since the fork: where both changed the same
+        // lines differently, the merge cannot decide.
+        for conflict in
+            ours.iter().flat_map(|ours| merge::merge3(&base, ours, text).conflicts().cloned().collect::<Vec<_>>())
+        {
+            conflicts.push(ConflictView {
+                document_id: row.document_id,
+                title: row.title.clone(),
+                base: conflict.base,
+                ours: conflict.ours,
+                theirs: conflict.theirs,
+            });
+        }
+    }
+    if changes.is_empty() {
+        return (None, conflicts);
+    }
+    let header = Header { document_id: row.document_id, title: row.title, kind: row.kind, changes, renamed_from };
+    (Some(header.change(&base, text, diff)), conflicts)
 }
 
 /// The other open change requests of the project that touch a document section this
