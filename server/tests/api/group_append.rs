@@ -142,17 +142,4 @@ async fn a_group_append_returns_each_documents_news_then_stores_its_updates_in_o
         .await
         .unwrap();
     assert_eq!(stored, 0, "nothing is stored for a deleted document");
-
-    // Naming a document twice would give the second share rows it never sees.
-    let twice = append(
-        &app.db,
-        &[
-            Share { key: a, after: 0, updates: &[typed(9, "x")] },
-            Share { key: a, after: 0, updates: &[typed(10, "y")] },
-        ],
-        "one",
-    )
-    .await;
-    let err = twice.expect_err("a document twice in one batch is refused");
-    assert!(err.to_string().contains("appears twice"), "{err}");
 }
