@@ -46,7 +46,7 @@ pub enum Error {
     /// The database cannot be reached just now (restarting, out of connections): the
     /// request may well succeed if sent again shortly.
     #[error("the database is unavailable just now; try again in {RETRY_SECONDS} seconds")]
-    DatabaseUnavailable(String),
+    DatabaseUnavailable(Unavailable),
     /// The request took longer than every request may.
     #[error("the server took longer than {} seconds to answer; try again in {RETRY_SECONDS} seconds", .0.as_secs())]
     TimedOut(std::time::Duration),
@@ -55,6 +55,16 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why the database could not serve a request.
+#[derive(Debug)]
+pub struct Unavailable {
+    pub cause: String,
+    /// A connection broke, or the server said it is going away or not up: it has most
+    /// likely gone. Otherwise no connection came in time or the server had no slot left,
+    /// which a busy database does too.
+    pub connection_lost: bool,
+}
 
 /// How long a client is told to wait before trying again after a 503.
 pub const RETRY_SECONDS: u64 = 5;
@@ -117,7 +127,9 @@ impl Error {
         use tower_sessions::session::Error as Session;
         use tower_sessions::session_store::Error as Store;
         match err {
-            Session::Store(Store::Backend(cause)) => Error::DatabaseUnavailable(cause),
+            Session::Store(Store::Backend(cause)) => {
+                Error::DatabaseUnavailable(Unavailable { cause, connection_lost: false })
+            }
             other => Error::internal(other),
         }
     }
@@ -153,7 +165,7 @@ impl Error {
     pub fn log(&self) {
         match self {
             Error::Database(cause) => tracing::error!(error = %cause, "database error"),
-            Error::DatabaseUnavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Error::DatabaseUnavailable(why) => tracing::warn!(error = %why.cause, "database unavailable"),
             Error::TimedOut(limit) => tracing::warn!(limit = ?limit, "request timed out"),
             Error::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             _ => {}
@@ -169,24 +181,31 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
                 Error::nul_character()
             }
-            _ if is_unavailable(&err) => Error::DatabaseUnavailable(err.to_string()),
-            _ => Error::Database(err),
+            _ => match connection_lost(&err) {
+                Some(connection_lost) => {
+                    Error::DatabaseUnavailable(Unavailable { cause: err.to_string(), connection_lost })
+                }
+                None => Error::Database(err),
+            },
         }
     }
 }
 
-/// True when the database could not be reached or is going away, as opposed to having
-/// refused what it was asked: no connection in time, a broken one, or a server that
-/// is shutting down, starting up, or out of connections (SQLSTATE class 08, 57P01–03,
-/// 53300).
-fn is_unavailable(err: &sqlx::Error) -> bool {
+/// Whether the database could not be reached or is going away, as opposed to having
+/// refused what it was asked, and if so whether a connection was lost: a broken one, or
+/// a server shutting down or starting up (SQLSTATE class 08, 57P01–03), against none in
+/// time (a refused one is retried until then) or a server out of connections (53300).
+fn connection_lost(err: &sqlx::Error) -> Option<bool> {
     match err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
-        sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Some(false),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => Some(true),
+        sqlx::Error::Database(db) => db.code().and_then(|code| match code.as_ref() {
+            "53300" => Some(false),
+            "57P01" | "57P02" | "57P03" => Some(true),
+            code if code.starts_with("08") => Some(true),
+            _ => None,
         }),
-        _ => false,
+        _ => None,
     }
 }
 
@@ -224,7 +243,10 @@ impl Error {
     pub fn response(self) -> Response {
         let (message, code, status, retry_after) =
             (self.to_string(), self.code().to_owned(), self.status(), self.retry_after());
-        let unreachable = matches!(self, Error::DatabaseUnavailable(_));
+        let trouble = match &self {
+            Error::DatabaseUnavailable(why) => Some(DatabaseTrouble { connection_lost: why.connection_lost }),
+            _ => None,
+        };
         let details = match self {
             Error::ConflictWith { details, .. } => Some(details),
             _ => None,
@@ -235,14 +257,16 @@ impl Error {
         if let Some(retry_after) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
-        if unreachable {
-            response.extensions_mut().insert(DatabaseUnreachable);
+        if let Some(trouble) = trouble {
+            response.extensions_mut().insert(trouble);
         }
         response
     }
 }
 
-/// Marks a response that found the database unreachable, for the layer that keeps
-/// track (`Availability::note_response`).
+/// Marks a response that found the database unavailable, for the layer that keeps
+/// track (`Availability::note_trouble`).
 #[derive(Clone, Copy, Debug)]
-pub struct DatabaseUnreachable;
+pub struct DatabaseTrouble {
+    pub connection_lost: bool,
+}

@@ -115,7 +115,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
             Err(err) => {
                 let err = Error::from(err);
                 err.log();
-                state.availability.note(&err);
+                state.availability.note(&err).await;
             }
         }
     }

@@ -186,7 +186,7 @@ async fn healthz(db: PgPool, availability: Availability) -> impl IntoResponse {
             Ok(_) => true,
             Err(err) => {
                 tracing::error!(error = %err, "health check: database unreachable");
-                availability.note(&err.into());
+                availability.note(&err.into()).await;
                 false
             }
         };

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use charter_app::error::AppError;
 use charter_backend::availability::Availability;
-use charter_backend::error::{Error, RETRY_SECONDS};
+use charter_backend::error::{DatabaseTrouble, Error, Unavailable, RETRY_SECONDS};
 
 /// Routes that answer without the database.
 const WITHOUT_DATABASE: [&str; 2] = ["/healthz", "/metrics"];
@@ -25,6 +25,13 @@ const PAGE: &str = concat!(
     "<meta http-equiv=\"refresh\" content=\"5\"><title>Charter is unavailable</title></head>",
     "<body><h1>Charter cannot reach its database just now</h1>",
     "<p>Nothing you saved is lost. This page tries again in 5 seconds.</p></body></html>"
+);
+/// What a person sees after sending a form the browser posted itself (no script ran).
+const FORM: &str = concat!(
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+    "<title>Charter is unavailable</title></head>",
+    "<body><h1>Charter cannot reach its database just now</h1>",
+    "<p>What this form sent was not saved. Go back and send it again in a few seconds.</p></body></html>"
 );
 
 #[derive(Clone)]
@@ -58,18 +65,23 @@ pub async fn refuse_while_unreachable(State(gate): State<Gate>, request: Request
         return unavailable(&gate, &request);
     }
     let response = next.run(request).await;
-    gate.availability.note_response(&response);
+    if let Some(trouble) = response.extensions().get::<DatabaseTrouble>().copied() {
+        gate.availability.note_trouble(trouble).await;
+    }
     response
 }
 
 fn unavailable(gate: &Gate, request: &Request) -> Response {
     let path = request.uri().path();
-    let (content_type, body) = if gate.server_fns.contains(path) {
+    // A person's browser asks for HTML: a page, or a form posted without the page's script.
+    let (content_type, body) = if accepts_html(request) {
+        let page = if request.method() == Method::GET { PAGE } else { FORM };
+        ("text/html; charset=utf-8", page.as_bytes().to_vec())
+    } else if gate.server_fns.contains(path) {
         ("application/json", serde_json::to_vec(&AppError::Unavailable(RETRY_SECONDS)).unwrap_or_default())
-    } else if request.method() == Method::GET && accepts_html(request) {
-        ("text/html; charset=utf-8", PAGE.as_bytes().to_vec())
     } else {
-        return Error::DatabaseUnavailable("known to be unreachable".into()).response();
+        let why = Unavailable { cause: "known to be unreachable".into(), connection_lost: true };
+        return Error::DatabaseUnavailable(why).response();
     };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;

@@ -39,7 +39,7 @@ pub(super) async fn run(hub: Weak<Inner>) {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(error = %err, "collab relay cannot listen; retrying");
-                inner.availability.note(&err.into());
+                inner.availability.note(&err.into()).await;
                 drop(inner);
                 tokio::select! {
                     () = &mut closing => return,

@@ -61,7 +61,7 @@ async fn run(db: PgPool, instance: Uuid, receiver: Arc<Mutex<mpsc::Receiver<Requ
             }
             Err(err) => {
                 err.log();
-                availability.note(&err);
+                availability.note(&err).await;
                 for reply in replies {
                     let _ = reply.send(Err(Error::internal("the edit could not be stored")));
                 }

@@ -119,8 +119,6 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
     let down = TestApp::start(state, std::path::Path::new("target/site")).await;
     let client = down.bare();
 
-    let health = client.get(down.url("/healthz")).send().await.unwrap();
-    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
     for request in [
         client.get(down.url("/api/v1/projects")).bearer_auth(&token),
         client.get(down.url("/api/v1/me")).header("cookie", &cookie),
@@ -134,9 +132,12 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
         let error = error.expect("an error body");
         assert_eq!(error.code, "unavailable", "{error:?}");
         assert_eq!(error.request_id.as_deref(), Some(id.as_str()));
-        // Found once, it is known: what follows is answered without waiting for the pool.
+        // The first found no connection in time, and a connection of the server's own was
+        // refused: it is known, and what follows is answered without waiting for the pool.
         assert!(!down.availability.is_reachable());
     }
+    let health = client.get(down.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     // The pages' server functions say the same.
     let signing_in = down
@@ -169,5 +170,37 @@ async fn an_outage_noticed_wrongly_clears_at_the_next_probe(db: PgPool) {
     })
     .await;
     let (status, _) = crate::harness::call(&ada, reqwest::Method::GET, &app.url("/api/v1/projects"), None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn a_busy_pool_is_a_503_but_no_outage(db: PgPool) {
+    let app = TestApp::spawn(db.clone()).await;
+    let ada = app.signup("ada").await;
+    let token = app.token(&ada, &["read"]).await;
+
+    // A server whose one connection is taken: its requests wait a second for it, in vain.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_with((*db.connect_options()).clone())
+        .await
+        .unwrap();
+    let held = pool.acquire().await.unwrap();
+    let busy = TestApp::start(
+        AppState::new(pool.clone(), test_settings(), charter_backend::documents::collab_rules()),
+        std::path::Path::new("target/site"),
+    )
+    .await;
+    let (status, _, _, error) =
+        answered(busy.bare().get(busy.url("/api/v1/projects")).bearer_auth(&token).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error.expect("an error body").code, "unavailable");
+    // The database itself took a connection of the server's own: busy, not gone, so
+    // the next request is not refused for an outage.
+    assert!(busy.availability.is_reachable());
+    drop(held);
+    let (status, _, _, _) =
+        answered(busy.bare().get(busy.url("/api/v1/projects")).bearer_auth(&token).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
 }
