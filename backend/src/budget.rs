@@ -15,13 +15,14 @@ pub const LIMIT: Duration = Duration::from_secs(10);
 /// What a piece of work may still spend, checked between its steps.
 #[derive(Clone, Debug)]
 pub struct Budget {
-    deadline: Instant,
+    /// None for work whose size the caller's own deadline bounds.
+    deadline: Option<Instant>,
     abandoned: Arc<AtomicBool>,
 }
 
 impl Budget {
     pub fn new(limit: Duration) -> Budget {
-        Budget { deadline: Instant::now() + limit, abandoned: Arc::default() }
+        Budget { deadline: Some(Instant::now() + limit), abandoned: Arc::default() }
     }
 
     /// An error once the time is up or the caller has gone.
@@ -29,7 +30,7 @@ impl Budget {
         if self.abandoned.load(Ordering::Relaxed) {
             return Err(Error::Internal("text work abandoned by its caller".into()));
         }
-        if Instant::now() > self.deadline {
+        if self.deadline.is_some_and(|deadline| Instant::now() > deadline) {
             return Err(Error::Invalid(format!(
                 "this text takes too long to process (more than {} seconds); split it or simplify its nesting",
                 LIMIT.as_secs()
@@ -52,15 +53,16 @@ where
 }
 
 /// Runs `work` on each of `items` on the blocking pool, the items split into as many
-/// parts as there are cores, under one budget of [`LIMIT`] checked between items; the
-/// results in the items' order. Dropping the returned future stops every part.
+/// parts as there are cores; the results in the items' order. There is no time limit
+/// of its own (the work is linear in the items, and the request's deadline bounds it),
+/// but dropping the returned future stops every part at its next item.
 pub async fn run_each<T, R, F>(items: Vec<T>, work: F) -> Result<Vec<R>>
 where
     T: Send + 'static,
     R: Send + 'static,
     F: Fn(T) -> R + Clone + Send + 'static,
 {
-    let budget = Budget::new(LIMIT);
+    let budget = Budget { deadline: None, abandoned: Arc::default() };
     let _abandon = AbandonOnDrop(budget.abandoned.clone());
     let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
     let per_part = items.len().div_ceil(cores).max(1);

@@ -232,6 +232,7 @@ pub(super) async fn compare(db: &PgPool, source: BranchId, target: BranchId) -> 
         .zip(content::read_many(&mut conn, &changed).await?)
         .map(|(document_id, (text, _))| (document_id, text))
         .collect();
+    drop(conn);
     let mut hasher = Sha256::new();
     let mut sources = Vec::with_capacity(rows.len());
     let mut work = Vec::with_capacity(rows.len());
