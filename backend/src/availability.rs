@@ -91,6 +91,13 @@ impl Availability {
         self.noticed(trouble.connection_lost).await;
     }
 
+    /// After a connection was lost where that may have another cause (an idle timeout,
+    /// a terminated backend): marks the database unreachable when a connection of its
+    /// own fails as well.
+    pub async fn suspect(&self) {
+        self.noticed(false).await;
+    }
+
     async fn noticed(&self, connection_lost: bool) {
         if self.is_reachable() && (connection_lost || !self.connects().await) {
             self.lost();
@@ -100,11 +107,12 @@ impl Availability {
     /// Whether a connection of its own can be made now.
     async fn connects(&self) -> bool {
         let Ok(_one_at_a_time) = self.0.checking.try_lock() else { return true };
-        match tokio::time::timeout(PROBE_TIMEOUT, self.0.options.connect()).await {
-            Ok(Ok(connection)) => {
-                let _ = connection.close().await;
-                true
-            }
+        let attempt = async {
+            let connection = self.0.options.connect().await?;
+            connection.close().await
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, attempt).await {
+            Ok(Ok(())) => true,
             Ok(Err(sqlx::Error::Database(err))) => err.code().as_deref() == Some(TOO_MANY_CONNECTIONS),
             _ => false,
         }

@@ -16,6 +16,8 @@ use charter_app::error::AppError;
 use charter_backend::availability::Availability;
 use charter_backend::error::{DatabaseTrouble, Error, Unavailable, RETRY_SECONDS};
 
+const SEC_FETCH_MODE: &str = "sec-fetch-mode";
+
 /// Routes that answer without the database.
 const WITHOUT_DATABASE: [&str; 2] = ["/healthz", "/metrics"];
 
@@ -73,8 +75,8 @@ pub async fn refuse_while_unreachable(State(gate): State<Gate>, request: Request
 
 fn unavailable(gate: &Gate, request: &Request) -> Response {
     let path = request.uri().path();
-    // A person's browser asks for HTML: a page, or a form posted without the page's script.
-    let (content_type, body) = if accepts_html(request) {
+    // A person's browser navigating: to a page, or posting a form without the page's script.
+    let (content_type, body) = if is_navigation(request) {
         let page = if request.method() == Method::GET { PAGE } else { FORM };
         ("text/html; charset=utf-8", page.as_bytes().to_vec())
     } else if gate.server_fns.contains(path) {
@@ -90,6 +92,19 @@ fn unavailable(gate: &Gate, request: &Request) -> Response {
     response
 }
 
-fn accepts_html(request: &Request) -> bool {
-    request.headers().get_all(ACCEPT).iter().any(|value| value.to_str().is_ok_and(|value| value.contains("text/html")))
+/// What browsers say of a navigation (`Sec-Fetch-Mode`), or, from one that does not say,
+/// a request for HTML outside the API and the server functions (`/api/…`): an API client
+/// may accept HTML among other things and still read only JSON.
+fn is_navigation(request: &Request) -> bool {
+    match request.headers().get(SEC_FETCH_MODE) {
+        Some(mode) => mode == "navigate",
+        None => {
+            !request.uri().path().starts_with("/api/")
+                && request
+                    .headers()
+                    .get_all(ACCEPT)
+                    .iter()
+                    .any(|value| value.to_str().is_ok_and(|value| value.contains("text/html")))
+        }
+    }
 }

@@ -77,12 +77,12 @@ pub(super) async fn run(hub: Weak<Inner>) {
                 // The connection dropped: listen afresh, then catch up. Most often the
                 // database went away, and requests need not wait to find that out.
                 Ok(None) => {
-                    lost(&hub);
+                    lost(&hub).await;
                     break;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "collab relay lost its connection");
-                    lost(&hub);
+                    lost(&hub).await;
                     break;
                 }
             }
@@ -90,10 +90,9 @@ pub(super) async fn run(hub: Weak<Inner>) {
     }
 }
 
-fn lost(hub: &Weak<Inner>) {
-    if let Some(inner) = hub.upgrade() {
-        inner.availability.lost();
-    }
+async fn lost(hub: &Weak<Inner>) {
+    let Some(availability) = hub.upgrade().map(|inner| inner.availability.clone()) else { return };
+    availability.suspect().await;
 }
 
 /// A notification of stored edits: from which instance, to which document, and when

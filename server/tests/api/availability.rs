@@ -154,6 +154,22 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
         signing_in.json::<charter_app::error::AppError>().await.unwrap(),
         charter_app::error::AppError::Unavailable(5)
     );
+    // A form the browser posted itself gets a page that says what to do.
+    let posted = down
+        .browser()
+        .post(down.url(charter_app::account::Login::PATH))
+        .header("sec-fetch-mode", "navigate")
+        .header("accept", "text/html")
+        .form(&[("username", "ada"), ("password", "whatever")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(posted.text().await.unwrap().contains("send it again"));
+    // An API client that takes HTML among other things still gets the API's error.
+    let listed = client.get(down.url("/api/v1/projects")).bearer_auth(&token).header("accept", "text/html, */*");
+    let (status, _, _, error) = answered(listed.send().await.unwrap()).await;
+    assert_eq!((status, error.map(|error| error.code)), (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable".into())));
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
