@@ -80,8 +80,8 @@ impl Availability {
 
     /// After an error: marks the database unreachable when the error shows it is.
     pub async fn note(&self, err: &Error) {
-        if let Error::DatabaseUnavailable(why) = err {
-            self.noticed(why.connection_lost).await;
+        if let Some(trouble) = err.trouble() {
+            self.note_trouble(trouble).await;
         }
     }
 

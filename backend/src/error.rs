@@ -238,15 +238,20 @@ impl IntoResponse for Error {
 }
 
 impl Error {
+    /// What this error says of the database's availability, if anything.
+    pub fn trouble(&self) -> Option<DatabaseTrouble> {
+        match self {
+            Error::DatabaseUnavailable(why) => Some(DatabaseTrouble { connection_lost: why.connection_lost }),
+            _ => None,
+        }
+    }
+
     /// The answer, without logging the error: for answers given many times over for one
     /// cause already logged (a database known to be unreachable).
     pub fn response(self) -> Response {
         let (message, code, status, retry_after) =
             (self.to_string(), self.code().to_owned(), self.status(), self.retry_after());
-        let trouble = match &self {
-            Error::DatabaseUnavailable(why) => Some(DatabaseTrouble { connection_lost: why.connection_lost }),
-            _ => None,
-        };
+        let trouble = self.trouble();
         let details = match self {
             Error::ConflictWith { details, .. } => Some(details),
             _ => None,

@@ -39,8 +39,10 @@ pub(super) async fn run(hub: Weak<Inner>) {
             Ok(listener) => listener,
             Err(err) => {
                 tracing::warn!(error = %err, "collab relay cannot listen; retrying");
-                inner.availability.note(&err.into()).await;
+                // The check may take a while; the hub may shut down meanwhile.
+                let availability = inner.availability.clone();
                 drop(inner);
+                availability.note(&err.into()).await;
                 tokio::select! {
                     () = &mut closing => return,
                     () = tokio::time::sleep(Duration::from_secs(1)) => continue,
