@@ -36,24 +36,37 @@ impl SectionChanges {
                 .collect()
         };
         let (before, after) = (keyed(old), keyed(new));
-        let find =
-            |list: &[(String, String)], key: &str| list.iter().find(|(k, _)| k == key).map(|(_, body)| body.clone());
+        // Looked up by key, so that a document of many sections costs no more than its length.
+        let (before_by_key, after_by_key) = (by_key(&before), by_key(&after));
         let mut changes = SectionChanges::default();
         for (key, body) in &after {
-            match find(&before, key) {
+            match before_by_key.get(key.as_str()) {
                 None => changes.added.push(key.clone()),
-                Some(old_body) if old_body != *body => changes.modified.push(key.clone()),
+                Some(&old_body) if old_body != body => changes.modified.push(key.clone()),
                 Some(_) => {}
             }
         }
-        changes.removed =
-            before.iter().filter(|(key, _)| find(&after, key).is_none()).map(|(key, _)| key.clone()).collect();
+        changes.removed = before
+            .iter()
+            .filter(|(key, _)| !after_by_key.contains_key(key.as_str()))
+            .map(|(key, _)| key.clone())
+            .collect();
         changes
     }
 
     fn touched(&self) -> impl Iterator<Item = &String> {
         self.added.iter().chain(&self.modified).chain(&self.removed)
     }
+}
+
+/// Sections by key. Should two keys still be equal (a heading written "Notes (2)" beside
+/// a second "Notes"), the first counts.
+fn by_key(sections: &[(String, String)]) -> HashMap<&str, &str> {
+    let mut keyed = HashMap::with_capacity(sections.len());
+    for (key, body) in sections {
+        keyed.entry(key.as_str()).or_insert(body.as_str());
+    }
+    keyed
 }
 
 /// A source document as it stands, with what it was at the fork.
