@@ -38,6 +38,7 @@ pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
         .max_message_size(limit * 2)
         .max_frame_size(limit * 2)
         .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| serve(socket, admission, limit).instrument(span))
 }
 
@@ -46,6 +47,13 @@ pub fn accept(upgrade: WebSocketUpgrade, admission: Admission) -> Response {
 /// connection cost. y-websocket messages are mostly tens of bytes; a larger frame grows
 /// the buffer to its own length (for the rest of the connection) and is read 4 KiB a call.
 const READ_BUFFER: usize = 4 * 1024;
+
+/// How much the socket's write buffer takes in before it writes to the socket (every
+/// batch also ends with a flush). The buffer never gives back what it grew to: at the
+/// codec's default (128 KiB), a burst of queued frames left a connection holding up to
+/// that much for the rest of its life. It now holds about this much plus one frame; a
+/// larger frame (a whole document's first sync) still grows it to that frame's length.
+const WRITE_BUFFER: usize = 8 * 1024;
 
 /// How long a client has to answer a close before its connection is dropped anyway.
 const CLOSE_ANSWER: Duration = Duration::from_secs(5);
