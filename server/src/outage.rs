@@ -1,7 +1,7 @@
 //! While the database is known to be unreachable (`charter_backend::availability`), every
 //! route that needs it answers 503 with `Retry-After` at once, in the form its caller
 //! reads: a page, a server function's error, or the API's error. Liveness (`/healthz`
-//! says so itself), metrics and the site's files answer as usual.
+//! says so itself), metrics, the API's description and the site's files answer as usual.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use charter_backend::error::{DatabaseTrouble, Error, Unavailable, RETRY_SECONDS}
 const SEC_FETCH_MODE: &str = "sec-fetch-mode";
 
 /// Routes that answer without the database.
-const WITHOUT_DATABASE: [&str; 2] = ["/healthz", "/metrics"];
+const WITHOUT_DATABASE: [&str; 3] = ["/healthz", "/metrics", "/api/openapi.json"];
 
 /// What a person sees instead of a page meanwhile; the browser asks again by itself.
 const PAGE: &str = concat!(
@@ -50,10 +50,15 @@ impl Gate {
     }
 }
 
-/// Around the routes: a matched route that needs the database.
+/// Around the routes: a matched route that needs the database. Only reads pass to the
+/// routes that need none: anything else may carry a token, which the Origin check
+/// looks up before the route answers 405.
 pub async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Response {
-    let needs_database =
-        request.extensions().get::<MatchedPath>().is_some_and(|path| !WITHOUT_DATABASE.contains(&path.as_str()));
+    let read = request.method().is_safe();
+    let needs_database = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| !(read && WITHOUT_DATABASE.contains(&path.as_str())));
     match needs_database {
         true => refuse_while_unreachable(State(gate), request, next).await,
         false => next.run(request).await,

@@ -37,6 +37,9 @@ async fn answered(response: Response) -> (StatusCode, String, Option<String>, Op
     (status, id, retry_after, error)
 }
 
+/// The metrics route's token in the servers that scrape it here.
+const METRICS_TOKEN: &str = "a-metrics-token-for-tests";
+
 fn is_request_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -114,8 +117,9 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
     // The same server, its pool pointed at a port where no database listens.
     let mut options = (*db.connect_options()).clone();
     options = options.port(free_port());
-    let gone = PgPoolOptions::new().acquire_timeout(Duration::from_secs(1)).connect_lazy_with(options);
-    let state = AppState::new(gone, test_settings(), charter_backend::documents::collab_rules());
+    let gone = PgPoolOptions::new().acquire_timeout(Duration::from_secs(2)).connect_lazy_with(options);
+    let settings = Settings { metrics_token: Some(METRICS_TOKEN.into()), ..test_settings() };
+    let state = AppState::new(gone, settings, charter_backend::documents::collab_rules());
     let down = TestApp::start(state, std::path::Path::new("target/site")).await;
     let client = down.bare();
 
@@ -138,6 +142,29 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
     }
     let health = client.get(down.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // What needs no database answers as usual: the API's description, and the metrics at
+    // once (they leave out the queue depths rather than wait the pool's two seconds).
+    let described = client.get(down.url("/api/openapi.json")).send().await.unwrap();
+    assert_eq!(described.status(), StatusCode::OK);
+    // Anything but a read is refused there too: its token would be looked up first.
+    let posted = client.post(down.url("/api/openapi.json")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(posted.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let started = Instant::now();
+    let scraped = client.get(down.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(scraped.text().await.unwrap().contains("charter_database_reachable"));
+    assert!(started.elapsed() < Duration::from_secs(1), "metrics answered after {:?}", started.elapsed());
+    // A page that does not exist still tells a person why nothing is shown.
+    let lost = client
+        .get(down.url("/no-such-page"))
+        .header("sec-fetch-mode", "navigate")
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(lost.text().await.unwrap().contains("tries again"));
 
     // The pages' server functions say the same.
     let signing_in = down

@@ -84,5 +84,7 @@ async fn metrics_are_served_to_the_token_only(db: PgPool) {
     assert!(sample(&text, r#"charter_db_pool_connections{state="in_use"}"#).is_some(), "{text}");
     assert_eq!(sample(&text, r#"charter_queue_depth{queue="incident_matching"}"#), Some(0.0), "{text}");
     assert!(sample(&text, r#"charter_queue_depth{queue="search_index"}"#).is_some(), "{text}");
-    assert_eq!(sample(&text, "charter_database_reachable"), Some(1.0), "{text}");
+    // 0 or 1: the recorder is the process's, and another test's server may be the one
+    // whose database is away (availability.rs).
+    assert!(matches!(sample(&text, "charter_database_reachable"), Some(0.0 | 1.0)), "{text}");
 }
