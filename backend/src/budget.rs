@@ -125,4 +125,29 @@ mod tests {
         let stopped = tokio::task::spawn_blocking(move || stopped_rx.recv_timeout(Duration::from_secs(5)));
         assert!(stopped.await.unwrap().is_ok(), "the abandoned work ended at its next check");
     }
+
+    #[tokio::test]
+    async fn each_result_comes_back_in_its_items_place() {
+        let doubled = run_each((0..101).collect(), |n: u32| n * 2).await.unwrap();
+        assert_eq!(doubled, (0..101).map(|n| n * 2).collect::<Vec<_>>());
+        assert!(run_each(Vec::new(), |n: u32| n).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn every_part_stops_when_its_caller_goes_away() {
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = done.clone();
+        let waiting = run_each((0..1_000).collect(), move |_: u32| {
+            std::thread::sleep(Duration::from_millis(5));
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err(), "the caller gave up");
+        let when_left = done.load(Ordering::SeqCst);
+        // Each part finishes the item it was on, then stops at its next check; going on,
+        // every part would do dozens more in this time.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let parts = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        let after = done.load(Ordering::SeqCst);
+        assert!(after <= when_left + parts, "{after} items done, {when_left} when the caller left");
+    }
 }
