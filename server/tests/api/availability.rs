@@ -148,8 +148,8 @@ async fn an_unreachable_database_is_a_503_with_retry_after(db: PgPool) {
     let described = client.get(down.url("/api/openapi.json")).send().await.unwrap();
     assert_eq!(described.status(), StatusCode::OK);
     // Anything but a read is refused there too: its token would be looked up first.
-    let posted = client.post(down.url("/api/openapi.json")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(posted.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let written = client.post(down.url("/api/openapi.json")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(written.status(), StatusCode::SERVICE_UNAVAILABLE);
     let started = Instant::now();
     let scraped = client.get(down.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
     assert_eq!(scraped.status(), StatusCode::OK);
