@@ -29,10 +29,14 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 
 /// What the fuzzer is pointed at: real ids, so that it gets past the 404 of an unknown
 /// project, document, incident, requirement or webhook into the handlers themselves.
+/// Deleting a document gets ids of its own: a delete of the shared ones, tried early,
+/// would leave every later operation on them a 404.
 struct Seeded {
+    owner: Client,
     token: String,
     project: ProjectId,
     documents: Vec<DocumentId>,
+    doomed_documents: Vec<DocumentId>,
     incident: IncidentId,
     requirement: Uuid,
     webhook: WebhookId,
@@ -53,12 +57,18 @@ async fn seed(app: &TestApp) -> Seeded {
                            "started_at": "2026-12-01T10:00:00Z" });
     let incident: IncidentAccepted = expect(&bearer(&token), Method::POST, &url("/incidents"), Some(incident)).await;
     let requirements: Vec<RequirementView> = expect(&ada, Method::GET, &url("/requirements"), None).await;
+    let mut doomed_documents = Vec::new();
+    for title in ["Old checkout", "Old orders"] {
+        doomed_documents.push(create(app, &ada, &project, title, Kind::Spec, CHECKOUT).await.id);
+    }
     let hook = json!({ "url": "http://127.0.0.1:9/hook", "events": [WebhookEvent::ChangeRequestMerged] });
     let webhook: WebhookCreated = expect(&ada, Method::POST, &url("/webhooks"), Some(hook)).await;
     Seeded {
+        owner: ada,
         token,
         project: project.id,
         documents: vec![spec.id, contract.id],
+        doomed_documents,
         incident: incident.id,
         requirement: requirements[0].id,
         webhook: webhook.webhook.id,
@@ -77,7 +87,6 @@ async fn create(app: &TestApp, client: &Client, project: &Project, title: &str, 
 /// ids in paths most of the time (the rest are generated).
 fn config(seeded: &Seeded) -> String {
     let hooks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/python/fuzz_hooks.py");
-    let documents: Vec<String> = seeded.documents.iter().map(|id| format!("\"{id}\"")).collect();
     let mut config = format!(
         r#"
 hooks = "{hooks}"
@@ -87,33 +96,45 @@ request-timeout = 30.0
 [generation]
 max-examples = {EXAMPLES_PER_OPERATION}
 
-[dictionaries.documents]
-values = [{documents}]
-
 [parameters]
 "path.webhook_id" = {{ dictionary = "webhooks", probability = 0.8 }}
 "path.requirement_id" = {{ dictionary = "requirements", probability = 0.8 }}
 "#,
         hooks = hooks.display(),
         token = seeded.token,
-        documents = documents.join(", "),
     );
-    for (name, id) in [
-        ("projects", seeded.project.to_string()),
-        ("incidents", seeded.incident.to_string()),
-        ("requirements", seeded.requirement.to_string()),
-        ("webhooks", seeded.webhook.to_string()),
-    ] {
-        config.push_str(&format!("\n[dictionaries.{name}]\nvalues = [\"{id}\"]\n"));
+    let dictionaries = [
+        ("projects", vec![seeded.project.to_string()]),
+        ("documents", seeded.documents.iter().map(ToString::to_string).collect()),
+        ("doomed_documents", seeded.doomed_documents.iter().map(ToString::to_string).collect()),
+        ("incidents", vec![seeded.incident.to_string()]),
+        ("requirements", vec![seeded.requirement.to_string()]),
+        ("webhooks", vec![seeded.webhook.to_string()]),
+    ];
+    for (name, ids) in dictionaries {
+        let values: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        config.push_str(&format!("\n[dictionaries.{name}]\nvalues = [{}]\n", values.join(", ")));
     }
-    // A route's `{id}` names what its first segment does.
+    // Of the entries that match an operation, the first to set its parameters decides
+    // all of them: the delete first (named, since an entry's filters match any of their
+    // conditions), then what a route's first segment names. The delete takes no ids that
+    // earlier answers named either, the shared ones among them.
+    config.push_str(&entry(r#"include-name = "DELETE /api/v1/documents/{id}""#, &[("id", "doomed_documents")]));
+    config.push_str("phases = { fuzzing = { extra-data-sources = { responses = false } } }\n");
     for name in ["projects", "documents", "incidents", "requirements"] {
-        config.push_str(&format!(
-            "\n[[operations]]\ninclude-path-regex = \"^/api/v1/{name}/\\\\{{id\\\\}}\"\n\
-             parameters = {{ \"path.id\" = {{ dictionary = \"{name}\", probability = 0.8 }} }}\n"
-        ));
+        config.push_str(&entry(&format!(r#"include-path-regex = "^/api/v1/{name}/\\{{id\\}}""#), &[("id", name)]));
     }
     config
+}
+
+/// An `[[operations]]` entry: the operations `filter` selects take each path parameter
+/// from its dictionary most of the time.
+fn entry(filter: &str, parameters: &[(&str, &str)]) -> String {
+    let parameters: Vec<String> = parameters
+        .iter()
+        .map(|(name, dictionary)| format!(r#""path.{name}" = {{ dictionary = "{dictionary}", probability = 0.8 }}"#))
+        .collect();
+    format!("\n[[operations]]\n{filter}\nparameters = {{ {} }}\n", parameters.join(", "))
 }
 
 /// The parts of schemathesis' JSON report the test reads.
@@ -144,37 +165,61 @@ fn documented_operations() -> usize {
     paths.values().map(|item| item.as_object().unwrap().len()).sum()
 }
 
-#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
-async fn every_operation_answers_as_the_openapi_document_says(db: PgPool) {
-    let app = TestApp::spawn(db).await;
-    let seeded = seed(&app).await;
+/// Runs schemathesis' `phases` against the app; its report, and what it printed.
+async fn fuzz(app: &TestApp, seeded: &Seeded, phases: &str) -> (Report, String) {
     let work = tempfile::tempdir().unwrap();
     let config_file = work.path().join("schemathesis.toml");
-    std::fs::write(&config_file, config(&seeded)).unwrap();
+    std::fs::write(&config_file, config(seeded)).unwrap();
     let report = work.path().join("report.json");
     // One seed, so that a run is repeatable; another explores further.
     let seed = std::env::var("CHARTER_FUZZ_SEED").unwrap_or_else(|_| "1".into());
-
     let schemathesis = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/python/.venv/bin/schemathesis");
     assert!(schemathesis.exists(), "schemathesis is missing: run scripts/bootstrap --browser-tests");
     let out = tokio::process::Command::new(schemathesis)
         .arg("--config-file")
         .arg(&config_file)
-        .args(["run", "--seed", &seed, "--no-color", "--checks", CHECKS, "--report", "json", "--report-json-path"])
+        .args(["run", "--seed", &seed, "--phases", phases, "--no-color", "--checks", CHECKS])
+        .args(["--report", "json", "--report-json-path"])
         .arg(&report)
         .arg(app.url("/api/openapi.json"))
         .current_dir(work.path())
         .output()
         .await
         .expect("schemathesis runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "schemathesis found failures:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let report: Report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(report.operations.total, documented_operations());
-    assert_eq!(report.operations.tested, report.operations.total, "every operation is fuzzed:\n{stdout}");
     assert_eq!(report.test_cases.with_failures, 0, "{stdout}");
     println!(
-        "schemathesis (seed {}): {} operations, {} test cases, 0 failures in {:.0} s",
+        "schemathesis {phases} (seed {}): {} operations, {} test cases, 0 failures in {:.0} s",
         report.seed, report.operations.tested, report.test_cases.generated, report.running_time
     );
+    (report, stdout)
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn every_operation_answers_as_the_openapi_document_says(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let seeded = seed(&app).await;
+    let (report, stdout) = fuzz(&app, &seeded, "examples,coverage,fuzzing").await;
+    assert_eq!(report.operations.total, documented_operations());
+    assert_eq!(report.operations.tested, report.operations.total, "every operation is fuzzed:\n{stdout}");
+
+    // The document delete reached its handler, and only with its own ids: the documents
+    // the other operations were given are still there. (The stateful phase, below,
+    // follows the ids that answers name, the seeded ones too, so it runs after this.)
+    let document = |id: &DocumentId| app.url(&format!("/api/v1/documents/{id}"));
+    let owner = &seeded.owner;
+    let mut trashed = Vec::new();
+    for id in &seeded.doomed_documents {
+        let doomed: Document = expect(owner, Method::GET, &document(id), None).await;
+        trashed.push(doomed.deleted_at.is_some());
+    }
+    assert!(trashed.contains(&true), "no document was deleted");
+    for id in &seeded.documents {
+        let kept: Document = expect(owner, Method::GET, &document(id), None).await;
+        assert_eq!(kept.deleted_at, None, "{} was deleted", kept.title);
+    }
+
+    fuzz(&app, &seeded, "stateful").await;
 }
