@@ -96,11 +96,13 @@ request-timeout = 30.0
 max-examples = {EXAMPLES_PER_OPERATION}
 
 [parameters]
-"path.webhook_id" = {{ dictionary = "webhooks", probability = {SEEDED} }}
-"path.requirement_id" = {{ dictionary = "requirements", probability = {SEEDED} }}
+{webhook}
+{requirement}
 "#,
         hooks = hooks.display(),
         token = seeded.token,
+        webhook = binding("webhook_id", "webhooks"),
+        requirement = binding("requirement_id", "requirements"),
     );
     let dictionaries = [
         ("projects", vec![seeded.project.to_string()]),
@@ -131,13 +133,15 @@ max-examples = {EXAMPLES_PER_OPERATION}
 /// Of the test cases that could take a seeded id, how many do.
 const SEEDED: f64 = 0.8;
 
+/// Path parameter `name` takes its value from `dictionary` most of the time.
+fn binding(name: &str, dictionary: &str) -> String {
+    format!(r#""path.{name}" = {{ dictionary = "{dictionary}", probability = {SEEDED} }}"#)
+}
+
 /// An `[[operations]]` entry: the operations `filter` selects take their `{id}` from
 /// `dictionary` most of the time; `settings` are more of the entry's own lines.
 fn entry(filter: &str, dictionary: &str, settings: &str) -> String {
-    format!(
-        "\n[[operations]]\n{filter}\n{settings}\
-         parameters = {{ \"path.id\" = {{ dictionary = \"{dictionary}\", probability = {SEEDED} }} }}\n"
-    )
+    format!("\n[[operations]]\n{filter}\n{settings}parameters = {{ {} }}\n", binding("id", dictionary))
 }
 
 /// The parts of schemathesis' JSON report the test reads.

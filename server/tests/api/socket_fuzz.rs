@@ -199,8 +199,8 @@ async fn mutated_messages_on_many_sockets_close_only_their_own_connections(db: P
 
     // The frames follow from the seed; how they interleave across connections does not,
     // so a failing seed, given again, makes the failure likely rather than certain.
-    let seed: u64 =
-        std::env::var("CHARTER_SOCKET_FUZZ_SEED").ok().and_then(|seed| seed.parse().ok()).unwrap_or_else(rand::random);
+    let seed: u64 = std::env::var("CHARTER_SOCKET_FUZZ_SEED")
+        .map_or_else(|_| rand::random(), |seed| seed.parse().expect("CHARTER_SOCKET_FUZZ_SEED is a number"));
     println!("socket fuzz seed {seed} (CHARTER_SOCKET_FUZZ_SEED)");
     let corpus = corpus();
     let mut rng = StdRng::seed_from_u64(seed);
