@@ -225,7 +225,10 @@ async fn write(
                     }
                 }
                 Outgoing::Close { code, reason } => {
-                    let _ = timeout(stall, sink.send(close(code, reason))).await;
+                    // Refused if the client's close was read first: closing the sink
+                    // then sends the answer to it, which would otherwise be lost.
+                    let sent = timeout(stall, sink.send(close(code, reason))).await;
+                    went_out(&mut sink, sent, stall).await;
                     return;
                 }
             }
