@@ -3,7 +3,6 @@
 //! before any of the batch's replies or broadcasts leave.
 
 use std::collections::{HashMap, HashSet};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Weak;
 use std::time::Duration;
 
@@ -13,9 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use yrs::sync::{Awareness, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
-use yrs::{ClientID, ReadTxn, Transact};
+use yrs::{ClientID, ReadTxn, StateVector, Transact};
 
 use super::command::{Command, ConnId, Incoming, Join, Outgoing, Refusal, Revision};
+use super::integrate::{integrate, Integration};
 use super::projection::{self, Refresh};
 use super::{diff, lock, presence, store, DocKey, Grant, Inner};
 use crate::error::Error;
@@ -32,6 +32,10 @@ struct Conn {
     out: mpsc::Sender<Outgoing>,
     /// Awareness client ids this connection speaks for.
     clients: HashSet<u64>,
+    /// The document's state when the client was last asked for what it lacks: asked
+    /// again only once the document has changed, so a client that cannot answer with
+    /// something the document can place is not asked forever.
+    asked: StateVector,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,7 +123,8 @@ struct Batch {
     reads: Vec<oneshot::Sender<(String, i64)>>,
     closes: Vec<(ConnId, u16, String)>,
     catch_up: bool,
-    /// An update failed or panicked while being applied: the in-memory doc is suspect.
+    /// An update was refused, perhaps after yrs placed part of it: the in-memory doc is
+    /// suspect and the batch ends there.
     poisoned: bool,
 }
 
@@ -240,50 +245,67 @@ impl Actor {
         }
     }
 
-    /// Handles a batch; false when the actor must stop (its state could not be stored).
+    /// Handles commands in batches; false when the actor must stop (its state could not
+    /// be stored, or it was told to). A batch ends early where an update is refused, so
+    /// that nothing after it is checked against, or applied to, a doc in doubt.
     async fn process(&mut self, commands: Vec<Command>) -> bool {
-        let mut batch = Batch::default();
+        let mut commands = commands.into_iter();
         let mut stopping = false;
-        for command in commands {
-            match command {
-                Command::Join { join, reply } => self.join(join, reply, &mut batch),
-                Command::Incoming { conn, message } => self.incoming(conn, message, &mut batch),
-                Command::Leave { conn } => {
-                    self.leave(conn, &mut batch);
+        loop {
+            let mut batch = Batch::default();
+            for command in commands.by_ref() {
+                stopping |= self.handle(command, &mut batch);
+                if batch.poisoned {
+                    break;
                 }
-                Command::Revise { conn, revision } => self.revise(conn, revision, &mut batch),
-                Command::Replace { text, author, reply } => {
-                    if let Some(update) = diff::replace_text(self.awareness.doc(), &text) {
-                        batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
-                        batch.updates.push(update);
-                        self.credit(author);
-                    }
-                    batch.replies.push(reply);
-                }
-                Command::Apply { update, author, reply } => match store::apply_stored(self.awareness.doc(), &update) {
-                    Ok(()) => {
-                        batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
-                        batch.updates.push(update);
-                        self.credit(author);
-                        batch.replies.push(reply);
-                    }
-                    Err(err) => {
-                        let _ = reply.send(Err(Refusal::Failed(err)));
-                    }
-                },
-                Command::Read { reply } => batch.reads.push(reply),
-                Command::CatchUp => batch.catch_up = true,
-                Command::Stop => stopping = true,
+            }
+            if !self.store(&mut batch).await {
+                return false;
+            }
+            let poisoned = batch.poisoned;
+            if poisoned {
+                self.reload().await;
+            }
+            self.deliver(batch);
+            if !poisoned || commands.as_slice().is_empty() {
+                return !stopping;
             }
         }
-        if !self.store(&mut batch).await {
-            return false;
+    }
+
+    /// Handles one command into the batch; true when it tells the actor to stop.
+    fn handle(&mut self, command: Command, batch: &mut Batch) -> bool {
+        match command {
+            Command::Join { join, reply } => self.join(join, reply, batch),
+            Command::Incoming { conn, message } => self.incoming(conn, message, batch),
+            Command::Leave { conn } => {
+                self.leave(conn, batch);
+            }
+            Command::Revise { conn, revision } => self.revise(conn, revision, batch),
+            Command::Replace { text, author, reply } => {
+                if let Some(update) = diff::replace_text(self.awareness.doc(), &text) {
+                    batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
+                    batch.updates.push(update);
+                    self.credit(author);
+                }
+                batch.replies.push(reply);
+            }
+            Command::Apply { update, author, reply } => match store::apply_stored(self.awareness.doc(), &update) {
+                Ok(()) => {
+                    batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
+                    batch.updates.push(update);
+                    self.credit(author);
+                    batch.replies.push(reply);
+                }
+                Err(err) => {
+                    let _ = reply.send(Err(Refusal::Failed(err)));
+                }
+            },
+            Command::Read { reply } => batch.reads.push(reply),
+            Command::CatchUp => batch.catch_up = true,
+            Command::Stop => return true,
         }
-        if batch.poisoned {
-            self.reload().await;
-        }
-        self.deliver(batch);
-        !stopping
+        false
     }
 
     fn join(&mut self, join: Join, reply: oneshot::Sender<Result<(), Refusal>>, batch: &mut Batch) {
@@ -301,10 +323,11 @@ impl Actor {
             can_write: grant.can_write,
             out: join.out,
             clients: HashSet::new(),
+            asked: self.awareness.doc().transact().state_vector(),
         };
-        self.conns.insert(conn, connection);
         // The server's state vector: the client answers with what the server lacks.
-        let state_vector = self.awareness.doc().transact().state_vector();
+        let state_vector = connection.asked.clone();
+        self.conns.insert(conn, connection);
         batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(state_vector)))));
         if let Ok(update) = self.awareness.update() {
             if !update.clients.is_empty() {
@@ -372,22 +395,24 @@ impl Actor {
                     return;
                 }
                 let user = connection.user;
-                let doc = self.awareness.doc();
-                // Updates are hostile input: a panic inside yrs costs this connection,
-                // never the process or the other editors.
-                match catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update))) {
-                    Ok(Ok(())) => {
+                match integrate(self.awareness.doc(), update) {
+                    Integration::Applied => {
                         batch.frames.push((To::AllBut(conn), frame(Message::Sync(SyncMessage::Update(raw.clone())))));
                         batch.updates.push(raw);
                         self.credit(user);
                     }
-                    // Refused (yrs integrates block by block, so part of it may have
-                    // stayed) or panicked: either way the doc is rebuilt from storage.
-                    refused => {
-                        let reason = match refused {
-                            Ok(Err(err)) => format!("invalid update: {err}"),
-                            _ => "invalid update".to_owned(),
-                        };
+                    // Its sender is asked for everything past what the document holds,
+                    // unless its answer to the last question is still to come.
+                    Integration::Ahead(held) => {
+                        let Some(connection) = self.conns.get_mut(&conn) else { return };
+                        if connection.asked != held {
+                            connection.asked = held.clone();
+                            batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(held)))));
+                        }
+                    }
+                    // yrs places block by block, so part of it may have stayed: the doc
+                    // is rebuilt from storage before anything else is handled.
+                    Integration::Refused(reason) => {
                         batch.poisoned = true;
                         batch.closes.push((conn, 1007, reason));
                     }
@@ -498,7 +523,7 @@ impl Actor {
         }
     }
 
-    /// Rebuilds the doc from storage after a panic left it in doubt.
+    /// Rebuilds the doc from storage after a refused update left it in doubt.
     async fn reload(&mut self) {
         let Some(inner) = self.hub.upgrade() else { return };
         let loaded = match inner.db.acquire().await {

@@ -12,6 +12,7 @@ mod actor;
 mod command;
 mod diff;
 mod gate;
+mod integrate;
 mod presence;
 mod projection;
 mod relay;

@@ -8,7 +8,7 @@ use charter_types::{BranchId, DocumentId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, Update};
+use yrs::{Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, Transact, Update, WriteTxn};
 
 use super::DocKey;
 use crate::error::{Error, Result};
@@ -92,6 +92,9 @@ pub async fn load(conn: &mut PgConnection, key: DocKey) -> Result<(Doc, i64)> {
     for update in &updates {
         apply_stored(&doc, update)?;
     }
+    // Logs stored before writers' updates had to be placed whole may leave something
+    // pending for good; a live document holds none (see `integrate`).
+    doc.transact_mut().prune_pending();
     Ok((doc, seq))
 }
 

@@ -41,6 +41,7 @@ mod projects;
 mod providers;
 mod races;
 mod render;
+mod resync;
 mod retrieval;
 mod revocation;
 mod search;

@@ -15,7 +15,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yrs::sync::{Awareness, AwarenessUpdate, Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
+use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 
 use crate::harness::TestApp;
 
@@ -28,6 +28,8 @@ pub struct Peer {
     pub closed: Option<(u16, String)>,
     /// Why the server said this client may no longer edit, if it did.
     pub denied: Option<String>,
+    /// How often the server asked for what it lacks (sync step 1), each answered.
+    pub questions: usize,
 }
 
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -82,7 +84,7 @@ impl Peer {
         // waiting for the previous one's (delayed) acknowledgement.
         let (ws, _) =
             tokio_tungstenite::connect_async_with_config(request, None, true).await.map_err(|err| err.to_string())?;
-        Ok(Peer { ws, doc: Doc::new(), awareness: HashMap::new(), closed: None, denied: None })
+        Ok(Peer { ws, doc: Doc::new(), awareness: HashMap::new(), closed: None, denied: None, questions: 0 })
     }
 
     /// Connects and completes the initial sync.
@@ -179,6 +181,22 @@ impl Peer {
         self.text() == before
     }
 
+    /// Waits for the server's next question (sync step 1) and leaves it unanswered.
+    pub async fn question(&mut self) -> StateVector {
+        let asked = tokio::time::timeout(WAIT, async {
+            loop {
+                for message in self.next_messages().await {
+                    match message {
+                        Message::Sync(SyncMessage::SyncStep1(state_vector)) => return state_vector,
+                        other => self.handle(other).await,
+                    }
+                }
+            }
+        })
+        .await;
+        asked.expect("the server asks")
+    }
+
     /// Sends a binary frame as it is: an error once the connection is gone.
     pub async fn send_frame(&mut self, bytes: Vec<u8>) -> Result<(), String> {
         self.ws.send(Ws::Binary(bytes.into())).await.map_err(|err| err.to_string())
@@ -234,6 +252,7 @@ impl Peer {
     async fn handle(&mut self, message: Message) {
         match message {
             Message::Sync(SyncMessage::SyncStep1(state_vector)) => {
+                self.questions += 1;
                 let update = self.doc.transact().encode_diff_v1(&state_vector);
                 self.send(Message::Sync(SyncMessage::SyncStep2(update))).await;
             }

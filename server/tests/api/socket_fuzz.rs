@@ -30,8 +30,9 @@ const MAX_PER_CONNECTION: usize = 60;
 /// The server's message limit for the test, well below the library's default.
 const LIMIT: usize = 64 * 1024;
 
-/// Valid messages of every kind, to mutate.
-fn corpus() -> Vec<Vec<u8>> {
+/// Client 7 typed "hello world" and deleted "hello ": the whole document as one update,
+/// the deletion's delta, and the document.
+pub fn hello_world() -> (Vec<u8>, Vec<u8>, Doc) {
     let doc = Doc::with_client_id(7);
     let text = doc.get_or_insert_text("content");
     text.insert(&mut doc.transact_mut(), 0, "hello world");
@@ -39,6 +40,12 @@ fn corpus() -> Vec<Vec<u8>> {
     text.remove_range(&mut doc.transact_mut(), 0, 6);
     let whole = doc.transact().encode_state_as_update_v1(&StateVector::default());
     let delta = doc.transact().encode_diff_v1(&before);
+    (whole, delta, doc)
+}
+
+/// Valid messages of every kind, to mutate.
+fn corpus() -> Vec<Vec<u8>> {
+    let (whole, delta, doc) = hello_world();
     let mut awareness = Awareness::new(doc.clone());
     awareness.set_local_state(serde_json::json!({ "user": { "name": "x", "color": "#ff0000" } })).unwrap();
     let presence = awareness.update().unwrap();
