@@ -32,10 +32,13 @@ struct Conn {
     out: mpsc::Sender<Outgoing>,
     /// Awareness client ids this connection speaks for.
     clients: HashSet<u64>,
-    /// The document's state when the client was last asked for what it lacks: asked
-    /// again only once the document has changed, so a client that cannot answer with
-    /// something the document can place is not asked forever.
+    /// The document's state when the client was last asked for what it lacks (sync
+    /// step 1), and whether an update of its was set aside since, as building on what
+    /// the document lacked. Its answer brings that update, unless the answer could not be
+    /// placed either: then it is asked again once the document has changed, so a client
+    /// that cannot answer is not asked forever.
     asked: StateVector,
+    waiting: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -263,9 +266,14 @@ impl Actor {
                 return false;
             }
             let poisoned = batch.poisoned;
-            if poisoned {
-                self.reload().await;
+            if poisoned && !self.reload().await {
+                // What was stored goes out; the doc itself stays in doubt, so the actor
+                // ends and its connections sync again with the next one.
+                self.deliver(batch);
+                self.close_all("the document could not be reloaded; reconnect");
+                return false;
             }
+            self.ask_waiting(&mut batch);
             self.deliver(batch);
             if !poisoned || commands.as_slice().is_empty() {
                 return !stopping;
@@ -324,6 +332,7 @@ impl Actor {
             out: join.out,
             clients: HashSet::new(),
             asked: self.awareness.doc().transact().state_vector(),
+            waiting: false,
         };
         // The server's state vector: the client answers with what the server lacks.
         let state_vector = connection.asked.clone();
@@ -390,25 +399,28 @@ impl Actor {
             }
             // Viewers may listen, never write: their updates are dropped unread.
             Incoming::Update { .. } if !connection.can_write => {}
-            Incoming::Update { raw, update } => {
+            Incoming::Update { raw, update, answer } => {
                 if update.is_empty() {
                     return;
                 }
                 let user = connection.user;
-                match integrate(self.awareness.doc(), update) {
+                let outcome = integrate(self.awareness.doc(), update);
+                let Some(connection) = self.conns.get_mut(&conn) else { return };
+                match outcome {
                     Integration::Applied => {
+                        // An answer holds whatever of the client's was set aside before it.
+                        connection.waiting &= !answer;
                         batch.frames.push((To::AllBut(conn), frame(Message::Sync(SyncMessage::Update(raw.clone())))));
                         batch.updates.push(raw);
                         self.credit(user);
                     }
                     // Its sender is asked for everything past what the document holds,
-                    // unless its answer to the last question is still to come.
+                    // unless it was asked so already and its answer is to come.
+                    Integration::Ahead(held) if connection.asked == held => connection.waiting = true,
                     Integration::Ahead(held) => {
-                        let Some(connection) = self.conns.get_mut(&conn) else { return };
-                        if connection.asked != held {
-                            connection.asked = held.clone();
-                            batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(held)))));
-                        }
+                        connection.asked = held.clone();
+                        connection.waiting = false;
+                        batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(held)))));
                     }
                     // yrs places block by block, so part of it may have stayed: the doc
                     // is rebuilt from storage before anything else is handled.
@@ -503,6 +515,7 @@ impl Actor {
                     err.log();
                 }
             }
+            store::drop_pending(self.awareness.doc());
             let doc = self.awareness.doc().transact();
             if doc.state_vector() != before {
                 batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(doc.encode_diff_v1(&before))))));
@@ -518,14 +531,19 @@ impl Actor {
         for reply in batch.replies.drain(..) {
             let _ = reply.send(Err(Refusal::Failed(Error::internal("the edit could not be stored"))));
         }
+        self.close_all("could not save; reconnect");
+    }
+
+    fn close_all(&mut self, reason: &str) {
         for (_, connection) in self.conns.drain() {
-            let _ = connection.out.try_send(Outgoing::Close { code: 1011, reason: "could not save; reconnect".into() });
+            let _ = connection.out.try_send(Outgoing::Close { code: 1011, reason: reason.into() });
         }
     }
 
-    /// Rebuilds the doc from storage after a refused update left it in doubt.
-    async fn reload(&mut self) {
-        let Some(inner) = self.hub.upgrade() else { return };
+    /// Rebuilds the doc from storage after a refused update left it in doubt; false if
+    /// it could not be read.
+    async fn reload(&mut self) -> bool {
+        let Some(inner) = self.hub.upgrade() else { return false };
         let loaded = match inner.db.acquire().await {
             Ok(mut conn) => store::load(&mut conn, self.key).await,
             Err(err) => Err(Error::from(err)),
@@ -534,8 +552,28 @@ impl Actor {
             Ok((doc, seq)) => {
                 self.awareness = Awareness::new(doc);
                 self.seq = seq;
+                true
             }
-            Err(err) => err.log(),
+            Err(err) => {
+                err.log();
+                false
+            }
+        }
+    }
+
+    /// Asks clients with an update set aside for what they have, once the document has
+    /// changed since they were last asked: what it lacked may have arrived meanwhile.
+    fn ask_waiting(&mut self, batch: &mut Batch) {
+        if !self.conns.values().any(|connection| connection.waiting) {
+            return;
+        }
+        let held = self.awareness.doc().transact().state_vector();
+        for (conn, connection) in &mut self.conns {
+            if connection.waiting && connection.asked != held {
+                connection.asked = held.clone();
+                connection.waiting = false;
+                batch.frames.push((To::One(*conn), frame(Message::Sync(SyncMessage::SyncStep1(held.clone())))));
+            }
         }
     }
 

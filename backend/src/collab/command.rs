@@ -78,7 +78,12 @@ pub(super) enum Command {
 /// connection's task) along with their bytes, which are what gets stored and relayed.
 pub(super) enum Incoming {
     SyncStep1(StateVector),
-    Update { raw: Vec<u8>, update: Update },
+    /// `answer`: sync step 2, everything the client had past what it was asked with.
+    Update {
+        raw: Vec<u8>,
+        update: Update,
+        answer: bool,
+    },
     Awareness(AwarenessUpdate),
     AwarenessQuery,
 }

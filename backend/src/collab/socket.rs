@@ -298,7 +298,7 @@ pub(super) fn decode(frame: &[u8], can_write: bool) -> std::result::Result<Vec<I
                         STEP_2 | UPDATE if can_write => {
                             let update =
                                 Update::decode_v1(payload).map_err(|err| format!("malformed update: {err}"))?;
-                            messages.push(Incoming::Update { raw: payload.to_vec(), update });
+                            messages.push(Incoming::Update { raw: payload.to_vec(), update, answer: step == STEP_2 });
                         }
                         STEP_2 | UPDATE => {}
                         other => return Err(format!("unknown sync step {other}")),

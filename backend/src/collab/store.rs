@@ -92,10 +92,18 @@ pub async fn load(conn: &mut PgConnection, key: DocKey) -> Result<(Doc, i64)> {
     for update in &updates {
         apply_stored(&doc, update)?;
     }
-    // Logs stored before writers' updates had to be placed whole may leave something
-    // pending for good; a live document holds none (see `integrate`).
-    doc.transact_mut().prune_pending();
+    drop_pending(&doc);
     Ok((doc, seq))
+}
+
+/// Drops what waits in `doc` for changes it lacks. A live document holds none (see
+/// `integrate`), but rows stored before writers' updates had to be placed whole, by
+/// this version or an older one, may leave some: kept, it would reach joining clients
+/// in the document's encoding, and refuse every writer's update.
+pub(super) fn drop_pending(doc: &Doc) {
+    if doc.transact_mut().prune_pending().is_some() {
+        tracing::warn!("dropped parts of stored updates that wait for changes the log lacks");
+    }
 }
 
 /// Documents read by one statement of [`texts`]: enough to save the round trips, few

@@ -65,6 +65,33 @@ async fn a_client_is_asked_again_once_the_document_changed(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
+async fn an_edit_set_aside_is_asked_for_once_what_it_builds_on_arrives(db: PgPool) {
+    let app = TestApp::spawn(db).await;
+    let (_, cookie, _, doc) = spec(&app, "# Login\n").await;
+    let mut watcher = Peer::joined(&app, &cookie, &doc).await;
+    let mut first = Peer::joined(&app, &cookie, &doc).await;
+    let mut second = Peer::joined(&app, &cookie, &doc).await;
+    let asked = second.questions;
+
+    // Two tabs of one browser: the first's edit reaches the second over their broadcast
+    // channel before it reaches the server, and the second deletes part of it.
+    let text = first.doc.get_or_insert_text("content");
+    let before = first.doc.transact().state_vector();
+    text.insert(&mut first.doc.transact_mut(), 8, "Draft: log in.");
+    let typed = first.doc.transact().encode_diff_v1(&before);
+    second.doc.transact_mut().apply_update(Update::decode_v1(&typed).unwrap()).unwrap();
+    second.edit(|doc, text| text.remove_range(&mut doc.transact_mut(), 8, 7)).await;
+    // Nothing of it can be placed, and the second tab's answer is in: set aside.
+    assert!(second.quiet_for(Duration::from_millis(200)).await);
+    assert_eq!(second.questions, asked, "not asked while nothing changed");
+
+    first.send(Message::Sync(SyncMessage::Update(typed))).await;
+    second.until("asked once the first tab's edit is in", |peer| peer.questions == asked + 1).await;
+    watcher.until("the deletion arrives", |peer| peer.text() == "# Login\nlog in.").await;
+    assert_eq!(stored_text(&app, &doc).await, "# Login\nlog in.");
+}
+
+#[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn forged_clocks_leave_what_joiners_get_as_stored(db: PgPool) {
     let app = TestApp::spawn(db).await;
     let (_, cookie, _, doc) = spec(&app, "target").await;
@@ -198,8 +225,9 @@ async fn a_client_closing_as_its_update_is_refused_gets_an_answer(db: PgPool) {
     let (_, cookie, _, doc) = spec(&app, "target").await;
     for _ in 0..5 {
         let mut stream = raw_socket(&app, &cookie, &doc).await;
-        // The refused update and the client's close in one write: the client's close is
-        // read before the server's own (1007) goes out, and still gets its answer.
+        // The refused update and the client's close in one write. The server, on this
+        // test's single thread, reads both before its actor refuses the update, so the
+        // client's close comes first and must still be answered.
         let (refused, _) = refused_update();
         let mut frames = masked(0x2, &Message::Sync(SyncMessage::Update(refused.encode_v1())).encode_v1());
         frames.extend(masked(0x8, &1000u16.to_be_bytes()));
