@@ -32,12 +32,12 @@ struct Conn {
     out: mpsc::Sender<Outgoing>,
     /// Awareness client ids this connection speaks for.
     clients: HashSet<u64>,
-    /// The document's state when the client was last asked for what it lacks (sync
+    /// The document's version when the client was last asked for what it lacks (sync
     /// step 1), and whether an update of its was set aside since, as building on what
     /// the document lacked. Its answer brings that update, unless the answer could not be
     /// placed either: then it is asked again once the document has changed, so a client
     /// that cannot answer is not asked forever.
-    asked: StateVector,
+    asked: u64,
     waiting: bool,
 }
 
@@ -66,6 +66,8 @@ pub(super) fn spawn(hub: Weak<Inner>, key: DocKey) -> mpsc::Sender<Command> {
                     hub,
                     awareness: Awareness::new(doc),
                     seq,
+                    version: 0,
+                    held: None,
                     conns: HashMap::new(),
                     // The stored projection may lag the state it is made from (a crash
                     // before a refresh, or one lost with the database): check it once.
@@ -108,6 +110,12 @@ struct Actor {
     awareness: Awareness,
     /// Every logged update up to here is applied.
     seq: i64,
+    /// Counts the doc's changes, so that whether it changed since a client was asked
+    /// is a comparison of two numbers.
+    version: u64,
+    /// The doc's state vector, kept up to date by `integrate` and dropped by other
+    /// changes: yrs computes one with a step per client that ever edited the document.
+    held: Option<StateVector>,
     conns: HashMap<ConnId, Conn>,
     /// When the Markdown projection fell behind the CRDT state.
     dirty: Option<Instant>,
@@ -292,23 +300,29 @@ impl Actor {
             Command::Revise { conn, revision } => self.revise(conn, revision, batch),
             Command::Replace { text, author, reply } => {
                 if let Some(update) = diff::replace_text(self.awareness.doc(), &text) {
+                    self.changed();
                     batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
                     batch.updates.push(update);
                     self.credit(author);
                 }
                 batch.replies.push(reply);
             }
-            Command::Apply { update, author, reply } => match store::apply_stored(self.awareness.doc(), &update) {
-                Ok(()) => {
-                    batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
-                    batch.updates.push(update);
-                    self.credit(author);
-                    batch.replies.push(reply);
+            Command::Apply { update, author, reply } => {
+                let applied = store::apply_stored(self.awareness.doc(), &update);
+                // Even a refused update may have changed the doc.
+                self.changed();
+                match applied {
+                    Ok(()) => {
+                        batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(update.clone())))));
+                        batch.updates.push(update);
+                        self.credit(author);
+                        batch.replies.push(reply);
+                    }
+                    Err(err) => {
+                        let _ = reply.send(Err(Refusal::Failed(err)));
+                    }
                 }
-                Err(err) => {
-                    let _ = reply.send(Err(Refusal::Failed(err)));
-                }
-            },
+            }
             Command::Read { reply } => batch.reads.push(reply),
             Command::CatchUp => batch.catch_up = true,
             Command::Stop => return true,
@@ -331,11 +345,11 @@ impl Actor {
             can_write: grant.can_write,
             out: join.out,
             clients: HashSet::new(),
-            asked: self.awareness.doc().transact().state_vector(),
+            asked: self.version,
             waiting: false,
         };
         // The server's state vector: the client answers with what the server lacks.
-        let state_vector = connection.asked.clone();
+        let state_vector = self.held();
         self.conns.insert(conn, connection);
         batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(state_vector)))));
         if let Ok(update) = self.awareness.update() {
@@ -404,7 +418,13 @@ impl Actor {
                     return;
                 }
                 let user = connection.user;
-                let outcome = integrate(self.awareness.doc(), update);
+                let doc = self.awareness.doc();
+                let held = self.held.get_or_insert_with(|| doc.transact().state_vector());
+                let outcome = integrate(doc, update, held);
+                if let Integration::Applied = outcome {
+                    self.version += 1;
+                }
+                let version = self.version;
                 let Some(connection) = self.conns.get_mut(&conn) else { return };
                 match outcome {
                     Integration::Applied => {
@@ -416,10 +436,11 @@ impl Actor {
                     }
                     // Its sender is asked for everything past what the document holds,
                     // unless it was asked so already and its answer is to come.
-                    Integration::Ahead(held) if connection.asked == held => connection.waiting = true,
-                    Integration::Ahead(held) => {
-                        connection.asked = held.clone();
+                    Integration::Ahead if connection.asked == version => connection.waiting = true,
+                    Integration::Ahead => {
+                        connection.asked = version;
                         connection.waiting = false;
+                        let held = self.held();
                         batch.frames.push((To::One(conn), frame(Message::Sync(SyncMessage::SyncStep1(held)))));
                     }
                     // yrs places block by block, so part of it may have stayed: the doc
@@ -516,6 +537,7 @@ impl Actor {
                 }
             }
             store::drop_pending(self.awareness.doc());
+            self.changed();
             let doc = self.awareness.doc().transact();
             if doc.state_vector() != before {
                 batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(doc.encode_diff_v1(&before))))));
@@ -552,6 +574,7 @@ impl Actor {
             Ok((doc, seq)) => {
                 self.awareness = Awareness::new(doc);
                 self.seq = seq;
+                self.changed();
                 true
             }
             Err(err) => {
@@ -567,14 +590,26 @@ impl Actor {
         if !self.conns.values().any(|connection| connection.waiting) {
             return;
         }
-        let held = self.awareness.doc().transact().state_vector();
+        let (held, version) = (self.held(), self.version);
         for (conn, connection) in &mut self.conns {
-            if connection.waiting && connection.asked != held {
-                connection.asked = held.clone();
+            if connection.waiting && connection.asked != version {
+                connection.asked = version;
                 connection.waiting = false;
                 batch.frames.push((To::One(*conn), frame(Message::Sync(SyncMessage::SyncStep1(held.clone())))));
             }
         }
+    }
+
+    /// The doc changed other than through `integrate`.
+    fn changed(&mut self) {
+        self.version += 1;
+        self.held = None;
+    }
+
+    /// The doc's state vector.
+    fn held(&mut self) -> StateVector {
+        let doc = self.awareness.doc();
+        self.held.get_or_insert_with(|| doc.transact().state_vector()).clone()
     }
 
     fn deliver(&mut self, batch: Batch) {

@@ -17,19 +17,19 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 pub(super) enum Integration {
     Applied,
     /// Nothing was applied: the update builds on changes the document does not hold.
-    /// The document's state vector, for asking the sender for them.
-    Ahead(StateVector),
+    Ahead,
     /// Refused, perhaps after yrs placed part of it: the document must be rebuilt.
     Refused(String),
 }
 
-pub(super) fn integrate(doc: &Doc, update: Update) -> Integration {
+/// Applies `update` to `doc` if it can be placed whole. `held` is the document's state
+/// vector, kept up to date when it is: yrs computes one with a step per client that
+/// ever edited the document, which adds up over a long-lived document's edits.
+pub(super) fn integrate(doc: &Doc, update: Update, held: &mut StateVector) -> Integration {
+    let Some(reach) = reach(held, &update) else { return Integration::Ahead };
     // Updates are hostile input: a panic inside yrs costs this update, never the process.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut txn = doc.transact_mut();
-        if ahead(txn.before_state(), &update) {
-            return Integration::Ahead(txn.before_state().clone());
-        }
         // Origins are only found while placing blocks, so a missing one is seen after.
         match txn.apply_update(update) {
             Err(err) => Integration::Refused(format!("invalid update: {err}")),
@@ -39,28 +39,35 @@ pub(super) fn integrate(doc: &Doc, update: Update) -> Integration {
             Ok(()) => Integration::Applied,
         }
     }));
-    outcome.unwrap_or_else(|_| Integration::Refused("invalid update".to_owned()))
+    let outcome = outcome.unwrap_or_else(|_| Integration::Refused("invalid update".to_owned()));
+    if let Integration::Applied = outcome {
+        // Placed whole, with no hole: each client's clock is now where the update reached.
+        reach.iter().for_each(|(client, clock)| held.set_max(*client, *clock));
+    }
+    outcome
 }
 
-/// Whether the update inserts past what the document holds of a client (or leaves a
-/// hole in its own run of a client's blocks), or deletes what neither holds.
-fn ahead(held: &StateVector, update: &Update) -> bool {
+/// Where the update takes each client's clock it inserts for; none if it inserts past
+/// what the document holds of a client (or leaves a hole in its own run of a client's
+/// blocks), or deletes what neither holds.
+fn reach(held: &StateVector, update: &Update) -> Option<StateVector> {
     let mut reach = StateVector::default();
     // Each client's ranges come sorted and merged.
     for (client, ranges) in update.insertions(true).iter() {
         let mut end = held.get(client);
         for range in ranges.iter() {
             if range.start > end {
-                return true;
+                return None;
             }
             end = end.max(range.end);
         }
         reach.set_max(*client, end);
     }
-    update.delete_set().iter().any(|(client, ranges)| {
+    let deletes_unheld = update.delete_set().iter().any(|(client, ranges)| {
         let known = held.get(client).max(reach.get(client));
         ranges.iter().any(|range| range.end > known)
-    })
+    });
+    (!deletes_unheld).then_some(reach)
 }
 
 #[cfg(test)]
@@ -91,8 +98,14 @@ mod tests {
         edit(doc, |doc, text| text.insert(&mut doc.transact_mut(), at, chunk))
     }
 
+    /// As the actor does, with the state vector computed afresh.
+    fn step(doc: &Doc, update: Update) -> Integration {
+        let mut held = doc.transact().state_vector();
+        integrate(doc, update, &mut held)
+    }
+
     fn applied(doc: &Doc, update: Update) {
-        assert!(matches!(integrate(doc, update), Integration::Applied));
+        assert!(matches!(step(doc, update), Integration::Applied));
     }
 
     /// What a client joining now decodes from the document's encoding.
@@ -146,13 +159,10 @@ mod tests {
         // Offline: typed, then deleted part of it; back online, one more edit goes first.
         insert(&ada, 4, " draft");
         let deletion = edit(&ada, |doc, text| text.remove_range(&mut doc.transact_mut(), 4, 1));
-        let Integration::Ahead(asked) = integrate(&server, deletion) else { panic!("a deletion of text not held yet") };
-        assert_eq!(asked, held);
-        let Integration::Ahead(asked) = integrate(&server, insert(&ada, 9, "!")) else {
-            panic!("an insert past the clock")
-        };
+        assert!(matches!(step(&server, deletion), Integration::Ahead), "a deletion of text not held yet");
+        assert!(matches!(step(&server, insert(&ada, 9, "!")), Integration::Ahead), "an insert past the clock");
         assert_eq!(text(&server), "spec", "nothing of either was applied");
-        applied(&server, Update::decode_v1(&ada.transact().encode_diff_v1(&asked)).unwrap());
+        applied(&server, Update::decode_v1(&ada.transact().encode_diff_v1(&held)).unwrap());
         assert_eq!(text(&server), "specdraft!");
     }
 
@@ -162,7 +172,7 @@ mod tests {
         let unseen = insert(&ada, 0, "ab");
         bob.transact_mut().apply_update(unseen).unwrap();
         // Bob's insert sits between Ada's letters, which the server never got.
-        let Integration::Refused(reason) = integrate(&server, insert(&bob, 1, "x")) else { panic!("refused") };
+        let Integration::Refused(reason) = step(&server, insert(&bob, 1, "x")) else { panic!("refused") };
         assert!(reason.contains("does not have"), "{reason}");
     }
 
@@ -195,12 +205,20 @@ mod tests {
             insert(&other, 0, "target").encode_v1()
         }];
         let mut server = replay(&log);
+        // Kept up to date as the actor keeps it, and computed afresh after a rebuild.
+        let mut clock = server.transact().state_vector();
         for bytes in updates {
             let Ok(update) = Update::decode_v1(bytes) else { continue };
-            match integrate(&server, update) {
+            match integrate(&server, update, &mut clock) {
                 Integration::Applied => log.push(bytes.clone()),
-                Integration::Ahead(_) => {}
-                Integration::Refused(_) => server = replay(&log),
+                Integration::Ahead => {}
+                Integration::Refused(_) => {
+                    server = replay(&log);
+                    clock = server.transact().state_vector();
+                }
+            }
+            if clock != server.transact().state_vector() {
+                return Err(format!("kept {clock:?}, held {:?}", server.transact().state_vector()));
             }
             let (held, joined) = (text(&server), joined(&server));
             if held != joined {
