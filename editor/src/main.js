@@ -169,9 +169,17 @@ function mount(root) {
   const ydoc = new Y.Doc();
   const ytext = ydoc.getText("content");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const onBranch = branch || "main";
   const provider = new WebsocketProvider(`${scheme}://${location.host}/collab`, documentId, ydoc, {
-    params: { branch: branch || "main" },
+    params: { branch: onBranch },
+    connect: false,
   });
+  // Tabs of this browser swap updates over a broadcast channel named after the server
+  // and the room (the document) only: a tab on another branch of the same document
+  // would take in this branch's edits and could send them to its own. The branch goes
+  // into the name before the provider first connects (and subscribes).
+  provider.bcChannel = `${provider.bcChannel}?branch=${encodeURIComponent(onBranch)}`;
+  provider.connect();
   provider.awareness.setLocalStateField("user", { name: user, color, colorLight: `${color}33` });
   const palette = (root.dataset.palette || "").split(",").filter((candidate) => safeColor(candidate) === candidate);
   keepColorDistinct(provider.awareness, color, palette);

@@ -74,3 +74,38 @@ test("deleting a branch asks first before the page's WebAssembly has loaded", as
   expect(await branches()).toEqual(["main"]);
   expect(await page.locator("body[data-hydrated]").count()).toBe(0);
 });
+
+test("two tabs on two branches of one document keep each branch's edits to itself", async ({ page }) => {
+  await signUp(page, uniqueName("tess"));
+  const { project, spec, url } = await projectWithSpec(page, "On main.\n");
+  await api(page, "POST", `/projects/${project.id}/branches`, { name: "spike" });
+  // A second tab of the same browser: the tabs share its broadcast channels.
+  const spike = await page.context().newPage();
+  await openEditor(page, url);
+  await openEditor(spike, `${url}?branch=spike`);
+  await expect(spike.locator("[data-collab-editor]")).toHaveAttribute("data-branch", "spike");
+
+  const type = async (tab: typeof page, text: string) => {
+    await tab.locator(".cm-content").click();
+    await tab.keyboard.press("Control+End");
+    await tab.keyboard.insertText(text);
+  };
+  const stored = async (branch: string) =>
+    (await api(page, "GET", `/documents/${spec.id}?branch=${branch}`)).content;
+  await type(page, "Typed on main.");
+  await expect(async () => expect(await stored("main")).toBe("On main.\nTyped on main.")).toPass();
+  // Once the other tab's own edit has gone to the server and back, anything the first
+  // tab sent it would have arrived long before.
+  await type(spike, "Typed on the spike.");
+  await expect(async () => expect(await stored("spike")).toBe("On main.\nTyped on the spike.")).toPass();
+  await expect(spike.locator(".cm-content")).toContainText("Typed on the spike.");
+  await expect(spike.locator(".cm-content")).not.toContainText("Typed on main.");
+  await expect(page.locator(".cm-content")).not.toContainText("Typed on the spike.");
+
+  // Reloaded, the spike's tab shows only the spike's edits, and each branch keeps its own.
+  await openEditor(spike, `${url}?branch=spike`);
+  await expect(spike.locator(".cm-content")).toContainText("Typed on the spike.");
+  await expect(spike.locator(".cm-content")).not.toContainText("Typed on main.");
+  expect(await stored("spike")).toBe("On main.\nTyped on the spike.");
+  expect(await stored("main")).toBe("On main.\nTyped on main.");
+});
