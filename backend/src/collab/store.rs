@@ -88,12 +88,17 @@ pub(crate) async fn head(conn: &mut PgConnection, key: DocKey) -> Result<i64> {
 pub async fn load(conn: &mut PgConnection, key: DocKey) -> Result<(Doc, i64)> {
     // Below every seq: a first snapshot has seq 0.
     let (updates, seq) = since(conn, key, -1).await?;
+    Ok((doc_of(&updates)?, seq))
+}
+
+/// A document made of stored updates, in log order.
+fn doc_of(updates: &[Vec<u8>]) -> Result<Doc> {
     let doc = new_doc();
-    for update in &updates {
+    for update in updates {
         apply_stored(&doc, update)?;
     }
     drop_pending(&doc);
-    Ok((doc, seq))
+    Ok(doc)
 }
 
 /// Drops what waits in `doc` for changes it lacks. A live document holds none (see
@@ -166,13 +171,15 @@ pub async fn read_text(db: &PgPool, key: DocKey) -> Result<String> {
     Ok(text_of(&doc))
 }
 
-/// Locks the document's log for compacting until the transaction ends. Appends take the
-/// log lock too; the row lock also conflicts with their `FOR KEY SHARE`, which keeps an
-/// older binary's compaction (row lock only) and this one apart from every append.
+/// Locks the document's log for compacting until the transaction ends, and keeps its row
+/// from going (`FOR KEY SHARE`, as appends hold it). The row lock conflicts with the
+/// `FOR UPDATE` of binaries from before the log lock, keeping their appends and
+/// compactions apart from this one, and not with the search indexer or the projection,
+/// which hold the row while appends would wait on the log lock.
 async fn lock(tx: &mut PgConnection, key: DocKey) -> Result<()> {
     sqlx::query("SELECT collab_log_lock($1, $2)").bind(key.branch_id).bind(key.document_id).execute(&mut *tx).await?;
     let found: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM branch_documents WHERE branch_id = $1 AND document_id = $2 FOR UPDATE")
+        sqlx::query_as("SELECT 1 FROM branch_documents WHERE branch_id = $1 AND document_id = $2 FOR KEY SHARE")
             .bind(key.branch_id)
             .bind(key.document_id)
             .fetch_optional(&mut *tx)
@@ -256,32 +263,66 @@ pub(crate) async fn seed_state(tx: &mut PgConnection, key: DocKey, doc: &Doc) ->
     Ok(())
 }
 
-/// Folds the log into the snapshot in one transaction: the state before equals the
-/// state after. Returns how many log rows were folded.
+/// Folds the log into the snapshot: the state before equals the state after. Returns
+/// how many log rows were folded.
 pub async fn compact(db: &PgPool, key: DocKey) -> Result<u64> {
-    let mut tx = db.begin().await?;
-    lock(&mut tx, key).await?;
-    let (doc, seq) = load(&mut tx, key).await?;
-    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
-    sqlx::query(
-        "INSERT INTO document_snapshots (branch_id, document_id, state, seq) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (branch_id, document_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, updated_at = now()",
-    )
-    .bind(key.branch_id)
-    .bind(key.document_id)
-    .bind(state)
-    .bind(seq)
-    .execute(&mut *tx)
-    .await?;
-    let folded = sqlx::query("DELETE FROM document_updates WHERE branch_id = $1 AND document_id = $2 AND seq <= $3")
+    fold(db, key).await?.store(db).await
+}
+
+/// A document's whole state up to a point of its log, to become its snapshot.
+pub struct Folded {
+    key: DocKey,
+    state: Vec<u8>,
+    seq: i64,
+}
+
+/// Rebuilds the document's state (on the blocking pool) from what one statement reads
+/// without the log lock: the log up to some `seq` (see the module's comment). Appends
+/// go on meanwhile.
+pub async fn fold(db: &PgPool, key: DocKey) -> Result<Folded> {
+    let (updates, seq) = since(&mut *db.acquire().await?, key, -1).await?;
+    let state = tokio::task::spawn_blocking(move || {
+        doc_of(&updates).map(|doc| doc.transact().encode_state_as_update_v1(&StateVector::default()))
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok(Folded { key, state, seq })
+}
+
+impl Folded {
+    /// Makes this the snapshot, unless a compaction elsewhere got further meanwhile, and
+    /// drops the log rows it covers. The log lock is held only for the snapshot's row.
+    /// Returns how many rows were dropped.
+    pub async fn store(self, db: &PgPool) -> Result<u64> {
+        let Folded { key, state, seq } = self;
+        let mut tx = db.begin().await?;
+        lock(&mut tx, key).await?;
+        sqlx::query(
+            "INSERT INTO document_snapshots (branch_id, document_id, state, seq) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (branch_id, document_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, updated_at = now()
+             WHERE document_snapshots.seq < excluded.seq",
+        )
         .bind(key.branch_id)
         .bind(key.document_id)
+        .bind(state)
         .bind(seq)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    Ok(folded)
+        .await?;
+        tx.commit().await?;
+        // The snapshot covers `seq` now, and every reader starts after the snapshot's
+        // position (in one statement, or under the log lock): the rows up to it are read
+        // by nobody, and go without the lock. This also clears rows left by a compaction
+        // that stopped between its two steps.
+        let dropped =
+            sqlx::query("DELETE FROM document_updates WHERE branch_id = $1 AND document_id = $2 AND seq <= $3")
+                .bind(key.branch_id)
+                .bind(key.document_id)
+                .bind(seq)
+                .execute(db)
+                .await?
+                .rows_affected();
+        Ok(dropped)
+    }
 }
 
 /// Documents whose logs have grown past `threshold` rows, whether open or not.

@@ -12,6 +12,7 @@ mod change_request_states;
 mod change_requests;
 mod collab;
 mod comment_threads;
+mod compaction;
 mod conformance;
 mod contract_versions;
 mod contracts;

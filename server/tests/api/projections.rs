@@ -108,7 +108,7 @@ async fn appends_wait_for_the_document_s_log_lock(db: PgPool) {
     let mut writer = Peer::joined(&app, &cookie, &doc).await;
     let mut witness = Peer::joined(&app, &cookie, &doc).await;
 
-    // Held as compaction holds it while it folds the log.
+    // Held as compaction holds it while it replaces the snapshot.
     let mut compacting = app.db.begin().await.unwrap();
     sqlx::query("SELECT collab_log_lock(branch_id, document_id) FROM branch_documents WHERE document_id = $1::uuid")
         .bind(&doc)
