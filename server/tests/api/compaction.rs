@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use charter_backend::collab::store;
+use charter_backend::collab::{store, DocKey};
 use sqlx::PgPool;
 
 use crate::collab::{key_of, spec, stored_text};
@@ -26,15 +26,31 @@ async fn typed(editor: &mut Peer, witness: &mut Peer, text: &str) {
     witness.until(text, |peer| peer.text().starts_with(text)).await;
 }
 
+/// A spec with "one " and "two " typed into it and stored, its editor and a witness.
+struct Edited {
+    doc: String,
+    key: DocKey,
+    cookie: String,
+    editor: Peer,
+    witness: Peer,
+}
+
+impl Edited {
+    async fn start(app: &TestApp) -> Edited {
+        let (_, cookie, _, doc) = spec(app, "start").await;
+        let key = key_of(app, &doc).await;
+        let mut editor = Peer::joined(app, &cookie, &doc).await;
+        let mut witness = Peer::joined(app, &cookie, &doc).await;
+        typed(&mut editor, &mut witness, "one ").await;
+        typed(&mut editor, &mut witness, "two ").await;
+        Edited { doc, key, cookie, editor, witness }
+    }
+}
+
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn edits_stored_while_a_fold_is_under_way_survive_it(db: PgPool) {
     let app = TestApp::spawn(db).await;
-    let (_, cookie, _, doc) = spec(&app, "start").await;
-    let key = key_of(&app, &doc).await;
-    let mut editor = Peer::joined(&app, &cookie, &doc).await;
-    let mut witness = Peer::joined(&app, &cookie, &doc).await;
-    typed(&mut editor, &mut witness, "one ").await;
-    typed(&mut editor, &mut witness, "two ").await;
+    let Edited { doc, key, cookie, mut editor, mut witness } = Edited::start(&app).await;
 
     let early = store::fold(&app.db, key).await.unwrap();
     // A fold not yet stored holds nothing up: the document takes edits meanwhile.
@@ -61,12 +77,7 @@ async fn edits_stored_while_a_fold_is_under_way_survive_it(db: PgPool) {
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn compaction_does_not_wait_for_the_indexer_holding_the_document_s_row(db: PgPool) {
     let app = TestApp::spawn(db).await;
-    let (_, cookie, _, doc) = spec(&app, "start").await;
-    let key = key_of(&app, &doc).await;
-    let mut editor = Peer::joined(&app, &cookie, &doc).await;
-    let mut witness = Peer::joined(&app, &cookie, &doc).await;
-    typed(&mut editor, &mut witness, "one ").await;
-    typed(&mut editor, &mut witness, "two ").await;
+    let Edited { doc, key, cookie: _, mut editor, mut witness } = Edited::start(&app).await;
 
     // Held as the search indexer holds it for a whole reindex, which can take a while:
     // a compaction waiting for it under the log lock would hold up every edit.
