@@ -173,9 +173,9 @@ pub async fn read_text(db: &PgPool, key: DocKey) -> Result<String> {
 
 /// Locks the document's log for compacting until the transaction ends, and keeps its row
 /// from going (`FOR KEY SHARE`, as appends hold it). The row lock conflicts with the
-/// `FOR UPDATE` of binaries from before the log lock, keeping their appends and
-/// compactions apart from this one, and not with the search indexer or the projection,
-/// which hold the row while appends would wait on the log lock.
+/// `FOR UPDATE` of compactions by binaries from before the log lock (their appends take
+/// it, through the replaced SQL function), and not with the search indexer or the
+/// projection, which hold the row while appends would wait on the log lock.
 async fn lock(tx: &mut PgConnection, key: DocKey) -> Result<()> {
     sqlx::query("SELECT collab_log_lock($1, $2)").bind(key.branch_id).bind(key.document_id).execute(&mut *tx).await?;
     let found: Option<(i32,)> =
