@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use yrs::sync::{Awareness, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
-use yrs::{ReadTxn, StateVector, Transact};
+use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 use super::command::{Command, ConnId, Outgoing, Refusal};
 use super::projection::{self, Refresh};
@@ -138,6 +138,11 @@ struct Batch {
     /// An update was refused, perhaps after yrs placed part of it: the in-memory doc is
     /// suspect and the batch ends there.
     poisoned: bool,
+}
+
+/// The doc's state vector as kept, computed if it is not.
+fn kept<'a>(held: &'a mut Option<StateVector>, doc: &Doc) -> &'a mut StateVector {
+    held.get_or_insert_with(|| doc.transact().state_vector())
 }
 
 fn frame(message: Message) -> Bytes {
@@ -372,7 +377,7 @@ impl Actor {
             }
         };
         if !external.is_empty() {
-            let before = self.awareness.doc().transact().state_vector();
+            let before = self.held();
             for update in &external {
                 if let Err(err) = store::apply_stored(self.awareness.doc(), update) {
                     err.log();
@@ -380,9 +385,10 @@ impl Actor {
             }
             store::drop_pending(self.awareness.doc());
             self.changed();
-            let doc = self.awareness.doc().transact();
-            if doc.state_vector() != before {
-                batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(doc.encode_diff_v1(&before))))));
+            let after = self.held();
+            if after != before {
+                let news = self.awareness.doc().transact().encode_diff_v1(&before);
+                batch.frames.push((To::All, frame(Message::Sync(SyncMessage::Update(news)))));
             }
         }
         if !external.is_empty() || stored_any {
@@ -434,8 +440,7 @@ impl Actor {
 
     /// The doc's state vector.
     fn held(&mut self) -> StateVector {
-        let doc = self.awareness.doc();
-        self.held.get_or_insert_with(|| doc.transact().state_vector()).clone()
+        kept(&mut self.held, self.awareness.doc()).clone()
     }
 
     fn deliver(&mut self, batch: Batch) {

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use yrs::sync::{Message, SyncMessage};
 use yrs::{ClientID, ReadTxn, Transact};
 
-use super::{frame, Actor, Batch, Conn, To};
+use super::{frame, kept, Actor, Batch, Conn, To};
 use crate::collab::command::{ConnId, Incoming, Join, Outgoing, Refusal, Revision};
 use crate::collab::integrate::{integrate, Integration};
 use crate::collab::{lock, presence, Grant};
@@ -103,8 +103,7 @@ impl Actor {
                 }
                 let user = connection.user;
                 let doc = self.awareness.doc();
-                let held = self.held.get_or_insert_with(|| doc.transact().state_vector());
-                let outcome = integrate(doc, update, held);
+                let outcome = integrate(doc, update, kept(&mut self.held, doc));
                 if let Integration::Applied = outcome {
                     self.version += 1;
                 }
