@@ -29,9 +29,9 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 
 /// What the fuzzer is pointed at: real ids, so that it gets past the 404 of an unknown
 /// project, document, incident, requirement or webhook into the handlers themselves.
-/// Deleting a document gets ids of its own: a delete of the shared ones, tried early,
-/// would leave every later edit of them refused (a deleted document must be restored
-/// first).
+/// Deleting a document or a webhook gets ids of its own: a delete of the shared ones,
+/// tried early, would leave every later edit of a document refused (a deleted document
+/// must be restored first) and every later webhook operation a 404.
 struct Seeded {
     token: String,
     project: ProjectId,
@@ -40,6 +40,7 @@ struct Seeded {
     incident: IncidentId,
     requirement: Uuid,
     webhook: WebhookId,
+    doomed_webhooks: Vec<WebhookId>,
 }
 
 async fn seed(app: &TestApp) -> Seeded {
@@ -61,8 +62,13 @@ async fn seed(app: &TestApp) -> Seeded {
     for title in ["Scratch", "Notes"] {
         doomed_documents.push(create(app, &ada, &project, title, Kind::Spec, &format!("# {title}\n")).await.id);
     }
-    let hook = json!({ "url": "http://127.0.0.1:9/hook", "events": [WebhookEvent::ChangeRequestMerged] });
-    let webhook: WebhookCreated = expect(&ada, Method::POST, &url("/webhooks"), Some(hook)).await;
+    let mut webhooks = Vec::new();
+    for _ in 0..3 {
+        let hook = json!({ "url": "http://127.0.0.1:9/hook", "events": [WebhookEvent::ChangeRequestMerged] });
+        let created: WebhookCreated = expect(&ada, Method::POST, &url("/webhooks"), Some(hook)).await;
+        webhooks.push(created.webhook.id);
+    }
+    let webhook = webhooks.remove(0);
     Seeded {
         token,
         project: project.id,
@@ -70,7 +76,8 @@ async fn seed(app: &TestApp) -> Seeded {
         doomed_documents,
         incident: incident.id,
         requirement: requirements[0].id,
-        webhook: webhook.webhook.id,
+        webhook,
+        doomed_webhooks: webhooks,
     }
 }
 
@@ -111,21 +118,27 @@ max-examples = {EXAMPLES_PER_OPERATION}
         ("incidents", vec![seeded.incident.to_string()]),
         ("requirements", vec![seeded.requirement.to_string()]),
         ("webhooks", vec![seeded.webhook.to_string()]),
+        ("doomed_webhooks", seeded.doomed_webhooks.iter().map(ToString::to_string).collect()),
     ];
     for (name, ids) in dictionaries {
         let values: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
         config.push_str(&format!("\n[dictionaries.{name}]\nvalues = [{}]\n", values.join(", ")));
     }
     // Of the entries that match an operation, the first to set its parameters decides
-    // them: the delete first, then what a route's first segment names. The delete is
-    // named: an `include-method` and an `include-path-regex` in one entry would match
-    // either, so every delete. It takes no ids that earlier answers named either, in any
-    // phase, since those include the shared documents.
+    // them all: the deletes first, then what a route's first segment names. The deletes
+    // are named: an `include-method` and an `include-path-regex` in one entry would match
+    // either, so every delete. They take no ids that earlier answers named either, in any
+    // phase, since those include the shared documents and webhook.
     let no_captured_ids = "{ extra-data-sources = { responses = false } }";
     let phases = format!("phases = {{ examples = {0}, coverage = {0}, fuzzing = {0} }}\n", no_captured_ids);
-    config.push_str(&entry(r#"include-name = "DELETE /api/v1/documents/{id}""#, "doomed_documents", &phases));
+    let delete_document = [binding("id", "doomed_documents")];
+    config.push_str(&entry(r#"include-name = "DELETE /api/v1/documents/{id}""#, &delete_document, &phases));
+    let delete_webhook = [binding("id", "projects"), binding("webhook_id", "doomed_webhooks")];
+    let name = r#"include-name = "DELETE /api/v1/projects/{id}/webhooks/{webhook_id}""#;
+    config.push_str(&entry(name, &delete_webhook, &phases));
     for name in ["projects", "documents", "incidents", "requirements"] {
-        config.push_str(&entry(&format!(r#"include-path-regex = "^/api/v1/{name}/\\{{id\\}}""#), name, ""));
+        let filter = format!(r#"include-path-regex = "^/api/v1/{name}/\\{{id\\}}""#);
+        config.push_str(&entry(&filter, &[binding("id", name)], ""));
     }
     config
 }
@@ -138,10 +151,10 @@ fn binding(name: &str, dictionary: &str) -> String {
     format!(r#""path.{name}" = {{ dictionary = "{dictionary}", probability = {SEEDED} }}"#)
 }
 
-/// An `[[operations]]` entry: the operations `filter` selects take their `{id}` from
-/// `dictionary` most of the time; `settings` are more of the entry's own lines.
-fn entry(filter: &str, dictionary: &str, settings: &str) -> String {
-    format!("\n[[operations]]\n{filter}\n{settings}parameters = {{ {} }}\n", binding("id", dictionary))
+/// An `[[operations]]` entry: the operations `filter` selects take their parameters as
+/// `bindings` say; `settings` are more of the entry's own lines.
+fn entry(filter: &str, bindings: &[String], settings: &str) -> String {
+    format!("\n[[operations]]\n{filter}\n{settings}parameters = {{ {} }}\n", bindings.join(", "))
 }
 
 /// The parts of schemathesis' JSON report the test reads.
@@ -204,6 +217,15 @@ async fn fuzz(app: &TestApp, seeded: &Seeded, phases: &str) -> (Report, String) 
     (report, stdout)
 }
 
+/// The ids of what the audit log says was done `action` to.
+async fn audited(app: &TestApp, action: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT object_id FROM audit_log WHERE action = $1")
+        .bind(action)
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrator = "charter_backend::MIGRATOR")]
 async fn every_operation_answers_as_the_openapi_document_says(db: PgPool) {
     let app = TestApp::spawn(db).await;
@@ -217,14 +239,14 @@ async fn every_operation_answers_as_the_openapi_document_says(db: PgPool) {
     // document also trashes those under it, which a fuzzed move may have put there; the
     // log names only the document deleted.) The stateful phase, below, follows the ids
     // that answers name, the shared ones too, so it runs after this check.
-    let deleted: Vec<(String,)> = sqlx::query_as("SELECT object_id FROM audit_log WHERE action = 'document.delete'")
-        .fetch_all(&app.db)
-        .await
-        .unwrap();
-    let deleted: Vec<String> = deleted.into_iter().map(|(id,)| id).collect();
+    let deleted = audited(&app, "document.delete").await;
     let named = |ids: &[DocumentId]| ids.iter().filter(|id| deleted.contains(&id.to_string())).count();
     assert!(named(&seeded.doomed_documents) > 0, "no document was deleted: {deleted:?}");
     assert_eq!(named(&seeded.documents), 0, "a shared document was deleted: {deleted:?}");
+    // So did the webhook delete, and the shared webhook is still there.
+    let deleted = audited(&app, "webhook.delete").await;
+    assert!(seeded.doomed_webhooks.iter().any(|id| deleted.contains(&id.to_string())), "none deleted: {deleted:?}");
+    assert!(!deleted.contains(&seeded.webhook.to_string()), "the shared webhook was deleted: {deleted:?}");
 
     let (stateful, stdout) = fuzz(&app, &seeded, "stateful").await;
     assert!(stateful.test_cases.generated > 0, "the stateful phase ran nothing:\n{stdout}");
